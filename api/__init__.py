@@ -1,0 +1,1 @@
+"""Interfaces: the ``planner`` command line and (later) the FastAPI service."""

@@ -1,0 +1,155 @@
+"""The ``planner`` command line.
+
+``planner validate SCENARIO`` checks a scenario like an auditor; ``planner demo`` runs every
+stage that exists on the built-in data. A user error prints a readable message and exits
+with status 1 or 2, never a Python traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from geodata.issues import Report, Severity
+
+app = typer.Typer(
+    help="Western Plan service-network planner (大学生志愿服务西部计划): validate, plan, route, map.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+ScenarioArg = Annotated[
+    str,
+    typer.Argument(
+        help="Scenario folder, .zip, or builtin:NAME (western-2006, huaihua-screening, tier-...)",
+        show_default=False,
+    ),
+]
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+def print_report(report: Report, source: str, limit: int | None = 200) -> None:
+    """Print the issues as a table: severity, file, line, column, rule, message."""
+    issues = report.sorted()
+    if issues:
+        table = Table(title=f"Problems in {source}", show_lines=False, expand=True)
+        table.add_column("severity", no_wrap=True)
+        table.add_column("file", no_wrap=True)
+        table.add_column("line", justify="right", no_wrap=True)
+        table.add_column("column", no_wrap=True)
+        table.add_column("rule", no_wrap=True)
+        table.add_column("message", ratio=1)
+        shown = issues if limit is None else issues[:limit]
+        for i in shown:
+            style = "red" if i.severity is Severity.ERROR else "yellow"
+            table.add_row(
+                f"[{style}]{i.severity.value}[/]",
+                i.file,
+                "" if i.line is None else str(i.line),
+                i.column or "",
+                i.rule,
+                i.message,
+                style=None,
+            )
+        console.print(table, markup=True)
+        if limit is not None and len(issues) > limit:
+            console.print(f"… and {len(issues) - limit} more (use --json for all of them)")
+    n_err, n_warn = len(report.errors), len(report.warnings)
+    colour = "red" if n_err else ("yellow" if n_warn else "green")
+    console.print(f"[{colour}]{n_err} error(s), {n_warn} warning(s)[/] in {source}")
+
+
+@app.command()
+def validate(
+    scenario: ScenarioArg,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Check a scenario; print every problem with file, line and column. Exit 1 on errors."""
+    _setup_logging(verbose)
+    from geodata.scenario import load_scenario
+
+    result = load_scenario(scenario)
+    if json_out:
+        sys.stdout.write(result.report.to_json() + "\n")
+    else:
+        print_report(result.report, scenario)
+        if result.scenario is not None:
+            s = result.scenario
+            label = " [bold magenta](SYNTHETIC DATA)[/]" if s.synthetic else ""
+            sizes = ", ".join(f"{k} {v:,}" for k, v in s.table_sizes().items() if k != "counties")
+            console.print(f"scenario {s.name!r} {s.year}{label}: {sizes}")
+    raise typer.Exit(0 if result.report.ok else 1)
+
+
+@app.command()
+def demo(
+    write: Annotated[
+        Path | None,
+        typer.Option("--write", help="Write the built-in scenarios as folders into DIR and stop."),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Where the demo's outputs go.")] = Path(
+        "demo-output"
+    ),
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run every stage that exists on the built-in data (western-2006, huaihua-screening)."""
+    _setup_logging(verbose)
+    from geodata.builtin import builtin_folder, write_builtin
+    from geodata.scenario import load_scenario
+
+    if write is not None:
+        for name in ("western-2006", "huaihua-screening"):
+            folder = write_builtin(name, write / name)
+            console.print(f"wrote [bold]{folder}[/] (synthetic tables, real geometry)")
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    failed = False
+    for name in ("western-2006", "huaihua-screening"):
+        t0 = time.perf_counter()
+        with console.status(f"preparing built-in scenario {name} (first run builds caches)…"):
+            folder = builtin_folder(name)
+            result = load_scenario(folder)
+        dt = time.perf_counter() - t0
+        console.rule(f"{name} [magenta](SYNTHETIC DATA, real county polygons)[/]")
+        print_report(result.report, str(folder), limit=10)
+        if result.scenario is None:
+            failed = True
+            continue
+        sizes = ", ".join(
+            f"{k} {v:,}" for k, v in result.scenario.table_sizes().items() if k != "counties"
+        )
+        console.print(f"validated in {dt:.1f} s: {sizes}")
+        (out / f"{name}-validation.json").write_text(result.report.to_json(), encoding="utf-8")
+        console.print(f"scenario folder: {folder}")
+    console.print(f"outputs in [bold]{out.resolve()}[/]")
+    raise typer.Exit(1 if failed else 0)
+
+
+def main() -> None:
+    """Entry point: run the app; turn unexpected errors into a short message."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""Reading, validating and projecting geometries and tables; builds planner problems."""

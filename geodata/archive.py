@@ -1,0 +1,155 @@
+"""Safe extraction of a scenario .zip.
+
+A zip is checked from its central directory before a single byte is written: member paths
+must stay inside the folder (no absolute paths, no ``..``, no links), the declared
+uncompressed sizes must stay within the limits and the compression ratio must be plausible.
+While extracting, the bytes actually written are counted again, so a zip that lies about its
+sizes is stopped as well.
+"""
+
+from __future__ import annotations
+
+import shutil
+import stat
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from geodata.issues import Report
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class ZipLimits:
+    """Limits for an uploaded or handed-over scenario zip."""
+
+    max_total_bytes: int = 2 * 1024**3
+    """Sum of the members' uncompressed sizes."""
+    max_members: int = 10_000
+    max_ratio: float = 200.0
+    """Uncompressed / compressed size of one member (CSV compresses ~10x, a bomb ~1000x)."""
+
+
+def _unsafe_reason(name: str) -> str | None:
+    if "\\" in name:
+        name = name.replace("\\", "/")
+    path = PurePosixPath(name)
+    if path.is_absolute() or (len(name) > 1 and name[1] == ":"):
+        return "is an absolute path"
+    if ".." in path.parts:
+        return "climbs out of the folder with '..'"
+    return None
+
+
+def extract_zip(
+    zip_path: Path, dest: Path, report: Report, limits: ZipLimits | None = None
+) -> bool:
+    """Extract ``zip_path`` into ``dest`` if it passes every check.
+
+    Returns
+    -------
+    bool
+        True when extracted; False (with errors in ``report``, nothing left in ``dest``)
+        otherwise.
+    """
+    limits = limits or ZipLimits()
+    file = zip_path.name
+    try:
+        zf = zipfile.ZipFile(zip_path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        report.error(file, None, None, "bad-zip", f"not a readable zip file: {exc}")
+        return False
+    with zf:
+        infos = zf.infolist()
+        ok = True
+        if len(infos) > limits.max_members:
+            report.error(
+                file,
+                None,
+                None,
+                "zip-members",
+                f"zip has {len(infos)} members; at most {limits.max_members} are accepted",
+            )
+            ok = False
+        total = 0
+        for info in infos:
+            reason = _unsafe_reason(info.filename)
+            mode = info.external_attr >> 16
+            if reason is None and stat.S_ISLNK(mode):
+                reason = "is a symbolic link"
+            if reason:
+                report.error(
+                    file,
+                    None,
+                    info.filename,
+                    "zip-path",
+                    f"member {info.filename!r} {reason}; expected paths inside the scenario folder",
+                )
+                ok = False
+            total += info.file_size
+            if info.compress_size and info.file_size / info.compress_size > limits.max_ratio:
+                report.error(
+                    file,
+                    None,
+                    info.filename,
+                    "zip-bomb",
+                    f"member {info.filename!r} expands {info.file_size / info.compress_size:,.0f}x "
+                    f"({info.compress_size:,} -> {info.file_size:,} bytes); at most "
+                    f"{limits.max_ratio:,.0f}x is accepted",
+                )
+                ok = False
+        if total > limits.max_total_bytes:
+            report.error(
+                file,
+                None,
+                None,
+                "zip-too-large",
+                f"zip declares {total:,} bytes uncompressed; at most {limits.max_total_bytes:,} "
+                "are accepted (refused before extraction)",
+            )
+            ok = False
+        if not ok:
+            return False
+        written = 0
+        dest.mkdir(parents=True, exist_ok=True)
+        try:
+            for info in infos:
+                target = dest / PurePosixPath(info.filename.replace("\\", "/"))
+                if info.is_dir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as src, target.open("wb") as out:
+                    while chunk := src.read(_CHUNK):
+                        written += len(chunk)
+                        if written > limits.max_total_bytes:
+                            raise _TooLarge
+                        out.write(chunk)
+        except _TooLarge:
+            report.error(
+                file,
+                None,
+                None,
+                "zip-too-large",
+                f"zip expands past {limits.max_total_bytes:,} bytes although it declares less; "
+                "extraction stopped",
+            )
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            report.error(file, None, None, "bad-zip", f"cannot extract the zip: {exc}")
+        else:
+            return True
+        shutil.rmtree(dest, ignore_errors=True)
+        return False
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def scenario_root(folder: Path) -> Path | None:
+    """The folder holding ``scenario.toml``: ``folder`` itself or its single subfolder."""
+    if (folder / "scenario.toml").is_file():
+        return folder
+    found = sorted(p.parent for p in folder.glob("*/scenario.toml"))
+    return found[0] if len(found) == 1 else None

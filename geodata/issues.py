@@ -1,0 +1,109 @@
+"""Problems found in a scenario, collected like an auditor's list.
+
+Every check appends an :class:`Issue` naming the file, the line (1-based, as a text editor
+shows it; the header is line 1), the column, the severity and what was found against what was
+expected. Checks never stop at the first problem.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    """How bad a problem is: errors block a solve, warnings are reported."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One problem in one place.
+
+    Attributes
+    ----------
+    file : str
+        File name inside the scenario (``"posts.csv"``) or ``"scenario.toml"``.
+    line : int | None
+        1-based line in the file (header = line 1); ``None`` for a whole-file problem.
+    column : str | None
+        Column name, or ``None``.
+    severity : Severity
+    rule : str
+        Short code of the check, e.g. ``"unknown-county"`` or ``"D1"``.
+    message : str
+        What was found and what was expected.
+    """
+
+    file: str
+    line: int | None
+    column: str | None
+    severity: Severity
+    rule: str
+    message: str
+
+
+@dataclass(slots=True)
+class Report:
+    """The growing list of issues of one scenario."""
+
+    issues: list[Issue] = field(default_factory=list)
+
+    def error(
+        self, file: str, line: int | None, column: str | None, rule: str, message: str
+    ) -> None:
+        """Record an error."""
+        self.issues.append(Issue(file, line, column, Severity.ERROR, rule, message))
+
+    def warning(
+        self, file: str, line: int | None, column: str | None, rule: str, message: str
+    ) -> None:
+        """Record a warning."""
+        self.issues.append(Issue(file, line, column, Severity.WARNING, rule, message))
+
+    @property
+    def errors(self) -> list[Issue]:
+        """Issues of severity error."""
+        return [i for i in self.issues if i.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        """Issues of severity warning."""
+        return [i for i in self.issues if i.severity is Severity.WARNING]
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no error (warnings allowed)."""
+        return not self.errors
+
+    def sorted(self) -> list[Issue]:
+        """Issues ordered by severity, file and line, for display."""
+        return sorted(
+            self.issues,
+            key=lambda i: (i.severity is not Severity.ERROR, i.file, i.line or 0, i.column or ""),
+        )
+
+    def to_json(self) -> str:
+        """The report as JSON for machines: ``{"ok", "errors", "warnings", "issues"}``."""
+        return json.dumps(
+            {
+                "ok": self.ok,
+                "errors": len(self.errors),
+                "warnings": len(self.warnings),
+                "issues": [asdict(i) for i in self.sorted()],
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+
+
+class ScenarioError(Exception):
+    """A scenario cannot be used; carries the full report."""
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        n = len(report.errors)
+        super().__init__(f"scenario has {n} error{'s' if n != 1 else ''}")

@@ -1,0 +1,393 @@
+"""Read the CSV tables of a scenario against their schema, collecting every problem.
+
+A table is read as text (codes stay strings), checked cell by cell, and returned as a
+:class:`ParsedTable` of numpy columns plus a boolean ``bad`` mask of rows with errors. Nothing
+raises on bad input: problems go to the :class:`~geodata.issues.Report`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from geodata.issues import Report
+from geodata.schema import Column, Kind, TableSchema
+
+log = logging.getLogger(__name__)
+
+_PATTERNS: dict[Kind, re.Pattern[str]] = {
+    Kind.PROVINCE: re.compile(r"\d{2}0000"),
+    Kind.COUNTY: re.compile(r"\d{6}"),
+    Kind.TOWNSHIP: re.compile(r"\d{9}"),
+    Kind.AREA: re.compile(r"\d{6}"),
+    Kind.TIME: re.compile(r"([01]?\d|2[0-3]):([0-5]\d)"),
+}
+_MAX_REPORTED_PER_COLUMN = 50
+"""Past this many bad cells in one column, the rest are summed up in one issue."""
+
+
+@dataclass(slots=True)
+class ParsedTable:
+    """Columns of one table after checking; ``line[i]`` is the file line of row ``i``."""
+
+    file: str
+    columns: dict[str, np.ndarray]
+    line: np.ndarray
+    extra_names: tuple[str, ...]
+    bad: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+    def __len__(self) -> int:
+        return len(self.line)
+
+
+def decode_text(raw: bytes, file: str, report: Report) -> str | None:
+    """Decode a CSV's bytes: UTF-8 (with or without BOM); GBK/GB18030 is decoded with a warning.
+
+    Returns ``None`` (with an error) when the bytes are in no encoding we can read.
+    """
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8) :]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        try:
+            text = raw.decode("gb18030")
+        except UnicodeDecodeError:
+            report.error(
+                file,
+                line,
+                None,
+                "encoding",
+                f"bytes {str(raw[exc.start : exc.start + 4])!r} at line {line} are neither UTF-8 nor "
+                "GBK; expected UTF-8 text (save the file as 'CSV UTF-8')",
+            )
+            return None
+        report.warning(
+            file,
+            line,
+            None,
+            "encoding",
+            f"file is not UTF-8 (first non-UTF-8 bytes at line {line}); it was read as GBK "
+            "(GB18030) — check the Chinese text, and save it as 'CSV UTF-8' next time",
+        )
+        return text
+
+
+def read_table(path: Path, file: str, schema: TableSchema, report: Report) -> ParsedTable | None:
+    """Read and check one CSV table.
+
+    Parameters
+    ----------
+    path : Path
+        The file on disk.
+    file : str
+        The file's name as the user knows it (used in every issue).
+    schema : TableSchema
+        The contract's columns of this table.
+    report : Report
+        Receives every problem.
+
+    Returns
+    -------
+    ParsedTable or None
+        ``None`` when the file cannot be read as a table at all (missing, empty, undecodable,
+        required columns missing); otherwise the parsed columns, rows with errors flagged
+        in ``bad``.
+    """
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        report.error(
+            file, None, None, "missing-file", f"file {file} named in scenario.toml does not exist"
+        )
+        return None
+    except OSError as exc:
+        report.error(file, None, None, "unreadable", f"cannot read {file}: {exc.strerror}")
+        return None
+    text = decode_text(raw, file, report)
+    if text is None:
+        return None
+    if not text.strip():
+        report.error(
+            file,
+            None,
+            None,
+            "empty-file",
+            f"file is empty; expected a header line with the columns {', '.join(schema.required)}",
+        )
+        return None
+    return parse_rows(text, file, schema, report)
+
+
+def parse_rows(text: str, file: str, schema: TableSchema, report: Report) -> ParsedTable | None:
+    """Check the decoded text of a table (see :func:`read_table`)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except (StopIteration, csv.Error) as exc:
+        report.error(file, 1, None, "header", f"cannot read the header line: {exc}")
+        return None
+    problems = _check_header(header, file, schema, report)
+    if problems:
+        return None
+    width = len(header)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    ragged: list[int] = []
+    try:
+        for row in reader:
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # blank line
+            if len(row) != width:
+                ragged.append(len(rows))
+                report.error(
+                    file,
+                    reader.line_num,
+                    None,
+                    "field-count",
+                    f"row has {len(row)} fields, the header has {width}; expected one value per "
+                    "column (is a comma inside an unquoted value?)",
+                )
+                row = (row + [""] * width)[:width]  # padded; its cells are still checked
+            rows.append(row)
+            lines.append(reader.line_num)
+    except csv.Error as exc:
+        report.error(file, reader.line_num, None, "csv-syntax", f"malformed CSV: {exc}")
+        return None
+    if not rows:
+        report.warning(file, None, None, "no-rows", "table has a header but no data rows")
+    line = np.asarray(lines, dtype=np.int64)
+    raw_cols = list(zip(*rows, strict=True)) if rows else [() for _ in header]
+    text_cols = {
+        h: np.asarray([v.strip() for v in col], dtype=str)
+        for h, col in zip(header, raw_cols, strict=True)
+    }
+    bad = np.zeros(len(rows), dtype=bool)
+    bad[ragged] = True
+    columns: dict[str, np.ndarray] = {}
+    for col in schema.columns:
+        values = text_cols.get(col.name)
+        if values is None:
+            values = np.full(len(rows), col.default, dtype=object).astype(str)
+        columns[col.name] = _parse_column(values, col, file, line, bad, report)
+    extra = tuple(h for h in header if h not in columns)
+    for h in extra:
+        columns[h] = text_cols[h]
+    table = ParsedTable(file, columns, line, extra, bad)
+    _check_unique(table, schema, report)
+    return table
+
+
+def _check_header(header: Sequence[str], file: str, schema: TableSchema, report: Report) -> bool:
+    problems = False
+    seen: set[str] = set()
+    for h in header:
+        if h in seen:
+            report.error(
+                file, 1, h, "duplicate-column", f"column {str(h)!r} appears twice in the header"
+            )
+            problems = True
+        seen.add(h)
+    missing = [c for c in schema.required if c not in seen]
+    for c in missing:
+        report.error(
+            file,
+            1,
+            c,
+            "missing-column",
+            f"required column {str(c)!r} is missing; the header has: {', '.join(header) or '(nothing)'}",
+        )
+        problems = True
+    return problems
+
+
+def _report_cells(
+    file: str,
+    col: Column,
+    line: np.ndarray,
+    idx: np.ndarray,
+    values: np.ndarray,
+    what: str,
+    report: Report,
+) -> None:
+    for i in idx[:_MAX_REPORTED_PER_COLUMN]:
+        shown = values[i]
+        report.error(
+            file, int(line[i]), col.name, "bad-value", f"found {str(shown)!r}; expected {what}"
+        )
+    if len(idx) > _MAX_REPORTED_PER_COLUMN:
+        rest = len(idx) - _MAX_REPORTED_PER_COLUMN
+        report.error(
+            file,
+            int(line[idx[_MAX_REPORTED_PER_COLUMN]]),
+            col.name,
+            "bad-value",
+            f"{rest} more rows have the same problem in column {str(col.name)!r} ({what})",
+        )
+
+
+def _parse_column(
+    values: np.ndarray,
+    col: Column,
+    file: str,
+    line: np.ndarray,
+    bad: np.ndarray,
+    report: Report,
+) -> np.ndarray:
+    """Parse one column, flag bad rows, return typed values (str, int64, float64 or bool)."""
+    empty = values == ""
+    if col.required and empty.any():
+        idx = np.flatnonzero(empty)
+        bad[idx] = True
+        _report_cells(
+            file, col, line, idx, values, f"a value ({col.kind.value}); the cell is empty", report
+        )
+    if col.default and not col.required:
+        values = np.where(empty, col.default, values)
+        empty = values == ""
+    kind = col.kind
+    if kind in (Kind.ID, Kind.TEXT):
+        return values
+    if kind in _PATTERNS and kind is not Kind.TIME:
+        pattern = _PATTERNS[kind]
+        ok = np.fromiter(
+            (bool(pattern.fullmatch(v)) for v in values), dtype=bool, count=len(values)
+        )
+        wrong = ~ok & ~empty
+        if wrong.any():
+            idx = np.flatnonzero(wrong)
+            bad[idx] = True
+            hint = kind.value
+            if any(v.endswith(".0") for v in values[idx][:5]):
+                hint += " (it looks like a code saved as a number; keep codes as text)"
+            _report_cells(file, col, line, idx, values, hint, report)
+        return values
+    if kind is Kind.TIME:
+        minutes = np.full(len(values), -1, dtype=np.int64)
+        for i, v in enumerate(values):
+            if not v:
+                continue
+            m = _PATTERNS[Kind.TIME].fullmatch(v)
+            if m:
+                minutes[i] = int(m.group(1)) * 60 + int(m.group(2))
+            else:
+                bad[i] = True
+                report.error(
+                    file,
+                    int(line[i]),
+                    col.name,
+                    "bad-value",
+                    f"found {str(v)!r}; expected {kind.value}",
+                )
+        return minutes
+    if kind in (Kind.CHOICE, Kind.FLAG):
+        choices = col.choices if kind is Kind.CHOICE else ("0", "1")
+        wrong = ~np.isin(values, choices) & ~empty
+        if wrong.any():
+            idx = np.flatnonzero(wrong)
+            bad[idx] = True
+            _report_cells(file, col, line, idx, values, f"one of {', '.join(choices)}", report)
+        if kind is Kind.FLAG:
+            return values == "1"
+        return values
+    if kind is Kind.CHOICES:
+        allowed = set(col.choices)
+        for i, v in enumerate(values):
+            if not v:
+                continue
+            unknown = [p for p in (s.strip() for s in v.split(";")) if p and p not in allowed]
+            if unknown:
+                bad[i] = True
+                report.error(
+                    file,
+                    int(line[i]),
+                    col.name,
+                    "bad-value",
+                    f"found {', '.join(map(repr, unknown))}; expected ;-separated values from "
+                    f"{', '.join(col.choices)}",
+                )
+        return values
+    # numbers
+    number = np.full(len(values), np.nan)
+    ok = np.ones(len(values), dtype=bool)
+    for i, v in enumerate(values):
+        if not v:
+            continue
+        try:
+            number[i] = float(v)
+        except ValueError:
+            ok[i] = False
+    not_finite = ~np.isfinite(number) & ~empty
+    ok &= ~not_finite
+    if kind is Kind.COUNT:
+        with np.errstate(invalid="ignore"):
+            negative = ok & ~empty & (number < 0)
+            fractional = ok & ~empty & ~negative & (number != np.round(number))
+        for mask, what in (
+            (~ok & ~empty, "a whole number >= 0"),
+            (negative, "a whole number >= 0, not a negative number"),
+            (fractional, "a whole number >= 0, not a fraction"),
+        ):
+            if mask.any():
+                idx = np.flatnonzero(mask)
+                bad[idx] = True
+                _report_cells(file, col, line, idx, values, what, report)
+        out = np.where(ok & ~empty & ~negative & ~fractional, number, -1)
+        return out.astype(np.int64)
+    unparsable = ~ok & ~empty
+    if unparsable.any():
+        idx = np.flatnonzero(unparsable)
+        bad[idx] = True
+        _report_cells(file, col, line, idx, values, kind.value, report)
+    limit = {Kind.LON: 180.0, Kind.LAT: 90.0}.get(kind)
+    if limit is not None:
+        with np.errstate(invalid="ignore"):
+            outside = ok & ~empty & (np.abs(number) > limit)
+        if outside.any():
+            idx = np.flatnonzero(outside)
+            bad[idx] = True
+            _report_cells(
+                file,
+                col,
+                line,
+                idx,
+                values,
+                f"{kind.value}; values this large look like a projected CRS (metres), not the "
+                "geographic coordinates that scenario.toml declares",
+                report,
+            )
+            ok &= ~outside
+    return np.where(ok, number, np.nan)
+
+
+def _check_unique(table: ParsedTable, schema: TableSchema, report: Report) -> None:
+    if not schema.unique or not len(table):
+        return
+    keys = [table.columns[c] for c in schema.unique]
+    combined = keys[0] if len(keys) == 1 else np.char.add(np.char.add(keys[0], "|"), keys[1])
+    first_line: dict[str, int] = {}
+    for i, k in enumerate(combined):
+        if not k or k == "|":
+            continue
+        if k in first_line:
+            table.bad[i] = True
+            shown = ", ".join(f"{c}={str(table.columns[c][i])!r}" for c in schema.unique)
+            report.error(
+                table.file,
+                int(table.line[i]),
+                schema.unique[0],
+                "duplicate-id",
+                f"duplicate {shown}; first seen at line {first_line[k]}; expected each "
+                f"{' + '.join(schema.unique)} once",
+            )
+        else:
+            first_line[k] = int(table.line[i])

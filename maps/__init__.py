@@ -1,0 +1,1 @@
+"""Folium rendering of plans (imports folium lazily)."""

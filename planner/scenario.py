@@ -1,0 +1,380 @@
+"""Typed, immutable scenario data handed from ``geodata`` to the optimisers.
+
+Every table is a frozen dataclass of column arrays (numpy, marked read-only) in the order of
+the input file. Codes are strings (``"510104"``), coordinates are WGS-84 degrees, optional
+numbers are ``NaN`` (floats) or ``-1`` (integer codes), optional strings are ``""``.
+Columns that the data contract does not name are kept in ``extra`` and passed through to the
+outputs unchanged.
+
+Nothing here knows where the data came from: ``geodata.scenario`` builds these objects from
+files; the optimisers only read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+# Vocabulary of the planning model (section 2) ------------------------------------------------
+
+DEGREES: tuple[str, ...] = ("junior_college", "bachelor", "master", "doctor")
+"""Degrees in increasing order; a degree's index is its rank (A5 compares ranks)."""
+
+BACHELOR_RANK = DEGREES.index("bachelor")
+
+MAJOR_CLASSES: tuple[str, ...] = (
+    "education",
+    "medicine",
+    "agriculture",
+    "law",
+    "economics_finance",
+    "engineering",
+    "science",
+    "humanities",
+    "arts",
+    "management",
+    "other",
+)
+
+SPECIAL_ACTIONS: tuple[str, ...] = (
+    "youth_center",
+    "remote_education",
+    "rural_culture",
+    "procuratorate",
+    "legal_aid",
+    "court",
+    "development_finance",
+)
+"""The special actions (专项行动); each has its own quota bucket (A2)."""
+
+GENERAL_CATEGORIES: tuple[str, ...] = (
+    "education",
+    "health",
+    "agriculture",
+    "mobile_service",
+    "other",
+)
+"""Categories that fill a county's general bucket (A2)."""
+
+CATEGORIES: tuple[str, ...] = (
+    "education",
+    "health",
+    "agriculture",
+    *SPECIAL_ACTIONS,
+    "mobile_service",
+    "other",
+)
+
+DEFAULT_FIT: dict[str, frozenset[str]] = {
+    "education": frozenset({"education", "humanities", "science", "arts"}),
+    "health": frozenset({"medicine"}),
+    "mobile_service": frozenset({"medicine"}),
+    "agriculture": frozenset({"agriculture", "science", "engineering"}),
+    "youth_center": frozenset({"education", "humanities", "management", "arts"}),
+    "remote_education": frozenset({"engineering", "science", "education"}),
+    "rural_culture": frozenset({"arts", "humanities"}),
+    "procuratorate": frozenset({"law"}),
+    "legal_aid": frozenset({"law"}),
+    "court": frozenset({"law"}),
+    "development_finance": frozenset({"economics_finance", "management"}),
+    "other": frozenset(MAJOR_CLASSES),
+}
+"""Objective term 4: which major classes fit a post category."""
+
+HIGH_LIVING_SUBSIDY_AREAS: tuple[str, ...] = (
+    "54",
+    "5133",
+    "5132",
+    "5134",
+    "6325",
+    "6328",
+    "6322",
+    "6323",
+    "5334",
+)
+"""Code prefixes paid the higher living subsidy (Tibet and the listed prefectures, 2.4)."""
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        value.flags.writeable = False
+    elif isinstance(value, tuple):
+        for item in value:
+            _freeze(item)
+    return value
+
+
+class _Frozen:
+    """Mixin: marks every numpy array of a frozen dataclass read-only after construction."""
+
+    __slots__ = ()
+
+    def __post_init__(self) -> None:
+        for f in fields(self):  # type: ignore[arg-type]
+            _freeze(getattr(self, f.name))
+
+
+@dataclass(frozen=True, slots=True)
+class ExtraColumns(_Frozen):
+    """Pass-through columns of one table, in file order: ``names[i]`` holds ``values[i]``."""
+
+    names: tuple[str, ...] = ()
+    values: tuple[np.ndarray, ...] = ()
+
+    def get(self, name: str) -> np.ndarray | None:
+        """Return the column ``name`` or ``None`` when the table has no such column."""
+        try:
+            return self.values[self.names.index(name)]
+        except ValueError:
+            return None
+
+
+@dataclass(frozen=True, slots=True)
+class Rules(_Frozen):
+    """Overridable numbers of the planning model (``[rules]`` of ``scenario.toml``)."""
+
+    undergraduate_min_share: float = 0.85
+    general_post_ratio: float = 1.2
+    special_post_ratio: float = 1.0
+    other_max_share: float = 0.10
+    allow_outside_preferences: bool = False
+    living_subsidy_month: int = 600
+    living_subsidy_month_high: int = 800
+    transport_tiers_km: tuple[float, ...] = (0.0, 500.0, 1000.0, 2000.0)
+    transport_tiers_cny: tuple[int, ...] = (500, 1000, 1500, 2000)
+    insurance_cny: int = 200
+    health_check_cny: int = 100
+    coverage_target: float = 0.80
+    circuity: float = 1.3
+    speed_kmh: float = 40.0
+
+
+@dataclass(frozen=True, slots=True)
+class Weights(_Frozen):
+    """Objective weights (``[weights]`` of ``scenario.toml``); section 2, terms 1-6."""
+
+    relay_empty: int = 1000
+    quota_unfilled: int = 100
+    preference_rank: int = 10
+    outside_preference: int = 60
+    major_mismatch: int = 3
+    transport_subsidy_per_100cny: int = 1
+    replan_move: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Counties(_Frozen):
+    """Counties that the scenario refers to, from the built-in geography or a user layer."""
+
+    code: np.ndarray
+    name: np.ndarray
+    prefecture_code: np.ndarray
+    province_code: np.ndarray
+    centroid_lon: np.ndarray
+    centroid_lat: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.code)
+
+
+@dataclass(frozen=True, slots=True)
+class Quotas(_Frozen):
+    """``quotas.csv``: a service county's new-volunteer quota (服务县志愿者名额)."""
+
+    county_code: np.ndarray
+    general_quota: np.ndarray
+    special_quota: np.ndarray
+    """Shape (n, len(SPECIAL_ACTIONS)), columns in ``SPECIAL_ACTIONS`` order."""
+    barred: np.ndarray
+    served_last_year: np.ndarray
+    extra: ExtraColumns = field(default_factory=ExtraColumns)
+
+    def __len__(self) -> int:
+        return len(self.county_code)
+
+
+@dataclass(frozen=True, slots=True)
+class Posts(_Frozen):
+    """``posts.csv``: declared service posts (服务岗位)."""
+
+    post_id: np.ndarray
+    county_code: np.ndarray
+    township_code: np.ndarray
+    category: np.ndarray
+    seats: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    township_name: np.ndarray
+    relay: np.ndarray
+    required_majors: tuple[frozenset[str], ...]
+    """Empty set: no restriction."""
+    min_degree: np.ndarray
+    """Rank in ``DEGREES``; -1: no minimum."""
+    extra: ExtraColumns = field(default_factory=ExtraColumns)
+
+    def __len__(self) -> int:
+        return len(self.post_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Continuing(_Frozen):
+    """``continuing.csv``: two-year volunteers who keep their seat (继续在岗的2年期志愿者)."""
+
+    volunteer_id: np.ndarray
+    post_id: np.ndarray
+    extra: ExtraColumns = field(default_factory=ExtraColumns)
+
+    def __len__(self) -> int:
+        return len(self.volunteer_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Applicants(_Frozen):
+    """``applicants.csv``: applicants (报名志愿者)."""
+
+    applicant_id: np.ndarray
+    recruit_province: np.ndarray
+    degree: np.ndarray
+    """Rank in ``DEGREES``."""
+    major_class: np.ndarray
+    preferences: np.ndarray
+    """Shape (n, 5) of province or county codes, ``""`` past the last preference."""
+    home_county_code: np.ndarray
+    home_lon: np.ndarray
+    home_lat: np.ndarray
+    preferred_categories: tuple[frozenset[str], ...]
+    term_years: np.ndarray
+    health_ok: np.ndarray
+    extra: ExtraColumns = field(default_factory=ExtraColumns)
+
+    def __len__(self) -> int:
+        return len(self.applicant_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Pairing(_Frozen):
+    """``pairing.csv``: service province -> recruiting province (对口关系)."""
+
+    service_province: np.ndarray
+    recruit_province: np.ndarray
+    seats: np.ndarray
+    """-1 where the pair has no seat count."""
+    extra: ExtraColumns = field(default_factory=ExtraColumns)
+
+    def __len__(self) -> int:
+        return len(self.service_province)
+
+
+@dataclass(frozen=True, slots=True)
+class Targets(_Frozen):
+    """``targets.csv``: dispatch (计划派遣名额) and recruitment (招募指标) targets."""
+
+    province_code: np.ndarray
+    role: np.ndarray
+    target: np.ndarray
+    extra: ExtraColumns = field(default_factory=ExtraColumns)
+
+    def __len__(self) -> int:
+        return len(self.province_code)
+
+
+@dataclass(frozen=True, slots=True)
+class PreviousPlan(_Frozen):
+    """``previous_plan.csv``: the plan a re-plan starts from."""
+
+    applicant_id: np.ndarray
+    post_id: np.ndarray
+    extra: ExtraColumns = field(default_factory=ExtraColumns)
+
+    def __len__(self) -> int:
+        return len(self.applicant_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Stations(_Frozen):
+    """``stations.csv``: county service stations, the depots of the vehicles."""
+
+    station_id: np.ndarray
+    county_code: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    vehicles: np.ndarray
+    clients_per_vehicle_day: np.ndarray
+    shift_start: np.ndarray
+    """Minutes after midnight."""
+    shift_end: np.ndarray
+    crew_size: np.ndarray
+    days: np.ndarray
+    extra: ExtraColumns = field(default_factory=ExtraColumns)
+
+    def __len__(self) -> int:
+        return len(self.station_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Stops(_Frozen):
+    """``stops.csv``: township stops a vehicle serves."""
+
+    stop_id: np.ndarray
+    county_code: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    demand: np.ndarray
+    township_code: np.ndarray
+    minutes_per_client: np.ndarray
+    setup_minutes: np.ndarray
+    open: np.ndarray
+    """Minutes after midnight; -1 when the stop has no window."""
+    close: np.ndarray
+    priority: np.ndarray
+    extra: ExtraColumns = field(default_factory=ExtraColumns)
+
+    def __len__(self) -> int:
+        return len(self.stop_id)
+
+
+@dataclass(frozen=True, slots=True)
+class TravelTimes(_Frozen):
+    """``travel_times.csv``: minutes between two ids (stations or stops)."""
+
+    from_id: np.ndarray
+    to_id: np.ndarray
+    minutes: np.ndarray
+    extra: ExtraColumns = field(default_factory=ExtraColumns)
+
+    def __len__(self) -> int:
+        return len(self.from_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario(_Frozen):
+    """A whole validated scenario, ready for the optimisers."""
+
+    name: str
+    year: int
+    synthetic: bool
+    description: str
+    rules: Rules
+    weights: Weights
+    counties: Counties
+    quotas: Quotas | None = None
+    posts: Posts | None = None
+    continuing: Continuing | None = None
+    applicants: Applicants | None = None
+    pairing: Pairing | None = None
+    targets: Targets | None = None
+    previous_plan: PreviousPlan | None = None
+    stations: Stations | None = None
+    stops: Stops | None = None
+    travel_times: TravelTimes | None = None
+
+    def table_sizes(self) -> dict[str, int]:
+        """Rows per table that the scenario has, for summaries."""
+        out: dict[str, int] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if hasattr(value, "__len__") and not isinstance(value, str):
+                out[f.name] = len(value)
+        return out
