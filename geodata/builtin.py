@@ -7,6 +7,7 @@ every table is synthetic and labelled so in ``scenario.toml`` and ``README.txt``
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -53,12 +54,21 @@ def write_builtin(name: str, folder: Path) -> Path:
     return write_scenario(scenario, folder)  # type: ignore[arg-type]
 
 
+def generator_digest() -> str:
+    """Digest of the generator sources: a changed generator gets a fresh cache folder."""
+    h = hashlib.sha256(__version__.encode())
+    for path in sorted((Path(__file__).parent / "synth").glob("*.py")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:12]
+
+
 def builtin_folder(name: str) -> Path:
     """The folder of a built-in scenario in the cache, generated on first use."""
     from geodata.china import cache_dir
 
     _generator(name)  # raises KeyError for unknown names before touching the disk
-    base = cache_dir().parent / f"scenarios-{__version__}"
+    base = cache_dir().parent / f"scenarios-{__version__}-{generator_digest()}"
     folder = base / name
     if (folder / "scenario.toml").is_file():
         return folder
