@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -75,6 +76,15 @@ def print_report(report: Report, source: str, limit: int | None = 200) -> None:
     console.print(f"[{colour}]{n_err} error(s), {n_warn} warning(s)[/] in {source}")
 
 
+def summarize_report(report: Report) -> str:
+    """One line: errors and warnings counted by rule."""
+    by_rule = Counter(f"{i.severity.value} {i.rule}" for i in report.issues)
+    parts = ", ".join(f"{n} × {k}" for k, n in sorted(by_rule.items()))
+    return f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)" + (
+        f": {parts}" if parts else ""
+    )
+
+
 @app.command()
 def validate(
     scenario: ScenarioArg,
@@ -128,7 +138,10 @@ def demo(
             result = load_scenario(folder)
         dt = time.perf_counter() - t0
         console.rule(f"{name} [magenta](SYNTHETIC DATA, real county polygons)[/]")
-        print_report(result.report, str(folder), limit=10)
+        if result.report.errors:
+            print_report(result.report, str(folder), limit=20)
+        else:
+            console.print(summarize_report(result.report))
         if result.scenario is None:
             failed = True
             continue
@@ -136,7 +149,9 @@ def demo(
             f"{k} {v:,}" for k, v in result.scenario.table_sizes().items() if k != "counties"
         )
         console.print(f"validated in {dt:.1f} s: {sizes}")
-        (out / f"{name}-validation.json").write_text(result.report.to_json(), encoding="utf-8")
+        report_path = out / f"{name}-validation.json"
+        report_path.write_text(result.report.to_json(), encoding="utf-8")
+        console.print(f"validation report: {report_path}")
         console.print(f"scenario folder: {folder}")
     console.print(f"outputs in [bold]{out.resolve()}[/]")
     raise typer.Exit(1 if failed else 0)

@@ -29,9 +29,9 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from geodata.scenario import load_scenario  # noqa: E402
-from geodata.synth import write_scenario  # noqa: E402
-from geodata.synth.tiers import generate_tier  # noqa: E402
+from geodata.scenario import load_scenario
+from geodata.synth import write_scenario
+from geodata.synth.tiers import generate_tier
 
 
 def _best(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
@@ -54,7 +54,10 @@ def _cold_counties_seconds() -> float:
         "f=load_counties(); print(time.perf_counter()-t, len(f))"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
         cwd=Path(__file__).resolve().parents[1],
     ).stdout.split()
     return float(out[0])
@@ -66,11 +69,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     console = Console()
-    load_scenario  # warm imports
     from geodata.china import load_counties
 
     load_counties()  # make sure the cache exists (first build is not what we time)
-    table = Table(title="Scenario loading (best of %d runs)" % args.repeat)
+    table = Table(title=f"Scenario loading (best of {args.repeat} runs)")
     for col in ("tier", "applicants", "posts", "issues", "ours s", "pandas s", "ratio"):
         table.add_column(col, justify="right")
     with tempfile.TemporaryDirectory() as tmp:
@@ -92,7 +94,9 @@ def main() -> None:
             )
     console.print(table)
     cold = min(_cold_counties_seconds() for _ in range(3))
-    console.print(f"built-in counties from the cache in a fresh process: {cold:.2f} s (target < 1 s)")
+    console.print(
+        f"built-in counties from the cache in a fresh process: {cold:.2f} s (target < 1 s)"
+    )
 
 
 if __name__ == "__main__":
