@@ -1,0 +1,180 @@
+"""Pricing: find the eligible arcs whose reduced cost is below a threshold, without
+enumerating all arcs.
+
+An arc's reduced cost splits into a post part, an applicant part and a small pair part:
+
+    rc(a, p) = key_m(p) + w3 (rank - 1) + w5 subsidy(a, p) / 100 - u(a) - y_pair(r(a), s(p))
+    key_m(p) = w4 [m does not fit p] - w1 relay(p) - w2 - (dual of p, of its bucket, of its
+               service province)
+
+with ``m`` the applicant's major class and ``u(a)`` the duals of the applicant's own rows
+(applicant, recruiting province, bachelor share). The subsidy is at least the lowest tier, so
+for each preference (area, rank) of an applicant only the posts of the area whose key is below
+``threshold + u(a) + y_pair - w3 (rank - 1) - w5 min_subsidy / 100`` can price out. Posts are
+sorted by ``key_m`` within each area once per round, and each preference scans a prefix.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from planner.allocation.arcs import OUTSIDE_RANK, ArcBuilder, Arcs
+from planner.scenario import MAJOR_CLASSES
+
+_BIG = 1.0e7
+"""Separates areas in the composite sort key (keys stay far below this)."""
+
+
+class Pricer:
+    """Per-area sorted post lists, rebuilt for each set of post-side duals."""
+
+    def __init__(self, builder: ArcBuilder) -> None:
+        self.builder = builder
+        pr = builder.problem
+        self.problem = pr
+        codes = sorted(builder._area)
+        self.area_id = {c: i for i, c in enumerate(codes)}
+        self.area_service = np.asarray(
+            [int(np.searchsorted(pr.service_code, c[:2] + "0000")) for c in codes], dtype=np.int64
+        )
+        # (area, post) membership of every usable post
+        areas: list[np.ndarray] = []
+        posts: list[np.ndarray] = []
+        for code, (start, n) in builder._area.items():
+            areas.append(np.full(n, self.area_id[code], dtype=np.int64))
+            posts.append(builder._area_posts[start : start + n])
+        self.member_area = np.concatenate(areas) if areas else np.zeros(0, dtype=np.int64)
+        self.member_post = np.concatenate(posts) if posts else np.zeros(0, dtype=np.int64)
+        # every preference of every applicant as (applicant, area, rank)
+        pa, parea, prank = [], [], []
+        for j in range(pr.app_prefs.shape[1]):
+            col = pr.app_prefs[:, j]
+            for a in np.flatnonzero(col != "").tolist():
+                area = self.area_id.get(str(col[a]))
+                if area is not None:
+                    pa.append(a)
+                    parea.append(area)
+                    prank.append(j + 1)
+        if pr.rules.allow_outside_preferences:
+            for a2 in range(pr.n_applicants):
+                r = int(pr.app_r[a2])
+                if r < 0:
+                    continue
+                for s in np.flatnonzero(pr.pair_index[r] >= 0):
+                    area = self.area_id.get(str(pr.service_code[s]))
+                    if area is not None:
+                        pa.append(a2)
+                        parea.append(area)
+                        prank.append(OUTSIDE_RANK)
+        self.pref_a = np.asarray(pa, dtype=np.int64)
+        self.pref_area = np.asarray(parea, dtype=np.int64)
+        self.pref_rank = np.asarray(prank, dtype=np.int64)
+        major_of_bit = {1 << i: i for i in range(len(MAJOR_CLASSES))}
+        self.app_major = np.asarray(
+            [major_of_bit[int(b)] for b in pr.app_major_bit], dtype=np.int64
+        )
+        tiers = np.asarray(pr.rules.transport_tiers_km)
+        cny = np.asarray(pr.rules.transport_tiers_cny)
+        self.min_subsidy_cost = (
+            pr.weights.transport_subsidy_per_100cny
+            * (float(cny.min()) if len(cny) and tiers.min() <= 0 else 0.0)
+            / 100.0
+        )
+
+    def arc_estimate(self) -> int:
+        """Upper estimate of the number of eligible arcs (posts in every named area)."""
+        sizes = np.asarray([self.builder._area[c][1] for c in sorted(self.builder._area)])
+        return int(sizes[self.pref_area].sum()) if len(self.pref_area) else 0
+
+    def candidates(
+        self,
+        post_dual: np.ndarray,
+        app_dual: np.ndarray,
+        pair_dual: np.ndarray,
+        threshold: float,
+        max_per_applicant: int | None = None,
+        max_per_preference: int | None = None,
+    ) -> tuple[Arcs, np.ndarray, bool]:
+        """Eligible arcs with reduced cost below ``threshold``, their reduced costs, and
+        whether a preference's scan was cut at ``max_per_preference`` (then the result may
+        miss arcs; a complete scan has ``max_per_preference=None``).
+
+        Parameters
+        ----------
+        post_dual
+            Per post: the sum of the duals of its post, bucket and service-province rows.
+        app_dual
+            Per applicant: the sum of the duals of its applicant, recruiting-province and
+            bachelor-share rows (the latter times the applicant's coefficient).
+        pair_dual
+            Per pair index: the dual of its pair row (0 where unbounded).
+        """
+        pr = self.problem
+        w = pr.weights
+        p = self.member_post
+        base = -w.quota_unfilled - w.relay_empty * pr.post_relay[p].astype(float) - post_dual[p]
+        out_arcs: list[Arcs] = []
+        out_rc: list[np.ndarray] = []
+        truncated = False
+        for m in range(len(MAJOR_CLASSES)):
+            sel = self.app_major[self.pref_a] == m
+            if not sel.any():
+                continue
+            fa, farea, frank = self.pref_a[sel], self.pref_area[sel], self.pref_rank[sel]
+            key = base + w.major_mismatch * ((pr.post_fit_mask[p] & (1 << m)) == 0)
+            order = np.lexsort((key, self.member_area))
+            skey = self.member_area[order] * _BIG + key[order]
+            spost = p[order]
+            r = pr.app_r[fa]
+            pair = pr.pair_index[np.maximum(r, 0), self.area_service[farea]]
+            ydp = np.where((r >= 0) & (pair >= 0), pair_dual[np.maximum(pair, 0)], 0.0)
+            rank_cost = np.where(
+                frank == OUTSIDE_RANK, w.outside_preference, w.preference_rank * (frank - 1)
+            )
+            limit = threshold + app_dual[fa] + ydp - rank_cost - self.min_subsidy_cost + 1e-9
+            lo = np.searchsorted(skey, farea * _BIG - _BIG / 2)
+            hi = np.searchsorted(skey, farea * _BIG + limit, side="right")
+            n = np.maximum(hi - lo, 0)
+            if max_per_preference is not None:
+                truncated |= bool((n > max_per_preference).any())
+                n = np.minimum(n, max_per_preference)
+            total = int(n.sum())
+            if total == 0:
+                continue
+            a_rep = np.repeat(fa, n)
+            within = np.arange(total) - np.repeat(np.cumsum(n) - n, n)
+            posts = spost[np.repeat(lo, n) + within]
+            arcs = self.builder.arcs_for_pairs(a_rep, posts)
+            if len(arcs) == 0:
+                continue
+            r2 = pr.app_r[arcs.a]
+            pair2 = pr.pair_index[np.maximum(r2, 0), pr.post_s[arcs.p]]
+            rc = (
+                arcs.cost
+                - post_dual[arcs.p]
+                - app_dual[arcs.a]
+                - np.where(pair2 >= 0, pair_dual[np.maximum(pair2, 0)], 0.0)
+            )
+            keep = rc < threshold
+            out_arcs.append(arcs.take(np.flatnonzero(keep)))
+            out_rc.append(rc[keep])
+        if not out_arcs:
+            empty = self.builder.arcs_for_pairs(np.zeros(0, np.int64), np.zeros(0, np.int64))
+            return empty, np.zeros(0), truncated
+        arcs = Arcs.concat(out_arcs)
+        rc = np.concatenate(out_rc)
+        # the same arc may come from two preferences: keep it once
+        key2 = arcs.a * pr.n_posts + arcs.p
+        order = np.lexsort((rc, key2))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = key2[order][1:] != key2[order][:-1]
+        idx = order[first]
+        arcs, rc = arcs.take(idx), rc[idx]
+        if max_per_applicant is not None and len(arcs):
+            order = np.lexsort((rc, arcs.a))
+            a_sorted = arcs.a[order]
+            starts = np.searchsorted(a_sorted, a_sorted, side="left")
+            pos = np.arange(len(order)) - starts
+            idx = order[pos < max_per_applicant]
+            arcs, rc = arcs.take(idx), rc[idx]
+        return arcs, rc, truncated

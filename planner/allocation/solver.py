@@ -1,0 +1,356 @@
+"""Certified-optimal allocation by price-and-branch.
+
+1. **Price**: solve the LP relaxation of the model of :mod:`planner.allocation.lp` over a
+   small set of arcs (HiGHS through OR-Tools' model builder), read the duals, and add the
+   arcs whose reduced cost is negative (:class:`~planner.allocation.pricing.Pricer` finds them
+   from per-area sorted post lists without enumerating all arcs). When no arc prices out, the
+   LP value is the LP optimum over *all* arcs: a proven lower bound ``LB`` of the plan.
+2. **Branch**: solve the MIP over the priced arcs: a plan of value ``UB``.
+3. **Close**: an arc with reduced cost ``rc`` raises any plan that uses it to at least
+   ``LB + rc``, so a plan better than ``UB`` uses only arcs with ``rc < UB - LB``. Those are
+   added and the MIP solved again; its optimum is the optimum, and its bound the proven bound.
+
+The constraint matrix is that of a bipartite network with laminar capacities on both sides
+(applicant < recruiting province; post < bucket < service province), which is totally
+unimodular; only the pair seat counts and the bachelor share (A3, A4) break that, so the LP
+bound is nearly always tight and the MIP closes at the root.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from planner.allocation import lp
+from planner.allocation.arcs import ArcBuilder, Arcs
+from planner.allocation.flow import relaxed_flow
+from planner.allocation.pricing import Pricer
+from planner.allocation.problem import AllocationProblem
+
+log = logging.getLogger(__name__)
+
+EPS = 1e-6
+INITIAL_PER_PREFERENCE = 2
+ROUND_PER_APPLICANT = 3
+ROUND_PER_PREFERENCE = 40
+INCUMBENT_RC = 1.0
+"""Columns with a reduced cost below this join the incumbent MIP."""
+INCUMBENT_SECONDS = 60.0
+CLOSING_LIMIT = 200_000
+"""At most this many arcs go into the exact closing MIP."""
+FULL_ARCS_LIMIT = 6_000_000
+"""Up to this many eligible arcs, the min-cost flow over all of them seeds the columns."""
+
+
+@dataclass(frozen=True, slots=True)
+class SolveStats:
+    """How the solve went, for the summary."""
+
+    build_seconds: float
+    solve_seconds: float
+    pricing_rounds: int
+    columns: int
+    lp_bound: float
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationSolution:
+    """The plan: ``post_of[a]`` is the post index of applicant ``a`` or -1."""
+
+    post_of: np.ndarray
+    arcs: Arcs
+    """The arcs used by the plan, one per placed applicant."""
+    objective: float
+    bound: float
+    optimal: bool
+    stats: SolveStats
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def gap(self) -> float:
+        """Relative gap between the objective and the proven bound."""
+        if not np.isfinite(self.bound):
+            return float("inf")
+        return max(self.objective - self.bound, 0.0) / max(abs(self.objective), 1.0)
+
+
+def _outside(columns: Arcs, new: Arcs, n_posts: int) -> Arcs:
+    """The arcs of ``new`` that are not columns yet (a column at its upper bound has a
+    negative reduced cost at the LP optimum and must not count as pricing out)."""
+    have = np.sort(columns.a * n_posts + columns.p)
+    key = new.a * n_posts + new.p
+    pos = np.clip(np.searchsorted(have, key), 0, max(len(have) - 1, 0))
+    known = (have[pos] == key) if len(have) else np.zeros(len(key), dtype=bool)
+    return new.take(np.flatnonzero(~known))
+
+
+def _merge(a: Arcs, b: Arcs, n_posts: int) -> Arcs:
+    both = Arcs.concat([a, b])
+    _, first = np.unique(both.a * n_posts + both.p, return_index=True)
+    return both.take(np.sort(first))
+
+
+def _lagrangian_plan(
+    problem: AllocationProblem, layout: lp.RowLayout, columns: Arcs, duals: np.ndarray
+) -> np.ndarray:
+    """An integral plan over the columns: the min-cost flow with the LP duals of the pair and
+    bachelor-share rows added to the arc costs, then repaired by :func:`_repair`."""
+    r = problem.app_r[columns.a]
+    pairs = problem.pair_index[np.maximum(r, 0), problem.post_s[columns.p]]
+
+    def pick(idx: np.ndarray) -> np.ndarray:
+        return np.where(idx >= 0, duals[np.maximum(idx, 0)], 0.0)
+
+    pair_row = np.where(pairs >= 0, layout.pair[np.maximum(pairs, 0)], -1)
+    a4_row = np.where(r >= 0, layout.a4[np.maximum(r, 0)], -1)
+    penalty = pick(pair_row) + pick(a4_row) * layout.a4_coef[columns.a]
+    priced = Arcs(
+        columns.a,
+        columns.p,
+        columns.rank,
+        columns.mismatch,
+        columns.km,
+        columns.subsidy_cny,
+        columns.cost - penalty,
+    )
+    return _repair(problem, columns, relaxed_flow(problem, priced).used)
+
+
+def _repair(problem: AllocationProblem, columns: Arcs, chosen: np.ndarray) -> np.ndarray:
+    """Make a set of arcs that keeps every network rule feasible for A3 and A4: drop the most
+    expensive placements of a pair over its seat count, then non-bachelors of a recruiting
+    province below the bachelor share. Dropping keeps every other (upper-bound) rule."""
+    r_all = problem.app_r[columns.a]
+    pair_all = problem.pair_index[np.maximum(r_all, 0), problem.post_s[columns.p]]
+    drop: set[int] = set()
+    for pair in np.unique(pair_all[chosen]):
+        cap = problem.pair_cap[pair]
+        mine = chosen[pair_all[chosen] == pair]
+        if len(mine) > cap:
+            mine = mine[np.argsort(-columns.cost[mine], kind="stable")]
+            drop.update(int(i) for i in mine[: len(mine) - int(cap)])
+    chosen = np.asarray([i for i in chosen if int(i) not in drop], dtype=np.int64)
+    return _round_down(problem, columns, chosen)
+
+
+def _round_down(problem: AllocationProblem, columns: Arcs, chosen: np.ndarray) -> np.ndarray:
+    """Drop non-bachelors (the most expensive first) until every recruiting province meets
+    the bachelor share (A4)."""
+    frac = lp.share_fraction(problem.rules.undergraduate_min_share)
+    r = problem.app_r[columns.a[chosen]]
+    bach = problem.app_bachelor[columns.a[chosen]]
+    drop: list[int] = []
+    for rr in np.unique(r):
+        mine = r == rr
+        placed, bachelors = int(mine.sum()), int((mine & bach).sum())
+        excess = frac.numerator * placed - frac.denominator * bachelors
+        if excess <= 0:
+            continue
+        non = np.flatnonzero(mine & ~bach)
+        non = non[np.argsort(-columns.cost[chosen[non]], kind="stable")]
+        k = 0
+        while excess > 0 and k < len(non):
+            drop.append(int(non[k]))
+            excess -= frac.numerator
+            k += 1
+    return np.delete(chosen, drop)
+
+
+def _incumbent(
+    problem: AllocationProblem,
+    layout: lp.RowLayout,
+    columns: Arcs,
+    relaxed: lp.LPSolution | None,
+    deadline: float,
+    notes: list[str],
+) -> lp.LPSolution:
+    """A good plan near the LP optimum: the LP's integral part repaired for A4, improved by a
+    MIP over the LP's support, the columns of applicants with fractional values and the
+    columns with a reduced cost below :data:`INCUMBENT_RC`."""
+    x = relaxed.x if relaxed is not None and relaxed.feasible else np.zeros(len(columns))
+    chosen = _round_down(problem, columns, np.flatnonzero(x > 1 - 1e-6))
+    best = _as_solution(problem, columns, chosen, "ROUNDED")
+    if relaxed is None or not relaxed.optimal:
+        return best
+    rc = columns.cost - lp.matrix(problem, layout, columns).T @ relaxed.duals
+    fractional = np.unique(columns.a[(x > 1e-6) & (x < 1 - 1e-6)])
+    near = np.flatnonzero((x > 1e-6) | np.isin(columns.a, fractional) | (rc < INCUMBENT_RC))
+    dive = lp.solve(
+        problem,
+        layout,
+        columns.take(near),
+        integral=True,
+        time_limit=min(INCUMBENT_SECONDS, max(deadline - time.perf_counter(), 1.0)),
+        hint=np.isin(near, chosen).astype(float),
+    )
+    if dive.feasible and dive.objective < best.objective:
+        notes.append(f"incumbent from a MIP over {len(near)} columns near the LP optimum")
+        return _as_solution(problem, columns, near[dive.x > 0.5], "DIVE")
+    return best
+
+
+def _as_solution(
+    problem: AllocationProblem, columns: Arcs, chosen: np.ndarray, status: str
+) -> lp.LPSolution:
+    x = np.zeros(len(columns))
+    x[chosen] = 1.0
+    value = problem.constant() + float(columns.cost[chosen].sum())
+    return lp.LPSolution(status, False, True, value, -np.inf, x, np.zeros(0), 0.0)
+
+
+def _close(
+    problem: AllocationProblem,
+    layout: lp.RowLayout,
+    pricer: Pricer,
+    columns: Arcs,
+    relaxed: lp.LPSolution,
+    incumbent: lp.LPSolution,
+    lower: float,
+    deadline: float,
+    notes: list[str],
+) -> tuple[lp.LPSolution, Arcs]:
+    """Reduced-cost fixing: a plan better than the incumbent uses only arcs whose reduced
+    cost is below ``UB - LB``; when they are few, the MIP over them is exact."""
+    n_p = problem.n_posts
+    slack = incumbent.objective - lower + EPS
+    post_dual, app_dual, pair_dual = lp.dual_parts(problem, layout, relaxed.duals)
+    extra, _, _ = pricer.candidates(post_dual, app_dual, pair_dual, slack)
+    rc = columns.cost - lp.matrix(problem, layout, columns).T @ relaxed.duals
+    keep = np.union1d(np.flatnonzero(rc < slack), np.flatnonzero(incumbent.x > 0.5))
+    restricted = _merge(columns.take(keep), _outside(columns, extra, n_p), n_p)
+    if len(restricted) > CLOSING_LIMIT:
+        notes.append(
+            f"gap left open: {len(restricted)} arcs have a reduced cost below UB - LB = "
+            f"{slack:.2f} (exact closing is limited to {CLOSING_LIMIT})"
+        )
+        return incumbent, columns
+    used = columns.a[incumbent.x > 0.5] * n_p + columns.p[incumbent.x > 0.5]
+    hint = np.isin(restricted.a * n_p + restricted.p, used).astype(float)
+    exact = lp.solve(
+        problem,
+        layout,
+        restricted,
+        integral=True,
+        time_limit=max(deadline - time.perf_counter(), 1.0),
+        hint=hint,
+    )
+    notes.append(f"exact MIP over the {len(restricted)} arcs with reduced cost below UB - LB")
+    if exact.feasible and exact.objective <= incumbent.objective + EPS:
+        return exact, restricted
+    return incumbent, columns
+
+
+def solve_allocation(
+    problem: AllocationProblem, time_limit: float = 300.0, gap_tolerance: float = 1e-4
+) -> AllocationSolution:
+    """Solve the allocation to proven optimality within ``gap_tolerance`` (relative; 1e-4 is
+    0.01%), or until ``time_limit`` seconds.
+
+    Returns the best plan found with the proven lower bound.
+    """
+    t0 = time.perf_counter()
+    builder = ArcBuilder(problem)
+    pricer = Pricer(builder)
+    layout = lp.row_layout(problem)
+    n_a, n_p = problem.n_applicants, problem.n_posts
+    zero_post, zero_app = np.zeros(n_p), np.zeros(n_a)
+    zero_pair = np.zeros(len(problem.pair_cap))
+    columns, _, _ = pricer.candidates(
+        zero_post, zero_app, zero_pair, 0.0, max_per_preference=INITIAL_PER_PREFERENCE
+    )
+    flow_bound = -np.inf
+    if pricer.arc_estimate() <= FULL_ARCS_LIMIT:
+        everything = builder.all_arcs()
+        relaxed_plan = relaxed_flow(problem, everything)
+        flow_bound = relaxed_plan.objective
+        columns = _merge(columns, everything.take(relaxed_plan.used), n_p)
+        del everything
+    build_seconds = time.perf_counter() - t0
+    deadline = t0 + time_limit
+    rounds = 0
+    relaxed = None
+    complete = False
+    while True:
+        rounds += 1
+        relaxed = lp.solve(
+            problem, layout, columns, integral=False, time_limit=deadline - time.perf_counter()
+        )
+        if not relaxed.optimal:
+            break
+        post_dual, app_dual, pair_dual = lp.dual_parts(problem, layout, relaxed.duals)
+        new, _, truncated = pricer.candidates(
+            post_dual,
+            app_dual,
+            pair_dual,
+            -EPS,
+            max_per_applicant=ROUND_PER_APPLICANT,
+            max_per_preference=ROUND_PER_PREFERENCE,
+        )
+        new = _outside(columns, new, n_p)
+        if len(new) == 0 and truncated:  # make sure: scan every preference to the end
+            new, _, _ = pricer.candidates(post_dual, app_dual, pair_dual, -EPS)
+            new = _outside(columns, new, n_p)
+        log.info(
+            "round %d: LP %.2f over %d arcs, %d price out",
+            rounds,
+            relaxed.objective,
+            len(columns),
+            len(new),
+        )
+        if len(new) == 0:
+            complete = True
+            break
+        columns = _merge(columns, new, n_p)
+        if time.perf_counter() > deadline:
+            break
+    lower = relaxed.objective if (relaxed is not None and complete) else flow_bound
+    notes: list[str] = []
+    x = relaxed.x if relaxed is not None and relaxed.feasible else np.zeros(len(columns))
+    if complete and np.all(np.abs(x - np.round(x)) < 1e-9):
+        # the LP vertex is integral: it is a plan and the LP value proves it optimal
+        mip = relaxed
+        notes.append("the LP optimum is integral (no branching needed)")
+    else:
+        mip = _incumbent(problem, layout, columns, relaxed, deadline, notes)
+        gap = mip.objective - lower
+        if complete and gap > gap_tolerance * max(1.0, abs(mip.objective)):
+            mip, columns = _close(
+                problem,
+                layout,
+                pricer,
+                columns,
+                relaxed,
+                mip,
+                lower,
+                deadline,
+                notes,
+            )
+    bound = lower
+    if complete and mip.optimal and mip.status != "DIVE":
+        bound = max(lower, min(mip.bound, mip.objective))
+    if np.all(columns.cost == np.round(columns.cost)):
+        bound = float(np.ceil(bound - 1e-6))  # every plan's value is an integer
+    chosen = np.flatnonzero(mip.x > 0.5) if mip.feasible else np.zeros(0, dtype=np.int64)
+    used = columns.take(chosen)
+    post_of = np.full(n_a, -1, dtype=np.int64)
+    post_of[used.a] = used.p
+    objective = problem.constant() + float(used.cost.sum())
+    gap = max(objective - bound, 0.0) / max(1.0, abs(objective))
+    optimal = complete and gap <= gap_tolerance
+    if optimal:
+        status = "optimal" if gap <= 1e-9 else "optimal within tolerance"
+    else:
+        status = "time-limit" if time.perf_counter() > deadline else "gap open"
+    stats = SolveStats(
+        build_seconds=build_seconds,
+        solve_seconds=time.perf_counter() - t0 - build_seconds,
+        pricing_rounds=rounds,
+        columns=len(columns),
+        lp_bound=lower,
+        status=status,
+    )
+    return AllocationSolution(post_of, used, objective, bound, optimal, stats, notes)
