@@ -108,6 +108,66 @@ def validate(
     raise typer.Exit(0 if result.report.ok else 1)
 
 
+def print_plan(summary: dict, out: Path) -> None:  # type: ignore[type-arg]
+    """A short summary of a plan on the terminal."""
+    c = summary["counts"]
+    label = " [magenta](SYNTHETIC DATA)[/]" if summary["scenario"]["synthetic"] else ""
+    table = Table(title=f"Plan of {summary['scenario']['name']}{label}", show_header=False)
+    table.add_column("item")
+    table.add_column("value", justify="right")
+    table.add_row("status", str(summary["status"]))
+    table.add_row("objective", f"{summary['objective']:,.2f}")
+    table.add_row("proven lower bound", f"{summary['lower_bound']:,.2f}")
+    table.add_row("gap", f"{summary['gap']:.4%}")
+    for k, v in summary["terms"].items():
+        table.add_row(f"  term {k}", f"{v:,.2f}")
+    table.add_row("placed / applicants", f"{c['placed']:,} / {c['applicants']:,}")
+    table.add_row("quota units unfilled", f"{c['quota_unfilled_units']:,} of {c['quota_units']:,}")
+    table.add_row("relay seats empty", f"{c['relay_empty_seats']:,} of {c['relay_open_seats']:,}")
+    table.add_row("first preference", f"{c['first_preference']:,}")
+    table.add_row("budget (CNY / year)", f"{summary['budget_cny']['total']:,}")
+    table.add_row("solve time", f"{summary['total_seconds']:.1f} s")
+    console.print(table)
+    console.print(f"plan written to [bold]{out}[/]")
+
+
+@app.command()
+def plan(
+    scenario: ScenarioArg,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the plan's files.")],
+    time_limit: Annotated[
+        float,
+        typer.Option(
+            "--time-limit", help="Seconds for the solve; the best plan and its bound are kept."
+        ),
+    ] = 300.0,
+    previous: Annotated[
+        Path | None,
+        typer.Option(
+            "--previous", help="An earlier plan folder: re-plan with as few moves as possible."
+        ),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Assign applicants to posts under rules A1-A6; write assignments, seats, summary, xlsx."""
+    _setup_logging(verbose)
+    from api.services import PlanError, plan_scenario
+
+    if previous is not None and not (previous / "assignments.csv").is_file():
+        err.print(
+            f"--previous {previous}: no assignments.csv there; expected an earlier plan folder"
+        )
+        raise typer.Exit(2)
+    try:
+        with console.status("validating, pricing and solving…"):
+            outcome = plan_scenario(scenario, out, time_limit=time_limit, previous=previous)
+    except PlanError as exc:
+        print_report(exc.report, scenario)
+        err.print(str(exc))
+        raise typer.Exit(1) from None
+    print_plan(outcome.summary, outcome.out)
+
+
 @app.command()
 def demo(
     write: Annotated[
@@ -153,6 +213,12 @@ def demo(
         report_path.write_text(result.report.to_json(), encoding="utf-8")
         console.print(f"validation report: {report_path}")
         console.print(f"scenario folder: {folder}")
+        if result.scenario.posts is not None and result.scenario.applicants is not None:
+            from api.services import plan_scenario
+
+            with console.status(f"planning {name}…"):
+                outcome = plan_scenario(folder, out / name, loaded=result)
+            print_plan(outcome.summary, outcome.out)
     console.print(f"outputs in [bold]{out.resolve()}[/]")
     raise typer.Exit(1 if failed else 0)
 

@@ -1,0 +1,229 @@
+"""Services shared by the command line and the HTTP API: plan a scenario, write the outputs.
+
+The outputs follow the data contract: ``assignments.csv``, ``unassigned.csv``, ``seats.csv``,
+``summary.json`` and ``plan.xlsx`` (the same tables in one workbook). CSV files are UTF-8
+with a BOM, so Excel shows the Chinese text; codes stay text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from geodata.issues import Report
+from geodata.scenario import LoadResult, load_scenario
+from planner import __version__
+from planner.allocation.problem import AllocationProblem
+from planner.allocation.report import PlanReport, build_report
+from planner.allocation.solver import AllocationSolution, solve_allocation
+from planner.scenario import DEGREES, PreviousPlan, Scenario
+
+log = logging.getLogger(__name__)
+
+DECISIONS = {
+    "open_seats": "a post's open seats are its seats minus the continuing volunteers on it (A1, D4)",
+    "quota_term": "term 2 counts, per non-barred county, general + special quotas minus the new "
+    "volunteers placed there; A2 keeps placements within each bucket",
+    "relay_term": "term 1 counts every open seat of a relay post left empty, barred counties included",
+    "rank": "a placement's rank is the first preference naming its county or its province",
+    "bachelor_share": "A4 is checked as n x placed <= d x bachelors with the share as the exact "
+    "fraction n/d it is written as (0.85 = 17/20), per recruiting province, over the placed new "
+    "volunteers",
+    "home": "home = home_lon/home_lat when given, else the area centroid of the home county "
+    "(equal-area projection)",
+    "post_location": "post = its lon/lat, else the representative point of its township (layer), "
+    "else the centroid of its county",
+    "transport_tiers": "the subsidy of the highest tier whose lower bound is <= the distance",
+    "budget": "per placed volunteer and year: 12 x monthly living subsidy + transport subsidy + "
+    "insurance + health check",
+    "replan": "term 6 counts volunteers of the previous plan who are still applicants and whose "
+    "post changes (unplaced counts as a change); dropouts do not count",
+}
+"""Choices the planning model leaves open, as the planner makes them (also in the docs)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOutcome:
+    """A finished plan: where it is and its summary."""
+
+    out: Path
+    summary: dict[str, Any]
+
+
+class PlanError(Exception):
+    """The scenario cannot be planned; carries the validation report."""
+
+    def __init__(self, report: Report, message: str) -> None:
+        self.report = report
+        super().__init__(message)
+
+
+def read_previous(folder: Path) -> PreviousPlan:
+    """The assignments of an earlier plan folder, as a previous plan (term 6)."""
+    frame = pd.read_csv(
+        folder / "assignments.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig"
+    )
+    return PreviousPlan(frame["applicant_id"].to_numpy(str), frame["post_id"].to_numpy(str))
+
+
+def plan_scenario(
+    source: str | Path,
+    out: Path,
+    time_limit: float = 300.0,
+    previous: Path | None = None,
+    loaded: LoadResult | None = None,
+) -> PlanOutcome:
+    """Validate, solve and write a plan into ``out``."""
+    result = loaded or load_scenario(source)
+    if result.scenario is None:
+        raise PlanError(result.report, "the scenario has errors; nothing was planned")
+    scenario = result.scenario
+    if previous is not None:
+        scenario = dataclasses.replace(scenario, previous_plan=read_previous(previous))
+    if scenario.posts is None or scenario.applicants is None:
+        raise PlanError(result.report, "the scenario has no allocation tables (posts, applicants)")
+    t0 = time.perf_counter()
+    problem = AllocationProblem.from_scenario(scenario)
+    solution = solve_allocation(problem, time_limit=time_limit)
+    report = build_report(problem, solution)
+    summary = _summary(scenario, problem, solution, report, result.report, time.perf_counter() - t0)
+    out.mkdir(parents=True, exist_ok=True)
+    tables = _tables(scenario, problem, solution, report)
+    for name, frame in tables.items():
+        frame.to_csv(out / f"{name}.csv", index=False, encoding="utf-8-sig")
+    (out / "summary.json").write_text(
+        json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+    _workbook(out / "plan.xlsx", tables, summary)
+    return PlanOutcome(out, summary)
+
+
+def _tables(
+    sc: Scenario, pr: AllocationProblem, sol: AllocationSolution, rep: PlanReport
+) -> dict[str, pd.DataFrame]:
+    assert sc.posts is not None and sc.applicants is not None
+    used = sol.arcs
+    apps, posts = sc.applicants, sc.posts
+    assignments = pd.DataFrame(
+        {
+            "applicant_id": pr.applicant_id[used.a],
+            "post_id": pr.post_id[used.p],
+            "county_code": posts.county_code[used.p],
+            "township_code": posts.township_code[used.p],
+            "category": posts.category[used.p],
+            "preference_rank": np.where(used.rank <= 5, used.rank, 0),
+            "distance_km": np.round(used.km, 1),
+            "transport_subsidy": used.subsidy_cny,
+            "living_subsidy_month": rep.living_month,
+            "recruit_province": apps.recruit_province[used.a],
+            "degree": [DEGREES[d] for d in apps.degree[used.a]],
+            "major_class": apps.major_class[used.a],
+        }
+    )
+    for name, values in zip(apps.extra.names, apps.extra.values, strict=True):
+        assignments[name] = values[used.a]
+    assignments = assignments.sort_values("applicant_id", kind="stable").reset_index(drop=True)
+    idle = sorted(rep.unassigned_reason)
+    unassigned = pd.DataFrame(
+        {
+            "applicant_id": pr.applicant_id[idle] if idle else np.zeros(0, dtype=str),
+            "reason_code": [rep.unassigned_reason[a].split(":", 1)[0] for a in idle],
+            "reason": [rep.unassigned_reason[a].split(": ", 1)[1] for a in idle],
+        }
+    )
+    filled = np.bincount(used.p, minlength=pr.n_posts)
+    held = np.asarray(posts.seats) - pr.post_open
+    seats = pd.DataFrame(
+        {
+            "post_id": posts.post_id,
+            "county_code": posts.county_code,
+            "township_code": posts.township_code,
+            "category": posts.category,
+            "seats": posts.seats,
+            "continuing": np.maximum(held, 0),
+            "open_seats": pr.post_open,
+            "filled": filled,
+            "relay": posts.relay.astype(int),
+            "relay_empty": np.where(posts.relay, pr.post_open - filled, 0),
+            "blocked": pr.post_block,
+        }
+    )
+    return {"assignments": assignments, "unassigned": unassigned, "seats": seats}
+
+
+def _summary(
+    sc: Scenario,
+    pr: AllocationProblem,
+    sol: AllocationSolution,
+    rep: PlanReport,
+    validation: Report,
+    seconds: float,
+) -> dict[str, Any]:
+    terms = dataclasses.asdict(rep.terms)
+    return {
+        "planner_version": __version__,
+        "scenario": {"name": sc.name, "year": sc.year, "synthetic": sc.synthetic},
+        "status": sol.stats.status,
+        "optimal": sol.optimal,
+        "objective": sol.objective,
+        "terms": terms,
+        "lower_bound": sol.bound,
+        "gap": sol.gap,
+        "lp_bound": sol.stats.lp_bound,
+        "build_seconds": round(sol.stats.build_seconds, 3),
+        "solve_seconds": round(sol.stats.solve_seconds, 3),
+        "total_seconds": round(seconds, 3),
+        "pricing_rounds": sol.stats.pricing_rounds,
+        "columns": sol.stats.columns,
+        "notes": sol.notes,
+        "counts": rep.counts,
+        "rules": rep.rule_usage,
+        "budget_cny": {
+            "total": rep.budget_total,
+            "by_service_province": rep.budget_by_service,
+            "by_recruit_province": rep.budget_by_recruit,
+        },
+        "unfilled_quota": rep.unfilled,
+        "empty_relay_seats": rep.empty_relay,
+        "declaration_warnings": [dataclasses.asdict(i) for i in validation.warnings],
+        "decisions": DECISIONS,
+        "weights": dataclasses.asdict(sc.weights),
+    }
+
+
+def _workbook(path: Path, tables: dict[str, pd.DataFrame], summary: dict[str, Any]) -> None:
+    overview = pd.DataFrame(
+        [
+            ("scenario", summary["scenario"]["name"]),
+            ("synthetic data", "yes" if summary["scenario"]["synthetic"] else "no"),
+            ("status", summary["status"]),
+            ("objective", summary["objective"]),
+            ("lower bound", summary["lower_bound"]),
+            ("gap", summary["gap"]),
+            *((f"term: {k}", v) for k, v in summary["terms"].items()),
+            *((f"count: {k}", v) for k, v in summary["counts"].items()),
+            ("budget total (CNY)", summary["budget_cny"]["total"]),
+        ],
+        columns=["item", "value"],
+    )
+    with pd.ExcelWriter(path, engine="openpyxl") as xw:
+        overview.to_excel(xw, sheet_name="summary", index=False)
+        for name, frame in tables.items():
+            frame.to_excel(xw, sheet_name=name, index=False)
+        pd.DataFrame(summary["unfilled_quota"]).to_excel(
+            xw, sheet_name="unfilled_quota", index=False
+        )
+        budget = pd.DataFrame(
+            [("service", k, v) for k, v in summary["budget_cny"]["by_service_province"].items()]
+            + [("recruit", k, v) for k, v in summary["budget_cny"]["by_recruit_province"].items()],
+            columns=["role", "province_code", "budget_cny"],
+        )
+        budget.to_excel(xw, sheet_name="budget", index=False)

@@ -1,0 +1,321 @@
+"""What a plan means: objective terms, rule usage, money and the reasons behind every gap.
+
+Built from the solver's chosen arcs; every figure here is recomputed from the plan itself
+(and the test suite checks them again with an independent checker).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from planner.allocation.arcs import OUTSIDE_RANK, ArcBuilder, Arcs
+from planner.allocation.lp import share_fraction
+from planner.allocation.problem import UNBOUNDED, AllocationProblem
+from planner.allocation.solver import AllocationSolution
+
+MONTHS = 12
+"""The budget is yearly: 12 months of living subsidy."""
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """The six objective terms of section 2, each already weighted."""
+
+    relay_empty: float
+    quota_unfilled: float
+    preference: float
+    major_mismatch: float
+    transport_subsidy: float
+    replan_moves: float
+
+    @property
+    def total(self) -> float:
+        return (
+            self.relay_empty
+            + self.quota_unfilled
+            + self.preference
+            + self.major_mismatch
+            + self.transport_subsidy
+            + self.replan_moves
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PlanReport:
+    """Everything the outputs show besides the assignment itself."""
+
+    terms: Terms
+    counts: dict[str, int]
+    living_month: np.ndarray
+    """Per used arc: the monthly living subsidy (2.4)."""
+    budget_total: int
+    budget_by_service: dict[str, int]
+    budget_by_recruit: dict[str, int]
+    rule_usage: dict[str, list[dict[str, object]]]
+    unassigned_reason: dict[int, str]
+    """Applicant index -> reason."""
+    unfilled: list[dict[str, object]]
+    """Per county with unfilled quota: the numbers and the binding cause."""
+    empty_relay: list[dict[str, object]] = field(default_factory=list)
+
+
+def build_report(pr: AllocationProblem, sol: AllocationSolution) -> PlanReport:
+    """Recompute the terms and explain the plan."""
+    w = pr.weights
+    used = sol.arcs
+    filled = np.bincount(used.p, minlength=pr.n_posts)
+    relay_open = int(pr.post_open[pr.post_relay].sum())
+    relay_filled = int(filled[pr.post_relay].sum())
+    quota = int(pr.county_quota[~pr.county_barred].sum())
+    inside = used.rank < OUTSIDE_RANK
+    kept = int(np.sum(pr.app_prev_post[used.a] == used.p))
+    terms = Terms(
+        relay_empty=float(w.relay_empty * (relay_open - relay_filled)),
+        quota_unfilled=float(w.quota_unfilled * (quota - len(used))),
+        preference=float(
+            w.preference_rank * np.sum(used.rank[inside] - 1)
+            + w.outside_preference * np.sum(~inside)
+        ),
+        major_mismatch=float(w.major_mismatch * np.sum(used.mismatch)),
+        transport_subsidy=float(w.transport_subsidy_per_100cny * np.sum(used.subsidy_cny) / 100),
+        replan_moves=float(w.replan_move * (pr.prev_count - kept)),
+    )
+    living = np.where(
+        pr.post_high_living[used.p],
+        pr.rules.living_subsidy_month_high,
+        pr.rules.living_subsidy_month,
+    )
+    per_head = (
+        MONTHS * living + used.subsidy_cny + pr.rules.insurance_cny + pr.rules.health_check_cny
+    )
+    by_s: dict[str, int] = defaultdict(int)
+    by_r: dict[str, int] = defaultdict(int)
+    for a, p, money in zip(used.a.tolist(), used.p.tolist(), per_head.tolist(), strict=True):
+        by_s[str(pr.service_code[pr.post_s[p]])] += int(money)
+        by_r[str(pr.recruit_code[pr.app_r[a]])] += int(money)
+    counts = {
+        "applicants": pr.n_applicants,
+        "placed": len(used),
+        "unplaced": pr.n_applicants - len(used),
+        "quota_units": quota,
+        "quota_unfilled_units": quota - len(used),
+        "relay_open_seats": relay_open,
+        "relay_empty_seats": relay_open - relay_filled,
+        "outside_preferences": int(np.sum(~inside)),
+        "first_preference": int(np.sum(used.rank == 1)),
+        "major_mismatch": int(np.sum(used.mismatch)),
+        "previous_kept": kept,
+        "previous_moved": pr.prev_count - kept,
+    }
+    usage = _rule_usage(pr, used, filled)
+    reasons = _unassigned_reasons(pr, used, usage)
+    return PlanReport(
+        terms=terms,
+        counts=counts,
+        living_month=living,
+        budget_total=int(per_head.sum()),
+        budget_by_service=dict(sorted(by_s.items())),
+        budget_by_recruit=dict(sorted(by_r.items())),
+        rule_usage=usage,
+        unassigned_reason=reasons,
+        unfilled=_unfilled(pr, used, usage),
+        empty_relay=_empty_relay(pr, filled),
+    )
+
+
+def _rule_usage(
+    pr: AllocationProblem, used: Arcs, filled: np.ndarray
+) -> dict[str, list[dict[str, object]]]:
+    """How much of each capacity the plan takes (A2, A3, A4, A6)."""
+    bucket_used = np.bincount(pr.post_bucket[used.p], minlength=len(pr.bucket_cap))
+    buckets: list[dict[str, object]] = [
+        {
+            "county_code": str(pr.county_code[pr.bucket_county[b]]),
+            "bucket": str(pr.bucket_kind[b]),
+            "quota": int(pr.bucket_cap[b]),
+            "placed": int(bucket_used[b]),
+            "binding": bool(bucket_used[b] >= pr.bucket_cap[b]),
+        }
+        for b in np.flatnonzero(pr.bucket_cap > 0)
+    ]
+    s_used = np.bincount(pr.post_s[used.p], minlength=len(pr.service_code))
+    r_used = np.bincount(pr.app_r[used.a], minlength=len(pr.recruit_code))
+    r_bach = np.bincount(
+        pr.app_r[used.a], weights=pr.app_bachelor[used.a], minlength=len(pr.recruit_code)
+    )
+
+    def cap(v: int) -> int | None:
+        return None if v >= UNBOUNDED else int(v)
+
+    service: list[dict[str, object]] = [
+        {
+            "province_code": str(pr.service_code[s]),
+            "dispatch_target": cap(int(pr.service_cap[s])),
+            "placed": int(s_used[s]),
+            "binding": bool(s_used[s] >= pr.service_cap[s]),
+        }
+        for s in range(len(pr.service_code))
+    ]
+    frac = share_fraction(pr.rules.undergraduate_min_share)
+    recruit: list[dict[str, object]] = []
+    for r in range(len(pr.recruit_code)):
+        placed, bach = int(r_used[r]), int(r_bach[r])
+        recruit.append(
+            {
+                "province_code": str(pr.recruit_code[r]),
+                "recruit_target": cap(int(pr.recruit_cap[r])),
+                "placed": placed,
+                "bachelor_or_higher": bach,
+                "bachelor_share": round(bach / placed, 4) if placed else None,
+                "target_binding": bool(placed >= pr.recruit_cap[r]),
+                "share_binding": bool(
+                    placed and frac.numerator * (placed + 1) > frac.denominator * bach
+                ),
+            }
+        )
+    pair_used: Counter[int] = Counter(pr.pair_index[pr.app_r[used.a], pr.post_s[used.p]].tolist())
+    pairs: list[dict[str, object]] = []
+    for r in range(len(pr.recruit_code)):
+        for s in np.flatnonzero(pr.pair_index[r] >= 0):
+            k = int(pr.pair_index[r, s])
+            pairs.append(
+                {
+                    "service_province": str(pr.service_code[s]),
+                    "recruit_province": str(pr.recruit_code[r]),
+                    "seats": cap(int(pr.pair_cap[k])),
+                    "placed": int(pair_used.get(k, 0)),
+                    "binding": bool(pair_used.get(k, 0) >= pr.pair_cap[k]),
+                }
+            )
+    return {"buckets": buckets, "service": service, "recruit": recruit, "pairs": pairs}
+
+
+def _unassigned_reasons(
+    pr: AllocationProblem, used: Arcs, usage: dict[str, list[dict[str, object]]]
+) -> dict[int, str]:
+    placed = np.zeros(pr.n_applicants, dtype=bool)
+    placed[used.a] = True
+    out: dict[int, str] = {}
+    idle = np.flatnonzero(~placed)
+    if not len(idle):
+        return out
+    arcs = ArcBuilder(pr).arcs(idle)
+    has_arc = np.zeros(pr.n_applicants, dtype=bool)
+    has_arc[arcs.a] = True
+    recruit = usage["recruit"]
+    service_full = {str(u["province_code"]) for u in usage["service"] if u["binding"]}
+    for a in idle.tolist():
+        r = int(pr.app_r[a])
+        if not pr.app_health[a]:
+            out[a] = "health: did not pass the health check (A5)"
+        elif r < 0:
+            out[a] = "pairing: the recruiting province is paired with no service province (A3)"
+        elif not has_arc[a]:
+            out[a] = (
+                "no-eligible-post: no open post in the preferred counties/provinces accepts "
+                "this applicant's major and degree (A5) under the pairing (A3)"
+            )
+        elif recruit[r]["target_binding"]:
+            out[a] = (
+                f"recruit-target: province {pr.recruit_code[r]} reached its recruitment target (A6)"
+            )
+        elif not pr.app_bachelor[a] and recruit[r]["share_binding"]:
+            out[a] = (
+                f"bachelor-share: placing one more non-bachelor from {pr.recruit_code[r]} would "
+                "break the 85% rule (A4)"
+            )
+        else:
+            mine = arcs.p[arcs.a == a]
+            provinces = {str(pr.service_code[pr.post_s[p]]) for p in mine.tolist()}
+            if provinces and provinces <= service_full:
+                out[a] = (
+                    f"dispatch-target: {', '.join(sorted(provinces))} reached the dispatch target (A6)"
+                )
+            else:
+                out[a] = (
+                    "not-selected: every eligible seat went to an applicant for whom it costs the "
+                    "plan less (closer preference, better fit or lower subsidy), or its county "
+                    "quota is filled (A2)"
+                )
+    return out
+
+
+def _unfilled(
+    pr: AllocationProblem, used: Arcs, usage: dict[str, list[dict[str, object]]]
+) -> list[dict[str, object]]:
+    """Each non-barred county short of its quota, with the binding cause."""
+    placed_c = np.bincount(pr.bucket_county[pr.post_bucket[used.p]], minlength=len(pr.county_code))
+    open_by_bucket = np.bincount(
+        pr.post_bucket[pr.post_usable],
+        weights=pr.post_open[pr.post_usable],
+        minlength=len(pr.bucket_cap),
+    )
+    prefs = pr.app_prefs
+    out: list[dict[str, object]] = []
+    service_full = {str(u["province_code"]) for u in usage["service"] if u["binding"]}
+    builder = ArcBuilder(pr)
+    for c in np.flatnonzero(~pr.county_barred).tolist():
+        short = int(pr.county_quota[c] - placed_c[c])
+        if short <= 0:
+            continue
+        code = str(pr.county_code[c])
+        province = code[:2] + "0000"
+        buckets = np.flatnonzero(pr.bucket_county == c)
+        seat_short = int(np.sum(np.maximum(pr.bucket_cap[buckets] - open_by_bucket[buckets], 0)))
+        naming = np.flatnonzero(((prefs == code) | (prefs == province)).any(axis=1))
+        if len(naming) == 0:
+            cause = "no applicant lists this county or its province"
+        else:
+            arcs = builder.arcs(naming)
+            into = np.isin(pr.post_bucket[arcs.p], buckets)
+            eligible = np.unique(arcs.a[into])
+            if len(eligible) == 0:
+                unpaired = int(np.sum(pr.app_r[naming] < 0))
+                cause = (
+                    f"the {len(naming)} applicants who list it are all excluded: pairing, "
+                    f"health check, majors or degree (A3, A5); {unpaired} from an unpaired province"
+                )
+            elif province in service_full:
+                cause = f"the dispatch target of {province} is reached (A6)"
+            else:
+                cause = (
+                    f"{len(eligible)} eligible applicants; they serve elsewhere at lower cost, or "
+                    "their recruitment target or 85% share binds (A4, A6)"
+                )
+        if seat_short:
+            cause += f"; {seat_short} quota units have no open seat of their category (D1)"
+        out.append(
+            {
+                "county_code": code,
+                "quota": int(pr.county_quota[c]),
+                "placed": int(placed_c[c]),
+                "unfilled": short,
+                "cause": cause,
+            }
+        )
+    return out
+
+
+def _empty_relay(pr: AllocationProblem, filled: np.ndarray) -> list[dict[str, object]]:
+    """Every relay post with an empty open seat and why it stayed empty."""
+    out: list[dict[str, object]] = []
+    for p in np.flatnonzero(pr.post_relay & (pr.post_open > filled)).tolist():
+        out.append(
+            {
+                "post_id": str(pr.post_id[p]),
+                "county_code": str(pr.post_county[p]),
+                "empty": int(pr.post_open[p] - filled[p]),
+                "cause": {
+                    "barred": "the county is barred (A2)",
+                    "no-quota": "the county has no quota row",
+                    "quota-0": "the county's quota for this category is 0 (A2)",
+                }.get(
+                    str(pr.post_block[p]),
+                    "no eligible applicant was left for it (A3, A5, A2 quota)",
+                ),
+            }
+        )
+    return out
