@@ -1,0 +1,135 @@
+"""Allocation benchmark: our price-and-branch solver against the direct CP-SAT formulation.
+
+Run: ``.venv/bin/python benchmarks/allocation.py [--tiers county,prefecture,province,national]
+[--time-limit 300] [--direct-tiers county,prefecture,province]``
+
+Every run happens in a fresh subprocess so that its peak memory (ru_maxrss) is its own. For
+each tier it prints build and solve time, peak memory, objective, proven bound and gap for
+``ours`` (planner.allocation.solver) and ``direct`` (planner.allocation.direct: one CP-SAT
+boolean per eligible applicant-post pair, same objective, same time limit), and the ratio of
+wall times where both ran.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _child(tier: str, method: str, time_limit: float) -> None:
+    sys.path.insert(0, str(ROOT))
+    from geodata.scenario import read_scenario
+    from planner.allocation.problem import AllocationProblem
+
+    scenario = read_scenario(f"builtin:tier-{tier}")
+    t0 = time.perf_counter()
+    problem = AllocationProblem.from_scenario(scenario)
+    if method == "ours":
+        from planner.allocation.solver import solve_allocation
+
+        sol = solve_allocation(problem, time_limit=time_limit)
+        out = {
+            "build": sol.stats.build_seconds
+            + (time.perf_counter() - t0 - sol.stats.build_seconds - sol.stats.solve_seconds),
+            "solve": sol.stats.solve_seconds,
+            "objective": sol.objective,
+            "bound": sol.bound,
+            "status": sol.stats.status,
+        }
+    else:
+        from planner.allocation.direct import solve_direct
+
+        t1 = time.perf_counter()
+        sol_d = solve_direct(problem, time_limit=time_limit, workers=2)
+        out = {
+            "build": max(time.perf_counter() - t1 - sol_d.seconds, 0.0) + (t1 - t0),
+            "solve": sol_d.seconds,
+            "objective": sol_d.objective,
+            "bound": sol_d.bound,
+            "status": sol_d.status,
+            "vars": sol_d.n_vars,
+        }
+    out["wall"] = time.perf_counter() - t0
+    out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("RESULT " + json.dumps(out))
+
+
+def _run(tier: str, method: str, time_limit: float) -> dict:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", tier, method, str(time_limit)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=time_limit * 4 + 600,
+    )
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    return {"status": f"failed: {(proc.stderr or proc.stdout).strip().splitlines()[-1:]}"}
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        _child(sys.argv[2], sys.argv[3], float(sys.argv[4]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tiers", default="county,prefecture,province,national")
+    parser.add_argument("--direct-tiers", default="county,prefecture,province")
+    parser.add_argument("--time-limit", type=float, default=300.0)
+    args = parser.parse_args()
+    console = Console()
+    table = Table(title=f"Allocation, time limit {args.time_limit:g} s, 2 cores")
+    for col in (
+        "tier",
+        "method",
+        "build s",
+        "solve s",
+        "wall s",
+        "peak MB",
+        "objective",
+        "bound",
+        "gap",
+        "status",
+        "wall ratio",
+    ):
+        table.add_column(col, justify="right")
+    for tier in args.tiers.split(","):
+        ours = _run(tier, "ours", args.time_limit)
+        rows = [("ours", ours)]
+        if tier in args.direct_tiers.split(","):
+            rows.append(("direct", _run(tier, "direct", args.time_limit)))
+        for method, r in rows:
+            gap = ""
+            if "objective" in r and r.get("bound") is not None:
+                gap = f"{max(r['objective'] - r['bound'], 0) / max(abs(r['objective']), 1):.4%}"
+            ratio = ""
+            if method == "direct" and "wall" in r and "wall" in ours:
+                ratio = f"{r['wall'] / ours['wall']:.1f}x"
+            table.add_row(
+                tier,
+                method,
+                f"{r.get('build', float('nan')):.2f}",
+                f"{r.get('solve', float('nan')):.2f}",
+                f"{r.get('wall', float('nan')):.2f}",
+                f"{r.get('peak_mb', float('nan')):.0f}",
+                f"{r.get('objective', float('nan')):,.1f}",
+                f"{r.get('bound', float('nan')):,.1f}",
+                gap,
+                str(r.get("status", "")),
+                ratio,
+            )
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()
