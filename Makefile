@@ -32,6 +32,7 @@ test: lint
 	$(BIN)/pytest -q
 
 bench: install-dev
+	$(BIN)/python benchmarks/allocation.py
 	$(BIN)/python benchmarks/loading.py
 	$(BIN)/python benchmarks/china_load.py
 

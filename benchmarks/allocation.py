@@ -24,6 +24,8 @@ from rich.console import Console
 from rich.table import Table
 
 ROOT = Path(__file__).resolve().parents[1]
+DIRECT_ARC_LIMIT = 8_000_000
+"""Past this many booleans the direct model does not fit in memory here (24 GiB)."""
 
 
 def _child(tier: str, method: str, time_limit: float) -> None:
@@ -47,7 +49,14 @@ def _child(tier: str, method: str, time_limit: float) -> None:
             "status": sol.stats.status,
         }
     else:
+        from planner.allocation.arcs import ArcBuilder
         from planner.allocation.direct import solve_direct
+        from planner.allocation.pricing import Pricer
+
+        n_arcs = Pricer(ArcBuilder(problem)).arc_estimate()
+        if n_arcs > DIRECT_ARC_LIMIT:
+            print("RESULT " + json.dumps({"status": f"not built: ~{n_arcs:,} booleans"}))
+            return
 
         t1 = time.perf_counter()
         sol_d = solve_direct(problem, time_limit=time_limit, workers=2)
@@ -87,7 +96,7 @@ def main() -> None:
     parser.add_argument("--direct-tiers", default="county,prefecture,province")
     parser.add_argument("--time-limit", type=float, default=300.0)
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=200)
     table = Table(title=f"Allocation, time limit {args.time_limit:g} s, 2 cores")
     for col in (
         "tier",
