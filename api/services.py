@@ -21,6 +21,7 @@ import pandas as pd
 from geodata.issues import Report
 from geodata.scenario import LoadResult, load_scenario
 from planner import __version__
+from planner.allocation.fairness import Fairness, fairness
 from planner.allocation.problem import AllocationProblem
 from planner.allocation.report import PlanReport, build_report
 from planner.allocation.solver import AllocationSolution, solve_allocation
@@ -94,9 +95,18 @@ def plan_scenario(
     problem = AllocationProblem.from_scenario(scenario)
     solution = solve_allocation(problem, time_limit=time_limit)
     report = build_report(problem, solution)
+    fair = fairness(problem, solution)
     summary = _summary(scenario, problem, solution, report, result.report, time.perf_counter() - t0)
+    summary["fairness"] = {
+        "wasted_seats": len(fair.wasted_a),
+        "applicants_with_a_wasted_seat": fair.wasted_applicants,
+        "justified_envy": len(fair.envy_a),
+        "applicants_with_justified_envy": fair.envious_applicants,
+        "definition": "see docs/allocation.md#fairness",
+    }
     out.mkdir(parents=True, exist_ok=True)
     tables = _tables(scenario, problem, solution, report)
+    tables["fairness"] = _fairness_table(problem, fair)
     for name, frame in tables.items():
         frame.to_csv(out / f"{name}.csv", index=False, encoding="utf-8-sig")
     (out / "summary.json").write_text(
@@ -157,6 +167,19 @@ def _tables(
         }
     )
     return {"assignments": assignments, "unassigned": unassigned, "seats": seats}
+
+
+def _fairness_table(pr: AllocationProblem, fair: Fairness) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "kind": ["wasted_seat"] * len(fair.wasted_a) + ["justified_envy"] * len(fair.envy_a),
+            "applicant_id": np.concatenate(
+                [pr.applicant_id[fair.wasted_a], pr.applicant_id[fair.envy_a]]
+            ),
+            "post_id": np.concatenate([pr.post_id[fair.wasted_p], pr.post_id[fair.envy_p]]),
+            "seat_holder_id": [""] * len(fair.wasted_a) + list(pr.applicant_id[fair.envy_holder]),
+        }
+    )
 
 
 def _summary(

@@ -35,11 +35,21 @@ def prefecture_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_outputs_exist_and_agree_with_the_independent_checker(prefecture_plan: Path) -> None:
-    for name in ("assignments.csv", "unassigned.csv", "seats.csv", "summary.json", "plan.xlsx"):
+    for name in (
+        "assignments.csv",
+        "unassigned.csv",
+        "seats.csv",
+        "summary.json",
+        "plan.xlsx",
+        "fairness.csv",
+    ):
         assert (prefecture_plan / name).is_file(), name
-    read = lambda n: pd.read_csv(
-        prefecture_plan / n, dtype=str, keep_default_na=False, encoding="utf-8-sig"
-    )  # noqa: E731
+
+    def read(n: str) -> pd.DataFrame:
+        return pd.read_csv(
+            prefecture_plan / n, dtype=str, keep_default_na=False, encoding="utf-8-sig"
+        )
+
     assignments = read("assignments.csv")
     summary = json.loads((prefecture_plan / "summary.json").read_text(encoding="utf-8"))
     scenario = read_scenario("builtin:tier-prefecture")

@@ -1,0 +1,139 @@
+"""Fairness of a plan: what the optimum costs in envy.
+
+- **Wasted seat**: applicant ``i`` is eligible for post ``p``, ranks ``p``'s place above his
+  own placement (or is unplaced), and ``p`` has a free open seat that every rule would let him
+  take: the bucket, the service province's dispatch target, the pair's seat count and — when
+  ``i`` is unplaced — his recruiting province's target and the 85% share all have room (a move
+  within the same bucket, province or pair needs no extra room there).
+- **Justified envy**: the same, but ``p`` is full and one of its seats is held by ``j`` whose
+  major class does not fit ``p``'s category while ``i``'s does, and swapping ``i`` in for ``j``
+  keeps the pair seat counts, the recruitment targets and the 85% share of both provinces.
+
+"Ranks above" compares preference ranks (the first preference naming the county or the
+province); an unplaced applicant ranks every eligible post above his (non-)placement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from planner.allocation.arcs import ArcBuilder
+from planner.allocation.lp import share_fraction
+from planner.allocation.problem import AllocationProblem
+from planner.allocation.solver import AllocationSolution
+
+UNPLACED_RANK = 99
+
+
+@dataclass(frozen=True, slots=True)
+class Fairness:
+    """Pairs (applicant, post) of each kind, as index arrays."""
+
+    wasted_a: np.ndarray
+    wasted_p: np.ndarray
+    envy_a: np.ndarray
+    envy_p: np.ndarray
+    envy_holder: np.ndarray
+    """The applicant ``j`` who holds the envied seat."""
+
+    @property
+    def wasted_applicants(self) -> int:
+        return len(np.unique(self.wasted_a))
+
+    @property
+    def envious_applicants(self) -> int:
+        return len(np.unique(self.envy_a))
+
+
+def fairness(pr: AllocationProblem, sol: AllocationSolution) -> Fairness:
+    """Find every wasted seat and every justified envy of the plan."""
+    used = sol.arcs
+    own_post = sol.post_of
+    own_rank = np.full(pr.n_applicants, UNPLACED_RANK, dtype=np.int64)
+    own_rank[used.a] = used.rank
+    candidates = np.flatnonzero(own_rank > 1)
+    empty = np.zeros(0, dtype=np.int64)
+    if not len(candidates):
+        return Fairness(empty, empty, empty, empty, empty)
+    arcs = ArcBuilder(pr).arcs(candidates)
+    better = arcs.rank < own_rank[arcs.a]
+    a, p = arcs.a[better], arcs.p[better]
+    placed = own_post[a] >= 0
+    own = np.maximum(own_post[a], 0)
+
+    filled = np.bincount(used.p, minlength=pr.n_posts)
+    bucket_used = np.bincount(pr.post_bucket[used.p], minlength=len(pr.bucket_cap))
+    s_used = np.bincount(pr.post_s[used.p], minlength=len(pr.service_code))
+    r_used = np.bincount(pr.app_r[used.a], minlength=len(pr.recruit_code))
+    r_bach = np.bincount(
+        pr.app_r[used.a], weights=pr.app_bachelor[used.a], minlength=len(pr.recruit_code)
+    ).astype(np.int64)
+    pair_of_used = pr.pair_index[pr.app_r[used.a], pr.post_s[used.p]]
+    pair_used = np.bincount(pair_of_used, minlength=len(pr.pair_cap))
+
+    r = pr.app_r[a]
+    pair = pr.pair_index[r, pr.post_s[p]]
+    own_pair = np.where(placed, pr.pair_index[r, pr.post_s[own]], -1)
+    b = pr.post_bucket[p]
+    bucket_room = (bucket_used[b] < pr.bucket_cap[b]) | (placed & (pr.post_bucket[own] == b))
+    service_room = (s_used[pr.post_s[p]] < pr.service_cap[pr.post_s[p]]) | (
+        placed & (pr.post_s[own] == pr.post_s[p])
+    )
+    pair_room = (pair_used[pair] < pr.pair_cap[pair]) | (own_pair == pair)
+    frac = share_fraction(pr.rules.undergraduate_min_share)
+    bach = pr.app_bachelor[a]
+    join_ok = (r_used[r] < pr.recruit_cap[r]) & (
+        frac.numerator * (r_used[r] + 1) <= frac.denominator * (r_bach[r] + bach)
+    )
+    newcomer_ok = placed | join_ok
+    free = filled[p] < pr.post_open[p]
+    wasted = free & bucket_room & service_room & pair_room & newcomer_ok
+
+    # justified envy: p full, held by a misfit j, i fits
+    fits_i = (pr.post_fit_mask[p] & pr.app_major_bit[a]) != 0
+    full = ~free & fits_i
+    holders_by_post: dict[int, list[int]] = {}
+    misfit = (pr.post_fit_mask[used.p] & pr.app_major_bit[used.a]) == 0
+    for j, q in zip(used.a[misfit].tolist(), used.p[misfit].tolist(), strict=True):
+        holders_by_post.setdefault(q, []).append(j)
+    env_a: list[int] = []
+    env_p: list[int] = []
+    env_j: list[int] = []
+    for k in np.flatnonzero(full).tolist():
+        q = int(p[k])
+        for j in holders_by_post.get(q, []):
+            i = int(a[k])
+            ri, rj = int(pr.app_r[i]), int(pr.app_r[j])
+            pair_i = int(pair[k])
+            if ri != rj and pair_used[pair_i] >= pr.pair_cap[pair_i] and own_pair[k] != pair_i:
+                continue
+            # counts after the swap: i in at q (leaving his own post), j out
+            placed_i, bach_i = int(r_used[ri]), int(r_bach[ri])
+            if not placed[k]:
+                placed_i += 1
+                bach_i += int(pr.app_bachelor[i])
+            if ri == rj:
+                placed_i -= 1
+                bach_i -= int(pr.app_bachelor[j])
+            elif placed_i > pr.recruit_cap[ri]:
+                continue
+            if frac.numerator * placed_i > frac.denominator * bach_i:
+                continue
+            if ri != rj:
+                placed_j = int(r_used[rj]) - 1
+                bach_j = int(r_bach[rj]) - int(pr.app_bachelor[j])
+                if frac.numerator * placed_j > frac.denominator * bach_j:
+                    continue
+            env_a.append(i)
+            env_p.append(q)
+            env_j.append(j)
+            break
+    return Fairness(
+        a[wasted],
+        p[wasted],
+        np.asarray(env_a, dtype=np.int64),
+        np.asarray(env_p, dtype=np.int64),
+        np.asarray(env_j, dtype=np.int64),
+    )
