@@ -18,6 +18,10 @@ of :mod:`planner.allocation.lp`, all ``<=``:
 Constraints that can never bind (fewer arcs than the capacity) are left out. The objective
 minimises ``sum round(100 cost) x`` (arc costs are multiples of 0.01: term 5 counts subsidies
 in whole CNY per 100 CNY); the plan's value is ``constant + value / 100``.
+
+CP-SAT runs without presolve, with every row in its LP from the start and no iteration cap on
+the root LP: the root LP of this nearly totally unimodular model proves the optimum, and with
+the defaults CP-SAT did not get near it on 445k arcs in 120 s (see :func:`solve_direct`).
 """
 
 from __future__ import annotations

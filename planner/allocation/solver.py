@@ -274,13 +274,17 @@ def solve_allocation(
     rounds = 0
     relaxed = None
     complete = False
+    previous: tuple[lp.LPSolution, Arcs] | None = None
     while True:
         rounds += 1
         relaxed = lp.solve(
             problem, layout, columns, integral=False, time_limit=deadline - time.perf_counter()
         )
         if not relaxed.optimal:
+            if previous is not None:  # out of time mid-solve: keep the last solved round
+                relaxed, columns = previous
             break
+        previous = (relaxed, columns)
         post_dual, app_dual, pair_dual = lp.dual_parts(problem, layout, relaxed.duals)
         new, _, truncated = pricer.candidates(
             post_dual,
@@ -304,9 +308,9 @@ def solve_allocation(
         if len(new) == 0:
             complete = True
             break
-        columns = _merge(columns, new, n_p)
         if time.perf_counter() > deadline:
-            break
+            break  # keep the columns the last LP solution belongs to
+        columns = _merge(columns, new, n_p)
     lower = relaxed.objective if (relaxed is not None and complete) else flow_bound
     notes: list[str] = []
     x = relaxed.x if relaxed is not None and relaxed.feasible else np.zeros(len(columns))
