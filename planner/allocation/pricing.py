@@ -86,6 +86,45 @@ class Pricer:
         sizes = np.asarray([self.builder._area[c][1] for c in sorted(self.builder._area)])
         return int(sizes[self.pref_area].sum()) if len(self.pref_area) else 0
 
+    def lagrangian_bound(
+        self,
+        post_dual: np.ndarray,
+        other_app_dual: np.ndarray,
+        pair_dual: np.ndarray,
+        rhs_dot: float,
+    ) -> float:
+        """A valid lower bound of the plan from any duals ``<= 0`` of the rows other than the
+        applicant rows (Lagrangian relaxation keeping ``sum_p x[a,p] <= 1``).
+
+        ``L = rhs_dot + sum_a min(0, min_p rc'(a, p))`` where ``rc'`` is the reduced cost
+        without the applicant's own row; each minimum is bounded from below by the smallest
+        key of the area (eligibility and a larger subsidy can only raise it). ``rhs_dot`` is
+        the sum of right-hand side times dual over those rows. Add the plan's constant.
+        """
+        pr = self.problem
+        w = pr.weights
+        p = self.member_post
+        base = -w.quota_unfilled - w.relay_empty * pr.post_relay[p].astype(float) - post_dual[p]
+        best = np.zeros(pr.n_applicants)
+        n_area = len(self.area_id)
+        for m in range(len(MAJOR_CLASSES)):
+            sel = self.app_major[self.pref_a] == m
+            if not sel.any():
+                continue
+            key = base + w.major_mismatch * ((pr.post_fit_mask[p] & (1 << m)) == 0)
+            area_min = np.full(n_area, np.inf)
+            np.minimum.at(area_min, self.member_area, key)
+            fa, farea, frank = self.pref_a[sel], self.pref_area[sel], self.pref_rank[sel]
+            r = pr.app_r[fa]
+            pair = pr.pair_index[np.maximum(r, 0), self.area_service[farea]]
+            ydp = np.where((r >= 0) & (pair >= 0), pair_dual[np.maximum(pair, 0)], 0.0)
+            rank_cost = np.where(
+                frank == OUTSIDE_RANK, w.outside_preference, w.preference_rank * (frank - 1)
+            )
+            value = area_min[farea] + rank_cost + self.min_subsidy_cost - other_app_dual[fa] - ydp
+            np.minimum.at(best, fa, np.where(np.isfinite(value), value, 0.0))
+        return float(rhs_dot + best.sum())
+
     def candidates(
         self,
         post_dual: np.ndarray,

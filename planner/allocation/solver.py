@@ -160,6 +160,20 @@ def _round_down(problem: AllocationProblem, columns: Arcs, chosen: np.ndarray) -
     return np.delete(chosen, drop)
 
 
+def _lagrangian_bound(
+    problem: AllocationProblem, layout: lp.RowLayout, pricer: Pricer, duals: np.ndarray
+) -> float:
+    """Proven lower bound from the duals of an LP whose pricing has not converged."""
+    duals = np.minimum(duals, 0.0)  # any duals <= 0 give a valid bound
+    app_rows = layout.app[layout.app >= 0]
+    post_dual, app_dual, pair_dual = lp.dual_parts(problem, layout, duals)
+    other = app_dual - np.where(layout.app >= 0, duals[np.maximum(layout.app, 0)], 0.0)
+    mask = np.ones(layout.n_rows, dtype=bool)
+    mask[app_rows] = False
+    rhs_dot = float(layout.rhs[mask] @ duals[mask])
+    return problem.constant() + pricer.lagrangian_bound(post_dual, other, pair_dual, rhs_dot)
+
+
 def _incumbent(
     problem: AllocationProblem,
     layout: lp.RowLayout,
@@ -312,6 +326,8 @@ def solve_allocation(
             break  # keep the columns the last LP solution belongs to
         columns = _merge(columns, new, n_p)
     lower = relaxed.objective if (relaxed is not None and complete) else flow_bound
+    if not complete and relaxed is not None and relaxed.optimal:
+        lower = max(lower, _lagrangian_bound(problem, layout, pricer, relaxed.duals))
     notes: list[str] = []
     x = relaxed.x if relaxed is not None and relaxed.feasible else np.zeros(len(columns))
     if complete and np.all(np.abs(x - np.round(x)) < 1e-9):
