@@ -42,6 +42,8 @@ INCUMBENT_SECONDS = 60.0
 CLOSING_LIMIT = 200_000
 """At most this many arcs go into the exact closing MIP."""
 FULL_ARCS_LIMIT = 6_000_000
+SEED_PER_PREFERENCE = 30
+"""Above FULL_ARCS_LIMIT, the seeding flow sees this many cheapest posts per preference."""
 """Up to this many eligible arcs, the min-cost flow over all of them seeds the columns."""
 
 
@@ -280,9 +282,17 @@ def solve_allocation(
     if pricer.arc_estimate() <= FULL_ARCS_LIMIT:
         everything = builder.all_arcs()
         relaxed_plan = relaxed_flow(problem, everything)
-        flow_bound = relaxed_plan.objective
+        flow_bound = relaxed_plan.objective  # every arc: a valid bound
         columns = _merge(columns, everything.take(relaxed_plan.used), n_p)
         del everything
+    else:
+        # too many arcs to enumerate: the flow over each preference's cheapest posts still
+        # gives good columns (its value is no bound, since arcs are missing)
+        seed, _, _ = pricer.candidates(
+            zero_post, zero_app, zero_pair, 0.0, max_per_preference=SEED_PER_PREFERENCE
+        )
+        seeded = relaxed_flow(problem, seed)
+        columns = _merge(columns, seed.take(seeded.used), n_p)
     build_seconds = time.perf_counter() - t0
     deadline = t0 + time_limit
     rounds = 0
