@@ -107,6 +107,9 @@ def plan_scenario(
     out.mkdir(parents=True, exist_ok=True)
     tables = _tables(scenario, problem, solution, report)
     tables["fairness"] = _fairness_table(problem, fair)
+    if scenario.previous_plan is not None:
+        tables["moves"] = _moves_table(scenario.previous_plan, problem, solution)
+        summary["moves"] = tables["moves"]["change"].value_counts().to_dict()
     for name, frame in tables.items():
         frame.to_csv(out / f"{name}.csv", index=False, encoding="utf-8-sig")
     (out / "summary.json").write_text(
@@ -167,6 +170,23 @@ def _tables(
         }
     )
     return {"assignments": assignments, "unassigned": unassigned, "seats": seats}
+
+
+def _moves_table(
+    previous: PreviousPlan, pr: AllocationProblem, sol: AllocationSolution
+) -> pd.DataFrame:
+    """Every volunteer of the previous plan: kept, moved, unplaced or gone (a dropout)."""
+    index = {str(a): i for i, a in enumerate(pr.applicant_id)}
+    rows = []
+    for aid, pid in zip(previous.applicant_id.tolist(), previous.post_id.tolist(), strict=True):
+        a = index.get(aid)
+        if a is None:
+            rows.append((aid, pid, "", "dropout"))
+            continue
+        new = "" if sol.post_of[a] < 0 else str(pr.post_id[sol.post_of[a]])
+        change = "kept" if new == pid else ("unplaced" if not new else "moved")
+        rows.append((aid, pid, new, change))
+    return pd.DataFrame(rows, columns=["applicant_id", "previous_post_id", "post_id", "change"])
 
 
 def _fairness_table(pr: AllocationProblem, fair: Fairness) -> pd.DataFrame:

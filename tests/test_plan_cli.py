@@ -97,6 +97,30 @@ def test_replan_with_previous_plan_keeps_everyone(prefecture_plan: Path, tmp_pat
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["terms"]["replan_moves"] == 0
     assert summary["counts"]["previous_moved"] == 0
+    moves = pd.read_csv(out / "moves.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert set(moves["change"]) == {"kept"}
+
+
+def test_replan_after_dropouts_lists_the_moves(prefecture_plan: Path, tmp_path: Path) -> None:
+    """Two volunteers of the previous plan drop out: they are listed; the rest stay put."""
+    prev = tmp_path / "prev"
+    prev.mkdir()
+    assignments = pd.read_csv(
+        prefecture_plan / "assignments.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig"
+    )
+    assignments.loc[:1, "applicant_id"] = ["GONE1", "GONE2"]
+    assignments.to_csv(prev / "assignments.csv", index=False)
+    out = tmp_path / "replan"
+    proc = _planner("plan", "builtin:tier-prefecture", "--out", str(out), "--previous", str(prev))
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    moves = pd.read_csv(out / "moves.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    counts = moves["change"].value_counts().to_dict()
+    assert counts["dropout"] == 2
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["terms"]["replan_moves"] == 50 * (
+        counts.get("moved", 0) + counts.get("unplaced", 0)
+    )
+    assert summary["moves"] == counts
 
 
 def test_plan_of_a_broken_scenario_reports_and_writes_nothing(tmp_path: Path) -> None:
