@@ -12,7 +12,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pyogrio
 import shapely
 from pyproj import CRS
@@ -191,8 +190,3 @@ def _polygonal_part(geom: shapely.Geometry) -> shapely.Geometry | None:
     if not parts:
         return None
     return shapely.union_all(parts)
-
-
-def layer_table(layer: Layer) -> pd.DataFrame:
-    """The layer's attributes without geometry."""
-    return pd.DataFrame(layer.frame.drop(columns="geometry"))

@@ -15,7 +15,6 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 
 from geodata import crs as crsmod
@@ -511,11 +510,3 @@ def _fill_post_locations(
         for i in np.flatnonzero(missing):
             lon[i], lat[i] = cen[c["county_code"][i]]
     return lon, lat
-
-
-def county_frame(scenario: sc.Scenario) -> gpd.GeoDataFrame:
-    """The built-in county polygons of a scenario's counties (for maps and reports)."""
-    from geodata.china import load_counties
-
-    frame = load_counties(simplified=True)
-    return frame[frame["code"].isin(set(scenario.counties.code))]

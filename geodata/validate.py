@@ -175,7 +175,6 @@ def check_scenario(
     report: Report,
 ) -> None:
     """Run every cross-table check and D1-D7, appending to ``report``."""
-    index = geography.index
     quotas = tables.get("quotas")
     posts = tables.get("posts")
     service_counties: set[str] = set()
@@ -227,7 +226,6 @@ def check_scenario(
             if t is not None:
                 known |= set(t.columns[col])
         _check_travel(travel, known, report)
-    del index
 
 
 def _unknown_county(t: ParsedTable, col: str, geography: Geography, report: Report) -> np.ndarray:

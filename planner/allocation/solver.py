@@ -96,49 +96,6 @@ def _merge(a: Arcs, b: Arcs, n_posts: int) -> Arcs:
     return both.take(np.sort(first))
 
 
-def _lagrangian_plan(
-    problem: AllocationProblem, layout: lp.RowLayout, columns: Arcs, duals: np.ndarray
-) -> np.ndarray:
-    """An integral plan over the columns: the min-cost flow with the LP duals of the pair and
-    bachelor-share rows added to the arc costs, then repaired by :func:`_repair`."""
-    r = problem.app_r[columns.a]
-    pairs = problem.pair_index[np.maximum(r, 0), problem.post_s[columns.p]]
-
-    def pick(idx: np.ndarray) -> np.ndarray:
-        return np.where(idx >= 0, duals[np.maximum(idx, 0)], 0.0)
-
-    pair_row = np.where(pairs >= 0, layout.pair[np.maximum(pairs, 0)], -1)
-    a4_row = np.where(r >= 0, layout.a4[np.maximum(r, 0)], -1)
-    penalty = pick(pair_row) + pick(a4_row) * layout.a4_coef[columns.a]
-    priced = Arcs(
-        columns.a,
-        columns.p,
-        columns.rank,
-        columns.mismatch,
-        columns.km,
-        columns.subsidy_cny,
-        columns.cost - penalty,
-    )
-    return _repair(problem, columns, relaxed_flow(problem, priced).used)
-
-
-def _repair(problem: AllocationProblem, columns: Arcs, chosen: np.ndarray) -> np.ndarray:
-    """Make a set of arcs that keeps every network rule feasible for A3 and A4: drop the most
-    expensive placements of a pair over its seat count, then non-bachelors of a recruiting
-    province below the bachelor share. Dropping keeps every other (upper-bound) rule."""
-    r_all = problem.app_r[columns.a]
-    pair_all = problem.pair_index[np.maximum(r_all, 0), problem.post_s[columns.p]]
-    drop: set[int] = set()
-    for pair in np.unique(pair_all[chosen]):
-        cap = problem.pair_cap[pair]
-        mine = chosen[pair_all[chosen] == pair]
-        if len(mine) > cap:
-            mine = mine[np.argsort(-columns.cost[mine], kind="stable")]
-            drop.update(int(i) for i in mine[: len(mine) - int(cap)])
-    chosen = np.asarray([i for i in chosen if int(i) not in drop], dtype=np.int64)
-    return _round_down(problem, columns, chosen)
-
-
 def _round_down(problem: AllocationProblem, columns: Arcs, chosen: np.ndarray) -> np.ndarray:
     """Drop non-bachelors (the most expensive first) until every recruiting province meets
     the bachelor share (A4)."""
