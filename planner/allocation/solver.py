@@ -26,7 +26,7 @@ import numpy as np
 
 from planner.allocation import lp
 from planner.allocation.arcs import ArcBuilder, Arcs
-from planner.allocation.flow import relaxed_flow
+from planner.allocation.compact import compact_flow
 from planner.allocation.pricing import Pricer
 from planner.allocation.problem import AllocationProblem
 
@@ -41,9 +41,6 @@ INCUMBENT_RC = 1.0
 INCUMBENT_SECONDS = 60.0
 CLOSING_LIMIT = 200_000
 """At most this many arcs go into the exact closing MIP."""
-FULL_ARCS_LIMIT = 6_000_000
-SEED_PER_PREFERENCE = 30
-"""Above FULL_ARCS_LIMIT, the seeding flow sees this many cheapest posts per preference."""
 """Up to this many eligible arcs, the min-cost flow over all of them seeds the columns."""
 
 
@@ -96,6 +93,33 @@ def _merge(a: Arcs, b: Arcs, n_posts: int) -> Arcs:
     return both.take(np.sort(first))
 
 
+def _side_feasible(problem: AllocationProblem, arcs: Arcs) -> bool:
+    """Whether a plan that keeps the network rules also keeps A3 pair seats and A4."""
+    r = problem.app_r[arcs.a]
+    pairs = problem.pair_index[r, problem.post_s[arcs.p]]
+    if np.any(np.bincount(pairs, minlength=len(problem.pair_cap)) > problem.pair_cap):
+        return False
+    frac = lp.share_fraction(problem.rules.undergraduate_min_share)
+    placed = np.bincount(r, minlength=len(problem.recruit_code))
+    bach = np.bincount(r, weights=problem.app_bachelor[arcs.a], minlength=len(problem.recruit_code))
+    return bool(np.all(frac.numerator * placed <= frac.denominator * np.round(bach)))
+
+
+def _repair(problem: AllocationProblem, columns: Arcs, chosen: np.ndarray) -> np.ndarray:
+    """Drop the most expensive placements of each pair over its seat count (A3), then
+    non-bachelors below the 85% share (A4); every other rule is an upper bound and holds."""
+    r = problem.app_r[columns.a[chosen]]
+    pairs = problem.pair_index[r, problem.post_s[columns.p[chosen]]]
+    keep = np.ones(len(chosen), dtype=bool)
+    for pair in np.unique(pairs).tolist():
+        mine = np.flatnonzero(pairs == pair)
+        excess = len(mine) - int(problem.pair_cap[pair])
+        if excess > 0:
+            worst = mine[np.argsort(-columns.cost[chosen[mine]], kind="stable")][:excess]
+            keep[worst] = False
+    return _round_down(problem, columns, chosen[keep])
+
+
 def _round_down(problem: AllocationProblem, columns: Arcs, chosen: np.ndarray) -> np.ndarray:
     """Drop non-bachelors (the most expensive first) until every recruiting province meets
     the bachelor share (A4)."""
@@ -140,6 +164,7 @@ def _incumbent(
     relaxed: lp.LPSolution | None,
     deadline: float,
     notes: list[str],
+    flow_arcs: Arcs | None = None,
 ) -> lp.LPSolution:
     """A good plan near the LP optimum: the LP's integral part repaired for A4, improved by a
     MIP over the LP's support, the columns of applicants with fractional values and the
@@ -147,6 +172,13 @@ def _incumbent(
     x = relaxed.x if relaxed is not None and relaxed.feasible else np.zeros(len(columns))
     chosen = _round_down(problem, columns, np.flatnonzero(x > 1 - 1e-6))
     best = _as_solution(problem, columns, chosen, "ROUNDED")
+    if flow_arcs is not None and len(flow_arcs):
+        keys = np.sort(columns.a * problem.n_posts + columns.p)
+        order = np.argsort(columns.a * problem.n_posts + columns.p)
+        at = np.searchsorted(keys, flow_arcs.a * problem.n_posts + flow_arcs.p)
+        repaired = _as_solution(problem, columns, _repair(problem, columns, order[at]), "REPAIRED")
+        if repaired.objective < best.objective:
+            best, chosen = repaired, np.flatnonzero(repaired.x > 0.5)
     if relaxed is None or not relaxed.optimal:
         return best
     rc = columns.cost - lp.matrix(problem, layout, columns).T @ relaxed.duals
@@ -235,21 +267,20 @@ def solve_allocation(
     columns, _, _ = pricer.candidates(
         zero_post, zero_app, zero_pair, 0.0, max_per_preference=INITIAL_PER_PREFERENCE
     )
-    flow_bound = -np.inf
-    if pricer.arc_estimate() <= FULL_ARCS_LIMIT:
-        everything = builder.all_arcs()
-        relaxed_plan = relaxed_flow(problem, everything)
-        flow_bound = relaxed_plan.objective  # every arc: a valid bound
-        columns = _merge(columns, everything.take(relaxed_plan.used), n_p)
-        del everything
-    else:
-        # too many arcs to enumerate: the flow over each preference's cheapest posts still
-        # gives good columns (its value is no bound, since arcs are missing)
-        seed, _, _ = pricer.candidates(
-            zero_post, zero_app, zero_pair, 0.0, max_per_preference=SEED_PER_PREFERENCE
-        )
-        seeded = relaxed_flow(problem, seed)
-        columns = _merge(columns, seed.take(seeded.used), n_p)
+    # the relaxation without A3 pair seats and A4 on the compact network: a valid bound, and
+    # when its plan keeps A3 and A4 too, the optimum
+    relaxed_plan = compact_flow(problem, builder)
+    flow_bound = relaxed_plan.objective
+    flow_arcs = relaxed_plan.arcs
+    if _side_feasible(problem, flow_arcs):
+        post_of = np.full(n_a, -1, dtype=np.int64)
+        post_of[flow_arcs.a] = flow_arcs.p
+        seconds = time.perf_counter() - t0
+        stats = SolveStats(seconds, 0.0, 0, len(flow_arcs), flow_bound, "optimal")
+        objective = problem.constant() + float(flow_arcs.cost.sum())
+        note = "the min-cost flow optimum keeps the pair seats (A3) and the 85% share (A4)"
+        return AllocationSolution(post_of, flow_arcs, objective, flow_bound, True, stats, [note])
+    columns = _merge(columns, flow_arcs, n_p)
     build_seconds = time.perf_counter() - t0
     deadline = t0 + time_limit
     rounds = 0
@@ -302,7 +333,7 @@ def solve_allocation(
         mip = relaxed
         notes.append("the LP optimum is integral (no branching needed)")
     else:
-        mip = _incumbent(problem, layout, columns, relaxed, deadline, notes)
+        mip = _incumbent(problem, layout, columns, relaxed, deadline, notes, flow_arcs)
         gap = mip.objective - lower
         if complete and gap > gap_tolerance * max(1.0, abs(mip.objective)):
             mip, columns = _close(

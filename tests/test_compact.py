@@ -1,0 +1,38 @@
+"""The compact network is exact: its min-cost flow equals the flow over every arc."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from geodata.scenario import read_scenario
+from planner.allocation.arcs import ArcBuilder
+from planner.allocation.compact import compact_flow
+from planner.allocation.flow import relaxed_flow
+from planner.allocation.problem import AllocationProblem
+from planner.scenario import Scenario
+from tests.test_allocation import scenarios
+
+
+@pytest.mark.parametrize(
+    "name", ["tier-county", "tier-prefecture", "huaihua-screening", "western-2006"]
+)
+def test_compact_flow_equals_full_flow_on_builtins(name: str) -> None:
+    pr = AllocationProblem.from_scenario(read_scenario(f"builtin:{name}"))
+    builder = ArcBuilder(pr)
+    compact = compact_flow(pr, builder)
+    full = relaxed_flow(pr, builder.all_arcs())
+    assert compact.objective == pytest.approx(full.objective, abs=1e-6)
+    # the hub flows split into real (applicant, post) arcs of the same total cost
+    assert pr.constant() + compact.arcs.cost.sum() == pytest.approx(compact.objective, abs=1e-6)
+    assert len(set(compact.arcs.a.tolist())) == len(compact.arcs)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_compact_flow_equals_full_flow_on_random_scenarios(scenario: Scenario) -> None:
+    pr = AllocationProblem.from_scenario(scenario)
+    builder = ArcBuilder(pr)
+    assert compact_flow(pr, builder).objective == pytest.approx(
+        relaxed_flow(pr, builder.all_arcs()).objective, abs=1e-6
+    )
