@@ -1,5 +1,8 @@
 """Certified-optimal allocation by price-and-branch.
 
+0. **Relax**: the min-cost flow on the compact network without A3 seats and A4
+   (:mod:`planner.allocation.compact`) is a lower bound; if its plan keeps A3 and A4 it is
+   optimal, else its arcs seed the columns.
 1. **Price**: solve the LP relaxation of the model of :mod:`planner.allocation.lp` over a
    small set of arcs (HiGHS through OR-Tools' model builder), read the duals, and add the
    arcs whose reduced cost is negative (:class:`~planner.allocation.pricing.Pricer` finds them
