@@ -23,10 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from ortools.graph.python import min_cost_flow
 
 from planner.allocation.arcs import ArcBuilder, Arcs, transport_subsidy
-from planner.allocation.flow import COST_SCALE
+from planner.allocation.flow import Hubs, network_flow
 from planner.allocation.problem import AllocationProblem
 from planner.geo import haversine_km
 
@@ -143,9 +142,8 @@ def compact_flow(pr: AllocationProblem, builder: ArcBuilder) -> CompactFlow:
         np.concatenate([straddle_a, np.flatnonzero(keep)]).astype(np.int64),
         np.concatenate([straddle_p, pr.app_prev_post[keep]]).astype(np.int64),
     )
-    return _solve(
-        pr, builder, a[uniform], hub_of, ah_cost, hub_h, hub_p, hub_cost, direct, len(hubs)
-    )
+    hub_arcs = Hubs(len(hubs), a[uniform], hub_of, ah_cost, hub_h, hub_p, hub_cost)
+    return _solve(pr, builder, hub_arcs, direct)
 
 
 def _segments(start: np.ndarray, length: np.ndarray) -> np.ndarray:
@@ -156,78 +154,14 @@ def _segments(start: np.ndarray, length: np.ndarray) -> np.ndarray:
     )
 
 
-def _solve(
-    pr: AllocationProblem,
-    builder: ArcBuilder,
-    ah_a: np.ndarray,
-    ah_h: np.ndarray,
-    ah_cost: np.ndarray,
-    hp_h: np.ndarray,
-    hp_p: np.ndarray,
-    hp_cost: np.ndarray,
-    direct: Arcs,
-    n_hubs: int,
-) -> CompactFlow:
-    n_a, n_p, n_b = pr.n_applicants, pr.n_posts, len(pr.bucket_cap)
-    n_s, n_r = len(pr.service_code), len(pr.recruit_code)
-    src, sink, r0 = 0, 1, 2
-    a0 = r0 + n_r
-    h0 = a0 + n_a
-    p0 = h0 + n_hubs
-    b0 = p0 + n_p
-    s0 = b0 + n_b
-    n_nodes = s0 + n_s
-    has_r = pr.app_r >= 0
-    bucket_s = np.searchsorted(
-        pr.service_code, np.asarray([str(x)[:2] + "0000" for x in pr.county_code[pr.bucket_county]])
-    )
-    big = n_a
-    parts = [
-        (np.full(n_r, src), r0 + np.arange(n_r), np.minimum(pr.recruit_cap, big), np.zeros(n_r)),
-        (
-            r0 + pr.app_r[has_r],
-            a0 + np.flatnonzero(has_r),
-            np.ones(int(has_r.sum())),
-            np.zeros(int(has_r.sum())),
-        ),
-        (a0 + ah_a, h0 + ah_h, np.ones(len(ah_a)), ah_cost),
-        (h0 + hp_h, p0 + hp_p, np.full(len(hp_h), big), hp_cost),
-        (a0 + direct.a, p0 + direct.p, np.ones(len(direct)), direct.cost),
-        (
-            p0 + np.arange(n_p),
-            b0 + np.maximum(pr.post_bucket, 0),
-            pr.post_open * pr.post_usable,
-            np.zeros(n_p),
-        ),
-        (b0 + np.arange(n_b), s0 + bucket_s, np.minimum(pr.bucket_cap, big), np.zeros(n_b)),
-        (s0 + np.arange(n_s), np.full(n_s, sink), np.minimum(pr.service_cap, big), np.zeros(n_s)),
-        (np.asarray([src]), np.asarray([sink]), np.asarray([big]), np.zeros(1)),
-    ]
-    flow = min_cost_flow.SimpleMinCostFlow()
-    flow.add_arcs_with_capacity_and_unit_cost(
-        np.concatenate([t for t, _, _, _ in parts]).astype(np.int32),
-        np.concatenate([h for _, h, _, _ in parts]).astype(np.int32),
-        np.concatenate([k for _, _, k, _ in parts]).astype(np.int64),
-        np.round(np.concatenate([c for _, _, _, c in parts]) * COST_SCALE).astype(np.int64),
-    )
-    supplies = np.zeros(n_nodes, dtype=np.int64)
-    supplies[src], supplies[sink] = big, -big
-    flow.set_nodes_supplies(np.arange(n_nodes, dtype=np.int32), supplies)
-    if flow.solve() != flow.OPTIMAL:
-        raise RuntimeError("compact min-cost flow did not reach OPTIMAL")
-    offsets = np.cumsum([0] + [len(t) for t, _, _, _ in parts])
-    f = flow.flows(np.arange(offsets[-1], dtype=np.int32))
-    ah_f = f[offsets[2] : offsets[3]]
-    hp_f = f[offsets[3] : offsets[4]]
-    d_f = f[offsets[4] : offsets[5]]
-    # split each hub's flow into (applicant, post) pairs
-    apps_in = ah_a[ah_f > 0]
-    hubs_in = ah_h[ah_f > 0]
-    order_in = np.argsort(hubs_in, kind="stable")
-    posts_out = np.repeat(hp_p, hp_f)
-    hubs_out = np.repeat(hp_h, hp_f)
-    order_out = np.argsort(hubs_out, kind="stable")
-    pairs_a = np.concatenate([apps_in[order_in], direct.a[d_f > 0]])
-    pairs_p = np.concatenate([posts_out[order_out], direct.p[d_f > 0]])
-    arcs = builder.arcs_for_pairs(pairs_a, pairs_p)
-    return CompactFlow(pr.constant() + flow.optimal_cost() / COST_SCALE, arcs, int(offsets[-1]))
+def _solve(pr: AllocationProblem, builder: ArcBuilder, hubs: Hubs, direct: Arcs) -> CompactFlow:
+    result = network_flow(pr, direct, hubs)
+    # split each hub's flow into (applicant, post) pairs: sort both sides by hub
+    apps_in = hubs.in_a[result.hub_in > 0]
+    order_in = np.argsort(hubs.in_hub[result.hub_in > 0], kind="stable")
+    posts_out = np.repeat(hubs.out_p, result.hub_out)
+    order_out = np.argsort(np.repeat(hubs.out_hub, result.hub_out), kind="stable")
+    pairs_a = np.concatenate([apps_in[order_in], direct.a[result.direct > 0]])
+    pairs_p = np.concatenate([posts_out[order_out], direct.p[result.direct > 0]])
+    n_arcs = len(direct) + len(hubs.in_a) + len(hubs.out_p)
+    return CompactFlow(result.objective, builder.arcs_for_pairs(pairs_a, pairs_p), n_arcs)

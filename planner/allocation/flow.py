@@ -10,6 +10,9 @@ Network (all arcs from numpy arrays in one call)::
            -> sink                   (capacity: dispatch target, A6)
     source -> sink                   (the applicants left unplaced, cost 0)
 
+An optional hub layer (``applicant -> hub -> post``, :mod:`planner.allocation.compact`) may
+stand beside the direct applicant -> post arcs.
+
 The pair seat counts (A3) and the bachelor share (A4) are left out, so the flow's value is a
 lower bound of the plan and its arcs are a warm start for the exact model. OR-Tools' min-cost
 flow needs integer costs: they are scaled by :data:`COST_SCALE`.
@@ -30,6 +33,30 @@ COST_SCALE = 100
 
 
 @dataclass(frozen=True, slots=True)
+class Hubs:
+    """An optional middle layer: applicant -> hub (one unit) -> post (any number of units)."""
+
+    n: int
+    in_a: np.ndarray
+    in_hub: np.ndarray
+    in_cost: np.ndarray
+    out_hub: np.ndarray
+    out_p: np.ndarray
+    out_cost: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkFlow:
+    """The optimum of the network: its value and the flow on each applicant-side arc."""
+
+    objective: float
+    direct: np.ndarray
+    """Flow on each of the direct (applicant, post) arcs."""
+    hub_in: np.ndarray
+    hub_out: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
 class FlowResult:
     """The relaxed optimum: its value and the arcs it uses."""
 
@@ -39,63 +66,62 @@ class FlowResult:
 
 
 def relaxed_flow(pr: AllocationProblem, arcs: Arcs) -> FlowResult:
-    """Solve the allocation without A3 pair seats and A4 as a min-cost flow."""
+    """Solve the allocation without A3 pair seats and A4 as a min-cost flow over ``arcs``."""
+    result = network_flow(pr, arcs)
+    return FlowResult(result.objective, np.flatnonzero(result.direct > 0))
+
+
+def network_flow(pr: AllocationProblem, direct: Arcs, hubs: Hubs | None = None) -> NetworkFlow:
+    """Solve the network of the module docstring with direct arcs and optional hubs."""
     n_a, n_p, n_b = pr.n_applicants, pr.n_posts, len(pr.bucket_cap)
     n_s, n_r = len(pr.service_code), len(pr.recruit_code)
-    src, sink = 0, 1
-    r0 = 2
+    n_h = hubs.n if hubs is not None else 0
+    src, sink, r0 = 0, 1, 2
     a0 = r0 + n_r
-    p0 = a0 + n_a
+    h0 = a0 + n_a
+    p0 = h0 + n_h
     b0 = p0 + n_p
     s0 = b0 + n_b
     n_nodes = s0 + n_s
     has_r = pr.app_r >= 0
+    n_has = int(has_r.sum())
     bucket_s = np.searchsorted(
         pr.service_code, np.asarray([str(c)[:2] + "0000" for c in pr.county_code[pr.bucket_county]])
     )
     big = n_a
-    tails = (
-        np.full(n_r, src),
-        r0 + pr.app_r[has_r],
-        a0 + arcs.a,
-        p0 + np.arange(n_p),
-        b0 + np.arange(n_b),
-        s0 + np.arange(n_s),
-        np.asarray([src]),
-    )
-    heads = (
-        r0 + np.arange(n_r),
-        a0 + np.flatnonzero(has_r),
-        p0 + arcs.p,
-        b0 + np.maximum(pr.post_bucket, 0),
-        s0 + bucket_s,
-        np.full(n_s, sink),
-        np.asarray([sink]),
-    )
-    caps = (
-        np.minimum(pr.recruit_cap, big),
-        np.ones(int(has_r.sum())),
-        np.ones(len(arcs)),
-        pr.post_open * pr.post_usable,
-        np.minimum(pr.bucket_cap, big),
-        np.minimum(pr.service_cap, big),
-        np.asarray([big]),
-    )
-    costs = (
-        np.zeros(n_r),
-        np.zeros(int(has_r.sum())),
-        np.round(arcs.cost * COST_SCALE),
-        np.zeros(n_p),
-        np.zeros(n_b),
-        np.zeros(n_s),
-        np.zeros(1),
-    )
+    empty = np.zeros(0, dtype=np.int64)
+    parts = [  # (tails, heads, capacities, costs)
+        (np.full(n_r, src), r0 + np.arange(n_r), np.minimum(pr.recruit_cap, big), np.zeros(n_r)),
+        (r0 + pr.app_r[has_r], a0 + np.flatnonzero(has_r), np.ones(n_has), np.zeros(n_has)),
+        (a0 + direct.a, p0 + direct.p, np.ones(len(direct)), direct.cost),
+        (
+            a0 + (hubs.in_a if hubs else empty),
+            h0 + (hubs.in_hub if hubs else empty),
+            np.ones(len(hubs.in_a) if hubs else 0),
+            hubs.in_cost if hubs else np.zeros(0),
+        ),
+        (
+            h0 + (hubs.out_hub if hubs else empty),
+            p0 + (hubs.out_p if hubs else empty),
+            np.full(len(hubs.out_p) if hubs else 0, big),
+            hubs.out_cost if hubs else np.zeros(0),
+        ),
+        (
+            p0 + np.arange(n_p),
+            b0 + np.maximum(pr.post_bucket, 0),
+            pr.post_open * pr.post_usable,
+            np.zeros(n_p),
+        ),
+        (b0 + np.arange(n_b), s0 + bucket_s, np.minimum(pr.bucket_cap, big), np.zeros(n_b)),
+        (s0 + np.arange(n_s), np.full(n_s, sink), np.minimum(pr.service_cap, big), np.zeros(n_s)),
+        (np.asarray([src]), np.asarray([sink]), np.asarray([big]), np.zeros(1)),
+    ]
     flow = min_cost_flow.SimpleMinCostFlow()
     flow.add_arcs_with_capacity_and_unit_cost(
-        np.concatenate(tails).astype(np.int32),
-        np.concatenate(heads).astype(np.int32),
-        np.concatenate(caps).astype(np.int64),
-        np.concatenate(costs).astype(np.int64),
+        np.concatenate([t for t, _, _, _ in parts]).astype(np.int32),
+        np.concatenate([h for _, h, _, _ in parts]).astype(np.int32),
+        np.concatenate([k for _, _, k, _ in parts]).astype(np.int64),
+        np.round(np.concatenate([c for _, _, _, c in parts]) * COST_SCALE).astype(np.int64),
     )
     supplies = np.zeros(n_nodes, dtype=np.int64)
     supplies[src], supplies[sink] = big, -big
@@ -103,7 +129,11 @@ def relaxed_flow(pr: AllocationProblem, arcs: Arcs) -> FlowResult:
     status = flow.solve()
     if status != flow.OPTIMAL:
         raise RuntimeError(f"min-cost flow ended with status {status}; expected OPTIMAL")
-    start = n_r + int(has_r.sum())
-    f = flow.flows(np.arange(start, start + len(arcs), dtype=np.int32))
-    used = np.flatnonzero(f > 0)
-    return FlowResult(pr.constant() + flow.optimal_cost() / COST_SCALE, used)
+    offsets = np.cumsum([0] + [len(t) for t, _, _, _ in parts])
+    f = flow.flows(np.arange(offsets[-1], dtype=np.int32))
+    return NetworkFlow(
+        objective=pr.constant() + flow.optimal_cost() / COST_SCALE,
+        direct=f[offsets[2] : offsets[3]],
+        hub_in=f[offsets[3] : offsets[4]],
+        hub_out=f[offsets[4] : offsets[5]],
+    )
