@@ -29,6 +29,14 @@ OUTSIDE_RANK = 6
 """Rank given to a placement outside the five preferences."""
 
 
+def segments(start: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """Concatenated index ranges ``start[i] .. start[i] + length[i] - 1``."""
+    total = int(length.sum())
+    return (
+        np.repeat(start, length) + np.arange(total) - np.repeat(np.cumsum(length) - length, length)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Arcs:
     """Eligible pairs, sorted by applicant then post."""
@@ -102,10 +110,7 @@ class ArcBuilder:
         total = int(lens.sum())
         if total == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        a = np.repeat(apps, lens)
-        first = np.repeat(start[inv], lens)
-        within = np.arange(total) - np.repeat(np.cumsum(lens) - lens, lens)
-        return a, self._area_posts[first + within]
+        return np.repeat(apps, lens), self._area_posts[segments(start[inv], lens)]
 
     def arcs(self, apps: np.ndarray) -> Arcs:
         """All eligible arcs of the applicants ``apps`` with their exact costs."""

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planner.allocation.arcs import ArcBuilder, Arcs, transport_subsidy
+from planner.allocation.arcs import ArcBuilder, Arcs, segments, transport_subsidy
 from planner.allocation.flow import Hubs, network_flow
 from planner.allocation.problem import AllocationProblem
 from planner.geo import haversine_km
@@ -99,7 +99,7 @@ def compact_flow(pr: AllocationProblem, builder: ArcBuilder) -> CompactFlow:
     hc_inv = hc_inv.reshape(-1)
     seg_a, seg_c = a[rep], c[rep]
     seg_len = county_len[seg_c]
-    flat = _segments(county_start[seg_c], seg_len)
+    flat = segments(county_start[seg_c], seg_len)
     posts = order_posts[flat]
     km = haversine_km(
         np.repeat(pr.app_home_lon[seg_a], seg_len),
@@ -121,7 +121,7 @@ def compact_flow(pr: AllocationProblem, builder: ArcBuilder) -> CompactFlow:
     # hub -> post arcs: eligible posts of the hub's county for its major and degree
     n_per_hub = county_len[hub_c]
     hub_h = np.repeat(np.arange(len(hubs)), n_per_hub)
-    hub_p = order_posts[_segments(county_start[hub_c], n_per_hub)]
+    hub_p = order_posts[segments(county_start[hub_c], n_per_hub)]
     req = pr.post_req_mask[hub_p]
     elig = ((req == 0) | ((req & (1 << hub_m[hub_h])) != 0)) & (
         hub_d[hub_h] >= pr.post_min_degree[hub_p]
@@ -136,7 +136,7 @@ def compact_flow(pr: AllocationProblem, builder: ArcBuilder) -> CompactFlow:
     # exact arcs where the county straddles a tier, and the previous post (term 6)
     cross = np.flatnonzero(~uniform)
     straddle_a = np.repeat(a[cross], county_len[c[cross]])
-    straddle_p = order_posts[_segments(county_start[c[cross]], county_len[c[cross]])]
+    straddle_p = order_posts[segments(county_start[c[cross]], county_len[c[cross]])]
     keep = pr.app_prev_post >= 0
     direct = builder.arcs_for_pairs(
         np.concatenate([straddle_a, np.flatnonzero(keep)]).astype(np.int64),
@@ -144,14 +144,6 @@ def compact_flow(pr: AllocationProblem, builder: ArcBuilder) -> CompactFlow:
     )
     hub_arcs = Hubs(len(hubs), a[uniform], hub_of, ah_cost, hub_h, hub_p, hub_cost)
     return _solve(pr, builder, hub_arcs, direct)
-
-
-def _segments(start: np.ndarray, length: np.ndarray) -> np.ndarray:
-    """Concatenated ranges ``start[i] .. start[i] + length[i]``."""
-    total = int(length.sum())
-    return (
-        np.repeat(start, length) + np.arange(total) - np.repeat(np.cumsum(length) - length, length)
-    )
 
 
 def _solve(pr: AllocationProblem, builder: ArcBuilder, hubs: Hubs, direct: Arcs) -> CompactFlow:

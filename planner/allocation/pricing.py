@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from planner.allocation.arcs import OUTSIDE_RANK, ArcBuilder, Arcs
+from planner.allocation.arcs import OUTSIDE_RANK, ArcBuilder, Arcs, segments
 from planner.scenario import MAJOR_CLASSES
 
 _BIG = 1.0e7
@@ -181,8 +181,7 @@ class Pricer:
             if total == 0:
                 continue
             a_rep = np.repeat(fa, n)
-            within = np.arange(total) - np.repeat(np.cumsum(n) - n, n)
-            posts = spost[np.repeat(lo, n) + within]
+            posts = spost[segments(lo, n)]
             arcs = self.builder.arcs_for_pairs(a_rep, posts)
             if len(arcs) == 0:
                 continue
