@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from planner.allocation.arcs import ArcBuilder
-from planner.allocation.lp import share_fraction
+from planner.allocation.lp import share_ok, usage
 from planner.allocation.problem import AllocationProblem
 from planner.allocation.solver import AllocationSolution
 
@@ -63,15 +63,9 @@ def fairness(pr: AllocationProblem, sol: AllocationSolution) -> Fairness:
     placed = own_post[a] >= 0
     own = np.maximum(own_post[a], 0)
 
-    filled = np.bincount(used.p, minlength=pr.n_posts)
-    bucket_used = np.bincount(pr.post_bucket[used.p], minlength=len(pr.bucket_cap))
-    s_used = np.bincount(pr.post_s[used.p], minlength=len(pr.service_code))
-    r_used = np.bincount(pr.app_r[used.a], minlength=len(pr.recruit_code))
-    r_bach = np.bincount(
-        pr.app_r[used.a], weights=pr.app_bachelor[used.a], minlength=len(pr.recruit_code)
-    ).astype(np.int64)
-    pair_of_used = pr.pair_index[pr.app_r[used.a], pr.post_s[used.p]]
-    pair_used = np.bincount(pair_of_used, minlength=len(pr.pair_cap))
+    counts = usage(pr, used)
+    filled, bucket_used, s_used = counts.post, counts.bucket, counts.service
+    r_used, r_bach, pair_used = counts.recruit, counts.recruit_bachelors, counts.pair
 
     r = pr.app_r[a]
     pair = pr.pair_index[r, pr.post_s[p]]
@@ -82,11 +76,8 @@ def fairness(pr: AllocationProblem, sol: AllocationSolution) -> Fairness:
         placed & (pr.post_s[own] == pr.post_s[p])
     )
     pair_room = (pair_used[pair] < pr.pair_cap[pair]) | (own_pair == pair)
-    frac = share_fraction(pr.rules.undergraduate_min_share)
     bach = pr.app_bachelor[a]
-    join_ok = (r_used[r] < pr.recruit_cap[r]) & (
-        frac.numerator * (r_used[r] + 1) <= frac.denominator * (r_bach[r] + bach)
-    )
+    join_ok = (r_used[r] < pr.recruit_cap[r]) & share_ok(pr, r_used[r] + 1, r_bach[r] + bach)
     newcomer_ok = placed | join_ok
     free = filled[p] < pr.post_open[p]
     wasted = free & bucket_room & service_room & pair_room & newcomer_ok
@@ -119,12 +110,12 @@ def fairness(pr: AllocationProblem, sol: AllocationSolution) -> Fairness:
                 bach_i -= int(pr.app_bachelor[j])
             elif placed_i > pr.recruit_cap[ri]:
                 continue
-            if frac.numerator * placed_i > frac.denominator * bach_i:
+            if not share_ok(pr, placed_i, bach_i):
                 continue
             if ri != rj:
                 placed_j = int(r_used[rj]) - 1
                 bach_j = int(r_bach[rj]) - int(pr.app_bachelor[j])
-                if frac.numerator * placed_j > frac.denominator * bach_j:
+                if not share_ok(pr, placed_j, bach_j):
                     continue
             env_a.append(i)
             env_p.append(q)

@@ -52,6 +52,38 @@ def share_fraction(share: float) -> Fraction:
     return Fraction(str(share)).limit_denominator(10_000)
 
 
+def share_ok(pr: AllocationProblem, placed: Any, bachelors: Any) -> Any:
+    """A4: ``bachelors >= share x placed`` in exact integers (element-wise for arrays)."""
+    frac = share_fraction(pr.rules.undergraduate_min_share)
+    return frac.numerator * placed <= frac.denominator * bachelors
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """How much of each capacity a plan takes (A1, A2, A3, A4, A6)."""
+
+    post: np.ndarray
+    bucket: np.ndarray
+    service: np.ndarray
+    recruit: np.ndarray
+    recruit_bachelors: np.ndarray
+    pair: np.ndarray
+
+
+def usage(pr: AllocationProblem, arcs: Arcs) -> Usage:
+    """The counts per post, bucket, service province, recruiting province and pair."""
+    r = pr.app_r[arcs.a]
+    n_r = len(pr.recruit_code)
+    return Usage(
+        post=np.bincount(arcs.p, minlength=pr.n_posts),
+        bucket=np.bincount(pr.post_bucket[arcs.p], minlength=len(pr.bucket_cap)),
+        service=np.bincount(pr.post_s[arcs.p], minlength=len(pr.service_code)),
+        recruit=np.bincount(r, minlength=n_r),
+        recruit_bachelors=np.bincount(r[pr.app_bachelor[arcs.a]], minlength=n_r),
+        pair=np.bincount(pr.pair_index[r, pr.post_s[arcs.p]], minlength=len(pr.pair_cap)),
+    )
+
+
 def row_layout(pr: AllocationProblem) -> RowLayout:
     """Number the rows of every family; unbounded rows are left out."""
     rhs: list[np.ndarray] = []

@@ -6,13 +6,14 @@ Built from the solver's chosen arcs; every figure here is recomputed from the pl
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from planner.allocation.arcs import OUTSIDE_RANK, ArcBuilder, Arcs
-from planner.allocation.lp import share_fraction
+from planner.allocation.lp import Usage, share_ok
+from planner.allocation.lp import usage as lp_usage
 from planner.allocation.problem import UNBOUNDED, AllocationProblem
 from planner.allocation.solver import AllocationSolution
 
@@ -66,7 +67,8 @@ def build_report(pr: AllocationProblem, sol: AllocationSolution) -> PlanReport:
     """Recompute the terms and explain the plan."""
     w = pr.weights
     used = sol.arcs
-    filled = np.bincount(used.p, minlength=pr.n_posts)
+    counts_by_row = lp_usage(pr, used)
+    filled = counts_by_row.post
     relay_open = int(pr.post_open[pr.post_relay].sum())
     relay_filled = int(filled[pr.post_relay].sum())
     quota = int(pr.county_quota[~pr.county_barred].sum())
@@ -110,7 +112,7 @@ def build_report(pr: AllocationProblem, sol: AllocationSolution) -> PlanReport:
         "previous_kept": kept,
         "previous_moved": pr.prev_count - kept,
     }
-    usage = _rule_usage(pr, used, filled)
+    usage = _rule_usage(pr, counts_by_row)
     reasons = _unassigned_reasons(pr, used, usage)
     return PlanReport(
         terms=terms,
@@ -126,11 +128,9 @@ def build_report(pr: AllocationProblem, sol: AllocationSolution) -> PlanReport:
     )
 
 
-def _rule_usage(
-    pr: AllocationProblem, used: Arcs, filled: np.ndarray
-) -> dict[str, list[dict[str, object]]]:
+def _rule_usage(pr: AllocationProblem, counts: Usage) -> dict[str, list[dict[str, object]]]:
     """How much of each capacity the plan takes (A2, A3, A4, A6)."""
-    bucket_used = np.bincount(pr.post_bucket[used.p], minlength=len(pr.bucket_cap))
+    bucket_used = counts.bucket
     buckets: list[dict[str, object]] = [
         {
             "county_code": str(pr.county_code[pr.bucket_county[b]]),
@@ -141,11 +141,7 @@ def _rule_usage(
         }
         for b in np.flatnonzero(pr.bucket_cap > 0)
     ]
-    s_used = np.bincount(pr.post_s[used.p], minlength=len(pr.service_code))
-    r_used = np.bincount(pr.app_r[used.a], minlength=len(pr.recruit_code))
-    r_bach = np.bincount(
-        pr.app_r[used.a], weights=pr.app_bachelor[used.a], minlength=len(pr.recruit_code)
-    )
+    s_used, r_used, r_bach = counts.service, counts.recruit, counts.recruit_bachelors
 
     def cap(v: int) -> int | None:
         return None if v >= UNBOUNDED else int(v)
@@ -159,7 +155,6 @@ def _rule_usage(
         }
         for s in range(len(pr.service_code))
     ]
-    frac = share_fraction(pr.rules.undergraduate_min_share)
     recruit: list[dict[str, object]] = []
     for r in range(len(pr.recruit_code)):
         placed, bach = int(r_used[r]), int(r_bach[r])
@@ -171,12 +166,10 @@ def _rule_usage(
                 "bachelor_or_higher": bach,
                 "bachelor_share": round(bach / placed, 4) if placed else None,
                 "target_binding": bool(placed >= pr.recruit_cap[r]),
-                "share_binding": bool(
-                    placed and frac.numerator * (placed + 1) > frac.denominator * bach
-                ),
+                "share_binding": bool(placed and not share_ok(pr, placed + 1, bach)),
             }
         )
-    pair_used: Counter[int] = Counter(pr.pair_index[pr.app_r[used.a], pr.post_s[used.p]].tolist())
+    pair_used = counts.pair
     pairs: list[dict[str, object]] = []
     for r in range(len(pr.recruit_code)):
         for s in np.flatnonzero(pr.pair_index[r] >= 0):
@@ -186,8 +179,8 @@ def _rule_usage(
                     "service_province": str(pr.service_code[s]),
                     "recruit_province": str(pr.recruit_code[r]),
                     "seats": cap(int(pr.pair_cap[k])),
-                    "placed": int(pair_used.get(k, 0)),
-                    "binding": bool(pair_used.get(k, 0) >= pr.pair_cap[k]),
+                    "placed": int(pair_used[k]),
+                    "binding": bool(pair_used[k] >= pr.pair_cap[k]),
                 }
             )
     return {"buckets": buckets, "service": service, "recruit": recruit, "pairs": pairs}

@@ -98,14 +98,10 @@ def _merge(a: Arcs, b: Arcs, n_posts: int) -> Arcs:
 
 def _side_feasible(problem: AllocationProblem, arcs: Arcs) -> bool:
     """Whether a plan that keeps the network rules also keeps A3 pair seats and A4."""
-    r = problem.app_r[arcs.a]
-    pairs = problem.pair_index[r, problem.post_s[arcs.p]]
-    if np.any(np.bincount(pairs, minlength=len(problem.pair_cap)) > problem.pair_cap):
+    used = lp.usage(problem, arcs)
+    if np.any(used.pair > problem.pair_cap):
         return False
-    frac = lp.share_fraction(problem.rules.undergraduate_min_share)
-    placed = np.bincount(r, minlength=len(problem.recruit_code))
-    bach = np.bincount(r, weights=problem.app_bachelor[arcs.a], minlength=len(problem.recruit_code))
-    return bool(np.all(frac.numerator * placed <= frac.denominator * np.round(bach)))
+    return bool(np.all(lp.share_ok(problem, used.recruit, used.recruit_bachelors)))
 
 
 def _repair(problem: AllocationProblem, columns: Arcs, chosen: np.ndarray) -> np.ndarray:
