@@ -80,14 +80,22 @@ class AllocationSolution:
         return max(self.objective - self.bound, 0.0) / max(abs(self.objective), 1.0)
 
 
+def _find(columns: Arcs, arcs: Arcs, n_posts: int) -> np.ndarray:
+    """For each arc of ``arcs``: its index among ``columns``, or -1."""
+    key = columns.a * n_posts + columns.p
+    order = np.argsort(key, kind="stable")
+    have = key[order]
+    wanted = arcs.a * n_posts + arcs.p
+    if not len(have):
+        return np.full(len(wanted), -1, dtype=np.int64)
+    pos = np.clip(np.searchsorted(have, wanted), 0, len(have) - 1)
+    return np.where(have[pos] == wanted, order[pos], -1)
+
+
 def _outside(columns: Arcs, new: Arcs, n_posts: int) -> Arcs:
     """The arcs of ``new`` that are not columns yet (a column at its upper bound has a
     negative reduced cost at the LP optimum and must not count as pricing out)."""
-    have = np.sort(columns.a * n_posts + columns.p)
-    key = new.a * n_posts + new.p
-    pos = np.clip(np.searchsorted(have, key), 0, max(len(have) - 1, 0))
-    known = (have[pos] == key) if len(have) else np.zeros(len(key), dtype=bool)
-    return new.take(np.flatnonzero(~known))
+    return new.take(np.flatnonzero(_find(columns, new, n_posts) < 0))
 
 
 def _merge(a: Arcs, b: Arcs, n_posts: int) -> Arcs:
@@ -172,10 +180,8 @@ def _incumbent(
     chosen = _round_down(problem, columns, np.flatnonzero(x > 1 - 1e-6))
     best = _as_solution(problem, columns, chosen, "ROUNDED")
     if flow_arcs is not None and len(flow_arcs):
-        keys = np.sort(columns.a * problem.n_posts + columns.p)
-        order = np.argsort(columns.a * problem.n_posts + columns.p)
-        at = np.searchsorted(keys, flow_arcs.a * problem.n_posts + flow_arcs.p)
-        repaired = _as_solution(problem, columns, _repair(problem, columns, order[at]), "REPAIRED")
+        at = _find(columns, flow_arcs, problem.n_posts)  # the flow's arcs are all columns
+        repaired = _as_solution(problem, columns, _repair(problem, columns, at), "REPAIRED")
         if repaired.objective < best.objective:
             best, chosen = repaired, np.flatnonzero(repaired.x > 0.5)
     if relaxed is None or not relaxed.optimal:
