@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 import geopandas as gpd
@@ -49,6 +49,12 @@ class Geography:
     """Columns code, name, prefecture_code, province_code, centroid_lon, centroid_lat, geometry."""
     provinces: frozenset[str]
     prefectures: frozenset[str]
+    index: dict[str, int] = field(default_factory=dict)
+    """Row of each county code (filled from ``counties`` when not given)."""
+
+    def __post_init__(self) -> None:
+        if not self.index:
+            self.index.update({c: i for i, c in enumerate(self.counties["code"])})
 
     @staticmethod
     def builtin() -> Geography:
@@ -91,11 +97,6 @@ class Geography:
         merged = merged.sort_values("code", ignore_index=True)
         return Geography(merged, base.provinces, base.prefectures)
 
-    @property
-    def index(self) -> dict[str, int]:
-        """Row of each county code."""
-        return _index(self)
-
     def centroids(self) -> dict[str, tuple[float, float]]:
         """(lon, lat) of each county's centroid."""
         c = self.counties
@@ -114,16 +115,6 @@ def _builtin() -> Geography:
         frozenset(load_provinces()["code"]),
         frozenset(load_prefectures()["code"]),
     )
-
-
-_INDEX_CACHE: dict[int, dict[str, int]] = {}
-
-
-def _index(g: Geography) -> dict[str, int]:
-    key = id(g.counties)
-    if key not in _INDEX_CACHE:
-        _INDEX_CACHE[key] = {c: i for i, c in enumerate(g.counties["code"])}
-    return _INDEX_CACHE[key]
 
 
 def _is_code(v: str, n: int) -> bool:
