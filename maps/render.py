@@ -309,6 +309,8 @@ def _county_values(frame: gpd.GeoDataFrame, files: PlanFiles) -> gpd.GeoDataFram
 
 def _classify(values: pd.Series, metric: str, cmap: str) -> tuple[np.ndarray, dict[str, Any]]:
     """Class index per value (-1 = no data) and the legend, with mapclassify."""
+    import warnings
+
     import mapclassify
     from matplotlib import colormaps
 
@@ -326,7 +328,9 @@ def _classify(values: pd.Series, metric: str, cmap: str) -> tuple[np.ndarray, di
         if k < 2:
             scheme = mapclassify.UserDefined(y[ok], bins=[float(y[ok].max())])
         else:
-            scheme = mapclassify.FisherJenks(y[ok], k=k)
+            with warnings.catch_warnings():  # "Numba not installed": the slow path is fast enough
+                warnings.simplefilter("ignore", UserWarning)
+                scheme = mapclassify.FisherJenks(y[ok], k=k)
         labels = _labels(scheme.bins, percent=False)
     classes[ok] = scheme.yb
     k = len(scheme.bins)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -13,6 +14,8 @@ from maps.render import build_payload
 __all__ = ["write_png"]
 
 log = logging.getLogger(__name__)
+
+_CJK_FONTS = ("Noto Sans CJK SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "SimHei")
 
 
 def write_png(plan_dir: Path, out: Path | None = None, province: str | None = None) -> Path:
@@ -32,24 +35,29 @@ def write_png(plan_dir: Path, out: Path | None = None, province: str | None = No
     pathlib.Path
         The file written.
     """
-    import geopandas as gpd
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    cjk = [f for f in _CJK_FONTS if f in installed]  # fall back for Chinese names
+    plt.rcParams["font.family"] = ["DejaVu Sans", *cjk]
+
     files = read_plan(Path(plan_dir))
     data = build_payload(files, province)
     fig, ax = plt.subplots(figsize=(10, 8), dpi=110)
     handles = []
     if "counties" in data:
-        counties = gpd.GeoDataFrame.from_features(data["counties"]["features"], crs="EPSG:4326")
+        counties = _frame(data["counties"], data["digits"], polygons=True)
         metric = next(iter(data["classes"]), None)
         if metric is not None:
             legend = data["classes"][metric]
             colors = np.array(legend["colors"] + ["#d9d9d9"])
-            k = counties["cls"].map(lambda c: c[metric]).to_numpy()
+            k = np.array([f["p"]["cls"][metric] for f in data["counties"]])
             counties.plot(ax=ax, color=colors[k], edgecolor="#555", linewidth=0.3)
             handles = [Patch(color=c, label=lab) for c, lab in zip(legend["colors"], legend["labels"], strict=True)]
             handles.append(Patch(color="#d9d9d9", label="no data"))
@@ -58,7 +66,7 @@ def write_png(plan_dir: Path, out: Path | None = None, province: str | None = No
             counties.plot(ax=ax, color="#eeeeee", edgecolor="#555", linewidth=0.3)
     for key, color, width in (("prefectures", "#777", 0.5), ("provinces", "#222", 1.0)):
         if key in data:
-            gpd.GeoDataFrame.from_features(data[key]["features"]).plot(ax=ax, color=color, linewidth=width)
+            _frame(data[key], data["digits"], polygons=False).plot(ax=ax, color=color, linewidth=width)
     if "flows" in data:
         for r in data["flows"]["rows"]:
             ax.plot([r[1], r[3]], [r[0], r[2]], color="#6a3d9a", alpha=0.4,
@@ -66,7 +74,7 @@ def write_png(plan_dir: Path, out: Path | None = None, province: str | None = No
     if "posts" in data:
         rows = data["posts"]["rows"]
         colors = np.array(data["posts"]["colors"])
-        ax.scatter([r[1] for r in rows], [r[0] for r in rows], s=6,
+        ax.scatter([r[1] for r in rows], [r[0] for r in rows], s=2,
                    c=colors[[r[5] for r in rows]], edgecolors="none", zorder=3)
     if "routes" in data:
         R = data["routes"]
@@ -93,7 +101,26 @@ def write_png(plan_dir: Path, out: Path | None = None, province: str | None = No
     return target
 
 
-def _title(data: dict) -> str:  # type: ignore[type-arg]
+def _frame(features: list[dict[str, Any]], digits: int, polygons: bool) -> Any:
+    """A GeoDataFrame of the page's encoded features (see maps.render._encode)."""
+    import geopandas as gpd
+    import polyline
+    import shapely
+
+    def ring(text: str) -> list[tuple[float, float]]:
+        return [(x, y) for y, x in polyline.decode(text, digits)]
+
+    geoms = []
+    for f in features:
+        parts = [[ring(r) for r in part] for part in f["g"]]
+        if polygons:
+            geoms.append(shapely.MultiPolygon([(p[0], p[1:]) for p in parts]))
+        else:
+            geoms.append(shapely.MultiLineString([r for p in parts for r in p]))
+    return gpd.GeoDataFrame(geometry=geoms, crs="EPSG:4326")
+
+
+def _title(data: dict[str, Any]) -> str:
     t = data["title"]
     flag = " (synthetic data)" if t["synthetic"] else ""
     return f"{t['scenario']} {t['year']} · {t['area']}{flag}"

@@ -2,7 +2,8 @@
  * westplan maps: fills the Folium layer groups of a plan's map from the page's JSON document.
  *
  * Every user-provided string (names, ids, categories) reaches the page as a DOM text node
- * (textContent), never as HTML, so a name such as <img src=x onerror=alert(1)> shows as text.
+ * (textContent), never as HTML, so a name holding markup (an img tag with an onerror
+ * handler, say) shows as text.
  * window.westplan exposes the Leaflet layers and the counts drawn, for tests and debugging.
  */
 (function () {
@@ -122,6 +123,7 @@
         fillColor: p.colors[r[5]],
         fillOpacity: 0.9,
       });
+      marker.wpRow = r;
       marker.bindPopup(function () {
         return card("post 岗位 " + r[2], [
           ["township 乡镇", (r[4] ? r[4] + " " : "") + r[3]],
