@@ -171,7 +171,8 @@ def plan(
 @app.command("map")
 def map_(
     plan_dir: Annotated[
-        Path, typer.Argument(help="A plan folder (planner plan / planner route).", show_default=False)
+        Path,
+        typer.Argument(help="A plan folder (planner plan / planner route).", show_default=False),
     ],
     province: Annotated[
         str | None, typer.Option("--province", help="Six-digit province code: map only it.")

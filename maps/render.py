@@ -93,7 +93,9 @@ def tiles_crs(tiles: str | None) -> str:
     if not tiles:
         return "wgs84"
     host = (urlparse(tiles.replace("{s}", "a")).hostname or "").lower()
-    return "gcj02" if any(host == h or host.endswith("." + h) for h in GCJ02_TILE_HOSTS) else "wgs84"
+    return (
+        "gcj02" if any(host == h or host.endswith("." + h) for h in GCJ02_TILE_HOSTS) else "wgs84"
+    )
 
 
 def render_map(plan_dir: Path, province: str | None = None, tiles: str | None = None) -> str:
@@ -177,7 +179,9 @@ def build_payload(files: PlanFiles, province: str | None, crs: str = "wgs84") ->
     if province:
         frame = frame[frame["province_code"] == province]
     area = provinces[provinces["code"] == province] if province else provinces
-    x0, y0, x1, y1 = shapely.total_bounds(frame.geometry.to_numpy() if len(frame) else area.geometry.to_numpy())
+    x0, y0, x1, y1 = shapely.total_bounds(
+        frame.geometry.to_numpy() if len(frame) else area.geometry.to_numpy()
+    )
     scale = Scale.for_extent(max(x1 - x0, y1 - y0))
     if scale.tolerance < SIMPLIFY_TOLERANCE["county"]:  # finer than the cached copy
         counties = load_counties(simplified=False)
@@ -188,7 +192,12 @@ def build_payload(files: PlanFiles, province: str | None, crs: str = "wgs84") ->
     if province:
         frame = frame[frame["province_code"] == province]
     frame = frame.reset_index(drop=True)
-    log.info("%d counties, simplified at %.4f deg, coordinates on a %g deg grid", len(frame), scale.tolerance, scale.grid)
+    log.info(
+        "%d counties, simplified at %.4f deg, coordinates on a %g deg grid",
+        len(frame),
+        scale.tolerance,
+        scale.grid,
+    )
     payload: dict[str, Any] = {
         "title": _title(files, province, names),
         "crs": crs,
@@ -442,9 +451,22 @@ def _posts(
     township = s["township_name"] if "township_name" in s.columns else pd.Series([""] * len(s))
     relay_empty = s["relay_empty"] if "relay_empty" in s.columns else pd.Series([0] * len(s))
     rows = [
-        [float(ll[i, 0]), float(ll[i, 1]), r.post_id, r.township_code, str(t), cat_index[r.category],
-         int(r.seats), int(r.filled), int(r.relay), int(e), r.county_code]
-        for i, (r, t, e) in enumerate(zip(s.itertuples(index=False), township, relay_empty, strict=True))
+        [
+            float(ll[i, 0]),
+            float(ll[i, 1]),
+            r.post_id,
+            r.township_code,
+            str(t),
+            cat_index[r.category],
+            int(r.seats),
+            int(r.filled),
+            int(r.relay),
+            int(e),
+            r.county_code,
+        ]
+        for i, (r, t, e) in enumerate(
+            zip(s.itertuples(index=False), township, relay_empty, strict=True)
+        )
     ]
     colors = _palette("tab10" if len(categories) <= 10 else "tab20", len(categories))
     return {"categories": categories, "colors": colors, "rows": rows}
@@ -476,10 +498,20 @@ def _flows(
         if province and province not in (r, s):
             continue
         pts = _points(
-            where.loc[[r, s], "label_lon"].to_numpy(), where.loc[[r, s], "label_lat"].to_numpy(), project
+            where.loc[[r, s], "label_lon"].to_numpy(),
+            where.loc[[r, s], "label_lat"].to_numpy(),
+            project,
         )
         rows.append(
-            [*map(float, pts[0]), *map(float, pts[1]), int(n), r, where.loc[r, "name"], s, where.loc[s, "name"]]
+            [
+                *map(float, pts[0]),
+                *map(float, pts[1]),
+                int(n),
+                r,
+                where.loc[r, "name"],
+                s,
+                where.loc[s, "name"],
+            ]
         )
     return {"rows": rows, "max": max((row[4] for row in rows), default=0)}
 
@@ -553,8 +585,16 @@ def _coverage(
     ll = _points(lon, lat, project)
     names = cov["township_name"] if "township_name" in cov.columns else pd.Series([""] * len(cov))
     rows = [
-        [float(ll[i, 0]), float(ll[i, 1]), r.township_code, str(n), int(r.demand), int(r.served),
-         float(r.target), bool(r.met)]
+        [
+            float(ll[i, 0]),
+            float(ll[i, 1]),
+            r.township_code,
+            str(n),
+            int(r.demand),
+            int(r.served),
+            float(r.target),
+            bool(r.met),
+        ]
         for i, (r, n) in enumerate(zip(cov.itertuples(index=False), names, strict=True))
     ]
     return {"rows": rows, "max": max((row[4] for row in rows), default=0)}
@@ -571,9 +611,7 @@ def _township_points(files: PlanFiles) -> pd.DataFrame | None:
     if result.scenario is None or result.scenario.stops is None:
         return None
     stops = result.scenario.stops
-    frame = pd.DataFrame(
-        {"township": stops.township_code, "lon": stops.lon, "lat": stops.lat}
-    )
+    frame = pd.DataFrame({"township": stops.township_code, "lon": stops.lon, "lat": stops.lat})
     return frame[frame["township"] != ""].groupby("township")[["lon", "lat"]].mean()
 
 
@@ -589,9 +627,7 @@ def _page(payload: dict[str, Any], tiles: str | None) -> str:
     from maps import offline
 
     offline.assets_dir()  # fail early, with the installation hint
-    m = folium.Map(
-        tiles=None, control_scale=True, zoom_snap=0.25, minZoom=3, maxZoom=18
-    )
+    m = folium.Map(tiles=None, control_scale=True, zoom_snap=0.25, minZoom=3, maxZoom=18)
     m.default_js = [(n, offline.asset_url(p)) for n, p in offline.JS]
     m.default_css = [(n, offline.asset_url(p)) for n, p in offline.CSS]
     if tiles:
@@ -609,7 +645,11 @@ def _page(payload: dict[str, Any], tiles: str | None) -> str:
     if "provinces" in payload:
         group("provinces", "Province outlines 省界")
     if "prefectures" in payload:
-        group("prefectures", "Prefecture outlines 地市界", show=bool(payload["title"]["area"] != "全国 national"))
+        group(
+            "prefectures",
+            "Prefecture outlines 地市界",
+            show=bool(payload["title"]["area"] != "全国 national"),
+        )
     if "flows" in payload:
         group("flows", "Recruitment flows 招募流向", show=False)
     if "posts" in payload:

@@ -39,9 +39,8 @@ def write_png(plan_dir: Path, out: Path | None = None, province: str | None = No
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch
-
     from matplotlib import font_manager
+    from matplotlib.patches import Patch
 
     installed = {f.name for f in font_manager.fontManager.ttflist}
     cjk = [f for f in _CJK_FONTS if f in installed]  # fall back for Chinese names
@@ -59,28 +58,46 @@ def write_png(plan_dir: Path, out: Path | None = None, province: str | None = No
             colors = np.array(legend["colors"] + ["#d9d9d9"])
             k = np.array([f["p"]["cls"][metric] for f in data["counties"]])
             counties.plot(ax=ax, color=colors[k], edgecolor="#555", linewidth=0.3)
-            handles = [Patch(color=c, label=lab) for c, lab in zip(legend["colors"], legend["labels"], strict=True)]
+            handles = [
+                Patch(color=c, label=lab)
+                for c, lab in zip(legend["colors"], legend["labels"], strict=True)
+            ]
             handles.append(Patch(color="#d9d9d9", label="no data"))
             ax.set_title(_title(data) + f"\n{legend['title']}", fontsize=11)
         else:
             counties.plot(ax=ax, color="#eeeeee", edgecolor="#555", linewidth=0.3)
     for key, color, width in (("prefectures", "#777", 0.5), ("provinces", "#222", 1.0)):
         if key in data:
-            _frame(data[key], data["digits"], polygons=False).plot(ax=ax, color=color, linewidth=width)
+            _frame(data[key], data["digits"], polygons=False).plot(
+                ax=ax, color=color, linewidth=width
+            )
     if "flows" in data:
         for r in data["flows"]["rows"]:
-            ax.plot([r[1], r[3]], [r[0], r[2]], color="#6a3d9a", alpha=0.4,
-                    linewidth=0.5 + 4 * np.sqrt(r[4] / max(data["flows"]["max"], 1)))
+            ax.plot(
+                [r[1], r[3]],
+                [r[0], r[2]],
+                color="#6a3d9a",
+                alpha=0.4,
+                linewidth=0.5 + 4 * np.sqrt(r[4] / max(data["flows"]["max"], 1)),
+            )
     if "posts" in data:
         rows = data["posts"]["rows"]
         colors = np.array(data["posts"]["colors"])
-        ax.scatter([r[1] for r in rows], [r[0] for r in rows], s=2,
-                   c=colors[[r[5] for r in rows]], edgecolors="none", zorder=3)
+        ax.scatter(
+            [r[1] for r in rows],
+            [r[0] for r in rows],
+            s=2,
+            c=colors[[r[5] for r in rows]],
+            edgecolors="none",
+            zorder=3,
+        )
     if "routes" in data:
         R = data["routes"]
         for r in R["routes"]:
             line = np.asarray(r["line"])
-            ax.plot(line[:, 1], line[:, 0], color=R["colors"][r["vehicle"]], linewidth=0.8, zorder=4)
+            ax.plot(
+                line[:, 1], line[:, 0], color=R["colors"][r["vehicle"]], linewidth=0.8, zorder=4
+            )
     if "coverage" in data:
         for r in data["coverage"]["rows"]:
             if not r[7]:

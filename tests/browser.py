@@ -66,16 +66,33 @@ def visit(
     screenshot: Path | None = None,
     action: Callable[[Any], None] | None = None,
     timeout_ms: int = 30_000,
+    ready: str = "window.westplan && window.westplan.ready",
+    serve: Callable[[str], Path | None] | None = None,
 ) -> PageVisit:
     """Open ``page_file`` offline, wait for the map, collect errors, requests and counts.
 
     ``action(page)`` runs after the map is ready (e.g. to click a layer or open a popup),
-    before the screenshot.
+    before the screenshot. ``ready`` is the JavaScript condition of a drawn map. ``serve``
+    (for benchmarks of pages that load from CDNs) maps a requested URL to a local file
+    that answers it; other requests fail as they would offline. Requests are recorded
+    either way.
     """
     result = PageVisit()
     context = b.new_context(offline=True, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     url = page_file.resolve().as_uri()
+    if serve is not None:
+
+        def answer(route: Any) -> None:
+            local = serve(route.request.url)
+            if local is not None:
+                route.fulfill(path=str(local))
+            elif route.request.url == url:
+                route.continue_()
+            else:
+                route.abort()
+
+        context.route("**/*", answer)
 
     def on_request(request: Any) -> None:
         if request.url != url and not request.url.startswith("data:"):
@@ -97,7 +114,7 @@ def visit(
         t0 = time.perf_counter()
         page.goto(url, wait_until="load", timeout=timeout_ms)
         try:
-            page.wait_for_function("window.westplan && window.westplan.ready", timeout=timeout_ms)
+            page.wait_for_function(ready, timeout=timeout_ms)
         except Exception as exc:
             raise AssertionError(
                 f"the map never became ready: {exc}; page errors {result.page_errors}, "
@@ -106,8 +123,11 @@ def visit(
         # interactive: the main thread answers a click on the map after the layers are built
         page.evaluate("new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)))")
         result.wall_s = time.perf_counter() - t0
-        result.ready_ms = float(page.evaluate("window.westplan.ready"))
-        result.counts = dict(page.evaluate("window.westplan.counts"))
+        if page.evaluate("!!window.westplan"):
+            result.ready_ms = float(page.evaluate("window.westplan.ready"))
+            result.counts = dict(page.evaluate("window.westplan.counts"))
+        else:
+            result.ready_ms = float(page.evaluate("performance.now()"))
         if action is not None:
             action(page)
         if screenshot is not None:

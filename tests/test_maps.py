@@ -45,7 +45,7 @@ def _read(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
 
 
-def write_routes(folder: Path, scenario: Path, with_points: bool = True) -> None:
+def write_routes(folder: Path, scenario: Path) -> None:
     """Routes of two vehicles over two days and a coverage table, in the routing format.
 
     ``routes.geojson``: one LineString per vehicle-day (depot, stops in order, depot) with
@@ -91,9 +91,8 @@ def write_routes(folder: Path, scenario: Path, with_points: bool = True) -> None
             "met": (served >= 0.8 * demand).astype(int),
         }
     )
-    if with_points:
-        coverage["lon"] = stops["lon"].astype(float) + [0.0, 0.02]
-        coverage["lat"] = stops["lat"].astype(float)
+    coverage["lon"] = stops["lon"].astype(float).to_numpy() + np.array([0.0, 0.02])
+    coverage["lat"] = stops["lat"].astype(float)
     coverage.to_csv(folder / "coverage.csv", index=False, encoding="utf-8-sig")
 
 
@@ -117,11 +116,13 @@ def expected_counts(folder: Path) -> dict[str, int]:
     seats = _read(folder / "seats.csv")
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     assignments = _read(folder / "assignments.csv")
-    counties = set(seats["county_code"]) | set(summary["county_quota"]) | set(
-        assignments["county_code"]
+    counties = (
+        set(seats["county_code"]) | set(summary["county_quota"]) | set(assignments["county_code"])
     )
     service = assignments["county_code"].str[:2] + "0000"
-    pairs = {(r, s) for r, s in zip(assignments["recruit_province"], service, strict=True) if r != s}
+    pairs = {
+        (r, s) for r, s in zip(assignments["recruit_province"], service, strict=True) if r != s
+    }
     out = {"counties": len(counties), "posts": len(seats), "flows": len(pairs)}
     if (folder / "routes.geojson").is_file():
         features = json.loads((folder / "routes.geojson").read_text())["features"]
@@ -176,9 +177,11 @@ def test_plan_without_routing_has_no_routing_layers(plan_dir: Path, chromium: An
     labels: list[str] = []
 
     def read_labels(page: Any) -> None:
-        labels.extend(page.eval_on_selector_all(
-            ".leaflet-control-layers-overlays label", "ls => ls.map(l => l.textContent.trim())"
-        ))
+        labels.extend(
+            page.eval_on_selector_all(
+                ".leaflet-control-layers-overlays label", "ls => ls.map(l => l.textContent.trim())"
+            )
+        )
 
     v = visit(chromium, page_file, ARTIFACTS / "map-plain-province.png", action=read_labels)
     check_clean(v)
@@ -239,21 +242,21 @@ def test_user_strings_show_as_text(
 
     def open_everything(page: Any) -> None:
         page.evaluate(
-            """() => new Promise(done => {
+            """(xss) => new Promise(done => {
               const w = window.westplan;
-              const post = w.layers.posts.getLayers().find(m => m.wpRow[2] === %r);
+              const post = w.layers.posts.getLayers().find(m => m.wpRow[2] === xss);
               w.layers.posts.zoomToShowLayer(post, () => { post.openPopup(); done(); });
-            })"""
-            % XSS
+            })""",
+            XSS,
         )
         shown.append(last_text(page, ".leaflet-popup-content"))
         page.evaluate(
-            """() => {
+            """(code) => {
               const w = window.westplan;
-              const c = w.layers.county_fill.getLayers().find(l => l.feature.properties.code === %r);
+              const c = w.layers.county_fill.getLayers().find(l => l.feature.properties.code === code);
               c.openPopup(c.getBounds().getCenter());
-            }"""
-            % county
+            }""",
+            county,
         )
         shown.append(last_text(page, ".leaflet-popup-content"))
         page.evaluate(
@@ -409,12 +412,21 @@ def page_data(html: str) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda f: _edit_csv(f / "seats.csv", "filled", 1, "two"), "seats.csv: row 3, column filled"),
-        (lambda f: _edit_csv(f / "coverage.csv", "met", 0, "maybe"), "coverage.csv: row 2, column met"),
+        (
+            lambda f: _edit_csv(f / "seats.csv", "filled", 1, "two"),
+            "seats.csv: row 3, column filled",
+        ),
+        (
+            lambda f: _edit_csv(f / "coverage.csv", "met", 0, "maybe"),
+            "coverage.csv: row 2, column met",
+        ),
         (lambda f: _drop_column(f / "seats.csv", "category"), "missing column(s) category"),
         (lambda f: _edit_route(f, "clients", [1]), "feature 0, property clients"),
         (lambda f: _edit_route(f, "vehicle", None), "feature 0: missing propert(ies) vehicle"),
-        (lambda f: (f / "summary.json").write_text("{", encoding="utf-8"), "summary.json: not readable"),
+        (
+            lambda f: (f / "summary.json").write_text("{", encoding="utf-8"),
+            "summary.json: not readable",
+        ),
     ],
 )
 def test_bad_plan_files_are_named(
