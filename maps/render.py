@@ -36,6 +36,9 @@ __all__ = ["Scale", "render_map", "tiles_crs", "write_map"]
 
 log = logging.getLogger(__name__)
 
+Projector = Callable[[np.ndarray], np.ndarray]
+"""Maps an (n, 2) array of WGS-84 lon/lat to the page's coordinate system."""
+
 GCJ02_TILE_HOSTS = ("autonavi.com", "amap.com")
 """Tile hosts whose tiles are in GCJ-02 (Gaode/Amap); data are converted for them."""
 
@@ -163,7 +166,7 @@ def build_payload(files: PlanFiles, province: str | None, crs: str = "wgs84") ->
         ``prefectures``, ``posts``, ``flows``, ``routes``, ``coverage``; a key whose data
         the plan lacks is absent.
     """
-    from geodata.china import SIMPLIFY_TOLERANCE, load_counties, load_provinces
+    from geodata.china import load_provinces
 
     provinces = load_provinces(simplified=True)
     names = dict(zip(provinces["code"], provinces["name"], strict=True))
@@ -173,72 +176,107 @@ def build_payload(files: PlanFiles, province: str | None, crs: str = "wgs84") ->
             f"{', '.join(sorted(names))}"
         )
     project = _projector(crs)
+    frame, area, scale = _select(files, province, provinces)
+    payload: dict[str, Any] = {
+        "title": _title(files, province, names),
+        "crs": crs,
+        "digits": max(0, round(-np.log10(scale.grid))),
+    }
+    payload.update(_polygons(files, frame, area, province, scale, project))
+    payload.update(_markers(files, frame, provinces, area, province, project))
+    if "bounds" not in payload:
+        payload["bounds"] = _bounds(area.geometry, project)
+    return payload
+
+
+def _select(
+    files: PlanFiles, province: str | None, provinces: gpd.GeoDataFrame
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, Scale]:
+    """The plan's counties (in the province), the map's area and the scale for its extent."""
+    from geodata.china import SIMPLIFY_TOLERANCE, load_counties, load_provinces
+
     selected = _county_codes(files)
     counties = load_counties(simplified=True)
     frame = counties[counties["code"].isin(selected)]
-    if province:
-        frame = frame[frame["province_code"] == province]
-    area = provinces[provinces["code"] == province] if province else provinces
-    x0, y0, x1, y1 = shapely.total_bounds(
-        frame.geometry.to_numpy() if len(frame) else area.geometry.to_numpy()
-    )
-    scale = Scale.for_extent(max(x1 - x0, y1 - y0))
-    if scale.tolerance < SIMPLIFY_TOLERANCE["county"]:  # finer than the cached copy
-        counties = load_counties(simplified=False)
-        frame = counties[counties["code"].isin(selected)]
     unknown = sorted(selected - set(frame["code"]))
     if unknown:
         log.warning("%d county code(s) not in the geography: %s", len(unknown), unknown[:5])
     if province:
         frame = frame[frame["province_code"] == province]
-    frame = frame.reset_index(drop=True)
+    area = provinces[provinces["code"] == province] if province else provinces
+    x0, y0, x1, y1 = shapely.total_bounds((frame if len(frame) else area).geometry.to_numpy())
+    scale = Scale.for_extent(max(x1 - x0, y1 - y0))
+    if scale.tolerance < SIMPLIFY_TOLERANCE["county"]:  # finer than the cached copy
+        full = load_counties(simplified=False)
+        frame = full[full["code"].isin(frame["code"])]
+    if province:  # the province's own outline at the scale of its counties
+        full_provinces = load_provinces(simplified=False)
+        area = full_provinces[full_provinces["code"] == province]
     log.info(
         "%d counties, simplified at %.4f deg, coordinates on a %g deg grid",
         len(frame),
         scale.tolerance,
         scale.grid,
     )
-    payload: dict[str, Any] = {
-        "title": _title(files, province, names),
-        "crs": crs,
-        "digits": max(0, round(-np.log10(scale.grid))),
-    }
-    if not frame.empty:
-        frame = _county_values(frame, files)
-        frame["geometry"] = _lighten(frame.geometry.to_numpy(), scale, project)
-        payload["counties"], payload["classes"] = _counties_json(frame, scale.grid)
-        payload["bounds"] = _bounds(area.geometry if province else frame.geometry, project)
-    if province:  # the province's own outline at the scale of its counties
-        area = load_provinces(simplified=False).query("code == @province")
-        payload["provinces"] = _outlines(area, scale, project)
+    return frame.reset_index(drop=True), area, scale
+
+
+def _polygons(
+    files: PlanFiles,
+    frame: gpd.GeoDataFrame,
+    area: gpd.GeoDataFrame,
+    province: str | None,
+    scale: Scale,
+    project: Projector,
+) -> dict[str, Any]:
+    """Counties (classified), province and prefecture outlines, and the bounds."""
+    out: dict[str, Any] = {}
+    if province:  # the province at the scale of its counties
+        out["provinces"] = _outlines(area, scale, project)
     else:  # all of China for context, at the cached coarse scale
-        payload["provinces"] = _outlines(area, Scale(0.0, scale.grid), project)
-    if not frame.empty:  # dissolved from the drawn counties, so the borders coincide
-        pref = frame.dissolve(by="prefecture_code", method="coverage", as_index=False)
-        pref = gpd.GeoDataFrame(
-            {"code": pref["prefecture_code"], "name": pref["prefecture_name"]},
-            geometry=pref.geometry,
-        )
-        payload["prefectures"] = _outlines(pref, Scale(0.0, scale.grid), lambda xy: xy)
-    where = frame.set_index("code") if not frame.empty else None
-    if files.seats is not None and where is not None:
-        payload["posts"] = _posts(files.seats, where, project)
+        out["provinces"] = _outlines(area, Scale(0.0, scale.grid), project)
+    if frame.empty:
+        return out
+    frame = _county_values(frame, files)
+    frame["geometry"] = _lighten(frame.geometry.to_numpy(), scale, project)
+    out["counties"], out["classes"] = _counties_json(frame, scale.grid)
+    out["bounds"] = _bounds((area if province else frame).geometry, project)
+    # prefectures dissolved from the drawn counties, so that the borders coincide
+    pref = frame.dissolve(by="prefecture_code", method="coverage", as_index=False)
+    pref = gpd.GeoDataFrame(
+        {"code": pref["prefecture_code"], "name": pref["prefecture_name"]},
+        geometry=pref.geometry,
+    )
+    out["prefectures"] = _outlines(pref, Scale(0.0, scale.grid), _identity)
+    return out
+
+
+def _markers(
+    files: PlanFiles,
+    frame: gpd.GeoDataFrame,
+    provinces: gpd.GeoDataFrame,
+    area: gpd.GeoDataFrame,
+    province: str | None,
+    project: Projector,
+) -> dict[str, Any]:
+    """Posts, flows, routes and township coverage, each only when the plan has it."""
+    out: dict[str, Any] = {}
+    if files.seats is not None and not frame.empty:
+        out["posts"] = _posts(files.seats, frame.set_index("code"), project)
     if files.assignments is not None:
         flows = _flows(files.assignments, provinces, province, project)
         if flows["rows"]:
-            payload["flows"] = flows
-    area_geom = shapely.union_all(area.geometry.to_numpy()) if province else None
+            out["flows"] = flows
     if files.routes is not None:
-        routes = _routes(files.routes, area_geom, project)
+        inside = shapely.union_all(area.geometry.to_numpy()) if province else None
+        routes = _routes(files.routes, inside, project)
         if routes["routes"]:
-            payload["routes"] = routes
+            out["routes"] = routes
     if files.coverage is not None:
         coverage = _coverage(files, province, project)
         if coverage is not None:
-            payload["coverage"] = coverage
-    if "bounds" not in payload:
-        payload["bounds"] = _bounds(area.geometry, project)
-    return payload
+            out["coverage"] = coverage
+    return out
 
 
 def _county_codes(files: PlanFiles) -> set[str]:
@@ -259,10 +297,14 @@ def _title(files: PlanFiles, province: str | None, names: dict[str, str]) -> dic
     }
 
 
-def _projector(crs: str) -> Callable[[np.ndarray], np.ndarray]:
+def _identity(xy: np.ndarray) -> np.ndarray:
+    return xy
+
+
+def _projector(crs: str) -> Projector:
     """A function of an (n, 2) lon/lat array into the output CRS."""
     if crs == "wgs84":
-        return lambda xy: xy
+        return _identity
     if crs != "gcj02":
         raise ValueError(f"unknown output crs {crs!r}; expected 'wgs84' or 'gcj02'")
     from geodata.crs import wgs84_to_gcj02
@@ -276,9 +318,7 @@ def _projector(crs: str) -> Callable[[np.ndarray], np.ndarray]:
     return to_gcj
 
 
-def _lighten(
-    geoms: np.ndarray, scale: Scale, project: Callable[[np.ndarray], np.ndarray]
-) -> np.ndarray:
+def _lighten(geoms: np.ndarray, scale: Scale, project: Projector) -> np.ndarray:
     """Coverage-simplify, convert and round polygons; tiny parts that vanish are dropped."""
     if scale.tolerance > 0 and len(geoms):
         geoms = shapely.coverage_simplify(geoms, scale.tolerance)
@@ -290,7 +330,7 @@ def _round(values: Any, digits: int) -> list[float]:
     return [round(float(v), digits) for v in values]
 
 
-def _bounds(geoms: gpd.GeoSeries, project: Callable[[np.ndarray], np.ndarray]) -> list[list[float]]:
+def _bounds(geoms: gpd.GeoSeries, project: Projector) -> list[list[float]]:
     x0, y0, x1, y1 = shapely.total_bounds(np.asarray(geoms, dtype=object))
     (a, b), (c, d) = project(np.array([[x0, y0], [x1, y1]]))
     return [[round(b, 3), round(a, 3)], [round(d, 3), round(c, 3)]]
@@ -414,9 +454,7 @@ def _counties_json(frame: gpd.GeoDataFrame, grid: float) -> tuple[list[Any], dic
     return features, classes
 
 
-def _outlines(
-    frame: gpd.GeoDataFrame, scale: Scale, project: Callable[[np.ndarray], np.ndarray]
-) -> dict[str, Any]:
+def _outlines(frame: gpd.GeoDataFrame, scale: Scale, project: Projector) -> list[dict[str, Any]]:
     """The boundaries of the polygons as encoded lines (no fill, not interactive)."""
     geoms = _lighten(frame.geometry.to_numpy(), scale, project)
     boundaries = shapely.boundary(geoms)
@@ -427,17 +465,13 @@ def _outlines(
     ]
 
 
-def _points(
-    lon: np.ndarray, lat: np.ndarray, project: Callable[[np.ndarray], np.ndarray]
-) -> np.ndarray:
+def _points(lon: np.ndarray, lat: np.ndarray, project: Projector) -> np.ndarray:
     """(n, 2) array of lat, lon in the output CRS, rounded to 5 decimals (~1 m)."""
     xy = project(np.column_stack([lon, lat]).astype(float))
     return np.round(xy[:, ::-1], 5)
 
 
-def _posts(
-    seats: pd.DataFrame, counties: pd.DataFrame, project: Callable[[np.ndarray], np.ndarray]
-) -> dict[str, Any]:
+def _posts(seats: pd.DataFrame, counties: pd.DataFrame, project: Projector) -> dict[str, Any]:
     s = seats[seats["county_code"].isin(counties.index)].reset_index(drop=True)
     lon = s["lon"].to_numpy(float) if "lon" in s.columns else np.full(len(s), np.nan)
     lat = s["lat"].to_numpy(float) if "lat" in s.columns else np.full(len(s), np.nan)
@@ -448,26 +482,21 @@ def _posts(
     ll = _points(lon, lat, project)
     categories = sorted(set(s["category"]))
     cat_index = {c: i for i, c in enumerate(categories)}
-    township = s["township_name"] if "township_name" in s.columns else pd.Series([""] * len(s))
-    relay_empty = s["relay_empty"] if "relay_empty" in s.columns else pd.Series([0] * len(s))
-    rows = [
-        [
-            float(ll[i, 0]),
-            float(ll[i, 1]),
-            r.post_id,
-            r.township_code,
-            str(t),
-            cat_index[r.category],
-            int(r.seats),
-            int(r.filled),
-            int(r.relay),
-            int(e),
-            r.county_code,
-        ]
-        for i, (r, t, e) in enumerate(
-            zip(s.itertuples(index=False), township, relay_empty, strict=True)
-        )
-    ]
+    blank = pd.Series([""] * len(s), dtype=str)
+    columns = (
+        ll[:, 0].tolist(),
+        ll[:, 1].tolist(),
+        s["post_id"].tolist(),
+        s["township_code"].tolist(),
+        s.get("township_name", blank).astype(str).tolist(),
+        [cat_index[c] for c in s["category"]],
+        s["seats"].astype(int).tolist(),
+        s["filled"].astype(int).tolist(),
+        s["relay"].astype(int).tolist(),
+        s.get("relay_empty", blank.replace("", "0")).astype(int).tolist(),
+        s["county_code"].tolist(),
+    )
+    rows = [list(row) for row in zip(*columns, strict=True)]
     colors = _palette("tab10" if len(categories) <= 10 else "tab20", len(categories))
     return {"categories": categories, "colors": colors, "rows": rows}
 
@@ -484,42 +513,30 @@ def _flows(
     assignments: pd.DataFrame,
     provinces: gpd.GeoDataFrame,
     province: str | None,
-    project: Callable[[np.ndarray], np.ndarray],
+    project: Projector,
 ) -> dict[str, Any]:
     """Volunteers per (recruiting province, service province), between label points."""
     service = assignments["county_code"].str[:2] + "0000"
     pairs = pd.DataFrame({"r": assignments["recruit_province"], "s": service})
-    counts = pairs.value_counts().sort_index()
+    counts = pairs.groupby(["r", "s"]).size()
     where = provinces.set_index("code")
-    rows = []
-    for (r, s), n in counts.items():
+    rows: list[list[Any]] = []
+    for (r, s), n in zip(counts.index.tolist(), counts.tolist(), strict=True):
         if r == s or r not in where.index or s not in where.index:
             continue
         if province and province not in (r, s):
             continue
-        pts = _points(
-            where.loc[[r, s], "label_lon"].to_numpy(),
-            where.loc[[r, s], "label_lat"].to_numpy(),
-            project,
-        )
-        rows.append(
-            [
-                *map(float, pts[0]),
-                *map(float, pts[1]),
-                int(n),
-                r,
-                where.loc[r, "name"],
-                s,
-                where.loc[s, "name"],
-            ]
-        )
+        ends = where.loc[[r, s]]
+        pts = _points(ends["label_lon"].to_numpy(), ends["label_lat"].to_numpy(), project)
+        names = ends["name"].tolist()
+        rows.append([*pts[0].tolist(), *pts[1].tolist(), int(n), r, names[0], s, names[1]])
     return {"rows": rows, "max": max((row[4] for row in rows), default=0)}
 
 
 def _routes(
     routes: tuple[Route, ...],
     area: shapely.Geometry | None,
-    project: Callable[[np.ndarray], np.ndarray],
+    project: Projector,
 ) -> dict[str, Any]:
     kept = [
         r for r in routes if area is None or shapely.contains_xy(area, r.line[0][0], r.line[0][1])
@@ -530,8 +547,10 @@ def _routes(
     out = []
     stations: dict[str, list[Any]] = {}
     for r in kept:
-        line = _points(*np.asarray(r.line, dtype=float).T, project)
-        pts = _points(*np.asarray(r.stop_points, dtype=float).reshape(-1, 2).T, project)
+        xy = np.asarray(r.line, dtype=float)
+        line = _points(xy[:, 0], xy[:, 1], project)
+        xy = np.asarray(r.stop_points, dtype=float).reshape(-1, 2)
+        pts = _points(xy[:, 0], xy[:, 1], project)
         stops = [
             [float(pts[k, 0]), float(pts[k, 1]), r.stop_ids[k], k + 1, r.arrivals[k], r.clients[k]]
             for k in range(len(r.stop_ids))
@@ -556,9 +575,7 @@ def _routes(
     }
 
 
-def _coverage(
-    files: PlanFiles, province: str | None, project: Callable[[np.ndarray], np.ndarray]
-) -> dict[str, Any] | None:
+def _coverage(files: PlanFiles, province: str | None, project: Projector) -> dict[str, Any] | None:
     cov = files.coverage
     assert cov is not None
     county = cov["county_code"] if "county_code" in cov.columns else cov["township_code"].str[:6]
@@ -666,9 +683,16 @@ def _page(payload: dict[str, Any], tiles: str | None) -> str:
 
     data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     data = data.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
-    holder = Element("{{ this.data }}")  # the JSON is data, not a template
-    holder.data = f'<script type="application/json" id="westplan-data">{data}</script>'
-    m.get_root().html.add_child(holder)
+
+    class Data(Element):
+        """The JSON document, rendered verbatim (it is data, never a template)."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__("{{ this.text }}")
+            self.text = text
+
+    root: Any = m.get_root()
+    root.html.add_child(Data(f'<script type="application/json" id="westplan-data">{data}</script>'))
     call = MacroElement()
     refs = ",".join(f'"{k}":{g.get_name()}' for k, g in groups.items())
     call._template = Template(
@@ -679,4 +703,4 @@ def _page(payload: dict[str, Any], tiles: str | None) -> str:
     call.add_to(m)
     from maps.offline import inline
 
-    return inline(m.get_root().render())
+    return inline(root.render())
