@@ -20,6 +20,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 # Leaflet and plugins for the offline maps, from the npm registry (pinned by the lock file).
 ASSETS := maps/assets/node_modules/.package-lock.json
 $(ASSETS): maps/assets/package.json maps/assets/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: maps need it (apt-get install npm)"; exit 1; }
 	npm ci --prefix maps/assets --no-audit --no-fund --loglevel=error
 	touch $@
 

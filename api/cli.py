@@ -264,10 +264,16 @@ def demo(
     console.print(f"outputs in [bold]{out.resolve()}[/]")
     if (out / "western-2006" / "summary.json").is_file():
         from maps import write_map
+        from maps.offline import AssetsMissing
 
-        with console.status("drawing the map of western-2006…"):
-            page = write_map(out / "western-2006")
-        console.print(f"map of western-2006 (opens offline): [bold]{page.resolve()}[/]")
+        try:
+            with console.status("drawing the map of western-2006…"):
+                page = write_map(out / "western-2006")
+        except AssetsMissing as exc:
+            err.print(f"no map: {exc}")
+            failed = True
+        else:
+            console.print(f"map of western-2006 (opens offline): [bold]{page.resolve()}[/]")
     raise typer.Exit(1 if failed else 0)
 
 

@@ -670,7 +670,7 @@ def _page(payload: dict[str, Any], tiles: str | None) -> str:
     if "flows" in payload:
         group("flows", "Recruitment flows 招募流向", show=False)
     if "posts" in payload:
-        cluster = MarkerCluster(name="Posts 服务岗位", options={"chunkedLoading": True})
+        cluster = MarkerCluster(name="Posts 服务岗位")
         cluster.default_js, cluster.default_css = [], []
         groups["posts"] = cluster.add_to(m)
     if "coverage" in payload:

@@ -322,6 +322,7 @@
     var data = JSON.parse(document.getElementById("westplan-data").textContent);
     var state = { layers: {}, counts: {}, legends: [], searchLayer: null, search: null };
     window.westplan = state;
+    if (data.bounds) map.fitBounds(data.bounds, { animate: false });  // before clustering
     outlines(data, groups, state);
     counties(data, groups, state);
     flows(data, groups, state);
@@ -331,7 +332,6 @@
     title(map, data);
     legend(map, state);
     search(map, state);
-    if (data.bounds) map.fitBounds(data.bounds);
     state.ready = performance.now();
   };
 })();
