@@ -1,7 +1,8 @@
 """The interactive map of a plan: a standalone Folium page with every asset inlined.
 
 The page is built in two halves. Python (this module) reads the plan folder, selects and
-lightens the geometry (simplified, coordinates rounded), classifies the county values with
+lightens the geometry (simplified for the map's extent, snapped to a grid, written as
+encoded polylines), classifies the county values with
 mapclassify and writes one JSON document into the page. Folium builds the Leaflet map, the
 layer groups and the layer control. ``static/westplan.js`` fills the groups from the JSON
 document, building every popup and tooltip from DOM text nodes, so a name such as
@@ -60,9 +61,9 @@ class Scale:
         """The scale of a map spanning ``extent`` degrees (its larger side).
 
         A 1,280-pixel-wide screen shows the whole extent at about ``extent / 1280`` degrees
-        per pixel; the tolerance is a quarter of that (so zooming in twice still shows no
-        shows no corners), within :data:`TOLERANCE_RANGE`, and the grid a tenth of the tolerance,
-        rounded to a power of ten.
+        per pixel; the tolerance is ``extent / 10000``, an eighth of that (so three zoom
+        steps in, corners still do not show), within :data:`TOLERANCE_RANGE`, and the grid
+        a tenth of the tolerance, rounded down to a power of ten.
         """
         lo, hi = TOLERANCE_RANGE
         tolerance = float(np.clip(extent / 10000.0, lo, hi))

@@ -138,7 +138,7 @@
     });
     groups.posts.addLayers(markers);
     state.layers.posts = groups.posts;
-    state.counts.posts = markers.length;
+    state.counts.posts = groups.posts.getLayers().length;  // what the cluster holds
     state.legends.push({
       group: groups.posts,
       title: "Post category 岗位类别",
