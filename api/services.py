@@ -97,7 +97,9 @@ def plan_scenario(
     report = build_report(problem, solution)
     fair = fairness(problem, solution)
     summary = _summary(scenario, problem, solution, report, result.report, time.perf_counter() - t0)
-    summary["scenario"]["source"] = str(source)
+    summary["scenario"]["source"] = (  # where the map finds the scenario again
+        source if str(source).startswith("builtin:") else str(Path(source).resolve())
+    )
     summary["county_quota"] = {
         str(code): int(q)
         for code, q, barred in zip(

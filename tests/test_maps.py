@@ -356,6 +356,25 @@ def national_plan(folder: Path) -> Path:
 # --- without a browser -------------------------------------------------------------------------
 
 
+def test_plan_outputs_the_map_reads(plan_dir: Path) -> None:
+    """The columns and keys added for the map agree with the rest of the plan."""
+    summary = json.loads((plan_dir / "summary.json").read_text(encoding="utf-8"))
+    assignments = _read(plan_dir / "assignments.csv")
+    budget = assignments["budget_cny"].astype(int)
+    by_service = budget.groupby(assignments["county_code"].str[:2] + "0000").sum()
+    assert by_service.to_dict() == summary["budget_cny"]["by_service_province"]
+    quotas = _read(plan_dir.parent / "tiny" / "quotas.csv")
+    open_rows = quotas[quotas["barred"].isin(["0", "false", "False", ""])]
+    quota = open_rows.filter(like="_quota").astype(int).sum(axis=1)
+    assert summary["county_quota"] == dict(zip(open_rows["county_code"], quota, strict=True))
+    assert Path(summary["scenario"]["source"]) == (plan_dir.parent / "tiny").resolve()
+    seats = _read(plan_dir / "seats.csv")
+    posts = _read(plan_dir.parent / "tiny" / "posts.csv").set_index("post_id")
+    for row in seats.itertuples():
+        if posts.loc[row.post_id, "lon"]:
+            assert float(row.lon) == pytest.approx(float(posts.loc[row.post_id, "lon"]), abs=1e-5)
+
+
 def test_page_links_nothing_outside(plan_dir: Path) -> None:
     html = render_map(plan_dir)
     assert "L.map(" in html and "markerClusterGroup" in html
