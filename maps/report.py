@@ -86,7 +86,7 @@ def write_png(plan_dir: Path, out: Path | None = None, province: str | None = No
         ax.scatter(
             [r[1] for r in rows],
             [r[0] for r in rows],
-            s=2,
+            s=2 if len(rows) > 500 else 14,
             c=colors[[r[5] for r in rows]],
             edgecolors="none",
             zorder=3,
