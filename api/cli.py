@@ -168,6 +168,48 @@ def plan(
     print_plan(outcome.summary, outcome.out)
 
 
+@app.command("map")
+def map_(
+    plan_dir: Annotated[
+        Path,
+        typer.Argument(help="A plan folder (planner plan / planner route).", show_default=False),
+    ],
+    province: Annotated[
+        str | None, typer.Option("--province", help="Six-digit province code: map only it.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="The HTML file [default: PLAN_DIR/map.html].")
+    ] = None,
+    tiles: Annotated[
+        str | None,
+        typer.Option(
+            "--tiles",
+            help="Tile URL template ({z}/{x}/{y}); Gaode/Amap hosts get GCJ-02 data. "
+            "Default: no tiles (works offline).",
+        ),
+    ] = None,
+    png: Annotated[
+        bool, typer.Option("--png", help="Also write the static overview report.png.")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Write a standalone, offline map.html of a plan (and report.png with --png)."""
+    _setup_logging(verbose)
+    from maps import MapInputError, write_map, write_png
+    from maps.offline import AssetsMissing
+
+    try:
+        with console.status("drawing the map…"):
+            page = write_map(plan_dir, out=out, province=province, tiles=tiles)
+            picture = write_png(plan_dir, province=province) if png else None
+    except (MapInputError, AssetsMissing) as exc:
+        err.print(str(exc))
+        raise typer.Exit(2) from None
+    console.print(f"map written to [bold]{page}[/] ({page.stat().st_size / 1e6:.2f} MB)")
+    if picture is not None:
+        console.print(f"overview written to [bold]{picture}[/]")
+
+
 @app.command()
 def demo(
     write: Annotated[
@@ -220,6 +262,18 @@ def demo(
                 outcome = plan_scenario(folder, out / name, loaded=result)
             print_plan(outcome.summary, outcome.out)
     console.print(f"outputs in [bold]{out.resolve()}[/]")
+    if (out / "western-2006" / "summary.json").is_file():
+        from maps import write_map
+        from maps.offline import AssetsMissing
+
+        try:
+            with console.status("drawing the map of western-2006…"):
+                page = write_map(out / "western-2006")
+        except AssetsMissing as exc:
+            err.print(f"no map: {exc}")
+            failed = True
+        else:
+            console.print(f"map of western-2006 (opens offline): [bold]{page.resolve()}[/]")
     raise typer.Exit(1 if failed else 0)
 
 
