@@ -26,7 +26,7 @@ import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import get_context
+from multiprocessing import current_process, get_context
 
 import numpy as np
 
@@ -290,6 +290,8 @@ def solve_allocation(
         return _solve_part(problem, time_limit, gap_tolerance)
     if workers is None:
         workers = os.cpu_count() or 1 if problem.n_applicants >= PARALLEL_APPLICANTS else 1
+    if current_process().daemon:
+        workers = 1  # a daemonic process may not start processes of its own
     n_workers = max(1, min(workers, len(parts)))
     deadline = t0 + time_limit
     # first without the closing MIPs: the plan is judged by the gap of the whole
