@@ -171,7 +171,15 @@ def plan(
 def print_routing(summary: dict, out: Path) -> None:  # type: ignore[type-arg]
     """Coverage per county and the routing totals on the terminal."""
     table = Table(title="Routing: coverage per county")
-    for col in ("county", "townships met", "demand", "target", "served", "capacity", "reachable"):
+    for col in (
+        "county",
+        "townships met",
+        "demand",
+        "target",
+        "served",
+        "capacity",
+        "cap ≥ target",
+    ):
         table.add_column(col, justify="right")
     for c in summary["counties"]:
         table.add_row(

@@ -148,13 +148,19 @@ def _hhmm(minutes: np.ndarray | float) -> Any:
     return [one(m) for m in np.asarray(minutes).tolist()]
 
 
-def routing_tables(p: RoutingProblem, r: RoutingResult) -> dict[str, pd.DataFrame]:
-    """routes, visits, coverage and unserved as data frames."""
-    ro, vi = r.routes, r.visits
-    route_id = [
+def route_ids(p: RoutingProblem, r: RoutingResult) -> list[str]:
+    """``STATION-dDD-vK`` for each route (1-based day and vehicle)."""
+    ro = r.routes
+    return [
         f"{p.station_id[s]}-d{d + 1:02d}-v{k + 1}"
         for s, d, k in zip(ro.station.tolist(), ro.day.tolist(), ro.vehicle.tolist(), strict=True)
     ]
+
+
+def routing_tables(p: RoutingProblem, r: RoutingResult) -> dict[str, pd.DataFrame]:
+    """routes, visits, coverage and unserved as data frames."""
+    ro, vi = r.routes, r.visits
+    route_id = route_ids(p, r)
     visits = pd.DataFrame(
         {
             "route_id": np.asarray(route_id, dtype=object)[vi.route] if len(vi) else [],
@@ -300,6 +306,7 @@ def routes_geojson(p: RoutingProblem, r: RoutingResult) -> dict[str, Any]:
     """One LineString per vehicle-day: station, stops in order, station (WGS-84 lon/lat)."""
     features = []
     ro, vi = r.routes, r.visits
+    ids = route_ids(p, r)
     for k in range(len(ro)):
         rows = np.flatnonzero(vi.route == k)
         rows = rows[np.argsort(vi.order[rows], kind="stable")]
@@ -313,7 +320,7 @@ def routes_geojson(p: RoutingProblem, r: RoutingResult) -> dict[str, Any]:
                     "coordinates": [[float(p.lon[n]), float(p.lat[n])] for n in nodes],
                 },
                 "properties": {
-                    "route_id": f"{p.station_id[s]}-d{int(ro.day[k]) + 1:02d}-v{int(ro.vehicle[k]) + 1}",
+                    "route_id": ids[k],
                     "station_id": str(p.station_id[s]),
                     "day": int(ro.day[k]) + 1,
                     "vehicle": int(ro.vehicle[k]) + 1,
