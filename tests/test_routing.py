@@ -222,3 +222,22 @@ def test_problem_arrays_are_read_only() -> None:
                 "travel": np.zeros((3, 3)),
             }
         )
+
+
+def test_travel_times_table_overrides_pairs_and_marks_no_path() -> None:
+    from planner.routing.problem import overlay_travel_times
+    from planner.scenario import TravelTimes
+
+    ids = np.array(["S", "A", "B"])
+    base = np.full((3, 3), 10.0)
+    np.fill_diagonal(base, 0.0)
+    table = TravelTimes(
+        from_id=np.array(["S", "A", "B", "X"]),
+        to_id=np.array(["A", "B", "A", "S"]),
+        minutes=np.array([25.0, np.nan, 7.0, 1.0]),
+    )
+    out = overlay_travel_times(base, ids, table)
+    assert out[0, 1] == out[1, 0] == 25.0  # listed one way: used both ways
+    assert np.isinf(out[1, 2])  # empty minutes: no path, not zero
+    assert out[2, 1] == 7.0  # listed both ways: each its own
+    assert out[0, 2] == 10.0  # not listed: the default estimate

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from api.routing_service import route_scenario, routing_tables
+from api.routing_service import read_crews, route_scenario, routing_tables
 from geodata.scenario import LoadResult, load_scenario
 from planner.routing.problem import RoutingProblem
 from planner.routing.solver import SolveOptions, solve_routing
@@ -90,6 +90,17 @@ def test_plan_crews_staff_only_some_vehicles(county: LoadResult, tmp_path: Path)
     assert outcome.summary["crews"].startswith("plan")
     p = RoutingProblem.from_scenario(sc, crews={str(sc.stations.station_id[0]): size})
     assert p.staffed.max() == 1
+    # Continuing volunteers on the mobile_service post (seats.csv) crew the second vehicle.
+    pd.DataFrame(
+        {
+            "post_id": ["P1"],
+            "county_code": [code],
+            "category": ["mobile_service"],
+            "continuing": [size],
+        }
+    ).to_csv(plan / "seats.csv", index=False)
+    crews = read_crews(plan, sc)
+    assert crews == {str(sc.stations.station_id[0]): 2 * size}
 
 
 def test_cli_route_and_errors(county: LoadResult, tmp_path: Path) -> None:
