@@ -109,6 +109,40 @@ class RoutingProblem(_Frozen):
         """Clients to reach first at each stop: ceil(coverage_target x demand)."""
         return np.ceil(self.coverage_target * self.demand - 1e-9).astype(np.int64)
 
+    def subset(self, stations: np.ndarray, stops: np.ndarray) -> RoutingProblem:
+        """The problem restricted to some stations and stops (e.g. one county's)."""
+        nodes = np.concatenate([stations, self.n_stations + np.asarray(stops)])
+        station_fields = (
+            "station_id",
+            "station_county",
+            "vehicles",
+            "capacity",
+            "shift_start",
+            "shift_end",
+            "crew_size",
+            "days",
+            "staffed",
+        )
+        stop_fields = (
+            "stop_id",
+            "stop_county",
+            "stop_township",
+            "demand",
+            "minutes_per_client",
+            "setup_minutes",
+            "open",
+            "close",
+            "priority",
+        )
+        return RoutingProblem(
+            **{f: _ro(getattr(self, f)[stations]) for f in station_fields},
+            **{f: _ro(getattr(self, f)[stops]) for f in stop_fields},
+            travel=_ro(self.travel[np.ix_(nodes, nodes)]),
+            coverage_target=self.coverage_target,
+            lon=_ro(self.lon[nodes]),
+            lat=_ro(self.lat[nodes]),
+        )
+
     # constructors ----------------------------------------------------------------------------
 
     @classmethod

@@ -123,7 +123,8 @@ class _Sub:
 
 @dataclass(frozen=True, slots=True)
 class _SubSolution:
-    routes: list[tuple[int, int, int, float, float, float, int]]
+    routes: list[tuple[int, float, float, float, int]]
+    """(station, leave, back, travel minutes, clients)."""
     visits: list[tuple[int, int, int, float, float, float, int]]
     """(route row within this county, order, stop, arrive, start, depart, clients)."""
     reason: dict[int, str]
@@ -152,14 +153,35 @@ def solve_routing(problem: RoutingProblem, options: SolveOptions | None = None) 
     budgets = [min(opts.time_limit, opts.time_limit * workers * float(w)) for w in share]
     # Largest counties first, so the processes finish close together.
     order = sorted(range(len(subs)), key=lambda k: -weights[k])
-    args = [(problem, subs[k], budgets[k], opts) for k in order]
+    # Each process gets only its county's rows and travel block, not the whole problem.
+    args = [(problem.subset(subs[k].stations, subs[k].stops), budgets[k], opts) for k in order]
     if workers == 1:
-        solved = [_solve_sub(*a) for a in args]
+        solved = [_solve_county(*a) for a in args]
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            solved = list(pool.map(_solve_sub, *zip(*args, strict=True)))
-    parts = [part for _, part in sorted(zip(order, solved, strict=True), key=lambda x: x[0])]
+            solved = list(pool.map(_solve_county, *zip(*args, strict=True)))
+    parts = [
+        _to_global(part, subs[k])
+        for k, part in sorted(zip(order, solved, strict=True), key=lambda x: x[0])
+    ]
     return _assemble(problem, parts, time.perf_counter() - t0)
+
+
+def _solve_county(p: RoutingProblem, budget: float, opts: SolveOptions) -> _SubSolution:
+    """Solve a one-county problem (all its stations and stops)."""
+    county = str(p.stop_county[0]) if p.n_stops else ""
+    return _solve_sub(p, _Sub(county, np.arange(p.n_stations), np.arange(p.n_stops)), budget, opts)
+
+
+def _to_global(part: _SubSolution, sub: _Sub) -> _SubSolution:
+    """Station and stop numbers of a county's solution in the numbering of the whole problem."""
+    st, sp = sub.stations, sub.stops
+    return _SubSolution(
+        [(int(st[i]), a, b, c, d) for i, a, b, c, d in part.routes],
+        [(r, o, int(sp[j]), a, b, c, d) for r, o, j, a, b, c, d in part.visits],
+        {int(sp[j]): code for j, code in part.reason.items()},
+        part.stats,
+    )
 
 
 def _split(problem: RoutingProblem) -> list[_Sub]:
