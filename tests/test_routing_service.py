@@ -132,3 +132,12 @@ def test_cli_vrp_prints_cost_last(tmp_path: Path) -> None:
     bad.write_text("nothing here\n")
     res = runner.invoke(app, ["vrp", str(bad)])
     assert res.exit_code == 1 and "bad.txt" in res.output
+
+
+def test_same_seed_same_files(county: LoadResult, tmp_path: Path) -> None:
+    a = route_scenario("x", tmp_path / "a", time_limit=30.0, seed=5, loaded=county)
+    b = route_scenario("x", tmp_path / "b", time_limit=30.0, seed=5, loaded=county)
+    assert all("time cap" not in s["status"] for s in a.summary["subproblems"])
+    for name in ("routes.csv", "visits.csv", "coverage.csv", "routes.geojson"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    assert a.summary["served"] == b.summary["served"]
