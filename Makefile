@@ -44,6 +44,7 @@ bench: install-dev
 	$(BIN)/python benchmarks/loading.py
 	$(BIN)/python benchmarks/china_load.py
 	$(BIN)/python benchmarks/maps.py
+	$(BIN)/python benchmarks/vrp.py --engines pyvrp,ortools
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache maps/assets/node_modules
