@@ -84,8 +84,8 @@ def tarball_url(name: str, entry: Mapping[str, object], base: str) -> str:
 def _check_integrity(name: str, url: str, data: bytes, integrity: object) -> None:
     hashes: dict[str, list[str]] = {}
     for token in str(integrity or "").split():
-        algorithm, _, digest = token.partition("-")
-        hashes.setdefault(algorithm, []).append(digest.split("?")[0])
+        kind, _, digest = token.partition("-")
+        hashes.setdefault(kind, []).append(digest.split("?")[0])
     algorithm = next((a for a in _ALGORITHMS if a in hashes), None)
     if algorithm is None:
         raise FetchError(
