@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from planner.allocation.components import split
 from planner.allocation.direct import DirectSolution, solve_direct
 from planner.allocation.problem import AllocationProblem
+from planner.allocation.report import build_report
 from planner.allocation.solver import AllocationSolution, solve_allocation
 from planner.scenario import (
     CATEGORIES,
@@ -523,6 +524,12 @@ def test_bachelor_share_binds() -> None:
     assert int((placed & problem.app_bachelor).sum()) == 12
     assert int(juniors.sum()) == 2
     assert sol.objective == pytest.approx(result.objective, abs=1e-6)
+    # every unfilled county names the rule that keeps the 8 juniors out, and the province
+    report = build_report(problem, sol)
+    assert report.unfilled and all(
+        "8 unplaced: bachelor-share" in u["cause"] and "110000" in u["cause"]
+        for u in report.unfilled
+    )
 
     free = dataclasses.replace(
         scenario, rules=dataclasses.replace(scenario.rules, undergraduate_min_share=0.0)
@@ -539,6 +546,32 @@ def test_bachelor_share_binds() -> None:
     direct = solve_direct(problem, time_limit=30.0)
     assert direct.optimal
     assert direct.objective == pytest.approx(sol.objective, abs=1e-6)
+
+
+def test_empty_relay_seat_names_its_cause() -> None:
+    """A relay post that needs a medicine graduate nobody has stays empty, and says so; one
+    whose county quota is used up by cheaper placements says that."""
+    rows = many_ties_rows(n_bachelors=3, n_juniors=0)
+    rows.posts.append(
+        PostRow("PM", "620103", "health", 1, relay=True, required_majors=frozenset({"medicine"}))
+    )
+    rows.quotas[0] = QuotaRow("620102", general=0)
+    problem = AllocationProblem.from_scenario(build_scenario(rows))
+    sol = solve_allocation(problem, time_limit=30.0)
+    causes = {e["post_id"]: str(e["cause"]) for e in build_report(problem, sol).empty_relay}
+    assert causes == {"PM": causes["PM"]}
+    assert causes["PM"].startswith("no applicant is eligible")
+
+    full = many_ties_rows(n_bachelors=3, n_juniors=0)
+    full.posts.append(PostRow("PR2", "620103", "education", 1, relay=True, lat=37.0))
+    full.quotas[0] = QuotaRow("620102", general=0)
+    full.quotas[1] = QuotaRow("620103", general=1)
+    problem = AllocationProblem.from_scenario(build_scenario(full))
+    sol = solve_allocation(problem, time_limit=30.0)
+    empty = build_report(problem, sol).empty_relay
+    assert {e["post_id"] for e in empty} == {"PR", "PR2"}  # 3 + 1 relay seats, 1 unit
+    assert sum(int(str(e["empty"])) for e in empty) == 3
+    assert all(str(e["cause"]).startswith("the county's general quota is full") for e in empty)
 
 
 # The built-in scenario -----------------------------------------------------------------------

@@ -6,7 +6,7 @@ Built from the solver's chosen arcs; every figure here is recomputed from the pl
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,6 +19,8 @@ from planner.allocation.solver import AllocationSolution
 
 MONTHS = 12
 """The budget is yearly: 12 months of living subsidy."""
+CHUNK = 2_000
+"""Applicants whose eligible arcs are built at once while explaining a plan."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +125,8 @@ def build_report(pr: AllocationProblem, sol: AllocationSolution) -> PlanReport:
         budget_by_recruit=dict(sorted(by_r.items())),
         rule_usage=usage,
         unassigned_reason=reasons,
-        unfilled=_unfilled(pr, used, usage),
-        empty_relay=_empty_relay(pr, filled),
+        unfilled=_unfilled(pr, used, usage, reasons),
+        empty_relay=_empty_relay(pr, used, usage, reasons, filled),
     )
 
 
@@ -195,9 +197,17 @@ def _unassigned_reasons(
     idle = np.flatnonzero(~placed)
     if not len(idle):
         return out
-    arcs = ArcBuilder(pr).arcs(idle)
+    # per idle applicant: has he an eligible arc, and the service provinces of his arcs (bits)
     has_arc = np.zeros(pr.n_applicants, dtype=bool)
-    has_arc[arcs.a] = True
+    provinces = np.zeros(pr.n_applicants, dtype=np.int64)
+    builder = ArcBuilder(pr)
+    for chunk in np.array_split(idle, -(-len(idle) // CHUNK)):
+        arcs = builder.arcs(chunk)
+        if len(arcs):
+            starts = np.flatnonzero(np.r_[True, arcs.a[1:] != arcs.a[:-1]])
+            has_arc[arcs.a[starts]] = True
+            bits = np.left_shift(1, pr.post_s[arcs.p].astype(np.int64))
+            provinces[arcs.a[starts]] = np.bitwise_or.reduceat(bits, starts)
     recruit = usage["recruit"]
     service_full = {str(u["province_code"]) for u in usage["service"] if u["binding"]}
     for a in idle.tolist():
@@ -221,12 +231,9 @@ def _unassigned_reasons(
                 "break the 85% rule (A4)"
             )
         else:
-            mine = arcs.p[arcs.a == a]
-            provinces = {str(pr.service_code[pr.post_s[p]]) for p in mine.tolist()}
-            if provinces and provinces <= service_full:
-                out[a] = (
-                    f"dispatch-target: {', '.join(sorted(provinces))} reached the dispatch target (A6)"
-                )
+            mine = [str(c) for i, c in enumerate(pr.service_code) if provinces[a] >> i & 1]
+            if mine and set(mine) <= service_full:
+                out[a] = f"dispatch-target: {', '.join(mine)} reached the dispatch target (A6)"
             else:
                 out[a] = (
                     "not-selected: every eligible seat went to an applicant for whom it costs the "
@@ -236,8 +243,59 @@ def _unassigned_reasons(
     return out
 
 
+class _Why:
+    """Who could have taken a county's unfilled quota or a relay post's empty seat, and why
+    each of them did not: placed at a post that costs the plan less, or unplaced for a
+    binding rule (the applicant's own reason, naming the province and the rule)."""
+
+    def __init__(
+        self, pr: AllocationProblem, used: Arcs, reasons: dict[int, str], counties: set[str]
+    ) -> None:
+        self.pr, self.reasons = pr, reasons
+        self.post_of = np.full(pr.n_applicants, -1, dtype=np.int64)
+        self.post_of[used.a] = used.p
+        # every eligible arc into the counties to explain, from the applicants naming them
+        areas = sorted(counties | {c[:2] + "0000" for c in counties})
+        naming = np.flatnonzero(np.isin(pr.app_prefs, areas).any(axis=1))
+        wanted = np.isin(pr.post_county, sorted(counties))
+        builder = ArcBuilder(pr)
+        a_parts, p_parts = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+        for chunk in np.array_split(naming, max(1, -(-len(naming) // CHUNK))):
+            arcs = builder.arcs(chunk)
+            into = wanted[arcs.p]
+            a_parts.append(arcs.a[into])
+            p_parts.append(arcs.p[into])
+        a, p = np.concatenate(a_parts), np.concatenate(p_parts)
+        order = np.argsort(pr.post_county[p], kind="stable")
+        self._a, self._p = a[order], p[order]
+        self._county = pr.post_county[self._p].astype(str)
+
+    def eligible(self, code: str, post: int | None = None) -> np.ndarray:
+        """The applicants eligible for some post of county ``code`` (or for ``post``)."""
+        lo = np.searchsorted(self._county, code, side="left")
+        hi = np.searchsorted(self._county, code, side="right")
+        a, p = self._a[lo:hi], self._p[lo:hi]
+        return np.unique(a if post is None else a[p == post])
+
+    def who(self, eligible: np.ndarray) -> str:
+        """``eligible`` applicants, by what keeps each of them away."""
+        placed = eligible[self.post_of[eligible] >= 0]
+        parts = [f"{len(eligible)} eligible applicant(s)"]
+        if len(placed):
+            parts.append(
+                f"{len(placed)} placed elsewhere, where they cost the plan less (closer "
+                "preference, better fit or lower subsidy) or fill a seat this one would empty"
+            )
+        counted = Counter(self.reasons.get(int(a), "") for a in np.setdiff1d(eligible, placed))
+        parts += [f"{n} unplaced: {why}" for why, n in sorted(counted.items()) if why]
+        return "; ".join(parts)
+
+
 def _unfilled(
-    pr: AllocationProblem, used: Arcs, usage: dict[str, list[dict[str, object]]]
+    pr: AllocationProblem,
+    used: Arcs,
+    usage: dict[str, list[dict[str, object]]],
+    reasons: dict[int, str],
 ) -> list[dict[str, object]]:
     """Each non-barred county short of its quota, with the binding cause."""
     placed_c = np.bincount(pr.bucket_county[pr.post_bucket[used.p]], minlength=len(pr.county_code))
@@ -249,9 +307,11 @@ def _unfilled(
     prefs = pr.app_prefs
     out: list[dict[str, object]] = []
     service_full = {str(u["province_code"]) for u in usage["service"] if u["binding"]}
-    builder = ArcBuilder(pr)
-    for c in np.flatnonzero(~pr.county_barred).tolist():
-        short = int(pr.county_quota[c] - placed_c[c])
+    shortfall = pr.county_quota - placed_c
+    todo = np.flatnonzero(~pr.county_barred & (shortfall > 0))
+    why = _Why(pr, used, reasons, {str(pr.county_code[c]) for c in todo})
+    for c in todo.tolist():
+        short = int(shortfall[c])
         if short <= 0:
             continue
         code = str(pr.county_code[c])
@@ -262,9 +322,7 @@ def _unfilled(
         if len(naming) == 0:
             cause = "no applicant lists this county or its province"
         else:
-            arcs = builder.arcs(naming)
-            into = np.isin(pr.post_bucket[arcs.p], buckets)
-            eligible = np.unique(arcs.a[into])
+            eligible = why.eligible(code)
             if len(eligible) == 0:
                 unpaired = int(np.sum(pr.app_r[naming] < 0))
                 cause = (
@@ -274,10 +332,7 @@ def _unfilled(
             elif province in service_full:
                 cause = f"the dispatch target of {province} is reached (A6)"
             else:
-                cause = (
-                    f"{len(eligible)} eligible applicants; they serve elsewhere at lower cost, or "
-                    "their recruitment target or 85% share binds (A4, A6)"
-                )
+                cause = why.who(eligible)
         if seat_short:
             cause += f"; {seat_short} quota units have no open seat of their category (D1)"
         out.append(
@@ -292,23 +347,51 @@ def _unfilled(
     return out
 
 
-def _empty_relay(pr: AllocationProblem, filled: np.ndarray) -> list[dict[str, object]]:
+def _empty_relay(
+    pr: AllocationProblem,
+    used: Arcs,
+    usage: dict[str, list[dict[str, object]]],
+    reasons: dict[int, str],
+    filled: np.ndarray,
+) -> list[dict[str, object]]:
     """Every relay post with an empty open seat and why it stayed empty."""
+    blocked = {
+        "barred": "the county is barred (A2)",
+        "no-quota": "the county has no quota row",
+        "quota-0": "the county's quota for this category is 0 (A2)",
+    }
+    in_bucket = np.bincount(pr.post_bucket[used.p], minlength=len(pr.bucket_cap))
+    service_full = {str(u["province_code"]) for u in usage["service"] if u["binding"]}
+    empty = np.flatnonzero(pr.post_relay & (pr.post_open > filled))
+    why = _Why(pr, used, reasons, {str(pr.post_county[p]) for p in empty})
     out: list[dict[str, object]] = []
-    for p in np.flatnonzero(pr.post_relay & (pr.post_open > filled)).tolist():
+    for p in empty.tolist():
+        code, b = str(pr.post_county[p]), int(pr.post_bucket[p])
+        eligible = np.zeros(0, dtype=np.int64)
+        if str(pr.post_block[p]) not in blocked:
+            eligible = why.eligible(code, p)
+        if str(pr.post_block[p]) in blocked:
+            cause = blocked[str(pr.post_block[p])]
+        elif not len(eligible):
+            cause = (
+                "no applicant is eligible: none lists its county or province with a fitting "
+                "major and degree under the pairing (A3, A5)"
+            )
+        elif in_bucket[b] >= pr.bucket_cap[b]:
+            cause = (
+                f"the county's {pr.bucket_kind[b]} quota is full (A2): its {int(pr.bucket_cap[b])} "
+                "units went to posts whose placements cost the plan less"
+            )
+        elif code[:2] + "0000" in service_full:
+            cause = f"the dispatch target of {code[:2]}0000 is reached (A6)"
+        else:
+            cause = why.who(eligible)
         out.append(
             {
                 "post_id": str(pr.post_id[p]),
-                "county_code": str(pr.post_county[p]),
+                "county_code": code,
                 "empty": int(pr.post_open[p] - filled[p]),
-                "cause": {
-                    "barred": "the county is barred (A2)",
-                    "no-quota": "the county has no quota row",
-                    "quota-0": "the county's quota for this category is 0 (A2)",
-                }.get(
-                    str(pr.post_block[p]),
-                    "no eligible applicant was left for it (A3, A5, A2 quota)",
-                ),
+                "cause": cause,
             }
         )
     return out
