@@ -19,12 +19,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planner.allocation.arcs import ArcBuilder
-from planner.allocation.lp import share_ok, usage
+from planner.allocation.arcs import ArcBuilder, Arcs
+from planner.allocation.lp import Usage, share_ok, usage
 from planner.allocation.problem import AllocationProblem
 from planner.allocation.solver import AllocationSolution
 
 UNPLACED_RANK = 99
+CHUNK = 2_000
+"""Applicants whose eligible arcs are looked at together."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,13 +59,35 @@ def fairness(pr: AllocationProblem, sol: AllocationSolution) -> Fairness:
     empty = np.zeros(0, dtype=np.int64)
     if not len(candidates):
         return Fairness(empty, empty, empty, empty, empty)
-    arcs = ArcBuilder(pr).arcs(candidates)
+    counts = usage(pr, used)
+    misfit = (pr.post_fit_mask[used.p] & pr.app_major_bit[used.a]) == 0
+    holders_by_post: dict[int, list[int]] = {}
+    for j, q in zip(used.a[misfit].tolist(), used.p[misfit].tolist(), strict=True):
+        holders_by_post.setdefault(q, []).append(j)
+    has_misfit = np.zeros(pr.n_posts, dtype=bool)
+    has_misfit[list(holders_by_post)] = True
+    builder = ArcBuilder(pr)
+    found = [
+        _chunk(pr, builder.arcs(chunk), own_post, own_rank, counts, holders_by_post, has_misfit)
+        for chunk in np.array_split(candidates, -(-len(candidates) // CHUNK))
+    ]
+    return Fairness(*(np.concatenate([f[k] for f in found]) for k in range(5)))
+
+
+def _chunk(
+    pr: AllocationProblem,
+    arcs: Arcs,
+    own_post: np.ndarray,
+    own_rank: np.ndarray,
+    counts: Usage,
+    holders_by_post: dict[int, list[int]],
+    has_misfit: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    """Wasted seats and justified envy among the eligible arcs of some applicants."""
     better = arcs.rank < own_rank[arcs.a]
     a, p = arcs.a[better], arcs.p[better]
     placed = own_post[a] >= 0
     own = np.maximum(own_post[a], 0)
-
-    counts = usage(pr, used)
     filled, bucket_used, s_used = counts.post, counts.bucket, counts.service
     r_used, r_bach, pair_used = counts.recruit, counts.recruit_bachelors, counts.pair
 
@@ -84,11 +108,7 @@ def fairness(pr: AllocationProblem, sol: AllocationSolution) -> Fairness:
 
     # justified envy: p full, held by a misfit j, i fits
     fits_i = (pr.post_fit_mask[p] & pr.app_major_bit[a]) != 0
-    full = ~free & fits_i
-    holders_by_post: dict[int, list[int]] = {}
-    misfit = (pr.post_fit_mask[used.p] & pr.app_major_bit[used.a]) == 0
-    for j, q in zip(used.a[misfit].tolist(), used.p[misfit].tolist(), strict=True):
-        holders_by_post.setdefault(q, []).append(j)
+    full = ~free & fits_i & has_misfit[p]
     env_a: list[int] = []
     env_p: list[int] = []
     env_j: list[int] = []
@@ -121,7 +141,7 @@ def fairness(pr: AllocationProblem, sol: AllocationSolution) -> Fairness:
             env_p.append(q)
             env_j.append(j)
             break
-    return Fairness(
+    return (
         a[wasted],
         p[wasted],
         np.asarray(env_a, dtype=np.int64),
