@@ -1,0 +1,196 @@
+"""Reading a finished plan's files for the API: tables with filters and pages, summary, map.
+
+Plan folders never change after the job that wrote them finished, so parsed tables and
+rendered maps are cached (tables in memory keyed by file and mtime, maps as HTML files next
+to the plan).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import json
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from api.server.problems import ApiProblem
+
+log = logging.getLogger(__name__)
+
+TABLES = {
+    "assignments": "allocation",
+    "unassigned": "allocation",
+    "seats": "allocation",
+    "coverage": "routing",
+}
+"""Tables served by the API and the stage that writes them."""
+PROVINCE = re.compile(r"^\d{2}0000$")
+COUNTY = re.compile(r"^\d{6}$")
+_TEXT = re.compile(r"(_id|_code|_name|^reason.*|^category|^degree|^major_class|^recruit_province)$")
+
+
+@lru_cache(maxsize=32)
+def _read(path: Path, mtime_ns: int) -> pd.DataFrame:
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    for col in frame.columns:
+        if _TEXT.search(col):
+            continue
+        numbers = pd.to_numeric(frame[col], errors="coerce")
+        if len(frame) and not numbers.isna().any():
+            frame[col] = numbers
+    return frame
+
+
+def _file(folder: Path, name: str, stage: str) -> Path:
+    path = folder / name
+    if not path.is_file():
+        raise ApiProblem(
+            404,
+            f"this plan has no {name}: its scenario had no {stage} stage "
+            f"({'posts and applicants' if stage == 'allocation' else 'stations and stops'})",
+        )
+    return path
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a table after filtering."""
+
+    frame: pd.DataFrame
+    total: int
+    offset: int
+    limit: int
+
+    def records(self) -> list[dict[str, Any]]:
+        """The rows as JSON-ready dicts."""
+        data: list[dict[str, Any]] = json.loads(self.frame.to_json(orient="records"))
+        return data
+
+    def csv(self) -> str:
+        """The rows as CSV text."""
+        buf = io.StringIO()
+        self.frame.to_csv(buf, index=False)
+        return buf.getvalue()
+
+
+def table(
+    folder: Path,
+    name: str,
+    province: str | None = None,
+    county: str | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> Page:
+    """Rows ``offset .. offset+limit`` of a plan table, filtered by province or county code."""
+    path = _file(folder, f"{name}.csv", TABLES[name])
+    frame = _read(path, path.stat().st_mtime_ns)
+    if province or county:
+        if "county_code" not in frame.columns:
+            raise ApiProblem(
+                400, f"{name} has no county_code column; province and county filters do not apply"
+            )
+        codes = frame["county_code"].astype(str)
+        if province:
+            if not PROVINCE.match(province):
+                raise ApiProblem(422, f"province {province!r}; expected a code like 520000")
+            frame = frame[codes.str[:2] == province[:2]]
+            codes = frame["county_code"].astype(str)
+        if county:
+            if not COUNTY.match(county):
+                raise ApiProblem(422, f"county {county!r}; expected a 6-digit code like 520102")
+            frame = frame[codes == county]
+    return Page(frame.iloc[offset : offset + limit], len(frame), offset, limit)
+
+
+def summary(folder: Path) -> dict[str, Any]:
+    """``summary.json`` of a plan."""
+    data: dict[str, Any] = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    return data
+
+
+def budget(folder: Path) -> dict[str, Any]:
+    """The allocation's budget per service and recruiting province (CNY per year)."""
+    s = summary(folder)
+    if "budget_cny" not in s:
+        raise ApiProblem(404, "this plan has no budget: its scenario had no allocation stage")
+    out: dict[str, Any] = s["budget_cny"]
+    return out
+
+
+def routes_file(folder: Path) -> Path:
+    """``routes.geojson`` of a plan."""
+    return _file(folder, "routes.geojson", "routing")
+
+
+def xlsx_file(folder: Path) -> Path:
+    """``plan.xlsx`` of a plan."""
+    return _file(folder, "plan.xlsx", "allocation")
+
+
+_map_locks: dict[Path, threading.Lock] = {}
+_map_guard = threading.Lock()
+
+
+def map_html(folder: Path, province: str | None) -> Path:
+    """The map of a plan (optionally one province) as a cached standalone HTML file.
+
+    Raises
+    ------
+    ApiProblem
+        501 when this installation has no map renderer (:mod:`maps`).
+    """
+    if province is not None and not PROVINCE.match(province):
+        raise ApiProblem(422, f"province {province!r}; expected a code like 520000")
+    path = folder / (f"map-{province}.html" if province else "map.html")
+    if path.is_file():
+        return path
+    try:
+        from maps import render_map  # type: ignore[attr-defined]
+    except ImportError:
+        raise ApiProblem(
+            501, "maps are not available in this installation (maps.render_map is missing)"
+        ) from None
+    with _map_guard:
+        lock = _map_locks.setdefault(path, threading.Lock())
+    with lock:
+        if not path.is_file():
+            t0 = time.perf_counter()
+            html = render_map(folder, province=province)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(html, encoding="utf-8")
+            tmp.replace(path)
+            log.info("rendered %s in %.1f s", path, time.perf_counter() - t0)
+    return path
+
+
+# --- signed map links ------------------------------------------------------------------------
+
+
+def _mac(secret: bytes, plan_id: str, province: str | None, expires: int) -> str:
+    msg = f"map|{plan_id}|{province or ''}|{expires}".encode()
+    return hmac.new(secret, msg, hashlib.sha256).hexdigest()
+
+
+def sign_map(secret: bytes, plan_id: str, province: str | None, seconds: int) -> tuple[int, str]:
+    """Expiry (Unix seconds) and signature of a map link."""
+    expires = int(time.time()) + seconds
+    return expires, _mac(secret, plan_id, province, expires)
+
+
+def check_map_signature(
+    secret: bytes, plan_id: str, province: str | None, expires: int, signature: str
+) -> None:
+    """Raise 403 unless the link is genuine and unexpired."""
+    if not hmac.compare_digest(_mac(secret, plan_id, province, expires), signature):
+        raise ApiProblem(403, "the map link's signature is not valid for this plan and province")
+    if expires < time.time():
+        raise ApiProblem(403, "the map link has expired; ask for a new one")
