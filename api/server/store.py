@@ -354,7 +354,7 @@ def list_plans(session: Session, who: Principal) -> list[tuple[PlanRow, Scenario
         .join(ScenarioRow, PlanRow.scenario_id == ScenarioRow.id)
         .order_by(PlanRow.created_at.desc())
     )
-    return [(p, s) for p, s in session.execute(q).tuples() if who.sees(provinces(s))]
+    return [(p, s) for p, s in session.execute(q) if who.sees(provinces(s))]
 
 
 def get_plan(session: Session, who: Principal | None, plan_id: str) -> PlanRow:
