@@ -227,6 +227,9 @@ def demo(
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="Log every request.")
+    ] = False,
 ) -> None:
     """Start the HTTP service (settings from PLANNER_* variables; see docs/api.md)."""
     import uvicorn
@@ -237,7 +240,7 @@ def serve(
     _setup_logging(True)
     settings = Settings()
     console.print(f"data in [bold]{settings.data_dir.resolve()}[/], database {settings.url}")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=access_log)
 
 
 keys = typer.Typer(help="API keys of the HTTP service (stored hashed).", no_args_is_help=True)

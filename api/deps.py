@@ -6,7 +6,8 @@ prompt for it) HTTP Basic with the key as the password.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -17,10 +18,12 @@ from fastapi.security import (
     HTTPBasicCredentials,
     HTTPBearer,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from api.jobs import JobRunner
 from api.keys import Principal, principal_for
+from api.server import store
 from api.server.problems import ApiProblem
 from api.settings import Settings
 
@@ -28,20 +31,23 @@ _bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer KEY")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="X-API-Key: KEY")
 _basic = HTTPBasic(auto_error=False, description="Browsers: any user name, the key as password")
 
+# Dependencies that do no I/O are ``async def``: FastAPI runs them on the event loop instead
+# of handing each to the thread pool (which costs more than the work under load).
 
-def get_settings(request: Request) -> Settings:
+
+async def get_settings(request: Request) -> Settings:
     """The app's settings."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A database session for one request."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A database session for one request (it connects lazily, in the route's thread)."""
     with request.app.state.sessions() as session:
         yield session
 
 
-def get_runner(request: Request) -> JobRunner:
+async def get_runner(request: Request) -> JobRunner:
     """The app's job runner."""
     runner: JobRunner = request.app.state.runner
     return runner
@@ -52,8 +58,33 @@ SessionDep = Annotated[Session, Depends(get_session)]
 RunnerDep = Annotated[JobRunner, Depends(get_runner)]
 
 
-def optional_principal(
-    session: SessionDep,
+class KeyCache:
+    """Key lookups reused for ``seconds`` (0 = always ask the database)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._hits: dict[str, tuple[float, Principal | None]] = {}
+
+    def get(self, key: str) -> tuple[bool, Principal | None]:
+        """(found, caller) from the cache, without I/O."""
+        hit = self._hits.get(key)
+        if hit is not None and hit[0] > time.monotonic():
+            return True, hit[1]
+        return False, None
+
+    def load(self, sessions: sessionmaker[Session], key: str) -> Principal | None:
+        """Ask the database (blocking) and remember the answer."""
+        with sessions() as session:
+            who = principal_for(session, key)
+        if self.seconds > 0:
+            if len(self._hits) > 10_000:
+                self._hits.clear()
+            self._hits[key] = (time.monotonic() + self.seconds, who)
+        return who
+
+
+async def optional_principal(
+    request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     header: Annotated[str | None, Depends(_header)],
     basic: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
@@ -66,17 +97,33 @@ def optional_principal(
     )
     if not key:
         return None
-    who = principal_for(session, key)
+    cache: KeyCache = request.app.state.keys
+    found, who = cache.get(key)
+    if not found:
+        who = await run_in_threadpool(cache.load, request.app.state.sessions, key)
     if who is None:
         raise ApiProblem(401, "unknown or revoked API key", headers=_challenge())
     return who
+
+
+async def plan_for(request: Request, who: Principal | None, plan_id: str) -> store.PlanRef:
+    """A plan's scope, from the cache or (in a thread) the database; 404 when not visible."""
+    ref = store.cached_plan_ref(plan_id)
+    if ref is None:
+
+        def load() -> store.PlanRef:
+            with request.app.state.sessions() as session:
+                return store.plan_ref(session, None, plan_id)
+
+        ref = await run_in_threadpool(load)
+    return store.check_plan(ref, who)
 
 
 def _challenge() -> dict[str, str]:
     return {"WWW-Authenticate": 'Bearer, Basic realm="westplan"'}
 
 
-def principal(who: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
+async def principal(who: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
     """The caller; 401 without a key."""
     if who is None:
         raise ApiProblem(
@@ -87,7 +134,7 @@ def principal(who: Annotated[Principal | None, Depends(optional_principal)]) -> 
     return who
 
 
-def office(who: Annotated[Principal, Depends(principal)]) -> Principal:
+async def office(who: Annotated[Principal, Depends(principal)]) -> Principal:
     """A caller allowed to read everything in scope (not a viewer)."""
     if not who.writes:
         raise ApiProblem(403, "a viewer key reads plan summaries and maps only")
@@ -97,5 +144,13 @@ def office(who: Annotated[Principal, Depends(principal)]) -> Principal:
 MaybeCallerDep = Annotated[Principal | None, Depends(optional_principal)]
 CallerDep = Annotated[Principal, Depends(principal)]
 """Any valid key, viewers included (summaries, maps, the index)."""
+
+
+async def visible_plan(plan_id: str, request: Request, who: CallerDep) -> store.PlanRef:
+    """The plan in the path, if the caller (viewers included) sees it."""
+    return await plan_for(request, who, plan_id)
+
+
+VisiblePlanDep = Annotated[store.PlanRef, Depends(visible_plan)]
 OfficeDep = Annotated[Principal, Depends(office)]
 """National and province keys: read, upload, plan, cancel."""

@@ -304,6 +304,7 @@ def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
     from api.services import PlanError
 
     settings = settings or Settings()
+    os.nice(settings.worker_nice)  # the server's requests come before solving
     engine = make_engine(settings.url)
     sessions = session_factory(engine)
     logfile = job_log(settings, job_id)

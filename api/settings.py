@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     )
     max_rows: int = Field(default=2_000_000, gt=0, description="Most data rows in one table.")
     workers: int = Field(default=2, ge=1, description="Plan jobs that run at the same time.")
+    worker_nice: int = Field(
+        default=10, ge=0, le=19, description="Niceness of worker processes: requests come first."
+    )
     job_time_limit: float = Field(
         default=600.0, gt=0, description="Default solver seconds per stage of a plan job."
     )
@@ -39,6 +42,9 @@ class Settings(BaseSettings):
         default=None, description="Signs map links; default a random key kept in the data dir."
     )
     map_link_seconds: int = Field(default=7 * 24 * 3600, gt=0, description="Map link lifetime.")
+    key_cache_seconds: float = Field(
+        default=5.0, ge=0, description="How long a key lookup is reused (a revocation's delay)."
+    )
     poll_seconds: float = Field(default=0.5, gt=0, description="Job runner polling interval.")
     auto_migrate: bool = Field(default=True, description="Run migrations when the app starts.")
 

@@ -24,7 +24,9 @@ CALLERS = ("national", OWN, OTHER, "viewer", None)
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("access")
-    settings = Settings(data_dir=tmp / "data", poll_seconds=0.1, job_time_limit=30)
+    settings = Settings(
+        data_dir=tmp / "data", poll_seconds=0.1, job_time_limit=30, key_cache_seconds=1.0
+    )
     tiny = write_tiny(tmp / "tiny")
     with running_service(settings) as svc:
         h = svc.headers(OWN)
@@ -168,6 +170,7 @@ def test_revoked_key_stops_working(world: dict[str, Any]) -> None:
         path = f"/api/v1/scenarios/{world['sid']}"
         assert svc.client.get(path, headers={"X-API-Key": key}).status_code == 200
         revoke_key(session, row.prefix)
+    time.sleep(1.1)  # key lookups are cached for key_cache_seconds
     assert svc.client.get(path, headers={"X-API-Key": key}).status_code == 401
 
 

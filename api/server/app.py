@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from api.db.session import make_engine, session_factory, upgrade
+from api.deps import KeyCache
 from api.jobs import JobRunner
 from api.server.problems import ApiProblem
 from api.server.routes import api, root
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, run_jobs: bool = True) -> FastA
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.keys = KeyCache(settings.key_cache_seconds)
     app.include_router(root)
     app.include_router(api)
 

@@ -111,9 +111,14 @@ def table(
     return Page(frame.iloc[offset : offset + limit], len(frame), offset, limit)
 
 
+def summary_bytes(folder: Path) -> bytes:
+    """``summary.json`` of a plan as stored (UTF-8 JSON)."""
+    return (folder / "summary.json").read_bytes()
+
+
 def summary(folder: Path) -> dict[str, Any]:
     """``summary.json`` of a plan."""
-    data: dict[str, Any] = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads(summary_bytes(folder))
     return data
 
 
@@ -140,6 +145,18 @@ _map_locks: dict[Path, threading.Lock] = {}
 _map_guard = threading.Lock()
 
 
+def _map_path(folder: Path, province: str | None) -> Path:
+    if province is not None and not PROVINCE.match(province):
+        raise ApiProblem(422, f"province {province!r}; expected a code like 520000")
+    return folder / (f"map-{province}.html" if province else "map.html")
+
+
+def cached_map(folder: Path, province: str | None) -> Path | None:
+    """The map's HTML file when it was rendered already."""
+    path = _map_path(folder, province)
+    return path if path.is_file() else None
+
+
 def map_html(folder: Path, province: str | None) -> Path:
     """The map of a plan (optionally one province) as a cached standalone HTML file.
 
@@ -148,9 +165,7 @@ def map_html(folder: Path, province: str | None) -> Path:
     ApiProblem
         501 when this installation has no map renderer (:mod:`maps`).
     """
-    if province is not None and not PROVINCE.match(province):
-        raise ApiProblem(422, f"province {province!r}; expected a code like 520000")
-    path = folder / (f"map-{province}.html" if province else "map.html")
+    path = _map_path(folder, province)
     if path.is_file():
         return path
     try:

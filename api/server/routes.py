@@ -15,9 +15,19 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Body, File, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse
 from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
 
 from api.db.models import JobRow, PlanRow, ScenarioRow
-from api.deps import CallerDep, MaybeCallerDep, OfficeDep, RunnerDep, SessionDep, SettingsDep
+from api.deps import (
+    CallerDep,
+    MaybeCallerDep,
+    OfficeDep,
+    RunnerDep,
+    SessionDep,
+    SettingsDep,
+    VisiblePlanDep,
+    plan_for,
+)
 from api.server import results, store
 from api.server.problems import ApiProblem
 from api.server.schemas import (
@@ -220,13 +230,15 @@ def read_plan(plan_id: str, request: Request, session: SessionDep, who: OfficeDe
     return _plan(request, plan, scenario)
 
 
-@api.get("/plans/{plan_id}/summary", name="plan_summary", responses=_ERRORS)
-def plan_summary(
-    plan_id: str, session: SessionDep, settings: SettingsDep, who: CallerDep
-) -> dict[str, Any]:
+@api.get(
+    "/plans/{plan_id}/summary",
+    name="plan_summary",
+    responses={**_ERRORS, 200: {"content": {"application/json": {"schema": {"type": "object"}}}}},
+)
+async def plan_summary(plan: VisiblePlanDep, settings: SettingsDep) -> Any:
     """``summary.json``: objective, terms, bound, gap, counts, budget, routing (viewers too)."""
-    plan = store.get_plan(session, who, plan_id)
-    return results.summary(store.plan_dir(settings, plan.id))
+    body = results.summary_bytes(store.plan_dir(settings, plan.id))  # a few kB
+    return Response(body, media_type="application/json")
 
 
 @api.get("/plans/{plan_id}/budget", name="plan_budget", responses=_ERRORS)
@@ -234,7 +246,7 @@ def plan_budget(
     plan_id: str, session: SessionDep, settings: SettingsDep, who: OfficeDep
 ) -> dict[str, Any]:
     """Budget in CNY per year: total, per service province, per recruiting province."""
-    plan = store.get_plan(session, who, plan_id)
+    plan = store.plan_ref(session, who, plan_id)
     return results.budget(store.plan_dir(settings, plan.id))
 
 
@@ -250,7 +262,7 @@ def _table_route(name: str) -> Callable[..., Any]:
         offset: Annotated[int, Query(ge=0)] = 0,
         limit: Annotated[int, Query(ge=1, le=100_000)] = 100,
     ) -> Any:
-        plan = store.get_plan(session, who, plan_id)
+        plan = store.plan_ref(session, who, plan_id)
         page = results.table(
             store.plan_dir(settings, plan.id), name, province, county, offset, limit
         )
@@ -292,7 +304,7 @@ for _name in results.TABLES:
 )
 def plan_routes(plan_id: str, session: SessionDep, settings: SettingsDep, who: OfficeDep) -> Any:
     """Vehicle routes as GeoJSON (one LineString per vehicle-day)."""
-    plan = store.get_plan(session, who, plan_id)
+    plan = store.plan_ref(session, who, plan_id)
     path = results.routes_file(store.plan_dir(settings, plan.id))
     return FileResponse(path, media_type="application/geo+json")
 
@@ -305,7 +317,7 @@ def plan_routes(plan_id: str, session: SessionDep, settings: SettingsDep, who: O
 )
 def plan_xlsx(plan_id: str, session: SessionDep, settings: SettingsDep, who: OfficeDep) -> Any:
     """The plan as one Excel workbook."""
-    plan = store.get_plan(session, who, plan_id)
+    plan = store.plan_ref(session, who, plan_id)
     path = results.xlsx_file(store.plan_dir(settings, plan.id))
     return FileResponse(
         path,
@@ -320,9 +332,9 @@ def plan_xlsx(plan_id: str, session: SessionDep, settings: SettingsDep, who: Off
     response_class=HTMLResponse,
     responses={**_ERRORS, 501: {"model": Problem, "description": "No map renderer installed."}},
 )
-def plan_map(
+async def plan_map(
     plan_id: str,
-    session: SessionDep,
+    request: Request,
     settings: SettingsDep,
     who: MaybeCallerDep,
     province: ProvinceQ = None,
@@ -342,8 +354,11 @@ def plan_map(
                 headers={"WWW-Authenticate": 'Bearer, Basic realm="westplan"'},
             )
         results.check_map_signature(settings.secret(), plan_id, province, expires, signature)
-    plan = store.get_plan(session, who, plan_id)
-    path = results.map_html(store.plan_dir(settings, plan.id), province)
+    plan = await plan_for(request, who, plan_id)
+    folder = store.plan_dir(settings, plan.id)
+    path = results.cached_map(folder, province)
+    if path is None:  # render once, off the event loop
+        path = await run_in_threadpool(results.map_html, folder, province)
     return FileResponse(path, media_type="text/html; charset=utf-8")
 
 
@@ -358,7 +373,7 @@ def plan_map_link(
     seconds: Annotated[int | None, Query(ge=60, le=365 * 86_400)] = None,
 ) -> MapLink:
     """A link to the map that works without a key until it expires (viewers too)."""
-    plan = store.get_plan(session, who, plan_id)
+    plan = store.plan_ref(session, who, plan_id)
     return _map_link(request, settings, plan.id, province, seconds)
 
 

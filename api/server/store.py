@@ -357,6 +357,53 @@ def list_plans(session: Session, who: Principal) -> list[tuple[PlanRow, Scenario
     return [(p, s) for p, s in session.execute(q) if who.sees(provinces(s))]
 
 
+@dataclass(frozen=True, slots=True)
+class PlanRef:
+    """What access checks and file reads need of a plan: its id and its scenario's scope."""
+
+    id: str
+    scenario_id: str
+    provinces: frozenset[str]
+
+
+_plan_refs: dict[str, PlanRef] = {}
+"""Finished plans never change and ids are random, so their scope is cached for the process."""
+_PLAN_REFS_MAX = 100_000
+
+
+def cached_plan_ref(plan_id: str) -> PlanRef | None:
+    """A plan's id and scope when this process has seen it (no I/O)."""
+    return _plan_refs.get(plan_id)
+
+
+def check_plan(ref: PlanRef, who: Principal | None) -> PlanRef:
+    """``ref`` if the caller sees it, else 404 (``who=None`` only for a verified signed link)."""
+    if who is not None and not who.sees(ref.provinces):
+        raise ApiProblem(404, f"no plan {ref.id!r}")
+    return ref
+
+
+def plan_ref(session: Session, who: Principal | None, plan_id: str) -> PlanRef:
+    """A plan's id and scope (cached), or 404 when unknown or outside the caller's province.
+
+    ``who=None`` only for a verified signed link.
+    """
+    ref = _plan_refs.get(plan_id)
+    if ref is None:
+        row = session.execute(
+            select(PlanRow.scenario_id, ScenarioRow.provinces)
+            .join(ScenarioRow, PlanRow.scenario_id == ScenarioRow.id)
+            .where(PlanRow.id == plan_id)
+        ).first()
+        if row is None:
+            raise ApiProblem(404, f"no plan {plan_id!r}")
+        ref = PlanRef(plan_id, row[0], frozenset(p for p in row[1].split(",") if p))
+        if len(_plan_refs) >= _PLAN_REFS_MAX:
+            _plan_refs.clear()
+        _plan_refs[plan_id] = ref
+    return check_plan(ref, who)
+
+
 def get_plan(session: Session, who: Principal | None, plan_id: str) -> PlanRow:
     """One plan, or 404 (``who=None`` only for a verified signed link)."""
     plan = session.get(PlanRow, plan_id)
