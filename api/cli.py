@@ -12,13 +12,16 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from geodata.issues import Report, Severity
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 app = typer.Typer(
     help="Western Plan service-network planner (大学生志愿服务西部计划): validate, plan, route, map.",
@@ -247,7 +250,7 @@ keys = typer.Typer(help="API keys of the HTTP service (stored hashed).", no_args
 app.add_typer(keys, name="keys")
 
 
-def _key_sessions():  # type: ignore[no-untyped-def]
+def _key_sessions() -> sessionmaker[Session]:
     from api.db.session import make_engine, session_factory, upgrade
     from api.settings import Settings
 

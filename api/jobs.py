@@ -28,8 +28,9 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, Result, Update, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db.models import JobRow, PlanRow, utcnow
@@ -69,10 +70,15 @@ def recover(sessions: sessionmaker[Session]) -> tuple[int, int]:
     return requeued, interrupted
 
 
-def _fenced(job_id: str, attempt: int):  # type: ignore[no-untyped-def]
+def _fenced(job_id: str, attempt: int) -> Update:
     return update(JobRow).where(
         JobRow.id == job_id, JobRow.attempt == attempt, JobRow.state == "running"
     )
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE matched (every UPDATE answers a CursorResult)."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 @dataclass
@@ -180,17 +186,19 @@ class JobRunner:
                 if job is None:
                     break
                 attempt = job.attempt + 1
-                claimed = s.execute(
-                    update(JobRow)
-                    .where(JobRow.id == job.id, JobRow.state == "queued")
-                    .values(
-                        state="running",
-                        stage="starting",
-                        attempt=attempt,
-                        started_at=utcnow(),
-                        progress=0.0,
+                claimed = _rowcount(
+                    s.execute(
+                        update(JobRow)
+                        .where(JobRow.id == job.id, JobRow.state == "queued")
+                        .values(
+                            state="running",
+                            stage="starting",
+                            attempt=attempt,
+                            started_at=utcnow(),
+                            progress=0.0,
+                        )
                     )
-                ).rowcount
+                )
                 s.commit()
                 if claimed:
                     self._launch(job.id, attempt, job.time_limit)
@@ -273,7 +281,7 @@ def run_stages(
     if routing:
         on_stage("routing", 50.0 if allocation else 10.0)
         try:
-            from api.routing_service import route_scenario  # type: ignore[import-not-found]
+            from api.routing_service import route_scenario
         except ImportError:
             log.warning("routing is not available in this installation; stage skipped")
         else:
@@ -337,15 +345,17 @@ def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
         stages = run_stages(scenario_dir(settings, scenario_id), partial, time_limit, on_stage)
         partial.rename(final)
         with sessions() as s:
-            done = s.execute(
-                _fenced(job_id, attempt).values(
-                    state="succeeded",
-                    stage="done",
-                    progress=100.0,
-                    plan_id=plan_id,
-                    finished_at=utcnow(),
+            done = _rowcount(
+                s.execute(
+                    _fenced(job_id, attempt).values(
+                        state="succeeded",
+                        stage="done",
+                        progress=100.0,
+                        plan_id=plan_id,
+                        finished_at=utcnow(),
+                    )
                 )
-            ).rowcount
+            )
             if done:
                 s.add(
                     PlanRow(

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
+
+def _utc(value: datetime) -> datetime:
+    """SQLite returns naive datetimes; every stored time is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+Time = Annotated[datetime, AfterValidator(_utc)]
 JobState = Literal["queued", "running", "succeeded", "failed", "cancelled", "interrupted"]
 
 
@@ -34,7 +41,7 @@ class ScenarioPublic(BaseModel):
     filename: str
     provinces: list[str] = Field(description="Service provinces (the scenario's scope).")
     tables: dict[str, int] = Field(description="Rows per table.")
-    created_at: datetime
+    created_at: Time
 
 
 class ScenarioDetail(ScenarioPublic):
@@ -73,9 +80,9 @@ class JobPublic(BaseModel):
     time_limit: float
     attempt: int
     interruptions: int
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    created_at: Time
+    started_at: Time | None
+    finished_at: Time | None
     log: list[str] = Field(description="The last lines of the job's log.")
 
 
@@ -87,7 +94,7 @@ class PlanPublic(BaseModel):
     scenario_name: str
     job_id: str
     stages: list[str]
-    created_at: datetime
+    created_at: Time
     links: dict[str, str]
 
 
