@@ -31,12 +31,12 @@ def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         settings = Settings(
             data_dir=tmp / "data", database_url=url, poll_seconds=0.1, job_time_limit=30
         )
-        yield settings, tmp
+        yield settings, tmp, request.param
 
 
 @pytest.fixture(scope="module")
 def svc(env: Any) -> Iterator[Service]:
-    settings, _ = env
+    settings = env[0]
     with running_service(settings) as service:
         yield service
 
@@ -207,7 +207,7 @@ def test_bad_uploads_name_the_problem(svc: Service, tiny: Path, tmp_path: Path) 
 
 
 def test_limits(env: Any, tiny: Path) -> None:
-    settings, tmp = env
+    settings, tmp, _ = env
     small = settings.model_copy(
         update={"max_upload_bytes": 2000, "max_rows": 3, "data_dir": tmp / "limits"}
     )
@@ -244,9 +244,16 @@ def test_cancel_kills_the_running_worker(svc: Service, finished: dict[str, Any])
 
 
 def test_wall_time_limit_kills_a_job(env: Any, tiny: Path) -> None:
-    settings, tmp = env
-    strict = settings.model_copy(update={"job_grace_seconds": 0.0, "data_dir": tmp / "strict"})
-    with running_service(strict) as svc:
+    settings, tmp, backend = env
+    # its own database: the module's service must not claim this job
+    with (
+        database_url(backend, tmp / "strict") as url,
+        running_service(
+            settings.model_copy(
+                update={"job_grace_seconds": 0.0, "data_dir": tmp / "strict", "database_url": url}
+            )
+        ) as svc,
+    ):
         h = svc.headers("national")
         r = svc.client.post("/api/v1/scenarios", files=zip_part(zip_folder(tiny)), headers=h)
         sid = r.json()["id"]
@@ -257,7 +264,7 @@ def test_wall_time_limit_kills_a_job(env: Any, tiny: Path) -> None:
 
 
 def test_nothing_is_lost_across_a_restart(env: Any, svc: Service, finished: dict[str, Any]) -> None:
-    settings, _ = env
+    settings, _, _ = env
     before = svc.client.get(
         f"/api/v1/plans/{finished['plan_id']}/summary", headers=svc.headers("national")
     ).json()
