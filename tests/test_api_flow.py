@@ -218,6 +218,11 @@ def test_limits(env: Any, tiny: Path) -> None:
         r = svc.client.post("/api/v1/scenarios", files=zip_part(data), headers=h)
         assert r.status_code == 413
         assert "larger than 2,000 bytes" in r.json()["detail"]
+        # refused from Content-Length alone, before the body is read
+        big = zip_part(b"PK\x03\x04" + bytes(100_000))
+        r = svc.client.post("/api/v1/scenarios", files=big, headers=h)
+        assert r.status_code == 413
+        assert r.json()["detail"].startswith("upload of ")
     roomy = small.model_copy(update={"max_upload_bytes": 10**7})
     with running_service(roomy) as svc:
         r = svc.client.post(

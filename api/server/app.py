@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.db.session import make_engine, session_factory, upgrade
 from api.deps import KeyCache
@@ -26,6 +27,32 @@ Send the key as `Authorization: Bearer KEY` or `X-API-Key: KEY`. Upload a scenar
 (`POST /api/v1/scenarios`, field `file`), start a plan (`POST /api/v1/scenarios/{id}/plans`),
 poll the job (`GET /api/v1/jobs/{job_id}`), then read the plan's results.
 """
+
+
+class UploadLimit:
+    """Refuse an oversized upload from its Content-Length before reading the body (pure ASGI,
+    so other requests pay nothing)."""
+
+    PATH = "/api/v1/scenarios"
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == self.PATH:
+            length = dict(scope["headers"]).get(b"content-length", b"")
+            if length.isdigit() and int(length) > self.limit + 64 * 1024:
+                answer = JSONResponse(
+                    {
+                        "detail": f"upload of {int(length):,} bytes is larger than "
+                        f"{self.limit:,} bytes (PLANNER_MAX_UPLOAD_BYTES)"
+                    },
+                    status_code=413,
+                )
+                await answer(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, run_jobs: bool = True) -> FastAPI:
@@ -73,22 +100,5 @@ def create_app(settings: Settings | None = None, run_jobs: bool = True) -> FastA
             {"detail": exc.detail, **exc.extra}, status_code=exc.status, headers=exc.headers
         )
 
-    @app.middleware("http")
-    async def _upload_size(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        """Refuse an oversized upload from its Content-Length before reading the body."""
-        if request.method == "POST" and request.url.path == "/api/v1/scenarios":
-            length = request.headers.get("content-length", "")
-            limit = settings.max_upload_bytes + 64 * 1024
-            if length.isdigit() and int(length) > limit:
-                return JSONResponse(
-                    {
-                        "detail": f"upload of {int(length):,} bytes is larger than "
-                        f"{settings.max_upload_bytes:,} bytes (PLANNER_MAX_UPLOAD_BYTES)"
-                    },
-                    status_code=413,
-                )
-        return await call_next(request)
-
+    app.add_middleware(UploadLimit, limit=settings.max_upload_bytes)
     return app
