@@ -1,0 +1,107 @@
+"""Job bookkeeping: recovery after a stop, fenced writes, and a job that fails in its worker."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from sqlalchemy import select
+
+from api.db.models import JobRow, ScenarioRow
+from api.db.session import make_engine, session_factory, upgrade
+from api.jobs import _fenced, recover
+from api.server.store import scenario_dir
+from api.settings import Settings
+from tests.api_support import running_service, zip_folder, zip_part
+from tests.scenario_files import write_tiny
+
+
+def _sessions(tmp: Path):  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp / 'j.db'}"
+    upgrade(url)
+    return session_factory(make_engine(url))
+
+
+def test_recover_requeues_once_then_marks_interrupted(tmp_path: Path) -> None:
+    sessions = _sessions(tmp_path)
+    with sessions() as s:
+        s.add(
+            ScenarioRow(
+                id="s",
+                name="x",
+                year=2006,
+                filename="x.zip",
+                provinces="",
+                tables={},
+                validation={},
+            )
+        )
+        s.commit()
+        for jid, state, interruptions in (
+            ("first", "running", 0),
+            ("second", "running", 1),
+            ("waiting", "queued", 0),
+            ("done", "succeeded", 0),
+        ):
+            s.add(
+                JobRow(
+                    id=jid,
+                    scenario_id="s",
+                    state=state,
+                    time_limit=1.0,
+                    attempt=1,
+                    interruptions=interruptions,
+                )
+            )
+        s.commit()
+    assert recover(sessions) == (1, 1)
+    with sessions() as s:
+        got = {j.id: (j.state, j.interruptions) for j in s.scalars(select(JobRow))}
+    assert got == {
+        "first": ("queued", 1),
+        "second": ("interrupted", 1),
+        "waiting": ("queued", 0),
+        "done": ("succeeded", 0),
+    }
+    assert recover(sessions) == (0, 0)
+
+
+def test_a_stale_attempt_cannot_write(tmp_path: Path) -> None:
+    sessions = _sessions(tmp_path)
+    with sessions() as s:
+        s.add(
+            ScenarioRow(
+                id="s",
+                name="x",
+                year=2006,
+                filename="x.zip",
+                provinces="",
+                tables={},
+                validation={},
+            )
+        )
+        s.commit()
+        s.add(JobRow(id="j", scenario_id="s", state="running", time_limit=1.0, attempt=2))
+        s.commit()
+        stale = s.execute(_fenced("j", 1).values(state="succeeded"))
+        fresh = s.execute(_fenced("j", 2).values(progress=50.0))
+        s.commit()
+        assert (stale.rowcount, fresh.rowcount) == (0, 1)  # type: ignore[attr-defined]
+        job = s.get(JobRow, "j")
+        assert job is not None and (job.state, job.progress) == ("running", 50.0)
+
+
+def test_a_job_whose_files_are_gone_fails_with_the_reason(tmp_path: Path) -> None:
+    folder = write_tiny(tmp_path / "tiny")
+    settings = Settings(data_dir=tmp_path / "data", poll_seconds=0.1)
+    with running_service(settings) as svc:
+        h = svc.headers("national")
+        r = svc.client.post("/api/v1/scenarios", files=zip_part(zip_folder(folder)), headers=h)
+        sid = r.json()["id"]
+        shutil.rmtree(scenario_dir(settings, sid))  # e.g. a lost disk
+        job_id = svc.client.post(f"/api/v1/scenarios/{sid}/plans", headers=h).json()["job_id"]
+        job = svc.wait(job_id)
+    assert job["state"] == "failed"
+    assert "does not exist" in job["error"] and sid in job["error"]
+    assert job["plan_id"] is None
+    assert any("failed" in line for line in job["log"])
