@@ -244,6 +244,7 @@ def run_stages(
     out: Path,
     time_limit: float,
     on_stage: Callable[[str, float], None],
+    previous: Path | None = None,
 ) -> list[str]:
     """Run the stages a scenario has into ``out``; return their names.
 
@@ -257,6 +258,8 @@ def run_stages(
         Solver seconds per stage.
     on_stage
         Called with (stage, progress percent) when a stage starts.
+    previous
+        An earlier plan folder: the allocation re-plans from it.
     """
     from api.services import PlanError, plan_scenario
     from geodata.scenario import load_scenario
@@ -276,7 +279,7 @@ def run_stages(
     done: list[str] = []
     if allocation:
         on_stage("allocation", 10.0)
-        plan_scenario(folder, out, time_limit=time_limit, loaded=loaded)
+        plan_scenario(folder, out, time_limit=time_limit, previous=previous, loaded=loaded)
         done.append("allocation")
     if routing:
         on_stage("routing", 50.0 if allocation else 10.0)
@@ -327,7 +330,7 @@ def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
         if job is None or job.attempt != attempt or job.state != "running":
             log.warning("job %s attempt %d is not mine to run; exiting", job_id, attempt)
             return 0
-        scenario_id, time_limit = job.scenario_id, job.time_limit
+        scenario_id, time_limit, previous_id = job.scenario_id, job.time_limit, job.previous_plan_id
     from api.server.store import scenario_dir
 
     log.info("job %s attempt %d started (time limit %.0f s per stage)", job_id, attempt, time_limit)
@@ -342,7 +345,10 @@ def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
     final = plan_dir(settings, plan_id)
     partial = final.with_name(f"{plan_id}.partial")
     try:
-        stages = run_stages(scenario_dir(settings, scenario_id), partial, time_limit, on_stage)
+        previous = plan_dir(settings, previous_id) if previous_id else None
+        stages = run_stages(
+            scenario_dir(settings, scenario_id), partial, time_limit, on_stage, previous
+        )
         partial.rename(final)
         with sessions() as s:
             done = _rowcount(

@@ -232,6 +232,26 @@ def test_limits(env: Any, tiny: Path) -> None:
         assert "data rows; at most 3" in r.json()["detail"]
 
 
+def test_replan_from_a_previous_plan(
+    svc: Service, finished: dict[str, Any], tiny: Path, expected: Path
+) -> None:
+    h = svc.headers("national")
+    sid, pid = finished["scenario"]["id"], finished["plan_id"]
+    r = svc.client.post(f"/api/v1/scenarios/{sid}/plans", json={"previous_plan_id": pid}, headers=h)
+    assert r.status_code == 202
+    job = svc.wait(r.json()["job_id"])
+    assert job["state"] == "succeeded" and job["previous_plan_id"] == pid
+    folder = svc.settings.data_dir / "plans" / job["plan_id"]
+    moves = _rows(folder / "moves.csv")
+    # same scenario, same solver: every volunteer of the previous plan keeps the post
+    assert moves and {m["change"] for m in moves} == {"kept"}
+    assert len(moves) == len(_rows(expected / "assignments.csv"))
+    unknown = svc.client.post(
+        f"/api/v1/scenarios/{sid}/plans", json={"previous_plan_id": "x" * 32}, headers=h
+    )
+    assert unknown.status_code == 404
+
+
 def test_cancel_kills_the_running_worker(svc: Service, finished: dict[str, Any]) -> None:
     h = svc.headers("national")
     sid = finished["scenario"]["id"]

@@ -70,6 +70,8 @@ class JobRow(Base):
     attempt: Mapped[int] = mapped_column(Integer, default=0)
     interruptions: Mapped[int] = mapped_column(Integer, default=0)
     plan_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    previous_plan_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    """A re-plan: the earlier plan whose volunteers should move as little as possible."""
     created_by: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

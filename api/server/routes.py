@@ -80,6 +80,7 @@ def _job(settings: Settings, job: JobRow) -> JobPublic:
         progress=job.progress,
         stage=job.stage,
         plan_id=job.plan_id,
+        previous_plan_id=job.previous_plan_id,
         error=job.error,
         time_limit=job.time_limit,
         attempt=job.attempt,
@@ -170,9 +171,14 @@ def start_plan(
     who: OfficeDep,
     options: Annotated[JobCreate | None, Body()] = None,
 ) -> JobCreated:
-    """Queue a plan job; poll ``GET /api/v1/jobs/{job_id}``."""
+    """Queue a plan job; poll ``GET /api/v1/jobs/{job_id}``.
+
+    With ``previous_plan_id`` the allocation is a re-plan from that earlier plan (term 6 counts
+    every moved volunteer; ``moves.csv`` lists each one as kept, moved, unplaced or dropout).
+    """
+    options = options or JobCreate()
     job = store.create_job(
-        session, settings, who, scenario_id, options.time_limit if options else None
+        session, settings, who, scenario_id, options.time_limit, options.previous_plan_id
     )
     runner.wake()
     return JobCreated(job_id=job.id)

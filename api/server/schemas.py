@@ -59,6 +59,12 @@ class JobCreate(BaseModel):
         le=86_400,
         description="Solver seconds per stage; default PLANNER_JOB_TIME_LIMIT.",
     )
+    previous_plan_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Re-plan from this earlier plan, moving as few volunteers as possible "
+        "(like `planner plan --previous`).",
+    )
 
 
 class JobCreated(BaseModel):
@@ -76,6 +82,7 @@ class JobPublic(BaseModel):
     progress: float = Field(description="Percent done (by stage).")
     stage: str
     plan_id: str | None
+    previous_plan_id: str | None
     error: str | None
     time_limit: float
     attempt: int

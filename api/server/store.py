@@ -284,10 +284,28 @@ FINAL = frozenset({"succeeded", "failed", "cancelled", "interrupted"})
 
 
 def create_job(
-    session: Session, settings: Settings, who: Principal, scenario_id: str, time_limit: float | None
+    session: Session,
+    settings: Settings,
+    who: Principal,
+    scenario_id: str,
+    time_limit: float | None,
+    previous_plan_id: str | None = None,
 ) -> JobRow:
-    """Queue a plan job of a scenario the caller sees."""
+    """Queue a plan job of a scenario the caller sees (a re-plan with ``previous_plan_id``).
+
+    Raises
+    ------
+    ApiProblem
+        404 for a scenario or previous plan the caller does not see; 422 when the previous
+        plan has no allocation.
+    """
     get_scenario(session, who, scenario_id)
+    if previous_plan_id is not None:
+        ref = plan_ref(session, who, previous_plan_id)
+        if not (plan_dir(settings, ref.id) / "assignments.csv").is_file():
+            raise ApiProblem(
+                422, f"plan {ref.id!r} has no assignments; a re-plan needs an allocation plan"
+            )
     job = JobRow(
         id=new_id(),
         scenario_id=scenario_id,
@@ -295,6 +313,7 @@ def create_job(
         stage="queued",
         progress=0.0,
         time_limit=time_limit or settings.job_time_limit,
+        previous_plan_id=previous_plan_id,
         created_by=who.key_id,
     )
     session.add(job)
