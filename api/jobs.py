@@ -207,6 +207,7 @@ class JobRunner:
         env = dict(os.environ)
         env["PLANNER_DATA_DIR"] = str(self.settings.data_dir.resolve())
         env["PLANNER_DATABASE_URL"] = self.settings.url
+        env["PLANNER_WORKER_NICE"] = str(self.settings.worker_nice)
         env["PLANNER_PARENT_PID"] = str(os.getpid())
         proc = subprocess.Popen(
             [sys.executable, "-m", "api.jobs", job_id, str(attempt)],

@@ -87,12 +87,13 @@ class Upload:
     stream: BinaryIO
 
 
-def _copy_limited(src: BinaryIO, dest: Path, limit: int, what: str) -> int:
+def _copy_limited(src: BinaryIO, dest: Path, start: int, limit: int, what: str) -> int:
+    """Copy ``src`` to ``dest``; 413 when ``start`` + its size passes ``limit``; return the size."""
     written = 0
     with dest.open("wb") as out:
         while chunk := src.read(_CHUNK):
             written += len(chunk)
-            if written > limit:
+            if start + written > limit:
                 raise ApiProblem(
                     413,
                     f"{what} is larger than {limit:,} bytes (PLANNER_MAX_UPLOAD_BYTES); "
@@ -140,7 +141,7 @@ def _unpack(settings: Settings, work: Path, archive: Upload | None, files: list[
                 f"({', '.join(sorted(ZIP_TYPES))})",
             )
         zip_path = work / "upload.zip"
-        _copy_limited(up.stream, zip_path, limit, f"file {up.filename!r}")
+        _copy_limited(up.stream, zip_path, 0, limit, f"file {up.filename!r}")
         with zip_path.open("rb") as f:
             magic = f.read(4)
         if magic not in (b"PK\x03\x04", b"PK\x05\x06"):
@@ -170,7 +171,7 @@ def _unpack(settings: Settings, work: Path, archive: Upload | None, files: list[
             raise ApiProblem(
                 400, f"file name {up.filename!r}; expected a plain name like posts.csv"
             )
-        total += _copy_limited(up.stream, root / name, limit - total, "the upload")
+        total += _copy_limited(up.stream, root / name, total, limit, "the upload")
     if not (root / "scenario.toml").is_file():
         raise ApiProblem(422, "the files include no scenario.toml; send it with the tables")
     return root
