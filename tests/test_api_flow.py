@@ -174,6 +174,31 @@ def test_routes_and_coverage_answer_or_explain(finished: dict[str, Any], svc: Se
             assert "routing" in r.json()["detail"]
 
 
+def test_map_pages(finished: dict[str, Any], svc: Service) -> None:
+    h = svc.headers("viewer")
+    base = f"/api/v1/plans/{finished['plan_id']}/map"
+    try:
+        from maps import render_map  # noqa: F401
+    except ImportError:
+        r = svc.client.get(base, headers=h)
+        assert r.status_code == 501 and "maps" in r.json()["detail"]
+        return
+    plain = svc.client.get(base, headers={**h, "Accept-Encoding": "identity"})
+    assert plain.status_code == 200, plain.text
+    assert plain.headers["content-type"].startswith("text/html")
+    assert "content-encoding" not in plain.headers
+    assert "<html" in plain.text.lower()
+    packed = svc.client.get(base, headers={**h, "Accept-Encoding": "gzip"})
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.text == plain.text  # httpx decompresses
+    one = svc.client.get(base, params={"province": "520000"}, headers=h)
+    assert one.status_code == 200 and one.text != plain.text
+    folder = svc.settings.data_dir / "plans" / finished["plan_id"]
+    assert (folder / "map.html").is_file() and (folder / "map-520000.html").is_file()
+    bad = svc.client.get(base, params={"province": "52"}, headers=h)
+    assert bad.status_code == 422
+
+
 def test_bad_uploads_name_the_problem(svc: Service, tiny: Path, tmp_path: Path) -> None:
     h = svc.headers("national")
     post = svc.client.post

@@ -7,6 +7,7 @@ to the plan).
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import hmac
 import io
@@ -15,6 +16,7 @@ import logging
 import re
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -185,6 +187,16 @@ def map_html(folder: Path, province: str | None) -> Path:
             tmp.replace(path)
             log.info("rendered %s in %.1f s", path, time.perf_counter() - t0)
     return path
+
+
+def gzipped(path: Path) -> Path:
+    """A gzip copy of a cached map next to it (made once; maps compress about 4x)."""
+    gz = path.with_name(path.name + ".gz")
+    if not gz.is_file():
+        tmp = gz.with_name(f"{gz.name}.{uuid.uuid4().hex}.tmp")
+        tmp.write_bytes(gzip.compress(path.read_bytes(), compresslevel=6))
+        tmp.replace(gz)
+    return gz
 
 
 # --- signed map links ------------------------------------------------------------------------

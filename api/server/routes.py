@@ -365,7 +365,14 @@ async def plan_map(
     path = results.cached_map(folder, province)
     if path is None:  # render once, off the event loop
         path = await run_in_threadpool(results.map_html, folder, province)
-    return FileResponse(path, media_type="text/html; charset=utf-8")
+    html = "text/html; charset=utf-8"
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        gz = path.with_name(path.name + ".gz")
+        if not gz.is_file():
+            gz = await run_in_threadpool(results.gzipped, path)
+        headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+        return FileResponse(gz, media_type=html, headers=headers)
+    return FileResponse(path, media_type=html, headers={"Vary": "Accept-Encoding"})
 
 
 @api.post("/plans/{plan_id}/map-link", response_model=MapLink, responses=_ERRORS)
