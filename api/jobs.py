@@ -44,8 +44,17 @@ DEADLINE_FACTOR = 2.0
 """A job is killed after DEADLINE_FACTOR x time_limit + grace seconds of wall time."""
 
 
-def recover(sessions: sessionmaker[Session]) -> tuple[int, int]:
+def recover(
+    sessions: sessionmaker[Session], note: Callable[[str, str], None] | None = None
+) -> tuple[int, int]:
     """After a restart: re-queue jobs left running once; mark twice-interrupted ones.
+
+    Parameters
+    ----------
+    sessions
+        The database.
+    note
+        Called with (job id, message) for each job, e.g. to add a line to its log.
 
     Returns
     -------
@@ -59,11 +68,15 @@ def recover(sessions: sessionmaker[Session]) -> tuple[int, int]:
                 job.state, job.stage, job.progress = "queued", "queued", 0.0
                 job.interruptions = 1
                 requeued += 1
+                message = f"attempt {job.attempt} interrupted by a server stop; re-queued once"
             else:
                 job.state, job.stage = "interrupted", "interrupted"
                 job.error = "interrupted by a server stop twice; not re-queued again"
                 job.finished_at = utcnow()
                 interrupted += 1
+                message = job.error
+            if note is not None:
+                note(job.id, message)
         s.commit()
     if requeued or interrupted:
         log.warning("recovered jobs: %d re-queued, %d interrupted", requeued, interrupted)
@@ -109,9 +122,17 @@ class JobRunner:
 
     def start(self) -> None:
         """Recover interrupted jobs and start the runner thread."""
-        recover(self.sessions)
+        recover(self.sessions, self._note)
         self._thread = threading.Thread(target=self._loop, name="job-runner", daemon=True)
         self._thread.start()
+
+    def _note(self, job_id: str, message: str) -> None:
+        from api.server.store import job_log
+
+        path = job_log(self.settings, job_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as f:
+            f.write(f"{utcnow():%Y-%m-%d %H:%M:%S} WARNING api.jobs: {message}\n")
 
     def stop(self) -> None:
         """Stop the thread and kill the workers; their jobs stay ``running`` (re-queued on start)."""

@@ -54,7 +54,9 @@ def test_recover_requeues_once_then_marks_interrupted(tmp_path: Path) -> None:
                 )
             )
         s.commit()
-    assert recover(sessions) == (1, 1)
+    notes: list[tuple[str, str]] = []
+    assert recover(sessions, lambda job, msg: notes.append((job, msg))) == (1, 1)
+    assert [j for j, _ in sorted(notes)] == ["first", "second"]
     with sessions() as s:
         got = {j.id: (j.state, j.interruptions) for j in s.scalars(select(JobRow))}
     assert got == {

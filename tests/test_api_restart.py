@@ -143,6 +143,7 @@ def test_killed_server_finishes_the_job_with_the_same_plan(
             time.sleep(0.2)
         assert job["state"] == "succeeded", job
         assert job["interruptions"] == 1 and job["attempt"] == 2, job
+        assert any("interrupted by a server stop; re-queued once" in x for x in job["log"]), job
         base = f"{server.url}/api/v1/plans/{job['plan_id']}"
         got = {
             name: _csv(
