@@ -8,7 +8,9 @@ worker of an earlier attempt can never overwrite a later one. Workers die with t
 (``PR_SET_PDEATHSIG``), so a killed server leaves no orphan solving.
 
 Cancelling kills the worker's process group; a job over its wall-time limit is killed and
-failed. When the server starts, jobs left ``running`` by a stopped server are re-queued once
+failed. The runner renews a heartbeat on the jobs it runs; a ``running`` job whose heartbeat
+is older than ``job_lease_seconds`` belongs to a server that is gone (stopped, killed, crashed),
+so any runner - the restarted one, or another server on the same database - re-queues it once
 (``interruptions`` = 1); a job interrupted twice is left ``interrupted``.
 """
 
@@ -25,8 +27,9 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -45,9 +48,15 @@ DEADLINE_FACTOR = 2.0
 
 
 def recover(
-    sessions: sessionmaker[Session], note: Callable[[str, str], None] | None = None
+    sessions: sessionmaker[Session],
+    note: Callable[[str, str], None] | None = None,
+    lease_seconds: float = 0.0,
+    mine: Collection[str] = (),
 ) -> tuple[int, int]:
-    """After a restart: re-queue jobs left running once; mark twice-interrupted ones.
+    """Re-queue once the jobs whose server is gone; mark twice-interrupted ones.
+
+    A job counts as abandoned when it is ``running`` and its heartbeat is older than
+    ``lease_seconds`` (or missing), unless this runner runs it (``mine``).
 
     Parameters
     ----------
@@ -55,6 +64,10 @@ def recover(
         The database.
     note
         Called with (job id, message) for each job, e.g. to add a line to its log.
+    lease_seconds
+        How old a heartbeat must be.
+    mine
+        Jobs this runner runs.
 
     Returns
     -------
@@ -62,19 +75,38 @@ def recover(
         Jobs re-queued, jobs marked interrupted for good.
     """
     requeued = interrupted = 0
+    cutoff = utcnow() - timedelta(seconds=lease_seconds)
+    stale = (JobRow.heartbeat_at.is_(None)) | (JobRow.heartbeat_at < cutoff)
     with sessions() as s:
-        for job in s.scalars(select(JobRow).where(JobRow.state == "running")):
-            if job.interruptions == 0:
-                job.state, job.stage, job.progress = "queued", "queued", 0.0
-                job.interruptions = 1
+        for job in s.scalars(select(JobRow).where(JobRow.state == "running", stale)):
+            if job.id in mine:
+                continue
+            first, attempt = job.interruptions == 0, job.attempt  # before the update syncs job
+            done = _rowcount(
+                s.execute(
+                    _fenced(job.id, job.attempt).values(
+                        **(
+                            {"state": "queued", "stage": "queued", "progress": 0.0}
+                            if first
+                            else {
+                                "state": "interrupted",
+                                "stage": "interrupted",
+                                "error": "interrupted by a server stop twice; not re-queued",
+                                "finished_at": utcnow(),
+                            }
+                        ),
+                        interruptions=job.interruptions + 1,
+                    )
+                )
+            )
+            if not done:  # renewed or finished meanwhile
+                continue
+            if first:
                 requeued += 1
-                message = f"attempt {job.attempt} interrupted by a server stop; re-queued once"
+                message = f"attempt {attempt} interrupted by a server stop; re-queued once"
             else:
-                job.state, job.stage = "interrupted", "interrupted"
-                job.error = "interrupted by a server stop twice; not re-queued again"
-                job.finished_at = utcnow()
                 interrupted += 1
-                message = job.error
+                message = f"attempt {attempt} interrupted again; not re-queued"
             if note is not None:
                 note(job.id, message)
         s.commit()
@@ -121,10 +153,15 @@ class JobRunner:
         return self._thread is not None and self._thread.is_alive()
 
     def start(self) -> None:
-        """Recover interrupted jobs and start the runner thread."""
-        recover(self.sessions, self._note)
+        """Recover abandoned jobs and start the runner thread."""
+        self._recover()
         self._thread = threading.Thread(target=self._loop, name="job-runner", daemon=True)
         self._thread.start()
+
+    def _recover(self) -> None:
+        with self._lock:
+            mine = set(self._running)
+        recover(self.sessions, self._note, self.settings.job_lease_seconds, mine)
 
     def _note(self, job_id: str, message: str) -> None:
         from api.server.store import job_log
@@ -163,15 +200,14 @@ class JobRunner:
         with self.sessions() as s:
             with self._lock:
                 ids = list(self._running)
-            states = (
-                dict(s.execute(select(JobRow.id, JobRow.state).where(JobRow.id.in_(ids))).all())
-                if ids
-                else {}
-            )
+            rows = s.execute(
+                select(JobRow.id, JobRow.state, JobRow.attempt).where(JobRow.id.in_(ids))
+            ).all()
+            states = {job_id: (state, attempt) for job_id, state, attempt in rows}
             for job_id in ids:
                 r = self._running[job_id]
                 code = r.proc.poll()
-                if code is None and states.get(job_id) != "running":
+                if code is None and states.get(job_id) != ("running", r.attempt):
                     log.info("job %s is %s; killing its worker", job_id, states.get(job_id))
                     _kill(r.proc)
                     code = r.proc.wait()
@@ -200,6 +236,16 @@ class JobRunner:
                         s.commit()
                     with self._lock:
                         del self._running[job_id]
+            with self._lock:
+                alive = [r.job_id for r in self._running.values()]
+            if alive:  # renew the lease of the jobs this server runs
+                s.execute(
+                    update(JobRow)
+                    .where(JobRow.id.in_(alive), JobRow.state == "running")
+                    .values(heartbeat_at=utcnow())
+                )
+                s.commit()
+            self._recover()
             while len(self._running) < self.settings.workers and not self._stop.is_set():
                 job = s.scalars(
                     select(JobRow).where(JobRow.state == "queued").order_by(JobRow.created_at)
@@ -216,6 +262,7 @@ class JobRunner:
                             stage="starting",
                             attempt=attempt,
                             started_at=utcnow(),
+                            heartbeat_at=utcnow(),
                             progress=0.0,
                         )
                     )

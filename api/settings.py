@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     key_cache_seconds: float = Field(
         default=5.0, ge=0, description="How long a key lookup is reused (a revocation's delay)."
     )
+    job_lease_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="A running job whose server has not renewed it for this long is re-queued.",
+    )
     poll_seconds: float = Field(default=0.5, gt=0, description="Job runner polling interval.")
     auto_migrate: bool = Field(default=True, description="Run migrations when the app starts.")
 

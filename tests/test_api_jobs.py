@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
-from api.db.models import JobRow, ScenarioRow
+from api.db.models import JobRow, ScenarioRow, utcnow
 from api.db.session import make_engine, session_factory, upgrade
 from api.jobs import _fenced, recover
 from api.server.store import scenario_dir
@@ -61,11 +62,45 @@ def test_recover_requeues_once_then_marks_interrupted(tmp_path: Path) -> None:
         got = {j.id: (j.state, j.interruptions) for j in s.scalars(select(JobRow))}
     assert got == {
         "first": ("queued", 1),
-        "second": ("interrupted", 1),
+        "second": ("interrupted", 2),
         "waiting": ("queued", 0),
         "done": ("succeeded", 0),
     }
     assert recover(sessions) == (0, 0)
+
+
+def test_only_stale_heartbeats_are_taken_over(tmp_path: Path) -> None:
+    sessions = _sessions(tmp_path)
+    now = utcnow()
+    with sessions() as s:
+        s.add(
+            ScenarioRow(
+                id="s",
+                name="x",
+                year=2006,
+                filename="x.zip",
+                provinces="",
+                tables={},
+                validation={},
+            )
+        )
+        s.commit()
+        for jid, age in (("alive", 1.0), ("gone", 30.0), ("mine", 30.0)):
+            s.add(
+                JobRow(
+                    id=jid,
+                    scenario_id="s",
+                    state="running",
+                    time_limit=1.0,
+                    attempt=1,
+                    heartbeat_at=now - timedelta(seconds=age),
+                )
+            )
+        s.commit()
+    assert recover(sessions, lease_seconds=10.0, mine={"mine"}) == (1, 0)
+    with sessions() as s:
+        got = {j.id: j.state for j in s.scalars(select(JobRow))}
+    assert got == {"alive": "running", "gone": "queued", "mine": "running"}
 
 
 def test_a_stale_attempt_cannot_write(tmp_path: Path) -> None:

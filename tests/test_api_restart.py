@@ -88,7 +88,11 @@ class Server:
 @pytest.fixture
 def env(tmp_path: Path) -> Iterator[dict[str, str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLANNER_") or "TEST" in k}
-    env |= {"PLANNER_DATA_DIR": str(tmp_path / "data"), "PLANNER_POLL_SECONDS": "0.1"}
+    env |= {
+        "PLANNER_DATA_DIR": str(tmp_path / "data"),
+        "PLANNER_POLL_SECONDS": "0.1",
+        "PLANNER_JOB_LEASE_SECONDS": "2",
+    }
     yield env
 
 
