@@ -142,3 +142,18 @@ def test_a_job_whose_files_are_gone_fails_with_the_reason(tmp_path: Path) -> Non
     assert "does not exist" in job["error"] and sid in job["error"]
     assert job["plan_id"] is None
     assert any("failed" in line for line in job["log"])
+
+
+def test_a_second_server_does_not_take_over_a_live_job(tmp_path: Path) -> None:
+    folder = write_tiny(tmp_path / "tiny")
+    settings = Settings(data_dir=tmp_path / "data", poll_seconds=0.1, job_lease_seconds=3.0)
+    with running_service(settings) as first:
+        h = first.headers("national")
+        r = first.client.post("/api/v1/scenarios", files=zip_part(zip_folder(folder)), headers=h)
+        sid = r.json()["id"]
+        job_id = first.client.post(f"/api/v1/scenarios/{sid}/plans", headers=h).json()["job_id"]
+        first.wait_state(job_id, "running")
+        with running_service(settings) as second:  # same database and data directory
+            job = second.wait(job_id)
+    assert job["state"] == "succeeded"
+    assert (job["attempt"], job["interruptions"]) == (1, 0)
