@@ -62,13 +62,22 @@ class Arcs:
         return Arcs(*(np.concatenate([getattr(p, f) for p in parts]) for f in Arcs.__slots__))
 
 
+def transport_tier(problem: AllocationProblem, km: np.ndarray) -> np.ndarray:
+    """Index of each distance's transport tier (2.4): 0 below every tier, else 1 + the tier
+    whose lower bound is the largest one not above the distance."""
+    tiers = np.asarray(problem.rules.transport_tiers_km, dtype=float)
+    return np.searchsorted(tiers, km, side="right")
+
+
+def tier_cny(problem: AllocationProblem) -> np.ndarray:
+    """Yearly transport subsidy in CNY of each tier index of :func:`transport_tier`."""
+    return np.concatenate([[0], np.asarray(problem.rules.transport_tiers_cny, dtype=np.int64)])
+
+
 def transport_subsidy(problem: AllocationProblem, km: np.ndarray) -> np.ndarray:
     """Yearly transport subsidy in CNY for each distance (2.4): the tier whose lower bound is
     the largest one not above the distance; 0 below every tier."""
-    tiers = np.asarray(problem.rules.transport_tiers_km, dtype=float)
-    cny = np.asarray(problem.rules.transport_tiers_cny, dtype=np.int64)
-    k = np.searchsorted(tiers, km, side="right") - 1
-    return np.where(k >= 0, cny[np.clip(k, 0, len(cny) - 1)], 0)
+    return tier_cny(problem)[transport_tier(problem, km)]
 
 
 class ArcBuilder:
