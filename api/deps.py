@@ -43,8 +43,14 @@ async def get_settings(request: Request) -> Settings:
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """A database session for one request (it connects lazily, in the route's thread)."""
-    with request.app.state.sessions() as session:
+    session: Session = request.app.state.sessions()
+    try:
         yield session
+    finally:
+        if session.in_transaction():  # returning the connection may block: off the loop
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 async def get_runner(request: Request) -> JobRunner:
