@@ -124,6 +124,9 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=5)
     ap.add_argument("--time-limit", type=float, default=20.0, help="Solver seconds per stage.")
     ap.add_argument("--port", type=int, default=8765)
+    ap.add_argument(
+        "--database-url", default=None, help="e.g. a PostgreSQL URL; default SQLite in a temp dir"
+    )
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
@@ -131,6 +134,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="westplan-load-") as tmp:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PLANNER_")}
         env |= {"PLANNER_DATA_DIR": str(Path(tmp) / "data"), "PLANNER_POLL_SECONDS": "0.2"}
+        if args.database_url:
+            env["PLANNER_DATABASE_URL"] = args.database_url
+        db = "PostgreSQL" if "postgres" in (args.database_url or "") else "SQLite"
         script = Path(tmp) / "report.lua"
         script.write_text(LUA)
         made = subprocess.run(
@@ -205,7 +211,7 @@ def main() -> None:
             log.close()
 
     table = Table(
-        title="50 connections in flight (25 summary + 25 map), loopback, uvicorn + SQLite; "
+        title=f"50 connections in flight (25 summary + 25 map), loopback, uvicorn + {db}; "
         f"busy = while {args.jobs} plan jobs are queued and run"
     )
     table.add_column("request")
