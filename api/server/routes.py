@@ -193,9 +193,10 @@ def list_jobs(
     settings: SettingsDep,
     who: OfficeDep,
     scenario_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[JobPublic]:
-    """The jobs this key sees, newest first."""
-    return [_job(settings, j) for j in store.list_jobs(session, who, scenario_id)]
+    """The newest jobs this key sees (optionally of one scenario)."""
+    return [_job(settings, j) for j in store.list_jobs(session, who, scenario_id)[:limit]]
 
 
 @api.get("/jobs/{job_id}", response_model=JobPublic, responses=_ERRORS)
