@@ -297,13 +297,18 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
 # --- the worker process ----------------------------------------------------------------------
 
 
+def _pdeathsig() -> None:
+    """Ask Linux to kill this process (SIGKILL) when its parent dies."""
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
 def _die_with_parent() -> None:
-    """Ask Linux to kill this process when the server that started it dies."""
+    """Die with the server; so do processes the solvers fork (e.g. a routing process pool)."""
     parent = int(os.environ.get("PLANNER_PARENT_PID", "0"))
     if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+        _pdeathsig()
+        os.register_at_fork(after_in_child=_pdeathsig)
     if parent and os.getppid() != parent:
         os._exit(3)
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -157,3 +161,56 @@ def test_a_second_server_does_not_take_over_a_live_job(tmp_path: Path) -> None:
             job = second.wait(job_id)
     assert job["state"] == "succeeded"
     assert (job["attempt"], job["interruptions"]) == (1, 0)
+
+
+WORKER = """
+import time
+from concurrent.futures import ProcessPoolExecutor
+from api.jobs import _die_with_parent
+_die_with_parent()
+with ProcessPoolExecutor(2) as pool:  # like a solver's process pool
+    print("ready", flush=True)
+    list(pool.map(time.sleep, [60, 60]))
+"""
+SERVER = """
+import os, subprocess, sys, time
+env = dict(os.environ, PLANNER_PARENT_PID=str(os.getpid()))
+worker = subprocess.Popen([sys.executable, "-c", sys.argv[1]], env=env, start_new_session=True)
+print(worker.pid, flush=True)
+time.sleep(60)
+"""
+
+
+def _session(sid: int) -> list[int]:
+    """Live (not zombie) processes of session ``sid``."""
+    found = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if os.getsid(int(d.name)) == sid and "Z" not in _state(d):
+                    found.append(int(d.name))
+            except (ProcessLookupError, PermissionError, FileNotFoundError):
+                continue
+    return found
+
+
+def _state(d: Path) -> str:
+    return (d / "stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+def test_a_worker_and_the_processes_it_forks_die_with_the_server() -> None:
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER, WORKER], stdout=subprocess.PIPE, text=True
+    )
+    assert server.stdout is not None
+    worker = int(server.stdout.readline())
+    end = time.monotonic() + 30
+    while len(_session(worker)) < 3:  # the worker and its two pool processes
+        assert time.monotonic() < end, _session(worker)
+        time.sleep(0.1)
+    server.kill()
+    server.wait()
+    end = time.monotonic() + 10
+    while _session(worker):
+        assert time.monotonic() < end, f"orphans: {_session(worker)}"
+        time.sleep(0.1)
