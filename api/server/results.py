@@ -17,6 +17,7 @@ import re
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -187,6 +188,35 @@ def map_html(folder: Path, province: str | None) -> Path:
             tmp.replace(path)
             log.info("rendered %s in %.1f s", path, time.perf_counter() - t0)
     return path
+
+
+_memory: OrderedDict[Path, bytes] = OrderedDict()
+_memory_lock = threading.Lock()
+MEMORY_BYTES = 256 * 1024**2
+"""At most this many bytes of rendered maps are kept in memory (least recently used go)."""
+
+
+def cached_bytes(path: Path) -> bytes | None:
+    """A rendered map's bytes if they are in memory (no I/O)."""
+    with _memory_lock:
+        data = _memory.get(path)
+        if data is not None:
+            _memory.move_to_end(path)
+        return data
+
+
+def load_bytes(path: Path) -> bytes:
+    """Read a rendered map (written once, never changed) and keep it in memory.
+
+    A map is a few hundred kB to a few MB; sending it from memory in one piece costs far less
+    than streaming it from disk in chunks, each through the thread pool.
+    """
+    data = path.read_bytes()
+    with _memory_lock:
+        _memory[path] = data
+        while sum(map(len, _memory.values())) > MEMORY_BYTES and len(_memory) > 1:
+            _memory.popitem(last=False)
+    return data
 
 
 def gzipped(path: Path) -> Path:

@@ -366,14 +366,13 @@ async def plan_map(
     path = results.cached_map(folder, province)
     if path is None:  # render once, off the event loop
         path = await run_in_threadpool(results.map_html, folder, province)
-    html = "text/html; charset=utf-8"
+    headers = {"Vary": "Accept-Encoding"}
     if "gzip" in request.headers.get("accept-encoding", ""):
         gz = path.with_name(path.name + ".gz")
-        if not gz.is_file():
-            gz = await run_in_threadpool(results.gzipped, path)
-        headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
-        return FileResponse(gz, media_type=html, headers=headers)
-    return FileResponse(path, media_type=html, headers={"Vary": "Accept-Encoding"})
+        path = gz if gz.is_file() else await run_in_threadpool(results.gzipped, path)
+        headers["Content-Encoding"] = "gzip"
+    body = results.cached_bytes(path) or await run_in_threadpool(results.load_bytes, path)
+    return Response(body, media_type="text/html; charset=utf-8", headers=headers)
 
 
 @api.post("/plans/{plan_id}/map-link", response_model=MapLink, responses=_ERRORS)
