@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install install-dev lint bench clean
+.PHONY: demo test install install-dev lint bench clean assets
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,16 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	touch $(VENV)/.installed $@
 
-install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+# Leaflet and plugins for the offline maps, from the npm registry (pinned by the lock file).
+ASSETS := maps/assets/node_modules/.package-lock.json
+$(ASSETS): maps/assets/package.json maps/assets/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: maps need it (apt-get install npm)"; exit 1; }
+	npm ci --prefix maps/assets --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed $(ASSETS)
+install-dev: $(VENV)/.installed-dev $(ASSETS)
+assets: $(ASSETS)
 
 demo: install
 	$(BIN)/planner demo
@@ -35,6 +43,8 @@ bench: install-dev
 	$(BIN)/python benchmarks/allocation.py
 	$(BIN)/python benchmarks/loading.py
 	$(BIN)/python benchmarks/china_load.py
+	$(BIN)/python benchmarks/maps.py
+	$(BIN)/python benchmarks/vrp.py --engines pyvrp,ortools
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache maps/assets/node_modules

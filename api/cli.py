@@ -171,6 +171,156 @@ def plan(
     print_plan(outcome.summary, outcome.out)
 
 
+@app.command("map")
+def map_(
+    plan_dir: Annotated[
+        Path,
+        typer.Argument(help="A plan folder (planner plan / planner route).", show_default=False),
+    ],
+    province: Annotated[
+        str | None, typer.Option("--province", help="Six-digit province code: map only it.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="The HTML file [default: PLAN_DIR/map.html].")
+    ] = None,
+    tiles: Annotated[
+        str | None,
+        typer.Option(
+            "--tiles",
+            help="Tile URL template ({z}/{x}/{y}); Gaode/Amap hosts get GCJ-02 data. "
+            "Default: no tiles (works offline).",
+        ),
+    ] = None,
+    png: Annotated[
+        bool, typer.Option("--png", help="Also write the static overview report.png.")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Write a standalone, offline map.html of a plan (and report.png with --png)."""
+    _setup_logging(verbose)
+    from maps import MapInputError, write_map, write_png
+    from maps.offline import AssetsMissing
+
+    try:
+        with console.status("drawing the map…"):
+            page = write_map(plan_dir, out=out, province=province, tiles=tiles)
+            picture = write_png(plan_dir, province=province) if png else None
+    except (MapInputError, AssetsMissing) as exc:
+        err.print(str(exc))
+        raise typer.Exit(2) from None
+    console.print(f"map written to [bold]{page}[/] ({page.stat().st_size / 1e6:.2f} MB)")
+    if picture is not None:
+        console.print(f"overview written to [bold]{picture}[/]")
+
+
+def print_routing(summary: dict, out: Path) -> None:  # type: ignore[type-arg]
+    """Coverage per county and the routing totals on the terminal."""
+    table = Table(title="Routing: coverage per county")
+    for col in (
+        "county",
+        "townships met",
+        "demand",
+        "target",
+        "served",
+        "capacity",
+        "cap ≥ target",
+    ):
+        table.add_column(col, justify="right")
+    for c in summary["counties"]:
+        table.add_row(
+            c["county_code"],
+            f"{c['townships_met']} / {c['townships']}",
+            f"{c['demand']:,}",
+            f"{c['target']:,}",
+            f"{c['served']:,}",
+            f"{c['staffed_capacity']:,}",
+            "yes" if c["capacity_allows_targets"] else "[yellow]no[/]",
+        )
+    console.print(table)
+    console.print(
+        f"{summary['routes']:,} routes, {summary['served']:,} of {summary['demand']:,} clients "
+        f"served; townships at target: {summary['townships_met']} / {summary['townships']} "
+        f"({summary['townships_met_where_capacity_allows']} / "
+        f"{summary['townships_where_capacity_allows']} where capacity allows); "
+        f"unserved by reason: {summary['unserved_by_reason']}; {summary['seconds']:.1f} s"
+    )
+    console.print(f"routes written to [bold]{out}[/]")
+
+
+@app.command()
+def route(
+    scenario: ScenarioArg,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the routing files.")],
+    plan_dir: Annotated[
+        Path | None,
+        typer.Option("--plan", help="A plan folder: crews from its mobile_service assignments."),
+    ] = None,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", help="Wall seconds for the whole solve.")
+    ] = 60.0,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same routes.")] = 0,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Route the service vehicles: routes.csv, routes.geojson, coverage.csv, summary.json."""
+    _setup_logging(verbose)
+    from api.routing_service import route_scenario
+    from api.services import PlanError
+
+    if plan_dir is not None and not (plan_dir / "assignments.csv").is_file():
+        err.print(f"--plan {plan_dir}: no assignments.csv there; expected a plan folder")
+        raise typer.Exit(2)
+    try:
+        with console.status("validating and routing…"):
+            outcome = route_scenario(scenario, out, plan_dir, time_limit=time_limit, seed=seed)
+    except PlanError as exc:
+        print_report(exc.report, scenario)
+        err.print(str(exc))
+        raise typer.Exit(1) from None
+    except ValueError as exc:
+        err.print(str(exc))
+        raise typer.Exit(1) from None
+    print_routing(outcome.summary, outcome.out)
+
+
+@app.command()
+def vrp(
+    file: Annotated[Path, typer.Argument(help="A CVRPLIB .vrp or Solomon .txt instance.")],
+    time_limit: Annotated[float, typer.Option("--time-limit", help="Seconds of search.")] = 30.0,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the routes as a VRPLIB .sol file.")
+    ] = None,
+    engine: Annotated[str, typer.Option("--engine", help="pyvrp (default) or ortools.")] = "pyvrp",
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+) -> None:
+    """Benchmark mode: solve a CVRP/VRPTW instance; the last line is `cost <number>`."""
+    from planner.routing.vrp import (
+        ENGINES,
+        VrpFormatError,
+        format_cost,
+        read_instance,
+        solve_vrp,
+        write_solution,
+    )
+
+    if engine not in ENGINES:
+        err.print(f"--engine {engine!r}; expected one of {', '.join(ENGINES)}")
+        raise typer.Exit(2)
+    try:
+        inst = read_instance(file)
+    except VrpFormatError as exc:
+        err.print(str(exc))
+        raise typer.Exit(1) from None
+    sol = solve_vrp(inst, time_limit=time_limit, seed=seed, engine=engine)
+    if not sol.feasible:
+        err.print(f"{inst.name}: no feasible solution found in {time_limit:g} s")
+        raise typer.Exit(1)
+    if out is not None:
+        write_solution(out, sol.routes, sol.cost)
+        console.print(f"routes written to {out}")
+    console.print(f"{inst.name}: {len(sol.routes)} routes, engine {sol.engine}")
+    sys.stdout.write(f"cost {format_cost(sol.cost)}\n")
+
+
 @app.command()
 def demo(
     write: Annotated[
@@ -222,7 +372,27 @@ def demo(
             with console.status(f"planning {name}…"):
                 outcome = plan_scenario(folder, out / name, loaded=result)
             print_plan(outcome.summary, outcome.out)
+        if name == "huaihua-screening" and result.scenario.stations is not None:
+            from api.routing_service import route_scenario
+
+            with console.status(f"routing {name}'s service vehicles (declared crews)…"):
+                routed = route_scenario(folder, out / name, loaded=result)
+            print_routing(routed.summary, routed.out)
     console.print(f"outputs in [bold]{out.resolve()}[/]")
+    from maps import write_map
+    from maps.offline import AssetsMissing
+
+    for name in ("huaihua-screening", "western-2006"):  # the allocation's map comes last
+        if not (out / name / "summary.json").is_file():
+            continue
+        try:
+            with console.status(f"drawing the map of {name}…"):
+                page = write_map(out / name)
+        except AssetsMissing as exc:
+            err.print(f"no map: {exc}")
+            failed = True
+        else:
+            console.print(f"map of {name} (opens offline): [bold]{page.resolve()}[/]")
     raise typer.Exit(1 if failed else 0)
 
 

@@ -23,7 +23,7 @@ from geodata.scenario import LoadResult, load_scenario
 from planner import __version__
 from planner.allocation.fairness import Fairness, fairness
 from planner.allocation.problem import AllocationProblem
-from planner.allocation.report import PlanReport, build_report
+from planner.allocation.report import MONTHS, PlanReport, build_report
 from planner.allocation.solver import AllocationSolution, solve_allocation
 from planner.scenario import DEGREES, PreviousPlan, Scenario
 
@@ -97,6 +97,16 @@ def plan_scenario(
     report = build_report(problem, solution)
     fair = fairness(problem, solution)
     summary = _summary(scenario, problem, solution, report, result.report, time.perf_counter() - t0)
+    summary["scenario"]["source"] = (  # where the map finds the scenario again
+        source if str(source).startswith("builtin:") else str(Path(source).resolve())
+    )
+    summary["county_quota"] = {
+        str(code): int(q)
+        for code, q, barred in zip(
+            problem.county_code, problem.county_quota, problem.county_barred, strict=True
+        )
+        if not barred
+    }
     summary["fairness"] = {
         "wasted_seats": len(fair.wasted_a),
         "applicants_with_a_wasted_seat": fair.wasted_applicants,
@@ -139,6 +149,10 @@ def _tables(
             "recruit_province": apps.recruit_province[used.a],
             "degree": [DEGREES[d] for d in apps.degree[used.a]],
             "major_class": apps.major_class[used.a],
+            "budget_cny": MONTHS * rep.living_month
+            + used.subsidy_cny
+            + pr.rules.insurance_cny
+            + pr.rules.health_check_cny,
         }
     )
     for name, values in zip(apps.extra.names, apps.extra.values, strict=True):
@@ -167,6 +181,9 @@ def _tables(
             "relay": posts.relay.astype(int),
             "relay_empty": np.where(posts.relay, pr.post_open - filled, 0),
             "blocked": pr.post_block,
+            "township_name": posts.township_name,
+            "lon": np.round(posts.lon, 5),
+            "lat": np.round(posts.lat, 5),
         }
     )
     return {"assignments": assignments, "unassigned": unassigned, "seats": seats}

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from planner.allocation.components import split
 from planner.allocation.direct import DirectSolution, solve_direct
 from planner.allocation.problem import AllocationProblem
 from planner.allocation.solver import AllocationSolution, solve_allocation
@@ -444,6 +445,64 @@ def test_same_scenario_twice_gives_the_same_plan() -> None:
     second = solve_allocation(AllocationProblem.from_scenario(scenario), time_limit=30.0)
     assert np.array_equal(first.post_of, second.post_of)
     assert first.objective == second.objective
+
+
+def two_part_rows() -> ScenarioRows:
+    """Gansu paired with Beijing and Qinghai with Shanghai: two independent parts, the 85%
+    share binding in the first."""
+    g, q = SERVICE_COUNTIES["620000"], SERVICE_COUNTIES["630000"]
+    counties = [(c, 100.0 + i, 36.0) for i, c in enumerate(g)] + [
+        (c, 96.0 + i, 35.0) for i, c in enumerate(q)
+    ]
+    posts = [
+        PostRow(f"P{i}", c, cat, 2, relay=i % 3 == 0, lon=lon, lat=lat)
+        for i, ((c, lon, lat), cat) in enumerate(
+            zip(counties, ["education", "health", "agriculture"] * 2, strict=True)
+        )
+    ]
+    applicants = [
+        ApplicantRow(
+            f"b{i}",
+            "110000",
+            "bachelor" if i % 3 == 0 else "junior_college",
+            MAJOR_CLASSES[i % len(MAJOR_CLASSES)],
+            [g[i % 3], "620000"],
+            100.0 + i % 4,
+            30.0 + i % 5,
+        )
+        for i in range(9)
+    ] + [
+        ApplicantRow(
+            f"s{i}", "310000", "bachelor", MAJOR_CLASSES[i % 4], [q[i % 3]], 121.0, 31.0 + i % 3
+        )
+        for i in range(8)
+    ]
+    return ScenarioRows(
+        counties=counties,
+        quotas=[QuotaRow(c, general=2 if c in g else 1) for c, _, _ in counties],
+        posts=posts,
+        applicants=applicants,
+        pairing=[("620000", "110000", -1), ("630000", "310000", -1)],
+        rules=Rules(undergraduate_min_share=0.85),
+    )
+
+
+def test_parts_solved_apart_and_in_processes_match_direct() -> None:
+    scenario = build_scenario(two_part_rows())
+    problem = AllocationProblem.from_scenario(scenario)
+    assert len(split(problem)) == 2
+    alone = solve_allocation(problem, time_limit=30.0, workers=1)
+    pooled = solve_allocation(problem, time_limit=30.0, workers=2)
+    assert np.array_equal(alone.post_of, pooled.post_of)
+    assert alone.bound == pooled.bound
+    result = checked(scenario, problem, pooled.post_of)
+    direct = solve_direct(problem, time_limit=30.0)
+    assert direct.optimal and pooled.optimal
+    assert pooled.objective == pytest.approx(result.objective, abs=1e-6)
+    assert pooled.objective == pytest.approx(direct.objective, abs=1e-6)
+    # the 85% share binds in the Beijing part: 3 bachelors allow 3 x 3 / 17 -> 0 others
+    placed = pooled.post_of >= 0
+    assert set(problem.applicant_id[placed & (problem.app_r == 0)].tolist()) <= {"b0", "b3", "b6"}
 
 
 # Binding rules -------------------------------------------------------------------------------

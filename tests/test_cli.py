@@ -39,6 +39,8 @@ def test_demo_runs_and_says_where_outputs_are(tmp_path: Path) -> None:
     assert str((tmp_path / "out").resolve()) in proc.stdout.replace("\n", "")
     report = json.loads((tmp_path / "out" / "western-2006-validation.json").read_text("utf-8"))
     assert report["ok"] is True
+    page = (tmp_path / "out" / "western-2006" / "map.html").resolve()
+    assert page.is_file() and str(page) in proc.stdout.replace("\n", "")
 
 
 def test_validate_unknown_builtin_is_a_clear_error() -> None:

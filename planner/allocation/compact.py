@@ -25,10 +25,26 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from planner.allocation import lp
 from planner.allocation.arcs import ArcBuilder, Arcs, segments, tier_cny, transport_tier
 from planner.allocation.flow import Hubs, network_flow
 from planner.allocation.problem import AllocationProblem
 from planner.geo import haversine_km
+
+
+@dataclass(frozen=True, slots=True)
+class CompactNetwork:
+    """The hub network of one problem and the pair (A3) of each applicant -> hub arc."""
+
+    hubs: Hubs
+    direct: Arcs
+    """Exact arcs: a previous volunteer's post (term 6)."""
+    in_pair: np.ndarray
+    """Pair index of each applicant -> hub arc."""
+
+    @property
+    def n_arcs(self) -> int:
+        return len(self.direct) + len(self.hubs.in_a) + len(self.hubs.out_p)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,64 +57,110 @@ class CompactFlow:
 
 
 def compact_flow(pr: AllocationProblem, builder: ArcBuilder) -> CompactFlow:
-    """Solve the relaxation (A3 seats and A4 left out) on the compact network."""
+    """Solve the relaxation (A3 seats and A4 left out) on the compact network.
+
+    Among its optimal flows it takes one that leans to bachelors as A4 counts them (a
+    non-bachelor weighs ``n``, a bachelor ``n - d`` for the share ``n / d``), so that the
+    relaxed optimum keeps A4 whenever one of the optimal flows does.
+    """
+    net = compact_network(pr, builder)
+    share = lp.share_fraction(pr.rules.undergraduate_min_share)
+    lean = np.where(pr.app_bachelor, share.numerator - share.denominator, share.numerator)
+    result = network_flow(pr, net.direct, net.hubs, tiebreak=lean)
+    arcs = split_hubs(builder, net, result.hub_in, result.hub_out, result.direct)
+    return CompactFlow(result.objective, arcs, net.n_arcs)
+
+
+def split_hubs(
+    builder: ArcBuilder,
+    net: CompactNetwork,
+    hub_in: np.ndarray,
+    hub_out: np.ndarray,
+    direct: np.ndarray,
+) -> Arcs:
+    """A flow on the network as (applicant, post) arcs: each hub's in- and out-flow paired in
+    any order, since every pairing costs the same."""
+    hubs = net.hubs
+    apps_in = hubs.in_a[hub_in > 0]
+    order_in = np.argsort(hubs.in_hub[hub_in > 0], kind="stable")
+    posts_out = np.repeat(hubs.out_p, hub_out)
+    order_out = np.argsort(np.repeat(hubs.out_hub, hub_out), kind="stable")
+    pairs_a = np.concatenate([apps_in[order_in], net.direct.a[direct > 0]])
+    pairs_p = np.concatenate([posts_out[order_out], net.direct.p[direct > 0]])
+    return builder.arcs_for_pairs(pairs_a, pairs_p)
+
+
+def _named_counties(
+    pr: AllocationProblem, county_codes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (applicant, county) that a preference names, with the best rank naming it."""
+    n_c = len(county_codes)
+    prefs = pr.app_prefs
+    filled = np.flatnonzero(prefs.reshape(-1) != "")
+    codes, code_id = np.unique(prefs.reshape(-1)[filled], return_inverse=True)
+    pref_a = filled // prefs.shape[1]
+    pref_rank = filled % prefs.shape[1] + 1
+    # the counties each code names: a county itself, or every county of a province
+    county_prov = np.asarray([c[:2] for c in county_codes.tolist()])
+    members: list[np.ndarray] = []
+    for code in codes.tolist():
+        if code.endswith("0000"):
+            members.append(np.flatnonzero(county_prov == code[:2]))
+        else:
+            members.append(np.flatnonzero(county_codes == code))
+    length = np.asarray([len(m) for m in members], dtype=np.int64)
+    start = np.cumsum(length) - length
+    flat = np.concatenate([*members, np.zeros(0, dtype=np.int64)])
+    n_named = length[code_id]
+    a = np.repeat(pref_a, n_named)
+    c = flat[segments(start[code_id], n_named)]
+    rank = np.repeat(pref_rank, n_named)
+    key = (a * n_c + c) * 8 + rank
+    key.sort()
+    first = np.ones(len(key), dtype=bool)
+    first[1:] = key[1:] // 8 != key[:-1] // 8
+    key = key[first]
+    return key // 8 // n_c, key // 8 % n_c, key % 8
+
+
+def compact_network(pr: AllocationProblem, builder: ArcBuilder) -> CompactNetwork:
+    """The network of the module docstring for every eligible pair of ``pr``."""
     w = pr.weights
     usable = np.flatnonzero(pr.post_usable)
     county_codes, post_county_idx = np.unique(
         pr.post_county[usable].astype(str), return_inverse=True
     )
-    county_of = {str(c): i for i, c in enumerate(county_codes)}
     n_c = len(county_codes)
-    # applicant -> county pairs with the best rank of each (the first preference naming it)
-    pa, pc, prank = [], [], []
-    province_counties: dict[str, np.ndarray] = {}
-    for prov in {c[:2] + "0000" for c in county_codes}:
-        province_counties[prov] = np.flatnonzero(
-            np.char.startswith(county_codes.astype(str), prov[:2])
-        )
-    prefs = pr.app_prefs
-    for j in range(prefs.shape[1]):
-        col = prefs[:, j]
-        for code in np.unique(col[col != ""]).tolist():
-            apps = np.flatnonzero(col == code)
-            if code.endswith("0000"):
-                cs = province_counties.get(code, np.zeros(0, dtype=np.int64))
-            elif code in county_of:
-                cs = np.asarray([county_of[code]])
-            else:
-                continue
-            pa.append(np.repeat(apps, len(cs)))
-            pc.append(np.tile(cs, len(apps)))
-            prank.append(np.full(len(apps) * len(cs), j + 1))
-    if not pa:
-        return CompactFlow(
-            pr.constant(), builder.arcs_for_pairs(np.zeros(0, np.int64), np.zeros(0, np.int64)), 0
-        )
-    a = np.concatenate(pa)
-    c = np.concatenate(pc)
-    rank = np.concatenate(prank)
-    key = a * n_c + c
-    order = np.lexsort((rank, key))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = key[order][1:] != key[order][:-1]
-    a, c, rank = a[order][first], c[order][first], rank[order][first]
+    a, c, rank = _named_counties(pr, county_codes)
     # pairing (A3) and health (A5) at the county level
     r = pr.app_r[a]
     county_s = np.searchsorted(
         pr.service_code, np.asarray([cc[:2] + "0000" for cc in county_codes.tolist()])
     )
-    ok = pr.app_health[a] & (r >= 0) & (pr.pair_index[np.maximum(r, 0), county_s[c]] >= 0)
-    a, c, rank = a[ok], c[ok], rank[ok]
+    pair = pr.pair_index[np.maximum(r, 0), county_s[c]]
+    ok = pr.app_health[a] & (r >= 0) & (pair >= 0)
+    a, c, rank, pair = a[ok], c[ok], rank[ok], pair[ok]
+    keep = pr.app_prev_post >= 0  # keeping a volunteer on his previous post (term 6)
+    direct = builder.arcs_for_pairs(
+        np.flatnonzero(keep).astype(np.int64), pr.app_prev_post[keep].astype(np.int64)
+    )
+    if len(a) == 0:
+        none = np.zeros(0, dtype=np.int64)
+        return CompactNetwork(
+            Hubs(0, none, none, np.zeros(0), none, none, np.zeros(0)), direct, none
+        )
     # the transport tier of each of county c's posts from each applicant's home (one segment
     # per distinct home and county)
     order_posts = usable[np.argsort(post_county_idx, kind="stable")]
     county_len = np.bincount(post_county_idx, minlength=n_c)
     county_start = np.cumsum(county_len) - county_len
-    home = np.round(pr.app_home_lon[a], 6) * 1e3 + np.round(pr.app_home_lat[a], 6)
-    _, rep, hc_inv = np.unique(
-        np.stack([home, c.astype(float)], axis=1), axis=0, return_index=True, return_inverse=True
+    _, home_of = np.unique(
+        np.stack([pr.app_home_lon, pr.app_home_lat], axis=1), axis=0, return_inverse=True
     )
-    hc_inv = hc_inv.reshape(-1)
+    _, rep, arc_seg = np.unique(
+        home_of.reshape(-1)[a] * n_c + c, return_index=True, return_inverse=True
+    )
+    arc_seg = arc_seg.reshape(-1)
     seg_a, seg_c = a[rep], c[rep]
     seg_len = county_len[seg_c]
     flat = segments(county_start[seg_c], seg_len)
@@ -119,21 +181,18 @@ def compact_flow(pr: AllocationProblem, builder: ArcBuilder) -> CompactFlow:
     classes = np.bitwise_or.reduceat(np.left_shift(1, rel), bounds)
     # applicant -> hub (pattern, tier class, major, degree): one arc per tier class present
     major = np.log2(pr.app_major_bit).astype(np.int64)
-    arc_seg = hc_inv
-    in_a, in_key, in_cost = [], [], []
+    in_a, in_key, in_cost, in_pair = [], [], [], []
     cny = tier_cny(pr)
     for j in range(len(cny)):
         has = np.flatnonzero(classes[arc_seg] & (1 << j))
-        seg = arc_seg[has]
-        in_a.append(a[has])
-        in_key.append(
-            ((pattern[seg] * len(cny) + j) * 16 + major[a[has]]) * 8 + pr.app_degree[a[has]]
-        )
+        seg, ah = arc_seg[has], a[has]
+        in_a.append(ah)
+        in_key.append(((pattern[seg] * len(cny) + j) * 16 + major[ah]) * 8 + pr.app_degree[ah])
         in_cost.append(
             w.preference_rank * (rank[has] - 1)
             + w.transport_subsidy_per_100cny * cny[seg_min[seg] + j] / 100.0
         )
-    hub_a = np.concatenate(in_a)
+        in_pair.append(pair[has])
     hubs, hub_of = np.unique(np.concatenate(in_key), return_inverse=True)
     hub_g, hub_j = hubs // 128 // len(cny), (hubs // 128) % len(cny)
     hub_m, hub_d = (hubs // 8) % 16, hubs % 8
@@ -152,15 +211,16 @@ def compact_flow(pr: AllocationProblem, builder: ArcBuilder) -> CompactFlow:
     hub_h, hub_p = hub_h[elig], hub_p[elig]
     misfit = (pr.post_fit_mask[hub_p] & (1 << hub_m[hub_h])) == 0
     hub_cost = -w.quota_unfilled - w.relay_empty * pr.post_relay[hub_p] + w.major_mismatch * misfit
-    # keeping a volunteer on his previous post (term 6): one exact arc
-    keep = pr.app_prev_post >= 0
-    direct = builder.arcs_for_pairs(
-        np.flatnonzero(keep).astype(np.int64), pr.app_prev_post[keep].astype(np.int64)
-    )
     hub_arcs = Hubs(
-        len(hubs), hub_a, hub_of.reshape(-1), np.concatenate(in_cost), hub_h, hub_p, hub_cost
+        len(hubs),
+        np.concatenate(in_a),
+        hub_of.reshape(-1),
+        np.concatenate(in_cost),
+        hub_h,
+        hub_p,
+        hub_cost,
     )
-    return _solve(pr, builder, hub_arcs, direct)
+    return CompactNetwork(hub_arcs, direct, np.concatenate(in_pair))
 
 
 def _patterns(
@@ -186,16 +246,3 @@ def _patterns(
     if not same.all():
         raise RuntimeError("two different tier patterns share a hash; report this as a bug")
     return pattern, pattern_rep
-
-
-def _solve(pr: AllocationProblem, builder: ArcBuilder, hubs: Hubs, direct: Arcs) -> CompactFlow:
-    result = network_flow(pr, direct, hubs)
-    # split each hub's flow into (applicant, post) pairs: sort both sides by hub
-    apps_in = hubs.in_a[result.hub_in > 0]
-    order_in = np.argsort(hubs.in_hub[result.hub_in > 0], kind="stable")
-    posts_out = np.repeat(hubs.out_p, result.hub_out)
-    order_out = np.argsort(np.repeat(hubs.out_hub, result.hub_out), kind="stable")
-    pairs_a = np.concatenate([apps_in[order_in], direct.a[result.direct > 0]])
-    pairs_p = np.concatenate([posts_out[order_out], direct.p[result.direct > 0]])
-    n_arcs = len(direct) + len(hubs.in_a) + len(hubs.out_p)
-    return CompactFlow(result.objective, builder.arcs_for_pairs(pairs_a, pairs_p), n_arcs)

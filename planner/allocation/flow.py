@@ -71,8 +71,18 @@ def relaxed_flow(pr: AllocationProblem, arcs: Arcs) -> FlowResult:
     return FlowResult(result.objective, np.flatnonzero(result.direct > 0))
 
 
-def network_flow(pr: AllocationProblem, direct: Arcs, hubs: Hubs | None = None) -> NetworkFlow:
-    """Solve the network of the module docstring with direct arcs and optional hubs."""
+def network_flow(
+    pr: AllocationProblem,
+    direct: Arcs,
+    hubs: Hubs | None = None,
+    tiebreak: np.ndarray | None = None,
+) -> NetworkFlow:
+    """Solve the network of the module docstring with direct arcs and optional hubs.
+
+    ``tiebreak`` (an integer per applicant) chooses among the optimal flows one with the
+    smallest sum of the placed applicants' tie-breaks: every cost is scaled so that no sum
+    of tie-breaks can outweigh one cost unit.
+    """
     n_a, n_p, n_b = pr.n_applicants, pr.n_posts, len(pr.bucket_cap)
     n_s, n_r = len(pr.service_code), len(pr.recruit_code)
     n_h = hubs.n if hubs is not None else 0
@@ -116,23 +126,27 @@ def network_flow(pr: AllocationProblem, direct: Arcs, hubs: Hubs | None = None) 
         (s0 + np.arange(n_s), np.full(n_s, sink), np.minimum(pr.service_cap, big), np.zeros(n_s)),
         (np.asarray([src]), np.asarray([sink]), np.asarray([big]), np.zeros(1)),
     ]
+    tails = np.concatenate([t for t, _, _, _ in parts]).astype(np.int32)
+    heads = np.concatenate([h for _, h, _, _ in parts]).astype(np.int32)
+    caps = np.concatenate([k for _, _, k, _ in parts]).astype(np.int64)
+    costs = np.round(np.concatenate([c for _, _, _, c in parts]) * COST_SCALE).astype(np.int64)
+    offsets = np.cumsum([0] + [len(t) for t, _, _, _ in parts])
+    solver_costs = costs
+    scale = 2 * int(np.abs(tiebreak).max(initial=0)) * n_a + 1 if tiebreak is not None else 1
+    if tiebreak is not None and int(np.abs(costs).max(initial=0)) * scale * n_nodes < 2**60:
+        solver_costs = costs * scale  # no overflow in the solver's cost scaling either
+        solver_costs[offsets[1] : offsets[2]] += tiebreak[has_r].astype(np.int64)
     flow = min_cost_flow.SimpleMinCostFlow()
-    flow.add_arcs_with_capacity_and_unit_cost(
-        np.concatenate([t for t, _, _, _ in parts]).astype(np.int32),
-        np.concatenate([h for _, h, _, _ in parts]).astype(np.int32),
-        np.concatenate([k for _, _, k, _ in parts]).astype(np.int64),
-        np.round(np.concatenate([c for _, _, _, c in parts]) * COST_SCALE).astype(np.int64),
-    )
+    flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, solver_costs)
     supplies = np.zeros(n_nodes, dtype=np.int64)
     supplies[src], supplies[sink] = big, -big
     flow.set_nodes_supplies(np.arange(n_nodes, dtype=np.int32), supplies)
     status = flow.solve()
     if status != flow.OPTIMAL:
         raise RuntimeError(f"min-cost flow ended with status {status}; expected OPTIMAL")
-    offsets = np.cumsum([0] + [len(t) for t, _, _, _ in parts])
     f = flow.flows(np.arange(offsets[-1], dtype=np.int32))
     return NetworkFlow(
-        objective=pr.constant() + flow.optimal_cost() / COST_SCALE,
+        objective=pr.constant() + int(f @ costs) / COST_SCALE,
         direct=f[offsets[2] : offsets[3]],
         hub_in=f[offsets[3] : offsets[4]],
         hub_out=f[offsets[4] : offsets[5]],

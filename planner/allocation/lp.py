@@ -161,8 +161,11 @@ def solve(
     integral: bool,
     time_limit: float,
     hint: np.ndarray | None = None,
+    abs_gap: float = 0.0,
 ) -> LPSolution:
     """Solve the LP with GLOP (or the MIP, with ``integral``, with SCIP) over ``arcs``.
+
+    A MIP stops when its incumbent is within ``abs_gap`` of its bound.
 
     Measured choices: GLOP, OR-Tools' own simplex, gives the duals the pricing needs (HiGHS'
     duals come out of OR-Tools' model builder with the wrong sign and value); SCIP takes a
@@ -187,6 +190,8 @@ def solve(
                 model.add_hint(k, 1.0)
     solver = mbh.ModelSolverHelper("scip" if integral else "glop")
     solver.set_time_limit_in_seconds(max(time_limit, 0.1))
+    if integral and abs_gap > 0:
+        solver.set_solver_specific_parameters(f"limits/absgap = {abs_gap:.6f}")
     solver.solve(model)
     status = solver.status()
     name = getattr(status, "name", str(status))

@@ -22,14 +22,18 @@ bound is nearly always tight and the MIP closes at the root.
 from __future__ import annotations
 
 import logging
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing import current_process, get_context
 
 import numpy as np
 
 from planner.allocation import lp
 from planner.allocation.arcs import ArcBuilder, Arcs
 from planner.allocation.compact import compact_flow
+from planner.allocation.components import Part, split
 from planner.allocation.pricing import Pricer
 from planner.allocation.problem import AllocationProblem
 
@@ -42,6 +46,10 @@ ROUND_PER_PREFERENCE = 40
 INCUMBENT_RC = 1.0
 """Columns with a reduced cost below this join the incumbent MIP."""
 INCUMBENT_SECONDS = 60.0
+PARALLEL_APPLICANTS = 5_000
+"""From this many applicants on, the parts are solved in parallel processes by default."""
+FIRST_PASS_SECONDS = 10.0
+"""Time for a part's incumbent MIP when the parts are first solved, without closing."""
 CLOSING_LIMIT = 200_000
 """At most this many arcs go into the exact closing MIP."""
 """Up to this many eligible arcs, the min-cost flow over all of them seeds the columns."""
@@ -172,6 +180,8 @@ def _incumbent(
     deadline: float,
     notes: list[str],
     flow_arcs: Arcs | None = None,
+    seconds: float = INCUMBENT_SECONDS,
+    abs_gap: float = 0.0,
 ) -> lp.LPSolution:
     """A good plan near the LP optimum: the LP's integral part repaired for A4, improved by a
     MIP over the LP's support, the columns of applicants with fractional values and the
@@ -194,8 +204,9 @@ def _incumbent(
         layout,
         columns.take(near),
         integral=True,
-        time_limit=min(INCUMBENT_SECONDS, max(deadline - time.perf_counter(), 1.0)),
+        time_limit=min(seconds, max(deadline - time.perf_counter(), 1.0)),
         hint=np.isin(near, chosen).astype(float),
+        abs_gap=abs_gap,
     )
     if dive.feasible and dive.objective < best.objective:
         notes.append(f"incumbent from a MIP over {len(near)} columns near the LP optimum")
@@ -255,23 +266,137 @@ def _close(
 
 
 def solve_allocation(
-    problem: AllocationProblem, time_limit: float = 300.0, gap_tolerance: float = 1e-4
+    problem: AllocationProblem,
+    time_limit: float = 300.0,
+    gap_tolerance: float = 1e-4,
+    workers: int | None = None,
 ) -> AllocationSolution:
     """Solve the allocation to proven optimality within ``gap_tolerance`` (relative; 1e-4 is
     0.01%), or until ``time_limit`` seconds.
 
-    Returns the best plan found with the proven lower bound.
+    The independent parts of the pairing (:mod:`planner.allocation.components`) are solved
+    apart, in up to ``workers`` processes (default: one per core from
+    :data:`PARALLEL_APPLICANTS` applicants on; below, starting processes costs more than it
+    saves). Returns the best plan found with the proven lower bound.
+    """
+    t0 = time.perf_counter()
+    parts = split(problem)
+    whole = (
+        len(parts) == 1
+        and len(parts[0].applicants) == problem.n_applicants
+        and len(parts[0].posts) == problem.n_posts
+    )
+    if whole:
+        return _solve_part(problem, time_limit, gap_tolerance)
+    if workers is None:
+        workers = os.cpu_count() or 1 if problem.n_applicants >= PARALLEL_APPLICANTS else 1
+    if current_process().daemon:
+        workers = 1  # a daemonic process may not start processes of its own
+    n_workers = max(1, min(workers, len(parts)))
+    deadline = t0 + time_limit
+    # first without the closing MIPs: the plan is judged by the gap of the whole
+    solutions = _solve_parts([p.problem for p in parts], deadline, gap_tolerance, n_workers, True)
+    joined = _join(problem, parts, solutions, gap_tolerance, n_workers, time.perf_counter() - t0)
+    if joined.optimal or time.perf_counter() > deadline:
+        return joined
+    # then close the gap of every part that has one
+    open_parts = [k for k, sol in enumerate(solutions) if sol.objective - sol.bound > EPS]
+    closed = _solve_parts(
+        [parts[k].problem for k in open_parts], deadline, gap_tolerance, n_workers, False
+    )
+    for k, sol in zip(open_parts, closed, strict=True):
+        if sol.objective - sol.bound < solutions[k].objective - solutions[k].bound:
+            solutions[k] = sol
+    return _join(problem, parts, solutions, gap_tolerance, n_workers, time.perf_counter() - t0)
+
+
+def _solve_parts(
+    problems: list[AllocationProblem],
+    deadline: float,
+    gap_tolerance: float,
+    workers: int,
+    first_pass: bool,
+) -> list[AllocationSolution]:
+    """:func:`_solve_part` for each problem, in up to ``workers`` processes."""
+    k = len(problems)
+    if k == 0:
+        return []
+    # the smallest first, so that a large part that runs into the time limit does not hold
+    # the small ones up; the time limit is a wall-clock time that every process can read
+    order = sorted(range(k), key=lambda i: problems[i].n_applicants)
+    ends = [time.time() + deadline - time.perf_counter()] * k
+    args = ([problems[i] for i in order], ends, [gap_tolerance] * k, [first_pass] * k)
+    if workers > 1 and k > 1:
+        with ProcessPoolExecutor(min(workers, k), mp_context=get_context("spawn")) as pool:
+            solved = list(pool.map(_solve_by, *args))
+    else:
+        solved = [_solve_by(*each) for each in zip(*args, strict=True)]
+    solutions: list[AllocationSolution] = [solved[0]] * k
+    for i, sol in zip(order, solved, strict=True):
+        solutions[i] = sol
+    return solutions
+
+
+def _solve_by(
+    problem: AllocationProblem, end: float, gap_tolerance: float, first_pass: bool
+) -> AllocationSolution:
+    """:func:`_solve_part` until the wall-clock time ``end``."""
+    return _solve_part(problem, max(end - time.time(), 1.0), gap_tolerance, first_pass)
+
+
+def _join(
+    problem: AllocationProblem,
+    parts: list[Part],
+    solutions: list[AllocationSolution],
+    gap_tolerance: float,
+    workers: int,
+    seconds: float,
+) -> AllocationSolution:
+    """The plan of the whole problem from the plans of its parts."""
+    post_of = np.full(problem.n_applicants, -1, dtype=np.int64)
+    bound = lp_bound = problem.constant()
+    notes = [f"{len(parts)} independent parts of the pairing, solved in {workers} process(es)"]
+    for part, sol in zip(parts, solutions, strict=True):
+        placed = sol.post_of >= 0
+        post_of[part.applicants[placed]] = part.posts[sol.post_of[placed]]
+        bound += sol.bound - part.problem.constant()
+        lp_bound += sol.stats.lp_bound - part.problem.constant()
+        label = "+".join(part.problem.service_code.tolist())
+        notes.extend(f"part {label}: {note}" for note in sol.notes)
+    a = np.flatnonzero(post_of >= 0)
+    arcs = ArcBuilder(problem).arcs_for_pairs(a, post_of[a])
+    objective = problem.constant() + float(arcs.cost.sum())
+    gap = max(objective - bound, 0.0) / max(1.0, abs(objective))
+    optimal = gap <= gap_tolerance  # every part's bound is proven, so their sum is
+    if optimal:
+        status = "optimal" if gap <= 1e-9 else "optimal within tolerance"
+    else:
+        status = (
+            "time-limit" if any(s.stats.status == "time-limit" for s in solutions) else "gap open"
+        )
+    build = max((s.stats.build_seconds for s in solutions), default=0.0)
+    stats = SolveStats(
+        build_seconds=build,
+        solve_seconds=max(seconds - build, 0.0),
+        pricing_rounds=sum(s.stats.pricing_rounds for s in solutions),
+        columns=sum(s.stats.columns for s in solutions),
+        lp_bound=lp_bound,
+        status=status,
+    )
+    return AllocationSolution(post_of, arcs, objective, bound, optimal, stats, notes)
+
+
+def _solve_part(
+    problem: AllocationProblem, time_limit: float, gap_tolerance: float, first_pass: bool = False
+) -> AllocationSolution:
+    """:func:`solve_allocation` for a problem whose pairing is connected.
+
+    A ``first_pass`` gives the incumbent MIP :data:`FIRST_PASS_SECONDS` and skips the
+    closing MIP: the parts' plans are first judged together.
     """
     t0 = time.perf_counter()
     builder = ArcBuilder(problem)
-    pricer = Pricer(builder)
-    layout = lp.row_layout(problem)
     n_a, n_p = problem.n_applicants, problem.n_posts
-    zero_post, zero_app = np.zeros(n_p), np.zeros(n_a)
-    zero_pair = np.zeros(len(problem.pair_cap))
-    columns, _, _ = pricer.candidates(
-        zero_post, zero_app, zero_pair, 0.0, max_per_preference=INITIAL_PER_PREFERENCE
-    )
     # the relaxation without A3 pair seats and A4 on the compact network: a valid bound, and
     # when its plan keeps A3 and A4 too, the optimum
     relaxed_plan = compact_flow(problem, builder)
@@ -285,6 +410,13 @@ def solve_allocation(
         objective = problem.constant() + float(flow_arcs.cost.sum())
         note = "the min-cost flow optimum keeps the pair seats (A3) and the 85% share (A4)"
         return AllocationSolution(post_of, flow_arcs, objective, flow_bound, True, stats, [note])
+    pricer = Pricer(builder)
+    layout = lp.row_layout(problem)
+    zero_post, zero_app = np.zeros(n_p), np.zeros(n_a)
+    zero_pair = np.zeros(len(problem.pair_cap))
+    columns, _, _ = pricer.candidates(
+        zero_post, zero_app, zero_pair, 0.0, max_per_preference=INITIAL_PER_PREFERENCE
+    )
     columns = _merge(columns, flow_arcs, n_p)
     build_seconds = time.perf_counter() - t0
     deadline = t0 + time_limit
@@ -338,9 +470,19 @@ def solve_allocation(
         mip = relaxed
         notes.append("the LP optimum is integral (no branching needed)")
     else:
-        mip = _incumbent(problem, layout, columns, relaxed, deadline, notes, flow_arcs)
+        mip = _incumbent(
+            problem,
+            layout,
+            columns,
+            relaxed,
+            deadline,
+            notes,
+            flow_arcs,
+            FIRST_PASS_SECONDS if first_pass else INCUMBENT_SECONDS,
+            gap_tolerance * max(1.0, abs(lower)),
+        )
         gap = mip.objective - lower
-        if complete and gap > gap_tolerance * max(1.0, abs(mip.objective)):
+        if not first_pass and complete and gap > gap_tolerance * max(1.0, abs(mip.objective)):
             mip, columns = _close(
                 problem,
                 layout,

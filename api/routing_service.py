@@ -1,0 +1,346 @@
+"""Route a scenario's service vehicles and write the routing outputs (planning model section 3).
+
+Files written into ``out``: ``routes.csv`` (one row per vehicle-day: stop order, times and
+clients), ``visits.csv`` (one row per stop visit), ``routes.geojson`` (one LineString per
+vehicle-day with the same properties), ``coverage.csv`` (per township: demand, served,
+target, met, and the reason for what is left), ``unserved.csv`` (every stop with unserved
+demand and its reason) and the ``"routing"`` part of ``summary.json`` (merged into an
+existing summary of a plan, else a new file). CSV files are UTF-8 with a BOM, like the plan's.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from api.services import PlanError
+from geodata.scenario import LoadResult, load_scenario
+from planner import __version__
+from planner.routing.problem import RoutingProblem
+from planner.routing.result import REASONS, RoutingResult
+from planner.routing.solver import SolveOptions, solve_routing
+from planner.scenario import Scenario
+
+log = logging.getLogger(__name__)
+
+ROUTING_DECISIONS = {
+    "crews": "with --plan, a station's crew is the volunteers on the mobile_service posts of its "
+    "county (new placements in assignments.csv plus continuing volunteers in seats.csv), given "
+    "to the county's stations in file order, vehicles x crew size each; a station staffs "
+    "floor(crew / crew size) vehicles, every campaign day. Without --plan every declared "
+    "vehicle is staffed",
+    "target": "a township's target is ceil(coverage_target x its demand); each stop's is "
+    "ceil(coverage_target x the stop's demand), so meeting every stop's meets the township's",
+    "window": "a visit (set-up and service) lies inside the stop's window; waiting is allowed",
+    "travel": "great-circle km x circuity / speed, or travel_times.csv (empty minutes: no path)",
+    "capacity_allows": "a county's targets are reachable by capacity when its staffed vehicle-days "
+    "x clients a day reach the sum of its townships' targets",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RouteOutcome:
+    """Finished routes: where they are and the routing summary."""
+
+    out: Path
+    summary: dict[str, Any]
+
+
+def read_crews(plan_dir: Path, scenario: Scenario) -> dict[str, int]:
+    """Volunteers crewing each station, from a plan folder's mobile_service seats."""
+    path = plan_dir / "assignments.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file; expected a plan folder from `planner plan`")
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    for col in ("county_code", "category"):
+        if col not in frame.columns:
+            raise ValueError(f"{path}: no column {col!r}; expected the columns of a plan")
+    mobile = frame[frame["category"] == "mobile_service"]
+    by_county = mobile.groupby("county_code").size().to_dict()
+    seats = plan_dir / "seats.csv"
+    if seats.is_file():
+        held = pd.read_csv(seats, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        if {"county_code", "category", "continuing"} <= set(held.columns):
+            held = held[held["category"] == "mobile_service"]
+            for county, n in held.groupby("county_code")["continuing"]:
+                by_county[county] = by_county.get(county, 0) + int(pd.to_numeric(n).sum())
+    st = scenario.stations
+    assert st is not None
+    crews: dict[str, int] = {}
+    for sid, county, vehicles, size in zip(
+        st.station_id.tolist(),
+        st.county_code.tolist(),
+        st.vehicles.tolist(),
+        st.crew_size.tolist(),
+        strict=True,
+    ):
+        left = int(by_county.get(county, 0))
+        give = min(left, int(vehicles) * int(size))
+        crews[sid] = give
+        by_county[county] = left - give
+    return crews
+
+
+def route_scenario(
+    source: str | Path,
+    out: Path,
+    plan_dir: Path | None = None,
+    time_limit: float = 60.0,
+    seed: int = 0,
+    loaded: LoadResult | None = None,
+) -> RouteOutcome:
+    """Validate, route and write the routing outputs into ``out``.
+
+    Raises
+    ------
+    PlanError
+        When the scenario has errors or no routing tables.
+    """
+    result = loaded or load_scenario(source)
+    if result.scenario is None:
+        raise PlanError(result.report, "the scenario has errors; nothing was routed")
+    scenario = result.scenario
+    if scenario.stations is None or scenario.stops is None:
+        raise PlanError(result.report, "the scenario has no routing tables (stations, stops)")
+    crews = read_crews(plan_dir, scenario) if plan_dir is not None else None
+    t0 = time.perf_counter()
+    problem = RoutingProblem.from_scenario(scenario, crews=crews)
+    solution = solve_routing(problem, SolveOptions(time_limit=time_limit, seed=seed))
+    tables = routing_tables(problem, solution)
+    summary = routing_summary(scenario, problem, solution, tables["coverage"])
+    summary.update(
+        time_limit=time_limit,
+        seed=seed,
+        crews="plan " + str(plan_dir) if plan_dir is not None else "declared",
+        total_seconds=round(time.perf_counter() - t0, 3),
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    for name, frame in tables.items():
+        frame.to_csv(out / f"{name}.csv", index=False, encoding="utf-8-sig")
+    (out / "routes.geojson").write_text(
+        json.dumps(routes_geojson(problem, solution), ensure_ascii=False), encoding="utf-8"
+    )
+    path = out / "summary.json"
+    merged = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    merged.setdefault("planner_version", __version__)
+    merged.setdefault(
+        "scenario", {"name": scenario.name, "year": scenario.year, "synthetic": scenario.synthetic}
+    )
+    merged["routing"] = summary
+    path.write_text(json.dumps(merged, ensure_ascii=False, indent=2), encoding="utf-8")
+    return RouteOutcome(out, summary)
+
+
+def _hhmm(minutes: np.ndarray | float) -> Any:
+    def one(m: float) -> str:
+        m = round(float(m))
+        return f"{m // 60:02d}:{m % 60:02d}"
+
+    if np.ndim(minutes) == 0:
+        return one(float(minutes))  # type: ignore[arg-type]
+    return [one(m) for m in np.asarray(minutes).tolist()]
+
+
+def route_ids(p: RoutingProblem, r: RoutingResult) -> list[str]:
+    """``STATION-dDD-vK`` for each route (1-based day and vehicle)."""
+    ro = r.routes
+    return [
+        f"{p.station_id[s]}-d{d + 1:02d}-v{k + 1}"
+        for s, d, k in zip(ro.station.tolist(), ro.day.tolist(), ro.vehicle.tolist(), strict=True)
+    ]
+
+
+def routing_tables(p: RoutingProblem, r: RoutingResult) -> dict[str, pd.DataFrame]:
+    """routes, visits, coverage and unserved as data frames."""
+    ro, vi = r.routes, r.visits
+    route_id = route_ids(p, r)
+    visits = pd.DataFrame(
+        {
+            "route_id": np.asarray(route_id, dtype=object)[vi.route] if len(vi) else [],
+            "order": vi.order,
+            "stop_id": p.stop_id[vi.stop],
+            "township_code": p.stop_township[vi.stop],
+            "arrive": _hhmm(vi.arrive),
+            "start": _hhmm(vi.start),
+            "depart": _hhmm(vi.depart),
+            "clients": vi.clients,
+        }
+    )
+    grouped = visits.groupby("route_id", sort=False)
+    joined = {
+        rid: (
+            " > ".join(g["stop_id"]),
+            " ".join(f"{a}-{b}" for a, b in zip(g["arrive"], g["depart"], strict=True)),
+            " ".join(map(str, g["clients"])),
+        )
+        for rid, g in grouped
+    }
+    routes = pd.DataFrame(
+        {
+            "route_id": route_id,
+            "station_id": p.station_id[ro.station],
+            "county_code": p.station_county[ro.station],
+            "day": ro.day + 1,
+            "vehicle": ro.vehicle + 1,
+            "depart": _hhmm(ro.depart),
+            "return": _hhmm(ro.back),
+            "travel_minutes": np.round(ro.travel, 1),
+            "clients": ro.clients,
+            "stops": [joined[x][0] for x in route_id],
+            "stop_times": [joined[x][1] for x in route_id],
+            "stop_clients": [joined[x][2] for x in route_id],
+        }
+    )
+    unserved_mask = r.served < p.demand
+    unserved = pd.DataFrame(
+        {
+            "stop_id": p.stop_id[unserved_mask],
+            "township_code": p.stop_township[unserved_mask],
+            "county_code": p.stop_county[unserved_mask],
+            "demand": p.demand[unserved_mask],
+            "served": r.served[unserved_mask],
+            "unserved": (p.demand - r.served)[unserved_mask],
+            "reason_code": r.reason[unserved_mask],
+            "reason": [REASONS[c] for c in r.reason[unserved_mask]],
+        }
+    )
+    return {
+        "routes": routes,
+        "visits": visits,
+        "coverage": coverage_table(p, r),
+        "unserved": unserved,
+    }
+
+
+def coverage_table(p: RoutingProblem, r: RoutingResult) -> pd.DataFrame:
+    """Per township: demand, served, target (clients), met, and why the rest is unserved."""
+    frame = pd.DataFrame(
+        {
+            "township_code": p.stop_township,
+            "county_code": p.stop_county,
+            "demand": p.demand,
+            "served": r.served,
+            "reason": np.where(r.served < p.demand, r.reason, ""),
+        }
+    )
+    agg = frame.groupby(["township_code", "county_code"], sort=True).agg(
+        demand=("demand", "sum"),
+        served=("served", "sum"),
+        reason=("reason", lambda s: " ".join(sorted({x for x in s if x}))),
+    )
+    agg = agg.reset_index()
+    agg["target"] = np.ceil(p.coverage_target * agg["demand"] - 1e-9).astype(np.int64)
+    agg["met"] = agg["served"] >= agg["target"]
+    agg["coverage"] = np.round(agg["served"] / agg["demand"].where(agg["demand"] > 0, 1), 4)
+    return agg[
+        ["township_code", "county_code", "demand", "served", "target", "met", "coverage", "reason"]
+    ]
+
+
+def routing_summary(
+    sc: Scenario, p: RoutingProblem, r: RoutingResult, coverage: pd.DataFrame
+) -> dict[str, Any]:
+    """The ``routing`` part of summary.json."""
+    capacity = (p.staffed.sum(axis=1) * p.capacity).astype(np.int64)
+    counties = []
+    for county in sorted(set(p.stop_county.tolist())):
+        cov = coverage[coverage["county_code"] == county]
+        cap = int(capacity[p.station_county == county].sum())
+        target = int(cov["target"].sum())
+        counties.append(
+            {
+                "county_code": county,
+                "townships": len(cov),
+                "demand": int(cov["demand"].sum()),
+                "target": target,
+                "staffed_capacity": cap,
+                "capacity_allows_targets": cap >= target,
+                "served": int(cov["served"].sum()),
+                "townships_met": int(cov["met"].sum()),
+            }
+        )
+    allows = {c["county_code"] for c in counties if c["capacity_allows_targets"]}
+    in_reach = coverage[coverage["county_code"].isin(allows)]
+    unserved = p.demand - r.served
+    by_reason = {
+        code: int(unserved[r.reason == code].sum()) for code in REASONS if (r.reason == code).any()
+    }
+    return {
+        "status": "routed",
+        "seconds": round(r.seconds, 3),
+        "routes": len(r.routes),
+        "visits": len(r.visits),
+        "travel_minutes": round(r.travel_minutes, 1),
+        "demand": int(p.demand.sum()),
+        "served": int(r.served.sum()),
+        "coverage_target": p.coverage_target,
+        "townships": len(coverage),
+        "townships_met": int(coverage["met"].sum()),
+        "townships_where_capacity_allows": len(in_reach),
+        "townships_met_where_capacity_allows": int(in_reach["met"].sum()),
+        "unserved_by_reason": by_reason,
+        "reasons": REASONS,
+        "counties": counties,
+        "subproblems": [
+            {
+                "county_code": s.county,
+                "vehicle_days": s.vehicle_days,
+                "visit_nodes": s.nodes,
+                "status": s.status,
+                "seconds": round(s.seconds, 3),
+            }
+            for s in r.subproblems
+        ],
+        "decisions": ROUTING_DECISIONS,
+    }
+
+
+def routes_geojson(p: RoutingProblem, r: RoutingResult) -> dict[str, Any]:
+    """One LineString per vehicle-day: station, stops in order, station (WGS-84 lon/lat)."""
+    features = []
+    ro, vi = r.routes, r.visits
+    ids = route_ids(p, r)
+    for k in range(len(ro)):
+        rows = np.flatnonzero(vi.route == k)
+        rows = rows[np.argsort(vi.order[rows], kind="stable")]
+        s = int(ro.station[k])
+        nodes = [s, *(p.n_stations + vi.stop[rows]).tolist(), s]
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "LineString",
+                    "coordinates": [[float(p.lon[n]), float(p.lat[n])] for n in nodes],
+                },
+                "properties": {
+                    "route_id": ids[k],
+                    "station_id": str(p.station_id[s]),
+                    "day": int(ro.day[k]) + 1,
+                    "vehicle": int(ro.vehicle[k]) + 1,
+                    "depart": _hhmm(ro.depart[k]),
+                    "return": _hhmm(ro.back[k]),
+                    "travel_minutes": round(float(ro.travel[k]), 1),
+                    "clients": int(ro.clients[k]),
+                    "stops": [
+                        {
+                            "order": int(vi.order[i]),
+                            "stop_id": str(p.stop_id[vi.stop[i]]),
+                            "township_code": str(p.stop_township[vi.stop[i]]),
+                            "arrive": _hhmm(vi.arrive[i]),
+                            "start": _hhmm(vi.start[i]),
+                            "depart": _hhmm(vi.depart[i]),
+                            "clients": int(vi.clients[i]),
+                        }
+                        for i in rows.tolist()
+                    ],
+                },
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}

@@ -1,0 +1,143 @@
+"""A static overview of a plan for reports: ``report.png`` drawn by GeoPandas and matplotlib."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from maps.plan import read_plan
+from maps.render import build_payload
+
+__all__ = ["write_png"]
+
+log = logging.getLogger(__name__)
+
+_CJK_FONTS = ("Noto Sans CJK SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "SimHei")
+
+
+def write_png(plan_dir: Path, out: Path | None = None, province: str | None = None) -> Path:
+    """Draw the plan's counties by quota fill rate, with outlines, posts, flows and routes.
+
+    Parameters
+    ----------
+    plan_dir : pathlib.Path
+        A plan folder.
+    out : pathlib.Path, optional
+        The PNG file; default ``plan_dir / "report.png"``.
+    province : str, optional
+        Six-digit province code to draw only that province.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib import font_manager
+    from matplotlib.patches import Patch
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    cjk = [f for f in _CJK_FONTS if f in installed]  # fall back for Chinese names
+    plt.rcParams["font.family"] = ["DejaVu Sans", *cjk]
+
+    files = read_plan(Path(plan_dir))
+    data = build_payload(files, province)
+    fig, ax = plt.subplots(figsize=(10, 8), dpi=110)
+    handles = []
+    if "counties" in data:
+        counties = _frame(data["counties"], data["digits"], polygons=True)
+        metric = next(iter(data["classes"]), None)
+        if metric is not None:
+            legend = data["classes"][metric]
+            colors = np.array(legend["colors"] + ["#d9d9d9"])
+            k = np.array([f["p"]["cls"][metric] for f in data["counties"]])
+            counties.plot(ax=ax, color=colors[k], edgecolor="#555", linewidth=0.3)
+            handles = [
+                Patch(color=c, label=lab)
+                for c, lab in zip(legend["colors"], legend["labels"], strict=True)
+            ]
+            handles.append(Patch(color="#d9d9d9", label="no data"))
+            ax.set_title(_title(data) + f"\n{legend['title']}", fontsize=11)
+        else:
+            counties.plot(ax=ax, color="#eeeeee", edgecolor="#555", linewidth=0.3)
+    for key, color, width in (("prefectures", "#777", 0.5), ("provinces", "#222", 1.0)):
+        if key in data:
+            _frame(data[key], data["digits"], polygons=False).plot(
+                ax=ax, color=color, linewidth=width
+            )
+    if "flows" in data:
+        for r in data["flows"]["rows"]:
+            ax.plot(
+                [r[1], r[3]],
+                [r[0], r[2]],
+                color="#6a3d9a",
+                alpha=0.4,
+                linewidth=0.5 + 4 * np.sqrt(r[4] / max(data["flows"]["max"], 1)),
+            )
+    if "posts" in data:
+        rows = data["posts"]["rows"]
+        colors = np.array(data["posts"]["colors"])
+        ax.scatter(
+            [r[1] for r in rows],
+            [r[0] for r in rows],
+            s=2 if len(rows) > 500 else 14,
+            c=colors[[r[5] for r in rows]],
+            edgecolors="none",
+            zorder=3,
+        )
+    if "routes" in data:
+        R = data["routes"]
+        for r in R["routes"]:
+            line = np.asarray(r["line"])
+            ax.plot(
+                line[:, 1], line[:, 0], color=R["colors"][r["vehicle"]], linewidth=0.8, zorder=4
+            )
+    if "coverage" in data:
+        for r in data["coverage"]["rows"]:
+            if not r[7]:
+                ax.scatter([r[1]], [r[0]], s=18, color="#d73027", zorder=5)
+    (y0, x0), (y1, x1) = data["bounds"]
+    pad = 0.03 * max(x1 - x0, y1 - y0)
+    ax.set_xlim(x0 - pad, x1 + pad)
+    ax.set_ylim(y0 - pad, y1 + pad)
+    ax.set_aspect(1 / np.cos(np.radians((y0 + y1) / 2)))
+    ax.set_axis_off()
+    if handles:
+        ax.legend(handles=handles, loc="lower left", fontsize=8, frameon=True)
+    target = Path(out) if out is not None else Path(plan_dir) / "report.png"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(target, bbox_inches="tight")
+    plt.close(fig)
+    log.info("overview written to %s", target)
+    return target
+
+
+def _frame(features: list[dict[str, Any]], digits: int, polygons: bool) -> Any:
+    """A GeoDataFrame of the page's encoded features (see maps.render._encode)."""
+    import geopandas as gpd
+    import polyline
+    import shapely
+
+    def ring(text: str) -> list[tuple[float, float]]:
+        return [(x, y) for y, x in polyline.decode(text, digits)]
+
+    geoms = []
+    for f in features:
+        parts = [[ring(r) for r in part] for part in f["g"]]
+        if polygons:
+            geoms.append(shapely.MultiPolygon([(p[0], p[1:]) for p in parts]))
+        else:
+            geoms.append(shapely.MultiLineString([r for p in parts for r in p]))
+    return gpd.GeoDataFrame(geometry=geoms, crs="EPSG:4326")
+
+
+def _title(data: dict[str, Any]) -> str:
+    t = data["title"]
+    flag = " (synthetic data)" if t["synthetic"] else ""
+    return f"{t['scenario']} {t['year']} · {t['area']}{flag}"

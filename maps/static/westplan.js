@@ -1,0 +1,337 @@
+/*
+ * westplan maps: fills the Folium layer groups of a plan's map from the page's JSON document.
+ *
+ * Every user-provided string (names, ids, categories) reaches the page as a DOM text node
+ * (textContent), never as HTML, so a name holding markup (an img tag with an onerror
+ * handler, say) shows as text.
+ * window.westplan exposes the Leaflet layers and the counts drawn, for tests and debugging.
+ */
+(function () {
+  "use strict";
+
+  function el(tag, text, cls) {
+    var node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (cls) node.className = cls;
+    return node;
+  }
+
+  /* A popup or tooltip: a bold title and a two-column table, all text nodes. */
+  function card(title, rows) {
+    var box = el("div", null, "wp-card");
+    box.appendChild(el("div", title, "wp-title"));
+    var table = el("table", null, "wp-table");
+    rows.forEach(function (row) {
+      if (row[1] === undefined || row[1] === null || row[1] === "") return;
+      var tr = table.insertRow();
+      tr.appendChild(el("th", row[0]));
+      tr.appendChild(el("td", row[1]));
+    });
+    box.appendChild(table);
+    return box;
+  }
+
+  function num(v) {
+    return v === undefined || v === null ? "" : Number(v).toLocaleString("en-US");
+  }
+
+  function pct(v) {
+    return v === undefined || v === null ? "" : (100 * v).toFixed(0) + "%";
+  }
+
+  var NO_DATA = "#d9d9d9";
+
+  function countyCard(p) {
+    return card(p.name + " " + p.code, [
+      ["地市 prefecture", p.prefecture],
+      ["省 province", p.province],
+      ["quota 名额", num(p.quota)],
+      ["placed 新招募", num(p.placed)],
+      ["fill rate 完成率", pct(p.fill)],
+      ["empty relay seats 接续空岗", num(p.relay)],
+      ["budget 预算 (CNY/yr)", num(p.budget)],
+    ]);
+  }
+
+  /* Parts of encoded polylines (see maps/render.py::_encode) -> Leaflet latlng arrays. */
+  function decode(parts, digits) {
+    return parts.map(function (part) {
+      return part.map(function (ring) { return polyline.decode(ring, digits); });
+    });
+  }
+
+  function counties(data, groups, state) {
+    if (!data.counties) return;
+    var shapes = data.counties.map(function (f) { return decode(f.g, data.digits); });
+    Object.keys(data.classes).forEach(function (metric) {
+      var group = groups["county_" + metric];
+      var colors = data.classes[metric].colors;
+      var layer = L.featureGroup();
+      data.counties.forEach(function (f, i) {
+        var k = f.p.cls[metric];
+        var poly = L.polygon(shapes[i], {
+          color: "#555",
+          weight: 0.6,
+          fillOpacity: 0.65,
+          fillColor: k >= 0 ? colors[k] : NO_DATA,
+          className: "wp-county wp-county-" + metric,
+        });
+        poly.feature = { type: "Feature", properties: f.p };
+        poly.bindTooltip(function () { return el("span", f.p.name + " " + f.p.code); }, { sticky: true });
+        poly.bindPopup(function () { return countyCard(f.p); });
+        poly.addTo(layer);
+      });
+      layer.addTo(group);
+      state.layers["county_" + metric] = layer;
+      state.legends.push({ group: group, title: data.classes[metric].title, items: legendItems(data.classes[metric]) });
+      if (!state.searchLayer) state.searchLayer = layer;
+    });
+    state.counts.counties = data.counties.length;
+  }
+
+  function legendItems(classes) {
+    var items = classes.labels.map(function (label, i) {
+      return [classes.colors[i], label];
+    });
+    items.push([NO_DATA, "no data 无数据"]);
+    return items;
+  }
+
+  function outlines(data, groups, state) {
+    [["provinces", "#222", 1.6], ["prefectures", "#666", 0.9]].forEach(function (spec) {
+      var lines = data[spec[0]];
+      if (!lines || !groups[spec[0]]) return;
+      var layer = L.featureGroup();
+      lines.forEach(function (f) {
+        var parts = decode(f.g, data.digits).map(function (part) { return part[0]; });
+        L.polyline(parts, { color: spec[1], weight: spec[2], interactive: false, className: "wp-outline" }).addTo(layer);
+      });
+      layer.addTo(groups[spec[0]]);
+      state.layers[spec[0]] = layer;
+      state.counts[spec[0]] = lines.length;
+    });
+  }
+
+  function posts(data, groups, state) {
+    var p = data.posts;
+    if (!p || !groups.posts) return;
+    var markers = p.rows.map(function (r) {
+      var marker = L.circleMarker([r[0], r[1]], {
+        radius: 6,
+        color: "#222",
+        weight: 1,
+        fillColor: p.colors[r[5]],
+        fillOpacity: 0.9,
+      });
+      marker.wpRow = r;
+      marker.bindPopup(function () {
+        return card("post 岗位 " + r[2], [
+          ["township 乡镇", (r[4] ? r[4] + " " : "") + r[3]],
+          ["county 区县", r[10]],
+          ["category 类别", p.categories[r[5]]],
+          ["seats 岗位数", num(r[6])],
+          ["filled 已派", num(r[7])],
+          ["relay 接续", r[8] ? "yes 是 (" + num(r[9]) + " empty 空)" : "no 否"],
+        ]);
+      });
+      return marker;
+    });
+    groups.posts.addLayers(markers);
+    state.layers.posts = groups.posts;
+    state.counts.posts = groups.posts.getLayers().length;  // what the cluster holds
+    state.legends.push({
+      group: groups.posts,
+      title: "Post category 岗位类别",
+      items: p.categories.map(function (c, i) { return [p.colors[i], c]; }),
+    });
+  }
+
+  function flows(data, groups, state) {
+    var f = data.flows;
+    if (!f || !groups.flows) return;
+    f.rows.forEach(function (r) {
+      var line = L.polyline([[r[0], r[1]], [r[2], r[3]]], {
+        color: "#6a3d9a",
+        opacity: 0.55,
+        weight: 1.5 + 10 * Math.sqrt(r[4] / Math.max(f.max, 1)),
+        className: "wp-flow",
+      });
+      line.bindTooltip(function () {
+        return el("span", r[6] + " " + r[5] + " → " + r[8] + " " + r[7] + ": " + num(r[4]) + " volunteers 名");
+      }, { sticky: true });
+      line.addTo(groups.flows);
+    });
+    state.layers.flows = groups.flows;
+    state.counts.flows = f.rows.length;
+  }
+
+  function routes(data, groups, state) {
+    var R = data.routes;
+    if (!R) return;
+    state.counts.routes = 0;
+    state.counts.stops = 0;
+    R.routes.forEach(function (r) {
+      var group = groups["routes_" + r.day];
+      var color = R.colors[r.vehicle];
+      var line = L.polyline(r.line, { color: color, weight: 3, opacity: 0.85, className: "wp-route" });
+      line.bindTooltip(function () {
+        return el("span", "vehicle 车辆 " + R.vehicles[r.vehicle] + " · day " + R.days[r.day]);
+      }, { sticky: true });
+      line.addTo(group);
+      r.stops.forEach(function (s) {
+        var stop = L.circleMarker([s[0], s[1]], {
+          radius: 5, color: color, weight: 2, fillColor: "#fff", fillOpacity: 1, className: "wp-stop",
+        });
+        stop.bindPopup(function () {
+          return card("stop 服务点 " + s[2], [
+            ["vehicle 车辆", R.vehicles[r.vehicle]],
+            ["day 日", R.days[r.day]],
+            ["stop order 顺序", s[3]],
+            ["arrival 到达", s[4]],
+            ["clients 服务人数", num(s[5])],
+          ]);
+        });
+        stop.addTo(group);
+        state.counts.stops += 1;
+      });
+      state.counts.routes += 1;
+    });
+    R.days.forEach(function (d, i) { state.layers["routes_" + i] = groups["routes_" + i]; });
+    R.stations.forEach(function (s) {
+      var depot = L.circleMarker([s[0], s[1]], {
+        radius: 8, color: "#000", weight: 2, fillColor: "#ffd92f", fillOpacity: 1, className: "wp-station",
+      });
+      depot.bindTooltip(function () { return el("span", "station 站点 " + s[2]); });
+      depot.addTo(groups.stations);
+    });
+    state.layers.stations = groups.stations;
+    state.counts.stations = R.stations.length;
+    state.legends.push({
+      group: groups["routes_0"],
+      title: "Vehicles 车辆",
+      items: R.vehicles.map(function (v, i) { return [R.colors[i], v]; }),
+    });
+  }
+
+  function coverage(data, groups, state) {
+    var C = data.coverage;
+    if (!C || !groups.coverage) return;
+    C.rows.forEach(function (r) {
+      var unserved = Math.max(r[4] - r[5], 0);
+      var share = r[4] > 0 ? r[5] / r[4] : 1;
+      var circle = L.circleMarker([r[0], r[1]], {
+        radius: 4 + 14 * Math.sqrt((r[7] ? r[4] : unserved) / Math.max(C.max, 1)),
+        color: r[7] ? "#1a9850" : "#d73027",
+        weight: r[7] ? 1 : 3,
+        fillColor: r[7] ? "#91cf60" : "#d73027",
+        fillOpacity: r[7] ? 0.45 : 0.7,
+        className: r[7] ? "wp-township wp-met" : "wp-township wp-unmet",
+      });
+      circle.bindTooltip(function () {
+        return card("township 乡镇 " + (r[3] ? r[3] + " " : "") + r[2], [
+          ["demand 需求", num(r[4])],
+          ["served 已服务", num(r[5]) + " (" + pct(share) + ")"],
+          ["target 目标", pct(r[6])],
+          ["unserved 未服务", num(unserved)],
+          ["met 达标", r[7] ? "yes 是" : "NO 否"],
+        ]);
+      }, { sticky: true });
+      circle.addTo(groups.coverage);
+    });
+    state.layers.coverage = groups.coverage;
+    state.counts.coverage = C.rows.length;
+    state.legends.push({
+      group: groups.coverage,
+      title: "Township coverage 乡镇覆盖",
+      items: [["#91cf60", "target met 达标 (size: demand)"], ["#d73027", "unmet 未达标 (size: unserved)"]],
+    });
+  }
+
+  function title(map, data) {
+    var control = L.control({ position: "topleft" });
+    control.onAdd = function () {
+      var t = data.title;
+      var box = el("div", null, "wp-box wp-heading");
+      box.appendChild(el("div", t.scenario + (t.year ? " " + t.year : ""), "wp-title"));
+      box.appendChild(el("div", t.area));
+      if (t.synthetic) box.appendChild(el("div", "SYNTHETIC DATA 模拟数据", "wp-synthetic"));
+      return box;
+    };
+    control.addTo(map);
+  }
+
+  function legend(map, state) {
+    if (!state.legends.length) return;
+    var control = L.control({ position: "bottomright" });
+    var sections = [];
+    control.onAdd = function () {
+      var box = el("div", null, "wp-box wp-legend");
+      state.legends.forEach(function (entry) {
+        var section = el("div", null, "wp-legend-section");
+        section.appendChild(el("div", entry.title, "wp-title"));
+        entry.items.forEach(function (item) {
+          var row = el("div", null, "wp-legend-row");
+          var swatch = el("span", null, "wp-swatch");
+          swatch.style.background = item[0];
+          row.appendChild(swatch);
+          row.appendChild(el("span", item[1]));
+          section.appendChild(row);
+        });
+        sections.push([entry.group, section]);
+        box.appendChild(section);
+      });
+      L.DomEvent.disableScrollPropagation(box);
+      return box;
+    };
+    control.addTo(map);
+    function refresh() {
+      sections.forEach(function (s) {
+        s[1].style.display = map.hasLayer(s[0]) ? "" : "none";
+      });
+    }
+    map.on("overlayadd overlayremove", refresh);
+    refresh();
+  }
+
+  function search(map, state) {
+    if (!state.searchLayer || !L.Control.Search) return;
+    var control = new L.Control.Search({
+      layer: state.searchLayer,
+      propertyName: "label",
+      initial: false,
+      marker: false,
+      textPlaceholder: "county 区县…",
+      buildTip: function (text) {
+        var a = el("a", text);
+        a.href = "#";
+        return a;
+      },
+      moveToLocation: function (latlng, text, m) {
+        if (latlng.layer && latlng.layer.getBounds) m.fitBounds(latlng.layer.getBounds());
+        else m.setView(latlng, 9);
+      },
+    });
+    control.on("search:locationfound", function (e) {
+      if (e.layer && e.layer.openPopup) e.layer.openPopup();
+    });
+    map.addControl(control);
+    state.search = control;
+  }
+
+  window.westplanMap = function (map, groups) {
+    var data = JSON.parse(document.getElementById("westplan-data").textContent);
+    var state = { layers: {}, counts: {}, legends: [], searchLayer: null, search: null };
+    window.westplan = state;
+    if (data.bounds) map.fitBounds(data.bounds, { animate: false });  // before clustering
+    outlines(data, groups, state);
+    counties(data, groups, state);
+    flows(data, groups, state);
+    posts(data, groups, state);
+    coverage(data, groups, state);
+    routes(data, groups, state);
+    title(map, data);
+    legend(map, state);
+    search(map, state);
+    state.ready = performance.now();
+  };
+})();

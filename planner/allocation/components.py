@@ -1,0 +1,116 @@
+"""Independent parts of an allocation: the connected components of the pairing (A3).
+
+An applicant of recruiting province ``r`` can only serve in a province paired with ``r``, and
+every rule (A1-A6) counts within one recruiting province, one pair or one service province.
+So the recruiting and service provinces that the pairing connects, with their applicants,
+posts and counties, form a problem of their own, and the plan is the union of the parts'
+plans. The national tier (31 recruiting and 12 service provinces) falls into 11 parts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from planner.allocation.problem import AllocationProblem
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One component as a problem of its own, with its rows' indices in the whole problem."""
+
+    problem: AllocationProblem
+    applicants: np.ndarray
+    posts: np.ndarray
+
+
+def split(pr: AllocationProblem) -> list[Part]:
+    """The components of the pairing that have applicants, largest first."""
+    n_r, n_s = pr.pair_index.shape
+    r, s = np.nonzero(pr.pair_index >= 0)
+    graph = coo_matrix((np.ones(len(r)), (r, n_r + s)), shape=(n_r + n_s, n_r + n_s))
+    n, label = connected_components(graph, directed=False)
+    parts = [
+        _restrict(pr, np.flatnonzero(label[:n_r] == k), np.flatnonzero(label[n_r:] == k))
+        for k in range(n)
+    ]
+    parts = [p for p in parts if len(p.applicants) and len(p.posts)]
+    return sorted(parts, key=lambda p: -len(p.applicants))
+
+
+def _renumber(keep: np.ndarray, size: int) -> np.ndarray:
+    """New index of each old index (-1 where it is not kept)."""
+    new = np.full(size, -1, dtype=np.int64)
+    new[keep] = np.arange(len(keep))
+    return new
+
+
+def _restrict(pr: AllocationProblem, rs: np.ndarray, ss: np.ndarray) -> Part:
+    """The problem of recruiting provinces ``rs`` and service provinces ``ss``."""
+    new_s = _renumber(ss, len(pr.service_code))
+    new_r = _renumber(rs, len(pr.recruit_code))
+    # counties and their buckets (A2)
+    county_s = np.searchsorted(
+        pr.service_code, np.asarray([str(c)[:2] + "0000" for c in pr.county_code])
+    )
+    counties = np.flatnonzero(np.isin(county_s, ss))
+    kinds = len(pr.bucket_cap) // max(len(pr.county_code), 1)
+    buckets = (counties[:, None] * kinds + np.arange(kinds)).reshape(-1)
+    new_bucket = _renumber(buckets, len(pr.bucket_cap))
+    new_county = _renumber(counties, len(pr.county_code))
+    # posts of the service provinces, applicants of the recruiting provinces
+    posts = np.flatnonzero((pr.post_s >= 0) & np.isin(pr.post_s, ss))
+    new_post = _renumber(posts, pr.n_posts)
+    apps = np.flatnonzero((pr.app_r >= 0) & np.isin(pr.app_r, rs))
+    # pairs (A3)
+    pair_index = pr.pair_index[np.ix_(rs, ss)]
+    pairs = np.unique(pair_index[pair_index >= 0])
+    new_pair = _renumber(pairs, len(pr.pair_cap))
+    prev = pr.app_prev_post[apps]
+    sub = replace(
+        pr,
+        post_id=pr.post_id[posts],
+        post_county=pr.post_county[posts],
+        post_category=pr.post_category[posts],
+        post_open=pr.post_open[posts],
+        post_relay=pr.post_relay[posts],
+        post_bucket=np.where(
+            pr.post_bucket[posts] >= 0, new_bucket[np.maximum(pr.post_bucket[posts], 0)], -1
+        ),
+        post_s=new_s[pr.post_s[posts]],
+        post_req_mask=pr.post_req_mask[posts],
+        post_min_degree=pr.post_min_degree[posts],
+        post_fit_mask=pr.post_fit_mask[posts],
+        post_lon=pr.post_lon[posts],
+        post_lat=pr.post_lat[posts],
+        post_high_living=pr.post_high_living[posts],
+        post_usable=pr.post_usable[posts],
+        post_block=pr.post_block[posts],
+        bucket_county=new_county[pr.bucket_county[buckets]],
+        bucket_kind=pr.bucket_kind[buckets],
+        bucket_cap=pr.bucket_cap[buckets],
+        county_code=pr.county_code[counties],
+        county_quota=pr.county_quota[counties],
+        county_barred=pr.county_barred[counties],
+        service_code=pr.service_code[ss],
+        service_cap=pr.service_cap[ss],
+        recruit_code=pr.recruit_code[rs],
+        recruit_cap=pr.recruit_cap[rs],
+        pair_index=np.where(pair_index >= 0, new_pair[np.maximum(pair_index, 0)], -1),
+        pair_cap=pr.pair_cap[pairs],
+        applicant_id=pr.applicant_id[apps],
+        app_r=new_r[pr.app_r[apps]],
+        app_bachelor=pr.app_bachelor[apps],
+        app_degree=pr.app_degree[apps],
+        app_major_bit=pr.app_major_bit[apps],
+        app_health=pr.app_health[apps],
+        app_prefs=pr.app_prefs[apps],
+        app_home_lon=pr.app_home_lon[apps],
+        app_home_lat=pr.app_home_lat[apps],
+        app_prev_post=np.where(prev >= 0, new_post[np.maximum(prev, 0)], -1),
+        prev_count=int((prev >= 0).sum()),
+    )
+    return Part(sub, apps, posts)

@@ -1,0 +1,1 @@
+"""Mobile service-vehicle routing (planning model section 3) and the VRP benchmark mode."""

@@ -1,0 +1,111 @@
+"""Typed results of the routing solver: routes (vehicle-days), visits and unserved demand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from planner.scenario import _Frozen
+
+REASONS: dict[str, str] = {
+    "no_capacity": "no vehicle-day had capacity or shift time left for it",
+    "no_crew": "vehicles that could serve it have no staffed crew",
+    "outside_shift": "no visit fits between leaving and returning to a station within a shift",
+    "time_window": "no station's vehicle can reach it inside its time window",
+    "no_path": "no path from or to any station of its county",
+}
+"""Reason codes of unserved demand and their meaning (planning model section 3)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Routes(_Frozen):
+    """One row per vehicle-day that runs.
+
+    Attributes
+    ----------
+    station : ndarray of int
+        Station index in the problem.
+    day, vehicle : ndarray of int
+        0-based campaign day and vehicle number within the station.
+    depart, back : ndarray of float
+        Minutes after midnight of leaving and returning to the station.
+    travel : ndarray of float
+        Driving minutes of the route.
+    clients : ndarray of int
+        Clients served on the route (at most the vehicle's daily capacity).
+    """
+
+    station: np.ndarray
+    day: np.ndarray
+    vehicle: np.ndarray
+    depart: np.ndarray
+    back: np.ndarray
+    travel: np.ndarray
+    clients: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.station)
+
+
+@dataclass(frozen=True, slots=True)
+class Visits(_Frozen):
+    """One row per stop visit, in route order.
+
+    ``arrive`` is the arrival at the stop, ``start`` the start of service (after the
+    set-up minutes and any wait for the window), ``depart`` the end of service.
+    """
+
+    route: np.ndarray
+    order: np.ndarray
+    """1-based position in the route."""
+    stop: np.ndarray
+    arrive: np.ndarray
+    start: np.ndarray
+    depart: np.ndarray
+    clients: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.route)
+
+
+@dataclass(frozen=True, slots=True)
+class SubproblemStats:
+    """How one county's problem was solved."""
+
+    county: str
+    stations: int
+    stops: int
+    vehicle_days: int
+    nodes: int
+    status: str
+    seconds: float
+    objective: int
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingResult(_Frozen):
+    """The routes of a campaign, what they serve and why the rest is not served.
+
+    Attributes
+    ----------
+    routes, visits : Routes, Visits
+    served : ndarray of int, shape (T,)
+        Clients served at each stop (sum of its visits).
+    reason : ndarray of str, shape (T,)
+        Reason code (:data:`REASONS`) for a stop with unserved demand, ``""`` otherwise.
+    travel_minutes : float
+        Total driving time of all routes.
+    subproblems : tuple of SubproblemStats
+        One per county, in county order.
+    seconds : float
+        Wall time of the solve.
+    """
+
+    routes: Routes
+    visits: Visits
+    served: np.ndarray
+    reason: np.ndarray
+    travel_minutes: float
+    subproblems: tuple[SubproblemStats, ...]
+    seconds: float

@@ -1,0 +1,614 @@
+"""Multi-day service-vehicle routing with split demand (planning model section 3) on OR-Tools.
+
+Formulation, per county (stations of different counties never share stops, so each county is
+an independent problem, solved in its own process):
+
+- **Vehicles.** One OR-Tools vehicle per staffed vehicle-day ``(station, day, k)``: it starts
+  and ends at its station node, inside the station's shift.
+- **Visit nodes (split demand).** A stop's demand is cut into chunks of at most
+  ``floor(C / chunks_per_day)`` clients (``C`` the largest daily capacity of the county's
+  vehicles, further capped by what one visit can serve inside the stop's window and the
+  shift); the target part of the demand and the rest are cut apart, so a target can be met
+  exactly. Each chunk is an optional node; serving several chunks of one stop, on one route or
+  on several routes and days, splits its demand over visits.
+- **Capacity** (daily capacity): a dimension with the chunk's clients as demand and the
+  station's clients a day as the vehicle capacity.
+- **Time** (shifts, windows): the cumul of a chunk is the start of its service. The transit
+  ``i -> j`` is service(i) + travel(i, j) + set-up(j), where set-up counts only when ``j`` is at
+  another place than ``i`` (consecutive chunks of one stop are one visit with one set-up).
+  A window ``[open, close]`` holds the whole visit: ``start >= open + setup`` and
+  ``start + minutes_per_client x clients <= close``. Waiting is allowed (slack).
+- **Objective, lexicographic** through tiered disjunction penalties: each client of a stop up
+  to its target (``ceil(target x demand)``) weighs ``W1``, each further client
+  ``W2 x priority``, travel costs one unit per tick. ``W2`` exceeds the largest possible total
+  travel and ``W1`` exceeds all ``W2`` terms plus travel, so covering targets comes first, then
+  demand served, then travel time.
+
+Before the search, whole vehicle-days are given to single stops whose target holds a day's
+capacity (:func:`_full_days`); the search routes the rest.
+
+Times are integers of :data:`TICKS_PER_MINUTE`; travel and durations are rounded up, so a
+route feasible in ticks is feasible in minutes.
+
+Determinism: the first solution (path cheapest arc) and the local search (greedy descent to
+a local optimum) involve no randomness and no clock, so the routes depend only on the
+problem and the seed (which orders the stops), not on the machine's speed or the number of
+processes. The time limit is a guard: a county whose search is cut by it says so in its
+status (``stopped by the time cap``), and only then may another run differ.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+from ortools.util import optional_boolean_pb2
+
+from planner.routing.problem import NO_WINDOW, RoutingProblem
+from planner.routing.result import Routes, RoutingResult, SubproblemStats, Visits
+
+log = logging.getLogger(__name__)
+
+TICKS_PER_MINUTE = 10
+"""Integer time unit of the OR-Tools model: 0.1 minute."""
+
+DAY_TICKS = 24 * 60 * TICKS_PER_MINUTE
+"""Horizon of one vehicle-day in ticks."""
+
+UNREACHABLE = 4 * DAY_TICKS
+"""Transit given to a pair with no path: longer than any shift, so never taken."""
+
+MAX_OBJECTIVE = 2**62
+"""Largest objective bound accepted (OR-Tools costs are int64)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SolveOptions:
+    """Search settings.
+
+    Attributes
+    ----------
+    time_limit : float
+        Wall seconds for the whole solve (all counties, ``workers`` processes).
+    seed : int
+        Seed of the chunk order; same seed, same routes.
+    chunks_per_day : int
+        A visit node holds at most ``floor(C / chunks_per_day)`` clients.
+    solution_limit : int
+        Local-search solutions per county and 100 visit nodes, at least this many (the
+        deterministic limit).
+    workers : int or None
+        Processes; ``None``: ``os.cpu_count()``. 1 solves in this process.
+    first_solutions : tuple of str
+        OR-Tools first-solution strategies; each is improved by the local search and the
+        best result is kept (a fixed portfolio, so still reproducible).
+    full_days : bool
+        Fix whole vehicle-days at single stops before the search (see :func:`_full_days`).
+    metaheuristic : str
+        OR-Tools local-search metaheuristic. The default, greedy descent, stops at a local
+        optimum by itself, which makes the routes reproducible; guided local search goes on
+        until a limit and improved the Huaihua campaign less than its time cost (see
+        docs/routing.md).
+    make_active_moves : bool
+        Also use the moves that swap a served chunk for an unserved one (exchange / relocate
+        and make active, extended swap active): they let the search trade a chunk beyond a
+        target for one inside another stop's target.
+    """
+
+    time_limit: float = 60.0
+    seed: int = 0
+    chunks_per_day: int = 2
+    solution_limit: int = 100_000
+    workers: int | None = None
+    first_solutions: tuple[str, ...] = ("PATH_CHEAPEST_ARC", "LOCAL_CHEAPEST_INSERTION")
+    full_days: bool = True
+    metaheuristic: str = "GREEDY_DESCENT"
+    make_active_moves: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Sub:
+    """One county's part of the problem (indices into the full problem)."""
+
+    county: str
+    stations: np.ndarray
+    stops: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class _SubSolution:
+    routes: list[tuple[int, float, float, float, int]]
+    """(station, leave, back, travel minutes, clients)."""
+    visits: list[tuple[int, int, int, float, float, float, int]]
+    """(route row within this county, order, stop, arrive, start, depart, clients)."""
+    reason: dict[int, str]
+    stats: SubproblemStats
+
+
+def solve_routing(problem: RoutingProblem, options: SolveOptions | None = None) -> RoutingResult:
+    """Route every county's vehicles over the campaign days.
+
+    Parameters
+    ----------
+    problem : RoutingProblem
+    options : SolveOptions, optional
+
+    Returns
+    -------
+    RoutingResult
+        Routes, visits, clients served per stop and the reason for each unserved demand.
+    """
+    opts = options or SolveOptions()
+    t0 = time.perf_counter()
+    subs = _split(problem)
+    workers = max(1, min(opts.workers or os.cpu_count() or 1, len(subs)))
+    weights = np.array([max(len(s.stops), 1) for s in subs], dtype=float)
+    share = weights / weights.sum() if len(subs) else weights
+    budgets = [min(opts.time_limit, opts.time_limit * workers * float(w)) for w in share]
+    # Largest counties first, so the processes finish close together.
+    order = sorted(range(len(subs)), key=lambda k: -weights[k])
+    # Each process gets only its county's rows and travel block, not the whole problem.
+    args = [(problem.subset(subs[k].stations, subs[k].stops), budgets[k], opts) for k in order]
+    if workers == 1:
+        solved = [_solve_county(*a) for a in args]
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            solved = list(pool.map(_solve_county, *zip(*args, strict=True)))
+    parts = [
+        _to_global(part, subs[k])
+        for k, part in sorted(zip(order, solved, strict=True), key=lambda x: x[0])
+    ]
+    return _assemble(problem, parts, time.perf_counter() - t0)
+
+
+def _solve_county(p: RoutingProblem, budget: float, opts: SolveOptions) -> _SubSolution:
+    """Solve a one-county problem (all its stations and stops)."""
+    county = str(p.stop_county[0]) if p.n_stops else ""
+    return _solve_sub(p, _Sub(county, np.arange(p.n_stations), np.arange(p.n_stops)), budget, opts)
+
+
+def _to_global(part: _SubSolution, sub: _Sub) -> _SubSolution:
+    """Station and stop numbers of a county's solution in the numbering of the whole problem."""
+    st, sp = sub.stations, sub.stops
+    return _SubSolution(
+        [(int(st[i]), a, b, c, d) for i, a, b, c, d in part.routes],
+        [(r, o, int(sp[j]), a, b, c, d) for r, o, j, a, b, c, d in part.visits],
+        {int(sp[j]): code for j, code in part.reason.items()},
+        part.stats,
+    )
+
+
+def _split(problem: RoutingProblem) -> list[_Sub]:
+    counties = sorted(set(problem.stop_county.tolist()))
+    return [
+        _Sub(
+            c,
+            np.flatnonzero(problem.station_county == c),
+            np.flatnonzero(problem.stop_county == c),
+        )
+        for c in counties
+    ]
+
+
+def _max_clients(p: RoutingProblem, i: int, j: int, window: bool, shift: bool = True) -> float:
+    """Most clients one visit from station ``i`` can serve at stop ``j`` (-inf: none).
+
+    ``window=False`` ignores the stop's time window; ``shift=False`` only asks for a path.
+    """
+    node = p.n_stations + j
+    go, back = p.travel[i, node], p.travel[node, i]
+    if not (np.isfinite(go) and np.isfinite(back)):
+        return -math.inf
+    if not shift:  # reachability only
+        return math.inf
+    setup, mpc = float(p.setup_minutes[j]), float(p.minutes_per_client[j])
+    lo = float(p.shift_start[i]) + go + setup
+    hi = float(p.shift_end[i]) - back
+    if window and p.open[j] != NO_WINDOW:
+        lo = max(lo, float(p.open[j]) + setup)
+        hi = min(hi, float(p.close[j]))
+    if hi < lo:
+        return -math.inf
+    return math.inf if mpc == 0 else math.floor((hi - lo) / mpc + 1e-9)
+
+
+def _precheck(p: RoutingProblem, sub: _Sub) -> tuple[np.ndarray, dict[int, str]]:
+    """Clients one visit can serve at each stop, and the reason where that is none."""
+    fleet = [int(i) for i in sub.stations if p.vehicles[i] > 0]
+    staffed = [i for i in fleet if p.staffed[i].sum() > 0]
+    most = np.zeros(len(sub.stops))
+    reason: dict[int, str] = {}
+    for k, j in enumerate(sub.stops.tolist()):
+        if p.demand[j] == 0:
+            continue
+        if not fleet:
+            reason[j] = "no_capacity"
+            continue
+        full = [_max_clients(p, i, j, window=True) for i in fleet]
+        if max(full) < 1:
+            if all(_max_clients(p, i, j, False, shift=False) == -math.inf for i in fleet):
+                reason[j] = "no_path"
+            elif max(_max_clients(p, i, j, window=False) for i in fleet) >= 1:
+                reason[j] = "time_window"
+            else:
+                reason[j] = "outside_shift"
+            continue
+        usable = [_max_clients(p, i, j, window=True) for i in staffed]
+        if not usable or max(usable) < 1:
+            reason[j] = "no_crew"
+            continue
+        most[k] = max(usable)
+    return most, reason
+
+
+def _ticks(minutes: np.ndarray | float) -> np.ndarray:
+    """Minutes as ticks, rounded up (never optimistic); inf becomes UNREACHABLE."""
+    m = np.asarray(minutes, dtype=float)
+    t = np.where(np.isfinite(m), np.ceil(m * TICKS_PER_MINUTE - 1e-6), UNREACHABLE)
+    return np.minimum(t, UNREACHABLE).astype(np.int64)
+
+
+def _solve_sub(p: RoutingProblem, sub: _Sub, budget: float, opts: SolveOptions) -> _SubSolution:
+    t0 = time.perf_counter()
+    most, reason = _precheck(p, sub)
+    # Vehicles: one per staffed (station, day, k).
+    vehicles = [
+        (int(i), d, k)
+        for i in sub.stations.tolist()
+        for d in range(p.horizon)
+        for k in range(int(p.staffed[i, d]))
+    ]
+    target = p.target()
+    rng = np.random.default_rng(opts.seed)
+    order = sub.stops[rng.permutation(len(sub.stops))] if opts.seed else sub.stops
+    order = np.array([j for j in order.tolist() if j not in reason], dtype=np.int64)
+    full, vehicles, taken = (
+        _full_days(p, order, vehicles, target) if opts.full_days else ([], vehicles, {})
+    )
+    depots = sorted({v[0] for v in vehicles})
+    caps = [int(p.capacity[i]) for i in depots]
+    unit = max(1, max(caps, default=1) // max(opts.chunks_per_day, 1))
+    # Visit nodes: chunks of each stop's demand left after the full days.
+    most_of = dict(zip(sub.stops.tolist(), most.tolist(), strict=True))
+    chunk_stop: list[int] = []
+    chunk_q: list[int] = []
+    chunk_before: list[int] = []
+    total_cap = sum(int(p.capacity[v[0]]) for v in vehicles)
+    for j in order.tolist():
+        if most_of[j] < 1:
+            continue
+        size = int(min(unit, most_of[j]))
+        before = taken.get(j, 0)
+        # The target part and the rest are chunked apart, so the target can be met exactly.
+        for part in (int(target[j]) - before, int(p.demand[j] - max(target[j], before))):
+            left = min(max(part, 0), total_cap)
+            while left > 0:
+                q = min(size, left)
+                chunk_stop.append(j)
+                chunk_q.append(q)
+                chunk_before.append(before)
+                before += q
+                left -= q
+    n_dep, n_ch = len(depots), len(chunk_stop)
+    stats = dict(
+        county=sub.county,
+        stations=len(sub.stations),
+        stops=len(sub.stops),
+        vehicle_days=len(vehicles) + len(full),
+        nodes=n_ch,
+    )
+    routes: list[tuple] = []
+    visits: list[tuple] = []
+    for i, j, q in full:
+        route, rows = _schedule(p, i, [j], [q])
+        visits.extend((len(routes), *row) for row in rows)
+        routes.append((i, *route))
+    if not vehicles or not n_ch:
+        status = "full days only" if full else "nothing to route"
+        return _finish(p, sub, routes, visits, reason, stats, status, t0, 0)
+
+    node_loc = np.array([*depots, *(p.n_stations + np.array(chunk_stop, dtype=int))], dtype=int)
+    travel = _ticks(p.travel[np.ix_(node_loc, node_loc)])
+    same = node_loc[:, None] == node_loc[None, :]
+    np.fill_diagonal(travel, 0)
+    travel[same] = 0
+    setup = np.zeros(n_dep + n_ch, dtype=np.int64)
+    service = np.zeros(n_dep + n_ch, dtype=np.int64)
+    stops_arr = np.array(chunk_stop, dtype=int)
+    q_arr = np.array(chunk_q, dtype=np.int64)
+    setup[n_dep:] = _ticks(p.setup_minutes[stops_arr])
+    service[n_dep:] = _ticks(p.minutes_per_client[stops_arr] * q_arr)
+    transit = service[:, None] + travel + np.where(same, 0, setup[None, :])
+    transit = np.minimum(transit, UNREACHABLE)
+
+    # Lexicographic weights (see module docstring).
+    travel_bound = sum(
+        int(p.shift_end[v[0]] - p.shift_start[v[0]]) * TICKS_PER_MINUTE for v in vehicles
+    )
+    demand_total = int(q_arr.sum())
+    w2 = travel_bound + 1
+    prio = np.maximum(p.priority[stops_arr], 1)
+    w1 = w2 * int(prio.max()) * demand_total + travel_bound + 1
+    if w1 * demand_total >= MAX_OBJECTIVE:
+        raise OverflowError(
+            f"county {sub.county}: objective bound {w1 * demand_total} exceeds int64 range"
+        )
+
+    starts = [depots.index(v[0]) for v in vehicles]
+    window = [
+        (
+            int(p.open[j]) * TICKS_PER_MINUTE + int(setup[n_dep + c]),
+            int(p.close[j]) * TICKS_PER_MINUTE - int(service[n_dep + c]),
+        )
+        if p.open[j] != NO_WINDOW
+        else None
+        for c, j in enumerate(chunk_stop)
+    ]
+    penalty = []
+    for c in range(n_ch):
+        j, q, before = chunk_stop[c], chunk_q[c], chunk_before[c]
+        in_target = int(np.clip(target[j] - before, 0, q))
+        penalty.append(in_target * w1 + (q - in_target) * w2 * int(prio[c]))
+
+    def search(strategy: str, seconds: float) -> tuple[int, str, list[list[int]]] | None:
+        """Build the model, search from ``strategy``; objective, status, chunk sequences."""
+        manager = pywrapcp.RoutingIndexManager(n_dep + n_ch, len(vehicles), starts, starts)
+        routing = pywrapcp.RoutingModel(manager)
+        arc = routing.RegisterTransitMatrix(travel.tolist())
+        routing.SetArcCostEvaluatorOfAllVehicles(arc)
+        time_cb = routing.RegisterTransitMatrix(transit.tolist())
+        routing.AddDimension(time_cb, DAY_TICKS, DAY_TICKS, False, "time")
+        tdim = routing.GetDimensionOrDie("time")
+        load_cb = routing.RegisterUnaryTransitVector([0] * n_dep + chunk_q)
+        routing.AddDimensionWithVehicleCapacity(
+            load_cb, 0, [int(p.capacity[v[0]]) for v in vehicles], True, "load"
+        )
+        for v, (i, _, _) in enumerate(vehicles):  # shifts
+            lo = int(p.shift_start[i]) * TICKS_PER_MINUTE
+            hi = int(p.shift_end[i]) * TICKS_PER_MINUTE
+            tdim.CumulVar(routing.Start(v)).SetRange(lo, hi)
+            tdim.CumulVar(routing.End(v)).SetRange(lo, hi)
+        for c in range(n_ch):  # windows and tiered penalties
+            idx = manager.NodeToIndex(n_dep + c)
+            if window[c] is not None:
+                lo, hi = window[c]  # type: ignore[misc]
+                tdim.CumulVar(idx).SetRange(lo, max(hi, lo))
+            routing.AddDisjunction([idx], penalty[c])
+        params = pywrapcp.DefaultRoutingSearchParameters()
+        params.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, strategy)
+        if opts.make_active_moves:
+            ops = params.local_search_operators
+            on = optional_boolean_pb2.BOOL_TRUE
+            ops.use_exchange_and_make_active = on
+            ops.use_relocate_and_make_active = on
+            ops.use_extended_swap_active = on
+        params.local_search_metaheuristic = getattr(
+            routing_enums_pb2.LocalSearchMetaheuristic, opts.metaheuristic
+        )
+        params.solution_limit = max(opts.solution_limit, opts.solution_limit * n_ch // 100)
+        params.time_limit.FromMilliseconds(max(100, int(seconds * 1000)))
+        t_search = time.perf_counter()
+        solution = routing.SolveWithParameters(params)
+        status = _STATUS.get(routing.status(), str(routing.status()))
+        if solution is None:
+            return None
+        if time.perf_counter() - t_search >= 0.97 * seconds:
+            status += ", stopped by the time cap (not reproducible)"
+        seqs = []
+        for v in range(len(vehicles)):
+            idx = solution.Value(routing.NextVar(routing.Start(v)))
+            seq: list[int] = []
+            while not routing.IsEnd(idx):
+                seq.append(manager.IndexToNode(idx) - n_dep)
+                idx = solution.Value(routing.NextVar(idx))
+            seqs.append(seq)
+        return int(solution.ObjectiveValue()), f"{status} ({strategy})", seqs
+
+    # A fixed portfolio of first solutions, each improved to a local optimum; the best wins.
+    best = None
+    t_start = time.perf_counter()
+    for strategy in opts.first_solutions:
+        remaining = budget - (time.perf_counter() - t_start)
+        if best is not None and remaining < 0.1:
+            break
+        found = search(strategy, max(remaining, 0.1))
+        if found is not None and (best is None or found[0] < best[0]):
+            best = found
+    if best is None:
+        return _finish(p, sub, routes, visits, reason, stats, "no solution found", t0, 0)
+    obj, status, seqs = best
+    for v, (i, _, _) in enumerate(vehicles):
+        if seqs[v]:
+            r = len(routes)
+            route, rows = _schedule(
+                p, i, [chunk_stop[c] for c in seqs[v]], [chunk_q[c] for c in seqs[v]]
+            )
+            routes.append((i, *route))
+            visits.extend((r, *row) for row in rows)
+    return _finish(p, sub, routes, visits, reason, stats, status, t0, obj)
+
+
+def _full_days(
+    p: RoutingProblem, stops: np.ndarray, vehicles: list[tuple[int, int, int]], target: np.ndarray
+) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, int]], dict[int, int]]:
+    """Give whole vehicle-days to single stops whose target holds a day's capacity.
+
+    A vehicle-day spent at one stop serving its full capacity ``C`` inside the stop's target
+    is as good as any use of that day for the first two objective levels (every client in a
+    target weighs the same), so such days are fixed before the search: a stop gets
+    ``floor(target / C)`` of them from the staffed station nearest to it (round and trip
+    within the shift and window), handed out one per stop and round, nearest stops first,
+    while the station has vehicle-days left. The search then routes what is left.
+
+    Returns
+    -------
+    full : list of (station, stop, clients)
+    vehicles : the vehicle-days left for the search
+    taken : clients fixed per stop
+    """
+    free: dict[int, list[tuple[int, int, int]]] = {}
+    for v in vehicles:
+        free.setdefault(v[0], []).append(v)
+    wants: list[tuple[float, int, int, int]] = []
+    for j in stops.tolist():
+        best = None
+        for i in free:
+            if _max_clients(p, i, j, window=True) >= p.capacity[i] > 0:
+                trip = float(p.travel[i, p.n_stations + j] + p.travel[p.n_stations + j, i])
+                if best is None or trip < best[0]:
+                    best = (trip, i)
+        if best is not None and target[j] >= p.capacity[best[1]]:
+            wants.append((best[0], j, best[1], int(target[j] // p.capacity[best[1]])))
+    wants.sort()
+    full: list[tuple[int, int, int]] = []
+    taken: dict[int, int] = {}
+    for rnd in range(1, max((w[3] for w in wants), default=0) + 1):
+        for _, j, i, n in wants:
+            if n >= rnd and free[i]:
+                free[i].pop()
+                full.append((i, j, int(p.capacity[i])))
+                taken[j] = taken.get(j, 0) + int(p.capacity[i])
+    left = [v for i in sorted(free) for v in free[i]]
+    return full, left, taken
+
+
+_STATUS = {
+    0: "not solved",
+    1: "solved",
+    2: "partial (stopped before a local optimum)",
+    3: "no solution found",
+    4: "no solution found in time",
+    5: "invalid model",
+    6: "infeasible",
+    7: "optimal",
+}
+"""OR-Tools routing status codes as words."""
+
+
+def _schedule(
+    p: RoutingProblem, i: int, stops: list[int], clients: list[int]
+) -> tuple[tuple[float, float, float, int], list[tuple[int, int, float, float, float, int]]]:
+    """Earliest times of a route in minutes, consecutive chunks of a stop merged in one visit."""
+    merged: list[list[int]] = []
+    for j, q in zip(stops, clients, strict=True):
+        if merged and merged[-1][0] == j:
+            merged[-1][1] += q
+        else:
+            merged.append([j, q])
+    s0 = p.n_stations
+    t = float(p.shift_start[i])
+    here = i
+    rows: list[tuple[int, int, float, float, float, int]] = []
+    travel = 0.0
+    for order, (j, q) in enumerate(merged, start=1):
+        drive = float(p.travel[here, s0 + j])
+        travel += drive
+        arrive = t + drive
+        start = arrive + float(p.setup_minutes[j])
+        if p.open[j] != NO_WINDOW:
+            start = max(start, float(p.open[j]) + float(p.setup_minutes[j]))
+        depart = start + float(p.minutes_per_client[j]) * q
+        rows.append((order, j, arrive, start, depart, q))
+        t, here = depart, s0 + j
+    back_drive = float(p.travel[here, i])
+    travel += back_drive
+    # Leave the station as late as the first visit allows (no waiting at the first stop).
+    _, j0, _, start0, _, _ = rows[0]
+    go = float(p.travel[i, s0 + j0])
+    leave = max(float(p.shift_start[i]), start0 - float(p.setup_minutes[j0]) - go)
+    rows[0] = (rows[0][0], j0, leave + go, *rows[0][3:])
+    route = (leave, t + back_drive, travel, int(sum(clients)))
+    return route, rows
+
+
+def _finish(
+    p: RoutingProblem,
+    sub: _Sub,
+    routes: list,
+    visits: list,
+    reason: dict[int, str],
+    stats: dict,
+    status: str,
+    t0: float,
+    objective: int,
+) -> _SubSolution:
+    served = {int(j): 0 for j in sub.stops}
+    for row in visits:
+        served[row[2]] += row[6]
+    unstaffed = any(
+        (p.staffed[i] < np.where(np.arange(p.horizon) < p.days[i], p.vehicles[i], 0)).any()
+        for i in sub.stations.tolist()
+    )
+    for j in sub.stops.tolist():
+        if served[j] < p.demand[j] and j not in reason:
+            reason[j] = "no_crew" if unstaffed else "no_capacity"
+    seconds = time.perf_counter() - t0
+    log.info("county %s: %s in %.1f s, %d routes", sub.county, status, seconds, len(routes))
+    return _SubSolution(
+        routes,
+        visits,
+        reason,
+        SubproblemStats(**stats, status=status, seconds=seconds, objective=objective),
+    )
+
+
+def _assemble(p: RoutingProblem, parts: list[_SubSolution], seconds: float) -> RoutingResult:
+    route_rows: list[tuple] = []
+    visit_rows: list[tuple] = []
+    reason = np.full(p.n_stops, "", dtype=object)
+    for part in parts:
+        offset = len(route_rows)
+        slots = _day_slots(p, part.routes)
+        for (i, *rest), (day, k) in zip(part.routes, slots, strict=True):
+            route_rows.append((i, day, k, *rest))
+        visit_rows.extend((r + offset, *rest) for r, *rest in part.visits)
+        for j, code in part.reason.items():
+            reason[j] = code
+    routes = Routes(
+        *(
+            np.array([r[c] for r in route_rows], dtype=dt)
+            for c, dt in enumerate((np.int64, np.int64, np.int64, float, float, float, np.int64))
+        )
+    )
+    visits = Visits(
+        *(
+            np.array([r[c] for r in visit_rows], dtype=dt)
+            for c, dt in enumerate((np.int64, np.int64, np.int64, float, float, float, np.int64))
+        )
+    )
+    served = np.bincount(visits.stop, weights=visits.clients, minlength=p.n_stops).astype(np.int64)
+    reason = np.where(served >= p.demand, "", reason).astype(str)
+    return RoutingResult(
+        routes=routes,
+        visits=visits,
+        served=served,
+        reason=reason,
+        travel_minutes=float(routes.travel.sum()),
+        subproblems=tuple(part.stats for part in parts),
+        seconds=seconds,
+    )
+
+
+def _day_slots(p: RoutingProblem, routes: list) -> list[tuple[int, int]]:
+    """Day and vehicle number of each route: a station's routes fill its days in order.
+
+    All staffed vehicle-days of a station are alike (same depot, shift and capacity), so the
+    routes found for a station are laid on its staffed (day, vehicle) slots day by day.
+    """
+    free = {
+        i: [(d, k) for d in range(p.horizon) for k in range(int(p.staffed[i, d]))]
+        for i in {r[0] for r in routes}
+    }
+    used: dict[int, int] = {}
+    out = []
+    for r in routes:
+        n = used.get(r[0], 0)
+        out.append(free[r[0]][n])
+        used[r[0]] = n + 1
+    return out

@@ -1,0 +1,143 @@
+"""The routing service and the `planner route` / `planner vrp` commands on real files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from api.routing_service import read_crews, route_scenario, routing_tables
+from geodata.scenario import LoadResult, load_scenario
+from planner.routing.problem import RoutingProblem
+from planner.routing.solver import SolveOptions, solve_routing
+from tests.route_checker import check_routes
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def county() -> LoadResult:
+    """The built-in county tier: 1 station, 2 vehicles, 25 stops, 10 days."""
+    result = load_scenario("builtin:tier-county")
+    assert result.scenario is not None and result.scenario.stations is not None
+    return result
+
+
+def test_county_campaign_is_feasible_and_tables_add_up(county: LoadResult) -> None:
+    sc = county.scenario
+    assert sc is not None
+    p = RoutingProblem.from_scenario(sc)
+    r = solve_routing(p, SolveOptions(time_limit=10.0, workers=1))
+    assert check_routes(p, r) == []
+    tables = routing_tables(p, r)
+    cov = tables["coverage"]
+    assert cov["served"].sum() == r.served.sum() == tables["visits"]["clients"].sum()
+    assert (cov["target"] == np.ceil(0.8 * cov["demand"] - 1e-9)).all()
+    assert (cov["met"] == (cov["served"] >= cov["target"])).all()
+    # Capacity allows every target here (checked from the inputs), so every target is met.
+    cap = int((p.vehicles * p.capacity * p.days).sum())
+    if cap >= int(cov["target"].sum()) * 1.1:
+        assert cov["met"].all()
+    unserved = tables["unserved"]
+    assert (unserved["unserved"] == unserved["demand"] - unserved["served"]).all()
+    assert (unserved["reason"] != "").all()
+
+
+def test_route_scenario_writes_files_and_merges_summary(county: LoadResult, tmp_path: Path) -> None:
+    (tmp_path / "summary.json").write_text(json.dumps({"objective": 12.5}), encoding="utf-8")
+    outcome = route_scenario("builtin:tier-county", tmp_path, time_limit=5.0, loaded=county)
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert (
+        summary["objective"] == 12.5 and summary["routing"]["routes"] == outcome.summary["routes"]
+    )
+    routes = pd.read_csv(tmp_path / "routes.csv", encoding="utf-8-sig", dtype={"county_code": str})
+    geo = json.loads((tmp_path / "routes.geojson").read_text(encoding="utf-8"))
+    assert len(geo["features"]) == len(routes) == outcome.summary["routes"]
+    feat = geo["features"][0]
+    assert feat["geometry"]["type"] == "LineString"
+    assert feat["geometry"]["coordinates"][0] == feat["geometry"]["coordinates"][-1]
+    assert len(feat["geometry"]["coordinates"]) == len(feat["properties"]["stops"]) + 2
+    assert sum(s["clients"] for s in feat["properties"]["stops"]) == feat["properties"]["clients"]
+    cov = pd.read_csv(tmp_path / "coverage.csv", encoding="utf-8-sig")
+    assert set(cov.columns) >= {"township_code", "demand", "served", "target", "met"}
+    assert routes["clients"].sum() == cov["served"].sum() == outcome.summary["served"]
+
+
+def test_plan_crews_staff_only_some_vehicles(county: LoadResult, tmp_path: Path) -> None:
+    sc = county.scenario
+    assert sc is not None and sc.stations is not None
+    plan = tmp_path / "plan"
+    plan.mkdir()
+    code = str(sc.stations.county_code[0])
+    size = int(sc.stations.crew_size[0])
+    pd.DataFrame(  # one vehicle's crew on the county's mobile_service post, one short
+        {
+            "applicant_id": [f"A{i}" for i in range(size + 1)],
+            "post_id": ["P1"] * (size + 1),
+            "county_code": [code] * (size + 1),
+            "category": ["mobile_service"] * size + ["health"],
+        }
+    ).to_csv(plan / "assignments.csv", index=False)
+    out = tmp_path / "routes"
+    outcome = route_scenario("x", out, plan_dir=plan, time_limit=5.0, loaded=county)
+    routes = pd.read_csv(out / "routes.csv", encoding="utf-8-sig")
+    assert set(routes["vehicle"]) == {1}
+    assert outcome.summary["crews"].startswith("plan")
+    p = RoutingProblem.from_scenario(sc, crews={str(sc.stations.station_id[0]): size})
+    assert p.staffed.max() == 1
+    # Continuing volunteers on the mobile_service post (seats.csv) crew the second vehicle.
+    pd.DataFrame(
+        {
+            "post_id": ["P1"],
+            "county_code": [code],
+            "category": ["mobile_service"],
+            "continuing": [size],
+        }
+    ).to_csv(plan / "seats.csv", index=False)
+    crews = read_crews(plan, sc)
+    assert crews == {str(sc.stations.station_id[0]): 2 * size}
+
+
+def test_cli_route_and_errors(county: LoadResult, tmp_path: Path) -> None:
+    res = runner.invoke(
+        app, ["route", "builtin:tier-county", "--out", str(tmp_path), "--time-limit", "3"]
+    )
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "coverage.csv").is_file() and "townships at target" in res.output
+    res = runner.invoke(
+        app,
+        ["route", "builtin:tier-county", "--out", str(tmp_path), "--plan", str(tmp_path / "nope")],
+    )
+    assert res.exit_code == 2 and "assignments.csv" in res.output
+
+
+def test_cli_vrp_prints_cost_last(tmp_path: Path) -> None:
+    folder = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "vrp"
+    if not folder.is_dir():  # pragma: no cover
+        pytest.skip("no benchmark folder")
+    sol = tmp_path / "a.sol"
+    res = runner.invoke(
+        app, ["vrp", str(folder / "A-n32-k5.vrp"), "--time-limit", "1", "--out", str(sol)]
+    )
+    assert res.exit_code == 0, res.output
+    last = res.output.strip().splitlines()[-1]
+    assert last.startswith("cost ")
+    assert sol.read_text().strip().splitlines()[-1] == f"Cost {last.split()[1]}"
+    bad = tmp_path / "bad.txt"
+    bad.write_text("nothing here\n")
+    res = runner.invoke(app, ["vrp", str(bad)])
+    assert res.exit_code == 1 and "bad.txt" in res.output
+
+
+def test_same_seed_same_files(county: LoadResult, tmp_path: Path) -> None:
+    a = route_scenario("x", tmp_path / "a", time_limit=30.0, seed=5, loaded=county)
+    b = route_scenario("x", tmp_path / "b", time_limit=30.0, seed=5, loaded=county)
+    assert all("time cap" not in s["status"] for s in a.summary["subproblems"])
+    for name in ("routes.csv", "visits.csv", "coverage.csv", "routes.geojson"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    assert a.summary["served"] == b.summary["served"]
