@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import openpyxl
 import pytest
 
+from api.routing_service import route_scenario
 from api.services import plan_scenario
 from api.settings import Settings
 from tests.api_support import Service, database_url, running_service, zip_folder, zip_part
@@ -48,9 +50,10 @@ def tiny(env: Any) -> Path:
 
 @pytest.fixture(scope="module")
 def expected(env: Any, tiny: Path) -> Path:
-    """The same scenario planned directly, without the service."""
+    """The same scenario planned and routed directly, without the service."""
     out = env[1] / "direct"
     plan_scenario(tiny, out, time_limit=30)
+    route_scenario(tiny, out, plan_dir=out, time_limit=30)
     return out
 
 
@@ -161,28 +164,53 @@ def test_other_tables_summary_budget_xlsx(
     assert set(plan["links"]) >= {"summary", "assignments", "map", "xlsx"}
 
 
-def test_routes_and_coverage_answer_or_explain(finished: dict[str, Any], svc: Service) -> None:
+def test_routes_and_coverage_match_a_direct_routing(
+    finished: dict[str, Any], svc: Service, expected: Path
+) -> None:
     h = svc.headers("national")
     base = f"/api/v1/plans/{finished['plan_id']}"
-    plan = svc.client.get(base, headers=h).json()
+    assert svc.client.get(base, headers=h).json()["stages"] == ["allocation", "routing"]
+    routes = svc.client.get(f"{base}/routes", headers=h)
+    assert routes.headers["content-type"] == "application/geo+json"
+    got = routes.json()
+    want = json.loads((expected / "routes.geojson").read_text(encoding="utf-8"))
+    assert got["type"] == "FeatureCollection"
+    assert len(got["features"]) == len(want["features"]) == len(_rows(expected / "routes.csv"))
+    assert [f["geometry"] for f in got["features"]] == [f["geometry"] for f in want["features"]]
+    coverage = svc.client.get(f"{base}/coverage", params={"limit": 1000}, headers=h).json()
+    want_cov = _rows(expected / "coverage.csv")
+    assert coverage["total"] == len(want_cov)
+    first = next(iter(want_cov[0]))
+    assert [str(r[first]) for r in coverage["items"]] == [r[first] for r in want_cov]
+    summary = svc.client.get(f"{base}/summary", headers=h).json()
+    assert "routing" in summary
+
+
+def test_a_plan_without_routing_says_so(svc: Service, tiny: Path, tmp_path: Path) -> None:
+    h = svc.headers("national")
+    folder = tmp_path / "alloc-only"
+    shutil.copytree(tiny, folder)
+    toml = (folder / "scenario.toml").read_text(encoding="utf-8")
+    toml = toml.replace('stations = "stations.csv"\n', "").replace('stops = "stops.csv"\n', "")
+    (folder / "scenario.toml").write_text(toml, encoding="utf-8")
+    (folder / "stations.csv").unlink()
+    (folder / "stops.csv").unlink()
+    r = svc.client.post("/api/v1/scenarios", files=zip_part(zip_folder(folder)), headers=h)
+    assert r.status_code == 201, r.text
+    job = svc.wait(
+        svc.client.post(f"/api/v1/scenarios/{r.json()['id']}/plans", headers=h).json()["job_id"]
+    )
+    assert job["state"] == "succeeded", job
+    base = f"/api/v1/plans/{job['plan_id']}"
     for path in ("routes", "coverage"):
-        r = svc.client.get(f"{base}/{path}", headers=h)
-        if "routing" in plan["stages"]:
-            assert r.status_code == 200, r.text
-        else:
-            assert r.status_code == 404
-            assert "routing" in r.json()["detail"]
+        missing = svc.client.get(f"{base}/{path}", headers=h)
+        assert missing.status_code == 404
+        assert "routing" in missing.json()["detail"]
 
 
 def test_map_pages(finished: dict[str, Any], svc: Service) -> None:
     h = svc.headers("viewer")
     base = f"/api/v1/plans/{finished['plan_id']}/map"
-    try:
-        from maps import render_map  # noqa: F401
-    except ImportError:
-        r = svc.client.get(base, headers=h)
-        assert r.status_code == 501 and "maps" in r.json()["detail"]
-        return
     plain = svc.client.get(base, headers={**h, "Accept-Encoding": "identity"})
     assert plain.status_code == 200, plain.text
     assert plain.headers["content-type"].startswith("text/html")

@@ -1,5 +1,6 @@
 """Kill a real server (uvicorn, ``planner serve``) while a plan job runs, start it again: the
-job is re-queued once, completes, and its plan equals a plan made without interruption."""
+job is re-queued once, completes, and its plan (allocation and routes) equals a plan made
+without interruption."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from api.routing_service import route_scenario
 from api.services import plan_scenario
 from tests.api_support import zip_folder, zip_part
 from tests.scenario_files import write_tiny
@@ -155,17 +157,21 @@ def test_killed_server_finishes_the_job_with_the_same_plan(
                     f"{base}/{name}", params={"format": "csv", "limit": 100_000}, headers=h
                 ).text
             )
-            for name in ("assignments", "unassigned", "seats")
+            for name in ("assignments", "unassigned", "seats", "coverage")
         }
+        routes = httpx.get(f"{base}/routes", headers=h).json()
         summary = httpx.get(f"{base}/summary", headers=h).json()
     finally:
         server.stop()
 
     direct = tmp_path / "direct"
     plan_scenario(tiny, direct, time_limit=job["time_limit"])
+    route_scenario(tiny, direct, plan_dir=direct, time_limit=job["time_limit"])
     for name, rows in got.items():
         want = _csv((direct / f"{name}.csv").read_text(encoding="utf-8-sig"))
         assert rows == want, name
     want_summary = json.loads((direct / "summary.json").read_text(encoding="utf-8"))
     assert summary["objective"] == want_summary["objective"]
     assert summary["terms"] == want_summary["terms"]
+    want_routes = json.loads((direct / "routes.geojson").read_text(encoding="utf-8"))
+    assert routes["features"] == want_routes["features"]
