@@ -356,29 +356,20 @@ def run_stages(
         plan_scenario(folder, out, time_limit=time_limit, previous=previous, loaded=loaded)
         done.append("allocation")
     if routing:
+        from api.routing_service import route_scenario
+
         on_stage("routing", 50.0 if allocation else 10.0)
-        try:
-            from api.routing_service import route_scenario
-        except ImportError:
-            log.warning("routing is not available in this installation; stage skipped")
-        else:
-            route_scenario(
-                folder,
-                out,
-                plan_dir=out if allocation else None,
-                time_limit=time_limit,
-                loaded=loaded,
-            )
-            done.append("routing")
-    if not done:
-        raise PlanError(loaded.report, "no stage could run (routing is not installed)")
+        route_scenario(
+            folder, out, plan_dir=out if allocation else None, time_limit=time_limit, loaded=loaded
+        )
+        done.append("routing")
     on_stage("map", 90.0)
+    from maps import MapInputError, write_map
+
     try:
-        from maps import render_map  # type: ignore[attr-defined]
-    except ImportError:
-        log.warning("maps are not available in this installation; no map.html")
-    else:
-        (out / "map.html").write_text(render_map(out), encoding="utf-8")
+        write_map(out)
+    except MapInputError as exc:  # the plan stands; the map page will say why it is missing
+        log.error("no map: %s", exc)
     return done
 
 

@@ -19,11 +19,25 @@ from fastapi.testclient import TestClient
 from api.keys import create_key
 from api.server import create_app
 from api.settings import Settings
+from tests.scenario_files import write_tiny
 
 POSTGRES_ENV = "PLANNER_TEST_POSTGRES_URL"
 """A PostgreSQL URL whose user may create databases; .ci/run always sets it."""
 ROLES = ("national", "province:520000", "province:530000", "viewer")
 """The tiny scenario serves Guizhou (520000); Yunnan (530000) is 'another province'."""
+
+
+def write_crewed_tiny(folder: Path) -> Path:
+    """The tiny scenario with post PA1 as a mobile-service post, so the volunteers placed
+    there crew station S1 and the routing stage has routes to compare (the plain tiny
+    scenario's station has no crew)."""
+    write_tiny(folder)
+    posts = folder / "posts.csv"
+    lines = posts.read_text(encoding="utf-8").splitlines()
+    assert lines[1].startswith("PA1,") and ",education," in lines[1]
+    lines[1] = lines[1].replace(",education,", ",mobile_service,")
+    posts.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
 
 
 def zip_folder(folder: Path, top: str = "tiny") -> bytes:

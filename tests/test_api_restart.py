@@ -22,8 +22,7 @@ import pytest
 
 from api.routing_service import route_scenario
 from api.services import plan_scenario
-from tests.api_support import zip_folder, zip_part
-from tests.scenario_files import write_tiny
+from tests.api_support import write_crewed_tiny, zip_folder, zip_part
 
 PLANNER = str(Path(sys.executable).with_name("planner"))
 
@@ -114,7 +113,7 @@ def test_killed_server_finishes_the_job_with_the_same_plan(
     )
     key = made.stdout.strip().splitlines()[-1]
     h = {"Authorization": f"Bearer {key}"}
-    tiny = write_tiny(tmp_path / "tiny")
+    tiny = write_crewed_tiny(tmp_path / "tiny")
 
     server = Server(env, tmp_path / "server.log")
     try:
@@ -174,4 +173,4 @@ def test_killed_server_finishes_the_job_with_the_same_plan(
     assert summary["objective"] == want_summary["objective"]
     assert summary["terms"] == want_summary["terms"]
     want_routes = json.loads((direct / "routes.geojson").read_text(encoding="utf-8"))
-    assert routes["features"] == want_routes["features"]
+    assert routes["features"] == want_routes["features"] and routes["features"]

@@ -166,23 +166,22 @@ def map_html(folder: Path, province: str | None) -> Path:
     Raises
     ------
     ApiProblem
-        501 when this installation has no map renderer (:mod:`maps`).
+        500 naming the file when the plan's files cannot be drawn.
     """
     path = _map_path(folder, province)
     if path.is_file():
         return path
-    try:
-        from maps import render_map  # type: ignore[attr-defined]
-    except ImportError:
-        raise ApiProblem(
-            501, "maps are not available in this installation (maps.render_map is missing)"
-        ) from None
+    from maps import MapInputError, render_map
+
     with _map_guard:
         lock = _map_locks.setdefault(path, threading.Lock())
     with lock:
         if not path.is_file():
             t0 = time.perf_counter()
-            html = render_map(folder, province=province)
+            try:
+                html = render_map(folder, province=province)
+            except MapInputError as exc:
+                raise ApiProblem(500, f"the plan's files cannot be drawn: {exc}") from None
             tmp = path.with_suffix(".tmp")
             tmp.write_text(html, encoding="utf-8")
             tmp.replace(path)

@@ -337,7 +337,7 @@ def plan_xlsx(plan_id: str, session: SessionDep, settings: SettingsDep, who: Off
     "/plans/{plan_id}/map",
     name="plan_map",
     response_class=HTMLResponse,
-    responses={**_ERRORS, 501: {"model": Problem, "description": "No map renderer installed."}},
+    responses={**_ERRORS, 200: {"content": {"text/html": {}}}},
 )
 async def plan_map(
     plan_id: str,
