@@ -114,14 +114,9 @@ def table(
     return Page(frame.iloc[offset : offset + limit], len(frame), offset, limit)
 
 
-def summary_bytes(folder: Path) -> bytes:
-    """``summary.json`` of a plan as stored (UTF-8 JSON)."""
-    return (folder / "summary.json").read_bytes()
-
-
 def summary(folder: Path) -> dict[str, Any]:
     """``summary.json`` of a plan."""
-    data: dict[str, Any] = json.loads(summary_bytes(folder))
+    data: dict[str, Any] = json.loads((folder / "summary.json").read_bytes())
     return data
 
 
@@ -192,11 +187,11 @@ def map_html(folder: Path, province: str | None) -> Path:
 _memory: OrderedDict[Path, bytes] = OrderedDict()
 _memory_lock = threading.Lock()
 MEMORY_BYTES = 256 * 1024**2
-"""At most this many bytes of rendered maps are kept in memory (least recently used go)."""
+"""At most this many bytes of plan files (maps, summaries) are kept in memory (LRU)."""
 
 
 def cached_bytes(path: Path) -> bytes | None:
-    """A rendered map's bytes if they are in memory (no I/O)."""
+    """A plan file's bytes if they are in memory (no I/O)."""
     with _memory_lock:
         data = _memory.get(path)
         if data is not None:
@@ -205,7 +200,7 @@ def cached_bytes(path: Path) -> bytes | None:
 
 
 def load_bytes(path: Path) -> bytes:
-    """Read a rendered map (written once, never changed) and keep it in memory.
+    """Read a plan file (written once, never changed) and keep it in memory.
 
     A map is a few hundred kB to a few MB; sending it from memory in one piece costs far less
     than streaming it from disk in chunks, each through the thread pool.

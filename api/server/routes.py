@@ -244,7 +244,8 @@ def read_plan(plan_id: str, request: Request, session: SessionDep, who: OfficeDe
 )
 async def plan_summary(plan: VisiblePlanDep, settings: SettingsDep) -> Any:
     """``summary.json``: objective, terms, bound, gap, counts, budget, routing (viewers too)."""
-    body = results.summary_bytes(store.plan_dir(settings, plan.id))  # a few kB
+    path = store.plan_dir(settings, plan.id) / "summary.json"  # written once, never changed
+    body = results.cached_bytes(path) or await run_in_threadpool(results.load_bytes, path)
     return Response(body, media_type="application/json")
 
 
