@@ -17,12 +17,11 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	touch $(VENV)/.installed $@
 
-# Leaflet and plugins for the offline maps, from the npm registry (pinned by the lock file).
-ASSETS := maps/assets/node_modules/.package-lock.json
-$(ASSETS): maps/assets/package.json maps/assets/package-lock.json
-	@command -v npm >/dev/null || { echo "npm not found: maps need it (apt-get install npm)"; exit 1; }
-	npm ci --prefix maps/assets --no-audit --no-fund --loglevel=error
-	touch $@
+# Leaflet and plugins for the offline maps, from the npm registry (pinned and verified by the
+# lock file); python3 only, no npm. A mirror: WESTPLAN_NPM_REGISTRY=https://...
+ASSETS := maps/assets/node_modules/.westplan-assets.json
+$(ASSETS): maps/assets/package.json maps/assets/package-lock.json maps/assets/fetch.py
+	$(PYTHON) maps/assets/fetch.py
 
 install: $(VENV)/.installed $(ASSETS)
 install-dev: $(VENV)/.installed-dev $(ASSETS)
@@ -41,6 +40,7 @@ test: lint
 
 bench: install-dev
 	$(BIN)/python benchmarks/allocation.py
+	$(BIN)/python benchmarks/replan.py
 	$(BIN)/python benchmarks/loading.py
 	$(BIN)/python benchmarks/china_load.py
 	$(BIN)/python benchmarks/maps.py

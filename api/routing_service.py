@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from api.services import PlanError
+from api.services import PlanError, source_label
 from geodata.scenario import LoadResult, load_scenario
 from planner import __version__
 from planner.routing.problem import RoutingProblem
@@ -131,7 +131,13 @@ def route_scenario(
     merged = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     merged.setdefault("planner_version", __version__)
     merged.setdefault(
-        "scenario", {"name": scenario.name, "year": scenario.year, "synthetic": scenario.synthetic}
+        "scenario",
+        {
+            "name": scenario.name,
+            "year": scenario.year,
+            "synthetic": scenario.synthetic,
+            "source": source_label(source),
+        },
     )
     merged["routing"] = summary
     path.write_text(json.dumps(merged, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -220,7 +226,8 @@ def routing_tables(p: RoutingProblem, r: RoutingResult) -> dict[str, pd.DataFram
 
 
 def coverage_table(p: RoutingProblem, r: RoutingResult) -> pd.DataFrame:
-    """Per township: demand, served, target (clients), met, and why the rest is unserved."""
+    """Per township: demand, served, target (clients), met, why the rest is unserved, and
+    where the township is drawn (the mean point of its stops)."""
     frame = pd.DataFrame(
         {
             "township_code": p.stop_township,
@@ -228,20 +235,24 @@ def coverage_table(p: RoutingProblem, r: RoutingResult) -> pd.DataFrame:
             "demand": p.demand,
             "served": r.served,
             "reason": np.where(r.served < p.demand, r.reason, ""),
+            "lon": p.lon[p.n_stations :],
+            "lat": p.lat[p.n_stations :],
         }
     )
     agg = frame.groupby(["township_code", "county_code"], sort=True).agg(
         demand=("demand", "sum"),
         served=("served", "sum"),
         reason=("reason", lambda s: " ".join(sorted({x for x in s if x}))),
+        lon=("lon", "mean"),
+        lat=("lat", "mean"),
     )
     agg = agg.reset_index()
     agg["target"] = np.ceil(p.coverage_target * agg["demand"] - 1e-9).astype(np.int64)
     agg["met"] = agg["served"] >= agg["target"]
     agg["coverage"] = np.round(agg["served"] / agg["demand"].where(agg["demand"] > 0, 1), 4)
-    return agg[
-        ["township_code", "county_code", "demand", "served", "target", "met", "coverage", "reason"]
-    ]
+    agg["lon"], agg["lat"] = agg["lon"].round(6), agg["lat"].round(6)
+    columns = ["township_code", "county_code", "demand", "served", "target", "met", "coverage"]
+    return agg[[*columns, "reason", "lon", "lat"]]
 
 
 def routing_summary(

@@ -67,6 +67,12 @@ class PlanError(Exception):
         super().__init__(message)
 
 
+def source_label(source: str | Path) -> str:
+    """Where a plan's scenario came from, so that a map finds it again: ``builtin:NAME`` or
+    the absolute path."""
+    return str(source) if str(source).startswith("builtin:") else str(Path(source).resolve())
+
+
 def read_previous(folder: Path) -> PreviousPlan:
     """The assignments of an earlier plan folder, as a previous plan (term 6)."""
     frame = pd.read_csv(
@@ -97,9 +103,7 @@ def plan_scenario(
     report = build_report(problem, solution)
     fair = fairness(problem, solution)
     summary = _summary(scenario, problem, solution, report, result.report, time.perf_counter() - t0)
-    summary["scenario"]["source"] = (  # where the map finds the scenario again
-        source if str(source).startswith("builtin:") else str(Path(source).resolve())
-    )
+    summary["scenario"]["source"] = source_label(source)
     summary["county_quota"] = {
         str(code): int(q)
         for code, q, barred in zip(

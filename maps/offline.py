@@ -3,10 +3,10 @@
 Folium links Leaflet, jQuery, Bootstrap and its plugins from public CDNs; on a government
 intranet such a page stays blank. The maps of westplan use only Leaflet and two plugins,
 installed from the npm registry at set-up (with @mapbox/polyline, which decodes the
-geometry) (``make assets`` runs ``npm ci`` on
-``maps/assets/package.json`` and its lock file, which pin versions and integrity hashes)
-into ``maps/assets/node_modules``; ``WESTPLAN_WEB_ASSETS`` points elsewhere. The files are
-never copied into the repository.
+geometry): ``make assets`` runs ``maps/assets/fetch.py``, which downloads the tarballs
+pinned by ``maps/assets/package-lock.json``, checks their integrity hashes and unpacks them
+into ``maps/assets/node_modules`` as npm would, without npm; ``WESTPLAN_WEB_ASSETS`` points
+elsewhere. The files are never copied into the repository.
 
 :func:`inline` replaces each ``asset:`` link of the rendered page by the file's content
 (images referenced by the style sheets become ``data:`` URIs) and refuses a page that still
@@ -84,7 +84,7 @@ def assets_dir() -> Path:
         if not rel.startswith("westplan:") and not (folder / rel).is_file():
             raise AssetsMissing(
                 f"map asset {rel} not found in {folder}; install the map assets with "
-                f"`make assets` (npm ci --prefix maps/assets) or set {ASSETS_ENV_VAR} to a "
+                f"`make assets` (python3 maps/assets/fetch.py) or set {ASSETS_ENV_VAR} to a "
                 "node_modules folder holding leaflet, leaflet.markercluster, leaflet-search and @mapbox/polyline"
             )
     return folder

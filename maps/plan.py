@@ -56,7 +56,8 @@ _SEATS = {"post_id", "county_code", "township_code", "category", "seats", "fille
 _SEATS_INT = ("seats", "filled", "relay", "relay_empty")
 _ASSIGNMENTS = {"county_code", "recruit_province"}
 _COVERAGE = {"township_code", "demand", "served", "target", "met"}
-_ROUTE_KEYS = ("station_id", "vehicle", "day", "stops", "arrivals", "clients")
+_ROUTE_KEYS = ("station_id", "vehicle", "day", "stops")
+_STOP_KEYS = ("stop_id", "arrive", "clients")
 
 
 def read_plan(folder: Path) -> PlanFiles:
@@ -194,13 +195,13 @@ def _route(path: Path, i: int, feature: Any) -> Route:
         raise MapInputError(
             f"{where}: missing propert(ies) {', '.join(missing)}; expected {', '.join(_ROUTE_KEYS)}"
         )
-    stops, arrivals, clients = props["stops"], props["arrivals"], props["clients"]
-    for key, value in (("stops", stops), ("arrivals", arrivals), ("clients", clients)):
-        if not isinstance(value, list) or len(value) != len(stops):
-            raise MapInputError(
-                f"{where}, property {key}: expected a list with one entry per stop "
-                f"({len(stops) if isinstance(stops, list) else '?'})"
-            )
+    stops = props["stops"]
+    if not isinstance(stops, list) or not all(
+        isinstance(stop, dict) and all(k in stop for k in _STOP_KEYS) for stop in stops
+    ):
+        raise MapInputError(
+            f"{where}, property stops: expected a list of objects with {', '.join(_STOP_KEYS)}"
+        )
     if len(line) not in (len(stops), len(stops) + 1, len(stops) + 2) or len(line) < 2:
         raise MapInputError(
             f"{where}: {len(line)} vertices for {len(stops)} stops; expected the depot, "
@@ -208,16 +209,16 @@ def _route(path: Path, i: int, feature: Any) -> Route:
         )
     first = 0 if len(line) == len(stops) else 1
     try:
-        counts = tuple(int(c) for c in clients)
+        counts = tuple(int(stop["clients"]) for stop in stops)
     except (TypeError, ValueError):
-        raise MapInputError(f"{where}, property clients: expected integers") from None
+        raise MapInputError(f"{where}, stops: clients must be integers") from None
     return Route(
         station_id=str(props["station_id"]),
         vehicle=str(props["vehicle"]),
         day=str(props["day"]),
         line=line,
-        stop_ids=tuple(str(s) for s in stops),
-        arrivals=tuple(_clock(a) for a in arrivals),
+        stop_ids=tuple(str(stop["stop_id"]) for stop in stops),
+        arrivals=tuple(_clock(stop["arrive"]) for stop in stops),
         clients=counts,
         stop_points=line[first : first + len(stops)],
     )

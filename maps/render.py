@@ -282,9 +282,9 @@ def _markers(
 
 def _county_codes(files: PlanFiles) -> set[str]:
     codes: set[str] = set(files.summary.get("county_quota", {}))
-    for table in (files.seats, files.assignments):
-        if table is not None:
-            codes |= set(table["county_code"])
+    for table in (files.seats, files.assignments, files.coverage):
+        if table is not None and "county_code" in table.columns:
+            codes |= set(table["county_code"].astype(str))
     return codes
 
 
@@ -610,7 +610,7 @@ def _coverage(files: PlanFiles, province: str | None, project: Projector) -> dic
             str(n),
             int(r.demand),
             int(r.served),
-            float(r.target),
+            int(r.target),
             bool(r.met),
         ]
         for i, (r, n) in enumerate(zip(cov.itertuples(index=False), names, strict=True))

@@ -49,8 +49,8 @@ def write_routes(folder: Path, scenario: Path) -> None:
     """Routes of two vehicles over two days and a coverage table, in the routing format.
 
     ``routes.geojson``: one LineString per vehicle-day (depot, stops in order, depot) with
-    properties station_id, vehicle, day, stops, arrivals (minutes), clients.
-    ``coverage.csv``: township_code, demand, served, target, met (+ lon, lat).
+    properties station_id, vehicle, day and stops (stop_id, arrive, clients, ...).
+    ``coverage.csv``: township_code, demand, served, target (clients), met (+ lon, lat).
     """
     station = _read(scenario / "stations.csv").iloc[0]
     stops = _read(scenario / "stops.csv")
@@ -70,9 +70,18 @@ def write_routes(folder: Path, scenario: Path) -> None:
                         "station_id": station["station_id"],
                         "vehicle": vehicle,
                         "day": day,
-                        "stops": list(stops["stop_id"]),
-                        "arrivals": [540 + 30 * vehicle, 600 + 30 * vehicle],
-                        "clients": [10, 5],
+                        "clients": 15,
+                        "stops": [
+                            {"order": k + 1, "stop_id": sid, "arrive": t, "clients": c}
+                            for k, (sid, t, c) in enumerate(
+                                zip(
+                                    stops["stop_id"],
+                                    [540 + 30 * vehicle, 600 + 30 * vehicle],
+                                    [10, 5],
+                                    strict=True,
+                                )
+                            )
+                        ],
                     },
                 }
             )
@@ -87,8 +96,8 @@ def write_routes(folder: Path, scenario: Path) -> None:
             "township_name": ["甲镇", "乙镇"],
             "demand": demand,
             "served": served,
-            "target": 0.8,
-            "met": (served >= 0.8 * demand).astype(int),
+            "target": np.ceil(0.8 * demand).astype(int),
+            "met": (served >= np.ceil(0.8 * demand)).astype(int),
         }
     )
     coverage["lon"] = stops["lon"].astype(float).to_numpy() + np.array([0.0, 0.02])
@@ -216,8 +225,8 @@ def test_user_strings_show_as_text(
     (folder / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
     routes = json.loads((folder / "routes.geojson").read_text())
     for f in routes["features"]:
-        f["properties"]["stops"][0] = XSS
-        f["properties"]["arrivals"][0] = XSS
+        f["properties"]["stops"][0]["stop_id"] = XSS
+        f["properties"]["stops"][0]["arrive"] = XSS
     (folder / "routes.geojson").write_text(json.dumps(routes), encoding="utf-8")
     coverage = _read(folder / "coverage.csv")
     coverage.loc[0, "township_name"] = XSS
@@ -440,7 +449,7 @@ def page_data(html: str) -> dict[str, Any]:
             "coverage.csv: row 2, column met",
         ),
         (lambda f: _drop_column(f / "seats.csv", "category"), "missing column(s) category"),
-        (lambda f: _edit_route(f, "clients", [1]), "feature 0, property clients"),
+        (lambda f: _edit_route(f, "stops", [{"stop_id": "x"}]), "feature 0, property stops"),
         (lambda f: _edit_route(f, "vehicle", None), "feature 0: missing propert(ies) vehicle"),
         (
             lambda f: (f / "summary.json").write_text("{", encoding="utf-8"),

@@ -231,7 +231,7 @@
         return card("township 乡镇 " + (r[3] ? r[3] + " " : "") + r[2], [
           ["demand 需求", num(r[4])],
           ["served 已服务", num(r[5]) + " (" + pct(share) + ")"],
-          ["target 目标", pct(r[6])],
+          ["target 目标", num(r[6]) + (r[4] ? " (" + pct(r[6] / r[4]) + ")" : "")],
           ["unserved 未服务", num(unserved)],
           ["met 达标", r[7] ? "yes 是" : "NO 否"],
         ]);

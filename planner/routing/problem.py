@@ -29,6 +29,29 @@ def _ro(a: np.ndarray) -> np.ndarray:
     return a
 
 
+_STATION_FIELDS = (
+    "station_county",
+    "vehicles",
+    "capacity",
+    "shift_start",
+    "shift_end",
+    "crew_size",
+    "days",
+)
+"""Per-station arrays besides the id (shape (S,)); ``staffed`` is (S, days)."""
+_STOP_FIELDS = (
+    "stop_county",
+    "stop_township",
+    "demand",
+    "minutes_per_client",
+    "setup_minutes",
+    "open",
+    "close",
+    "priority",
+)
+"""Per-stop arrays besides the id (shape (T,))."""
+
+
 @dataclass(frozen=True, slots=True)
 class RoutingProblem(_Frozen):
     """Stations, stops, crews and travel times of one mobile-service campaign.
@@ -112,31 +135,12 @@ class RoutingProblem(_Frozen):
     def subset(self, stations: np.ndarray, stops: np.ndarray) -> RoutingProblem:
         """The problem restricted to some stations and stops (e.g. one county's)."""
         nodes = np.concatenate([stations, self.n_stations + np.asarray(stops)])
-        station_fields = (
-            "station_id",
-            "station_county",
-            "vehicles",
-            "capacity",
-            "shift_start",
-            "shift_end",
-            "crew_size",
-            "days",
-            "staffed",
-        )
-        stop_fields = (
-            "stop_id",
-            "stop_county",
-            "stop_township",
-            "demand",
-            "minutes_per_client",
-            "setup_minutes",
-            "open",
-            "close",
-            "priority",
-        )
         return RoutingProblem(
-            **{f: _ro(getattr(self, f)[stations]) for f in station_fields},
-            **{f: _ro(getattr(self, f)[stops]) for f in stop_fields},
+            **{
+                f: _ro(getattr(self, f)[stations])
+                for f in ("station_id", "staffed", *_STATION_FIELDS)
+            },
+            **{f: _ro(getattr(self, f)[stops]) for f in ("stop_id", *_STOP_FIELDS)},
             travel=_ro(self.travel[np.ix_(nodes, nodes)]),
             coverage_target=self.coverage_target,
             lon=_ro(self.lon[nodes]),
@@ -295,26 +299,9 @@ class RoutingProblem(_Frozen):
 
     def _check(self) -> None:
         s, t = self.n_stations, self.n_stops
-        for name in (
-            "station_county",
-            "vehicles",
-            "capacity",
-            "shift_start",
-            "shift_end",
-            "crew_size",
-            "days",
-        ):
+        for name in _STATION_FIELDS:
             _check_shape(name, getattr(self, name), (s,))
-        for name in (
-            "stop_county",
-            "stop_township",
-            "demand",
-            "minutes_per_client",
-            "setup_minutes",
-            "open",
-            "close",
-            "priority",
-        ):
+        for name in _STOP_FIELDS:
             _check_shape(name, getattr(self, name), (t,))
         _check_shape("travel", self.travel, (s + t, s + t))
         _check_shape("lon", self.lon, (s + t,))
