@@ -204,6 +204,10 @@ def test_routes_and_coverage_match_a_direct_routing(
     ]
     summary = svc.client.get(f"{base}/summary", headers=h).json()
     assert summary["routing"]["routes"] == len(want["features"])
+    page = svc.client.get(f"{base}/map", headers=h)  # the worker drew it, routes included
+    assert page.status_code == 200, page.text[:500]
+    folder = svc.settings.data_dir / "plans" / job["plan_id"]
+    assert page.content == (folder / "map.html").read_bytes()
 
 
 def test_a_plan_without_routing_says_so(svc: Service, tiny: Path, tmp_path: Path) -> None:
