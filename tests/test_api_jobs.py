@@ -22,13 +22,10 @@ from tests.scenario_files import write_tiny
 
 
 def _sessions(tmp: Path):  # type: ignore[no-untyped-def]
+    """A migrated SQLite database holding one scenario, ``s``, for jobs to refer to."""
     url = f"sqlite:///{tmp / 'j.db'}"
     upgrade(url)
-    return session_factory(make_engine(url))
-
-
-def test_recover_requeues_once_then_marks_interrupted(tmp_path: Path) -> None:
-    sessions = _sessions(tmp_path)
+    sessions = session_factory(make_engine(url))
     with sessions() as s:
         s.add(
             ScenarioRow(
@@ -42,6 +39,12 @@ def test_recover_requeues_once_then_marks_interrupted(tmp_path: Path) -> None:
             )
         )
         s.commit()
+    return sessions
+
+
+def test_recover_requeues_once_then_marks_interrupted(tmp_path: Path) -> None:
+    sessions = _sessions(tmp_path)
+    with sessions() as s:
         for jid, state, interruptions in (
             ("first", "running", 0),
             ("second", "running", 1),
@@ -77,18 +80,6 @@ def test_only_stale_heartbeats_are_taken_over(tmp_path: Path) -> None:
     sessions = _sessions(tmp_path)
     now = utcnow()
     with sessions() as s:
-        s.add(
-            ScenarioRow(
-                id="s",
-                name="x",
-                year=2006,
-                filename="x.zip",
-                provinces="",
-                tables={},
-                validation={},
-            )
-        )
-        s.commit()
         for jid, age in (("alive", 1.0), ("gone", 30.0), ("mine", 30.0)):
             s.add(
                 JobRow(
@@ -110,18 +101,6 @@ def test_only_stale_heartbeats_are_taken_over(tmp_path: Path) -> None:
 def test_a_stale_attempt_cannot_write(tmp_path: Path) -> None:
     sessions = _sessions(tmp_path)
     with sessions() as s:
-        s.add(
-            ScenarioRow(
-                id="s",
-                name="x",
-                year=2006,
-                filename="x.zip",
-                provinces="",
-                tables={},
-                validation={},
-            )
-        )
-        s.commit()
         s.add(JobRow(id="j", scenario_id="s", state="running", time_limit=1.0, attempt=2))
         s.commit()
         stale = s.execute(_fenced("j", 1).values(state="succeeded"))
