@@ -12,13 +12,16 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from geodata.issues import Report, Severity
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 app = typer.Typer(
     help="Western Plan service-network planner (大学生志愿服务西部计划): validate, plan, route, map.",
@@ -391,6 +394,88 @@ def demo(
         else:
             console.print(f"map of {name} (opens offline): [bold]{page.resolve()}[/]")
     raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="Log every request.")
+    ] = False,
+) -> None:
+    """Start the HTTP service (settings from PLANNER_* variables; see docs/api.md)."""
+    import uvicorn
+
+    from api.server import create_app
+    from api.settings import Settings
+
+    _setup_logging(True)
+    settings = Settings()
+    console.print(f"data in [bold]{settings.data_dir.resolve()}[/], database {settings.url}")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=access_log)
+
+
+keys = typer.Typer(help="API keys of the HTTP service (stored hashed).", no_args_is_help=True)
+app.add_typer(keys, name="keys")
+
+
+def _key_sessions() -> sessionmaker[Session]:
+    from api.db.session import make_engine, session_factory, upgrade
+    from api.settings import Settings
+
+    settings = Settings()
+    upgrade(settings.url)
+    return session_factory(make_engine(settings.url))
+
+
+@keys.command("create")
+def keys_create(
+    role: Annotated[
+        str, typer.Option("--role", help="national, viewer or province:CODE (e.g. 520000).")
+    ],
+    name: Annotated[str, typer.Option("--name", help="Who holds the key.")] = "",
+) -> None:
+    """Create a key and print it once (only its hash is stored)."""
+    from api.keys import KeyProblem, create_key
+
+    with _key_sessions()() as session:
+        try:
+            row, key = create_key(session, role, name)
+        except KeyProblem as exc:
+            err.print(str(exc))
+            raise typer.Exit(2) from None
+    console.print(f"key {row.prefix} ({role}) created; it is shown only now:")
+    sys.stdout.write(key + "\n")
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """List the keys (prefix, role, name, created, revoked)."""
+    from api.keys import list_keys
+
+    with _key_sessions()() as session:
+        rows = list_keys(session)
+    table = Table("prefix", "role", "name", "created", "revoked")
+    for r in rows:
+        role = f"province:{r.province}" if r.role == "province" else r.role
+        revoked = f"{r.revoked_at:%Y-%m-%d %H:%M}" if r.revoked_at else ""
+        table.add_row(r.prefix, role, r.name, f"{r.created_at:%Y-%m-%d %H:%M}", revoked)
+    console.print(table)
+
+
+@keys.command("revoke")
+def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix.")]) -> None:
+    """Revoke a key: it stops working at once."""
+    from api.keys import KeyProblem, revoke_key
+
+    with _key_sessions()() as session:
+        try:
+            revoke_key(session, prefix)
+        except KeyProblem as exc:
+            err.print(str(exc))
+            raise typer.Exit(2) from None
+    console.print(f"key {prefix} revoked")
 
 
 def main() -> None:

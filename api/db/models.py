@@ -1,0 +1,93 @@
+"""Tables of the service: API keys, scenarios, plan jobs and plans.
+
+Files live in the data directory (``scenarios/ID/`` holds an upload, ``plans/ID/`` a plan's
+outputs, ``jobs/ID.log`` a job's log); the rows say what exists and who may see it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    """The current time in UTC (stored timezone-aware)."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+
+class ApiKey(Base):
+    """An API key: only its SHA-256 digest is stored; ``prefix`` identifies it in listings."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    """``national``, ``province`` or ``viewer``."""
+    province: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ScenarioRow(Base):
+    """An uploaded, validated scenario; ``provinces`` is its scope (service provinces)."""
+
+    __tablename__ = "scenarios"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    year: Mapped[int] = mapped_column(Integer)
+    synthetic: Mapped[bool] = mapped_column(default=False)
+    filename: Mapped[str] = mapped_column(String(300))
+    provinces: Mapped[str] = mapped_column(String(400))
+    """Comma-separated province codes of the counties the scenario serves."""
+    tables: Mapped[dict[str, int]] = mapped_column(JSON)
+    validation: Mapped[dict[str, object]] = mapped_column(JSON)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class JobRow(Base):
+    """A plan job; ``attempt`` fences writes by a worker of an earlier attempt."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    scenario_id: Mapped[str] = mapped_column(ForeignKey("scenarios.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16), index=True, default="queued")
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    stage: Mapped[str] = mapped_column(String(32), default="queued")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    time_limit: Mapped[float] = mapped_column(Float)
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    interruptions: Mapped[int] = mapped_column(Integer, default=0)
+    plan_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    previous_plan_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    """A re-plan: the earlier plan whose volunteers should move as little as possible."""
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    """Renewed by the server running the job; a stale one means that server is gone."""
+
+
+class PlanRow(Base):
+    """A finished plan: its outputs are in ``plans/ID/`` of the data directory."""
+
+    __tablename__ = "plans"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    scenario_id: Mapped[str] = mapped_column(ForeignKey("scenarios.id"), index=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), unique=True)
+    stages: Mapped[str] = mapped_column(String(100))
+    """Comma-separated stages that ran: ``allocation``, ``routing``."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

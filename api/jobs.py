@@ -1,0 +1,475 @@
+"""Plan jobs: a runner thread in the server starts one worker process per job.
+
+The runner claims queued jobs (``state`` queued -> running, ``attempt`` + 1) and starts
+``python -m api.jobs JOB_ID ATTEMPT``. A worker runs the stages (allocation when the scenario
+has posts and applicants, routing when it has stations and stops, then the map), writes the
+plan folder atomically and records the outcome; every write is fenced by ``attempt``, so a
+worker of an earlier attempt can never overwrite a later one. Workers die with the server
+(``PR_SET_PDEATHSIG``), so a killed server leaves no orphan solving.
+
+Cancelling kills the worker's process group; a job over its wall-time limit is killed and
+failed. The runner renews a heartbeat on the jobs it runs; a ``running`` job whose heartbeat
+is older than ``job_lease_seconds`` belongs to a server that is gone (stopped, killed, crashed),
+so any runner - the restarted one, or another server on the same database - re-queues it once
+(``interruptions`` = 1); a job interrupted twice is left ``interrupted``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Result, Update, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.db.models import JobRow, PlanRow, utcnow
+from api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+STAGES = ("allocation", "routing", "map")
+"""Stages a plan job may run, in order."""
+DEADLINE_FACTOR = 2.0
+"""A job is killed after DEADLINE_FACTOR x time_limit + grace seconds of wall time."""
+
+
+def recover(
+    sessions: sessionmaker[Session],
+    note: Callable[[str, str], None] | None = None,
+    lease_seconds: float = 0.0,
+    mine: Collection[str] = (),
+) -> tuple[int, int]:
+    """Re-queue once the jobs whose server is gone; mark twice-interrupted ones.
+
+    A job counts as abandoned when it is ``running`` and its heartbeat is older than
+    ``lease_seconds`` (or missing), unless this runner runs it (``mine``).
+
+    Parameters
+    ----------
+    sessions
+        The database.
+    note
+        Called with (job id, message) for each job, e.g. to add a line to its log.
+    lease_seconds
+        How old a heartbeat must be.
+    mine
+        Jobs this runner runs.
+
+    Returns
+    -------
+    tuple[int, int]
+        Jobs re-queued, jobs marked interrupted for good.
+    """
+    requeued = interrupted = 0
+    cutoff = utcnow() - timedelta(seconds=lease_seconds)
+    stale = (JobRow.heartbeat_at.is_(None)) | (JobRow.heartbeat_at < cutoff)
+    with sessions() as s:
+        for job in s.scalars(select(JobRow).where(JobRow.state == "running", stale)):
+            if job.id in mine:
+                continue
+            first, attempt = job.interruptions == 0, job.attempt  # before the update syncs job
+            done = _rowcount(
+                s.execute(
+                    _fenced(job.id, job.attempt).values(
+                        **(
+                            {"state": "queued", "stage": "queued", "progress": 0.0}
+                            if first
+                            else {
+                                "state": "interrupted",
+                                "stage": "interrupted",
+                                "error": "interrupted by a server stop twice; not re-queued",
+                                "finished_at": utcnow(),
+                            }
+                        ),
+                        interruptions=job.interruptions + 1,
+                    )
+                )
+            )
+            if not done:  # renewed or finished meanwhile
+                continue
+            if first:
+                requeued += 1
+                message = f"attempt {attempt} interrupted by a server stop; re-queued once"
+            else:
+                interrupted += 1
+                message = f"attempt {attempt} interrupted again; not re-queued"
+            if note is not None:
+                note(job.id, message)
+        s.commit()
+    if requeued or interrupted:
+        log.warning("recovered jobs: %d re-queued, %d interrupted", requeued, interrupted)
+    return requeued, interrupted
+
+
+def _fenced(job_id: str, attempt: int) -> Update:
+    return update(JobRow).where(
+        JobRow.id == job_id, JobRow.attempt == attempt, JobRow.state == "running"
+    )
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE matched (every UPDATE answers a CursorResult)."""
+    return cast(CursorResult[Any], result).rowcount
+
+
+@dataclass
+class _Running:
+    job_id: str
+    attempt: int
+    proc: subprocess.Popen[bytes]
+    deadline: float
+    limit: float
+
+
+class JobRunner:
+    """Starts worker processes for queued jobs and watches them (one per server)."""
+
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self._running: dict[str, _Running] = {}
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def alive(self) -> bool:
+        """Whether the runner thread is running."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        """Recover abandoned jobs and start the runner thread."""
+        self._recover()
+        self._thread = threading.Thread(target=self._loop, name="job-runner", daemon=True)
+        self._thread.start()
+
+    def _recover(self) -> None:
+        with self._lock:
+            mine = set(self._running)
+        recover(self.sessions, self._note, self.settings.job_lease_seconds, mine)
+
+    def _note(self, job_id: str, message: str) -> None:
+        from api.server.store import job_log
+
+        path = job_log(self.settings, job_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as f:
+            f.write(f"{utcnow():%Y-%m-%d %H:%M:%S} WARNING api.jobs: {message}\n")
+
+    def stop(self) -> None:
+        """Stop the thread and kill the workers; their jobs stay ``running`` (re-queued on start)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        with self._lock:
+            for r in self._running.values():
+                _kill(r.proc)
+            self._running.clear()
+
+    def wake(self) -> None:
+        """Look for work now (after a job was queued or cancelled)."""
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._tick()
+            except Exception:  # keep the runner alive; the error is logged
+                log.exception("job runner tick failed")
+            self._wake.wait(self.settings.poll_seconds)
+            self._wake.clear()
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        with self.sessions() as s:
+            with self._lock:
+                ids = list(self._running)
+            rows = s.execute(
+                select(JobRow.id, JobRow.state, JobRow.attempt).where(JobRow.id.in_(ids))
+            ).all()
+            states = {job_id: (state, attempt) for job_id, state, attempt in rows}
+            for job_id in ids:
+                r = self._running[job_id]
+                code = r.proc.poll()
+                if code is None and states.get(job_id) != ("running", r.attempt):
+                    log.info("job %s is %s; killing its worker", job_id, states.get(job_id))
+                    _kill(r.proc)
+                    code = r.proc.wait()
+                elif code is None and now > r.deadline:
+                    _kill(r.proc)
+                    r.proc.wait()
+                    s.execute(
+                        _fenced(job_id, r.attempt).values(
+                            state="failed",
+                            error="killed: the job exceeded its wall-time limit of "
+                            f"{r.limit:.0f} s",
+                            finished_at=utcnow(),
+                        )
+                    )
+                    s.commit()
+                    code = -9
+                if code is not None:
+                    if code != 0:
+                        s.execute(
+                            _fenced(job_id, r.attempt).values(
+                                state="failed",
+                                error=f"the worker process ended with exit code {code}",
+                                finished_at=utcnow(),
+                            )
+                        )
+                        s.commit()
+                    with self._lock:
+                        del self._running[job_id]
+            with self._lock:
+                alive = [r.job_id for r in self._running.values()]
+            if alive:  # renew the lease of the jobs this server runs
+                s.execute(
+                    update(JobRow)
+                    .where(JobRow.id.in_(alive), JobRow.state == "running")
+                    .values(heartbeat_at=utcnow())
+                )
+                s.commit()
+            self._recover()
+            while len(self._running) < self.settings.workers and not self._stop.is_set():
+                job = s.scalars(
+                    select(JobRow).where(JobRow.state == "queued").order_by(JobRow.created_at)
+                ).first()
+                if job is None:
+                    break
+                attempt = job.attempt + 1
+                claimed = _rowcount(
+                    s.execute(
+                        update(JobRow)
+                        .where(JobRow.id == job.id, JobRow.state == "queued")
+                        .values(
+                            state="running",
+                            stage="starting",
+                            attempt=attempt,
+                            started_at=utcnow(),
+                            heartbeat_at=utcnow(),
+                            progress=0.0,
+                        )
+                    )
+                )
+                s.commit()
+                if claimed:
+                    self._launch(job.id, attempt, job.time_limit)
+
+    def _launch(self, job_id: str, attempt: int, time_limit: float) -> None:
+        env = dict(os.environ)
+        env["PLANNER_DATA_DIR"] = str(self.settings.data_dir.resolve())
+        env["PLANNER_DATABASE_URL"] = self.settings.url
+        env["PLANNER_WORKER_NICE"] = str(self.settings.worker_nice)
+        env["PLANNER_PARENT_PID"] = str(os.getpid())
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "api.jobs", job_id, str(attempt)],
+            env=env,
+            start_new_session=True,
+            stdin=subprocess.DEVNULL,
+        )
+        limit = DEADLINE_FACTOR * time_limit + self.settings.job_grace_seconds
+        with self._lock:
+            self._running[job_id] = _Running(job_id, attempt, proc, time.monotonic() + limit, limit)
+        log.info("job %s attempt %d: worker pid %d", job_id, attempt, proc.pid)
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+# --- the worker process ----------------------------------------------------------------------
+
+
+def _pdeathsig() -> None:
+    """Ask Linux to kill this process (SIGKILL) when its parent dies."""
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+def _die_with_parent() -> None:
+    """Die with the server; so do processes the solvers fork (e.g. a routing process pool)."""
+    parent = int(os.environ.get("PLANNER_PARENT_PID", "0"))
+    if sys.platform.startswith("linux"):
+        _pdeathsig()
+        os.register_at_fork(after_in_child=_pdeathsig)
+    if parent and os.getppid() != parent:
+        os._exit(3)
+
+
+def run_stages(
+    folder: Path,
+    out: Path,
+    time_limit: float,
+    on_stage: Callable[[str, float], None],
+    previous: Path | None = None,
+) -> list[str]:
+    """Run the stages a scenario has into ``out``; return their names.
+
+    Parameters
+    ----------
+    folder
+        The scenario folder.
+    out
+        Where the plan's files go (created).
+    time_limit
+        Solver seconds per stage.
+    on_stage
+        Called with (stage, progress percent) when a stage starts.
+    previous
+        An earlier plan folder: the allocation re-plans from it.
+    """
+    from api.services import PlanError, plan_scenario
+    from geodata.scenario import load_scenario
+
+    on_stage("loading", 2.0)
+    loaded = load_scenario(folder)
+    s = loaded.scenario
+    if s is None:
+        raise PlanError(loaded.report, "the scenario has errors; nothing was planned")
+    allocation = s.posts is not None and s.applicants is not None
+    routing = s.stations is not None and s.stops is not None
+    if not (allocation or routing):
+        raise PlanError(
+            loaded.report, "the scenario has neither posts and applicants nor stations and stops"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    done: list[str] = []
+    if allocation:
+        on_stage("allocation", 10.0)
+        plan_scenario(folder, out, time_limit=time_limit, previous=previous, loaded=loaded)
+        done.append("allocation")
+    if routing:
+        from api.routing_service import route_scenario
+
+        on_stage("routing", 50.0 if allocation else 10.0)
+        route_scenario(
+            folder, out, plan_dir=out if allocation else None, time_limit=time_limit, loaded=loaded
+        )
+        done.append("routing")
+    on_stage("map", 90.0)
+    from maps import MapInputError, write_map
+
+    try:
+        write_map(out)
+    except MapInputError as exc:  # the plan stands; the map page will say why it is missing
+        log.error("no map: %s", exc)
+    return done
+
+
+def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
+    """Run one claimed job to its end; return the process exit status."""
+    from api.db.session import make_engine, session_factory
+    from api.server.store import job_log, new_id, plan_dir
+    from api.services import PlanError
+
+    settings = settings or Settings()
+    os.nice(settings.worker_nice)  # the server's requests come before solving
+    engine = make_engine(settings.url)
+    sessions = session_factory(engine)
+    logfile = job_log(settings, job_id)
+    logfile.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(logfile, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    with sessions() as s:
+        job = s.get(JobRow, job_id)
+        if job is None or job.attempt != attempt or job.state != "running":
+            log.warning("job %s attempt %d is not mine to run; exiting", job_id, attempt)
+            return 0
+        scenario_id, time_limit, previous_id = job.scenario_id, job.time_limit, job.previous_plan_id
+    from api.server.store import scenario_dir
+
+    log.info("job %s attempt %d started (time limit %.0f s per stage)", job_id, attempt, time_limit)
+
+    def on_stage(stage: str, progress: float) -> None:
+        log.info("stage %s", stage)
+        with sessions() as s:
+            s.execute(_fenced(job_id, attempt).values(stage=stage, progress=progress))
+            s.commit()
+
+    plan_id = new_id()
+    final = plan_dir(settings, plan_id)
+    partial = final.with_name(f"{plan_id}.partial")
+    try:
+        previous = plan_dir(settings, previous_id) if previous_id else None
+        stages = run_stages(
+            scenario_dir(settings, scenario_id), partial, time_limit, on_stage, previous
+        )
+        partial.rename(final)
+        with sessions() as s:
+            done = _rowcount(
+                s.execute(
+                    _fenced(job_id, attempt).values(
+                        state="succeeded",
+                        stage="done",
+                        progress=100.0,
+                        plan_id=plan_id,
+                        finished_at=utcnow(),
+                    )
+                )
+            )
+            if done:
+                s.add(
+                    PlanRow(
+                        id=plan_id,
+                        scenario_id=scenario_id,
+                        job_id=job_id,
+                        stages=",".join(stages),
+                    )
+                )
+            s.commit()
+        if not done:
+            log.warning("job %s was cancelled or re-run meanwhile; plan discarded", job_id)
+            shutil.rmtree(final, ignore_errors=True)
+        else:
+            log.info("job %s succeeded: plan %s (%s)", job_id, plan_id, ", ".join(stages))
+        return 0
+    except Exception as exc:
+        shutil.rmtree(partial, ignore_errors=True)
+        if isinstance(exc, PlanError):
+            message = f"{exc}: " + "; ".join(
+                f"{i.file}: {i.message}" for i in exc.report.errors[:5]
+            )
+        else:
+            message = f"{type(exc).__name__}: {exc}"
+            log.error("job %s failed:\n%s", job_id, traceback.format_exc())
+        log.error("job %s failed: %s", job_id, message)
+        with sessions() as s:
+            s.execute(
+                _fenced(job_id, attempt).values(
+                    state="failed", error=message.rstrip(": "), finished_at=utcnow()
+                )
+            )
+            s.commit()
+        return 0
+    finally:
+        engine.dispose()
+
+
+def main(argv: list[str]) -> int:
+    """``python -m api.jobs JOB_ID ATTEMPT`` (started by :class:`JobRunner`)."""
+    _die_with_parent()
+    return work(argv[0], int(argv[1]))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,247 @@
+"""Reading a finished plan's files for the API: tables with filters and pages, summary, map.
+
+Plan folders never change after the job that wrote them finished, so parsed tables and
+rendered maps are cached (tables in memory keyed by file and mtime, maps as HTML files next
+to the plan).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import hmac
+import io
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from api.server.problems import ApiProblem
+
+log = logging.getLogger(__name__)
+
+TABLES = {
+    "assignments": "allocation",
+    "unassigned": "allocation",
+    "seats": "allocation",
+    "coverage": "routing",
+}
+"""Tables served by the API and the stage that writes them."""
+PROVINCE = re.compile(r"^\d{2}0000$")
+COUNTY = re.compile(r"^\d{6}$")
+_TEXT = re.compile(r"(_id|_code|_name|^reason.*|^category|^degree|^major_class|^recruit_province)$")
+
+
+@lru_cache(maxsize=32)
+def _read(path: Path, mtime_ns: int) -> pd.DataFrame:
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    for col in frame.columns:
+        if _TEXT.search(col):
+            continue
+        numbers = pd.to_numeric(frame[col], errors="coerce")
+        if len(frame) and not numbers.isna().any():
+            frame[col] = numbers
+    return frame
+
+
+def _file(folder: Path, name: str, stage: str) -> Path:
+    path = folder / name
+    if not path.is_file():
+        raise ApiProblem(
+            404,
+            f"this plan has no {name}: its scenario had no {stage} stage "
+            f"({'posts and applicants' if stage == 'allocation' else 'stations and stops'})",
+        )
+    return path
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a table after filtering."""
+
+    frame: pd.DataFrame
+    total: int
+    offset: int
+    limit: int
+
+    def records(self) -> list[dict[str, Any]]:
+        """The rows as JSON-ready dicts."""
+        data: list[dict[str, Any]] = json.loads(self.frame.to_json(orient="records"))
+        return data
+
+    def csv(self) -> str:
+        """The rows as CSV text."""
+        buf = io.StringIO()
+        self.frame.to_csv(buf, index=False)
+        return buf.getvalue()
+
+
+def table(
+    folder: Path,
+    name: str,
+    province: str | None = None,
+    county: str | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> Page:
+    """Rows ``offset .. offset+limit`` of a plan table, filtered by province or county code."""
+    path = _file(folder, f"{name}.csv", TABLES[name])
+    frame = _read(path, path.stat().st_mtime_ns)
+    if province or county:
+        if "county_code" not in frame.columns:
+            raise ApiProblem(
+                400, f"{name} has no county_code column; province and county filters do not apply"
+            )
+        codes = frame["county_code"].astype(str)
+        if province:
+            if not PROVINCE.match(province):
+                raise ApiProblem(422, f"province {province!r}; expected a code like 520000")
+            frame = frame[codes.str[:2] == province[:2]]
+            codes = frame["county_code"].astype(str)
+        if county:
+            if not COUNTY.match(county):
+                raise ApiProblem(422, f"county {county!r}; expected a 6-digit code like 520102")
+            frame = frame[codes == county]
+    return Page(frame.iloc[offset : offset + limit], len(frame), offset, limit)
+
+
+def summary(folder: Path) -> dict[str, Any]:
+    """``summary.json`` of a plan."""
+    data: dict[str, Any] = json.loads((folder / "summary.json").read_bytes())
+    return data
+
+
+def budget(folder: Path) -> dict[str, Any]:
+    """The allocation's budget per service and recruiting province (CNY per year)."""
+    s = summary(folder)
+    if "budget_cny" not in s:
+        raise ApiProblem(404, "this plan has no budget: its scenario had no allocation stage")
+    out: dict[str, Any] = s["budget_cny"]
+    return out
+
+
+def routes_file(folder: Path) -> Path:
+    """``routes.geojson`` of a plan."""
+    return _file(folder, "routes.geojson", "routing")
+
+
+def xlsx_file(folder: Path) -> Path:
+    """``plan.xlsx`` of a plan."""
+    return _file(folder, "plan.xlsx", "allocation")
+
+
+_map_locks: dict[Path, threading.Lock] = {}
+_map_guard = threading.Lock()
+
+
+def _map_path(folder: Path, province: str | None) -> Path:
+    if province is not None and not PROVINCE.match(province):
+        raise ApiProblem(422, f"province {province!r}; expected a code like 520000")
+    return folder / (f"map-{province}.html" if province else "map.html")
+
+
+def cached_map(folder: Path, province: str | None) -> Path | None:
+    """The map's HTML file when it was rendered already."""
+    path = _map_path(folder, province)
+    return path if path.is_file() else None
+
+
+def map_html(folder: Path, province: str | None) -> Path:
+    """The map of a plan (optionally one province) as a cached standalone HTML file.
+
+    Raises
+    ------
+    ApiProblem
+        500 naming the file when the plan's files cannot be drawn.
+    """
+    path = _map_path(folder, province)
+    if path.is_file():
+        return path
+    from maps import MapInputError, render_map
+
+    with _map_guard:
+        lock = _map_locks.setdefault(path, threading.Lock())
+    with lock:
+        if not path.is_file():
+            t0 = time.perf_counter()
+            try:
+                html = render_map(folder, province=province)
+            except MapInputError as exc:
+                raise ApiProblem(500, f"the plan's files cannot be drawn: {exc}") from None
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(html, encoding="utf-8")
+            tmp.replace(path)
+            log.info("rendered %s in %.1f s", path, time.perf_counter() - t0)
+    return path
+
+
+_memory: OrderedDict[Path, bytes] = OrderedDict()
+_memory_lock = threading.Lock()
+MEMORY_BYTES = 256 * 1024**2
+"""At most this many bytes of plan files (maps, summaries) are kept in memory (LRU)."""
+
+
+def cached_bytes(path: Path) -> bytes | None:
+    """A plan file's bytes if they are in memory (no I/O)."""
+    with _memory_lock:
+        data = _memory.get(path)
+        if data is not None:
+            _memory.move_to_end(path)
+        return data
+
+
+def load_bytes(path: Path) -> bytes:
+    """Read a plan file (written once, never changed) and keep it in memory.
+
+    A map is a few hundred kB to a few MB; sending it from memory in one piece costs far less
+    than streaming it from disk in chunks, each through the thread pool.
+    """
+    data = path.read_bytes()
+    with _memory_lock:
+        _memory[path] = data
+        while sum(map(len, _memory.values())) > MEMORY_BYTES and len(_memory) > 1:
+            _memory.popitem(last=False)
+    return data
+
+
+def gzipped(path: Path) -> Path:
+    """A gzip copy of a cached map next to it (made once; maps compress about 4x)."""
+    gz = path.with_name(path.name + ".gz")
+    if not gz.is_file():
+        tmp = gz.with_name(f"{gz.name}.{uuid.uuid4().hex}.tmp")
+        tmp.write_bytes(gzip.compress(path.read_bytes(), compresslevel=6))
+        tmp.replace(gz)
+    return gz
+
+
+# --- signed map links ------------------------------------------------------------------------
+
+
+def _mac(secret: bytes, plan_id: str, province: str | None, expires: int) -> str:
+    msg = f"map|{plan_id}|{province or ''}|{expires}".encode()
+    return hmac.new(secret, msg, hashlib.sha256).hexdigest()
+
+
+def sign_map(secret: bytes, plan_id: str, province: str | None, seconds: int) -> tuple[int, str]:
+    """Expiry (Unix seconds) and signature of a map link."""
+    expires = int(time.time()) + seconds
+    return expires, _mac(secret, plan_id, province, expires)
+
+
+def check_map_signature(
+    secret: bytes, plan_id: str, province: str | None, expires: int, signature: str
+) -> None:
+    """Raise 403 unless the link is genuine and unexpired."""
+    if not hmac.compare_digest(_mac(secret, plan_id, province, expires), signature):
+        raise ApiProblem(403, "the map link's signature is not valid for this plan and province")
+    if expires < time.time():
+        raise ApiProblem(403, "the map link has expired; ask for a new one")

@@ -1,0 +1,473 @@
+"""The routes of ``/api/v1``, the health checks and the browser index page.
+
+Each route parses its request, calls one service of :mod:`api.server.store` or
+:mod:`api.server.results` and shapes the answer; none touches the database or the solver
+directly.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Body, File, Query, Request, Response, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse
+from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
+
+from api.db.models import JobRow, PlanRow, ScenarioRow
+from api.deps import (
+    CallerDep,
+    MaybeCallerDep,
+    OfficeDep,
+    RunnerDep,
+    SessionDep,
+    SettingsDep,
+    VisiblePlanDep,
+    plan_for,
+)
+from api.server import results, store
+from api.server.problems import ApiProblem
+from api.server.schemas import (
+    Health,
+    JobCreate,
+    JobCreated,
+    JobPublic,
+    MapLink,
+    PlanPublic,
+    Problem,
+    ScenarioCreated,
+    ScenarioDetail,
+    ScenarioPublic,
+    TablePage,
+)
+from api.settings import Settings
+
+api = APIRouter(prefix="/api/v1")
+root = APIRouter()
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "No key, or an unknown or revoked key."},
+    403: {"model": Problem, "description": "The key's role does not allow this."},
+    404: {"model": Problem, "description": "Unknown, or outside the key's province."},
+}
+ProvinceQ = Annotated[
+    str | None, Query(pattern=r"^\d{2}0000$", description="Province code, e.g. 520000.")
+]
+CountyQ = Annotated[str | None, Query(pattern=r"^\d{6}$", description="County code.")]
+
+
+def _scenario(row: ScenarioRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "year": row.year,
+        "synthetic": row.synthetic,
+        "filename": row.filename,
+        "provinces": sorted(store.provinces(row)),
+        "tables": row.tables,
+        "created_at": row.created_at,
+    }
+
+
+def _job(settings: Settings, job: JobRow) -> JobPublic:
+    return JobPublic(
+        id=job.id,
+        scenario_id=job.scenario_id,
+        state=job.state,  # type: ignore[arg-type]
+        progress=job.progress,
+        stage=job.stage,
+        plan_id=job.plan_id,
+        previous_plan_id=job.previous_plan_id,
+        error=job.error,
+        time_limit=job.time_limit,
+        attempt=job.attempt,
+        interruptions=job.interruptions,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        log=store.tail(store.job_log(settings, job.id)),
+    )
+
+
+def _plan(request: Request, plan: PlanRow, scenario: ScenarioRow) -> PlanPublic:
+    stages = plan.stages.split(",")
+    names = ["summary", "map"]
+    if "allocation" in stages:
+        names += ["assignments", "unassigned", "seats", "budget", "xlsx"]
+    if "routing" in stages:
+        names += ["routes", "coverage"]
+    return PlanPublic(
+        id=plan.id,
+        scenario_id=plan.scenario_id,
+        scenario_name=scenario.name,
+        job_id=plan.job_id,
+        stages=stages,
+        created_at=plan.created_at,
+        links={n: str(request.url_for(f"plan_{n}", plan_id=plan.id)) for n in names},
+    )
+
+
+# --- scenarios -------------------------------------------------------------------------------
+
+
+@api.post(
+    "/scenarios",
+    status_code=201,
+    response_model=ScenarioCreated,
+    responses={
+        **_ERRORS,
+        400: {"model": Problem, "description": "Unsafe zip (absolute or '..' paths, zip bomb)."},
+        413: {"model": Problem, "description": "Upload or a table too large."},
+        415: {"model": Problem, "description": "Not a zip."},
+        422: {"model": Problem, "description": "Invalid scenario, with the full report."},
+    },
+)
+def upload_scenario(
+    session: SessionDep,
+    settings: SettingsDep,
+    who: OfficeDep,
+    file: Annotated[UploadFile | None, File(description="The scenario as a .zip.")] = None,
+    files: Annotated[
+        list[UploadFile] | None,
+        File(description="Or the contract's files one by one (scenario.toml, *.csv)."),
+    ] = None,
+) -> ScenarioCreated:
+    """Upload a scenario (a zip in field ``file``); answer its id and validation report."""
+    archive = (
+        None if file is None else store.Upload(file.filename or "", file.content_type, file.file)
+    )
+    each = [store.Upload(f.filename or "", f.content_type, f.file) for f in files or []]
+    row = store.create_scenario(session, settings, who, archive, each)
+    return ScenarioCreated(id=row.id, validation=row.validation)
+
+
+@api.get("/scenarios", response_model=list[ScenarioPublic], responses=_ERRORS)
+def list_scenarios(session: SessionDep, who: OfficeDep) -> list[dict[str, Any]]:
+    """The scenarios this key sees, newest first."""
+    return [_scenario(r) for r in store.list_scenarios(session, who)]
+
+
+@api.get("/scenarios/{scenario_id}", response_model=ScenarioDetail, responses=_ERRORS)
+def read_scenario(scenario_id: str, session: SessionDep, who: OfficeDep) -> dict[str, Any]:
+    """One scenario with its validation report."""
+    row = store.get_scenario(session, who, scenario_id)
+    return {**_scenario(row), "validation": row.validation}
+
+
+@api.post(
+    "/scenarios/{scenario_id}/plans",
+    status_code=202,
+    response_model=JobCreated,
+    responses=_ERRORS,
+)
+def start_plan(
+    scenario_id: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    runner: RunnerDep,
+    who: OfficeDep,
+    options: Annotated[JobCreate | None, Body()] = None,
+) -> JobCreated:
+    """Queue a plan job; poll ``GET /api/v1/jobs/{job_id}``.
+
+    With ``previous_plan_id`` the allocation is a re-plan from that earlier plan (term 6 counts
+    every moved volunteer; ``moves.csv`` lists each one as kept, moved, unplaced or dropout).
+    """
+    options = options or JobCreate()
+    job = store.create_job(
+        session, settings, who, scenario_id, options.time_limit, options.previous_plan_id
+    )
+    runner.wake()
+    return JobCreated(job_id=job.id)
+
+
+# --- jobs ------------------------------------------------------------------------------------
+
+
+@api.get("/jobs", response_model=list[JobPublic], responses=_ERRORS)
+def list_jobs(
+    session: SessionDep,
+    settings: SettingsDep,
+    who: OfficeDep,
+    scenario_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[JobPublic]:
+    """The newest jobs this key sees (optionally of one scenario)."""
+    return [_job(settings, j) for j in store.list_jobs(session, who, scenario_id)[:limit]]
+
+
+@api.get("/jobs/{job_id}", response_model=JobPublic, responses=_ERRORS)
+def read_job(job_id: str, session: SessionDep, settings: SettingsDep, who: OfficeDep) -> JobPublic:
+    """A job's state, progress, stage, last log lines, error and plan id."""
+    return _job(settings, store.get_job(session, who, job_id))
+
+
+@api.post(
+    "/jobs/{job_id}/cancel",
+    response_model=JobPublic,
+    responses={**_ERRORS, 409: {"model": Problem, "description": "Already finished."}},
+)
+def cancel_job(
+    job_id: str, session: SessionDep, settings: SettingsDep, runner: RunnerDep, who: OfficeDep
+) -> JobPublic:
+    """Cancel a queued or running job; a running solver is killed."""
+    job = store.cancel_job(session, who, job_id)
+    runner.wake()
+    return _job(settings, job)
+
+
+# --- plans -----------------------------------------------------------------------------------
+
+
+@api.get("/plans", response_model=list[PlanPublic], responses=_ERRORS)
+def list_plans(request: Request, session: SessionDep, who: CallerDep) -> list[PlanPublic]:
+    """The plans this key sees, newest first (viewers too)."""
+    return [_plan(request, p, s) for p, s in store.list_plans(session, who)]
+
+
+@api.get("/plans/{plan_id}", response_model=PlanPublic, responses=_ERRORS)
+def read_plan(plan_id: str, request: Request, session: SessionDep, who: OfficeDep) -> PlanPublic:
+    """A plan: its stages and links to its results."""
+    plan = store.get_plan(session, who, plan_id)
+    scenario = session.get(ScenarioRow, plan.scenario_id)
+    assert scenario is not None
+    return _plan(request, plan, scenario)
+
+
+@api.get(
+    "/plans/{plan_id}/summary",
+    name="plan_summary",
+    responses={**_ERRORS, 200: {"content": {"application/json": {"schema": {"type": "object"}}}}},
+)
+async def plan_summary(plan: VisiblePlanDep, settings: SettingsDep) -> Any:
+    """``summary.json``: objective, terms, bound, gap, counts, budget, routing (viewers too)."""
+    path = store.plan_dir(settings, plan.id) / "summary.json"  # written once, never changed
+    body = results.cached_bytes(path) or await run_in_threadpool(results.load_bytes, path)
+    return Response(body, media_type="application/json")
+
+
+@api.get("/plans/{plan_id}/budget", name="plan_budget", responses=_ERRORS)
+def plan_budget(
+    plan_id: str, session: SessionDep, settings: SettingsDep, who: OfficeDep
+) -> dict[str, Any]:
+    """Budget in CNY per year: total, per service province, per recruiting province."""
+    plan = store.plan_ref(session, who, plan_id)
+    return results.budget(store.plan_dir(settings, plan.id))
+
+
+def _table_route(name: str) -> Callable[..., Any]:
+    def endpoint(
+        plan_id: str,
+        session: SessionDep,
+        settings: SettingsDep,
+        who: OfficeDep,
+        format: Literal["json", "csv"] = "json",
+        province: ProvinceQ = None,
+        county: CountyQ = None,
+        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=100_000)] = 100,
+    ) -> Any:
+        plan = store.plan_ref(session, who, plan_id)
+        page = results.table(
+            store.plan_dir(settings, plan.id), name, province, county, offset, limit
+        )
+        if format == "csv":
+            return Response(
+                page.csv(),
+                media_type="text/csv; charset=utf-8",
+                headers={"X-Total-Count": str(page.total)},
+            )
+        return TablePage(total=page.total, offset=offset, limit=limit, items=page.records())
+
+    endpoint.__doc__ = (
+        f"``{name}.csv`` as JSON pages or CSV; filter by province or county code "
+        "(tables with a county_code column)."
+    )
+    return endpoint
+
+
+for _name in results.TABLES:
+    api.add_api_route(
+        f"/plans/{{plan_id}}/{_name}",
+        _table_route(_name),
+        methods=["GET"],
+        name=f"plan_{_name}",
+        response_model=TablePage,
+        responses={
+            **_ERRORS,
+            200: {"content": {"text/csv": {}}, "description": "A page of rows."},
+            400: {"model": Problem, "description": "Filter not applicable."},
+        },
+    )
+
+
+@api.get(
+    "/plans/{plan_id}/routes",
+    name="plan_routes",
+    response_class=FileResponse,
+    responses={**_ERRORS, 200: {"content": {"application/geo+json": {}}}},
+)
+def plan_routes(plan_id: str, session: SessionDep, settings: SettingsDep, who: OfficeDep) -> Any:
+    """Vehicle routes as GeoJSON (one LineString per vehicle-day)."""
+    plan = store.plan_ref(session, who, plan_id)
+    path = results.routes_file(store.plan_dir(settings, plan.id))
+    return FileResponse(path, media_type="application/geo+json")
+
+
+@api.get(
+    "/plans/{plan_id}/xlsx",
+    name="plan_xlsx",
+    response_class=FileResponse,
+    responses={**_ERRORS, 200: {"content": {"application/vnd.ms-excel": {}}}},
+)
+def plan_xlsx(plan_id: str, session: SessionDep, settings: SettingsDep, who: OfficeDep) -> Any:
+    """The plan as one Excel workbook."""
+    plan = store.plan_ref(session, who, plan_id)
+    path = results.xlsx_file(store.plan_dir(settings, plan.id))
+    return FileResponse(
+        path,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        filename=f"plan-{plan.id}.xlsx",
+    )
+
+
+@api.get(
+    "/plans/{plan_id}/map",
+    name="plan_map",
+    response_class=HTMLResponse,
+    responses={**_ERRORS, 200: {"content": {"text/html": {}}}},
+)
+async def plan_map(
+    plan_id: str,
+    request: Request,
+    settings: SettingsDep,
+    who: MaybeCallerDep,
+    province: ProvinceQ = None,
+    expires: int | None = None,
+    signature: Annotated[str | None, Query(max_length=128)] = None,
+) -> Any:
+    """The plan's map as a standalone HTML page (one province with ``province``).
+
+    Works with a key (viewers too) or, without one, through a signed link from
+    ``POST /api/v1/plans/{plan_id}/map-link``.
+    """
+    if who is None:
+        if expires is None or signature is None:
+            raise ApiProblem(
+                401,
+                "no API key and no signed link: send a key or use a link from map-link",
+                headers={"WWW-Authenticate": 'Bearer, Basic realm="westplan"'},
+            )
+        results.check_map_signature(settings.secret(), plan_id, province, expires, signature)
+    plan = await plan_for(request, who, plan_id)
+    folder = store.plan_dir(settings, plan.id)
+    path = results.cached_map(folder, province)
+    if path is None:  # render once, off the event loop
+        path = await run_in_threadpool(results.map_html, folder, province)
+    headers = {"Vary": "Accept-Encoding"}
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        gz = path.with_name(path.name + ".gz")
+        path = gz if gz.is_file() else await run_in_threadpool(results.gzipped, path)
+        headers["Content-Encoding"] = "gzip"
+    body = results.cached_bytes(path) or await run_in_threadpool(results.load_bytes, path)
+    return Response(body, media_type="text/html; charset=utf-8", headers=headers)
+
+
+@api.post("/plans/{plan_id}/map-link", response_model=MapLink, responses=_ERRORS)
+def plan_map_link(
+    plan_id: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    who: CallerDep,
+    province: ProvinceQ = None,
+    seconds: Annotated[int | None, Query(ge=60, le=365 * 86_400)] = None,
+) -> MapLink:
+    """A link to the map that works without a key until it expires (viewers too)."""
+    plan = store.plan_ref(session, who, plan_id)
+    return _map_link(request, settings, plan.id, province, seconds)
+
+
+def _map_link(
+    request: Request, settings: Settings, plan_id: str, province: str | None, seconds: int | None
+) -> MapLink:
+    expires, sig = results.sign_map(
+        settings.secret(), plan_id, province, seconds or settings.map_link_seconds
+    )
+    query = {"province": province} if province else {}
+    query |= {"expires": str(expires), "signature": sig}
+    url = f"{request.url_for('plan_map', plan_id=plan_id)}?{urlencode(query)}"
+    return MapLink(url=url, expires=expires)
+
+
+# --- health and the browser page -------------------------------------------------------------
+
+
+@root.get("/healthz", response_model=Health)
+def healthz() -> Health:
+    """Liveness: the process answers."""
+    return Health(status="ok")
+
+
+@root.get("/readyz", response_model=Health, responses={503: {"model": Health}})
+def readyz(request: Request, session: SessionDep, settings: SettingsDep, runner: RunnerDep) -> Any:
+    """Readiness: the database answers, the data directory is writable, the runner runs."""
+    checks: dict[str, str] = {}
+    try:
+        session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"error: {type(exc).__name__}"
+    probe = settings.data_dir / ".ready"
+    try:
+        probe.write_text("ok")
+        checks["data_dir"] = "ok"
+    except OSError as exc:
+        checks["data_dir"] = f"error: {exc.strerror}"
+    checks["job_runner"] = "ok" if runner.alive else "stopped"
+    ok = all(v == "ok" for v in checks.values())
+    body = Health(status="ok" if ok else "not ready", checks=checks)
+    return body if ok else Response(body.model_dump_json(), 503, media_type="application/json")
+
+
+@root.get("/", response_class=HTMLResponse, include_in_schema=True)
+def index(request: Request, session: SessionDep, settings: SettingsDep, who: CallerDep) -> str:
+    """A page for browsers: the scenarios and plans this key sees, with links to the maps."""
+    e = html.escape
+    plans = store.list_plans(session, who)
+    rows = []
+    for p, s in plans:
+        link = _map_link(request, settings, p.id, None, None).url
+        summary = request.url_for("plan_summary", plan_id=p.id)
+        rows.append(
+            f"<tr><td>{e(s.name)}</td><td>{e(', '.join(sorted(store.provinces(s))))}</td>"
+            f"<td>{e(p.stages)}</td><td>{p.created_at:%Y-%m-%d %H:%M}</td>"
+            f'<td><a href="{e(link)}">map</a> · <a href="{e(str(summary))}">summary</a></td></tr>'
+        )
+    scen = []
+    if who.writes:
+        for s in store.list_scenarios(session, who):
+            scen.append(
+                f"<tr><td>{e(s.name)}</td><td>{s.year}</td>"
+                f"<td>{e(', '.join(sorted(store.provinces(s))))}</td>"
+                f"<td>{'synthetic' if s.synthetic else ''}</td><td><code>{e(s.id)}</code></td></tr>"
+            )
+    scen_html = (
+        "<h2>Scenarios</h2><table><tr><th>name</th><th>year</th><th>provinces</th><th></th>"
+        "<th>id</th></tr>" + "".join(scen) + "</table>"
+        if who.writes
+        else ""
+    )
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>westplan</title>'
+        "<style>body{font-family:sans-serif;margin:2em}td,th{padding:.2em .8em;"
+        "text-align:left}</style></head><body>"
+        "<h1>Western Plan service-network planner (大学生志愿服务西部计划)</h1>"
+        "<h2>Plans</h2><table><tr><th>scenario</th><th>provinces</th><th>stages</th>"
+        "<th>finished</th><th></th></tr>" + "".join(rows) + "</table>" + scen_html + "<p>Map "
+        "links are signed and can be shared; they expire. API: "
+        f'<a href="{e(str(request.url_for("swagger_ui_html")))}">/docs</a></p></body></html>'
+    )

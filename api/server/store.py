@@ -1,0 +1,437 @@
+"""Services behind the routes: scenarios, plan jobs and plans, scoped to the caller.
+
+Routes stay thin: they parse the request, call one function here and shape the answer.
+Every lookup goes through the caller's :class:`~api.keys.Principal`, so a province key never
+learns that another province's resource exists (404, as for an unknown id).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.db.models import JobRow, PlanRow, ScenarioRow, utcnow
+from api.keys import Principal
+from api.server.problems import ApiProblem
+from api.settings import Settings
+from geodata.archive import ZipLimits, extract_zip, scenario_root
+from geodata.issues import Report
+from geodata.scenario import LoadResult, load_scenario
+
+log = logging.getLogger(__name__)
+
+ZIP_TYPES = frozenset(
+    {
+        "application/zip",
+        "application/x-zip-compressed",
+        "application/x-zip",
+        "multipart/x-zip",
+        "application/octet-stream",
+    }
+)
+"""Content types accepted for the uploaded zip (browsers and curl send one of these)."""
+_CHUNK = 1 << 20
+
+
+def new_id() -> str:
+    """A fresh resource id (32 hex digits)."""
+    return uuid.uuid4().hex
+
+
+# --- files -----------------------------------------------------------------------------------
+
+
+def scenario_dir(settings: Settings, scenario_id: str) -> Path:
+    """Folder of an uploaded scenario (holding ``scenario.toml``)."""
+    return settings.data_dir / "scenarios" / scenario_id
+
+
+def plan_dir(settings: Settings, plan_id: str) -> Path:
+    """Folder of a plan's outputs."""
+    return settings.data_dir / "plans" / plan_id
+
+
+def job_log(settings: Settings, job_id: str) -> Path:
+    """The log file of a job."""
+    return settings.data_dir / "jobs" / f"{job_id}.log"
+
+
+def tail(path: Path, lines: int = 50) -> list[str]:
+    """The last ``lines`` lines of a text file (none when it does not exist)."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    return text.splitlines()[-lines:]
+
+
+# --- scenarios -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """One uploaded file as the route received it."""
+
+    filename: str
+    content_type: str | None
+    stream: BinaryIO
+
+
+def _copy_limited(src: BinaryIO, dest: Path, start: int, limit: int, what: str) -> int:
+    """Copy ``src`` to ``dest``; 413 when ``start`` + its size passes ``limit``; return the size."""
+    written = 0
+    with dest.open("wb") as out:
+        while chunk := src.read(_CHUNK):
+            written += len(chunk)
+            if start + written > limit:
+                raise ApiProblem(
+                    413,
+                    f"{what} is larger than {limit:,} bytes (PLANNER_MAX_UPLOAD_BYTES); "
+                    "upload a smaller scenario",
+                )
+            out.write(chunk)
+    return written
+
+
+def _report_json(report: Report) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(report.to_json())
+    return data
+
+
+def _first_errors(report: Report, n: int = 3) -> str:
+    msgs = [f"{i.file}: {i.message}" for i in report.errors[:n]]
+    more = len(report.errors) - n
+    return "; ".join(msgs) + (f"; and {more} more" if more > 0 else "")
+
+
+def _count_rows(root: Path, limit: int) -> None:
+    for csv in sorted(root.rglob("*.csv")):
+        rows = -1
+        with csv.open("rb") as f:
+            while chunk := f.read(_CHUNK):
+                rows += chunk.count(b"\n")
+        if rows > limit:
+            raise ApiProblem(
+                413,
+                f"{csv.name} has about {rows:,} data rows; at most {limit:,} are accepted "
+                "per table (PLANNER_MAX_ROWS)",
+            )
+
+
+def _unpack(settings: Settings, work: Path, archive: Upload | None, files: list[Upload]) -> Path:
+    """Write the upload into ``work``; return the folder that holds ``scenario.toml``."""
+    limit = settings.max_upload_bytes
+    if archive is not None:
+        up = archive
+        ctype = (up.content_type or "").split(";")[0].strip().lower()
+        if ctype not in ZIP_TYPES:
+            raise ApiProblem(
+                415,
+                f"file {up.filename!r} was sent as {ctype or 'no content type'}; expected a .zip "
+                f"({', '.join(sorted(ZIP_TYPES))})",
+            )
+        zip_path = work / "upload.zip"
+        _copy_limited(up.stream, zip_path, 0, limit, f"file {up.filename!r}")
+        with zip_path.open("rb") as f:
+            magic = f.read(4)
+        if magic not in (b"PK\x03\x04", b"PK\x05\x06"):
+            raise ApiProblem(
+                415, f"file {up.filename!r} is not a zip archive (it does not start with 'PK')"
+            )
+        report = Report()
+        limits = ZipLimits(max_total_bytes=settings.max_unzipped_bytes)
+        if not extract_zip(zip_path, work / "x", report, limits):
+            raise ApiProblem(
+                400,
+                f"unsafe or unreadable zip: {_first_errors(report)}",
+                {"validation": _report_json(report)},
+            )
+        zip_path.unlink()
+        root = scenario_root(work / "x")
+        if root is None:
+            raise ApiProblem(422, "the zip holds no scenario.toml (at its top or in one folder)")
+        return root
+    # the contract's files sent one by one as multipart fields named "files"
+    root = work / "x"
+    root.mkdir()
+    total = 0
+    for up in files:
+        name = Path(up.filename or "").name
+        if not name or name != up.filename or name.startswith("."):
+            raise ApiProblem(
+                400, f"file name {up.filename!r}; expected a plain name like posts.csv"
+            )
+        total += _copy_limited(up.stream, root / name, total, limit, "the upload")
+    if not (root / "scenario.toml").is_file():
+        raise ApiProblem(422, "the files include no scenario.toml; send it with the tables")
+    return root
+
+
+def _scope(result: LoadResult) -> frozenset[str]:
+    """Province codes of the counties the scenario serves (quotas, posts, stations, stops)."""
+    s = result.scenario
+    assert s is not None
+    used = [
+        t.county_code for t in (s.quotas, s.posts, s.stations, s.stops) if t is not None and len(t)
+    ]
+    if not used:
+        return frozenset()
+    codes = np.unique(np.concatenate(used))
+    where = np.isin(s.counties.code, codes)
+    return frozenset(s.counties.province_code[where].tolist())
+
+
+def create_scenario(
+    session: Session,
+    settings: Settings,
+    who: Principal,
+    archive: Upload | None,
+    files: list[Upload] | None = None,
+) -> ScenarioRow:
+    """Unpack, check and validate an upload (a zip, or the files one by one); keep it when valid.
+
+    Raises
+    ------
+    ApiProblem
+        413 too large, 415 not a zip, 400 unsafe zip, 422 invalid (with the full report),
+        403 when a province key uploads another province's scenario.
+    """
+    files = files or []
+    if archive is None and not files:
+        raise ApiProblem(422, "no file: send the zip as multipart field 'file'")
+    sid = new_id()
+    work = settings.data_dir / "tmp" / sid
+    work.mkdir(parents=True)
+    try:
+        root = _unpack(settings, work, archive, files)
+        _count_rows(root, settings.max_rows)
+        result = load_scenario(root)
+        report = _report_json(result.report)
+        if result.scenario is None:
+            raise ApiProblem(
+                422,
+                f"the scenario has {len(result.report.errors)} error(s): "
+                f"{_first_errors(result.report)}",
+                {"validation": report},
+            )
+        scope = _scope(result)
+        if who.role == "province" and not who.sees(scope):
+            others = ", ".join(sorted(scope - {who.province or ""})) or "none"
+            raise ApiProblem(
+                403,
+                f"this key may upload only scenarios whose service counties all lie in province "
+                f"{who.province}; this one serves province(s) {others}",
+            )
+        dest = scenario_dir(settings, sid)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(root), dest)
+        s = result.scenario
+        row = ScenarioRow(
+            id=sid,
+            name=s.name,
+            year=s.year,
+            synthetic=s.synthetic,
+            filename=archive.filename if archive is not None else "(files)",
+            provinces=",".join(sorted(scope)),
+            tables=s.table_sizes(),
+            validation=report,
+            created_by=who.key_id,
+        )
+        session.add(row)
+        session.commit()
+        log.info("scenario %s (%s) stored", sid, s.name)
+        return row
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def provinces(row: ScenarioRow) -> frozenset[str]:
+    """The scope of a scenario row."""
+    return frozenset(p for p in row.provinces.split(",") if p)
+
+
+def _visible(who: Principal, rows: Iterable[ScenarioRow]) -> set[str]:
+    return {r.id for r in rows if who.sees(provinces(r))}
+
+
+def list_scenarios(session: Session, who: Principal) -> list[ScenarioRow]:
+    """The scenarios the caller sees, newest first."""
+    rows = session.scalars(select(ScenarioRow).order_by(ScenarioRow.created_at.desc())).all()
+    return [r for r in rows if who.sees(provinces(r))]
+
+
+def get_scenario(session: Session, who: Principal, scenario_id: str) -> ScenarioRow:
+    """One scenario, or 404 when unknown or outside the caller's province."""
+    row = session.get(ScenarioRow, scenario_id)
+    if row is None or not who.sees(provinces(row)):
+        raise ApiProblem(404, f"no scenario {scenario_id!r}")
+    return row
+
+
+# --- jobs ------------------------------------------------------------------------------------
+
+STATES = ("queued", "running", "succeeded", "failed", "cancelled", "interrupted")
+FINAL = frozenset({"succeeded", "failed", "cancelled", "interrupted"})
+
+
+def create_job(
+    session: Session,
+    settings: Settings,
+    who: Principal,
+    scenario_id: str,
+    time_limit: float | None,
+    previous_plan_id: str | None = None,
+) -> JobRow:
+    """Queue a plan job of a scenario the caller sees (a re-plan with ``previous_plan_id``).
+
+    Raises
+    ------
+    ApiProblem
+        404 for a scenario or previous plan the caller does not see; 422 when the previous
+        plan has no allocation.
+    """
+    get_scenario(session, who, scenario_id)
+    if previous_plan_id is not None:
+        ref = plan_ref(session, who, previous_plan_id)
+        if not (plan_dir(settings, ref.id) / "assignments.csv").is_file():
+            raise ApiProblem(
+                422, f"plan {ref.id!r} has no assignments; a re-plan needs an allocation plan"
+            )
+    job = JobRow(
+        id=new_id(),
+        scenario_id=scenario_id,
+        state="queued",
+        stage="queued",
+        progress=0.0,
+        time_limit=time_limit or settings.job_time_limit,
+        previous_plan_id=previous_plan_id,
+        created_by=who.key_id,
+    )
+    session.add(job)
+    session.commit()
+    return job
+
+
+def _job_scenario(session: Session, job: JobRow) -> ScenarioRow:
+    row = session.get(ScenarioRow, job.scenario_id)
+    assert row is not None
+    return row
+
+
+def list_jobs(session: Session, who: Principal, scenario_id: str | None = None) -> list[JobRow]:
+    """The caller's visible jobs, newest first (optionally of one scenario)."""
+    q = select(JobRow).order_by(JobRow.created_at.desc())
+    if scenario_id:
+        q = q.where(JobRow.scenario_id == scenario_id)
+    jobs = session.scalars(q).all()
+    seen = _visible(who, session.scalars(select(ScenarioRow)).all())
+    return [j for j in jobs if j.scenario_id in seen]
+
+
+def get_job(session: Session, who: Principal, job_id: str) -> JobRow:
+    """One job, or 404."""
+    job = session.get(JobRow, job_id)
+    if job is None or not who.sees(provinces(_job_scenario(session, job))):
+        raise ApiProblem(404, f"no job {job_id!r}")
+    return job
+
+
+def cancel_job(session: Session, who: Principal, job_id: str) -> JobRow:
+    """Mark a queued or running job cancelled (the runner then kills its worker).
+
+    Raises
+    ------
+    ApiProblem
+        409 when the job has already finished.
+    """
+    job = get_job(session, who, job_id)
+    if job.state in FINAL:
+        raise ApiProblem(409, f"job {job_id!r} has already finished ({job.state})")
+    job.state = "cancelled"
+    job.stage = "cancelled"
+    job.finished_at = utcnow()
+    session.commit()
+    return job
+
+
+# --- plans -----------------------------------------------------------------------------------
+
+
+def list_plans(session: Session, who: Principal) -> list[tuple[PlanRow, ScenarioRow]]:
+    """The caller's visible plans with their scenarios, newest first."""
+    q = (
+        select(PlanRow, ScenarioRow)
+        .join(ScenarioRow, PlanRow.scenario_id == ScenarioRow.id)
+        .order_by(PlanRow.created_at.desc())
+    )
+    return [(p, s) for p, s in session.execute(q) if who.sees(provinces(s))]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRef:
+    """What access checks and file reads need of a plan: its id and its scenario's scope."""
+
+    id: str
+    scenario_id: str
+    provinces: frozenset[str]
+
+
+_plan_refs: dict[str, PlanRef] = {}
+"""Finished plans never change and ids are random, so their scope is cached for the process."""
+_PLAN_REFS_MAX = 100_000
+
+
+def cached_plan_ref(plan_id: str) -> PlanRef | None:
+    """A plan's id and scope when this process has seen it (no I/O)."""
+    return _plan_refs.get(plan_id)
+
+
+def check_plan(ref: PlanRef, who: Principal | None) -> PlanRef:
+    """``ref`` if the caller sees it, else 404 (``who=None`` only for a verified signed link)."""
+    if who is not None and not who.sees(ref.provinces):
+        raise ApiProblem(404, f"no plan {ref.id!r}")
+    return ref
+
+
+def plan_ref(session: Session, who: Principal | None, plan_id: str) -> PlanRef:
+    """A plan's id and scope (cached), or 404 when unknown or outside the caller's province.
+
+    ``who=None`` only for a verified signed link.
+    """
+    ref = _plan_refs.get(plan_id)
+    if ref is None:
+        row = session.execute(
+            select(PlanRow.scenario_id, ScenarioRow.provinces)
+            .join(ScenarioRow, PlanRow.scenario_id == ScenarioRow.id)
+            .where(PlanRow.id == plan_id)
+        ).first()
+        if row is None:
+            raise ApiProblem(404, f"no plan {plan_id!r}")
+        ref = PlanRef(plan_id, row[0], frozenset(p for p in row[1].split(",") if p))
+        if len(_plan_refs) >= _PLAN_REFS_MAX:
+            _plan_refs.clear()
+        _plan_refs[plan_id] = ref
+    return check_plan(ref, who)
+
+
+def get_plan(session: Session, who: Principal | None, plan_id: str) -> PlanRow:
+    """One plan, or 404 (``who=None`` only for a verified signed link)."""
+    plan = session.get(PlanRow, plan_id)
+    if plan is None:
+        raise ApiProblem(404, f"no plan {plan_id!r}")
+    if who is not None:
+        scenario = session.get(ScenarioRow, plan.scenario_id)
+        assert scenario is not None
+        if not who.sees(provinces(scenario)):
+            raise ApiProblem(404, f"no plan {plan_id!r}")
+    return plan

@@ -1,0 +1,76 @@
+"""Settings of the HTTP service, read from ``PLANNER_*`` environment variables.
+
+``PLANNER_DATA_DIR`` holds uploads, plan outputs and (by default) the SQLite database;
+``PLANNER_DATABASE_URL`` overrides the database (e.g. ``postgresql+psycopg://user:pw@host/db``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Validated service settings (environment prefix ``PLANNER_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="PLANNER_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("planner-data"), description="Uploads, plan outputs, the SQLite file."
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default a SQLite file in the data directory."
+    )
+    max_upload_bytes: int = Field(default=200 * 1024**2, gt=0, description="Largest upload.")
+    max_unzipped_bytes: int = Field(
+        default=2 * 1024**3, gt=0, description="Largest total uncompressed size of a zip."
+    )
+    max_rows: int = Field(default=2_000_000, gt=0, description="Most data rows in one table.")
+    workers: int = Field(default=2, ge=1, description="Plan jobs that run at the same time.")
+    worker_nice: int = Field(
+        default=10, ge=0, le=19, description="Niceness of worker processes: requests come first."
+    )
+    job_time_limit: float = Field(
+        default=600.0, gt=0, description="Default solver seconds per stage of a plan job."
+    )
+    job_grace_seconds: float = Field(
+        default=120.0, ge=0, description="Wall time beyond the time limit before a job is killed."
+    )
+    secret_key: str | None = Field(
+        default=None, description="Signs map links; default a random key kept in the data dir."
+    )
+    map_link_seconds: int = Field(default=7 * 24 * 3600, gt=0, description="Map link lifetime.")
+    key_cache_seconds: float = Field(
+        default=5.0, ge=0, description="How long a key lookup is reused (a revocation's delay)."
+    )
+    job_lease_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="A running job whose server has not renewed it for this long is re-queued.",
+    )
+    poll_seconds: float = Field(default=0.5, gt=0, description="Job runner polling interval.")
+    auto_migrate: bool = Field(default=True, description="Run migrations when the app starts.")
+
+    @property
+    def url(self) -> str:
+        """The database URL in use."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'planner.db').resolve()}"
+
+    def secret(self) -> bytes:
+        """The key that signs map links (created once in the data dir when not configured)."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        import secrets
+
+        path = self.data_dir / "secret.key"
+        if not path.is_file():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(secrets.token_hex(32), encoding="ascii")
+            tmp.chmod(0o600)
+            tmp.replace(path)
+        return path.read_text(encoding="ascii").strip().encode()

@@ -1,0 +1,243 @@
+"""Load benchmark of the HTTP service on loopback: summary and map reads while plan jobs run.
+
+Run: ``.venv/bin/python benchmarks/api_load.py [--seconds 10] [--jobs 5]``
+(needs ``wrk``: ``apt-get install wrk``; a C load generator, so the client's own cost does not
+end up in the latencies the way a Python client's would).
+
+Starts ``planner serve`` (uvicorn, SQLite in a temporary data directory) on 127.0.0.1, makes a
+national key with ``planner keys create``, uploads a scenario (default the built-in
+``tier-county``) and plans it once, so a summary and a map exist (the first map request
+renders and caches it). Then two phases of ``--seconds`` each, with 50 connections in
+flight all the time (25 asking for the summary, 25 for the map, two wrk processes at once):
+
+- ``idle``: no job runs;
+- ``busy``: ``--jobs`` plan jobs of the scenario are queued first (``PLANNER_WORKERS`` run at a
+  time, each in its own worker process); the jobs running during the phase are sampled.
+
+It prints latency percentiles per request kind side by side (busy / idle ratio), the errors
+(non-2xx answers, connect/read/write errors, timeouts) and the jobs that did not succeed
+("lost"). Bounded: fixed durations, a wall-clock limit per job, loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from geodata.builtin import builtin_folder
+
+console = Console(width=150)
+PLANNER = str(Path(sys.executable).with_name("planner"))
+LUA = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %d %d %d %.3f %.3f %.3f %.3f %.3f\\n",
+    summary.requests, e.connect + e.read + e.write + e.timeout, e.status,
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000,
+    latency:percentile(99) / 1000, latency.max / 1000, summary.duration / 1e6))
+end
+"""
+COLUMNS = ("requests", "transport errors", "non-2xx", "p50", "p95", "p99", "max", "seconds")
+
+
+def _zip(folder: Path) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for p in sorted(folder.rglob("*")):
+            if p.is_file():
+                zf.write(p, f"{folder.name}/{p.relative_to(folder)}")
+    return buf.getvalue()
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], limit: float = 60) -> None:
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None:
+            raise SystemExit("the server exited; see its log")
+        time.sleep(0.2)
+    raise SystemExit("the server did not become ready")
+
+
+def _wait_job(client: httpx.Client, job_id: str, limit: float) -> dict:  # type: ignore[type-arg]
+    end = time.monotonic() + limit
+    while True:
+        job = client.get(f"/api/v1/jobs/{job_id}").json()
+        if job["state"] not in ("queued", "running") or time.monotonic() > end:
+            return job  # type: ignore[no-any-return]
+        time.sleep(0.5)
+
+
+def _wrk(url: str, key: str, paths: dict[str, str], seconds: float, script: Path) -> dict:  # type: ignore[type-arg]
+    """Run one wrk per path at the same time (25 connections each); parse their results."""
+    procs = {
+        kind: subprocess.Popen(
+            [
+                "wrk",
+                "-t1",
+                "-c25",
+                f"-d{seconds:.0f}s",
+                "--timeout",
+                "30s",
+                "-s",
+                str(script),
+                "-H",
+                f"Authorization: Bearer {key}",
+                url + path,
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for kind, path in paths.items()
+    }
+    out = {}
+    for kind, proc in procs.items():
+        text, _ = proc.communicate(timeout=seconds + 60)
+        line = next(x for x in text.splitlines() if x.startswith("RESULT"))
+        out[kind] = dict(zip(COLUMNS, map(float, line.split()[1:]), strict=True))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    ap.add_argument("--scenario", default="tier-county", help="Built-in scenario to upload.")
+    ap.add_argument("--seconds", type=float, default=10.0, help="Length of each phase.")
+    ap.add_argument("--jobs", type=int, default=5)
+    ap.add_argument("--time-limit", type=float, default=20.0, help="Solver seconds per stage.")
+    ap.add_argument("--port", type=int, default=8765)
+    ap.add_argument(
+        "--database-url", default=None, help="e.g. a PostgreSQL URL; default SQLite in a temp dir"
+    )
+    args = ap.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+
+    with tempfile.TemporaryDirectory(prefix="westplan-load-") as tmp:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PLANNER_")}
+        env |= {"PLANNER_DATA_DIR": str(Path(tmp) / "data"), "PLANNER_POLL_SECONDS": "0.2"}
+        if args.database_url:
+            env["PLANNER_DATABASE_URL"] = args.database_url
+        db = "PostgreSQL" if "postgres" in (args.database_url or "") else "SQLite"
+        script = Path(tmp) / "report.lua"
+        script.write_text(LUA)
+        made = subprocess.run(
+            [PLANNER, "keys", "create", "--role", "national"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        key = made.stdout.strip().splitlines()[-1]
+        url = f"http://127.0.0.1:{args.port}"
+        log = (Path(tmp) / "server.log").open("wb")
+        server = subprocess.Popen(
+            [PLANNER, "serve", "--host", "127.0.0.1", "--port", str(args.port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_ready(url, server)
+            client = httpx.Client(
+                base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=300
+            )
+            data = _zip(builtin_folder(args.scenario))
+            r = client.post(
+                "/api/v1/scenarios",
+                files={"file": (f"{args.scenario}.zip", data, "application/zip")},
+            )
+            r.raise_for_status()
+            sid = r.json()["id"]
+            body = {"time_limit": args.time_limit}
+            first = client.post(f"/api/v1/scenarios/{sid}/plans", json=body).json()["job_id"]
+            job = _wait_job(client, first, 10 * args.time_limit + 120)
+            if job["state"] != "succeeded":
+                raise SystemExit(f"the first plan did not succeed: {job}")
+            pid = job["plan_id"]
+            paths = {"summary": f"/api/v1/plans/{pid}/summary", "map": f"/api/v1/plans/{pid}/map"}
+            t0 = time.perf_counter()
+            warm = client.get(paths["map"])
+            console.print(
+                f"scenario {args.scenario}, plan stages {job['log'][-1].split('(')[-1][:-1]}; "
+                f"first map request: {warm.status_code} in {time.perf_counter() - t0:.2f} s "
+                "(renders and caches)"
+            )
+
+            idle = _wrk(url, key, paths, args.seconds, script)
+            jobs = [
+                client.post(f"/api/v1/scenarios/{sid}/plans", json=body).json()["job_id"]
+                for _ in range(args.jobs)
+            ]
+            running: list[int] = []
+            stop = threading.Event()
+
+            def sample() -> None:
+                with httpx.Client(base_url=url, headers=client.headers, timeout=30) as c:
+                    while not stop.is_set():
+                        states = [c.get(f"/api/v1/jobs/{j}").json()["state"] for j in jobs]
+                        running.append(states.count("running"))
+                        stop.wait(0.5)
+
+            sampler = threading.Thread(target=sample)
+            sampler.start()
+            busy = _wrk(url, key, paths, args.seconds, script)
+            stop.set()
+            sampler.join()
+            states = [
+                _wait_job(client, j, args.jobs * (2 * args.time_limit + 60))["state"] for j in jobs
+            ]
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+            log.close()
+
+    table = Table(
+        title=f"50 connections in flight (25 summary + 25 map), loopback, uvicorn + {db}; "
+        f"busy = while {args.jobs} plan jobs are queued and run"
+    )
+    table.add_column("request")
+    table.add_column("load")
+    for col in COLUMNS:
+        table.add_column(col + (" ms" if col.startswith(("p", "max")) else ""), justify="right")
+    for kind in paths:
+        for name, res in (("idle", idle), ("busy", busy)):
+            r = res[kind]
+            table.add_row(
+                kind,
+                name,
+                *(f"{r[c]:,.0f}" for c in COLUMNS[:3]),
+                *(f"{r[c]:,.1f}" for c in COLUMNS[3:]),
+            )
+        ratio = [busy[kind][c] / idle[kind][c] if idle[kind][c] else float("nan") for c in COLUMNS]
+        table.add_row(
+            kind, "busy / idle", f"{ratio[0]:.2f}x", "", "", *(f"{v:.2f}x" for v in ratio[3:7]), ""
+        )
+    console.print(table)
+    lost = sum(s != "succeeded" for s in states)
+    console.print(
+        f"jobs running during the busy phase (sampled every 0.5 s): min {min(running)}, "
+        f"max {max(running)}; final states: {', '.join(states)}; lost (not succeeded): {lost}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""Helpers for the HTTP service tests: zips of scenarios, keys, a running app, polling."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import time
+import uuid
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.keys import create_key
+from api.server import create_app
+from api.settings import Settings
+from tests.scenario_files import write_tiny
+
+POSTGRES_ENV = "PLANNER_TEST_POSTGRES_URL"
+"""A PostgreSQL URL whose user may create databases; .ci/run always sets it."""
+ROLES = ("national", "province:520000", "province:530000", "viewer")
+"""The tiny scenario serves Guizhou (520000); Yunnan (530000) is 'another province'."""
+
+
+def write_crewed_tiny(folder: Path) -> Path:
+    """The tiny scenario with post PA1 as a mobile-service post, so the volunteers placed
+    there crew station S1 and the routing stage has routes to compare (the plain tiny
+    scenario's station has no crew)."""
+    write_tiny(folder)
+    posts = folder / "posts.csv"
+    lines = posts.read_text(encoding="utf-8").splitlines()
+    assert lines[1].startswith("PA1,") and ",education," in lines[1]
+    lines[1] = lines[1].replace(",education,", ",mobile_service,")
+    posts.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+def zip_folder(folder: Path, top: str = "tiny") -> bytes:
+    """The folder's files as a zip held in memory, under ``top/``."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for p in sorted(folder.iterdir()):
+            zf.write(p, f"{top}/{p.name}")
+    return buf.getvalue()
+
+
+def zip_part(data: bytes, name: str = "tiny.zip", ctype: str = "application/zip") -> Any:
+    """The ``files=`` argument of an httpx upload in field ``file``."""
+    return {"file": (name, data, ctype)}
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test module, dropped afterwards."""
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(f"{POSTGRES_ENV} is not set (.ci/run sets it and runs these tests)")
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(base)
+    name = f"planner_test_{uuid.uuid4().hex[:10]}"
+    plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def database_url(backend: str, tmp: Path) -> contextlib.AbstractContextManager[str]:
+    """A database URL for ``sqlite`` or ``postgres``."""
+    if backend == "postgres":
+        return postgres_database()
+    return contextlib.nullcontext(f"sqlite:///{tmp / 'planner.db'}")
+
+
+@dataclass
+class Service:
+    """A running app (in process), its client, settings and one key per role."""
+
+    client: TestClient
+    settings: Settings
+    keys: dict[str, str]
+
+    def headers(self, role: str | None) -> dict[str, str]:
+        """Headers sending the key of ``role`` (none for None)."""
+        return {} if role is None else {"Authorization": f"Bearer {self.keys[role]}"}
+
+    def wait(self, job_id: str, role: str = "national", timeout: float = 60.0) -> dict[str, Any]:
+        """Poll a job until it is final; return it."""
+        end = time.monotonic() + timeout
+        while True:
+            job: dict[str, Any] = self.client.get(
+                f"/api/v1/jobs/{job_id}", headers=self.headers(role)
+            ).json()
+            if job["state"] not in ("queued", "running"):
+                return job
+            if time.monotonic() > end:
+                raise AssertionError(f"job {job_id} still {job['state']} after {timeout} s: {job}")
+            time.sleep(0.2)
+
+    def wait_state(self, job_id: str, state: str, timeout: float = 60.0) -> dict[str, Any]:
+        """Poll until the job reaches ``state``."""
+        end = time.monotonic() + timeout
+        while True:
+            job: dict[str, Any] = self.client.get(
+                f"/api/v1/jobs/{job_id}", headers=self.headers("national")
+            ).json()
+            if job["state"] == state:
+                return job
+            if time.monotonic() > end:
+                raise AssertionError(f"job {job_id} never {state}: {job}")
+            time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def running_service(settings: Settings) -> Iterator[Service]:
+    """Start the app (migrations, job runner) with a key per role."""
+    app = create_app(settings)
+    with TestClient(app) as client:
+        keys = {}
+        with app.state.sessions() as session:
+            for role in ROLES:
+                keys[role] = create_key(session, role, name=role)[1]
+        yield Service(client, settings, keys)
