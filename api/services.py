@@ -23,7 +23,7 @@ from geodata.scenario import LoadResult, load_scenario
 from planner import __version__
 from planner.allocation.fairness import Fairness, fairness
 from planner.allocation.problem import AllocationProblem
-from planner.allocation.report import MONTHS, PlanReport, build_report
+from planner.allocation.report import PlanReport, build_report
 from planner.allocation.solver import AllocationSolution, solve_allocation
 from planner.scenario import DEGREES, PreviousPlan, Scenario
 
@@ -153,10 +153,7 @@ def _tables(
             "recruit_province": apps.recruit_province[used.a],
             "degree": [DEGREES[d] for d in apps.degree[used.a]],
             "major_class": apps.major_class[used.a],
-            "budget_cny": MONTHS * rep.living_month
-            + used.subsidy_cny
-            + pr.rules.insurance_cny
-            + pr.rules.health_check_cny,
+            "budget_cny": rep.budget_each,
         }
     )
     for name, values in zip(apps.extra.names, apps.extra.values, strict=True):
@@ -278,7 +275,7 @@ def _workbook(path: Path, tables: dict[str, pd.DataFrame], summary: dict[str, An
         ],
         columns=["item", "value"],
     )
-    with pd.ExcelWriter(path, engine="openpyxl") as xw:
+    with pd.ExcelWriter(path, engine="xlsxwriter") as xw:
         overview.to_excel(xw, sheet_name="summary", index=False)
         for name, frame in tables.items():
             frame.to_excel(xw, sheet_name=name, index=False)

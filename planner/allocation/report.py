@@ -54,6 +54,8 @@ class PlanReport:
     counts: dict[str, int]
     living_month: np.ndarray
     """Per used arc: the monthly living subsidy (2.4)."""
+    budget_each: np.ndarray
+    """Per used arc: the yearly budget of that volunteer in CNY (2.4)."""
     budget_total: int
     budget_by_service: dict[str, int]
     budget_by_recruit: dict[str, int]
@@ -120,6 +122,7 @@ def build_report(pr: AllocationProblem, sol: AllocationSolution) -> PlanReport:
         terms=terms,
         counts=counts,
         living_month=living,
+        budget_each=per_head,
         budget_total=int(per_head.sum()),
         budget_by_service=dict(sorted(by_s.items())),
         budget_by_recruit=dict(sorted(by_r.items())),
