@@ -303,15 +303,12 @@ def _solve_sub(p: RoutingProblem, sub: _Sub, budget: float, opts: SolveOptions) 
         vehicle_days=len(vehicles) + len(full),
         nodes=n_ch,
     )
-    routes: list[tuple] = []
-    visits: list[tuple] = []
-    for i, j, q in full:
-        route, rows = _schedule(p, i, [j], [q])
-        visits.extend((len(routes), *row) for row in rows)
-        routes.append((i, *route))
+    # Each vehicle-day as (station, [[stop, clients], ...]); empty: the day does not run.
+    plan: list[tuple[int, list[list[int]]]] = [(i, [[j, q]]) for i, j, q in full]
     if not vehicles or not n_ch:
+        plan.extend((v[0], []) for v in vehicles)
         status = "full days only" if full else "nothing to route"
-        return _finish(p, sub, routes, visits, reason, stats, status, t0, 0)
+        return _finish(p, sub, plan, order, reason, stats, status, t0, 0)
 
     node_loc = np.array([*depots, *(p.n_stations + np.array(chunk_stop, dtype=int))], dtype=int)
     travel = _ticks(p.travel[np.ix_(node_loc, node_loc)])
@@ -421,17 +418,18 @@ def _solve_sub(p: RoutingProblem, sub: _Sub, budget: float, opts: SolveOptions) 
         if found is not None and (best is None or found[0] < best[0]):
             best = found
     if best is None:
-        return _finish(p, sub, routes, visits, reason, stats, "no solution found", t0, 0)
+        plan.extend((v[0], []) for v in vehicles)
+        return _finish(p, sub, plan, order, reason, stats, "no solution found", t0, 0)
     obj, status, seqs = best
     for v, (i, _, _) in enumerate(vehicles):
-        if seqs[v]:
-            r = len(routes)
-            route, rows = _schedule(
-                p, i, [chunk_stop[c] for c in seqs[v]], [chunk_q[c] for c in seqs[v]]
-            )
-            routes.append((i, *route))
-            visits.extend((r, *row) for row in rows)
-    return _finish(p, sub, routes, visits, reason, stats, status, t0, obj)
+        merged: list[list[int]] = []
+        for c in seqs[v]:
+            if merged and merged[-1][0] == chunk_stop[c]:
+                merged[-1][1] += chunk_q[c]
+            else:
+                merged.append([chunk_stop[c], chunk_q[c]])
+        plan.append((i, merged))
+    return _finish(p, sub, plan, order, reason, stats, status, t0, obj)
 
 
 def _full_days(
@@ -530,14 +528,26 @@ def _schedule(
 def _finish(
     p: RoutingProblem,
     sub: _Sub,
-    routes: list,
-    visits: list,
+    plan: list[tuple[int, list[list[int]]]],
+    order: np.ndarray,
     reason: dict[int, str],
     stats: dict,
     status: str,
     t0: float,
     objective: int,
 ) -> _SubSolution:
+    """Top the routes up (:class:`_TopUp`), schedule them and give every shortfall a reason."""
+    top = _TopUp(p, plan, order)
+    added = top.run()
+    if added:
+        status += f", top-up +{added} clients"
+    routes: list[tuple] = []
+    visits: list[tuple] = []
+    for i, seq in plan:
+        if seq:
+            route, rows = _schedule(p, i, [v[0] for v in seq], [v[1] for v in seq])
+            visits.extend((len(routes), *row) for row in rows)
+            routes.append((i, *route))
     served = {int(j): 0 for j in sub.stops}
     for row in visits:
         served[row[2]] += row[6]
@@ -545,9 +555,12 @@ def _finish(
         (p.staffed[i] < np.where(np.arange(p.horizon) < p.days[i], p.vehicles[i], 0)).any()
         for i in sub.stations.tolist()
     )
+    spare = any(sum(v[1] for v in seq) < p.capacity[i] for i, seq in plan)
     for j in sub.stops.tolist():
         if served[j] < p.demand[j] and j not in reason:
-            reason[j] = "no_crew" if unstaffed else "no_capacity"
+            # After the top-up no vehicle-day can take one more client of j: where some still
+            # have clients to spare, it is their shift (driving, service, window) that is full.
+            reason[j] = "no_crew" if unstaffed else "travel_time" if spare else "no_capacity"
     seconds = time.perf_counter() - t0
     log.info("county %s: %s in %.1f s, %d routes", sub.county, status, seconds, len(routes))
     return _SubSolution(
@@ -556,6 +569,135 @@ def _finish(
         reason,
         SubproblemStats(**stats, status=status, seconds=seconds, objective=objective),
     )
+
+
+class _TopUp:
+    """Deterministic repair after the search: put more clients on the vehicle-days.
+
+    The search serves whole chunks (up to half a day's capacity), so a day can be left with
+    a few clients and minutes to spare. Pass 1, for each stop short of its target (in the
+    seed's order): the insertion of the most target clients into one vehicle-day (a new visit
+    at any position, or a longer existing visit), making room by serving fewer clients beyond
+    other stops' targets on that day; repeated while it adds. Pass 2: the same for all
+    demand, without taking clients away, repeated over all stops until nothing fits. After
+    it no vehicle-day can take one more client of an unserved stop, which is what the reason
+    codes ``travel_time`` / ``no_capacity`` say.
+    """
+
+    def __init__(
+        self, p: RoutingProblem, plan: list[tuple[int, list[list[int]]]], order: np.ndarray
+    ) -> None:
+        self.p, self.plan, self.order = p, plan, [int(j) for j in order]
+        self.s0 = p.n_stations
+        self.travel = p.travel.tolist()
+        self.target = p.target().tolist()
+        self.served = [0] * p.n_stops
+        for _, seq in plan:
+            for j, q in seq:
+                self.served[j] += q
+
+    def fits(self, i: int, seq: list[list[int]]) -> float:
+        """Travel minutes of the route, or -1 when it breaks the shift, a window or capacity."""
+        p, tr, s0 = self.p, self.travel, self.s0
+        if sum(q for _, q in seq) > p.capacity[i]:
+            return -1.0
+        t, here, drive = float(p.shift_start[i]), i, 0.0
+        for j, q in seq:
+            leg = tr[here][s0 + j]
+            drive += leg
+            start = t + leg + float(p.setup_minutes[j])
+            if p.open[j] != NO_WINDOW:
+                start = max(start, float(p.open[j] + p.setup_minutes[j]))
+            t = start + float(p.minutes_per_client[j]) * q
+            if p.open[j] != NO_WINDOW and t > p.close[j] + 1e-9:
+                return -1.0
+            here = s0 + j
+        back = tr[here][i]
+        if not math.isfinite(drive + back) or t + back > p.shift_end[i] + 1e-9:
+            return -1.0
+        return drive + back
+
+    def variant(
+        self, seq: list[list[int]], pos: int, j: int, q: int, cut: int, trade: bool
+    ) -> list[list[int]] | None:
+        """``seq`` with ``q`` more clients of ``j`` at ``pos`` and ``cut`` fewer beyond targets."""
+        out = [list(v) for v in seq]
+        if pos < len(out) and out[pos][0] == j:
+            out[pos][1] += q
+        else:
+            out.insert(pos, [j, q])
+        if cut and trade:
+            left: dict[int, int] = {}
+            for k in range(len(out) - 1, -1, -1):
+                s, n = out[k]
+                if s == j or cut == 0:
+                    continue
+                left.setdefault(s, self.served[s] - self.target[s])
+                r = min(cut, n, max(left[s], 0))
+                out[k][1] -= r
+                left[s] -= r
+                cut -= r
+            out = [v for v in out if v[1] > 0]
+        return out if cut == 0 else None
+
+    def best(
+        self, j: int, need: int, trade: bool
+    ) -> tuple[tuple[int, float], int, list[list[int]]] | None:
+        """The insertion of up to ``need`` clients of ``j`` that serves most (then drives least)."""
+        p, found = self.p, None
+        for r, (i, seq) in enumerate(self.plan):
+            spare = int(p.capacity[i]) - sum(q for _, q in seq)
+            surplus = (
+                sum(min(q, max(self.served[s] - self.target[s], 0)) for s, q in seq if s != j)
+                if trade
+                else 0
+            )
+            room = min(need, spare + surplus)
+            if room <= 0:
+                continue
+            base = self.fits(i, seq)
+            at = [k for k, v in enumerate(seq) if v[0] == j]
+            for pos in at or range(len(seq) + 1):
+                lo, hi, best_q = 1, room, 0
+                while lo <= hi:  # most clients that fit (fitting is monotone in q)
+                    mid = (lo + hi) // 2
+                    new = self.variant(seq, pos, j, mid, max(0, mid - spare), trade)
+                    if new is not None and self.fits(i, new) >= 0:
+                        best_q, lo = mid, mid + 1
+                    else:
+                        hi = mid - 1
+                if best_q:
+                    new = self.variant(seq, pos, j, best_q, max(0, best_q - spare), trade)
+                    assert new is not None
+                    key = (best_q, base - self.fits(i, new))
+                    if found is None or key > found[0]:
+                        found = (key, r, new)
+        return found
+
+    def run(self) -> int:
+        """Apply pass 1 and pass 2; the clients added."""
+        p, added = self.p, 0
+        demand = p.demand.tolist()
+        for trade in (True, False):
+            changed = True
+            while changed:
+                changed = False
+                for j in self.order:
+                    goal = self.target[j] if trade else demand[j]
+                    while self.served[j] < goal:
+                        found = self.best(j, goal - self.served[j], trade)
+                        if found is None:
+                            break
+                        _, r, new = found
+                        i, old = self.plan[r]
+                        for s, q in old:
+                            self.served[s] -= q
+                        for s, q in new:
+                            self.served[s] += q
+                        added += sum(q for _, q in new) - sum(q for _, q in old)
+                        self.plan[r] = (i, new)
+                        changed = not trade
+        return added
 
 
 def _assemble(p: RoutingProblem, parts: list[_SubSolution], seconds: float) -> RoutingResult:
