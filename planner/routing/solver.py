@@ -575,13 +575,19 @@ class _TopUp:
     """Deterministic repair after the search: put more clients on the vehicle-days.
 
     The search serves whole chunks (up to half a day's capacity), so a day can be left with
-    a few clients and minutes to spare. Pass 1, for each stop short of its target (in the
-    seed's order): the insertion of the most target clients into one vehicle-day (a new visit
-    at any position, or a longer existing visit), making room by serving fewer clients beyond
-    other stops' targets on that day; repeated while it adds. Pass 2: the same for all
-    demand, without taking clients away, repeated over all stops until nothing fits. After
-    it no vehicle-day can take one more client of an unserved stop, which is what the reason
-    codes ``travel_time`` / ``no_capacity`` say.
+    a few clients and minutes to spare, and it weighs every client inside a target alike, so
+    it may leave many stops a few clients short. Three passes, stops in the seed's order:
+
+    1. ``surplus``: for each stop short of its target, the insertion of the most target
+       clients into one vehicle-day (a new visit at any position, or a longer visit), making
+       room by serving fewer clients beyond other stops' targets on that day; repeated.
+    2. ``concentrate``: for each stop still short, smallest shortfall first, complete its
+       target by moving clients to it from stops that miss their targets anyway (and from
+       clients beyond targets); kept only when the stop reaches its target. Clients inside
+       targets stay as many, and one more stop meets its target per success.
+    3. ``fill``: the insertion of the most clients of any demand, taking none away,
+       repeated over all stops until nothing fits. After it no vehicle-day can take one
+       more client of an unserved stop, which is what ``travel_time`` / ``no_capacity`` say.
     """
 
     def __init__(
@@ -617,86 +623,117 @@ class _TopUp:
             return -1.0
         return drive + back
 
+    def avail(self, s: int, j: int, mode: str) -> int:
+        """Clients of stop ``s`` that may be taken away to serve ``j``."""
+        over = self.served[s] - self.target[s]
+        if mode == "fill" or s == j:
+            return 0
+        if mode == "concentrate" and over < 0:
+            return self.served[s]
+        return max(over, 0)
+
     def variant(
-        self, seq: list[list[int]], pos: int, j: int, q: int, cut: int, trade: bool
+        self, seq: list[list[int]], pos: int, j: int, q: int, cut: int, mode: str
     ) -> list[list[int]] | None:
-        """``seq`` with ``q`` more clients of ``j`` at ``pos`` and ``cut`` fewer beyond targets."""
+        """``seq`` with ``q`` more clients of ``j`` at ``pos`` and ``cut`` fewer of others."""
         out = [list(v) for v in seq]
         if pos < len(out) and out[pos][0] == j:
             out[pos][1] += q
         else:
             out.insert(pos, [j, q])
-        if cut and trade:
-            left: dict[int, int] = {}
-            for k in range(len(out) - 1, -1, -1):
-                s, n = out[k]
-                if s == j or cut == 0:
-                    continue
-                left.setdefault(s, self.served[s] - self.target[s])
-                r = min(cut, n, max(left[s], 0))
-                out[k][1] -= r
-                left[s] -= r
-                cut -= r
-            out = [v for v in out if v[1] > 0]
-        return out if cut == 0 else None
+        left: dict[int, int] = {}
+        for k in range(len(out) - 1, -1, -1):
+            s, n = out[k]
+            if cut == 0:
+                break
+            left.setdefault(s, self.avail(s, j, mode))
+            r = min(cut, n, left[s])
+            out[k][1] -= r
+            left[s] -= r
+            cut -= r
+        return [v for v in out if v[1] > 0] if cut == 0 else None
 
     def best(
-        self, j: int, need: int, trade: bool
+        self, j: int, need: int, mode: str
     ) -> tuple[tuple[int, float], int, list[list[int]]] | None:
         """The insertion of up to ``need`` clients of ``j`` that serves most (then drives least)."""
         p, found = self.p, None
         for r, (i, seq) in enumerate(self.plan):
             spare = int(p.capacity[i]) - sum(q for _, q in seq)
-            surplus = (
-                sum(min(q, max(self.served[s] - self.target[s], 0)) for s, q in seq if s != j)
-                if trade
-                else 0
-            )
-            room = min(need, spare + surplus)
+            free = {s: self.avail(s, j, mode) for s, _ in seq}
+            taken = sum(min(q, free[s]) for s, q in seq)
+            room = min(need, spare + taken)
             if room <= 0:
                 continue
             base = self.fits(i, seq)
             at = [k for k, v in enumerate(seq) if v[0] == j]
+
+            def make(pos: int, q: int) -> list[list[int]] | None:
+                # Fewest clients taken away first; then as many as added (frees shift time).
+                for cut in dict.fromkeys((max(0, q - spare), min(q, taken))):
+                    new = self.variant(seq, pos, j, q, cut, mode)
+                    if new is not None and self.fits(i, new) >= 0:
+                        return new
+                return None
+
             for pos in at or range(len(seq) + 1):
-                lo, hi, best_q = 1, room, 0
+                lo, hi, best_new, best_q = 1, room, None, 0
                 while lo <= hi:  # most clients that fit (fitting is monotone in q)
                     mid = (lo + hi) // 2
-                    new = self.variant(seq, pos, j, mid, max(0, mid - spare), trade)
-                    if new is not None and self.fits(i, new) >= 0:
-                        best_q, lo = mid, mid + 1
+                    new = make(pos, mid)
+                    if new is not None:
+                        best_new, best_q, lo = new, mid, mid + 1
                     else:
                         hi = mid - 1
-                if best_q:
-                    new = self.variant(seq, pos, j, best_q, max(0, best_q - spare), trade)
-                    assert new is not None
-                    key = (best_q, base - self.fits(i, new))
+                if best_new is not None:
+                    key = (best_q, base - self.fits(i, best_new))
                     if found is None or key > found[0]:
-                        found = (key, r, new)
+                        found = (key, r, best_new)
         return found
 
+    def apply(self, r: int, new: list[list[int]]) -> int:
+        """Replace route ``r`` by ``new``; the clients it adds."""
+        i, old = self.plan[r]
+        for s, q in old:
+            self.served[s] -= q
+        for s, q in new:
+            self.served[s] += q
+        self.plan[r] = (i, new)
+        return sum(q for _, q in new) - sum(q for _, q in old)
+
+    def reach(self, j: int, goal: int, mode: str) -> int:
+        """Insert clients of ``j`` until ``goal`` or nothing fits; the clients added."""
+        added = 0
+        while self.served[j] < goal:
+            found = self.best(j, goal - self.served[j], mode)
+            if found is None:
+                break
+            added += self.apply(found[1], found[2])
+        return added
+
     def run(self) -> int:
-        """Apply pass 1 and pass 2; the clients added."""
-        p, added = self.p, 0
-        demand = p.demand.tolist()
-        for trade in (True, False):
-            changed = True
-            while changed:
-                changed = False
-                for j in self.order:
-                    goal = self.target[j] if trade else demand[j]
-                    while self.served[j] < goal:
-                        found = self.best(j, goal - self.served[j], trade)
-                        if found is None:
-                            break
-                        _, r, new = found
-                        i, old = self.plan[r]
-                        for s, q in old:
-                            self.served[s] -= q
-                        for s, q in new:
-                            self.served[s] += q
-                        added += sum(q for _, q in new) - sum(q for _, q in old)
-                        self.plan[r] = (i, new)
-                        changed = not trade
+        """Apply the three passes; the clients added."""
+        added = 0
+        for j in self.order:
+            added += self.reach(j, self.target[j], "surplus")
+        short = sorted(
+            (j for j in self.order if self.served[j] < self.target[j]),
+            key=lambda j: self.target[j] - self.served[j],
+        )
+        for j in short:
+            plan, served = list(self.plan), list(self.served)
+            gained = self.reach(j, self.target[j], "concentrate")
+            if self.served[j] < self.target[j]:
+                self.plan[:], self.served = plan, served  # not completed: undo
+            else:
+                added += gained
+        demand = self.p.demand.tolist()
+        changed = True
+        while changed:
+            before = added
+            for j in self.order:
+                added += self.reach(j, demand[j], "fill")
+            changed = added > before
         return added
 
 
