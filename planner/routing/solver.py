@@ -653,6 +653,28 @@ class _TopUp:
             cut -= r
         return [v for v in out if v[1] > 0] if cut == 0 else None
 
+    def make(
+        self,
+        i: int,
+        seq: list[list[int]],
+        pos: int,
+        j: int,
+        q: int,
+        room: tuple[int, int],
+        mode: str,
+    ) -> list[list[int]] | None:
+        """``seq`` with ``q`` more clients of ``j`` at ``pos`` if that fits, else None.
+
+        ``room`` is the day's spare capacity and the clients that may be taken away; the
+        fewest are taken first, then as many as are added (which frees shift time).
+        """
+        spare, taken = room
+        for cut in dict.fromkeys((max(0, q - spare), min(q, taken))):
+            new = self.variant(seq, pos, j, q, cut, mode)
+            if new is not None and self.fits(i, new) >= 0:
+                return new
+        return None
+
     def best(
         self, j: int, need: int, mode: str
     ) -> tuple[tuple[int, float], int, list[list[int]]] | None:
@@ -668,19 +690,11 @@ class _TopUp:
             base = self.fits(i, seq)
             at = [k for k, v in enumerate(seq) if v[0] == j]
 
-            def make(pos: int, q: int) -> list[list[int]] | None:
-                # Fewest clients taken away first; then as many as added (frees shift time).
-                for cut in dict.fromkeys((max(0, q - spare), min(q, taken))):
-                    new = self.variant(seq, pos, j, q, cut, mode)
-                    if new is not None and self.fits(i, new) >= 0:
-                        return new
-                return None
-
             for pos in at or range(len(seq) + 1):
                 lo, hi, best_new, best_q = 1, room, None, 0
                 while lo <= hi:  # most clients that fit (fitting is monotone in q)
                     mid = (lo + hi) // 2
-                    new = make(pos, mid)
+                    new = self.make(i, seq, pos, j, mid, (spare, taken), mode)
                     if new is not None:
                         best_new, best_q, lo = new, mid, mid + 1
                     else:
