@@ -39,6 +39,9 @@ ROUTING_DECISIONS = {
     "vehicle is staffed",
     "target": "a township's target is ceil(coverage_target x its demand); each stop's is "
     "ceil(coverage_target x the stop's demand), so meeting every stop's meets the township's",
+    "top_up": "after the search, clients are added to the vehicle-days where shift and "
+    "capacity allow, stops short of their target first; a stop's target may be completed with "
+    "clients moved from stops that miss theirs anyway (clients inside targets stay as many)",
     "window": "a visit (set-up and service) lies inside the stop's window; waiting is allowed",
     "travel": "great-circle km x circuity / speed, or travel_times.csv (empty minutes: no path)",
     "capacity_allows": "a county's targets are reachable by capacity when its staffed vehicle-days "

@@ -25,7 +25,10 @@ an independent problem, solved in its own process):
   demand served, then travel time.
 
 Before the search, whole vehicle-days are given to single stops whose target holds a day's
-capacity (:func:`_full_days`); the search routes the rest.
+capacity (:func:`_full_days`); the search routes the rest. After it, a deterministic top-up
+(:class:`_TopUp`) puts more clients on the days and completes stops' targets; it leaves no
+vehicle-day able to take one more client of an unserved stop, so the reason of what is left
+is ``no_capacity`` (every day full) or ``travel_time`` (the days with room lack shift time).
 
 Times are integers of :data:`TICKS_PER_MINUTE`; travel and durations are rounded up, so a
 route feasible in ticks is feasible in minutes.
