@@ -694,6 +694,8 @@ class _TopUp:
             at = [k for k, v in enumerate(seq) if v[0] == j]
 
             for pos in at or range(len(seq) + 1):
+                if self.make(i, seq, pos, j, 1, (spare, taken), mode) is None:
+                    continue  # not even one more client fits here
                 lo, hi, best_new, best_q = 1, room, None, 0
                 while lo <= hi:  # most clients that fit (fitting is monotone in q)
                     mid = (lo + hi) // 2
