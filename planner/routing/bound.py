@@ -1,21 +1,23 @@
 """Whether a county's staffed vehicle-days can meet its townships' targets, counting driving.
 
 Capacity on paper (vehicle-days x clients a day) ignores that a day spent driving to far stops
-serves fewer clients. :func:`target_workload` bounds from below the shift minutes that meeting
-every township target of a county needs, so that "capacity allows" can be decided honestly:
+serves fewer clients. :func:`target_workload` bounds from below the vehicle-days and the shift
+minutes that meeting every township target of a county needs, so that "capacity allows" can be
+decided honestly:
 
-- a township meets its target cheapest by serving its nearest stops, so at least
+- a township meets its target most cheaply from its nearest stops, so at least
   ``X_w(t) = max(0, T_w - demand of its stops with round trip < t)`` of its target clients
   lie at stops with a round trip of at least ``t`` (``T_w = ceil(coverage_target x demand)``);
-- any day that serves such a stop drives at least that round trip (travel times obey the
-  triangle inequality, as great-circle times do), holds at most ``C`` clients and at most
-  ``L - t`` minutes of service, so at least ``N(t) = ceil(max(X(t) / C, S(t) / (L - t)))``
-  days drive ``t`` or more, ``S(t)`` being the fewest service minutes of those clients;
-- total driving is then at least the integral of ``N(t)``, and the shifts must hold that
-  driving plus the service and one set-up per township.
+- a day whose farthest stop has round trip ``t`` drives at least ``t`` (travel times obeying
+  the triangle inequality, as great-circle times do), so it serves at most
+  ``min(C, (L - t - set-up) / minutes a client)`` clients;
+- going from the farthest round trips to the nearest, the clients of each band need such days,
+  and the room those days have left serves nearer clients: the fewest days; their driving plus
+  the service of the target clients and one set-up per township are the fewest shift minutes.
 
-``C`` and ``L`` are the largest daily capacity and shift of the county's staffed stations, and
-the round trip of a stop is from its nearest staffed station, so the bound is never too high.
+``C``, ``L``, the set-up and the minutes a client are the most favourable of the county's
+staffed stations and stops, round trips are from the nearest staffed station and time windows
+are ignored, so the bound never rules out targets that could be met.
 """
 
 from __future__ import annotations
