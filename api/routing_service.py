@@ -23,6 +23,7 @@ import pandas as pd
 from api.services import PlanError, source_label
 from geodata.scenario import LoadResult, load_scenario
 from planner import __version__
+from planner.routing.bound import target_workload
 from planner.routing.problem import RoutingProblem
 from planner.routing.result import REASONS, RoutingResult
 from planner.routing.solver import SolveOptions, solve_routing
@@ -38,10 +39,16 @@ ROUTING_DECISIONS = {
     "vehicle is staffed",
     "target": "a township's target is ceil(coverage_target x its demand); each stop's is "
     "ceil(coverage_target x the stop's demand), so meeting every stop's meets the township's",
+    "top_up": "after the search, clients are added to the vehicle-days where shift and "
+    "capacity allow, stops short of their target first; a stop's target may be completed with "
+    "clients moved from stops that miss theirs anyway (clients inside targets stay as many)",
     "window": "a visit (set-up and service) lies inside the stop's window; waiting is allowed",
     "travel": "great-circle km x circuity / speed, or travel_times.csv (empty minutes: no path)",
     "capacity_allows": "a county's targets are reachable by capacity when its staffed vehicle-days "
-    "x clients a day reach the sum of its townships' targets",
+    "x clients a day reach the sum of its townships' targets and a lower bound of the work "
+    "they need fits the vehicle-days: the days needed when a day that drives to a far stop "
+    "serves only what its shift leaves after the round trip, and the shift minutes of the "
+    "service, one set-up per township and the least driving (planner/routing/bound.py)",
 }
 
 
@@ -265,6 +272,7 @@ def routing_summary(
         cov = coverage[coverage["county_code"] == county]
         cap = int(capacity[p.station_county == county].sum())
         target = int(cov["target"].sum())
+        work = target_workload(p, county)
         counties.append(
             {
                 "county_code": county,
@@ -272,7 +280,13 @@ def routing_summary(
                 "demand": int(cov["demand"].sum()),
                 "target": target,
                 "staffed_capacity": cap,
-                "capacity_allows_targets": cap >= target,
+                "target_days_needed": work.need_days,
+                "staffed_vehicle_days": work.days,
+                "target_shift_minutes_needed": round(work.need_minutes, 1)
+                if np.isfinite(work.need_minutes)
+                else None,
+                "staffed_shift_minutes": round(work.shift_minutes, 1),
+                "capacity_allows_targets": cap >= target and work.allows,
                 "served": int(cov["served"].sum()),
                 "townships_met": int(cov["met"].sum()),
             }
@@ -296,6 +310,16 @@ def routing_summary(
         "townships_met": int(coverage["met"].sum()),
         "townships_where_capacity_allows": len(in_reach),
         "townships_met_where_capacity_allows": int(in_reach["met"].sum()),
+        "townships_missed_where_capacity_allows": [
+            {
+                "township_code": str(row.township_code),
+                "county_code": str(row.county_code),
+                "target": int(row.target),
+                "served": int(row.served),
+                "reason": str(row.reason),
+            }
+            for row in in_reach[~in_reach["met"]].itertuples()
+        ],
         "unserved_by_reason": by_reason,
         "reasons": REASONS,
         "counties": counties,

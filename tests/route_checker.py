@@ -14,7 +14,7 @@ from collections import Counter
 
 import numpy as np
 
-KNOWN_REASONS = {"no_capacity", "no_crew", "outside_shift", "time_window", "no_path"}
+KNOWN_REASONS = {"no_capacity", "travel_time", "no_crew", "outside_shift", "time_window", "no_path"}
 EPS = 1e-6
 
 
@@ -109,6 +109,71 @@ def check_routes(problem, result) -> list[str]:  # type: ignore[no-untyped-def]
     for j in np.flatnonzero(served < p.demand).tolist():
         if str(r.reason[j]) not in KNOWN_REASONS:
             bad.append(f"stop {p.stop_id[j]}: unserved demand without a reason ({r.reason[j]!r})")
+    bad.extend(_check_left_reasons(p, r))
     if abs(float(np.sum(ro.travel)) - float(r.travel_minutes)) > 1e-3:
         bad.append("total travel minutes differ from the sum of the routes")
+    return bad
+
+
+def _walk_end(p, s, stops, clients):  # type: ignore[no-untyped-def]
+    """Return time of station ``s`` visiting ``stops`` in order (inf: a window or path fails)."""
+    s0 = len(p.station_id)
+    t, here = float(p.shift_start[s]), s
+    for j, q in zip(stops, clients, strict=True):
+        t += float(p.travel[here, s0 + j])
+        begin = t + float(p.setup_minutes[j])
+        if p.open[j] >= 0:
+            begin = max(begin, float(p.open[j]) + float(p.setup_minutes[j]))
+        t = begin + float(p.minutes_per_client[j]) * q
+        if p.open[j] >= 0 and t > p.close[j] + EPS:
+            return float("inf")
+        here = s0 + j
+    back = t + float(p.travel[here, s])
+    return back if np.isfinite(back) else float("inf")
+
+
+def _check_left_reasons(p, r) -> list[str]:  # type: ignore[no-untyped-def]
+    """``no_capacity``: every staffed vehicle-day of the county is full. ``travel_time``: some
+    have clients to spare, but none of those can take one more client of the stop (a longer
+    visit or a new one at any place) and still be back within its shift."""
+    bad: list[str] = []
+    ro, vi = r.routes, r.visits
+    by_slot = {}
+    for k in range(len(ro.station)):
+        rows = np.flatnonzero(vi.route == k)
+        rows = rows[np.argsort(vi.order[rows])]
+        by_slot[(int(ro.station[k]), int(ro.day[k]), int(ro.vehicle[k]))] = (
+            [int(vi.stop[i]) for i in rows],
+            [int(vi.clients[i]) for i in rows],
+        )
+    for j in np.flatnonzero(np.asarray(r.served) < p.demand).tolist():
+        code = str(r.reason[j])
+        if code not in ("no_capacity", "travel_time"):
+            continue
+        spare = []
+        for s in np.flatnonzero(p.station_county == p.stop_county[j]).tolist():
+            for d in range(len(p.staffed[s])):
+                for v in range(int(p.staffed[s, d])):
+                    stops, clients = by_slot.get((s, d, v), ([], []))
+                    if sum(clients) < int(p.capacity[s]):
+                        spare.append((s, stops, clients))
+        if code == "no_capacity" and spare:
+            bad.append(f"stop {p.stop_id[j]}: no_capacity, but {len(spare)} vehicle-days have room")
+        if code == "travel_time" and not spare:
+            bad.append(f"stop {p.stop_id[j]}: travel_time, but every vehicle-day is full")
+        for s, stops, clients in spare if code == "travel_time" else []:
+            tries = []
+            if j in stops:
+                at = stops.index(j)
+                tries.append((stops, [q + (n == at) for n, q in enumerate(clients)]))
+            else:
+                for at in range(len(stops) + 1):
+                    tries.append(([*stops[:at], j, *stops[at:]], [*clients[:at], 1, *clients[at:]]))
+            for st, cl in tries:
+                if _walk_end(p, s, st, cl) <= p.shift_end[s] + EPS:
+                    bad.append(
+                        f"stop {p.stop_id[j]}: travel_time, but a vehicle-day of station "
+                        f"{p.station_id[s]} could serve one more of its clients"
+                    )
+                    break
     return bad

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from planner.routing.bound import target_workload
 from planner.routing.problem import RoutingProblem
 from planner.routing.solver import SolveOptions, solve_routing
 from tests.route_checker import check_routes
@@ -101,6 +102,30 @@ def test_more_demand_comes_before_travel() -> None:
     r = solve(p)
     assert r.served.tolist() == [10, 10]
     assert r.travel_minutes == pytest.approx(300.0)
+
+
+def test_a_far_stop_loses_clients_to_travel_time() -> None:
+    # 150 minutes away: 300 driving + 20 set-up leave 220 of the 540-minute shift, 36 clients
+    # at 6 minutes, though the vehicle could take 60. Target 48 needs two such days.
+    p = line_problem([150.0], [60], capacity=60)
+    r = solve(p)
+    assert r.served.tolist() == [36]
+    assert r.reason.tolist() == ["travel_time"]
+    work = target_workload(p, "100000")
+    assert (work.need_days, work.days, work.allows) == (2, 1, False)
+    # With two days the bound no longer rules the target out: 2 x 300 driving + 48 x 6
+    # service + 20 set-up = 908 of 1080 shift minutes; both days are needed.
+    work = target_workload(line_problem([150.0], [60], capacity=60, days=2), "100000")
+    assert (work.need_days, work.need_minutes, work.allows) == (2, 908.0, True)
+
+
+def test_full_vehicle_days_mean_no_capacity() -> None:
+    # Near stops, 80 clients a day for 100 clients: the day is full, the rest is no_capacity.
+    p = line_problem([5.0, 10.0], [50, 50], capacity=80)
+    r = solve(p)
+    assert int(r.served.sum()) == 80
+    assert set(r.reason.tolist()) - {""} == {"no_capacity"}
+    assert target_workload(p, "100000").allows
 
 
 def test_time_window_holds_the_whole_visit() -> None:

@@ -66,6 +66,15 @@ def test_route_scenario_writes_files_and_merges_summary(county: LoadResult, tmp_
     cov = pd.read_csv(tmp_path / "coverage.csv", encoding="utf-8-sig")
     assert set(cov.columns) >= {"township_code", "demand", "served", "target", "met"}
     assert routes["clients"].sum() == cov["served"].sum() == outcome.summary["served"]
+    # Every township short of its target where capacity allows is listed, with its reason.
+    allows = {c["county_code"] for c in outcome.summary["counties"] if c["capacity_allows_targets"]}
+    short = cov[cov["county_code"].astype(str).isin(allows) & (cov["served"] < cov["target"])]
+    missed = outcome.summary["townships_missed_where_capacity_allows"]
+    assert sorted(m["township_code"] for m in missed) == sorted(short["township_code"].astype(str))
+    assert all(m["reason"] for m in missed)
+    assert outcome.summary["townships_met_where_capacity_allows"] + len(missed) == len(
+        cov[cov["county_code"].astype(str).isin(allows)]
+    )
 
 
 def test_plan_crews_staff_only_some_vehicles(county: LoadResult, tmp_path: Path) -> None:

@@ -9,7 +9,9 @@ import numpy as np
 from planner.scenario import _Frozen
 
 REASONS: dict[str, str] = {
-    "no_capacity": "no vehicle-day had capacity or shift time left for it",
+    "no_capacity": "every vehicle-day that could serve it is full (or the county has no vehicle)",
+    "travel_time": "vehicle-days have clients to spare, but none has the shift time left for "
+    "the drive and one more client's service (nor room in its window)",
     "no_crew": "vehicles that could serve it have no staffed crew",
     "outside_shift": "no visit fits between leaving and returning to a station within a shift",
     "time_window": "no station's vehicle can reach it inside its time window",

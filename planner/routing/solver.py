@@ -25,7 +25,10 @@ an independent problem, solved in its own process):
   demand served, then travel time.
 
 Before the search, whole vehicle-days are given to single stops whose target holds a day's
-capacity (:func:`_full_days`); the search routes the rest.
+capacity (:func:`_full_days`); the search routes the rest. After it, a deterministic top-up
+(:class:`_TopUp`) puts more clients on the days and completes stops' targets; it leaves no
+vehicle-day able to take one more client of an unserved stop, so the reason of what is left
+is ``no_capacity`` (every day full) or ``travel_time`` (the days with room lack shift time).
 
 Times are integers of :data:`TICKS_PER_MINUTE`; travel and durations are rounded up, so a
 route feasible in ticks is feasible in minutes.
@@ -303,15 +306,12 @@ def _solve_sub(p: RoutingProblem, sub: _Sub, budget: float, opts: SolveOptions) 
         vehicle_days=len(vehicles) + len(full),
         nodes=n_ch,
     )
-    routes: list[tuple] = []
-    visits: list[tuple] = []
-    for i, j, q in full:
-        route, rows = _schedule(p, i, [j], [q])
-        visits.extend((len(routes), *row) for row in rows)
-        routes.append((i, *route))
+    # Each vehicle-day as (station, [[stop, clients], ...]); empty: the day does not run.
+    plan: list[tuple[int, list[list[int]]]] = [(i, [[j, q]]) for i, j, q in full]
     if not vehicles or not n_ch:
+        plan.extend((v[0], []) for v in vehicles)
         status = "full days only" if full else "nothing to route"
-        return _finish(p, sub, routes, visits, reason, stats, status, t0, 0)
+        return _finish(p, sub, plan, order, reason, stats, status, t0, 0)
 
     node_loc = np.array([*depots, *(p.n_stations + np.array(chunk_stop, dtype=int))], dtype=int)
     travel = _ticks(p.travel[np.ix_(node_loc, node_loc)])
@@ -421,17 +421,18 @@ def _solve_sub(p: RoutingProblem, sub: _Sub, budget: float, opts: SolveOptions) 
         if found is not None and (best is None or found[0] < best[0]):
             best = found
     if best is None:
-        return _finish(p, sub, routes, visits, reason, stats, "no solution found", t0, 0)
+        plan.extend((v[0], []) for v in vehicles)
+        return _finish(p, sub, plan, order, reason, stats, "no solution found", t0, 0)
     obj, status, seqs = best
     for v, (i, _, _) in enumerate(vehicles):
-        if seqs[v]:
-            r = len(routes)
-            route, rows = _schedule(
-                p, i, [chunk_stop[c] for c in seqs[v]], [chunk_q[c] for c in seqs[v]]
-            )
-            routes.append((i, *route))
-            visits.extend((r, *row) for row in rows)
-    return _finish(p, sub, routes, visits, reason, stats, status, t0, obj)
+        merged: list[list[int]] = []
+        for c in seqs[v]:
+            if merged and merged[-1][0] == chunk_stop[c]:
+                merged[-1][1] += chunk_q[c]
+            else:
+                merged.append([chunk_stop[c], chunk_q[c]])
+        plan.append((i, merged))
+    return _finish(p, sub, plan, order, reason, stats, status, t0, obj)
 
 
 def _full_days(
@@ -530,14 +531,26 @@ def _schedule(
 def _finish(
     p: RoutingProblem,
     sub: _Sub,
-    routes: list,
-    visits: list,
+    plan: list[tuple[int, list[list[int]]]],
+    order: np.ndarray,
     reason: dict[int, str],
     stats: dict,
     status: str,
     t0: float,
     objective: int,
 ) -> _SubSolution:
+    """Top the routes up (:class:`_TopUp`), schedule them and give every shortfall a reason."""
+    top = _TopUp(p, plan, order)
+    added = top.run()
+    if added:
+        status += f", top-up +{added} clients"
+    routes: list[tuple] = []
+    visits: list[tuple] = []
+    for i, seq in plan:
+        if seq:
+            route, rows = _schedule(p, i, [v[0] for v in seq], [v[1] for v in seq])
+            visits.extend((len(routes), *row) for row in rows)
+            routes.append((i, *route))
     served = {int(j): 0 for j in sub.stops}
     for row in visits:
         served[row[2]] += row[6]
@@ -545,9 +558,12 @@ def _finish(
         (p.staffed[i] < np.where(np.arange(p.horizon) < p.days[i], p.vehicles[i], 0)).any()
         for i in sub.stations.tolist()
     )
+    spare = any(sum(v[1] for v in seq) < p.capacity[i] for i, seq in plan)
     for j in sub.stops.tolist():
         if served[j] < p.demand[j] and j not in reason:
-            reason[j] = "no_crew" if unstaffed else "no_capacity"
+            # After the top-up no vehicle-day can take one more client of j: where some still
+            # have clients to spare, it is their shift (driving, service, window) that is full.
+            reason[j] = "no_crew" if unstaffed else "travel_time" if spare else "no_capacity"
     seconds = time.perf_counter() - t0
     log.info("county %s: %s in %.1f s, %d routes", sub.county, status, seconds, len(routes))
     return _SubSolution(
@@ -556,6 +572,188 @@ def _finish(
         reason,
         SubproblemStats(**stats, status=status, seconds=seconds, objective=objective),
     )
+
+
+class _TopUp:
+    """Deterministic repair after the search: put more clients on the vehicle-days.
+
+    The search serves whole chunks (up to half a day's capacity), so a day can be left with
+    a few clients and minutes to spare, and it weighs every client inside a target alike, so
+    it may leave many stops a few clients short. Three passes, stops in the seed's order:
+
+    1. ``surplus``: for each stop short of its target, the insertion of the most target
+       clients into one vehicle-day (a new visit at any position, or a longer visit), making
+       room by serving fewer clients beyond other stops' targets on that day; repeated.
+    2. ``concentrate``: for each stop still short, smallest shortfall first, complete its
+       target by moving clients to it from stops that miss their targets anyway (and from
+       clients beyond targets); kept only when the stop reaches its target. Clients inside
+       targets stay as many, and one more stop meets its target per success.
+    3. ``fill``: the insertion of the most clients of any demand, taking none away,
+       repeated over all stops until nothing fits. After it no vehicle-day can take one
+       more client of an unserved stop, which is what ``travel_time`` / ``no_capacity`` say.
+    """
+
+    def __init__(
+        self, p: RoutingProblem, plan: list[tuple[int, list[list[int]]]], order: np.ndarray
+    ) -> None:
+        self.p, self.plan, self.order = p, plan, [int(j) for j in order]
+        self.s0 = p.n_stations
+        self.travel = p.travel.tolist()
+        self.target = p.target().tolist()
+        self.served = [0] * p.n_stops
+        for _, seq in plan:
+            for j, q in seq:
+                self.served[j] += q
+
+    def fits(self, i: int, seq: list[list[int]]) -> float:
+        """Travel minutes of the route, or -1 when it breaks the shift, a window or capacity."""
+        p, tr, s0 = self.p, self.travel, self.s0
+        if sum(q for _, q in seq) > p.capacity[i]:
+            return -1.0
+        t, here, drive = float(p.shift_start[i]), i, 0.0
+        for j, q in seq:
+            leg = tr[here][s0 + j]
+            drive += leg
+            start = t + leg + float(p.setup_minutes[j])
+            if p.open[j] != NO_WINDOW:
+                start = max(start, float(p.open[j] + p.setup_minutes[j]))
+            t = start + float(p.minutes_per_client[j]) * q
+            if p.open[j] != NO_WINDOW and t > p.close[j] + 1e-9:
+                return -1.0
+            here = s0 + j
+        back = tr[here][i]
+        if not math.isfinite(drive + back) or t + back > p.shift_end[i] + 1e-9:
+            return -1.0
+        return drive + back
+
+    def avail(self, s: int, j: int, mode: str) -> int:
+        """Clients of stop ``s`` that may be taken away to serve ``j``."""
+        over = self.served[s] - self.target[s]
+        if mode == "fill" or s == j:
+            return 0
+        if mode == "concentrate" and over < 0:
+            return self.served[s]
+        return max(over, 0)
+
+    def variant(
+        self, seq: list[list[int]], pos: int, j: int, q: int, cut: int, mode: str
+    ) -> list[list[int]] | None:
+        """``seq`` with ``q`` more clients of ``j`` at ``pos`` and ``cut`` fewer of others."""
+        out = [list(v) for v in seq]
+        if pos < len(out) and out[pos][0] == j:
+            out[pos][1] += q
+        else:
+            out.insert(pos, [j, q])
+        left: dict[int, int] = {}
+        for k in range(len(out) - 1, -1, -1):
+            s, n = out[k]
+            if cut == 0:
+                break
+            left.setdefault(s, self.avail(s, j, mode))
+            r = min(cut, n, left[s])
+            out[k][1] -= r
+            left[s] -= r
+            cut -= r
+        return [v for v in out if v[1] > 0] if cut == 0 else None
+
+    def make(
+        self,
+        i: int,
+        seq: list[list[int]],
+        pos: int,
+        j: int,
+        q: int,
+        room: tuple[int, int],
+        mode: str,
+    ) -> list[list[int]] | None:
+        """``seq`` with ``q`` more clients of ``j`` at ``pos`` if that fits, else None.
+
+        ``room`` is the day's spare capacity and the clients that may be taken away; the
+        fewest are taken first, then as many as are added (which frees shift time).
+        """
+        spare, taken = room
+        for cut in dict.fromkeys((max(0, q - spare), min(q, taken))):
+            new = self.variant(seq, pos, j, q, cut, mode)
+            if new is not None and self.fits(i, new) >= 0:
+                return new
+        return None
+
+    def best(
+        self, j: int, need: int, mode: str
+    ) -> tuple[tuple[int, float], int, list[list[int]]] | None:
+        """The insertion of up to ``need`` clients of ``j`` that serves most (then drives least)."""
+        p, found = self.p, None
+        for r, (i, seq) in enumerate(self.plan):
+            spare = int(p.capacity[i]) - sum(q for _, q in seq)
+            free = {s: self.avail(s, j, mode) for s, _ in seq}
+            taken = sum(min(q, free[s]) for s, q in seq)
+            room = min(need, spare + taken)
+            if room <= 0:
+                continue
+            base = self.fits(i, seq)
+            at = [k for k, v in enumerate(seq) if v[0] == j]
+
+            for pos in at or range(len(seq) + 1):
+                if self.make(i, seq, pos, j, 1, (spare, taken), mode) is None:
+                    continue  # not even one more client fits here
+                lo, hi, best_new, best_q = 1, room, None, 0
+                while lo <= hi:  # most clients that fit (fitting is monotone in q)
+                    mid = (lo + hi) // 2
+                    new = self.make(i, seq, pos, j, mid, (spare, taken), mode)
+                    if new is not None:
+                        best_new, best_q, lo = new, mid, mid + 1
+                    else:
+                        hi = mid - 1
+                if best_new is not None:
+                    key = (best_q, base - self.fits(i, best_new))
+                    if found is None or key > found[0]:
+                        found = (key, r, best_new)
+        return found
+
+    def apply(self, r: int, new: list[list[int]]) -> int:
+        """Replace route ``r`` by ``new``; the clients it adds."""
+        i, old = self.plan[r]
+        for s, q in old:
+            self.served[s] -= q
+        for s, q in new:
+            self.served[s] += q
+        self.plan[r] = (i, new)
+        return sum(q for _, q in new) - sum(q for _, q in old)
+
+    def reach(self, j: int, goal: int, mode: str) -> int:
+        """Insert clients of ``j`` until ``goal`` or nothing fits; the clients added."""
+        added = 0
+        while self.served[j] < goal:
+            found = self.best(j, goal - self.served[j], mode)
+            if found is None:
+                break
+            added += self.apply(found[1], found[2])
+        return added
+
+    def run(self) -> int:
+        """Apply the three passes; the clients added."""
+        added = 0
+        for j in self.order:
+            added += self.reach(j, self.target[j], "surplus")
+        short = sorted(
+            (j for j in self.order if self.served[j] < self.target[j]),
+            key=lambda j: self.target[j] - self.served[j],
+        )
+        for j in short:
+            plan, served = list(self.plan), list(self.served)
+            gained = self.reach(j, self.target[j], "concentrate")
+            if self.served[j] < self.target[j]:
+                self.plan[:], self.served = plan, served  # not completed: undo
+            else:
+                added += gained
+        demand = self.p.demand.tolist()
+        changed = True
+        while changed:
+            before = added
+            for j in self.order:
+                added += self.reach(j, demand[j], "fill")
+            changed = added > before
+        return added
 
 
 def _assemble(p: RoutingProblem, parts: list[_SubSolution], seconds: float) -> RoutingResult:
