@@ -1,6 +1,7 @@
 """VRP benchmark: our ``planner vrp`` engines against PyVRP and the best-known solutions.
 
-For every instance of ``shared/benchmarks/vrp/`` (CVRPLIB CVRP, Solomon VRPTW) this solves,
+For every instance of ``benchmarks/instances/vrp/`` (CVRPLIB CVRP, Solomon VRPTW: a copy of the
+public instances and best-known solutions, see its README) this solves,
 at the same time limit and seed, with our benchmark mode (:func:`planner.routing.vrp.solve_vrp`,
 the default engine and, with ``--engines``, others), and with PyVRP used directly as its own
 docs show (``pyvrp.read`` with the instance's rounding, ``pyvrp.solve``). Every cost is
@@ -28,7 +29,7 @@ from planner.routing.vrp import (
     solve_vrp,
 )
 
-DEFAULT_DIR = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "vrp"
+DEFAULT_DIR = Path(__file__).resolve().parent / "instances" / "vrp"
 
 
 def pyvrp_direct(path: Path, inst: VrpInstance, time_limit: float, seed: int) -> list[list[int]]:

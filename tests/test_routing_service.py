@@ -126,9 +126,7 @@ def test_cli_route_and_errors(county: LoadResult, tmp_path: Path) -> None:
 
 
 def test_cli_vrp_prints_cost_last(tmp_path: Path) -> None:
-    folder = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "vrp"
-    if not folder.is_dir():  # pragma: no cover
-        pytest.skip("no benchmark folder")
+    folder = Path(__file__).resolve().parents[1] / "benchmarks" / "instances" / "vrp"
     sol = tmp_path / "a.sol"
     res = runner.invoke(
         app, ["vrp", str(folder / "A-n32-k5.vrp"), "--time-limit", "1", "--out", str(sol)]
