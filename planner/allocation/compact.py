@@ -134,9 +134,8 @@ def compact_network(pr: AllocationProblem, builder: ArcBuilder) -> CompactNetwor
     a, c, rank = _named_counties(pr, county_codes)
     # pairing (A3) and health (A5) at the county level
     r = pr.app_r[a]
-    county_s = np.searchsorted(
-        pr.service_code, np.asarray([cc[:2] + "0000" for cc in county_codes.tolist()])
-    )
+    county_s = np.zeros(n_c, dtype=np.int64)
+    county_s[post_county_idx] = pr.post_s[usable]
     pair = pr.pair_index[np.maximum(r, 0), county_s[c]]
     ok = pr.app_health[a] & (r >= 0) & (pair >= 0)
     a, c, rank, pair = a[ok], c[ok], rank[ok], pair[ok]

@@ -53,10 +53,7 @@ def _restrict(pr: AllocationProblem, rs: np.ndarray, ss: np.ndarray) -> Part:
     new_s = _renumber(ss, len(pr.service_code))
     new_r = _renumber(rs, len(pr.recruit_code))
     # counties and their buckets (A2)
-    county_s = np.searchsorted(
-        pr.service_code, np.asarray([str(c)[:2] + "0000" for c in pr.county_code])
-    )
-    counties = np.flatnonzero(np.isin(county_s, ss))
+    counties = np.flatnonzero(np.isin(pr.county_s, ss))
     kinds = len(pr.bucket_cap) // max(len(pr.county_code), 1)
     buckets = (counties[:, None] * kinds + np.arange(kinds)).reshape(-1)
     new_bucket = _renumber(buckets, len(pr.bucket_cap))

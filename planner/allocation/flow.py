@@ -95,9 +95,7 @@ def network_flow(
     n_nodes = s0 + n_s
     has_r = pr.app_r >= 0
     n_has = int(has_r.sum())
-    bucket_s = np.searchsorted(
-        pr.service_code, np.asarray([str(c)[:2] + "0000" for c in pr.county_code[pr.bucket_county]])
-    )
+    bucket_s = pr.county_s[pr.bucket_county]
     big = n_a
     empty = np.zeros(0, dtype=np.int64)
     parts = [  # (tails, heads, capacities, costs)

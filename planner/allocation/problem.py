@@ -113,6 +113,12 @@ class AllocationProblem(Frozen):
     def n_posts(self) -> int:
         return len(self.post_id)
 
+    @property
+    def county_s(self) -> np.ndarray:
+        """Service-province index of each county with a quota row."""
+        codes = np.asarray([str(c)[:2] + "0000" for c in self.county_code])
+        return np.searchsorted(self.service_code, codes)
+
     def constant(self) -> float:
         """Objective value of the empty plan: every relay seat empty, every quota unit unfilled,
         every previous volunteer moved."""

@@ -118,6 +118,13 @@ def build_report(pr: AllocationProblem, sol: AllocationSolution) -> PlanReport:
     }
     usage = _rule_usage(pr, counts_by_row)
     reasons = _unassigned_reasons(pr, used, usage)
+    # the counties short of their quota and the relay posts with an empty seat, explained by
+    # who was eligible there (their arcs built once for both)
+    placed_c = np.bincount(pr.bucket_county[pr.post_bucket[used.p]], minlength=len(pr.county_code))
+    short = np.flatnonzero(~pr.county_barred & (pr.county_quota > placed_c))
+    empty = np.flatnonzero(pr.post_relay & (pr.post_open > filled))
+    counties = {str(c) for c in pr.county_code[short]} | {str(c) for c in pr.post_county[empty]}
+    why = _Why(pr, used, reasons, counties, _full_services(usage))
     return PlanReport(
         terms=terms,
         counts=counts,
@@ -128,8 +135,8 @@ def build_report(pr: AllocationProblem, sol: AllocationSolution) -> PlanReport:
         budget_by_recruit=dict(sorted(by_r.items())),
         rule_usage=usage,
         unassigned_reason=reasons,
-        unfilled=_unfilled(pr, used, usage, reasons),
-        empty_relay=_empty_relay(pr, used, usage, reasons, filled),
+        unfilled=_unfilled(pr, placed_c, short, why),
+        empty_relay=_empty_relay(pr, used, empty, why, filled),
     )
 
 
@@ -191,6 +198,11 @@ def _rule_usage(pr: AllocationProblem, counts: Usage) -> dict[str, list[dict[str
     return {"buckets": buckets, "service": service, "recruit": recruit, "pairs": pairs}
 
 
+def _full_services(usage: dict[str, list[dict[str, object]]]) -> set[str]:
+    """The service provinces whose dispatch target is reached (A6)."""
+    return {str(u["province_code"]) for u in usage["service"] if u["binding"]}
+
+
 def _unassigned_reasons(
     pr: AllocationProblem, used: Arcs, usage: dict[str, list[dict[str, object]]]
 ) -> dict[int, str]:
@@ -212,7 +224,7 @@ def _unassigned_reasons(
             bits = np.left_shift(1, pr.post_s[arcs.p].astype(np.int64))
             provinces[arcs.a[starts]] = np.bitwise_or.reduceat(bits, starts)
     recruit = usage["recruit"]
-    service_full = {str(u["province_code"]) for u in usage["service"] if u["binding"]}
+    service_full = _full_services(usage)
     for a in idle.tolist():
         r = int(pr.app_r[a])
         if not pr.app_health[a]:
@@ -252,9 +264,14 @@ class _Why:
     binding rule (the applicant's own reason, naming the province and the rule)."""
 
     def __init__(
-        self, pr: AllocationProblem, used: Arcs, reasons: dict[int, str], counties: set[str]
+        self,
+        pr: AllocationProblem,
+        used: Arcs,
+        reasons: dict[int, str],
+        counties: set[str],
+        service_full: set[str],
     ) -> None:
-        self.pr, self.reasons = pr, reasons
+        self.pr, self.reasons, self.service_full = pr, reasons, service_full
         self.post_of = np.full(pr.n_applicants, -1, dtype=np.int64)
         self.post_of[used.a] = used.p
         # every eligible arc into the counties to explain, from the applicants naming them
@@ -295,13 +312,9 @@ class _Why:
 
 
 def _unfilled(
-    pr: AllocationProblem,
-    used: Arcs,
-    usage: dict[str, list[dict[str, object]]],
-    reasons: dict[int, str],
+    pr: AllocationProblem, placed_c: np.ndarray, short: np.ndarray, why: _Why
 ) -> list[dict[str, object]]:
-    """Each non-barred county short of its quota, with the binding cause."""
-    placed_c = np.bincount(pr.bucket_county[pr.post_bucket[used.p]], minlength=len(pr.county_code))
+    """Each non-barred county ``short`` of its quota (``placed_c`` placed), and why."""
     open_by_bucket = np.bincount(
         pr.post_bucket[pr.post_usable],
         weights=pr.post_open[pr.post_usable],
@@ -309,14 +322,7 @@ def _unfilled(
     )
     prefs = pr.app_prefs
     out: list[dict[str, object]] = []
-    service_full = {str(u["province_code"]) for u in usage["service"] if u["binding"]}
-    shortfall = pr.county_quota - placed_c
-    todo = np.flatnonzero(~pr.county_barred & (shortfall > 0))
-    why = _Why(pr, used, reasons, {str(pr.county_code[c]) for c in todo})
-    for c in todo.tolist():
-        short = int(shortfall[c])
-        if short <= 0:
-            continue
+    for c in short.tolist():
         code = str(pr.county_code[c])
         province = code[:2] + "0000"
         buckets = np.flatnonzero(pr.bucket_county == c)
@@ -332,7 +338,7 @@ def _unfilled(
                     f"the {len(naming)} applicants who list it are all excluded: pairing, "
                     f"health check, majors or degree (A3, A5); {unpaired} from an unpaired province"
                 )
-            elif province in service_full:
+            elif province in why.service_full:
                 cause = f"the dispatch target of {province} is reached (A6)"
             else:
                 cause = why.who(eligible)
@@ -343,7 +349,7 @@ def _unfilled(
                 "county_code": code,
                 "quota": int(pr.county_quota[c]),
                 "placed": int(placed_c[c]),
-                "unfilled": short,
+                "unfilled": int(pr.county_quota[c] - placed_c[c]),
                 "cause": cause,
             }
         )
@@ -351,22 +357,15 @@ def _unfilled(
 
 
 def _empty_relay(
-    pr: AllocationProblem,
-    used: Arcs,
-    usage: dict[str, list[dict[str, object]]],
-    reasons: dict[int, str],
-    filled: np.ndarray,
+    pr: AllocationProblem, used: Arcs, empty: np.ndarray, why: _Why, filled: np.ndarray
 ) -> list[dict[str, object]]:
-    """Every relay post with an empty open seat and why it stayed empty."""
+    """Every relay post with an ``empty`` open seat and why it stayed empty."""
     blocked = {
         "barred": "the county is barred (A2)",
         "no-quota": "the county has no quota row",
         "quota-0": "the county's quota for this category is 0 (A2)",
     }
     in_bucket = np.bincount(pr.post_bucket[used.p], minlength=len(pr.bucket_cap))
-    service_full = {str(u["province_code"]) for u in usage["service"] if u["binding"]}
-    empty = np.flatnonzero(pr.post_relay & (pr.post_open > filled))
-    why = _Why(pr, used, reasons, {str(pr.post_county[p]) for p in empty})
     out: list[dict[str, object]] = []
     for p in empty.tolist():
         code, b = str(pr.post_county[p]), int(pr.post_bucket[p])
@@ -385,7 +384,7 @@ def _empty_relay(
                 f"the county's {pr.bucket_kind[b]} quota is full (A2): its {int(pr.bucket_cap[b])} "
                 "units went to posts whose placements cost the plan less"
             )
-        elif code[:2] + "0000" in service_full:
+        elif code[:2] + "0000" in why.service_full:
             cause = f"the dispatch target of {code[:2]}0000 is reached (A6)"
         else:
             cause = why.who(eligible)
