@@ -9,6 +9,7 @@ sphere, so every transport tier can be read off by eye.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,10 +19,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from planner.allocation.arcs import ArcBuilder
+from planner.allocation.compact import compact_flow
 from planner.allocation.components import split
 from planner.allocation.direct import DirectSolution, solve_direct
 from planner.allocation.problem import AllocationProblem
 from planner.allocation.report import build_report
+from planner.allocation.share import solve_share
 from planner.allocation.solver import AllocationSolution, solve_allocation
 from planner.scenario import (
     CATEGORIES,
@@ -284,8 +288,9 @@ RECRUIT_PROVINCES = ["110000", "310000", "440000"]
 
 
 @st.composite
-def scenarios(draw: Callable[..., Any]) -> Scenario:
-    """Random small allocation scenarios (2-4 counties in 1-2 service provinces)."""
+def scenarios(draw: Callable[..., Any], juniors: int = 1) -> Scenario:
+    """Random small allocation scenarios (2-4 counties in 1-2 service provinces); ``juniors``
+    weighs junior-college graduates among the degrees (more: the 85% share binds more often)."""
     ints, booleans = st.integers, st.booleans()
     provinces = draw(st.sampled_from([["620000"], ["630000"], ["620000", "630000"]]))
     pool = [c for s in provinces for c in SERVICE_COUNTIES[s]]
@@ -351,7 +356,12 @@ def scenarios(draw: Callable[..., Any]) -> Scenario:
             ApplicantRow(
                 applicant_id=f"a{i}",
                 recruit=draw(st.sampled_from(recruits)),
-                degree=draw(st.sampled_from([*DEGREES, "bachelor", "bachelor", "master"])),
+                degree=draw(
+                    st.sampled_from(
+                        [*DEGREES, "bachelor", "bachelor", "master"]
+                        + ["junior_college"] * (juniors - 1)
+                    )
+                ),
                 major=draw(st.sampled_from(MAJOR_CLASSES)),
                 preferences=draw(
                     st.lists(st.sampled_from(areas), min_size=1, max_size=3, unique=True)
@@ -408,6 +418,35 @@ def test_random_scenarios_match_checker_and_direct(scenario: Scenario) -> None:
     assert sol.bound <= sol.objective + 1e-6
     assert sol.optimal
     assert sol.objective == pytest.approx(direct.objective, abs=1e-6)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(juniors=3))
+def test_share_pricing_gives_a_bound_and_a_plan(scenario: Scenario) -> None:
+    """Pricing A4 into the flow (planner.allocation.share): its bound is at most the direct
+    optimum, and its plan, where it finds one, keeps every rule and costs what it says."""
+    problem = AllocationProblem.from_scenario(scenario)
+    builder = ArcBuilder(problem)
+    relaxed = compact_flow(problem, builder)
+    direct = solve_direct(problem, time_limit=30.0)
+    assert direct.optimal
+    shared = solve_share(
+        problem,
+        builder,
+        relaxed.network,
+        relaxed.arcs,
+        relaxed.objective,
+        0.0,
+        time.perf_counter() + 30.0,
+    )
+    assert relaxed.objective <= shared.bound + 1e-6
+    assert shared.bound <= direct.objective + 1e-6
+    if shared.arcs is not None:
+        post_of = np.full(problem.n_applicants, -1, dtype=np.int64)
+        post_of[shared.arcs.a] = shared.arcs.p
+        result = checked(scenario, problem, post_of)
+        assert shared.objective == pytest.approx(result.objective, abs=1e-6)
+        assert shared.objective >= direct.objective - 1e-6
 
 
 # Determinism ---------------------------------------------------------------------------------
@@ -543,6 +582,23 @@ def test_bachelor_share_binds() -> None:
     assert sol0.objective < sol.objective
     # the same rule seen by the checker: the unrestricted plan breaks A4
     assert "A4" in check_plan(scenario, assignment(problem0, sol0.post_of)).rules_broken()
+    direct = solve_direct(problem, time_limit=30.0)
+    assert direct.optimal
+    assert direct.objective == pytest.approx(sol.objective, abs=1e-6)
+
+
+def test_bachelor_share_priced_into_the_flow() -> None:
+    # 17 bachelors and 10 junior-college graduates: 17 (17 + k) <= 20 x 17 -> k <= 3 exactly,
+    # so the LP bound is a plan's value and pricing A4 into the min-cost flow proves it
+    scenario = build_scenario(many_ties_rows(n_bachelors=17, n_juniors=10))
+    problem = AllocationProblem.from_scenario(scenario)
+    sol = solve_allocation(problem, time_limit=30.0)
+    assert sol.optimal and sol.bound == pytest.approx(sol.objective, abs=1e-9)
+    assert any("priced into the min-cost flow" in note for note in sol.notes)
+    result = checked(scenario, problem, sol.post_of)
+    assert sol.objective == pytest.approx(result.objective, abs=1e-6)
+    placed = sol.post_of >= 0
+    assert int((placed & ~problem.app_bachelor).sum()) == 3
     direct = solve_direct(problem, time_limit=30.0)
     assert direct.optimal
     assert direct.objective == pytest.approx(sol.objective, abs=1e-6)

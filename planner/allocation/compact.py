@@ -53,7 +53,7 @@ class CompactFlow:
 
     objective: float
     arcs: Arcs
-    n_network_arcs: int
+    network: CompactNetwork
 
 
 def compact_flow(pr: AllocationProblem, builder: ArcBuilder) -> CompactFlow:
@@ -64,11 +64,16 @@ def compact_flow(pr: AllocationProblem, builder: ArcBuilder) -> CompactFlow:
     relaxed optimum keeps A4 whenever one of the optimal flows does.
     """
     net = compact_network(pr, builder)
-    share = lp.share_fraction(pr.rules.undergraduate_min_share)
-    lean = np.where(pr.app_bachelor, share.numerator - share.denominator, share.numerator)
-    result = network_flow(pr, net.direct, net.hubs, tiebreak=lean)
+    result = network_flow(pr, net.direct, net.hubs, tiebreak=share_weight(pr))
     arcs = split_hubs(builder, net, result.hub_in, result.hub_out, result.direct)
-    return CompactFlow(result.objective, arcs, net.n_arcs)
+    return CompactFlow(result.objective, arcs, net)
+
+
+def share_weight(pr: AllocationProblem) -> np.ndarray:
+    """Each applicant's coefficient in the A4 row ``n x placed - d x bachelors <= 0`` of his
+    recruiting province (share ``n / d``): ``n`` for a non-bachelor, ``n - d`` for a bachelor."""
+    share = lp.share_fraction(pr.rules.undergraduate_min_share)
+    return np.where(pr.app_bachelor, share.numerator - share.denominator, share.numerator)
 
 
 def split_hubs(

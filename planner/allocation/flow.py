@@ -15,7 +15,7 @@ stand beside the direct applicant -> post arcs.
 
 The pair seat counts (A3) and the bachelor share (A4) are left out, so the flow's value is a
 lower bound of the plan and its arcs are a warm start for the exact model. OR-Tools' min-cost
-flow needs integer costs: they are scaled by :data:`COST_SCALE`.
+flow needs integer costs: they are scaled by :data:`COST_SCALE` unless they are integers.
 """
 
 from __future__ import annotations
@@ -50,6 +50,8 @@ class NetworkFlow:
     """The optimum of the network: its value and the flow on each applicant-side arc."""
 
     objective: float
+    value: float
+    """The objective with the price (:class:`Price`) of the placed applicants."""
     direct: np.ndarray
     """Flow on each of the direct (applicant, post) arcs."""
     hub_in: np.ndarray
@@ -71,36 +73,73 @@ def relaxed_flow(pr: AllocationProblem, arcs: Arcs) -> FlowResult:
     return FlowResult(result.objective, np.flatnonzero(result.direct > 0))
 
 
+def cost_unit(costs: np.ndarray) -> int:
+    """The smallest of 1 and :data:`COST_SCALE` that makes every cost an integer (the
+    default weights are integers; fewer cost bits make the solver's cost scaling faster)."""
+    return 1 if np.all(costs == np.round(costs)) else COST_SCALE
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """An extra cost on each applicant's arc (his recruiting province -> him), exact:
+    ``numerator[a] / denominator`` objective units. A Lagrangian multiplier of a row over
+    applicants (A4) is such a price."""
+
+    numerator: np.ndarray
+    denominator: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class GroupCap:
+    """At most ``cap[g]`` of the applicants with ``group[a] == g`` are placed (-1: none)."""
+
+    group: np.ndarray
+    cap: np.ndarray
+
+
 def network_flow(
     pr: AllocationProblem,
     direct: Arcs,
     hubs: Hubs | None = None,
     tiebreak: np.ndarray | None = None,
+    price: Price | None = None,
+    groups: GroupCap | None = None,
 ) -> NetworkFlow:
     """Solve the network of the module docstring with direct arcs and optional hubs.
 
     ``tiebreak`` (an integer per applicant) chooses among the optimal flows one with the
     smallest sum of the placed applicants' tie-breaks: every cost is scaled so that no sum
-    of tie-breaks can outweigh one cost unit.
+    of tie-breaks can outweigh one cost unit. ``price`` adds a cost per placed applicant,
+    ``groups`` caps groups of applicants (each group lies in one recruiting province).
+    The flow's ``objective`` is its value without the price, ``value`` with it.
     """
     n_a, n_p, n_b = pr.n_applicants, pr.n_posts, len(pr.bucket_cap)
     n_s, n_r = len(pr.service_code), len(pr.recruit_code)
     n_h = hubs.n if hubs is not None else 0
+    n_g = len(groups.cap) if groups is not None else 0
     src, sink, r0 = 0, 1, 2
     a0 = r0 + n_r
     h0 = a0 + n_a
     p0 = h0 + n_h
     b0 = p0 + n_p
     s0 = b0 + n_b
-    n_nodes = s0 + n_s
+    g0 = s0 + n_s
+    n_nodes = g0 + n_g
     has_r = pr.app_r >= 0
     n_has = int(has_r.sum())
+    feeder = r0 + pr.app_r[has_r]
+    group_r = np.zeros(0, dtype=np.int64)
+    if groups is not None:
+        in_group = groups.group[has_r] >= 0
+        feeder[in_group] = g0 + groups.group[has_r][in_group]
+        group_r = np.zeros(n_g, dtype=np.int64)
+        group_r[groups.group[has_r][in_group]] = pr.app_r[has_r][in_group]
     bucket_s = pr.county_s[pr.bucket_county]
     big = n_a
     empty = np.zeros(0, dtype=np.int64)
     parts = [  # (tails, heads, capacities, costs)
         (np.full(n_r, src), r0 + np.arange(n_r), np.minimum(pr.recruit_cap, big), np.zeros(n_r)),
-        (r0 + pr.app_r[has_r], a0 + np.flatnonzero(has_r), np.ones(n_has), np.zeros(n_has)),
+        (feeder, a0 + np.flatnonzero(has_r), np.ones(n_has), np.zeros(n_has)),
         (a0 + direct.a, p0 + direct.p, np.ones(len(direct)), direct.cost),
         (
             a0 + (hubs.in_a if hubs else empty),
@@ -123,17 +162,30 @@ def network_flow(
         (b0 + np.arange(n_b), s0 + bucket_s, np.minimum(pr.bucket_cap, big), np.zeros(n_b)),
         (s0 + np.arange(n_s), np.full(n_s, sink), np.minimum(pr.service_cap, big), np.zeros(n_s)),
         (np.asarray([src]), np.asarray([sink]), np.asarray([big]), np.zeros(1)),
+        (
+            r0 + group_r,
+            g0 + np.arange(n_g),
+            np.minimum(groups.cap, big) if groups is not None else empty,
+            np.zeros(n_g),
+        ),
     ]
     tails = np.concatenate([t for t, _, _, _ in parts]).astype(np.int32)
     heads = np.concatenate([h for _, h, _, _ in parts]).astype(np.int32)
     caps = np.concatenate([k for _, _, k, _ in parts]).astype(np.int64)
-    costs = np.round(np.concatenate([c for _, _, _, c in parts]) * COST_SCALE).astype(np.int64)
+    raw = np.concatenate([c for _, _, _, c in parts])
+    unit = cost_unit(raw)
+    costs = np.round(raw * unit).astype(np.int64)
     offsets = np.cumsum([0] + [len(t) for t, _, _, _ in parts])
-    solver_costs = costs
+    app_arcs = slice(offsets[1], offsets[2])
+    den = price.denominator if price is not None else 1
+    priced = costs * den
+    if price is not None:
+        priced[app_arcs] += price.numerator[has_r].astype(np.int64) * unit
+    solver_costs = priced
     scale = 2 * int(np.abs(tiebreak).max(initial=0)) * n_a + 1 if tiebreak is not None else 1
-    if tiebreak is not None and int(np.abs(costs).max(initial=0)) * scale * n_nodes < 2**60:
-        solver_costs = costs * scale  # no overflow in the solver's cost scaling either
-        solver_costs[offsets[1] : offsets[2]] += tiebreak[has_r].astype(np.int64)
+    if tiebreak is not None and int(np.abs(priced).max(initial=0)) * scale * n_nodes < 2**60:
+        solver_costs = priced * scale  # no overflow in the solver's cost scaling either
+        solver_costs[app_arcs] += tiebreak[has_r].astype(np.int64)
     flow = min_cost_flow.SimpleMinCostFlow()
     flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, solver_costs)
     supplies = np.zeros(n_nodes, dtype=np.int64)
@@ -144,7 +196,8 @@ def network_flow(
         raise RuntimeError(f"min-cost flow ended with status {status}; expected OPTIMAL")
     f = flow.flows(np.arange(offsets[-1], dtype=np.int32))
     return NetworkFlow(
-        objective=pr.constant() + int(f @ costs) / COST_SCALE,
+        objective=pr.constant() + int(f @ costs) / unit,
+        value=pr.constant() + int(f @ priced) / (unit * den),
         direct=f[offsets[2] : offsets[3]],
         hub_in=f[offsets[3] : offsets[4]],
         hub_out=f[offsets[4] : offsets[5]],

@@ -36,6 +36,7 @@ from planner.allocation.compact import compact_flow
 from planner.allocation.components import Part, split
 from planner.allocation.pricing import Pricer
 from planner.allocation.problem import AllocationProblem
+from planner.allocation.share import solve_share
 
 log = logging.getLogger(__name__)
 
@@ -386,6 +387,28 @@ def _join(
     return AllocationSolution(post_of, arcs, objective, bound, optimal, stats, notes)
 
 
+def _network_plan(
+    problem: AllocationProblem,
+    arcs: Arcs,
+    bound: float,
+    t0: float,
+    gap_tolerance: float,
+    note: str,
+) -> AllocationSolution:
+    """A plan made of min-cost flows, with its proven bound."""
+    post_of = np.full(problem.n_applicants, -1, dtype=np.int64)
+    post_of[arcs.a] = arcs.p
+    objective = problem.constant() + float(arcs.cost.sum())
+    if np.all(arcs.cost == np.round(arcs.cost)) and float(problem.constant()).is_integer():
+        bound = float(np.ceil(bound - 1e-6))  # every plan's value is an integer
+    gap = max(objective - bound, 0.0) / max(1.0, abs(objective))
+    optimal = gap <= gap_tolerance
+    status = "optimal" if gap <= 1e-9 else ("optimal within tolerance" if optimal else "gap open")
+    seconds = time.perf_counter() - t0
+    stats = SolveStats(seconds, 0.0, 0, len(arcs), bound, status)
+    return AllocationSolution(post_of, arcs, objective, bound, optimal, stats, [note])
+
+
 def _solve_part(
     problem: AllocationProblem, time_limit: float, gap_tolerance: float, first_pass: bool = False
 ) -> AllocationSolution:
@@ -403,13 +426,30 @@ def _solve_part(
     flow_bound = relaxed_plan.objective
     flow_arcs = relaxed_plan.arcs
     if _side_feasible(problem, flow_arcs):
-        post_of = np.full(n_a, -1, dtype=np.int64)
-        post_of[flow_arcs.a] = flow_arcs.p
-        seconds = time.perf_counter() - t0
-        stats = SolveStats(seconds, 0.0, 0, len(flow_arcs), flow_bound, "optimal")
-        objective = problem.constant() + float(flow_arcs.cost.sum())
         note = "the min-cost flow optimum keeps the pair seats (A3) and the 85% share (A4)"
-        return AllocationSolution(post_of, flow_arcs, objective, flow_bound, True, stats, [note])
+        return _network_plan(problem, flow_arcs, flow_bound, t0, gap_tolerance, note)
+    if np.all(lp.usage(problem, flow_arcs).pair <= problem.pair_cap):
+        # only A4 is broken: price it into the network (planner.allocation.share)
+        shared = solve_share(
+            problem,
+            builder,
+            relaxed_plan.network,
+            flow_arcs,
+            flow_bound,
+            gap_tolerance * max(1.0, abs(flow_bound)),
+            t0 + time_limit,
+        )
+        if shared.arcs is not None:
+            plan = _network_plan(
+                problem,
+                shared.arcs,
+                shared.bound,
+                t0,
+                gap_tolerance,
+                f"the 85% share (A4) priced into the min-cost flow: {shared.flows} more flows",
+            )
+            if plan.optimal or first_pass:
+                return plan
     pricer = Pricer(builder)
     layout = lp.row_layout(problem)
     zero_post, zero_app = np.zeros(n_p), np.zeros(n_a)
