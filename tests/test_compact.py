@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 
@@ -36,3 +38,20 @@ def test_compact_flow_equals_full_flow_on_random_scenarios(scenario: Scenario) -
     assert compact_flow(pr, builder).objective == pytest.approx(
         relaxed_flow(pr, builder.all_arcs()).objective, abs=1e-6
     )
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_compact_flow_counts_placements_outside_the_preferences(scenario: Scenario) -> None:
+    # with allow_outside_preferences every paired service province is open at the outside
+    # rank (weight 60), and the compact network must offer those arcs too
+    outside = dataclasses.replace(
+        scenario, rules=dataclasses.replace(scenario.rules, allow_outside_preferences=True)
+    )
+    pr = AllocationProblem.from_scenario(outside)
+    builder = ArcBuilder(pr)
+    compact = compact_flow(pr, builder)
+    assert compact.objective == pytest.approx(
+        relaxed_flow(pr, builder.all_arcs()).objective, abs=1e-6
+    )
+    assert pr.constant() + compact.arcs.cost.sum() == pytest.approx(compact.objective, abs=1e-6)

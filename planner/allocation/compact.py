@@ -26,7 +26,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from planner.allocation import lp
-from planner.allocation.arcs import ArcBuilder, Arcs, segments, tier_cny, transport_tier
+from planner.allocation.arcs import (
+    OUTSIDE_RANK,
+    ArcBuilder,
+    Arcs,
+    segments,
+    tier_cny,
+    transport_tier,
+)
 from planner.allocation.flow import Hubs, network_flow
 from planner.allocation.problem import AllocationProblem
 from planner.geo import haversine_km
@@ -39,12 +46,10 @@ class CompactNetwork:
     hubs: Hubs
     direct: Arcs
     """Exact arcs: a previous volunteer's post (term 6)."""
-    in_pair: np.ndarray
-    """Pair index of each applicant -> hub arc."""
 
     @property
     def n_arcs(self) -> int:
-        return len(self.direct) + len(self.hubs.in_a) + len(self.hubs.out_p)
+        return len(self.direct) + len(self.hubs.in_a) + len(self.hubs.mid_to) + len(self.hubs.out_p)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +70,7 @@ def compact_flow(pr: AllocationProblem, builder: ArcBuilder) -> CompactFlow:
     """
     net = compact_network(pr, builder)
     result = network_flow(pr, net.direct, net.hubs, tiebreak=share_weight(pr))
-    arcs = split_hubs(builder, net, result.hub_in, result.hub_out, result.direct)
+    arcs = split_hubs(builder, net, result.hub_in, result.hub_out, result.direct, result.hub_mid)
     return CompactFlow(result.objective, arcs, net)
 
 
@@ -82,30 +87,54 @@ def split_hubs(
     hub_in: np.ndarray,
     hub_out: np.ndarray,
     direct: np.ndarray,
+    hub_mid: np.ndarray,
 ) -> Arcs:
-    """A flow on the network as (applicant, post) arcs: each hub's in- and out-flow paired in
-    any order, since every pairing costs the same."""
+    """A flow on the network as (applicant, post) arcs: at each hub, the units coming in
+    (each carrying its applicant) are paired with the units going out in any order, since
+    every pairing costs the same; preference hubs first, then county hubs."""
     hubs = net.hubs
-    apps_in = hubs.in_a[hub_in > 0]
-    order_in = np.argsort(hubs.in_hub[hub_in > 0], kind="stable")
+    unit_a = hubs.in_a[hub_in > 0]
+    unit_hub = hubs.in_hub[hub_in > 0]
+    # through a preference hub: its applicants leave on its arcs to county hubs
+    through = unit_hub >= hubs.n_county
+    order_in = np.argsort(unit_hub[through], kind="stable")
+    mid_from = np.repeat(hubs.mid_from, hub_mid)
+    order_mid = np.argsort(mid_from, kind="stable")
+    moved_a = unit_a[through][order_in]
+    moved_to = np.repeat(hubs.mid_to, hub_mid)[order_mid]
+    unit_a = np.concatenate([unit_a[~through], moved_a])
+    unit_hub = np.concatenate([unit_hub[~through], moved_to])
+    order_in = np.argsort(unit_hub, kind="stable")
     posts_out = np.repeat(hubs.out_p, hub_out)
     order_out = np.argsort(np.repeat(hubs.out_hub, hub_out), kind="stable")
-    pairs_a = np.concatenate([apps_in[order_in], net.direct.a[direct > 0]])
+    pairs_a = np.concatenate([unit_a[order_in], net.direct.a[direct > 0]])
     pairs_p = np.concatenate([posts_out[order_out], net.direct.p[direct > 0]])
     return builder.arcs_for_pairs(pairs_a, pairs_p)
 
 
-def _named_counties(
-    pr: AllocationProblem, county_codes: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every (applicant, county) that a preference names, with the best rank naming it."""
-    n_c = len(county_codes)
+def _preferences(
+    pr: AllocationProblem, county_codes: np.ndarray, county_s: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray], np.ndarray]:
+    """Every eligible (applicant, named area, rank): the areas are the preference codes, and
+    with ``allow_outside_preferences`` every paired service province at the outside rank.
+
+    Returns the applicant, rank and area of each, the counties of each area and whether the
+    area is a province. Health (A5) and the pairing (A3) are applied here."""
     prefs = pr.app_prefs
     filled = np.flatnonzero(prefs.reshape(-1) != "")
-    codes, code_id = np.unique(prefs.reshape(-1)[filled], return_inverse=True)
     pref_a = filled // prefs.shape[1]
     pref_rank = filled % prefs.shape[1] + 1
-    # the counties each code names: a county itself, or every county of a province
+    pref_code = prefs.reshape(-1)[filled].astype(str)
+    if pr.rules.allow_outside_preferences:
+        r_of, s_of = np.nonzero(pr.pair_index >= 0)
+        by_r = np.searchsorted(r_of, pr.app_r, side="right") - np.searchsorted(r_of, pr.app_r)
+        first = np.searchsorted(r_of, pr.app_r)
+        out_a = np.repeat(np.arange(pr.n_applicants), np.where(pr.app_r >= 0, by_r, 0))
+        at = segments(first, np.where(pr.app_r >= 0, by_r, 0))
+        pref_a = np.concatenate([pref_a, out_a])
+        pref_rank = np.concatenate([pref_rank, np.full(len(out_a), OUTSIDE_RANK)])
+        pref_code = np.concatenate([pref_code, pr.service_code[s_of[at]].astype(str)])
+    codes, code_id = np.unique(pref_code, return_inverse=True)
     county_prov = np.asarray([c[:2] for c in county_codes.tolist()])
     members: list[np.ndarray] = []
     for code in codes.tolist():
@@ -113,19 +142,20 @@ def _named_counties(
             members.append(np.flatnonzero(county_prov == code[:2]))
         else:
             members.append(np.flatnonzero(county_codes == code))
-    length = np.asarray([len(m) for m in members], dtype=np.int64)
-    start = np.cumsum(length) - length
-    flat = np.concatenate([*members, np.zeros(0, dtype=np.int64)])
-    n_named = length[code_id]
-    a = np.repeat(pref_a, n_named)
-    c = flat[segments(start[code_id], n_named)]
-    rank = np.repeat(pref_rank, n_named)
-    key = (a * n_c + c) * 8 + rank
+    is_province = np.asarray([c.endswith("0000") for c in codes.tolist()], dtype=bool)
+    code_s = np.asarray([int(county_s[m[0]]) if len(m) else -1 for m in members], dtype=np.int64)
+    code_id = code_id.reshape(-1)
+    r = pr.app_r[pref_a]
+    s = code_s[code_id]
+    ok = pr.app_health[pref_a] & (r >= 0) & (s >= 0)
+    ok &= pr.pair_index[np.maximum(r, 0), np.maximum(s, 0)] >= 0
+    # an applicant who names an area twice (a county and, again, outside) keeps the best rank
+    key = (pref_a[ok] * len(codes) + code_id[ok]) * 8 + pref_rank[ok]
     key.sort()
-    first = np.ones(len(key), dtype=bool)
-    first[1:] = key[1:] // 8 != key[:-1] // 8
-    key = key[first]
-    return key // 8 // n_c, key // 8 % n_c, key % 8
+    once = np.ones(len(key), dtype=bool)
+    once[1:] = key[1:] // 8 != key[:-1] // 8
+    key = key[once]
+    return key // 8 // len(codes), key % 8, key // 8 % len(codes), members, is_province
 
 
 def compact_network(pr: AllocationProblem, builder: ArcBuilder) -> CompactNetwork:
@@ -136,44 +166,54 @@ def compact_network(pr: AllocationProblem, builder: ArcBuilder) -> CompactNetwor
         pr.post_county[usable].astype(str), return_inverse=True
     )
     n_c = len(county_codes)
-    a, c, rank = _named_counties(pr, county_codes)
-    # pairing (A3) and health (A5) at the county level
-    r = pr.app_r[a]
     county_s = np.zeros(n_c, dtype=np.int64)
     county_s[post_county_idx] = pr.post_s[usable]
-    pair = pr.pair_index[np.maximum(r, 0), county_s[c]]
-    ok = pr.app_health[a] & (r >= 0) & (pair >= 0)
-    a, c, rank, pair = a[ok], c[ok], rank[ok], pair[ok]
+    a, rank, area, members, is_province = _preferences(pr, county_codes, county_s)
     keep = pr.app_prev_post >= 0  # keeping a volunteer on his previous post (term 6)
     direct = builder.arcs_for_pairs(
         np.flatnonzero(keep).astype(np.int64), pr.app_prev_post[keep].astype(np.int64)
     )
     if len(a) == 0:
         none = np.zeros(0, dtype=np.int64)
-        return CompactNetwork(
-            Hubs(0, none, none, np.zeros(0), none, none, np.zeros(0)), direct, none
+        no_hubs = Hubs(
+            0, 0, none, none, np.zeros(0), none, none, np.zeros(0), none, none, np.zeros(0)
         )
-    # the transport tier of each of county c's posts from each applicant's home (one segment
-    # per distinct home and county)
+        return CompactNetwork(no_hubs, direct)
+    homes, home_of = np.unique(
+        np.stack([pr.app_home_lon, pr.app_home_lat], axis=1), axis=0, return_inverse=True
+    )
+    home_of = home_of.reshape(-1)
+    m_len = np.asarray([len(m) for m in members], dtype=np.int64)
+    m_start = np.cumsum(m_len) - m_len
+    m_flat = np.concatenate([*members, np.zeros(0, dtype=np.int64)])
+    # (home, province) once: the province's counties reached through a preference hub
+    prov = is_province[area]
+    hp = np.unique(home_of[a[prov]] * len(members) + area[prov])
+    hp_h, hp_area = hp // len(members), hp % len(members)
+    hp_c = m_flat[segments(m_start[hp_area], m_len[hp_area])]
+    # the (home, county) segments: named counties and the counties of named provinces
+    cty = ~prov & (m_len[area] > 0)
+    seg_keys = np.unique(
+        np.concatenate(
+            [
+                home_of[a[cty]] * n_c + m_flat[m_start[area[cty]]],
+                np.repeat(hp_h, m_len[hp_area]) * n_c + hp_c,
+            ]
+        )
+    )
+    seg_h, seg_c = seg_keys // n_c, seg_keys % n_c
+    # the transport tier of each of county c's posts from each home
     order_posts = usable[np.argsort(post_county_idx, kind="stable")]
     county_len = np.bincount(post_county_idx, minlength=n_c)
     county_start = np.cumsum(county_len) - county_len
-    _, home_of = np.unique(
-        np.stack([pr.app_home_lon, pr.app_home_lat], axis=1), axis=0, return_inverse=True
-    )
-    _, rep, arc_seg = np.unique(
-        home_of.reshape(-1)[a] * n_c + c, return_index=True, return_inverse=True
-    )
-    arc_seg = arc_seg.reshape(-1)
-    seg_a, seg_c = a[rep], c[rep]
     seg_len = county_len[seg_c]
     flat = segments(county_start[seg_c], seg_len)
     posts = order_posts[flat]
     tier = transport_tier(
         pr,
         haversine_km(
-            np.repeat(pr.app_home_lon[seg_a], seg_len),
-            np.repeat(pr.app_home_lat[seg_a], seg_len),
+            np.repeat(homes[seg_h, 0], seg_len),
+            np.repeat(homes[seg_h, 1], seg_len),
             pr.post_lon[posts],
             pr.post_lat[posts],
         ),
@@ -183,27 +223,75 @@ def compact_network(pr: AllocationProblem, builder: ArcBuilder) -> CompactNetwor
     rel = tier - np.repeat(seg_min, seg_len)
     pattern, pattern_rep = _patterns(seg_c, rel, bounds, seg_len)
     classes = np.bitwise_or.reduceat(np.left_shift(1, rel), bounds)
-    # applicant -> hub (pattern, tier class, major, degree): one arc per tier class present
-    major = np.log2(pr.app_major_bit).astype(np.int64)
-    in_a, in_key, in_cost, in_pair = [], [], [], []
     cny = tier_cny(pr)
-    for j in range(len(cny)):
-        has = np.flatnonzero(classes[arc_seg] & (1 << j))
-        seg, ah = arc_seg[has], a[has]
+    n_t = len(cny)
+    major = np.log2(pr.app_major_bit).astype(np.int64)
+
+    def county_hub_key(seg: np.ndarray, j: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
+        return ((pattern[seg] * n_t + j) * 16 + m) * 8 + d
+
+    def rank_cost(rk: np.ndarray) -> np.ndarray:
+        return np.where(
+            rk == OUTSIDE_RANK, w.outside_preference, w.preference_rank * (rk - 1)
+        ).astype(float)
+
+    def tier_cost(seg: np.ndarray, j: int) -> np.ndarray:
+        return w.transport_subsidy_per_100cny * cny[seg_min[seg] + j] / 100.0
+
+    # applicant -> county hub (pattern, tier class, major, degree) for a named county
+    ca, c_rank = a[cty], rank[cty]
+    c_seg = np.searchsorted(seg_keys, home_of[ca] * n_c + m_flat[m_start[area[cty]]])
+    in_a, in_key, in_cost = [], [], []
+    for j in range(n_t):
+        has = np.flatnonzero(classes[c_seg] & (1 << j))
+        seg, ah = c_seg[has], ca[has]
         in_a.append(ah)
-        in_key.append(((pattern[seg] * len(cny) + j) * 16 + major[ah]) * 8 + pr.app_degree[ah])
-        in_cost.append(
-            w.preference_rank * (rank[has] - 1)
-            + w.transport_subsidy_per_100cny * cny[seg_min[seg] + j] / 100.0
+        in_key.append(county_hub_key(seg, np.full(len(has), j), major[ah], pr.app_degree[ah]))
+        in_cost.append(rank_cost(c_rank[has]) + tier_cost(seg, j))
+    # a named province: applicant -> preference hub (the province's tiers from the home,
+    # major, degree) -> county hubs of its counties
+    hp_seg = np.searchsorted(seg_keys, np.repeat(hp_h, m_len[hp_area]) * n_c + hp_c)
+    hp_val = pattern[hp_seg] * n_t + seg_min[hp_seg]
+    hp_pi = np.zeros(len(hp), dtype=np.int64)
+    hp_bounds = np.cumsum(m_len[hp_area]) - m_len[hp_area]
+    n_pi = 0
+    for code in np.unique(hp_area).tolist():
+        rows = np.flatnonzero(hp_area == code)
+        width = int(m_len[code])
+        mat = hp_val[(hp_bounds[rows][:, None] + np.arange(width)[None, :]).reshape(-1)]
+        _, inv = np.unique(mat.reshape(len(rows), width), axis=0, return_inverse=True)
+        hp_pi[rows] = n_pi + inv.reshape(-1)
+        n_pi += int(inv.max()) + 1
+    pa, p_rank = a[prov], rank[prov]
+    p_pi = hp_pi[np.searchsorted(hp, home_of[pa] * len(members) + area[prov])]
+    pref_key = (p_pi * 16 + major[pa]) * 8 + pr.app_degree[pa]
+    pref_hubs, pref_of = np.unique(pref_key, return_inverse=True)
+    pi_rep = np.zeros(n_pi, dtype=np.int64)
+    pi_rep[hp_pi] = np.arange(len(hp))
+    ph_rep = pi_rep[pref_hubs // 128]  # a (home, province) of each preference hub
+    ph_len = m_len[hp_area[ph_rep]]
+    ph_k = np.repeat(np.arange(len(pref_hubs)), ph_len)
+    ph_seg = hp_seg[segments(hp_bounds[ph_rep], ph_len)]
+    mid_from, mid_key, mid_cost = [], [], []
+    for j in range(n_t):
+        has = np.flatnonzero(classes[ph_seg] & (1 << j))
+        k, seg = ph_k[has], ph_seg[has]
+        mid_from.append(k)
+        mid_key.append(
+            county_hub_key(seg, np.full(len(has), j), (pref_hubs[k] // 8) % 16, pref_hubs[k] % 8)
         )
-        in_pair.append(pair[has])
-    hubs, hub_of = np.unique(np.concatenate(in_key), return_inverse=True)
-    hub_g, hub_j = hubs // 128 // len(cny), (hubs // 128) % len(cny)
+        mid_cost.append(tier_cost(seg, j))
+    hubs, hub_of = np.unique(np.concatenate(in_key + mid_key), return_inverse=True)
+    hub_of = hub_of.reshape(-1)
+    n_in = sum(len(k) for k in in_key)
+    n_ch = len(hubs)
+    hub_g, hub_j = hubs // 128 // n_t, (hubs // 128) % n_t
     hub_m, hub_d = (hubs // 8) % 16, hubs % 8
-    # hub -> post arcs: the posts of the hub's tier class, eligible for its major and degree
+    # county hub -> post arcs: the posts of the hub's tier class, eligible for its major
+    # and degree
     g_seg = pattern_rep[hub_g]
     n_per_hub = seg_len[g_seg]
-    hub_h = np.repeat(np.arange(len(hubs)), n_per_hub)
+    hub_h = np.repeat(np.arange(n_ch), n_per_hub)
     at = segments(bounds[g_seg], n_per_hub)
     hub_p = posts[at]
     req = pr.post_req_mask[hub_p]
@@ -216,15 +304,19 @@ def compact_network(pr: AllocationProblem, builder: ArcBuilder) -> CompactNetwor
     misfit = (pr.post_fit_mask[hub_p] & (1 << hub_m[hub_h])) == 0
     hub_cost = -w.quota_unfilled - w.relay_empty * pr.post_relay[hub_p] + w.major_mismatch * misfit
     hub_arcs = Hubs(
-        len(hubs),
-        np.concatenate(in_a),
-        hub_of.reshape(-1),
-        np.concatenate(in_cost),
+        n_ch,
+        len(pref_hubs),
+        np.concatenate([*in_a, pa]),
+        np.concatenate([hub_of[:n_in], n_ch + pref_of.reshape(-1)]),
+        np.concatenate([*in_cost, rank_cost(p_rank)]),
         hub_h,
         hub_p,
         hub_cost,
+        n_ch + np.concatenate(mid_from),
+        hub_of[n_in:],
+        np.concatenate(mid_cost),
     )
-    return CompactNetwork(hub_arcs, direct, np.concatenate(in_pair))
+    return CompactNetwork(hub_arcs, direct)
 
 
 def _patterns(

@@ -34,15 +34,26 @@ COST_SCALE = 100
 
 @dataclass(frozen=True, slots=True)
 class Hubs:
-    """An optional middle layer: applicant -> hub (one unit) -> post (any number of units)."""
+    """An optional middle layer: applicant -> hub (one unit) -> post (any number of units).
 
-    n: int
+    Hubs ``0 .. n_county - 1`` lead to posts; hubs from ``n_county`` on (preference hubs)
+    lead to those first, on the ``mid`` arcs."""
+
+    n_county: int
+    n_pref: int
     in_a: np.ndarray
     in_hub: np.ndarray
     in_cost: np.ndarray
     out_hub: np.ndarray
     out_p: np.ndarray
     out_cost: np.ndarray
+    mid_from: np.ndarray
+    mid_to: np.ndarray
+    mid_cost: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return self.n_county + self.n_pref
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +67,7 @@ class NetworkFlow:
     """Flow on each of the direct (applicant, post) arcs."""
     hub_in: np.ndarray
     hub_out: np.ndarray
+    hub_mid: np.ndarray
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +175,12 @@ def network_flow(
         (s0 + np.arange(n_s), np.full(n_s, sink), np.minimum(pr.service_cap, big), np.zeros(n_s)),
         (np.asarray([src]), np.asarray([sink]), np.asarray([big]), np.zeros(1)),
         (
+            h0 + (hubs.mid_from if hubs else empty),
+            h0 + (hubs.mid_to if hubs else empty),
+            np.full(len(hubs.mid_to) if hubs else 0, big),
+            hubs.mid_cost if hubs else np.zeros(0),
+        ),
+        (
             r0 + group_r,
             g0 + np.arange(n_g),
             np.minimum(groups.cap, big) if groups is not None else empty,
@@ -201,4 +219,5 @@ def network_flow(
         direct=f[offsets[2] : offsets[3]],
         hub_in=f[offsets[3] : offsets[4]],
         hub_out=f[offsets[4] : offsets[5]],
+        hub_mid=f[offsets[9] : offsets[10]],
     )

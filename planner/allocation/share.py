@@ -103,7 +103,9 @@ class ShareSearch:
         )
         self.flows += 1
         self.best_bound = max(self.best_bound, result.value)
-        arcs = split_hubs(self.builder, self.net, result.hub_in, result.hub_out, result.direct)
+        arcs = split_hubs(
+            self.builder, self.net, result.hub_in, result.hub_out, result.direct, result.hub_mid
+        )
         r = pr.app_r[arcs.a]
         n_r = len(pr.recruit_code)
         rows = np.bincount(r, weights=self.weight[arcs.a], minlength=n_r).astype(np.int64)
