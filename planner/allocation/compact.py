@@ -66,10 +66,18 @@ def compact_flow(pr: AllocationProblem, builder: ArcBuilder) -> CompactFlow:
 
     Among its optimal flows it takes one that leans to bachelors as A4 counts them (a
     non-bachelor weighs ``n``, a bachelor ``n - d`` for the share ``n / d``), so that the
-    relaxed optimum keeps A4 whenever one of the optimal flows does.
+    relaxed optimum keeps A4 whenever one of the optimal flows does; this for the recruiting
+    provinces whose applicants, all placed, would break A4.
     """
     net = compact_network(pr, builder)
-    result = network_flow(pr, net.direct, net.hubs, tiebreak=share_weight(pr))
+    weight = share_weight(pr)
+    has_r = pr.app_r >= 0
+    pool = np.bincount(pr.app_r[has_r], weights=weight[has_r], minlength=len(pr.recruit_code))
+    # only where placing every applicant would break A4 can it bind; the tie-break costs
+    # time (the solver's costs grow), so the others go without
+    risky = pool > 0
+    tiebreak = np.where(has_r & risky[np.maximum(pr.app_r, 0)], weight, 0) if risky.any() else None
+    result = network_flow(pr, net.direct, net.hubs, tiebreak=tiebreak)
     arcs = split_hubs(builder, net, result.hub_in, result.hub_out, result.direct, result.hub_mid)
     return CompactFlow(result.objective, arcs, net)
 

@@ -322,9 +322,9 @@ def _solve_parts(
     k = len(problems)
     if k == 0:
         return []
-    # the smallest first, so that a large part that runs into the time limit does not hold
-    # the small ones up; the time limit is a wall-clock time that every process can read
-    order = sorted(range(k), key=lambda i: problems[i].n_applicants)
+    # the largest first, so that the processes finish together (a large part started last
+    # would run alone); the time limit is a wall-clock time that every process can read
+    order = sorted(range(k), key=lambda i: -problems[i].n_applicants)
     ends = [time.time() + deadline - time.perf_counter()] * k
     args = ([problems[i] for i in order], ends, [gap_tolerance] * k, [first_pass] * k)
     if workers > 1 and k > 1:
