@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from geodata.scenario import read_scenario
 from planner.allocation.arcs import ArcBuilder
@@ -55,3 +57,24 @@ def test_compact_flow_counts_placements_outside_the_preferences(scenario: Scenar
         relaxed_flow(pr, builder.all_arcs()).objective, abs=1e-6
     )
     assert pr.constant() + compact.arcs.cost.sum() == pytest.approx(compact.objective, abs=1e-6)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(), st.booleans())
+def test_reach_agrees_with_the_eligible_arcs(scenario: Scenario, outside: bool) -> None:
+    # ArcBuilder.reach (no arc built) against the enumerated arcs: who has an eligible post,
+    # and in which service provinces
+    scenario = dataclasses.replace(
+        scenario, rules=dataclasses.replace(scenario.rules, allow_outside_preferences=outside)
+    )
+    pr = AllocationProblem.from_scenario(scenario)
+    builder = ArcBuilder(pr)
+    arcs = builder.all_arcs()
+    has = np.zeros(pr.n_applicants, dtype=bool)
+    provinces = np.zeros(pr.n_applicants, dtype=np.int64)
+    for a, p in zip(arcs.a.tolist(), arcs.p.tolist(), strict=True):
+        has[a] = True
+        provinces[a] |= 1 << int(pr.post_s[p])
+    got_has, got_provinces = builder.reach(np.arange(pr.n_applicants))
+    assert got_has.tolist() == has.tolist()
+    assert got_provinces.tolist() == provinces.tolist()

@@ -83,10 +83,11 @@ def transport_subsidy(problem: AllocationProblem, km: np.ndarray) -> np.ndarray:
 class ArcBuilder:
     """Enumerates eligible arcs for any subset of applicants, without building them all."""
 
-    def __init__(self, problem: AllocationProblem) -> None:
+    def __init__(self, problem: AllocationProblem, posts: np.ndarray | None = None) -> None:
+        """``posts`` (a boolean per post), if given, limits the arcs to those posts."""
         self.problem = problem
         pr = problem
-        usable = np.flatnonzero(pr.post_usable)
+        usable = np.flatnonzero(pr.post_usable if posts is None else pr.post_usable & posts)
         self._post_province = np.asarray([str(c)[:2] + "0000" for c in pr.post_county])
         # posts grouped by area: every county and every province code maps to a slice
         county = pr.post_county[usable].astype(str)
@@ -106,6 +107,9 @@ class ArcBuilder:
         self._paired_areas: list[list[str]] = [
             [str(pr.service_code[s]) for s in np.flatnonzero(row >= 0)] for row in pr.pair_index
         ]
+        self._area_ok: dict[str, np.ndarray] = {}
+        self._area_s: dict[str, int] = {}
+        self._code_cache: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def _expand(self, apps: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(applicant, post) for every post in the area each applicant names."""
@@ -144,6 +148,70 @@ class ArcBuilder:
                     parts_p.append(p)
         return self.arcs_for_pairs(np.concatenate(parts_a), np.concatenate(parts_p))
 
+    def reach(self, apps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each applicant of ``apps``: whether some post is eligible for him, and the bit
+        set (bit s) of the service provinces with such a post. Eligibility within an area
+        depends only on the major and the degree, so no arc is built."""
+        pr = self.problem
+        apps = np.asarray(apps, dtype=np.int64)
+        if not self._area_ok:  # which (major, degree) each area has an eligible post for
+            majors = int(np.log2(max(int(pr.app_major_bit.max(initial=1)), 1))) + 1
+            degrees = int(max(pr.app_degree.max(initial=0), 0)) + 1
+            for code, (st, n) in self._area.items():
+                ps = self._area_posts[st : st + n]
+                req = pr.post_req_mask[ps]
+                bits = np.left_shift(1, np.arange(majors))
+                major_ok = (req[None, :] == 0) | ((req[None, :] & bits[:, None]) != 0)
+                degree_ok = pr.post_min_degree[ps][None, :] <= np.arange(degrees)[:, None]
+                self._area_ok[code] = (major_ok[:, None, :] & degree_ok[None, :, :]).any(axis=2)
+                self._area_s[code] = int(pr.post_s[ps[0]])
+        has = np.zeros(len(apps), dtype=bool)
+        provinces = np.zeros(len(apps), dtype=np.int64)
+        r = pr.app_r[apps]
+        major = np.log2(pr.app_major_bit[apps]).astype(np.int64)
+        degree = np.maximum(pr.app_degree[apps], 0)
+        ok_app = pr.app_health[apps] & (r >= 0)
+        areas = [pr.app_prefs[apps, j] for j in range(pr.app_prefs.shape[1])]
+        if pr.rules.allow_outside_preferences:
+            most = max((len(x) for x in self._paired_areas), default=0)
+            for k in range(most):
+                areas.append(
+                    np.asarray(
+                        [
+                            self._paired_areas[rr][k]
+                            if rr >= 0 and k < len(self._paired_areas[rr])
+                            else ""
+                            for rr in r.tolist()
+                        ]
+                    )
+                )
+        for codes in areas:
+            for code in np.unique(codes).tolist():
+                if code not in self._area_ok:
+                    continue
+                i = np.flatnonzero(codes == code)
+                s = self._area_s[code]
+                ok = self._area_ok[code][major[i], degree[i]] & ok_app[i]
+                ok &= pr.pair_index[np.maximum(r[i], 0), s] >= 0
+                has[i[ok]] = True
+                provinces[i[ok]] |= 1 << s
+        return has, provinces
+
+    def _codes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The preferences, each post's county and each post's province as integer codes
+        (one numbering; a preference naming no post's area gets -1)."""
+        if self._code_cache is None:
+            pr = self.problem
+            areas = np.unique(np.concatenate([pr.post_county.astype(str), self._post_province]))
+            flat = pr.app_prefs.reshape(-1).astype(str)
+            at = np.clip(np.searchsorted(areas, flat), 0, max(len(areas) - 1, 0))
+            known = (areas[at] == flat) if len(areas) else np.zeros(len(flat), dtype=bool)
+            prefs = np.where(known, at, -1).reshape(pr.app_prefs.shape)
+            county_id = np.searchsorted(areas, pr.post_county.astype(str))
+            province_id = np.searchsorted(areas, self._post_province)
+            self._code_cache = (prefs, county_id, province_id)
+        return self._code_cache
+
     def arcs_for_pairs(self, a: np.ndarray, p: np.ndarray) -> Arcs:
         """The eligible ones among the pairs ``(a[i], p[i])``, once each, with exact costs.
 
@@ -153,8 +221,9 @@ class ArcBuilder:
         key = a * pr.n_posts + p
         key, first = np.unique(key, return_index=True)
         a, p = a[first], p[first]
-        prefs = pr.app_prefs[a]
-        match = (prefs == pr.post_county[p][:, None]) | (prefs == self._post_province[p][:, None])
+        prefs, county_id, province_id = self._codes()
+        prefs = prefs[a]
+        match = (prefs == county_id[p][:, None]) | (prefs == province_id[p][:, None])
         named = match.any(axis=1)
         rank = np.where(named, np.argmax(match, axis=1) + 1, OUTSIDE_RANK)
         r = pr.app_r[a]

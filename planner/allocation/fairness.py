@@ -66,9 +66,19 @@ def fairness(pr: AllocationProblem, sol: AllocationSolution) -> Fairness:
         holders_by_post.setdefault(q, []).append(j)
     has_misfit = np.zeros(pr.n_posts, dtype=bool)
     has_misfit[list(holders_by_post)] = True
-    builder = ArcBuilder(pr)
+    # a wasted seat is a free one, an envied seat one held by a misfit: only arcs into such
+    # posts can count
+    builder = ArcBuilder(pr, posts=(counts.post < pr.post_open) | has_misfit)
     found = [
-        _chunk(pr, builder.arcs(chunk), own_post, own_rank, counts, holders_by_post, has_misfit)
+        _chunk(
+            pr,
+            builder.arcs(chunk),
+            own_post,
+            own_rank,
+            counts,
+            holders_by_post,
+            has_misfit,
+        )
         for chunk in np.array_split(candidates, -(-len(candidates) // CHUNK))
     ]
     return Fairness(*(np.concatenate([f[k] for f in found]) for k in range(5)))

@@ -18,6 +18,7 @@ of :meth:`AllocationProblem.constant`.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -47,6 +48,7 @@ class RowLayout:
     rhs: np.ndarray
 
 
+@functools.cache
 def share_fraction(share: float) -> Fraction:
     """The bachelor share as the fraction it was written as (0.85 -> 17/20)."""
     return Fraction(str(share)).limit_denominator(10_000)

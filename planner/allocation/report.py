@@ -215,14 +215,7 @@ def _unassigned_reasons(
     # per idle applicant: has he an eligible arc, and the service provinces of his arcs (bits)
     has_arc = np.zeros(pr.n_applicants, dtype=bool)
     provinces = np.zeros(pr.n_applicants, dtype=np.int64)
-    builder = ArcBuilder(pr)
-    for chunk in np.array_split(idle, -(-len(idle) // CHUNK)):
-        arcs = builder.arcs(chunk)
-        if len(arcs):
-            starts = np.flatnonzero(np.r_[True, arcs.a[1:] != arcs.a[:-1]])
-            has_arc[arcs.a[starts]] = True
-            bits = np.left_shift(1, pr.post_s[arcs.p].astype(np.int64))
-            provinces[arcs.a[starts]] = np.bitwise_or.reduceat(bits, starts)
+    has_arc[idle], provinces[idle] = ArcBuilder(pr).reach(idle)
     recruit = usage["recruit"]
     service_full = _full_services(usage)
     for a in idle.tolist():
@@ -278,13 +271,12 @@ class _Why:
         areas = sorted(counties | {c[:2] + "0000" for c in counties})
         naming = np.flatnonzero(np.isin(pr.app_prefs, areas).any(axis=1))
         wanted = np.isin(pr.post_county, sorted(counties))
-        builder = ArcBuilder(pr)
+        builder = ArcBuilder(pr, posts=wanted)
         a_parts, p_parts = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
         for chunk in np.array_split(naming, max(1, -(-len(naming) // CHUNK))):
             arcs = builder.arcs(chunk)
-            into = wanted[arcs.p]
-            a_parts.append(arcs.a[into])
-            p_parts.append(arcs.p[into])
+            a_parts.append(arcs.a)
+            p_parts.append(arcs.p)
         a, p = np.concatenate(a_parts), np.concatenate(p_parts)
         order = np.argsort(pr.post_county[p], kind="stable")
         self._a, self._p = a[order], p[order]

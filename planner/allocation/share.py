@@ -102,7 +102,8 @@ class ShareSearch:
             pr, self.net.direct, self.net.hubs, tiebreak=tiebreak, price=price, groups=groups
         )
         self.flows += 1
-        self.best_bound = max(self.best_bound, result.value)
+        if groups is None:  # a capped network is a restriction: its value bounds nothing
+            self.best_bound = max(self.best_bound, result.value)
         arcs = split_hubs(
             self.builder, self.net, result.hub_in, result.hub_out, result.direct, result.hub_mid
         )
@@ -135,6 +136,8 @@ class ShareSearch:
         def line(e: _Eval, m: Fraction) -> float:
             return e.value + float(m - e.mu.get(r, Fraction(0))) * float(e.rows[r])
 
+        if lo.rows[r] <= 0:  # kept since: pricing another row moved the applicants
+            return lo, (lo, lo)
         mu = dict(lo.mu)
         step = max(mu.get(r, Fraction(0)) * 2, START_MU)
         hi = lo
