@@ -77,6 +77,16 @@ def test_outputs_exist_and_agree_with_the_independent_checker(prefecture_plan: P
     assert (filled <= seats["open_seats"].astype(int)).all()
     xlsx = pd.ExcelFile(prefecture_plan / "plan.xlsx")
     assert {"summary", "assignments", "unassigned", "seats", "budget"} <= set(xlsx.sheet_names)
+    # the workbook carries the same tables, every row, codes as text
+    for name in ("assignments", "unassigned", "seats", "fairness"):
+        sheet = pd.read_excel(xlsx, sheet_name=name, dtype=object)
+        table = read(f"{name}.csv")
+        assert list(sheet.columns) == list(table.columns)
+        assert len(sheet) == len(table)
+    sheet = pd.read_excel(xlsx, sheet_name="assignments", dtype=object)
+    assert sheet["county_code"].map(type).eq(str).all()
+    assert sheet["county_code"].tolist() == assignments["county_code"].tolist()
+    assert sheet["applicant_id"].astype(str).tolist() == assignments["applicant_id"].tolist()
 
 
 def test_summary_records_decisions_and_times(prefecture_plan: Path) -> None:
