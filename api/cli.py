@@ -291,6 +291,14 @@ def vrp(
     ] = None,
     engine: Annotated[str, typer.Option("--engine", help="pyvrp (default) or ortools.")] = "pyvrp",
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            help="Parallel searches with seeds SEED, SEED+1, ...; the best wins "
+            "(default: one per core).",
+        ),
+    ] = 0,
 ) -> None:
     """Benchmark mode: solve a CVRP/VRPTW instance; the last line is `cost <number>`."""
     from planner.routing.vrp import (
@@ -310,7 +318,7 @@ def vrp(
     except VrpFormatError as exc:
         err.print(str(exc))
         raise typer.Exit(1) from None
-    sol = solve_vrp(inst, time_limit=time_limit, seed=seed, engine=engine)
+    sol = solve_vrp(inst, time_limit=time_limit, seed=seed, engine=engine, workers=workers or None)
     if not sol.feasible:
         err.print(f"{inst.name}: no feasible solution found in {time_limit:g} s")
         raise typer.Exit(1)

@@ -41,8 +41,8 @@ def pyvrp_direct(path: Path, inst: VrpInstance, time_limit: float, seed: int) ->
     import pyvrp
     from pyvrp.stop import MaxRuntime
 
-    if inst.kind == "vrptw":
-        return solve_vrp(inst, time_limit, seed, engine="pyvrp").routes
+    if inst.kind == "vrptw":  # one search on one core, as pyvrp.solve below
+        return solve_vrp(inst, time_limit, seed, engine="pyvrp", workers=1).routes
     data = pyvrp.read(path, round_func="round")
     if inst.vehicles is not None:  # the fleet of the instance (the reader may not know it)
         vt = data.vehicle_type(0).replace(num_available=inst.vehicles)

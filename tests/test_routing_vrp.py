@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import time
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,15 @@ def test_engines_solve_a_small_cvrp(engine: str, tmp_path: Path) -> None:
     write_solution(tmp_path / "a.sol", sol.routes, sol.cost)
     routes, cost = read_solution(tmp_path / "a.sol")
     assert routes == sol.routes and cost == sol.cost
+
+
+def test_parallel_searches_return_the_best_feasible_one() -> None:
+    inst = read_instance(instance_path("A-n32-k5"))
+    t0 = time.perf_counter()
+    sol = solve_vrp(inst, time_limit=2.0, engine="pyvrp", workers=2)
+    assert time.perf_counter() - t0 < 2.0 + 10.0  # one wall-clock end for both searches
+    assert sol.feasible and check_solution(inst, sol.routes) == []
+    assert sol.cost >= 784 and sol.cost == route_cost(inst, sol.routes)
 
 
 def test_pyvrp_engine_solves_a_solomon_instance_in_the_dimacs_convention() -> None:

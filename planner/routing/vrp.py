@@ -19,8 +19,12 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import re
+import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing import current_process, get_context
 from pathlib import Path
 
 import numpy as np
@@ -254,11 +258,42 @@ class VrpSolution:
 
 
 def solve_vrp(
-    inst: VrpInstance, time_limit: float = 30.0, seed: int = 0, engine: str = ENGINES[0]
+    inst: VrpInstance,
+    time_limit: float = 30.0,
+    seed: int = 0,
+    engine: str = ENGINES[0],
+    workers: int | None = None,
 ) -> VrpSolution:
-    """Solve a benchmark instance with ``engine`` (``"pyvrp"`` or ``"ortools"``)."""
+    """Solve a benchmark instance with ``engine`` (``"pyvrp"`` or ``"ortools"``).
+
+    Both engines search on one core. With ``workers`` > 1 (default: one per core), as many
+    searches with the seeds ``seed``, ``seed + 1``, ... run in parallel processes until the
+    same wall-clock end, and the best feasible one is returned."""
     if engine not in ENGINES:
         raise ValueError(f"engine {engine!r}; expected one of {', '.join(ENGINES)}")
+    if workers is None:
+        workers = os.cpu_count() or 1
+    if current_process().daemon:
+        workers = 1  # a daemonic process may not start processes of its own
+    end = time.time() + time_limit
+    if workers <= 1:
+        return _solve_until(inst, end, seed, engine)
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        found = list(
+            pool.map(
+                _solve_until,
+                [inst] * workers,
+                [end] * workers,
+                [seed + k for k in range(workers)],
+                [engine] * workers,
+            )
+        )
+    return min(found, key=lambda sol: (not sol.feasible, sol.cost, found.index(sol)))
+
+
+def _solve_until(inst: VrpInstance, end: float, seed: int, engine: str) -> VrpSolution:
+    """One search with ``seed`` until the wall-clock time ``end``."""
+    time_limit = max(end - time.time(), 0.5)
     routes = (_pyvrp if engine == "pyvrp" else _ortools)(inst, time_limit, seed)
     routes = [r for r in routes if r]
     return VrpSolution(routes, route_cost(inst, routes), not check_solution(inst, routes), engine)
