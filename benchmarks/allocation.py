@@ -7,7 +7,7 @@ among the tiers).
 Every run happens in a fresh subprocess so that its peak memory (ru_maxrss) is its own. For
 each tier it prints build and solve time, peak memory, objective, proven bound and gap for
 ``ours`` (planner.allocation.solver; "peak MB" is the largest sum of the resident memory of
-the process and the processes it started, sampled every 20 ms; "main MB" is the process's
+the process and the processes it started, sampled every 100 ms; "main MB" is the process's
 own peak, most of it the scenario's geometry) and ``direct`` (planner.allocation.direct: one CP-SAT
 boolean per eligible applicant-post pair, same objective, same time limit), and the ratio of
 wall times where both ran.
@@ -38,26 +38,22 @@ class TreeMemory:
     /proc), sampled in a thread: ``ru_maxrss`` of the children counts a spawned child's
     moment between fork and exec, when it still holds a copy of the parent."""
 
-    def __init__(self, every: float = 0.02) -> None:
+    def __init__(self, every: float = 0.1) -> None:
         self.peak_mb = 0.0
         self._every = every
         threading.Thread(target=self._run, daemon=True).start()
 
     @staticmethod
     def _tree_mb() -> float:
-        parent: dict[int, int] = {}
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
+        tree, todo = [], [os.getpid()]
+        while todo:  # the descendants, through /proc/PID/task/TID/children
+            pid = todo.pop()
+            tree.append(pid)
+            for task in Path(f"/proc/{pid}/task").glob("*/children"):
                 try:
-                    stat = (entry / "stat").read_text()
-                    parent[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-                except (OSError, ValueError, IndexError):
+                    todo.extend(int(c) for c in task.read_text().split())
+                except (OSError, ValueError):
                     continue
-        tree, grew = {os.getpid()}, True
-        while grew:
-            more = {pid for pid, ppid in parent.items() if ppid in tree} - tree
-            tree |= more
-            grew = bool(more)
         pages = 0
         for pid in tree:
             try:
