@@ -10,13 +10,25 @@ home, and within a county only on which tier class each post falls in: the *patt
 county from that home (all posts in one tier for most homes; a near and a far part where a
 tier boundary crosses the county). So the network routes
 
-    applicant a -> hub (pattern g of county c, tier class j, m, d) -> post p of class j in g
+    applicant a -> county hub (pattern g of county c, tier class j, m, d) -> post p of class j in g
 
 with one applicant arc per named county and tier class present, and hubs x posts on the other
-side, instead of applicants x posts. Keeping a previous volunteer on his post (term 6) adds one direct arc. With A3 pair
-seats and A4 relaxed, as in :mod:`planner.allocation.flow`, its optimum is a lower bound; a
-flow through a hub is split into (applicant, post) pairs in any order, since every pairing of a
-hub's in- and out-flow costs the same.
+side, instead of applicants x posts. A named province goes through one more hub, shared by
+every applicant whose home sees the province's posts in the same tiers and who has the same
+``m`` and ``d``::
+
+    applicant a -> preference hub (the province's tiers from the home, m, d)
+                -> county hubs of the province's counties (the tier's subsidy) -> posts
+
+so that a province's counties are listed once per such hub, not once per applicant. The rank
+is paid on the applicant's arc; an applicant who names a county and its province reaches it
+both ways, and the flow takes the cheaper. Outside placements (``allow_outside_preferences``)
+are named provinces at the outside rank. Keeping a previous volunteer on his post (term 6)
+adds one direct arc. With A3 pair seats and A4 relaxed, as in :mod:`planner.allocation.flow`,
+its optimum is a lower bound; a flow through the hubs is split into (applicant, post) pairs
+in any order, since every pairing of a hub's in- and out-flow costs the same (any pairing's
+true cost is at most the paths' cost, and the paths' cost is the least there is, so they are
+equal).
 """
 
 from __future__ import annotations
