@@ -82,7 +82,8 @@ class SolveOptions:
     seed : int
         Seed of the chunk order; same seed, same routes.
     chunks_per_day : int
-        A visit node holds at most ``floor(C / chunks_per_day)`` clients.
+        A visit node holds at most ``floor(C / chunks_per_day)`` clients (3 met the most
+        Huaihua targets, see docs/routing.md).
     solution_limit : int
         Local-search solutions per county and 100 visit nodes, at least this many (the
         deterministic limit).
@@ -106,7 +107,7 @@ class SolveOptions:
 
     time_limit: float = 60.0
     seed: int = 0
-    chunks_per_day: int = 2
+    chunks_per_day: int = 3
     solution_limit: int = 100_000
     workers: int | None = None
     first_solutions: tuple[str, ...] = ("PATH_CHEAPEST_ARC", "LOCAL_CHEAPEST_INSERTION")
