@@ -449,6 +449,22 @@ def test_share_pricing_gives_a_bound_and_a_plan(scenario: Scenario) -> None:
         assert shared.objective >= direct.objective - 1e-6
 
 
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_fractional_subsidy_terms_keep_the_bound_valid(scenario: Scenario) -> None:
+    # tiers of 550, 1050, ... CNY make half units: plan values are no longer integers, so the
+    # proven bound must not be rounded up
+    scenario = dataclasses.replace(
+        scenario,
+        rules=dataclasses.replace(scenario.rules, transport_tiers_cny=(550, 1050, 1550, 2050)),
+    )
+    sol, direct, result = solve_both(scenario)
+    assert sol.objective == pytest.approx(result.objective, abs=1e-6)
+    assert sol.bound <= direct.objective + 1e-6
+    assert sol.optimal
+    assert sol.objective == pytest.approx(direct.objective, abs=1e-6)
+
+
 # Determinism ---------------------------------------------------------------------------------
 
 

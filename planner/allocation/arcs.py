@@ -74,6 +74,23 @@ def tier_cny(problem: AllocationProblem) -> np.ndarray:
     return np.concatenate([[0], np.asarray(problem.rules.transport_tiers_cny, dtype=np.int64)])
 
 
+def integral_objective(problem: AllocationProblem) -> bool:
+    """Whether every plan's objective is an integer (all weights, and every tier's subsidy
+    term, integral): then a proven bound may be rounded up."""
+    w = problem.weights
+    terms = [
+        w.relay_empty,
+        w.quota_unfilled,
+        w.preference_rank,
+        w.outside_preference,
+        w.major_mismatch,
+        w.replan_move,
+        problem.constant(),
+        *(w.transport_subsidy_per_100cny * tier_cny(problem) / 100.0).tolist(),
+    ]
+    return all(float(t).is_integer() for t in terms)
+
+
 def transport_subsidy(problem: AllocationProblem, km: np.ndarray) -> np.ndarray:
     """Yearly transport subsidy in CNY for each distance (2.4): the tier whose lower bound is
     the largest one not above the distance; 0 below every tier."""

@@ -31,7 +31,7 @@ from multiprocessing import current_process, get_context
 import numpy as np
 
 from planner.allocation import lp
-from planner.allocation.arcs import ArcBuilder, Arcs
+from planner.allocation.arcs import ArcBuilder, Arcs, integral_objective
 from planner.allocation.compact import compact_flow
 from planner.allocation.components import Part, split
 from planner.allocation.pricing import Pricer
@@ -399,7 +399,7 @@ def _network_plan(
     post_of = np.full(problem.n_applicants, -1, dtype=np.int64)
     post_of[arcs.a] = arcs.p
     objective = problem.constant() + float(arcs.cost.sum())
-    if np.all(arcs.cost == np.round(arcs.cost)) and float(problem.constant()).is_integer():
+    if integral_objective(problem):
         bound = float(np.ceil(bound - 1e-6))  # every plan's value is an integer
     gap = max(objective - bound, 0.0) / max(1.0, abs(objective))
     optimal = gap <= gap_tolerance
@@ -537,7 +537,7 @@ def _solve_part(
     bound = lower
     if complete and mip.optimal and mip.status != "DIVE":
         bound = max(lower, min(mip.bound, mip.objective))
-    if np.all(columns.cost == np.round(columns.cost)):
+    if integral_objective(problem):
         bound = float(np.ceil(bound - 1e-6))  # every plan's value is an integer
     chosen = np.flatnonzero(mip.x > 0.5) if mip.feasible else np.zeros(0, dtype=np.int64)
     used = columns.take(chosen)
