@@ -174,10 +174,10 @@ class ArcBuilder:
         if not self._area_ok:  # which (major, degree) each area has an eligible post for
             majors = int(np.log2(max(int(pr.app_major_bit.max(initial=1)), 1))) + 1
             degrees = int(max(pr.app_degree.max(initial=0), 0)) + 1
+            bits = np.left_shift(1, np.arange(majors))
             for code, (st, n) in self._area.items():
                 ps = self._area_posts[st : st + n]
                 req = pr.post_req_mask[ps]
-                bits = np.left_shift(1, np.arange(majors))
                 major_ok = (req[None, :] == 0) | ((req[None, :] & bits[:, None]) != 0)
                 degree_ok = pr.post_min_degree[ps][None, :] <= np.arange(degrees)[:, None]
                 self._area_ok[code] = (major_ok[:, None, :] & degree_ok[None, :, :]).any(axis=2)

@@ -86,6 +86,11 @@ def usage(pr: AllocationProblem, arcs: Arcs) -> Usage:
     )
 
 
+def pairs_ok(pr: AllocationProblem, arcs: Arcs) -> bool:
+    """Whether a plan keeps every pair's seat count (A3)."""
+    return bool(np.all(usage(pr, arcs).pair <= pr.pair_cap))
+
+
 def row_layout(pr: AllocationProblem) -> RowLayout:
     """Number the rows of every family; unbounded rows are left out."""
     rhs: list[np.ndarray] = []

@@ -107,11 +107,16 @@ class ShareSearch:
         arcs = split_hubs(
             self.builder, self.net, result.hub_in, result.hub_out, result.direct, result.hub_mid
         )
+        return self.judge(mu, result.value, result.objective, arcs)
+
+    def judge(self, mu: dict[int, Fraction], value: float, objective: float, arcs: Arcs) -> _Eval:
+        """A flow's A4 rows and non-bachelors per recruiting province."""
+        pr = self.pr
         r = pr.app_r[arcs.a]
         n_r = len(pr.recruit_code)
         rows = np.bincount(r, weights=self.weight[arcs.a], minlength=n_r).astype(np.int64)
         non = np.bincount(r[~pr.app_bachelor[arcs.a]], minlength=n_r)
-        return _Eval(dict(mu), result.value, result.objective, rows, non, arcs)
+        return _Eval(dict(mu), value, objective, rows, non, arcs)
 
     def search(self, start: _Eval, deadline: float) -> tuple[_Eval, dict[int, tuple[_Eval, _Eval]]]:
         """Raise each broken row's multiplier to the maximiser of L (one row at a time).
@@ -200,7 +205,7 @@ class ShareSearch:
             capped = GroupCap(group, np.asarray([max(caps[r], 0) for r in rows], dtype=np.int64))
             e = self.evaluate(at.mu, tiebreak=tiebreak, groups=capped)
             broken = np.flatnonzero(e.rows > 0)
-            if len(broken) == 0 and _pairs_ok(pr, e.arcs):
+            if len(broken) == 0 and lp.pairs_ok(pr, e.arcs):
                 if best is None or e.objective < best.objective:
                     best = e
                 if best.objective - self.best_bound <= tolerance:
@@ -225,10 +230,6 @@ class ShareSearch:
         return best
 
 
-def _pairs_ok(pr: AllocationProblem, arcs: Arcs) -> bool:
-    return bool(np.all(lp.usage(pr, arcs).pair <= pr.pair_cap))
-
-
 def solve_share(
     pr: AllocationProblem,
     builder: ArcBuilder,
@@ -241,17 +242,7 @@ def solve_share(
     """A plan keeping A4 and the Lagrangian bound, from the unpriced flow ``first``."""
     t0 = time.perf_counter()
     search = ShareSearch(pr, builder, net)
-    weight = search.weight
-    r = pr.app_r[first.a]
-    n_r = len(pr.recruit_code)
-    start = _Eval(
-        {},
-        first_objective,
-        first_objective,
-        np.bincount(r, weights=weight[first.a], minlength=n_r).astype(np.int64),
-        np.bincount(r[~pr.app_bachelor[first.a]], minlength=n_r),
-        first,
-    )
+    start = search.judge({}, first_objective, first_objective, first)
     search.best_bound = first_objective
     at, brackets = search.search(start, deadline)
     plan = search.recover(at, brackets, tolerance, deadline)

@@ -115,9 +115,9 @@ def _merge(a: Arcs, b: Arcs, n_posts: int) -> Arcs:
 
 def _side_feasible(problem: AllocationProblem, arcs: Arcs) -> bool:
     """Whether a plan that keeps the network rules also keeps A3 pair seats and A4."""
-    used = lp.usage(problem, arcs)
-    if np.any(used.pair > problem.pair_cap):
+    if not lp.pairs_ok(problem, arcs):
         return False
+    used = lp.usage(problem, arcs)
     return bool(np.all(lp.share_ok(problem, used.recruit, used.recruit_bachelors)))
 
 
@@ -428,7 +428,7 @@ def _solve_part(
     if _side_feasible(problem, flow_arcs):
         note = "the min-cost flow optimum keeps the pair seats (A3) and the 85% share (A4)"
         return _network_plan(problem, flow_arcs, flow_bound, t0, gap_tolerance, note)
-    if np.all(lp.usage(problem, flow_arcs).pair <= problem.pair_cap):
+    if lp.pairs_ok(problem, flow_arcs):
         # only A4 is broken: price it into the network (planner.allocation.share)
         shared = solve_share(
             problem,
