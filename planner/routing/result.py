@@ -82,7 +82,7 @@ class SubproblemStats:
     nodes: int
     status: str
     seconds: float
-    objective: int
+    townships_met: int
 
 
 @dataclass(frozen=True, slots=True)

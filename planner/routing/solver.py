@@ -22,13 +22,17 @@ an independent problem, solved in its own process):
   to its target (``ceil(target x demand)``) weighs ``W1``, each further client
   ``W2 x priority``, travel costs one unit per tick. ``W2`` exceeds the largest possible total
   travel and ``W1`` exceeds all ``W2`` terms plus travel, so covering targets comes first, then
-  demand served, then travel time.
+  demand served, then travel time. (The clients inside targets are a linear stand-in for
+  level (1), the townships that reach their target; the choice below counts townships.)
 
 Before the search, whole vehicle-days are given to single stops whose target holds a day's
 capacity (:func:`_full_days`); the search routes the rest. After it, a deterministic top-up
 (:class:`_TopUp`) puts more clients on the days and completes stops' targets; it leaves no
 vehicle-day able to take one more client of an unserved stop, so the reason of what is left
 is ``no_capacity`` (every day full) or ``travel_time`` (the days with room lack shift time).
+Each search's routes and the top-up alone (from the full days) are topped up, and the plan
+with the most townships at target wins, then the most clients inside targets, then the most
+served, then the least driving (:func:`_finish`).
 
 Times are integers of :data:`TICKS_PER_MINUTE`; travel and durations are rounded up, so a
 route feasible in ticks is feasible in minutes.
@@ -90,8 +94,9 @@ class SolveOptions:
     workers : int or None
         Processes; ``None``: ``os.cpu_count()``. 1 solves in this process.
     first_solutions : tuple of str
-        OR-Tools first-solution strategies; each is improved by the local search and the
-        best result is kept (a fixed portfolio, so still reproducible).
+        OR-Tools first-solution strategies; each is improved by the local search, topped up
+        and compared with the others and the top-up alone (a fixed portfolio, so still
+        reproducible).
     full_days : bool
         Fix whole vehicle-days at single stops before the search (see :func:`_full_days`).
     metaheuristic : str
@@ -312,7 +317,7 @@ def _solve_sub(p: RoutingProblem, sub: _Sub, budget: float, opts: SolveOptions) 
     if not vehicles or not n_ch:
         plan.extend((v[0], []) for v in vehicles)
         status = "full days only" if full else "nothing to route"
-        return _finish(p, sub, plan, order, reason, stats, status, t0, 0)
+        return _finish(p, sub, [(status, plan)], order, reason, stats, t0)
 
     node_loc = np.array([*depots, *(p.n_stations + np.array(chunk_stop, dtype=int))], dtype=int)
     travel = _ticks(p.travel[np.ix_(node_loc, node_loc)])
@@ -357,8 +362,8 @@ def _solve_sub(p: RoutingProblem, sub: _Sub, budget: float, opts: SolveOptions) 
         in_target = int(np.clip(target[j] - before, 0, q))
         penalty.append(in_target * w1 + (q - in_target) * w2 * int(prio[c]))
 
-    def search(strategy: str, seconds: float) -> tuple[int, str, list[list[int]]] | None:
-        """Build the model, search from ``strategy``; objective, status, chunk sequences."""
+    def search(strategy: str, seconds: float) -> tuple[str, list[list[int]]] | None:
+        """Build the model, search from ``strategy``; status and chunk sequences."""
         manager = pywrapcp.RoutingIndexManager(n_dep + n_ch, len(vehicles), starts, starts)
         routing = pywrapcp.RoutingModel(manager)
         arc = routing.RegisterTransitMatrix(travel.tolist())
@@ -409,31 +414,33 @@ def _solve_sub(p: RoutingProblem, sub: _Sub, budget: float, opts: SolveOptions) 
                 seq.append(manager.IndexToNode(idx) - n_dep)
                 idx = solution.Value(routing.NextVar(idx))
             seqs.append(seq)
-        return int(solution.ObjectiveValue()), f"{status} ({strategy})", seqs
+        return f"{status} ({strategy})", seqs
 
-    # A fixed portfolio of first solutions, each improved to a local optimum; the best wins.
-    best = None
+    # A fixed portfolio of searches, and the top-up alone from the full days; each is topped
+    # up and the best plan wins (see :func:`_finish`), so what the top-up completes counts.
+    found: list[tuple[str, list[list[int]]]] = []
     t_start = time.perf_counter()
     for strategy in opts.first_solutions:
         remaining = budget - (time.perf_counter() - t_start)
-        if best is not None and remaining < 0.1:
+        if found and remaining < 0.1:
             break
-        found = search(strategy, max(remaining, 0.1))
-        if found is not None and (best is None or found[0] < best[0]):
-            best = found
-    if best is None:
-        plan.extend((v[0], []) for v in vehicles)
-        return _finish(p, sub, plan, order, reason, stats, "no solution found", t0, 0)
-    obj, status, seqs = best
-    for v, (i, _, _) in enumerate(vehicles):
-        merged: list[list[int]] = []
-        for c in seqs[v]:
-            if merged and merged[-1][0] == chunk_stop[c]:
-                merged[-1][1] += chunk_q[c]
-            else:
-                merged.append([chunk_stop[c], chunk_q[c]])
-        plan.append((i, merged))
-    return _finish(p, sub, plan, order, reason, stats, status, t0, obj)
+        result = search(strategy, max(remaining, 0.1))
+        if result is not None:
+            found.append(result)
+    found.append(("without search", [[] for _ in vehicles]))
+    plans = []
+    for label, seqs in found:
+        candidate = list(plan)
+        for v, (i, _, _) in enumerate(vehicles):
+            merged: list[list[int]] = []
+            for c in seqs[v]:
+                if merged and merged[-1][0] == chunk_stop[c]:
+                    merged[-1][1] += chunk_q[c]
+                else:
+                    merged.append([chunk_stop[c], chunk_q[c]])
+            candidate.append((i, merged))
+        plans.append((label, candidate))
+    return _finish(p, sub, plans, order, reason, stats, t0)
 
 
 def _full_days(
@@ -532,19 +539,32 @@ def _schedule(
 def _finish(
     p: RoutingProblem,
     sub: _Sub,
-    plan: list[tuple[int, list[list[int]]]],
+    plans: list[tuple[str, list[tuple[int, list[list[int]]]]]],
     order: np.ndarray,
     reason: dict[int, str],
     stats: dict,
-    status: str,
     t0: float,
-    objective: int,
 ) -> _SubSolution:
-    """Top the routes up (:class:`_TopUp`), schedule them and give every shortfall a reason."""
-    top = _TopUp(p, plan, order)
-    added = top.run()
-    if added:
-        status += f", top-up +{added} clients"
+    """Top every candidate up (:class:`_TopUp`), keep the best, schedule it and give every
+    shortfall a reason.
+
+    ``plans`` are (label, vehicle-days as (station, [[stop, clients], ...])). The best topped-up
+    plan has the most townships at target, then the most clients inside stop targets, then
+    the most clients served (beyond targets weighted by priority), then the least driving; the
+    first listed wins a tie.
+    """
+    best = None
+    for label, candidate in plans:
+        top = _TopUp(p, [(i, [list(v) for v in seq]) for i, seq in candidate], order)
+        added = top.run()
+        key = top.score(sub.stops)
+        if best is None or key > best[0]:
+            best = (key, label + (f", top-up +{added} clients" if added else ""), top.plan)
+    assert best is not None
+    key, status, plan = best
+    capped = "stopped by the time cap"
+    if capped not in status and any(capped in label for label, _ in plans):
+        status += f" (another search was {capped}: not reproducible)"
     routes: list[tuple] = []
     visits: list[tuple] = []
     for i, seq in plan:
@@ -571,7 +591,7 @@ def _finish(
         routes,
         visits,
         reason,
-        SubproblemStats(**stats, status=status, seconds=seconds, objective=objective),
+        SubproblemStats(**stats, status=status, seconds=seconds, townships_met=key[0]),
     )
 
 
@@ -730,6 +750,25 @@ class _TopUp:
                 break
             added += self.apply(found[1], found[2])
         return added
+
+    def score(self, stops: np.ndarray) -> tuple[int, int, int, float]:
+        """(townships at target, clients inside stop targets, clients served with those beyond
+        targets weighted by priority, minus the driving minutes) over ``stops``."""
+        p, served = self.p, self.served
+        towns: dict[str, list[int]] = {}
+        for j in stops.tolist():
+            towns.setdefault(str(p.stop_township[j]), []).append(j)
+        met = sum(
+            sum(served[j] for j in js)
+            >= math.ceil(p.coverage_target * sum(int(p.demand[j]) for j in js) - 1e-9)
+            for js in towns.values()
+        )
+        inside = sum(min(served[j], self.target[j]) for j in stops.tolist())
+        weighted = inside + sum(
+            max(0, served[j] - self.target[j]) * max(int(p.priority[j]), 1) for j in stops.tolist()
+        )
+        drive = sum(self.fits(i, seq) for i, seq in self.plan if seq)
+        return met, inside, weighted, -drive
 
     def run(self) -> int:
         """Apply the three passes; the clients added."""
