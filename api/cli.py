@@ -111,7 +111,7 @@ def validate(
     raise typer.Exit(0 if result.report.ok else 1)
 
 
-def print_plan(summary: dict, out: Path) -> None:  # type: ignore[type-arg]
+def print_plan(summary: dict, out: Path) -> None:
     """A short summary of a plan on the terminal."""
     c = summary["counts"]
     label = " [magenta](SYNTHETIC DATA)[/]" if summary["scenario"]["synthetic"] else ""
@@ -213,7 +213,7 @@ def map_(
         console.print(f"overview written to [bold]{picture}[/]")
 
 
-def print_routing(summary: dict, out: Path) -> None:  # type: ignore[type-arg]
+def print_routing(summary: dict, out: Path) -> None:
     """Coverage per county and the routing totals on the terminal."""
     table = Table(title="Routing: coverage per county")
     for col in (

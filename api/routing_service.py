@@ -157,7 +157,7 @@ def _hhmm(minutes: np.ndarray | float) -> Any:
         return f"{m // 60:02d}:{m % 60:02d}"
 
     if np.ndim(minutes) == 0:
-        return one(float(minutes))  # type: ignore[arg-type]
+        return one(float(minutes))
     return [one(m) for m in np.asarray(minutes).tolist()]
 
 
@@ -312,13 +312,15 @@ def routing_summary(
         "townships_met_where_capacity_allows": int(in_reach["met"].sum()),
         "townships_missed_where_capacity_allows": [
             {
-                "township_code": str(row.township_code),
-                "county_code": str(row.county_code),
-                "target": int(row.target),
-                "served": int(row.served),
-                "reason": str(row.reason),
+                "township_code": str(code),
+                "county_code": str(county),
+                "target": int(target),
+                "served": int(served),
+                "reason": str(reason),
             }
-            for row in in_reach[~in_reach["met"]].itertuples()
+            for code, county, target, served, reason in in_reach.loc[
+                ~in_reach["met"], ["township_code", "county_code", "target", "served", "reason"]
+            ].to_numpy()
         ],
         "unserved_by_reason": by_reason,
         "reasons": REASONS,
