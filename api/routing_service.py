@@ -48,7 +48,9 @@ ROUTING_DECISIONS = {
     "x clients a day reach the sum of its townships' targets and a lower bound of the work "
     "they need fits the vehicle-days: the days needed when a day that drives to a far stop "
     "serves only what its shift leaves after the round trip, and the shift minutes of the "
-    "service, one set-up per township and the least driving (planner/routing/bound.py)",
+    "service, one set-up per township and the least driving (planner/routing/bound.py), and, "
+    "where the routes still miss a township, no proof by the day-pattern model that the "
+    "targets cannot all be met (targets_proven_unreachable, pattern_proof)",
 }
 
 
@@ -267,6 +269,7 @@ def routing_summary(
 ) -> dict[str, Any]:
     """The ``routing`` part of summary.json."""
     capacity = (p.staffed.sum(axis=1) * p.capacity).astype(np.int64)
+    proofs = {s.county: s for s in r.subproblems if s.proof}
     counties = []
     for county in sorted(set(p.stop_county.tolist())):
         cov = coverage[coverage["county_code"] == county]
@@ -286,9 +289,13 @@ def routing_summary(
                 if np.isfinite(work.need_minutes)
                 else None,
                 "staffed_shift_minutes": round(work.shift_minutes, 1),
-                "capacity_allows_targets": cap >= target and work.allows,
+                "targets_proven_unreachable": county in proofs and proofs[county].unreachable,
+                "capacity_allows_targets": cap >= target
+                and work.allows
+                and not (county in proofs and proofs[county].unreachable),
                 "served": int(cov["served"].sum()),
                 "townships_met": int(cov["met"].sum()),
+                **({"pattern_proof": proofs[county].proof} if county in proofs else {}),
             }
         )
     allows = {c["county_code"] for c in counties if c["capacity_allows_targets"]}

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planner.routing.bound import target_workload
+from planner.routing.bound import prove_targets_unreachable, target_workload
 from planner.routing.problem import RoutingProblem
 from planner.routing.solver import SolveOptions, _finish, _Sub, solve_routing
 from tests.route_checker import check_routes
@@ -131,6 +131,28 @@ def test_a_far_stop_loses_clients_to_travel_time() -> None:
     # service + 20 set-up = 908 of 1080 shift minutes; both days are needed.
     work = target_workload(line_problem([150.0], [60], capacity=60, days=2), "100000")
     assert (work.need_days, work.need_minutes, work.allows) == (2, 908.0, True)
+
+
+def test_day_patterns_prove_targets_the_workload_bound_allows() -> None:
+    # Stops 100 minutes either side of the station, targets 55 and 40 (demand 68, 50), two
+    # days of 50 clients. The workload bound allows them: 2 days of 50 at a 200-minute round
+    # trip, 1,010 of 1,080 shift minutes. By hand they cannot both be met: a day at both
+    # stops drives 400 minutes and leaves 540 - 400 - 40 = 100 minutes, 16 clients; a day at
+    # one stop serves at most 50. T0's 55 needs two days at T0 (T1 gets none) or 50 there and
+    # a mixed day of at most 16 (T1 gets at most 11 of its 40).
+    p = line_problem([100.0, -100.0], [68, 50], capacity=50, days=2)
+    assert p.target().tolist() == [55, 40]
+    assert target_workload(p, "100000").allows
+    proof = prove_targets_unreachable(p, "100000")
+    assert proof.proven and proof.short is not None and proof.short >= 0.5
+    r = solve(p)
+    assert int((r.served >= p.target()).sum()) == 1
+    assert r.subproblems[0].unreachable and r.subproblems[0].proof.startswith("proven")
+    # Targets 45 and 40 fit a day at each stop: nothing to prove, and nothing is claimed.
+    q = line_problem([100.0, -100.0], [56, 50], capacity=50, days=2)
+    assert not prove_targets_unreachable(q, "100000").proven
+    r = solve(q)
+    assert (r.served >= q.target()).all() and r.subproblems[0].proof == ""
 
 
 def test_full_vehicle_days_mean_no_capacity() -> None:

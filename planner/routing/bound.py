@@ -23,6 +23,7 @@ are ignored, so the bound never rules out targets that could be met.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -119,3 +120,157 @@ def target_workload(p: RoutingProblem, county: str) -> Workload:
             spare += n * per_day
         spare -= band
     return Workload(need, have, need_days, days)
+
+
+@dataclass(frozen=True, slots=True)
+class PatternProof:
+    """Whether the day-pattern model proves that a county cannot meet all its targets.
+
+    Attributes
+    ----------
+    proven : bool
+        True: no plan meets every township target of the county.
+    short : float or None
+        Target clients the model proves short at least, given that every target were met
+        (only its sign is meaningful: > 0 is the proof); None when the model was not solved.
+    patterns : int
+        Stop sets enumerated (0 when there were more than the limit).
+    seconds : float
+    note : str
+        How the attempt ended, in words.
+    """
+
+    proven: bool
+    short: float | None
+    patterns: int
+    seconds: float
+    note: str
+
+
+def _metric(travel: np.ndarray) -> np.ndarray:
+    """Shortest travel times between nodes (Floyd-Warshall): a route's drive is at least the
+    shortest tour over these, even where the matrix breaks the triangle inequality."""
+    d = np.array(travel, dtype=float)
+    for k in range(len(d)):
+        d = np.minimum(d, d[:, k : k + 1] + d[k : k + 1, :])
+    return d
+
+
+def _stop_sets(
+    d: np.ndarray, depot: int, stops: list[int], setup: dict[int, float], budget: float, limit: int
+) -> list[tuple[tuple[int, ...], float]] | None:
+    """Every set of stops whose shortest tour from ``depot`` plus one set-up each is at most
+    ``budget``, with that tour; None when there are more than ``limit``.
+
+    Grown one stop at a time keeping the shortest path to each last stop (Held-Karp); a set
+    whose best path to ``j`` plus the way back is over budget is not extended through ``j``
+    (any tour that passes ``j`` later is at least as long, by the shortest times)."""
+    layer: dict[frozenset[int], dict[int, float]] = {
+        frozenset([j]): {j: d[depot, j]}
+        for j in stops
+        if d[depot, j] + d[j, depot] + setup[j] <= budget + 1e-9
+    }
+    out: list[tuple[tuple[int, ...], float]] = []
+    while layer:
+        grown: dict[frozenset[int], dict[int, float]] = {}
+        for s, ends in layer.items():
+            out.append((tuple(sorted(s)), min(c + d[j, depot] for j, c in ends.items())))
+            if len(out) > limit:
+                return None
+            fixed = sum(setup[j] for j in s)
+            for k in stops:
+                if k in s:
+                    continue
+                path = min(c + d[j, k] for j, c in ends.items())
+                if path + d[k, depot] + fixed + setup[k] > budget + 1e-9:
+                    continue
+                e = grown.setdefault(s | {k}, {})
+                e[k] = min(e.get(k, math.inf), path)
+        layer = grown
+    return out
+
+
+def prove_targets_unreachable(
+    p: RoutingProblem, county: str, *, max_sets: int = 20_000, seconds: float = 30.0
+) -> PatternProof:
+    """Try to prove that no plan meets every township target of ``county`` (a MIP of day
+    patterns, solved by SCIP).
+
+    If every target were met, the staffed vehicle-days would serve at least the sum ``G`` of
+    the targets, so no day could serve more than ``slack = sum of the days' capacities - G``
+    clients below its capacity. A day that visits the stop set ``S`` drives at least the
+    shortest tour through ``S`` and spends a set-up at each stop, so its shift holds at most
+    ``(L - tour - set-ups) / minutes a client`` clients: only the sets whose tour and set-ups
+    fit ``L - m x (C - slack)`` (``m`` the county's fewest minutes a client) can be days of such
+    a plan. The model: ``n_S`` days of set ``S`` (integer, at most the station's days in
+    all), ``f_Sj >= n_S`` clients of stop ``j`` on them (continuous), capacity
+    ``sum_j f_Sj <= C n_S`` and shift minutes ``sum_j m_j f_Sj + (tour + set-ups) n_S <= L
+    n_S`` summed over those days; minimise the target clients left short. Time windows and
+    the order of visits are left out, so the model is a relaxation: a plan meeting every
+    target would give it the value 0, and a proven bound above 0 rules such a plan out.
+    """
+    from ortools.linear_solver import pywraplp  # type: ignore[attr-defined]  # SWIG, no stubs
+
+    t0 = time.perf_counter()
+    st = [
+        int(i) for i in np.flatnonzero((p.station_county == county) & (p.staffed.sum(axis=1) > 0))
+    ]
+    sp = [int(j) for j in np.flatnonzero(p.stop_county == county)]
+    towns: dict[str, list[int]] = {}
+    for j in sp:
+        towns.setdefault(str(p.stop_township[j]), []).append(j)
+    goal = {
+        w: math.ceil(p.coverage_target * int(p.demand[js].sum()) - 1e-9) for w, js in towns.items()
+    }
+    days = {i: int(p.staffed[i].sum()) for i in st}
+    slack = sum(days[i] * int(p.capacity[i]) for i in st) - sum(goal.values())
+
+    def done(proven: bool, short: float | None, n: int, note: str) -> PatternProof:
+        return PatternProof(proven, short, n, time.perf_counter() - t0, note)
+
+    if not st or slack < 0 or not any(goal.values()):
+        return done(False, None, 0, "not needed: decided by capacity")
+    nodes = np.array([*st, *(p.n_stations + np.array(sp, dtype=int))], dtype=int)
+    d = _metric(p.travel[np.ix_(nodes, nodes)])
+    at = {j: len(st) + k for k, j in enumerate(sp)}  # stop -> row of d
+    setup = {at[j]: float(p.setup_minutes[j]) for j in sp}
+    mpc = min(float(p.minutes_per_client[j]) for j in sp)
+    sets: list[tuple[int, tuple[int, ...], float]] = []
+    for k, i in enumerate(st):
+        cap, shift = int(p.capacity[i]), float(p.shift_end[i] - p.shift_start[i])
+        budget = shift - mpc * max(0, cap - slack)
+        found = _stop_sets(d, k, list(at.values()), setup, budget, max_sets - len(sets))
+        if found is None:
+            return done(False, None, 0, f"not tried: more than {max_sets:,} stop sets")
+        sets.extend((i, s, tour) for s, tour in found)
+    stop_of = {r: j for j, r in at.items()}
+    m = pywraplp.Solver.CreateSolver("SCIP")
+    n = [m.IntVar(0, days[i], "") for i, _, _ in sets]
+    served: dict[int, list] = {j: [] for j in sp}
+    for k, (i, s, tour) in enumerate(sets):
+        cap, shift = int(p.capacity[i]), float(p.shift_end[i] - p.shift_start[i])
+        f = {stop_of[r]: m.NumVar(0, cap * days[i], "") for r in s}
+        for j, v in f.items():
+            m.Add(v >= n[k])
+            served[j].append(v)
+        m.Add(sum(f.values()) <= cap * n[k])
+        fixed = tour + sum(setup[r] for r in s)
+        m.Add(
+            sum(float(p.minutes_per_client[j]) * v for j, v in f.items()) + fixed * n[k]
+            <= shift * n[k]
+        )
+    for i in st:
+        m.Add(sum(n[k] for k, s in enumerate(sets) if s[0] == i) <= days[i])
+    short = {w: m.NumVar(0, goal[w], "") for w in towns}
+    for w, js in towns.items():
+        m.Add(sum(v for j in js for v in served[j]) + short[w] >= goal[w])
+    m.Minimize(sum(short.values()))
+    m.SetSolverSpecificParametersAsString("limits/dual = 0.5")  # stop once the proof is in
+    m.SetTimeLimit(max(1, int((seconds - (time.perf_counter() - t0)) * 1000)))
+    status = m.Solve()
+    if status == pywraplp.Solver.OPTIMAL and m.Objective().Value() < 0.5:
+        return done(False, 0.0, len(sets), "not proven: the model meets every target")
+    bound = m.Objective().BestBound()
+    if bound >= 0.5:
+        return done(True, bound, len(sets), f"proven: at least {bound:.1f} target clients short")
+    return done(False, bound, len(sets), f"not proven in {seconds:g} s")

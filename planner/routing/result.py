@@ -83,6 +83,10 @@ class SubproblemStats:
     status: str
     seconds: float
     townships_met: int
+    proof: str = ""
+    """How the day-pattern proof ended, where it was tried (see planner/routing/bound.py)."""
+    unreachable: bool = False
+    """True when that proof shows the county cannot meet all its townships' targets."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,7 @@ status (``stopped by the time cap``), and only then may another run differ.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -57,6 +58,7 @@ import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 from ortools.util import optional_boolean_pb2
 
+from planner.routing.bound import prove_targets_unreachable, target_workload
 from planner.routing.problem import NO_WINDOW, RoutingProblem
 from planner.routing.result import Routes, RoutingResult, SubproblemStats, Visits
 
@@ -108,6 +110,9 @@ class SolveOptions:
         Also use the moves that swap a served chunk for an unserved one (exchange / relocate
         and make active, extended swap active): they let the search trade a chunk beyond a
         target for one inside another stop's target.
+    proof_seconds : float
+        Time for the day-pattern proof in a county whose routes miss a township although
+        the workload bound allows its targets (0: never try).
     """
 
     time_limit: float = 60.0
@@ -119,6 +124,7 @@ class SolveOptions:
     full_days: bool = True
     metaheuristic: str = "GREEDY_DESCENT"
     make_active_moves: bool = False
+    proof_seconds: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,9 +183,17 @@ def solve_routing(problem: RoutingProblem, options: SolveOptions | None = None) 
 
 
 def _solve_county(p: RoutingProblem, budget: float, opts: SolveOptions) -> _SubSolution:
-    """Solve a one-county problem (all its stations and stops)."""
+    """Solve a one-county problem (all its stations and stops); where a township misses its
+    target though the workload bound allows the targets, try to prove they cannot all be met
+    (:func:`~planner.routing.bound.prove_targets_unreachable`)."""
     county = str(p.stop_county[0]) if p.n_stops else ""
-    return _solve_sub(p, _Sub(county, np.arange(p.n_stations), np.arange(p.n_stops)), budget, opts)
+    part = _solve_sub(p, _Sub(county, np.arange(p.n_stations), np.arange(p.n_stops)), budget, opts)
+    missed = part.stats.townships_met < len(set(p.stop_township.tolist()))
+    if opts.proof_seconds > 0 and missed and target_workload(p, county).allows:
+        proof = prove_targets_unreachable(p, county, seconds=opts.proof_seconds)
+        stats = dataclasses.replace(part.stats, proof=proof.note, unreachable=proof.proven)
+        part = dataclasses.replace(part, stats=stats)
+    return part
 
 
 def _to_global(part: _SubSolution, sub: _Sub) -> _SubSolution:
