@@ -130,19 +130,15 @@ class PatternProof:
     ----------
     proven : bool
         True: no plan meets every township target of the county.
-    short : float or None
-        Target clients the model proves short at least, given that every target were met
-        (only its sign is meaningful: > 0 is the proof); None when the model was not solved.
-    patterns : int
-        Stop sets enumerated (0 when there were more than the limit).
+    sets : int
+        Sets of far stops enumerated (0 when there were more than the limit).
     seconds : float
     note : str
         How the attempt ended, in words.
     """
 
     proven: bool
-    short: float | None
-    patterns: int
+    sets: int
     seconds: float
     note: str
 
@@ -194,20 +190,25 @@ def prove_targets_unreachable(
     p: RoutingProblem, county: str, *, max_sets: int = 20_000, seconds: float = 30.0
 ) -> PatternProof:
     """Try to prove that no plan meets every township target of ``county`` (a MIP of day
-    patterns, solved by SCIP).
+    patterns, solved by SCIP); see docs/routing.md, "The day-pattern proof".
 
     If every target were met, the staffed vehicle-days would serve at least the sum ``G`` of
     the targets, so no day could serve more than ``slack = sum of the days' capacities - G``
-    clients below its capacity. A day that visits the stop set ``S`` drives at least the
-    shortest tour through ``S`` and spends a set-up at each stop, so its shift holds at most
-    ``(L - tour - set-ups) / minutes a client`` clients: only the sets whose tour and set-ups
-    fit ``L - m x (C - slack)`` (``m`` the county's fewest minutes a client) can be days of such
-    a plan. The model: ``n_S`` days of set ``S`` (integer, at most the station's days in
-    all), ``f_Sj >= n_S`` clients of stop ``j`` on them (continuous), capacity
-    ``sum_j f_Sj <= C n_S`` and shift minutes ``sum_j m_j f_Sj + (tour + set-ups) n_S <= L
-    n_S`` summed over those days; minimise the target clients left short. Time windows and
-    the order of visits are left out, so the model is a relaxation: a plan meeting every
-    target would give it the value 0, and a proven bound above 0 rules such a plan out.
+    clients below its capacity, and a day's drive and set-ups fit
+    ``budget = L - m x (C - slack)`` (``m`` the county's fewest minutes a client). A stop is
+    *far* from a station when its round trip and set-up exceed ``L - m x C``: no day that
+    visits it serves a full capacity. A day is described by its far stops ``F`` (every set
+    whose shortest tour and set-ups fit the budget is enumerated) and the number ``k`` of
+    near stops it visits (each paying at least the least set-up); its drive is at least
+    the tour of ``F``. Columns ``(F, k)``: ``n`` days (integer; a station's columns share its
+    vehicle-days), ``f_j >= n`` clients of each far stop, near visits ``v_j <= n`` with
+    ``sum v_j = k n``, ``v_a + v_b <= n`` for two near stops whose tour and set-ups alone
+    exceed the budget, and ``v_j <= f_j <= C v_j``; ``sum f <= C n``; shift minutes
+    ``sum m_j f_j + (tour + set-ups) n <= L n``. A township needs at least
+    ``ceil(target / the most clients one day can serve at its stops)`` days that visit it.
+    Every target must be met. Windows and visit order are left out, so every plan meeting all
+    targets is a solution of the model: when SCIP proves the model infeasible, no plan meets
+    them all.
     """
     from ortools.linear_solver import pywraplp  # type: ignore[attr-defined]  # SWIG, no stubs
 
@@ -225,52 +226,90 @@ def prove_targets_unreachable(
     days = {i: int(p.staffed[i].sum()) for i in st}
     slack = sum(days[i] * int(p.capacity[i]) for i in st) - sum(goal.values())
 
-    def done(proven: bool, short: float | None, n: int, note: str) -> PatternProof:
-        return PatternProof(proven, short, n, time.perf_counter() - t0, note)
+    def done(proven: bool, n: int, note: str) -> PatternProof:
+        return PatternProof(proven, n, time.perf_counter() - t0, note)
 
     if not st or slack < 0 or not any(goal.values()):
-        return done(False, None, 0, "not needed: decided by capacity")
+        return done(False, 0, "not needed: decided by capacity")
     nodes = np.array([*st, *(p.n_stations + np.array(sp, dtype=int))], dtype=int)
     d = _metric(p.travel[np.ix_(nodes, nodes)])
     at = {j: len(st) + k for k, j in enumerate(sp)}  # stop -> row of d
+    stop_of = {r: j for j, r in at.items()}
     setup = {at[j]: float(p.setup_minutes[j]) for j in sp}
-    mpc = min(float(p.minutes_per_client[j]) for j in sp)
-    sets: list[tuple[int, tuple[int, ...], float]] = []
+    mpc = {j: float(p.minutes_per_client[j]) for j in sp}
+    fewest = min(mpc.values())
+    m = pywraplp.Solver.CreateSolver("SCIP")
+    served: dict[int, list] = {j: [] for j in sp}
+    visits: dict[int, list] = {j: [] for j in sp}
+    most = dict.fromkeys(sp, 0)  # most clients one day serves at a stop
+    n_sets = 0
     for k, i in enumerate(st):
         cap, shift = int(p.capacity[i]), float(p.shift_end[i] - p.shift_start[i])
-        budget = shift - mpc * max(0, cap - slack)
-        found = _stop_sets(d, k, list(at.values()), setup, budget, max_sets - len(sets))
+        budget = shift - fewest * max(0, cap - slack)
+        trip = {j: d[k, at[j]] + d[at[j], k] + setup[at[j]] for j in sp}
+        for j in sp:
+            room = (shift - trip[j]) / mpc[j] if mpc[j] else math.inf
+            most[j] = max(most[j], min(cap, math.floor(room + 1e-9)))
+        far = [at[j] for j in sp if trip[j] > shift - fewest * cap + 1e-9]
+        near = [j for j in sp if trip[j] <= shift - fewest * cap + 1e-9]
+        found = _stop_sets(d, k, far, setup, budget, max_sets - n_sets)
         if found is None:
-            return done(False, None, 0, f"not tried: more than {max_sets:,} stop sets")
-        sets.extend((i, s, tour) for s, tour in found)
-    stop_of = {r: j for j, r in at.items()}
-    m = pywraplp.Solver.CreateSolver("SCIP")
-    n = [m.IntVar(0, days[i], "") for i, _, _ in sets]
-    served: dict[int, list] = {j: [] for j in sp}
-    for k, (i, s, tour) in enumerate(sets):
-        cap, shift = int(p.capacity[i]), float(p.shift_end[i] - p.shift_start[i])
-        f = {stop_of[r]: m.NumVar(0, cap * days[i], "") for r in s}
-        for j, v in f.items():
-            m.Add(v >= n[k])
-            served[j].append(v)
-        m.Add(sum(f.values()) <= cap * n[k])
-        fixed = tour + sum(setup[r] for r in s)
-        m.Add(
-            sum(float(p.minutes_per_client[j]) * v for j, v in f.items()) + fixed * n[k]
-            <= shift * n[k]
-        )
-    for i in st:
-        m.Add(sum(n[k] for k, s in enumerate(sets) if s[0] == i) <= days[i])
-    short = {w: m.NumVar(0, goal[w], "") for w in towns}
+            return done(False, 0, f"not tried: more than {max_sets:,} sets of far stops")
+        n_sets += len(found)
+        least = min((setup[at[j]] for j in near), default=0.0)
+        # Near stops that no day can visit together (their shortest tour and set-ups alone
+        # exceed the budget).
+        clash = [
+            (a, b)
+            for x, a in enumerate(near)
+            for b in near[x + 1 :]
+            if min(
+                d[k, at[a]] + d[at[a], at[b]] + d[at[b], k],
+                d[k, at[b]] + d[at[b], at[a]] + d[at[a], k],
+            )
+            + setup[at[a]]
+            + setup[at[b]]
+            > budget + 1e-9
+        ]
+        station_days = []
+        for s, tour in [((), 0.0), *found]:
+            fixed = tour + sum(setup[r] for r in s)
+            for n_near in range(0 if s else 1, len(near) + 1):
+                if fixed + n_near * least > budget + 1e-9:
+                    break
+                n = m.IntVar(0, days[i], "")
+                station_days.append(n)
+                f = {stop_of[r]: m.NumVar(0, cap * days[i], "") for r in s}
+                for j, v in f.items():
+                    m.Add(v >= n)
+                    visits[j].append(n)
+                if n_near:
+                    near_visits = {j: m.NumVar(0, days[i], "") for j in near}
+                    m.Add(sum(near_visits.values()) == n_near * n)
+                    for j, v in near_visits.items():
+                        f[j] = m.NumVar(0, cap * days[i], "")
+                        m.Add(v <= n)
+                        m.Add(f[j] >= v)
+                        m.Add(f[j] <= cap * v)
+                        visits[j].append(v)
+                    if n_near > 1:
+                        for a, b in clash:
+                            m.Add(near_visits[a] + near_visits[b] <= n)
+                for j, v in f.items():
+                    served[j].append(v)
+                m.Add(sum(f.values()) <= cap * n)
+                minutes = sum(mpc[j] * v for j, v in f.items())
+                m.Add(minutes + (fixed + n_near * least) * n <= shift * n)
+        m.Add(sum(station_days) <= days[i])
     for w, js in towns.items():
-        m.Add(sum(v for j in js for v in served[j]) + short[w] >= goal[w])
-    m.Minimize(sum(short.values()))
-    m.SetSolverSpecificParametersAsString("limits/dual = 0.5")  # stop once the proof is in
+        m.Add(sum(v for j in js for v in served[j]) >= goal[w])
+        best = max(most[j] for j in js)
+        if goal[w] and best >= 1:  # the days that visit the township
+            m.Add(sum(v for j in js for v in visits[j]) >= math.ceil(goal[w] / best))
     m.SetTimeLimit(max(1, int((seconds - (time.perf_counter() - t0)) * 1000)))
     status = m.Solve()
-    if status == pywraplp.Solver.OPTIMAL and m.Objective().Value() < 0.5:
-        return done(False, 0.0, len(sets), "not proven: the model meets every target")
-    bound = m.Objective().BestBound()
-    if bound >= 0.5:
-        return done(True, bound, len(sets), f"proven: at least {bound:.1f} target clients short")
-    return done(False, bound, len(sets), f"not proven in {seconds:g} s")
+    if status == pywraplp.Solver.INFEASIBLE:
+        return done(True, n_sets, "proven: no day patterns meet every target")
+    if status in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
+        return done(False, n_sets, "not proven: the day patterns meet every target")
+    return done(False, n_sets, f"not proven in {seconds:g} s")
