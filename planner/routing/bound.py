@@ -242,7 +242,7 @@ def prove_targets_unreachable(
     served: dict[int, list] = {j: [] for j in sp}
     visits: dict[int, list] = {j: [] for j in sp}
     most = dict.fromkeys(sp, 0)  # most clients one day serves at a stop
-    n_sets = 0
+    n_sets = columns = 0
     for k, i in enumerate(st):
         cap, shift = int(p.capacity[i]), float(p.shift_end[i] - p.shift_start[i])
         budget = shift - fewest * max(0, cap - slack)
@@ -277,6 +277,10 @@ def prove_targets_unreachable(
             for n_near in range(0 if s else 1, len(near) + 1):
                 if fixed + n_near * least > budget + 1e-9:
                     break
+                columns += 1
+                if columns > max_sets or time.perf_counter() - t0 > seconds:
+                    why = f"more than {max_sets:,} columns" if columns > max_sets else "time"
+                    return done(False, n_sets, f"not tried: {why} (building the model)")
                 n = m.IntVar(0, days[i], "")
                 station_days.append(n)
                 f = {stop_of[r]: m.NumVar(0, cap * days[i], "") for r in s}

@@ -112,7 +112,8 @@ class SolveOptions:
         target for one inside another stop's target.
     proof_seconds : float
         Time for the day-pattern proof in a county whose routes miss a township although
-        the workload bound allows its targets (0: never try).
+        the workload bound allows its targets, at most what is left of ``time_limit`` (0:
+        never try).
     """
 
     time_limit: float = 60.0
@@ -169,7 +170,8 @@ def solve_routing(problem: RoutingProblem, options: SolveOptions | None = None) 
     # Largest counties first, so the processes finish close together.
     order = sorted(range(len(subs)), key=lambda k: -weights[k])
     # Each process gets only its county's rows and travel block, not the whole problem.
-    args = [(problem.subset(subs[k].stations, subs[k].stops), budgets[k], opts) for k in order]
+    end = time.time() + opts.time_limit  # wall clock: comparable across the processes
+    args = [(problem.subset(subs[k].stations, subs[k].stops), budgets[k], opts, end) for k in order]
     if workers == 1:
         solved = [_solve_county(*a) for a in args]
     else:
@@ -182,16 +184,24 @@ def solve_routing(problem: RoutingProblem, options: SolveOptions | None = None) 
     return _assemble(problem, parts, time.perf_counter() - t0)
 
 
-def _solve_county(p: RoutingProblem, budget: float, opts: SolveOptions) -> _SubSolution:
+def _solve_county(
+    p: RoutingProblem, budget: float, opts: SolveOptions, end: float = math.inf
+) -> _SubSolution:
     """Solve a one-county problem (all its stations and stops); where a township misses its
     target though the workload bound allows the targets, try to prove they cannot all be met
-    (:func:`~planner.routing.bound.prove_targets_unreachable`)."""
+    (:func:`~planner.routing.bound.prove_targets_unreachable`) for up to
+    ``opts.proof_seconds``, within the time limit that ends at ``end`` (``time.time()``)."""
     county = str(p.stop_county[0]) if p.n_stops else ""
     part = _solve_sub(p, _Sub(county, np.arange(p.n_stations), np.arange(p.n_stops)), budget, opts)
     missed = part.stats.townships_met < len(set(p.stop_township.tolist()))
     if opts.proof_seconds > 0 and missed and target_workload(p, county).allows:
-        proof = prove_targets_unreachable(p, county, seconds=opts.proof_seconds)
-        stats = dataclasses.replace(part.stats, proof=proof.note, unreachable=proof.proven)
+        seconds = min(opts.proof_seconds, end - time.time())
+        if seconds >= 1:
+            proof = prove_targets_unreachable(p, county, seconds=seconds)
+            note, proven = proof.note, proof.proven
+        else:
+            note, proven = "not tried: the time limit was reached", False
+        stats = dataclasses.replace(part.stats, proof=note, unreachable=proven)
         part = dataclasses.replace(part, stats=stats)
     return part
 
