@@ -316,4 +316,4 @@ def prove_targets_unreachable(
         return done(True, n_sets, "proven: no day patterns meet every target")
     if status in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
         return done(False, n_sets, "not proven: the day patterns meet every target")
-    return done(False, n_sets, f"not proven in {seconds:g} s")
+    return done(False, n_sets, f"not proven in {seconds:.0f} s")

@@ -52,6 +52,7 @@ import math
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -170,13 +171,25 @@ def solve_routing(problem: RoutingProblem, options: SolveOptions | None = None) 
     # Largest counties first, so the processes finish close together.
     order = sorted(range(len(subs)), key=lambda k: -weights[k])
     # Each process gets only its county's rows and travel block, not the whole problem.
+    counties = [problem.subset(subs[k].stations, subs[k].stops) for k in order]
     end = time.time() + opts.time_limit  # wall clock: comparable across the processes
-    args = [(problem.subset(subs[k].stations, subs[k].stops), budgets[k], opts, end) for k in order]
-    if workers == 1:
-        solved = [_solve_county(*a) for a in args]
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            solved = list(pool.map(_solve_county, *zip(*args, strict=True)))
+    with ProcessPoolExecutor(max_workers=workers) if workers > 1 else nullcontext() as pool:
+        run = pool.map if pool is not None else map
+        solved = list(
+            run(_solve_county, counties, [budgets[k] for k in order], [opts] * len(order))
+        )
+        # Then, in the time left, the proofs where a township is missed (see _prove).
+        ask = [
+            k
+            for k, (q, part) in enumerate(zip(counties, solved, strict=True))
+            if opts.proof_seconds > 0 and _worth_proving(q, part)
+        ]
+        notes = run(
+            _prove, [counties[k] for k in ask], [opts.proof_seconds] * len(ask), [end] * len(ask)
+        )
+        for k, (note, proven) in zip(ask, notes, strict=True):
+            stats = dataclasses.replace(solved[k].stats, proof=note, unreachable=proven)
+            solved[k] = dataclasses.replace(solved[k], stats=stats)
     parts = [
         _to_global(part, subs[k])
         for k, part in sorted(zip(order, solved, strict=True), key=lambda x: x[0])
@@ -184,26 +197,28 @@ def solve_routing(problem: RoutingProblem, options: SolveOptions | None = None) 
     return _assemble(problem, parts, time.perf_counter() - t0)
 
 
-def _solve_county(
-    p: RoutingProblem, budget: float, opts: SolveOptions, end: float = math.inf
-) -> _SubSolution:
-    """Solve a one-county problem (all its stations and stops); where a township misses its
-    target though the workload bound allows the targets, try to prove they cannot all be met
-    (:func:`~planner.routing.bound.prove_targets_unreachable`) for up to
-    ``opts.proof_seconds``, within the time limit that ends at ``end`` (``time.time()``)."""
+def _solve_county(p: RoutingProblem, budget: float, opts: SolveOptions) -> _SubSolution:
+    """Solve a one-county problem (all its stations and stops)."""
     county = str(p.stop_county[0]) if p.n_stops else ""
-    part = _solve_sub(p, _Sub(county, np.arange(p.n_stations), np.arange(p.n_stops)), budget, opts)
+    return _solve_sub(p, _Sub(county, np.arange(p.n_stations), np.arange(p.n_stops)), budget, opts)
+
+
+def _worth_proving(p: RoutingProblem, part: _SubSolution) -> bool:
+    """A one-county problem whose routes miss a township the workload bound does not rule
+    out: worth the day-pattern proof."""
     missed = part.stats.townships_met < len(set(p.stop_township.tolist()))
-    if opts.proof_seconds > 0 and missed and target_workload(p, county).allows:
-        seconds = min(opts.proof_seconds, end - time.time())
-        if seconds >= 1:
-            proof = prove_targets_unreachable(p, county, seconds=seconds)
-            note, proven = proof.note, proof.proven
-        else:
-            note, proven = "not tried: the time limit was reached", False
-        stats = dataclasses.replace(part.stats, proof=note, unreachable=proven)
-        part = dataclasses.replace(part, stats=stats)
-    return part
+    return missed and target_workload(p, part.stats.county).allows
+
+
+def _prove(p: RoutingProblem, seconds: float, end: float) -> tuple[str, bool]:
+    """The day-pattern proof of a one-county problem
+    (:func:`~planner.routing.bound.prove_targets_unreachable`) for up to ``seconds``, within
+    the time limit that ends at ``end`` (``time.time()``); its note and outcome."""
+    seconds = min(seconds, end - time.time())
+    if seconds < 1:
+        return "not tried: the time limit was reached", False
+    proof = prove_targets_unreachable(p, str(p.stop_county[0]), seconds=seconds)
+    return proof.note, proof.proven
 
 
 def _to_global(part: _SubSolution, sub: _Sub) -> _SubSolution:
