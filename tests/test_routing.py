@@ -160,17 +160,15 @@ def _all_targets_possible(p: RoutingProblem) -> bool:
     day visiting the set S serves at most min(C, (L - shortest tour - set-ups) / m) clients,
     at least one at each stop of S; whether the days' clients can meet the targets is a
     transportation problem (an LP, integral)."""
-    from itertools import permutations, product
+    from itertools import combinations, permutations, product
 
     from scipy.optimize import linprog
 
     n, C = p.n_stops, int(p.capacity[0])
     L, m, s = float(p.shift_end[0] - p.shift_start[0]), float(p.minutes_per_client[0]), 20.0
-    room = {(): 0}
+    room: dict[tuple[int, ...], int] = {(): 0}
     for r in range(1, n + 1):
-        for subset in product(range(n), repeat=r):
-            if len(set(subset)) < r or list(subset) != sorted(subset):
-                continue
+        for subset in combinations(range(n), r):
             tour = min(
                 sum(p.travel[a, b] for a, b in zip((0, *perm), (*perm, 0), strict=True))
                 for perm in permutations([1 + j for j in subset])
