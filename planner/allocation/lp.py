@@ -86,9 +86,9 @@ def usage(pr: AllocationProblem, arcs: Arcs) -> Usage:
     )
 
 
-def pairs_ok(pr: AllocationProblem, arcs: Arcs) -> bool:
-    """Whether a plan keeps every pair's seat count (A3)."""
-    return bool(np.all(usage(pr, arcs).pair <= pr.pair_cap))
+def pairs_ok(pr: AllocationProblem, used: Usage) -> bool:
+    """Whether a plan's usage (:func:`usage`) keeps every pair's seat count (A3)."""
+    return bool(np.all(used.pair <= pr.pair_cap))
 
 
 def row_layout(pr: AllocationProblem) -> RowLayout:

@@ -205,7 +205,7 @@ class ShareSearch:
             capped = GroupCap(group, np.asarray([max(caps[r], 0) for r in rows], dtype=np.int64))
             e = self.evaluate(at.mu, tiebreak=tiebreak, groups=capped)
             broken = np.flatnonzero(e.rows > 0)
-            if len(broken) == 0 and lp.pairs_ok(pr, e.arcs):
+            if len(broken) == 0 and lp.pairs_ok(pr, lp.usage(pr, e.arcs)):
                 if best is None or e.objective < best.objective:
                     best = e
                 if best.objective - self.best_bound <= tolerance:

@@ -113,11 +113,11 @@ def _merge(a: Arcs, b: Arcs, n_posts: int) -> Arcs:
     return both.take(np.sort(first))
 
 
-def _side_feasible(problem: AllocationProblem, arcs: Arcs) -> bool:
-    """Whether a plan that keeps the network rules also keeps A3 pair seats and A4."""
-    if not lp.pairs_ok(problem, arcs):
+def _side_feasible(problem: AllocationProblem, used: lp.Usage) -> bool:
+    """Whether a plan (its :func:`lp.usage`) that keeps the network rules also keeps A3 pair
+    seats and A4."""
+    if not lp.pairs_ok(problem, used):
         return False
-    used = lp.usage(problem, arcs)
     return bool(np.all(lp.share_ok(problem, used.recruit, used.recruit_bachelors)))
 
 
@@ -425,10 +425,11 @@ def _solve_part(
     relaxed_plan = compact_flow(problem, builder)
     flow_bound = relaxed_plan.objective
     flow_arcs = relaxed_plan.arcs
-    if _side_feasible(problem, flow_arcs):
+    flow_used = lp.usage(problem, flow_arcs)
+    if _side_feasible(problem, flow_used):
         note = "the min-cost flow optimum keeps the pair seats (A3) and the 85% share (A4)"
         return _network_plan(problem, flow_arcs, flow_bound, t0, gap_tolerance, note)
-    if lp.pairs_ok(problem, flow_arcs):
+    if lp.pairs_ok(problem, flow_used):
         # only A4 is broken: price it into the network (planner.allocation.share)
         shared = solve_share(
             problem,
