@@ -276,6 +276,7 @@ def routing_summary(
         cap = int(capacity[p.station_county == county].sum())
         target = int(cov["target"].sum())
         work = target_workload(p, county)
+        proven = county in proofs and proofs[county].unreachable
         counties.append(
             {
                 "county_code": county,
@@ -289,10 +290,8 @@ def routing_summary(
                 if np.isfinite(work.need_minutes)
                 else None,
                 "staffed_shift_minutes": round(work.shift_minutes, 1),
-                "targets_proven_unreachable": county in proofs and proofs[county].unreachable,
-                "capacity_allows_targets": cap >= target
-                and work.allows
-                and not (county in proofs and proofs[county].unreachable),
+                "targets_proven_unreachable": proven,
+                "capacity_allows_targets": cap >= target and work.allows and not proven,
                 "served": int(cov["served"].sum()),
                 "townships_met": int(cov["met"].sum()),
                 **({"pattern_proof": proofs[county].proof} if county in proofs else {}),

@@ -65,12 +65,7 @@ def target_workload(p: RoutingProblem, county: str) -> Workload:
     n_days = p.staffed.sum(axis=1)
     days = int(n_days[st].sum())
     have = float(sum(n_days[i] * (p.shift_end[i] - p.shift_start[i]) for i in st))
-    towns: dict[str, list[int]] = {}
-    for j in sp.tolist():
-        towns.setdefault(str(p.stop_township[j]), []).append(j)
-    goal = {
-        w: math.ceil(p.coverage_target * int(p.demand[js].sum()) - 1e-9) for w, js in towns.items()
-    }
+    towns, goal = p.township_targets(sp)
     if not any(goal.values()):
         return Workload(0.0, have, 0, days)
     if len(st) == 0:
@@ -217,12 +212,7 @@ def prove_targets_unreachable(
         int(i) for i in np.flatnonzero((p.station_county == county) & (p.staffed.sum(axis=1) > 0))
     ]
     sp = [int(j) for j in np.flatnonzero(p.stop_county == county)]
-    towns: dict[str, list[int]] = {}
-    for j in sp:
-        towns.setdefault(str(p.stop_township[j]), []).append(j)
-    goal = {
-        w: math.ceil(p.coverage_target * int(p.demand[js].sum()) - 1e-9) for w, js in towns.items()
-    }
+    towns, goal = p.township_targets(np.asarray(sp, dtype=np.int64))
     days = {i: int(p.staffed[i].sum()) for i in st}
     slack = sum(days[i] * int(p.capacity[i]) for i in st) - sum(goal.values())
 

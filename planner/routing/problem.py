@@ -12,6 +12,7 @@ what tests and generators use.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -131,6 +132,18 @@ class RoutingProblem(_Frozen):
     def target(self) -> np.ndarray:
         """Clients to reach first at each stop: ceil(coverage_target x demand)."""
         return np.ceil(self.coverage_target * self.demand - 1e-9).astype(np.int64)
+
+    def township_targets(self, stops: np.ndarray) -> tuple[dict[str, list[int]], dict[str, int]]:
+        """The townships of ``stops``: each one's stops, and its target,
+        ceil(coverage_target x the township's demand)."""
+        towns: dict[str, list[int]] = {}
+        for j in np.asarray(stops).tolist():
+            towns.setdefault(str(self.stop_township[j]), []).append(int(j))
+        goal = {
+            w: math.ceil(self.coverage_target * int(self.demand[js].sum()) - 1e-9)
+            for w, js in towns.items()
+        }
+        return towns, goal
 
     def subset(self, stations: np.ndarray, stops: np.ndarray) -> RoutingProblem:
         """The problem restricted to some stations and stops (e.g. one county's)."""

@@ -794,14 +794,8 @@ class _TopUp:
         """(townships at target, clients inside stop targets, clients served with those beyond
         targets weighted by priority, minus the driving minutes) over ``stops``."""
         p, served = self.p, self.served
-        towns: dict[str, list[int]] = {}
-        for j in stops.tolist():
-            towns.setdefault(str(p.stop_township[j]), []).append(j)
-        met = sum(
-            sum(served[j] for j in js)
-            >= math.ceil(p.coverage_target * sum(int(p.demand[j]) for j in js) - 1e-9)
-            for js in towns.values()
-        )
+        towns, goal = p.township_targets(stops)
+        met = sum(sum(served[j] for j in js) >= goal[w] for w, js in towns.items())
         inside = sum(min(served[j], self.target[j]) for j in stops.tolist())
         weighted = inside + sum(
             max(0, served[j] - self.target[j]) * max(int(p.priority[j]), 1) for j in stops.tolist()

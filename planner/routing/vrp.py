@@ -288,7 +288,7 @@ def solve_vrp(
                 [engine] * workers,
             )
         )
-    return min(found, key=lambda sol: (not sol.feasible, sol.cost, found.index(sol)))
+    return min(found, key=lambda sol: (not sol.feasible, sol.cost))  # the first on a tie
 
 
 def _solve_until(inst: VrpInstance, end: float, seed: int, engine: str) -> VrpSolution:
