@@ -86,6 +86,7 @@ def _restrict(pr: AllocationProblem, rs: np.ndarray, ss: np.ndarray) -> Part:
         post_high_living=pr.post_high_living[posts],
         post_usable=pr.post_usable[posts],
         post_block=pr.post_block[posts],
+        post_prev_gone=pr.post_prev_gone[posts],
         bucket_county=new_county[pr.bucket_county[buckets]],
         bucket_kind=pr.bucket_kind[buckets],
         bucket_cap=pr.bucket_cap[buckets],

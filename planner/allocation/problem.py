@@ -65,6 +65,9 @@ class AllocationProblem(Frozen):
     post_usable: np.ndarray
     post_block: np.ndarray
     """Why a post takes nobody: "" (usable), "no-quota", "barred", "no-open-seat", "quota-0"."""
+    post_prev_gone: np.ndarray
+    """Volunteers of the previous plan on each post who are no longer applicants (dropouts):
+    a re-plan starts from the previous plan with their seats freed."""
     # buckets (A2) --------------------------------------------------------------------------
     bucket_county: np.ndarray
     bucket_kind: np.ndarray
@@ -230,12 +233,15 @@ def _build(sc: Scenario) -> AllocationProblem:
         home_lat[i] = sc.counties.centroid_lat[row]
     app_of = _index(apps.applicant_id)
     prev_post = np.full(len(apps), -1, dtype=np.int64)
+    prev_gone = np.zeros(len(posts), dtype=np.int64)
     prev_count = 0
     if sc.previous_plan is not None:
         for aid, pid in zip(sc.previous_plan.applicant_id, sc.previous_plan.post_id, strict=True):
             a = app_of.get(str(aid))
-            if a is None:
-                continue  # a dropout: not counted in term 6
+            if a is None:  # a dropout: not counted in term 6; his seat is free again
+                if (p := post_of.get(str(pid))) is not None:
+                    prev_gone[p] += 1
+                continue
             prev_count += 1
             prev_post[a] = post_of.get(str(pid), -1)
     high = np.asarray(
@@ -257,6 +263,7 @@ def _build(sc: Scenario) -> AllocationProblem:
         post_high_living=high,
         post_usable=usable,
         post_block=block.astype(str),
+        post_prev_gone=prev_gone,
         bucket_county=bucket_county,
         bucket_kind=bucket_kind,
         bucket_cap=bucket_cap,
