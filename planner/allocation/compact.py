@@ -46,7 +46,7 @@ from planner.allocation.arcs import (
     tier_cny,
     transport_tier,
 )
-from planner.allocation.flow import Hubs, network_flow
+from planner.allocation.flow import Hubs, NetworkFlow, network_flow
 from planner.allocation.problem import AllocationProblem
 from planner.geo import haversine_km
 
@@ -71,6 +71,8 @@ class CompactFlow:
     objective: float
     arcs: Arcs
     network: CompactNetwork
+    from_previous: bool = False
+    """Reached from the previous plan (a re-plan), not from scratch."""
 
 
 def compact_flow(pr: AllocationProblem, builder: ArcBuilder) -> CompactFlow:
@@ -82,16 +84,25 @@ def compact_flow(pr: AllocationProblem, builder: ArcBuilder) -> CompactFlow:
     provinces whose applicants, all placed, would break A4.
     """
     net = compact_network(pr, builder)
+    result = network_flow(pr, net.direct, net.hubs, tiebreak=risky_tiebreak(pr))
+    return flow_plan(builder, net, result)
+
+
+def flow_plan(builder: ArcBuilder, net: CompactNetwork, result: NetworkFlow) -> CompactFlow:
+    """A flow on the compact network as a plan of (applicant, post) arcs."""
+    arcs = split_hubs(builder, net, result.hub_in, result.hub_out, result.direct, result.hub_mid)
+    return CompactFlow(result.objective, arcs, net, result.from_previous)
+
+
+def risky_tiebreak(pr: AllocationProblem) -> np.ndarray | None:
+    """The tie-break of :func:`compact_flow`: each applicant's A4 weight where his recruiting
+    province, all placed, would break A4 (only there can A4 bind; the tie-break costs time,
+    the solver's costs grow, so the others go without); None when there is no such province."""
     weight = share_weight(pr)
     has_r = pr.app_r >= 0
     pool = np.bincount(pr.app_r[has_r], weights=weight[has_r], minlength=len(pr.recruit_code))
-    # only where placing every applicant would break A4 can it bind; the tie-break costs
-    # time (the solver's costs grow), so the others go without
     risky = pool > 0
-    tiebreak = np.where(has_r & risky[np.maximum(pr.app_r, 0)], weight, 0) if risky.any() else None
-    result = network_flow(pr, net.direct, net.hubs, tiebreak=tiebreak)
-    arcs = split_hubs(builder, net, result.hub_in, result.hub_out, result.direct, result.hub_mid)
-    return CompactFlow(result.objective, arcs, net)
+    return np.where(has_r & risky[np.maximum(pr.app_r, 0)], weight, 0) if risky.any() else None
 
 
 def share_weight(pr: AllocationProblem) -> np.ndarray:

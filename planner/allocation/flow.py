@@ -68,6 +68,8 @@ class NetworkFlow:
     hub_in: np.ndarray
     hub_out: np.ndarray
     hub_mid: np.ndarray
+    from_previous: bool = False
+    """Reached from the previous plan (:mod:`planner.allocation.warm`), not from scratch."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +111,46 @@ class GroupCap:
     cap: np.ndarray
 
 
+@dataclass(frozen=True, slots=True)
+class FlowNetwork:
+    """The arcs of :func:`network_flow`'s network, ready for a min-cost flow solver.
+
+    ``solver_costs`` are the integers the solver minimises (the price and the tie-break
+    folded in); ``costs`` are the plain objective in ``1 / unit`` units and ``priced`` the
+    objective with the price, in ``1 / (unit * den)`` units. Arcs come in blocks; ``offsets``
+    delimit them: recruiting provinces, applicants, direct arcs, hub in, hub out, posts,
+    buckets, service provinces, the unplaced, preference hubs, groups.
+    """
+
+    tails: np.ndarray
+    heads: np.ndarray
+    caps: np.ndarray
+    solver_costs: np.ndarray
+    costs: np.ndarray
+    priced: np.ndarray
+    unit: int
+    den: int
+    offsets: np.ndarray
+    n_nodes: int
+    supply: int
+    """Units that leave the source (node 0) for the sink (node 1)."""
+
+    def result(
+        self, pr: AllocationProblem, f: np.ndarray, from_previous: bool = False
+    ) -> NetworkFlow:
+        """The flow ``f`` (one value per arc) as the network's plan."""
+        o = self.offsets
+        return NetworkFlow(
+            objective=pr.constant() + int(f @ self.costs) / self.unit,
+            value=pr.constant() + int(f @ self.priced) / (self.unit * self.den),
+            direct=f[o[2] : o[3]],
+            hub_in=f[o[3] : o[4]],
+            hub_out=f[o[4] : o[5]],
+            hub_mid=f[o[9] : o[10]],
+            from_previous=from_previous,
+        )
+
+
 def network_flow(
     pr: AllocationProblem,
     direct: Arcs,
@@ -125,11 +167,43 @@ def network_flow(
     ``groups`` caps groups of applicants (each group lies in one recruiting province).
     The flow's ``objective`` is its value without the price, ``value`` with it.
     """
+    net = flow_network(pr, direct, hubs, tiebreak, price, groups)
+    if (pr.app_prev_post >= 0).any():  # a re-plan starts from the previous plan if it can
+        from planner.allocation.warm import warm_solve  # numba: loaded for re-plans only
+
+        warm = warm_solve(pr, net, direct)
+        if warm is not None:
+            return net.result(pr, warm, from_previous=True)
+    return net.result(pr, solve_network(net))
+
+
+def solve_network(net: FlowNetwork) -> np.ndarray:
+    """OR-Tools' min-cost flow from scratch: the flow on each arc of ``net``."""
+    flow = min_cost_flow.SimpleMinCostFlow()
+    flow.add_arcs_with_capacity_and_unit_cost(net.tails, net.heads, net.caps, net.solver_costs)
+    supplies = np.zeros(net.n_nodes, dtype=np.int64)
+    supplies[0], supplies[1] = net.supply, -net.supply
+    flow.set_nodes_supplies(np.arange(net.n_nodes, dtype=np.int32), supplies)
+    status = flow.solve()
+    if status != flow.OPTIMAL:
+        raise RuntimeError(f"min-cost flow ended with status {status}; expected OPTIMAL")
+    return np.asarray(flow.flows(np.arange(len(net.tails), dtype=np.int32)), dtype=np.int64)
+
+
+def flow_network(
+    pr: AllocationProblem,
+    direct: Arcs,
+    hubs: Hubs | None = None,
+    tiebreak: np.ndarray | None = None,
+    price: Price | None = None,
+    groups: GroupCap | None = None,
+) -> FlowNetwork:
+    """The arcs of the network of the module docstring (see :func:`network_flow`)."""
     n_a, n_p, n_b = pr.n_applicants, pr.n_posts, len(pr.bucket_cap)
     n_s, n_r = len(pr.service_code), len(pr.recruit_code)
     n_h = hubs.n if hubs is not None else 0
     n_g = len(groups.cap) if groups is not None else 0
-    src, sink, r0 = 0, 1, 2
+    src, sink, r0 = 0, 1, 2  # FlowNetwork.supply leaves node 0 for node 1
     a0 = r0 + n_r
     h0 = a0 + n_a
     p0 = h0 + n_h
@@ -204,20 +278,6 @@ def network_flow(
     if tiebreak is not None and int(np.abs(priced).max(initial=0)) * scale * n_nodes < 2**60:
         solver_costs = priced * scale  # no overflow in the solver's cost scaling either
         solver_costs[app_arcs] += tiebreak[has_r].astype(np.int64)
-    flow = min_cost_flow.SimpleMinCostFlow()
-    flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, solver_costs)
-    supplies = np.zeros(n_nodes, dtype=np.int64)
-    supplies[src], supplies[sink] = big, -big
-    flow.set_nodes_supplies(np.arange(n_nodes, dtype=np.int32), supplies)
-    status = flow.solve()
-    if status != flow.OPTIMAL:
-        raise RuntimeError(f"min-cost flow ended with status {status}; expected OPTIMAL")
-    f = flow.flows(np.arange(offsets[-1], dtype=np.int32))
-    return NetworkFlow(
-        objective=pr.constant() + int(f @ costs) / unit,
-        value=pr.constant() + int(f @ priced) / (unit * den),
-        direct=f[offsets[2] : offsets[3]],
-        hub_in=f[offsets[3] : offsets[4]],
-        hub_out=f[offsets[4] : offsets[5]],
-        hub_mid=f[offsets[9] : offsets[10]],
+    return FlowNetwork(
+        tails, heads, caps, solver_costs, costs, priced, unit, den, offsets, n_nodes, big
     )

@@ -58,6 +58,8 @@ class SharePlan:
     bound: float
     flows: int
     seconds: float
+    flows_from_previous: int = 0
+    """Of the flows, those reached from the previous plan (a re-plan)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,7 @@ class ShareSearch:
         self.weight = share_weight(pr).astype(np.int64)
         self.numerator = int(lp.share_fraction(pr.rules.undergraduate_min_share).numerator)
         self.flows = 0
+        self.flows_from_previous = 0
         self.best_bound = -math.inf
 
     def evaluate(
@@ -102,6 +105,7 @@ class ShareSearch:
             pr, self.net.direct, self.net.hubs, tiebreak=tiebreak, price=price, groups=groups
         )
         self.flows += 1
+        self.flows_from_previous += result.from_previous
         if groups is None:  # a capped network is a restriction: its value bounds nothing
             self.best_bound = max(self.best_bound, result.value)
         arcs = split_hubs(
@@ -247,6 +251,7 @@ def solve_share(
     at, brackets = search.search(start, deadline)
     plan = search.recover(at, brackets, tolerance, deadline)
     seconds = time.perf_counter() - t0
+    warm = search.flows_from_previous
     if plan is None:
-        return SharePlan(None, math.inf, search.best_bound, search.flows, seconds)
-    return SharePlan(plan.arcs, plan.objective, search.best_bound, search.flows, seconds)
+        return SharePlan(None, math.inf, search.best_bound, search.flows, seconds, warm)
+    return SharePlan(plan.arcs, plan.objective, search.best_bound, search.flows, seconds, warm)
