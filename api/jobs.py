@@ -337,7 +337,9 @@ def run_stages(
     """
     from api.services import PlanError, plan_scenario
     from geodata.scenario import load_scenario
+    from planner.allocation import workers
 
+    workers.start()  # the solver's worker processes load while the scenario is read
     on_stage("loading", 2.0)
     loaded = load_scenario(folder)
     s = loaded.scenario

@@ -22,6 +22,7 @@ import xlsxwriter
 from geodata.issues import Report
 from geodata.scenario import LoadResult, load_scenario
 from planner import __version__
+from planner.allocation import workers
 from planner.allocation.fairness import Fairness, fairness
 from planner.allocation.problem import AllocationProblem
 from planner.allocation.report import PlanReport, build_report
@@ -90,6 +91,7 @@ def plan_scenario(
     loaded: LoadResult | None = None,
 ) -> PlanOutcome:
     """Validate, solve and write a plan into ``out``."""
+    workers.start()  # the solver's worker processes load while the scenario is read
     result = loaded or load_scenario(source)
     if result.scenario is None:
         raise PlanError(result.report, "the scenario has errors; nothing was planned")

@@ -71,6 +71,10 @@ class TreeMemory:
 def _child(tier: str, method: str, time_limit: float) -> None:
     sys.path.insert(0, str(ROOT))
     memory = TreeMemory()
+    if method == "ours":
+        from planner.allocation import workers
+
+        workers.start()  # as `planner plan` does: the fork server loads while the scenario is read
     from geodata.scenario import read_scenario
     from planner.allocation.problem import AllocationProblem
 

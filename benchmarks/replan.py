@@ -34,13 +34,19 @@ def _without(problem, leave: np.ndarray, previous: np.ndarray):  # type: ignore[
         if f.name == "applicant_id" or f.name.startswith("app_")
     }
     fields["app_prev_post"] = previous[keep]
-    return dataclasses.replace(problem, **fields, prev_count=int((previous[keep] >= 0).sum()))
+    gone = np.bincount(previous[leave][previous[leave] >= 0], minlength=problem.n_posts)
+    return dataclasses.replace(
+        problem, **fields, prev_count=int((previous[keep] >= 0).sum()), post_prev_gone=gone
+    )
 
 
 def main() -> None:
     from geodata.scenario import read_scenario
+    from planner.allocation import workers
     from planner.allocation.problem import AllocationProblem
     from planner.allocation.solver import solve_allocation
+
+    workers.start()  # as `planner plan` does: the fork server loads while the scenario is read
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tier", default="national")

@@ -26,7 +26,7 @@ import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import current_process, get_context
+from multiprocessing import current_process
 
 import numpy as np
 
@@ -37,6 +37,7 @@ from planner.allocation.components import Part, split
 from planner.allocation.pricing import Pricer
 from planner.allocation.problem import AllocationProblem
 from planner.allocation.share import solve_share
+from planner.allocation.workers import context as workers_context
 
 log = logging.getLogger(__name__)
 
@@ -328,7 +329,7 @@ def _solve_parts(
     ends = [time.time() + deadline - time.perf_counter()] * k
     args = ([problems[i] for i in order], ends, [gap_tolerance] * k, [first_pass] * k)
     if workers > 1 and k > 1:
-        with ProcessPoolExecutor(min(workers, k), mp_context=get_context("spawn")) as pool:
+        with ProcessPoolExecutor(min(workers, k), mp_context=workers_context()) as pool:
             solved = list(pool.map(_solve_by, *args))
     else:
         solved = [_solve_by(*each) for each in zip(*args, strict=True)]
@@ -428,6 +429,8 @@ def _solve_part(
     flow_used = lp.usage(problem, flow_arcs)
     if _side_feasible(problem, flow_used):
         note = "the min-cost flow optimum keeps the pair seats (A3) and the 85% share (A4)"
+        if relaxed_plan.from_previous:
+            note += "; reached from the previous plan by shortest paths"
         return _network_plan(problem, flow_arcs, flow_bound, t0, gap_tolerance, note)
     if lp.pairs_ok(problem, flow_used):
         # only A4 is broken: price it into the network (planner.allocation.share)
@@ -447,7 +450,12 @@ def _solve_part(
                 shared.bound,
                 t0,
                 gap_tolerance,
-                f"the 85% share (A4) priced into the min-cost flow: {shared.flows} more flows",
+                f"the 85% share (A4) priced into the min-cost flow: {shared.flows} more flows"
+                + (
+                    f" ({shared.flows_from_previous} reached from the previous plan)"
+                    if shared.flows_from_previous
+                    else ""
+                ),
             )
             if plan.optimal or first_pass:
                 return plan
