@@ -152,10 +152,10 @@ def prefecture_replan() -> tuple[Scenario, AllocationProblem, AllocationSolution
     leave = np.random.default_rng(3).choice(placed, size=len(placed) // 50, replace=False)
     again = replan_scenario(scenario, problem, fresh, np.sort(leave))
     pr = AllocationProblem.from_scenario(again)
-    sol = solve_allocation(pr)
+    sol = solve_allocation(pr, workers=1)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(warm, "warm_solve", lambda *args: None)
-        scratch = solve_allocation(pr)
+        scratch = solve_allocation(pr, workers=1)
     assert scratch.optimal
     return again, pr, sol, scratch.objective
 

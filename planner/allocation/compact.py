@@ -46,7 +46,7 @@ from planner.allocation.arcs import (
     tier_cny,
     transport_tier,
 )
-from planner.allocation.flow import Hubs, NetworkFlow, network_flow
+from planner.allocation.flow import Hubs, network_flow
 from planner.allocation.problem import AllocationProblem
 from planner.geo import haversine_km
 
@@ -85,11 +85,6 @@ def compact_flow(pr: AllocationProblem, builder: ArcBuilder) -> CompactFlow:
     """
     net = compact_network(pr, builder)
     result = network_flow(pr, net.direct, net.hubs, tiebreak=risky_tiebreak(pr))
-    return flow_plan(builder, net, result)
-
-
-def flow_plan(builder: ArcBuilder, net: CompactNetwork, result: NetworkFlow) -> CompactFlow:
-    """A flow on the compact network as a plan of (applicant, post) arcs."""
     arcs = split_hubs(builder, net, result.hub_in, result.hub_out, result.direct, result.hub_mid)
     return CompactFlow(result.objective, arcs, net, result.from_previous)
 

@@ -16,9 +16,11 @@ solved by successive shortest paths from the previous plan:
    a plain flow optimum): then there is no warm start and the caller solves from scratch.
 2. **Free the seats**: the dropouts' capacity is given back. An arc with a negative
    reduced cost is saturated; that leaves an excess at its head and a deficit at its tail.
-3. **Shortest paths**: from the excesses to the deficits by Dijkstra on the reduced costs,
-   one path at a time, the potentials updated after each (successive shortest paths). There
-   are about as many paths as freed seats.
+3. **Shortest paths**: in rounds, Dijkstra on the reduced costs from all excesses at once
+   until every deficit is reached; the potentials rise by the distances, which leaves the
+   shortest-path tree at reduced cost 0, and a maximum flow over the arcs of reduced cost 0
+   moves as much excess to the deficits as they carry (primal-dual successive shortest
+   paths). A handful of rounds for a hundred freed seats.
 4. **Certificate**: the final potentials are checked against every arc. Every residual arc
    has a non-negative reduced cost, so the flow is optimal: the same value as OR-Tools'
    min-cost flow from scratch, found in a fraction of its time.
