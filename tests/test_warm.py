@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from geodata.scenario import read_scenario
 from planner.allocation import warm
 from planner.allocation.arcs import ArcBuilder
-from planner.allocation.compact import compact_network, risky_tiebreak
+from planner.allocation.compact import compact_network, risky_tiebreak, share_weight
 from planner.allocation.direct import solve_direct
 from planner.allocation.flow import FlowNetwork, flow_network, solve_network
 from planner.allocation.problem import AllocationProblem
@@ -107,6 +107,21 @@ def test_warm_start_reaches_the_optimum_from_scratch(
     reference = solve_direct(pr, time_limit=30.0)
     assert reference.optimal
     assert sol.objective == pytest.approx(reference.objective, abs=1e-6)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(juniors=3))
+def test_tie_break_from_the_plain_optimum_is_the_tie_broken_optimum(scenario: Scenario) -> None:
+    """The tie-broken flow mended from the optimum without the tie-break is feasible and
+    costs what OR-Tools' tie-broken flow from scratch costs."""
+    problem = AllocationProblem.from_scenario(dataclasses.replace(scenario, previous_plan=None))
+    net = compact_network(problem, ArcBuilder(problem))
+    fn = flow_network(problem, net.direct, net.hubs, tiebreak=share_weight(problem))
+    plain = flow_network(problem, net.direct, net.hubs)
+    mended = warm.tie_break(fn, plain, solve_network(plain))
+    assert mended is not None
+    assert_feasible(fn, mended)
+    assert int(mended @ fn.solver_costs) == int(solve_network(fn) @ fn.solver_costs)
 
 
 def test_a_previous_plan_that_is_not_optimal_starts_nothing() -> None:

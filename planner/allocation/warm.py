@@ -25,6 +25,10 @@ solved by successive shortest paths from the previous plan:
    has a non-negative reduced cost, so the flow is optimal: the same value as OR-Tools'
    min-cost flow from scratch, found in a fraction of its time.
 
+The same mending gives a tie-broken flow (:func:`tie_break`, the bachelors' tie-break of
+:func:`~planner.allocation.compact.compact_flow`) from the optimum without the tie-break,
+whose potentials are right except where the tie-break breaks a tie.
+
 The kernels are compiled with numba (cached on disk after the first use).
 """
 
@@ -61,16 +65,52 @@ def warm_solve(pr: AllocationProblem, fn: FlowNetwork, direct: Arcs) -> np.ndarr
     residual = (first, out, back_first, back_next, fn.tails, fn.heads)
     if _bellman_ford(*residual, closed, flow, fn.solver_costs, pot, SEARCH_BUDGET) != _OK:
         return None
-    # the dropouts' seats are free again: saturate the arcs that gained room at a negative
-    # reduced cost
+    # the dropouts' seats are free again
+    return _reoptimize(fn, flow, pot, back_first, back_next, first, out)
+
+
+def tie_break(fn: FlowNetwork, plain: FlowNetwork, flow: np.ndarray) -> np.ndarray | None:
+    """The optimum of ``fn`` (costs ``scale x plain + tie-break``) from an optimal ``flow`` of
+    ``plain`` (the same arcs without the tie-break), or None if that fails.
+
+    The plain optimum's potentials (Bellman-Ford on its residual network), times the scale,
+    leave a negative reduced cost only where the tie-break breaks a tie; the flow is mended
+    from there by shortest paths (OR-Tools with the scaled costs from scratch took about 1.8
+    times as long as OR-Tools without them, on tier-national's largest parts)."""
+    flow = flow.copy()
+    first, out = _forward_index(fn.n_nodes, fn.tails)
+    back_first, back_next = _backward_lists(fn.n_nodes, fn.heads, flow)
+    pot = np.zeros(fn.n_nodes, dtype=np.int64)
+    residual = (first, out, back_first, back_next, fn.tails, fn.heads)
+    if _bellman_ford(*residual, plain.caps, flow, plain.solver_costs, pot, SEARCH_BUDGET) != _OK:
+        return None
+    return _reoptimize(fn, flow, pot * fn.scale, back_first, back_next, first, out)
+
+
+def _reoptimize(
+    fn: FlowNetwork,
+    flow: np.ndarray,
+    pot: np.ndarray,
+    back_first: np.ndarray,
+    back_next: np.ndarray,
+    first: np.ndarray,
+    out: np.ndarray,
+) -> np.ndarray | None:
+    """The optimum of ``fn`` from a feasible ``flow`` and potentials ``pot`` that are wrong on
+    a few arcs: an arc with room and a negative reduced cost is filled, an arc with flow and
+    a positive one emptied, which leaves excesses and deficits; shortest paths move them;
+    the result is checked arc by arc. None if any step fails."""
     excess = np.zeros(fn.n_nodes, dtype=np.int64)
     rc = fn.solver_costs + pot[fn.tails] - pot[fn.heads]
-    push = np.flatnonzero((rc < 0) & (flow < fn.caps))
-    amount = fn.caps[push] - flow[push]
-    for e, x in zip(push.tolist(), amount.tolist(), strict=True):
+    fill = np.flatnonzero((rc < 0) & (flow < fn.caps))
+    empty = np.flatnonzero((rc > 0) & (flow > 0))
+    change = np.concatenate([fn.caps[fill] - flow[fill], -flow[empty]])
+    arcs = np.concatenate([fill, empty])
+    for e, x in zip(arcs.tolist(), change.tolist(), strict=True):
         _add_flow(e, x, fn.heads, flow, back_first, back_next)
-    np.add.at(excess, fn.heads[push], amount)
-    np.subtract.at(excess, fn.tails[push], amount)
+    np.add.at(excess, fn.heads[arcs], change)
+    np.subtract.at(excess, fn.tails[arcs], change)
+    residual = (first, out, back_first, back_next, fn.tails, fn.heads)
     if not _shortest_paths(*residual, fn.caps, flow, fn.solver_costs, pot, excess):
         return None
     return flow if _certified(fn, flow, pot) else None
