@@ -20,7 +20,6 @@ flow needs integer costs: they are scaled by :data:`COST_SCALE` unless they are 
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,9 +32,8 @@ COST_SCALE = 100
 """Arc costs are multiples of 1/100 (the transport subsidy is counted in 100 CNY units)."""
 LEXICOGRAPHIC_ARCS = 300_000
 """From this many arcs on, a tie-broken flow is found from the flow without the tie-break
-(:func:`planner.allocation.warm.tie_break`) where the kernels are loaded; below, OR-Tools
-with the scaled costs is about as fast."""
-_WARM = "planner.allocation.warm"
+(:func:`planner.allocation.warm.tie_break`); below, OR-Tools with the scaled costs is about
+as fast."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,10 +180,10 @@ def network_flow(
         warm = warm_solve(pr, net, direct)
         if warm is not None:
             return net.result(pr, warm, from_previous=True)
-    if net.scale > 1 and len(net.tails) >= LEXICOGRAPHIC_ARCS and _WARM in sys.modules:
+    if net.scale > 1 and len(net.tails) >= LEXICOGRAPHIC_ARCS:
         # the optimum without the tie-break, then the tie-break from it: faster than OR-Tools
-        # with the scaled costs on large networks, once the compiled kernels are loaded (the
-        # worker processes load them when they start; loading costs half a second)
+        # with the scaled costs on large networks (the choice depends on the input only, so
+        # that the same input gives the same plan in any process)
         from planner.allocation.warm import tie_break
 
         plain = flow_network(pr, direct, hubs, None, price, groups)
