@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def _without(problem, leave: np.ndarray, previous: np.ndarray):  # type: ignore[no-untyped-def]
-    """The problem with the applicants ``leave`` gone and ``previous`` (a post per applicant,
-    -1 for none) as the previous plan."""
+    """The problem with the applicants ``leave`` gone (their seats freed: ``post_prev_gone``)
+    and ``previous`` (a post per applicant, -1 for none) as the previous plan."""
     keep = np.setdiff1d(np.arange(problem.n_applicants), leave)
     fields = {
         f.name: getattr(problem, f.name)[keep]

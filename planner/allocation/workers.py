@@ -4,8 +4,8 @@ Starting a worker from nothing (``spawn``) costs about a second on this machine:
 numpy, OR-Tools and the compiled re-plan kernels (:mod:`planner.allocation.warm`). A
 ``forkserver`` pays that once: the server process imports :mod:`planner.allocation.preload`
 when it starts, and every worker is a fork of it, ready at once. :func:`start` starts the
-server early (the ``planner plan`` command does so before it reads the scenario, the API
-when it boots), so that the solve finds it running; otherwise the first solve starts it.
+server early (``planner plan`` and the API's job worker do so before they read the
+scenario), so that the solve finds it running; otherwise the first solve starts it.
 Where there is no ``forkserver`` (Windows), workers are spawned.
 """
 
