@@ -118,7 +118,7 @@ def test_tie_break_from_the_plain_optimum_is_the_tie_broken_optimum(scenario: Sc
     net = compact_network(problem, ArcBuilder(problem))
     fn = flow_network(problem, net.direct, net.hubs, tiebreak=share_weight(problem))
     plain = flow_network(problem, net.direct, net.hubs)
-    mended = warm.tie_break(fn, plain, solve_network(plain))
+    mended = warm.tie_break(fn, solve_network(plain))
     assert mended is not None
     assert_feasible(fn, mended)
     assert int(mended @ fn.solver_costs) == int(solve_network(fn) @ fn.solver_costs)

@@ -20,6 +20,7 @@ flow needs integer costs: they are scaled by :data:`COST_SCALE` unless they are 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -186,8 +187,8 @@ def network_flow(
         # that the same input gives the same plan in any process)
         from planner.allocation.warm import tie_break
 
-        plain = flow_network(pr, direct, hubs, None, price, groups)
-        broken = tie_break(net, plain, solve_network(plain))
+        plain = dataclasses.replace(net, solver_costs=net.priced, scale=1)
+        broken = tie_break(net, solve_network(plain))
         if broken is not None:
             return net.result(pr, broken)
     return net.result(pr, solve_network(net))

@@ -50,6 +50,9 @@ SEARCH_BUDGET = 40
 
 _OK, _NEGATIVE_CYCLE, _GAVE_UP = 0, 1, 2
 
+Residual = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+"""The residual network as the kernels take it (:func:`_residual`)."""
+
 
 def warm_solve(pr: AllocationProblem, fn: FlowNetwork, direct: Arcs) -> np.ndarray | None:
     """The optimal flow of ``fn`` (one value per arc) reached from the previous plan, or
@@ -59,42 +62,40 @@ def warm_solve(pr: AllocationProblem, fn: FlowNetwork, direct: Arcs) -> np.ndarr
     if start is None:
         return None
     flow, closed = start
-    first, out = _forward_index(fn.n_nodes, fn.tails)
-    back_first, back_next = _backward_lists(fn.n_nodes, fn.heads, flow)
+    residual = _residual(fn, flow)
     pot = np.zeros(fn.n_nodes, dtype=np.int64)
-    residual = (first, out, back_first, back_next, fn.tails, fn.heads)
     if _bellman_ford(*residual, closed, flow, fn.solver_costs, pot, SEARCH_BUDGET) != _OK:
         return None
     # the dropouts' seats are free again
-    return _reoptimize(fn, flow, pot, back_first, back_next, first, out)
+    return _reoptimize(fn, flow, pot, residual)
 
 
-def tie_break(fn: FlowNetwork, plain: FlowNetwork, flow: np.ndarray) -> np.ndarray | None:
-    """The optimum of ``fn`` (costs ``scale x plain + tie-break``) from an optimal ``flow`` of
-    ``plain`` (the same arcs without the tie-break), or None if that fails.
+def tie_break(fn: FlowNetwork, flow: np.ndarray) -> np.ndarray | None:
+    """The optimum of ``fn`` (costs ``scale x priced + tie-break``) from an optimal ``flow``
+    for the costs ``priced`` alone, or None if that fails.
 
     The plain optimum's potentials (Bellman-Ford on its residual network), times the scale,
     leave a negative reduced cost only where the tie-break breaks a tie; the flow is mended
     from there by shortest paths (OR-Tools with the scaled costs from scratch took about 1.8
     times as long as OR-Tools without them, on tier-national's largest parts)."""
     flow = flow.copy()
+    residual = _residual(fn, flow)
+    pot = np.zeros(fn.n_nodes, dtype=np.int64)
+    if _bellman_ford(*residual, fn.caps, flow, fn.priced, pot, SEARCH_BUDGET) != _OK:
+        return None
+    return _reoptimize(fn, flow, pot * fn.scale, residual)
+
+
+def _residual(fn: FlowNetwork, flow: np.ndarray) -> Residual:
+    """The residual network of ``flow`` as the kernels take it: the arcs leaving each node,
+    the arcs with flow into each node (:func:`_add_flow` keeps these), tails and heads."""
     first, out = _forward_index(fn.n_nodes, fn.tails)
     back_first, back_next = _backward_lists(fn.n_nodes, fn.heads, flow)
-    pot = np.zeros(fn.n_nodes, dtype=np.int64)
-    residual = (first, out, back_first, back_next, fn.tails, fn.heads)
-    if _bellman_ford(*residual, plain.caps, flow, plain.solver_costs, pot, SEARCH_BUDGET) != _OK:
-        return None
-    return _reoptimize(fn, flow, pot * fn.scale, back_first, back_next, first, out)
+    return first, out, back_first, back_next, fn.tails, fn.heads
 
 
 def _reoptimize(
-    fn: FlowNetwork,
-    flow: np.ndarray,
-    pot: np.ndarray,
-    back_first: np.ndarray,
-    back_next: np.ndarray,
-    first: np.ndarray,
-    out: np.ndarray,
+    fn: FlowNetwork, flow: np.ndarray, pot: np.ndarray, residual: Residual
 ) -> np.ndarray | None:
     """The optimum of ``fn`` from a feasible ``flow`` and potentials ``pot`` that are wrong on
     a few arcs: an arc with room and a negative reduced cost is filled, an arc with flow and
@@ -107,10 +108,9 @@ def _reoptimize(
     change = np.concatenate([fn.caps[fill] - flow[fill], -flow[empty]])
     arcs = np.concatenate([fill, empty])
     for e, x in zip(arcs.tolist(), change.tolist(), strict=True):
-        _add_flow(e, x, fn.heads, flow, back_first, back_next)
+        _add_flow(e, x, fn.heads, flow, residual[2], residual[3])
     np.add.at(excess, fn.heads[arcs], change)
     np.subtract.at(excess, fn.tails[arcs], change)
-    residual = (first, out, back_first, back_next, fn.tails, fn.heads)
     if not _shortest_paths(*residual, fn.caps, flow, fn.solver_costs, pot, excess):
         return None
     return flow if _certified(fn, flow, pot) else None
@@ -166,22 +166,19 @@ def _start(
         node = fn.tails[arc]
         node = node[node != 0]  # up to the source
     # downstream: post, bucket, service province, sink
-    n_b, n_s = len(pr.bucket_cap), len(pr.service_code)
-    at_post = np.bincount(kept_p, minlength=n_p)
     bucket = np.maximum(pr.post_bucket, 0)
     bucket_s = pr.county_s[pr.bucket_county]
-    flow[o[5] : o[6]] = at_post
-    flow[o[6] : o[7]] = np.bincount(bucket, weights=at_post, minlength=n_b).astype(np.int64)
-    flow[o[7] : o[8]] = np.bincount(bucket_s, weights=flow[o[6] : o[7]], minlength=n_s).astype(
-        np.int64
-    )
+
+    def post_side(per_post: np.ndarray) -> np.ndarray:
+        """Per-post counts summed up the post, bucket and service-province arcs."""
+        per_bucket = np.bincount(bucket, weights=per_post, minlength=len(pr.bucket_cap))
+        per_s = np.bincount(bucket_s, weights=per_bucket, minlength=len(pr.service_code))
+        return np.concatenate([per_post, per_bucket, per_s]).astype(np.int64)
+
+    flow[o[5] : o[8]] = post_side(np.bincount(kept_p, minlength=n_p))
     flow[o[8]] = fn.supply - len(kept_a)
-    gone = pr.post_prev_gone * pr.post_usable
     closed = fn.caps.copy()
-    closed[o[5] : o[6]] -= gone
-    gone_b = np.bincount(bucket, weights=gone, minlength=n_b).astype(np.int64)
-    closed[o[6] : o[7]] -= gone_b
-    closed[o[7] : o[8]] -= np.bincount(bucket_s, weights=gone_b, minlength=n_s).astype(np.int64)
+    closed[o[5] : o[8]] -= post_side(pr.post_prev_gone * pr.post_usable)
     if np.any(flow > closed) or np.any(closed < 0) or flow[o[8]] < 0:
         return None
     return flow, closed
