@@ -23,6 +23,8 @@ import pytest
 from tests.api_support import write_crewed_tiny, zip_folder, zip_part
 from tests.scenario_files import plan_directly
 
+pytestmark = pytest.mark.slow  # the whole module runs only in `make test`
+
 PLANNER = str(Path(sys.executable).with_name("planner"))
 
 
@@ -42,7 +44,7 @@ def _workers(job_id: str) -> list[int]:
                 cmd = (d / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if b"api.jobs" in cmd and job_id.encode() in cmd:
+            if b"api.server.jobs" in cmd and job_id.encode() in cmd:
                 found.append(int(d.name))
     return found
 
