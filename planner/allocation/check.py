@@ -233,13 +233,13 @@ class _Plan:
         seats = np.asarray(posts.seats, dtype=np.int64)
         open_seats = np.maximum(seats - held, 0)
         placed = np.bincount(self.pi, minlength=len(posts))
-        for p in np.flatnonzero(placed > open_seats).tolist():
+        for k in np.flatnonzero(placed > open_seats).tolist():
             out.append(
                 Violation(
                     "A1",
-                    f"post {posts.post_id[p]}",
-                    f"{placed[p]} new volunteers on {_count(open_seats[p], 'open seat')} "
-                    f"({_count(seats[p], 'seat')} - {held[p]} continuing)",
+                    f"post {posts.post_id[k]}",
+                    f"{placed[k]} new volunteers on {_count(open_seats[k], 'open seat')} "
+                    f"({_count(seats[k], 'seat')} - {held[k]} continuing)",
                 )
             )
         return out

@@ -275,8 +275,10 @@ class _Walk:
             if n > 1:
                 name = f"route {p.station_id[si]}-d{di + 1:02d}-v{vj + 1}"
                 out.append(Violation("R5", name, f"the vehicle-day runs {n} routes; expected 1"))
-        days, counts = np.unique(np.stack([s[known], d[known]], axis=1), axis=0, return_counts=True)
-        for (si, di), n in zip(days.tolist(), counts.tolist(), strict=True):
+        station_days, counts = np.unique(
+            np.stack([s[known], d[known]], axis=1), axis=0, return_counts=True
+        )
+        for (si, di), n in zip(station_days.tolist(), counts.tolist(), strict=True):
             staffed = int(p.staffed[si, di]) if 0 <= di < horizon else 0
             allowed = min(staffed, int(p.vehicles[si]))
             if n > allowed:
