@@ -40,7 +40,7 @@ def _best(run: Callable[[], Any], repeat: int) -> tuple[float, Any]:
 
 
 def main() -> None:
-    from geodata.scenario import read_scenario
+    import planner
     from planner.allocation import workers
     from planner.allocation.check import check_assignments
     from planner.allocation.problem import AllocationProblem
@@ -60,7 +60,7 @@ def main() -> None:
     args = parser.parse_args()
 
     name = f"tier-{args.tier}"
-    scenario = read_scenario(f"builtin:{name}")
+    scenario = planner.read_scenario(f"builtin:{name}").data
     problem = AllocationProblem.from_scenario(scenario)
     solution = solve_allocation(problem, time_limit=args.time_limit)
     placed = np.flatnonzero(solution.post_of >= 0)
@@ -68,7 +68,7 @@ def main() -> None:
     post_id = problem.post_id[solution.post_of[placed]]
     plan = dict(zip(applicant_id.tolist(), post_id.tolist(), strict=True))
 
-    routing = read_scenario(f"builtin:{args.routing}")
+    routing = planner.read_scenario(f"builtin:{args.routing}").data
     routing_problem = RoutingProblem.from_scenario(routing)
     routes = solve_routing(routing_problem, SolveOptions(time_limit=10.0, seed=0))
 

@@ -14,14 +14,16 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import planner
 from planner.allocation.check import check_assignments
 from planner.allocation.problem import AllocationProblem
 from planner.allocation.solver import solve_allocation
-from planner.scenario import BACHELOR_RANK, GENERAL_CATEGORIES, Rules, Scenario
+from planner.scenario import BACHELOR_RANK, GENERAL_CATEGORIES, Rules, ScenarioData
 from planner.violation import Violation
 from tests.alloc_checker import check_plan
 from tests.test_allocation import (
@@ -33,10 +35,10 @@ from tests.test_allocation import (
     scenarios,
 )
 
-Plan = dict[str, str]
+Pairs = dict[str, str]
 
 
-def solved_plan(scenario: Scenario) -> Plan:
+def solved_plan(scenario: ScenarioData) -> Pairs:
     """The real solver's plan of ``scenario``, applicant id -> post id."""
     problem = AllocationProblem.from_scenario(scenario)
     sol = solve_allocation(problem, time_limit=30.0, workers=1)
@@ -50,7 +52,7 @@ def solved_plan(scenario: Scenario) -> Plan:
     )
 
 
-def check(scenario: Scenario, plan: Plan) -> list[Violation]:
+def check(scenario: ScenarioData, plan: Pairs) -> list[Violation]:
     return check_assignments(
         scenario, np.array(list(plan), dtype=str), np.array(list(plan.values()))
     )
@@ -60,7 +62,7 @@ def rules_of(violations: list[Violation]) -> Counter[str]:
     return Counter(v.rule for v in violations)
 
 
-def independent(scenario: Scenario, plan: Plan) -> Counter[str]:
+def independent(scenario: ScenarioData, plan: Pairs) -> Counter[str]:
     return Counter(v.split(":", 1)[0] for v in check_plan(scenario, plan).violations)
 
 
@@ -69,9 +71,7 @@ def independent(scenario: Scenario, plan: Plan) -> Counter[str]:
 
 @pytest.mark.parametrize("name", ["tier-county", "tier-prefecture", "huaihua-screening"])
 def test_builtin_plans_keep_every_rule(name: str) -> None:
-    from geodata.scenario import read_scenario
-
-    scenario = read_scenario(f"builtin:{name}")
+    scenario = planner.read_scenario(f"builtin:{name}").data
     plan = solved_plan(scenario)
     assert len(plan) > 0
     assert check(scenario, plan) == []
@@ -79,18 +79,29 @@ def test_builtin_plans_keep_every_rule(name: str) -> None:
 
 
 def test_tiny_scenario_files_plan_keeps_every_rule(tiny_dir: Any) -> None:
-    from geodata.scenario import read_scenario
-
-    scenario = read_scenario(tiny_dir)
+    scenario = planner.read_scenario(tiny_dir).data
     plan = solved_plan(scenario)
     assert plan and check(scenario, plan) == []
     assert check_plan(scenario, plan).violations == []
 
 
+def test_plan_check_of_the_library_api() -> None:
+    # planner.allocate(...).check() runs this checker on the plan's assignments table
+    scenario = planner.read_scenario("builtin:tier-county")
+    plan = planner.allocate(scenario, planner.AllocationParams(time_limit=60.0))
+    assert len(plan.assignments) > 0 and plan.check() == []
+    rows = plan.assignments.copy()
+    rows.loc[rows.index[0], "post_id"] = rows["post_id"].iloc[1]
+    rows = pd.concat([rows, rows.iloc[[0]]])
+    broken = dataclasses.replace(plan, tables={**plan.tables, "assignments": rows})
+    a = rows["applicant_id"].iloc[0]
+    assert any(v.rule == "A1" and v.subject == f"applicant {a}" for v in broken.check())
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenario=scenarios(juniors=2), data=st.data())
 def test_random_plans_agree_with_the_independent_checker(
-    scenario: Scenario, data: st.DataObject
+    scenario: ScenarioData, data: st.DataObject
 ) -> None:
     """The solver's plan keeps every rule for both checkers; moved around at random (other
     posts, unplaced, unknown ids), both find the same rules broken as often."""
@@ -181,14 +192,14 @@ def mutation_rows() -> ScenarioRows:
 
 
 @pytest.fixture(scope="module")
-def valid() -> tuple[Scenario, Plan]:
+def valid() -> tuple[ScenarioData, Pairs]:
     scenario = build_scenario(mutation_rows())
     plan = solved_plan(scenario)
     assert check(scenario, plan) == [] and check_plan(scenario, plan).violations == []
     return scenario, plan
 
 
-def facts(scenario: Scenario, plan: Plan) -> dict[str, Any]:
+def facts(scenario: ScenarioData, plan: Pairs) -> dict[str, Any]:
     """What the mutations need to know about a plan, counted here in plain Python."""
     assert scenario.posts is not None and scenario.applicants is not None
     posts, apps = scenario.posts, scenario.applicants
@@ -208,7 +219,7 @@ def facts(scenario: Scenario, plan: Plan) -> dict[str, Any]:
     }
 
 
-def free_seat(sc: Scenario, plan: Plan) -> str:
+def free_seat(sc: ScenarioData, plan: Pairs) -> str:
     """A Gansu post without requirements that has an open seat in a bucket with room."""
     f = facts(sc, plan)
     open_seats = {"edu2": 4, "agr1": 4}
@@ -217,7 +228,7 @@ def free_seat(sc: Scenario, plan: Plan) -> str:
     return room[0]
 
 
-def moved(plan: Plan, **changes: str | None) -> Plan:
+def moved(plan: Pairs, **changes: str | None) -> Pairs:
     out = dict(plan)
     for a, p in changes.items():
         if p is None:
@@ -227,37 +238,37 @@ def moved(plan: Plan, **changes: str | None) -> Plan:
     return out
 
 
-Mutation = Callable[[Scenario, Plan], tuple[Plan, str, str]]
+Mutation = Callable[[ScenarioData, Pairs], tuple[Pairs, str, str]]
 """Breaks one rule of a valid plan: the broken plan, the rule and text its subject names."""
 
 
-def full_post(sc: Scenario, plan: Plan) -> tuple[Plan, str, str]:
+def full_post(sc: ScenarioData, plan: Pairs) -> tuple[Pairs, str, str]:
     f = facts(sc, plan)
     assert f["on_post"]["edu1"] == 1  # the relay post's one open seat (2 seats, 1 continuing)
     mover = next(a for a, p in plan.items() if p == "edu2")
     return moved(plan, **{mover: "edu1"}), "A1", "post edu1"
 
 
-def unknown_post(sc: Scenario, plan: Plan) -> tuple[Plan, str, str]:
+def unknown_post(sc: ScenarioData, plan: Pairs) -> tuple[Pairs, str, str]:
     a = next(iter(plan))
     return moved(plan, **{a: "P404"}), "A1", f"applicant {a} -> post P404"
 
 
-def unknown_applicant(sc: Scenario, plan: Plan) -> tuple[Plan, str, str]:
+def unknown_applicant(sc: ScenarioData, plan: Pairs) -> tuple[Pairs, str, str]:
     return moved(plan, ghost="edu2"), "A1", "applicant ghost -> post edu2"
 
 
-def barred_county(sc: Scenario, plan: Plan) -> tuple[Plan, str, str]:
+def barred_county(sc: ScenarioData, plan: Pairs) -> tuple[Pairs, str, str]:
     mover = next(a for a, p in plan.items() if p == "edu2")
     return moved(plan, **{mover: "bar1"}), "A2", f"county {XB}"
 
 
-def county_without_quota(sc: Scenario, plan: Plan) -> tuple[Plan, str, str]:
+def county_without_quota(sc: ScenarioData, plan: Pairs) -> tuple[Pairs, str, str]:
     mover = next(a for a, p in plan.items() if p == "edu2")
     return moved(plan, **{mover: "noq1"}), "A2", f"county {XN}"
 
 
-def general_bucket(sc: Scenario, plan: Plan) -> tuple[Plan, str, str]:
+def general_bucket(sc: ScenarioData, plan: Pairs) -> tuple[Pairs, str, str]:
     # Qinghai: 4 placed (dispatch target) in two counties of quotas 2 and 3; one of them is
     # full: move a volunteer of the other there (the province's count stays 4).
     f = facts(sc, plan)
@@ -268,25 +279,25 @@ def general_bucket(sc: Scenario, plan: Plan) -> tuple[Plan, str, str]:
     return moved(plan, **{mover: post}), "A2", f"county {full} general bucket"
 
 
-def special_bucket(sc: Scenario, plan: Plan) -> tuple[Plan, str, str]:
+def special_bucket(sc: ScenarioData, plan: Pairs) -> tuple[Pairs, str, str]:
     assert facts(sc, plan)["on_post"]["yc1"] == 1  # youth_center quota 1, 2 seats
     mover = next(a for a, p in plan.items() if p == "edu2")
     return moved(plan, **{mover: "yc1"}), "A2", f"county {X1} youth_center bucket"
 
 
-def unpaired_province(sc: Scenario, plan: Plan) -> tuple[Plan, str, str]:
+def unpaired_province(sc: ScenarioData, plan: Pairs) -> tuple[Pairs, str, str]:
     mover = next(a for a, p in plan.items() if p == "edu2")  # recruited in a Gansu pair
     return moved(plan, **{mover: "qh2"}), "A3", f"applicant {mover} -> post qh2"
 
 
-def pair_seats(sc: Scenario, plan: Plan) -> tuple[Plan, str, str]:
+def pair_seats(sc: ScenarioData, plan: Pairs) -> tuple[Pairs, str, str]:
     f = facts(sc, plan)
     out = [a for a in f["unplaced"] if f["recruit"][a] == "320000"]
     assert len(out) == 1  # the pair 620000 <- 320000 has one seat
     return moved(plan, **{out[0]: free_seat(sc, plan)}), "A3", "pair 620000 <- 320000"
 
 
-def bachelor_share(sc: Scenario, plan: Plan) -> tuple[Plan, str, str]:
+def bachelor_share(sc: ScenarioData, plan: Pairs) -> tuple[Pairs, str, str]:
     f = facts(sc, plan)
     mine = [a for a in plan if f["recruit"][a] == "110000"]
     assert any(f["degree"][a] < BACHELOR_RANK for a in mine)
@@ -299,29 +310,29 @@ def bachelor_share(sc: Scenario, plan: Plan) -> tuple[Plan, str, str]:
         out.pop(bachelors[0])
 
 
-def required_major(sc: Scenario, plan: Plan) -> tuple[Plan, str, str]:
+def required_major(sc: ScenarioData, plan: Pairs) -> tuple[Pairs, str, str]:
     mover = next(a for a, p in plan.items() if p == "agr1")
     return moved(plan, **{mover: "med1"}), "A5", f"applicant {mover} -> post med1"
 
 
-def min_degree(sc: Scenario, plan: Plan) -> tuple[Plan, str, str]:
+def min_degree(sc: ScenarioData, plan: Pairs) -> tuple[Pairs, str, str]:
     f = facts(sc, plan)
     mover = next(a for a, p in plan.items() if p == "agr1" and f["degree"][a] < 2)
     return moved(plan, **{mover: "adv1"}), "A5", f"applicant {mover} -> post adv1"
 
 
-def health(sc: Scenario, plan: Plan) -> tuple[Plan, str, str]:
+def health(sc: ScenarioData, plan: Pairs) -> tuple[Pairs, str, str]:
     assert "sick" not in plan
     post = free_seat(sc, plan)
     return moved(plan, sick=post), "A5", f"applicant sick -> post {post}"
 
 
-def preferences(sc: Scenario, plan: Plan) -> tuple[Plan, str, str]:
+def preferences(sc: ScenarioData, plan: Pairs) -> tuple[Pairs, str, str]:
     assert plan["b8"] in ("edu1", "edu2", "yc1")  # b8 named only the county X1
     return moved(plan, b8="agr1"), "A5", "applicant b8 -> post agr1"
 
 
-def dispatch_target(sc: Scenario, plan: Plan) -> tuple[Plan, str, str]:
+def dispatch_target(sc: ScenarioData, plan: Pairs) -> tuple[Pairs, str, str]:
     f = facts(sc, plan)
     assert f["general"][Y1] + f["general"][Y2] == 4  # the dispatch target binds
     room = "qh1" if f["general"][Y1] < 2 else "qh2"
@@ -329,7 +340,7 @@ def dispatch_target(sc: Scenario, plan: Plan) -> tuple[Plan, str, str]:
     return moved(plan, **{out: room}), "A6", "service province 630000"
 
 
-def recruitment_target(sc: Scenario, plan: Plan) -> tuple[Plan, str, str]:
+def recruitment_target(sc: ScenarioData, plan: Pairs) -> tuple[Pairs, str, str]:
     f = facts(sc, plan)
     out = [a for a in f["unplaced"] if f["recruit"][a] == "440000"]
     assert len(out) == 1  # 440000 sends at most 1
@@ -358,7 +369,7 @@ MUTATIONS: list[Mutation] = [
 
 @pytest.mark.parametrize("mutation", MUTATIONS, ids=lambda m: m.__name__)
 def test_each_broken_rule_is_named_with_its_subject(
-    valid: tuple[Scenario, Plan], mutation: Mutation
+    valid: tuple[ScenarioData, Pairs], mutation: Mutation
 ) -> None:
     scenario, plan = valid
     broken, rule, subject = mutation(scenario, plan)
@@ -369,7 +380,7 @@ def test_each_broken_rule_is_named_with_its_subject(
     assert rules_of(found) == independent(scenario, broken)  # the independent checker agrees
 
 
-def test_an_applicant_placed_twice_is_named(valid: tuple[Scenario, Plan]) -> None:
+def test_an_applicant_placed_twice_is_named(valid: tuple[ScenarioData, Pairs]) -> None:
     scenario, plan = valid
     a, p = next(iter(plan.items()))
     other = "edu2" if p != "edu2" else "agr1"
@@ -381,7 +392,7 @@ def test_an_applicant_placed_twice_is_named(valid: tuple[Scenario, Plan]) -> Non
     assert p in twice[0].message and other in twice[0].message
 
 
-def test_messages_carry_the_numbers(valid: tuple[Scenario, Plan]) -> None:
+def test_messages_carry_the_numbers(valid: tuple[ScenarioData, Pairs]) -> None:
     scenario, plan = valid
     broken, _, _ = full_post(scenario, plan)
     (seat,) = [v for v in check(scenario, broken) if v.subject == "post edu1"]
@@ -391,7 +402,7 @@ def test_messages_carry_the_numbers(valid: tuple[Scenario, Plan]) -> None:
     assert "17 x 6 > 20 x 5" in share.message
 
 
-def test_allow_outside_preferences_lifts_only_that_rule(valid: tuple[Scenario, Plan]) -> None:
+def test_allow_outside_preferences_lifts_only_that_rule(valid: tuple[ScenarioData, Pairs]) -> None:
     scenario, plan = valid
     broken, _, _ = preferences(scenario, plan)
     free = dataclasses.replace(
@@ -424,7 +435,7 @@ def test_a_share_written_as_a_decimal_is_exact() -> None:
     assert share.rule == "A4" and "11 x 100 > 20 x 54" in share.message
 
 
-def test_mismatched_arrays_are_refused(valid: tuple[Scenario, Plan]) -> None:
+def test_mismatched_arrays_are_refused(valid: tuple[ScenarioData, Pairs]) -> None:
     scenario, _ = valid
     with pytest.raises(ValueError, match="applicant_id has 2 entries and post_id 1"):
         check_assignments(scenario, np.array(["b1", "b2"]), np.array(["edu1"]))
@@ -432,7 +443,7 @@ def test_mismatched_arrays_are_refused(valid: tuple[Scenario, Plan]) -> None:
         check_assignments(scenario, np.array([["b1"]]), np.array([["edu1"]]))
 
 
-def test_an_empty_plan_keeps_every_rule(valid: tuple[Scenario, Plan]) -> None:
+def test_an_empty_plan_keeps_every_rule(valid: tuple[ScenarioData, Pairs]) -> None:
     scenario, _ = valid
     assert check_assignments(scenario, np.array([], dtype=str), np.array([], dtype=str)) == []
     assert check_assignments(scenario, [], []) == []

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import planner
 from planner.routing.check import check_routes
 from planner.routing.problem import RoutingProblem
 from planner.routing.result import RoutingResult
@@ -114,11 +115,23 @@ def test_every_reason_code_is_borne_out(seed: int, stations: int, stops: int) ->
 
 @pytest.mark.parametrize(("name", "seconds"), [("tier-county", 5.0), ("huaihua-screening", 8.0)])
 def test_builtin_campaigns_keep_every_rule(name: str, seconds: float) -> None:
-    from geodata.scenario import read_scenario
-
-    p = RoutingProblem.from_scenario(read_scenario(f"builtin:{name}"))
+    p = RoutingProblem.from_scenario(planner.read_scenario(f"builtin:{name}").data)
     r = solved(p, SolveOptions(time_limit=seconds, seed=0))
     assert len(r.routes) > 0
+
+
+def test_routes_check_of_the_library_api() -> None:
+    # planner.route(...).check() runs this checker on the problem and result it solved
+    scenario = planner.read_scenario("builtin:tier-county")
+    plan = planner.allocate(scenario, planner.AllocationParams(time_limit=60.0))
+    routes = planner.route(
+        scenario, crews=plan.crews(), params=planner.RoutingParams(time_limit=5.0, workers=1)
+    )
+    assert len(routes.routes) > 0 and routes.check() == []
+    late = shifted(routes.result, 0, 24 * 60.0)
+    broken = dataclasses.replace(routes, result=late)
+    name = route_name(routes.problem, routes.result, 0)
+    assert any(v.rule == "R1" and v.subject == name for v in broken.check())
 
 
 # Breaking each rule on purpose ---------------------------------------------------------------

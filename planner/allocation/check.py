@@ -54,7 +54,7 @@ from planner.scenario import (
     DEGREES,
     GENERAL_CATEGORIES,
     SPECIAL_ACTIONS,
-    Scenario,
+    ScenarioData,
 )
 from planner.violation import Violation
 
@@ -66,7 +66,7 @@ _SHOWN = 5
 
 
 def check_assignments(
-    scenario: Scenario,
+    scenario: ScenarioData,
     applicant_id: Sequence[str] | np.ndarray,
     post_id: Sequence[str] | np.ndarray,
 ) -> list[Violation]:
@@ -74,7 +74,7 @@ def check_assignments(
 
     Parameters
     ----------
-    scenario : Scenario
+    scenario : ScenarioData
         The validated scenario the plan was made for.
     applicant_id, post_id : array-like of str, same length
         The plan: applicant ``applicant_id[i]`` takes a seat of post ``post_id[i]``.
@@ -163,7 +163,7 @@ def _share_fraction(share: float) -> Fraction:
 class _Plan:
     """The plan's rows joined to the scenario's tables (known applicant and post only)."""
 
-    def __init__(self, scenario: Scenario, a_ids: np.ndarray, p_ids: np.ndarray) -> None:
+    def __init__(self, scenario: ScenarioData, a_ids: np.ndarray, p_ids: np.ndarray) -> None:
         self.sc = scenario
         self.a_ids = a_ids
         self.p_ids = p_ids
