@@ -36,6 +36,7 @@ from tests.test_allocation import (
 )
 
 Pairs = dict[str, str]
+"""A plan as applicant id -> post id."""
 
 
 def solved_plan(scenario: ScenarioData) -> Pairs:

@@ -340,7 +340,7 @@ class _Plan:
                     "A3",
                     f"pair {service} <- {recruit}",
                     f"{placed[u]} placed from {recruit} in {service}, above the pair's "
-                    f"{seats[u]} seats",
+                    f"{_count(seats[u], 'seat')}",
                 )
             )
         return out
