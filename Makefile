@@ -47,6 +47,7 @@ test-fast: install-dev
 bench: install-dev
 	$(BIN)/python benchmarks/allocation.py
 	$(BIN)/python benchmarks/replan.py
+	$(BIN)/python benchmarks/check.py
 	$(BIN)/python benchmarks/loading.py
 	$(BIN)/python benchmarks/china_load.py
 	$(BIN)/python benchmarks/maps.py
