@@ -13,6 +13,7 @@ import logging
 import re
 import tempfile
 import tomllib
+from fractions import Fraction
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -41,6 +42,9 @@ _TOP_KEYS = {"name", "year", "crs", "synthetic", "description", "seed", "files",
 _FILE_KEYS = {"counties", "townships", *TABLES}
 _LAYER_CODES = {"counties": ("code", "county_code"), "townships": ("township_code", "code")}
 """Accepted names of a layer's code column, first match wins."""
+MAX_SHARE_DENOMINATOR = 10_000
+"""The bachelor share is read as the fraction it is written as, with at most four decimals
+(planner.allocation.lp.share_fraction)."""
 FRAMES = "DataFrames"
 """Where the issues of a scenario given as DataFrames point when no table is at fault."""
 
@@ -277,13 +281,15 @@ def _settings(
 
     rules = build("rules", sc.Rules)
     weights = build("weights", sc.Weights)
-    if not 0 <= rules.undergraduate_min_share <= 1:
+    share = rules.undergraduate_min_share
+    if not 0 <= share <= 1 or Fraction(str(share)).denominator > MAX_SHARE_DENOMINATOR:
         report.error(
             file,
             line_of("undergraduate_min_share"),
             "undergraduate_min_share",
             "toml-type",
-            f"undergraduate_min_share = {rules.undergraduate_min_share}; expected a share between 0 and 1",
+            f"undergraduate_min_share = {share}; expected a share between 0 and 1 with at most "
+            "four decimals, like 0.85 (A4 is checked in exact integers: 0.85 = 17/20)",
         )
     if len(rules.transport_tiers_km) != len(rules.transport_tiers_cny):
         report.error(
