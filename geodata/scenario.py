@@ -13,9 +13,9 @@ import logging
 import re
 import tempfile
 import tomllib
-from fractions import Fraction
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
