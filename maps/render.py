@@ -294,16 +294,17 @@ def _county_codes(files: PlanFiles) -> set[str]:
 
 
 def _title(
-    files: PlanFiles, frame: gpd.GeoDataFrame, province: str | None, labels: dict[str, str]
+    files: PlanFiles, frame: gpd.GeoDataFrame, asked: str | None, labels: dict[str, str]
 ) -> dict[str, Any]:
     """The heading: scenario, year, synthetic flag and the area the map shows.
 
-    The area is ``province`` (the one asked for), else the one prefecture or province that
-    holds every drawn county, else the whole country; ``local`` is false for the latter.
+    The area is ``asked`` (the name and code of the province asked for), else the one
+    prefecture or province that holds every drawn county, else the whole country;
+    ``local`` is false for the latter.
     """
     scenario = files.summary.get("scenario", {}) if isinstance(files.summary, dict) else {}
     where = frame[["province_code", "province_name", "prefecture_name"]].drop_duplicates()
-    area = province
+    area = asked
     if area is None and len(where) == 1:
         area = f"{where['province_name'].iloc[0]} {where['prefecture_name'].iloc[0]}"
     elif area is None and where["province_code"].nunique() == 1:

@@ -117,7 +117,7 @@ def _draw(data: dict[str, Any]) -> Any:
     labels = data["labels"]
     fig, ax = plt.subplots(figsize=(10, 8), dpi=110)
     handles = []
-    ax.set_title(_title(data), fontsize=11)
+    title = _title(data)
     if "counties" in data:
         counties = _frame(data["counties"], data["digits"], polygons=True)
         metric = next(iter(data["classes"]), None)
@@ -131,7 +131,7 @@ def _draw(data: dict[str, Any]) -> Any:
                 for c, lab in zip(legend["colors"], legend["labels"], strict=True)
             ]
             handles.append(Patch(color="#d9d9d9", label=labels["no_data"]))
-            ax.set_title(_title(data) + f"\n{legend['title']}", fontsize=11)
+            title += f"\n{legend['title']}"
         else:
             counties.plot(ax=ax, color="#eeeeee", edgecolor="#555", linewidth=0.3)
     for key, color, width in (("prefectures", "#777", 0.5), ("provinces", "#222", 1.0)):
@@ -176,6 +176,7 @@ def _draw(data: dict[str, Any]) -> Any:
     ax.set_ylim(y0 - pad, y1 + pad)
     ax.set_aspect(1 / np.cos(np.radians((y0 + y1) / 2)))
     ax.set_axis_off()
+    ax.set_title(title, fontsize=11)
     if handles:
         ax.legend(handles=handles, loc="lower left", fontsize=8, frameon=True)
     return fig

@@ -347,6 +347,14 @@ def test_png_title_is_set_in_the_packaged_cjk_font(routed_dir: Path, tmp_path: P
         assert f"{name}-{glyph:x}" in drawn, char
 
 
+def test_missing_cjk_font_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
+    import maps.report
+
+    monkeypatch.setattr(maps.report, "CJK_FONT_FILE", "NoSuchFont-Regular.otf")
+    with pytest.raises(RuntimeError, match=r"NoSuchFont-Regular\.otf of the mplfonts package"):
+        maps.report.cjk_font()
+
+
 # --- the screenshots of docs/maps.md -----------------------------------------------------------
 
 

@@ -238,7 +238,7 @@
   }
 
   /* One control for the campaign day: all days, or one; shown while the routes layer is on. */
-  function dayControl(map, labels, days, group, state) {
+  function dayControl(map, names, days, group, state) {
     var control = L.control({ position: "topright" });
     var select = el("select", null, "wp-day-select");
     control.onAdd = function () {
@@ -248,7 +248,7 @@
       var all = el("option", T.day_all);
       all.value = "all";
       select.appendChild(all);
-      labels.forEach(function (d, i) {
+      names.forEach(function (d, i) {
         var option = el("option", fmt(T.day, d));
         option.value = String(i);
         select.appendChild(option);
