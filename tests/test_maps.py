@@ -131,6 +131,7 @@ def test_user_strings_show_as_text(
     for f in routes["features"]:
         f["properties"]["stops"][0]["stop_id"] = XSS
         f["properties"]["stops"][0]["arrive"] = XSS
+    routes["features"][-1]["properties"]["day"] = XSS  # a day named like the attack
     (folder / "routes.geojson").write_text(json.dumps(routes), encoding="utf-8")
     coverage = read_table(folder / "coverage.csv")
     coverage.loc[0, "township_name"] = XSS
@@ -185,6 +186,7 @@ def test_user_strings_show_as_text(
         shown.append(last_text(page, ".leaflet-popup-content"))
         shown.append(last_text(page, ".leaflet-tooltip"))
         shown.append(page.inner_text(".wp-heading"))
+        shown.append(page.inner_text(".wp-day-select"))
         page.click(".leaflet-control-search .search-button")
         page.locator(".leaflet-control-search input").press_sequentially("<img", delay=30)
         page.wait_for_selector(".search-tip", timeout=5000)
@@ -194,13 +196,14 @@ def test_user_strings_show_as_text(
 
     v = visit(chromium, page_file, ARTIFACTS / "map-escaping.png", action=open_everything)
     check_clean(v)
-    post, county_card, stop, township, title, tips, images = shown
+    post, county_card, stop, township, title, days, tips, images = shown
     assert XSS in post and XSS.count("<") == 1
     assert post.count(XSS) == 3  # post id, township, category
     assert XSS in county_card
     assert stop.count(XSS) == 2  # stop id, arrival
     assert XSS in township
     assert XSS in title
+    assert XSS in days
     assert XSS in tips
     assert images == "0"
 
