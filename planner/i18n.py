@@ -137,7 +137,7 @@ def translations(lang: str) -> _gettext.NullTranslations:
     return _gettext.GNUTranslations(buffer)
 
 
-def N_(template: str) -> str:  # noqa: N802 - the gettext convention
+def N_(template: str) -> str:
     """Mark ``template`` for the catalogue without translating it (it is translated when a
     :class:`Text` or :func:`_` renders it)."""
     return template

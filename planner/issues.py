@@ -104,9 +104,7 @@ class Report:
         **fields: Any,
     ) -> None:
         """Record a warning (see :meth:`error`)."""
-        self.issues.append(
-            Issue(file, line, column, Severity.WARNING, rule, Text(message, fields))
-        )
+        self.issues.append(Issue(file, line, column, Severity.WARNING, rule, Text(message, fields)))
 
     @property
     def errors(self) -> list[Issue]:
