@@ -88,10 +88,12 @@ class Report:
         column: str | None,
         rule: str,
         message: str,
+        /,
         **fields: Any,
     ) -> None:
         """Record an error: ``message`` is a template marked with ``N_`` and filled with
-        ``fields`` when read (:class:`~planner.i18n.Text`)."""
+        ``fields`` when read (:class:`~planner.i18n.Text`); the arguments before it are
+        positional, so that a field may be called ``line`` or ``file``."""
         self.issues.append(Issue(file, line, column, Severity.ERROR, rule, Text(message, fields)))
 
     def warning(
@@ -101,6 +103,7 @@ class Report:
         column: str | None,
         rule: str,
         message: str,
+        /,
         **fields: Any,
     ) -> None:
         """Record a warning (see :meth:`error`)."""
