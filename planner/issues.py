@@ -40,6 +40,8 @@ class Issue:
         Short code of the check, e.g. ``"unknown-county"`` or ``"D1"``.
     text : Text
         What was found and what was expected (:attr:`message` in the reader's language).
+    cell : str or None
+        Where a workbook shows it, as Excel names a cell (``岗位!D17``).
     """
 
     file: str
@@ -48,6 +50,7 @@ class Issue:
     severity: Severity
     rule: str
     text: Text
+    cell: str | None = None
 
     @property
     def message(self) -> str:
@@ -55,7 +58,10 @@ class Issue:
         return self.text.render()
 
     def where(self) -> str:
-        """``file, line N, column C`` (the parts that are known), for messages."""
+        """``岗位!D17`` for a workbook's cell, else ``file, line N, column C`` (the parts that
+        are known), for messages."""
+        if self.cell:
+            return self.cell
         parts = [self.file]
         if self.line is not None:
             parts.append(_("line {line}", line=self.line))
@@ -72,6 +78,7 @@ class Issue:
             "severity": self.severity.value,
             "rule": self.rule,
             "message": self.message,
+            **({"cell": self.cell} if self.cell else {}),
         }
 
 
