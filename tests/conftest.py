@@ -3,6 +3,7 @@ the maps, and a headless Chromium."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,10 @@ import pytest
 from tests.browser import browser
 from tests.map_support import write_routes
 from tests.scenario_files import plan_directly, write_tiny
+
+# The tests read English unless they ask for a language (i18n.speaking, PLANNER_LANG in a
+# subprocess's environment), whatever the machine's locale.
+os.environ["PLANNER_LANG"] = "en"
 
 
 @pytest.fixture
