@@ -19,7 +19,8 @@ from planner.allocation import warm
 from planner.allocation.arcs import ArcBuilder
 from planner.allocation.compact import compact_network, risky_tiebreak, share_weight
 from planner.allocation.direct import solve_direct
-from planner.allocation.flow import FlowNetwork, flow_network, solve_network
+from planner.allocation.flow import flow_network, solve_network
+from planner.allocation.network import FlowNetwork
 from planner.allocation.problem import AllocationProblem
 from planner.allocation.solver import AllocationSolution, solve_allocation
 from planner.scenario import PreviousPlan, Scenario

@@ -46,7 +46,8 @@ from planner.allocation.arcs import (
     tier_cny,
     transport_tier,
 )
-from planner.allocation.flow import Hubs, network_flow
+from planner.allocation.flow import network_flow
+from planner.allocation.network import Hubs
 from planner.allocation.problem import AllocationProblem
 from planner.geo import haversine_km
 

@@ -37,7 +37,8 @@ import numpy as np
 from planner.allocation import lp
 from planner.allocation.arcs import ArcBuilder, Arcs
 from planner.allocation.compact import CompactNetwork, share_weight, split_hubs
-from planner.allocation.flow import GroupCap, Price, network_flow
+from planner.allocation.flow import network_flow
+from planner.allocation.network import GroupCap, Price
 from planner.allocation.problem import AllocationProblem
 
 MAX_DENOMINATOR = 1_000

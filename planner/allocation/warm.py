@@ -34,16 +34,12 @@ The kernels are compiled with numba (cached on disk after the first use).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numba
 import numpy as np
 
 from planner.allocation.arcs import Arcs
+from planner.allocation.network import FlowNetwork
 from planner.allocation.problem import AllocationProblem
-
-if TYPE_CHECKING:
-    from planner.allocation.flow import FlowNetwork
 
 SEARCH_BUDGET = 40
 """The Bellman-Ford search gives up after scanning every residual arc this many times."""
