@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from geodata.scenario import read_scenario
 from planner.allocation.arcs import ArcBuilder
-from planner.allocation.compact import compact_flow
-from planner.allocation.flow import relaxed_flow
+from planner.allocation.compact import solve_compact_flow
+from planner.allocation.flow import solve_arc_flow
 from planner.allocation.problem import AllocationProblem
 from planner.scenario import Scenario
 from tests.test_allocation import scenarios
@@ -24,8 +24,8 @@ from tests.test_allocation import scenarios
 def test_compact_flow_equals_full_flow_on_builtins(name: str) -> None:
     pr = AllocationProblem.from_scenario(read_scenario(f"builtin:{name}"))
     builder = ArcBuilder(pr)
-    compact = compact_flow(pr, builder)
-    full = relaxed_flow(pr, builder.all_arcs())
+    compact = solve_compact_flow(pr, builder)
+    full = solve_arc_flow(pr, builder.all_arcs())
     assert compact.objective == pytest.approx(full.objective, abs=1e-6)
     # the hub flows split into real (applicant, post) arcs of the same total cost
     assert pr.constant() + compact.arcs.cost.sum() == pytest.approx(compact.objective, abs=1e-6)
@@ -37,8 +37,8 @@ def test_compact_flow_equals_full_flow_on_builtins(name: str) -> None:
 def test_compact_flow_equals_full_flow_on_random_scenarios(scenario: Scenario) -> None:
     pr = AllocationProblem.from_scenario(scenario)
     builder = ArcBuilder(pr)
-    assert compact_flow(pr, builder).objective == pytest.approx(
-        relaxed_flow(pr, builder.all_arcs()).objective, abs=1e-6
+    assert solve_compact_flow(pr, builder).objective == pytest.approx(
+        solve_arc_flow(pr, builder.all_arcs()).objective, abs=1e-6
     )
 
 
@@ -52,9 +52,9 @@ def test_compact_flow_counts_placements_outside_the_preferences(scenario: Scenar
     )
     pr = AllocationProblem.from_scenario(outside)
     builder = ArcBuilder(pr)
-    compact = compact_flow(pr, builder)
+    compact = solve_compact_flow(pr, builder)
     assert compact.objective == pytest.approx(
-        relaxed_flow(pr, builder.all_arcs()).objective, abs=1e-6
+        solve_arc_flow(pr, builder.all_arcs()).objective, abs=1e-6
     )
     assert pr.constant() + compact.arcs.cost.sum() == pytest.approx(compact.objective, abs=1e-6)
 

@@ -24,11 +24,14 @@ so that a province's counties are listed once per such hub, not once per applica
 is paid on the applicant's arc; an applicant who names a county and its province reaches it
 both ways, and the flow takes the cheaper. Outside placements (``allow_outside_preferences``)
 are named provinces at the outside rank. Keeping a previous volunteer on his post (term 6)
-adds one direct arc. With A3 pair seats and A4 relaxed, as in :mod:`planner.allocation.flow`,
-its optimum is a lower bound; a flow through the hubs is split into (applicant, post) pairs
-in any order, since every pairing of a hub's in- and out-flow costs the same (any pairing's
-true cost is at most the paths' cost, and the paths' cost is the least there is, so they are
-equal).
+adds one direct arc. With A3 pair seats and A4 relaxed, as in
+:mod:`planner.allocation.network`, its optimum is a lower bound; a flow through the hubs is
+split into (applicant, post) pairs in any order, since every pairing of a hub's in- and
+out-flow costs the same (any pairing's true cost is at most the paths' cost, and the paths'
+cost is the least there is, so they are equal).
+
+:func:`build_compact_network` builds the network (:class:`CompactNetwork`);
+:func:`solve_compact_flow` solves it (:class:`CompactFlow`).
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ from planner.allocation.arcs import (
     tier_cny,
     transport_tier,
 )
-from planner.allocation.flow import network_flow
+from planner.allocation.flow import solve_flow
 from planner.allocation.network import Hubs
 from planner.allocation.problem import AllocationProblem
 from planner.geo import haversine_km
@@ -76,7 +79,7 @@ class CompactFlow:
     """Reached from the previous plan (a re-plan), not from scratch."""
 
 
-def compact_flow(pr: AllocationProblem, builder: ArcBuilder) -> CompactFlow:
+def solve_compact_flow(pr: AllocationProblem, builder: ArcBuilder) -> CompactFlow:
     """Solve the relaxation (A3 seats and A4 left out) on the compact network.
 
     Among its optimal flows it takes one that leans to bachelors as A4 counts them (a
@@ -84,16 +87,17 @@ def compact_flow(pr: AllocationProblem, builder: ArcBuilder) -> CompactFlow:
     relaxed optimum keeps A4 whenever one of the optimal flows does; this for the recruiting
     provinces whose applicants, all placed, would break A4.
     """
-    net = compact_network(pr, builder)
-    result = network_flow(pr, net.direct, net.hubs, tiebreak=risky_tiebreak(pr))
+    net = build_compact_network(pr, builder)
+    result = solve_flow(pr, net.direct, net.hubs, tiebreak=risky_tiebreak(pr))
     arcs = split_hubs(builder, net, result.hub_in, result.hub_out, result.direct, result.hub_mid)
     return CompactFlow(result.objective, arcs, net, result.from_previous)
 
 
 def risky_tiebreak(pr: AllocationProblem) -> np.ndarray | None:
-    """The tie-break of :func:`compact_flow`: each applicant's A4 weight where his recruiting
-    province, all placed, would break A4 (only there can A4 bind; the tie-break costs time,
-    the solver's costs grow, so the others go without); None when there is no such province."""
+    """The tie-break of :func:`solve_compact_flow`: each applicant's A4 weight where his
+    recruiting province, all placed, would break A4 (only there can A4 bind; the tie-break
+    costs time, the solver's costs grow, so the others go without); None when there is no
+    such province."""
     weight = share_weight(pr)
     has_r = pr.app_r >= 0
     pool = np.bincount(pr.app_r[has_r], weights=weight[has_r], minlength=len(pr.recruit_code))
@@ -185,7 +189,7 @@ def _preferences(
     return key // 8 // len(codes), key % 8, key // 8 % len(codes), members, is_province
 
 
-def compact_network(pr: AllocationProblem, builder: ArcBuilder) -> CompactNetwork:
+def build_compact_network(pr: AllocationProblem, builder: ArcBuilder) -> CompactNetwork:
     """The network of the module docstring for every eligible pair of ``pr``."""
     w = pr.weights
     usable = np.flatnonzero(pr.post_usable)

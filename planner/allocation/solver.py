@@ -32,7 +32,7 @@ import numpy as np
 
 from planner.allocation import lp
 from planner.allocation.arcs import ArcBuilder, Arcs, integral_objective
-from planner.allocation.compact import compact_flow
+from planner.allocation.compact import solve_compact_flow
 from planner.allocation.components import Part, split
 from planner.allocation.pricing import Pricer
 from planner.allocation.problem import AllocationProblem
@@ -423,7 +423,7 @@ def _solve_part(
     n_a, n_p = problem.n_applicants, problem.n_posts
     # the relaxation without A3 pair seats and A4 on the compact network: a valid bound, and
     # when its plan keeps A3 and A4 too, the optimum
-    relaxed_plan = compact_flow(problem, builder)
+    relaxed_plan = solve_compact_flow(problem, builder)
     flow_bound = relaxed_plan.objective
     flow_arcs = relaxed_plan.arcs
     flow_used = lp.usage(problem, flow_arcs)
