@@ -37,6 +37,7 @@ from planner.allocation.components import Part, split
 from planner.allocation.pricing import Pricer
 from planner.allocation.problem import AllocationProblem
 from planner.allocation.share import solve_share
+from planner.allocation.status import SolveStatus, absolute_gap, judge, relative_gap
 from planner.allocation.workers import context as workers_context
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ class SolveStats:
     pricing_rounds: int
     columns: int
     lp_bound: float
-    status: str
+    status: SolveStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +86,7 @@ class AllocationSolution:
     @property
     def gap(self) -> float:
         """Relative gap between the objective and the proven bound."""
-        if not np.isfinite(self.bound):
-            return float("inf")
-        return max(self.objective - self.bound, 0.0) / max(abs(self.objective), 1.0)
+        return relative_gap(self.objective, self.bound)
 
 
 def _find(columns: Arcs, arcs: Arcs, n_posts: int) -> np.ndarray:
@@ -368,14 +367,9 @@ def _join(
     a = np.flatnonzero(post_of >= 0)
     arcs = ArcBuilder(problem).arcs_for_pairs(a, post_of[a])
     objective = problem.constant() + float(arcs.cost.sum())
-    gap = max(objective - bound, 0.0) / max(1.0, abs(objective))
-    optimal = gap <= gap_tolerance  # every part's bound is proven, so their sum is
-    if optimal:
-        status = "optimal" if gap <= 1e-9 else "optimal within tolerance"
-    else:
-        status = (
-            "time-limit" if any(s.stats.status == "time-limit" for s in solutions) else "gap open"
-        )
+    timed_out = any(s.stats.status == SolveStatus.TIME_LIMIT for s in solutions)
+    # every part's bound is proven, so their sum is
+    verdict = judge(objective, bound, gap_tolerance, timed_out=timed_out)
     build = max((s.stats.build_seconds for s in solutions), default=0.0)
     stats = SolveStats(
         build_seconds=build,
@@ -383,9 +377,9 @@ def _join(
         pricing_rounds=sum(s.stats.pricing_rounds for s in solutions),
         columns=sum(s.stats.columns for s in solutions),
         lp_bound=lp_bound,
-        status=status,
+        status=verdict.status,
     )
-    return AllocationSolution(post_of, arcs, objective, bound, optimal, stats, notes)
+    return AllocationSolution(post_of, arcs, objective, bound, verdict.optimal, stats, notes)
 
 
 def _network_plan(
@@ -402,12 +396,10 @@ def _network_plan(
     objective = problem.constant() + float(arcs.cost.sum())
     if integral_objective(problem):
         bound = float(np.ceil(bound - 1e-6))  # every plan's value is an integer
-    gap = max(objective - bound, 0.0) / max(1.0, abs(objective))
-    optimal = gap <= gap_tolerance
-    status = "optimal" if gap <= 1e-9 else ("optimal within tolerance" if optimal else "gap open")
+    verdict = judge(objective, bound, gap_tolerance)
     seconds = time.perf_counter() - t0
-    stats = SolveStats(seconds, 0.0, 0, len(arcs), bound, status)
-    return AllocationSolution(post_of, arcs, objective, bound, optimal, stats, [note])
+    stats = SolveStats(seconds, 0.0, 0, len(arcs), bound, verdict.status)
+    return AllocationSolution(post_of, arcs, objective, bound, verdict.optimal, stats, [note])
 
 
 def _solve_part(
@@ -440,7 +432,7 @@ def _solve_part(
             relaxed_plan.network,
             flow_arcs,
             flow_bound,
-            gap_tolerance * max(1.0, abs(flow_bound)),
+            absolute_gap(gap_tolerance, flow_bound),
             t0 + time_limit,
         )
         if shared.arcs is not None:
@@ -528,10 +520,9 @@ def _solve_part(
             notes,
             flow_arcs,
             FIRST_PASS_SECONDS if first_pass else INCUMBENT_SECONDS,
-            gap_tolerance * max(1.0, abs(lower)),
+            absolute_gap(gap_tolerance, lower),
         )
-        gap = mip.objective - lower
-        if not first_pass and complete and gap > gap_tolerance * max(1.0, abs(mip.objective)):
+        if not first_pass and complete and relative_gap(mip.objective, lower) > gap_tolerance:
             mip, columns = _close(
                 problem,
                 layout,
@@ -553,18 +544,14 @@ def _solve_part(
     post_of = np.full(n_a, -1, dtype=np.int64)
     post_of[used.a] = used.p
     objective = problem.constant() + float(used.cost.sum())
-    gap = max(objective - bound, 0.0) / max(1.0, abs(objective))
-    optimal = complete and gap <= gap_tolerance
-    if optimal:
-        status = "optimal" if gap <= 1e-9 else "optimal within tolerance"
-    else:
-        status = "time-limit" if time.perf_counter() > deadline else "gap open"
+    timed_out = time.perf_counter() > deadline
+    verdict = judge(objective, bound, gap_tolerance, converged=complete, timed_out=timed_out)
     stats = SolveStats(
         build_seconds=build_seconds,
         solve_seconds=time.perf_counter() - t0 - build_seconds,
         pricing_rounds=rounds,
         columns=len(columns),
         lp_bound=lower,
-        status=status,
+        status=verdict.status,
     )
-    return AllocationSolution(post_of, used, objective, bound, optimal, stats, notes)
+    return AllocationSolution(post_of, used, objective, bound, verdict.optimal, stats, notes)
