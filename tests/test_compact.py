@@ -11,10 +11,11 @@ from hypothesis import strategies as st
 
 from geodata.scenario import read_scenario
 from planner.allocation.arcs import ArcBuilder
-from planner.allocation.compact import solve_compact_flow
+from planner.allocation.compact import DEGREE_RADIX, MAJOR_RADIX, solve_compact_flow
 from planner.allocation.flow import solve_arc_flow
+from planner.allocation.keys import KeyPacking, field_radix
 from planner.allocation.problem import AllocationProblem
-from planner.scenario import Scenario
+from planner.scenario import DEGREES, MAJOR_CLASSES, Scenario
 from tests.test_allocation import scenarios
 
 
@@ -78,3 +79,34 @@ def test_reach_agrees_with_the_eligible_arcs(scenario: Scenario, outside: bool) 
     got_has, got_provinces = builder.reach(np.arange(pr.n_applicants))
     assert got_has.tolist() == has.tolist()
     assert got_provinces.tolist() == provinces.tolist()
+
+
+def test_key_packing_sorts_like_the_tuples_and_unpacks_them() -> None:
+    rng = np.random.default_rng(7)
+    packing = KeyPacking(("pattern", "tier class", "major", "degree"), (5, 16, 8))
+    fields = [rng.integers(0, hi, 500) for hi in (10**6, 5, 16, 8)]
+    keys = packing.pack(*fields)
+    order = np.lexsort(fields[::-1])  # by pattern, then tier class, major, degree
+    assert np.all(np.diff(keys[order]) >= 0)
+    for got, want in zip(packing.unpack(keys), fields, strict=True):
+        assert np.array_equal(got, want)
+
+
+def test_a_key_that_would_overflow_or_collide_raises() -> None:
+    packing = KeyPacking(("pattern", "tier class", "major", "degree"), (5, 16, 8))
+    top = (int(np.iinfo(np.int64).max) + 1) // (5 * 16 * 8) - 1  # the largest head that fits
+    largest = packing.pack(*(np.asarray([v]) for v in (top, 4, 15, 7)))[0]
+    assert int(largest) == ((top * 5 + 4) * 16 + 15) * 8 + 7  # exact, in Python's integers
+    with pytest.raises(OverflowError, match="int64"):
+        packing.pack(*(np.asarray([v]) for v in (top + 1, 0, 0, 0)))
+    with pytest.raises(ValueError, match="'major'"):
+        packing.pack(*(np.asarray([v]) for v in (0, 0, 16, 0)))  # a 17th major class
+    with pytest.raises(ValueError, match="'degree'"):
+        packing.pack(*(np.asarray([v]) for v in (0, 0, 0, -1)))
+
+
+def test_the_hub_key_fields_hold_every_major_class_and_degree() -> None:
+    assert len(MAJOR_CLASSES) <= MAJOR_RADIX and len(DEGREES) <= DEGREE_RADIX
+    assert field_radix("major classes", 16, bits=4) == 16
+    with pytest.raises(ValueError, match="17 major classes do not fit in a key field of 4 bits"):
+        field_radix("major classes", 17, bits=4)

@@ -50,9 +50,28 @@ from planner.allocation.arcs import (
     transport_tier,
 )
 from planner.allocation.flow import solve_flow
+from planner.allocation.keys import KeyPacking, field_radix
 from planner.allocation.network import Hubs
 from planner.allocation.problem import AllocationProblem
 from planner.geo import haversine_km
+from planner.scenario import DEGREES, MAJOR_CLASSES
+
+MAJOR_RADIX = field_radix("major classes", len(MAJOR_CLASSES), bits=4)
+"""The major-class field of a hub key (:data:`planner.scenario.MAJOR_CLASSES`)."""
+DEGREE_RADIX = field_radix("degrees", len(DEGREES), bits=3)
+"""The degree field of a hub key (:data:`planner.scenario.DEGREES`)."""
+RANK_RADIX = field_radix("preference ranks", OUTSIDE_RANK + 1, bits=3)
+"""The rank field of a preference key (1 .. :data:`~planner.allocation.arcs.OUTSIDE_RANK`)."""
+PREFERENCE_HUB = KeyPacking(("province tiers", "major", "degree"), (MAJOR_RADIX, DEGREE_RADIX))
+"""A preference hub: the tiers of a named province's counties from a home, major, degree."""
+
+
+def _county_hub_packing(n_tiers: int) -> KeyPacking:
+    """A county hub: the tier pattern of a county from a home, a tier class in it, major,
+    degree."""
+    return KeyPacking(
+        ("tier pattern", "tier class", "major", "degree"), (n_tiers, MAJOR_RADIX, DEGREE_RADIX)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,12 +200,13 @@ def _preferences(
     ok = pr.app_health[pref_a] & (r >= 0) & (s >= 0)
     ok &= pr.pair_index[np.maximum(r, 0), np.maximum(s, 0)] >= 0
     # an applicant who names an area twice (a county and, again, outside) keeps the best rank
-    key = (pref_a[ok] * len(codes) + code_id[ok]) * 8 + pref_rank[ok]
+    named = KeyPacking(("applicant", "area", "rank"), (max(len(codes), 1), RANK_RADIX))
+    key = named.pack(pref_a[ok], code_id[ok], pref_rank[ok])
     key.sort()
+    a, area, rank = named.unpack(key)
     once = np.ones(len(key), dtype=bool)
-    once[1:] = key[1:] // 8 != key[:-1] // 8
-    key = key[once]
-    return key // 8 // len(codes), key % 8, key // 8 % len(codes), members, is_province
+    once[1:] = (a[1:] != a[:-1]) | (area[1:] != area[:-1])
+    return a[once], rank[once], area[once], members, is_province
 
 
 def build_compact_network(pr: AllocationProblem, builder: ArcBuilder) -> CompactNetwork:
@@ -217,22 +237,24 @@ def build_compact_network(pr: AllocationProblem, builder: ArcBuilder) -> Compact
     m_len = np.asarray([len(m) for m in members], dtype=np.int64)
     m_start = np.cumsum(m_len) - m_len
     m_flat = np.concatenate([*members, np.zeros(0, dtype=np.int64)])
+    home_area = KeyPacking(("home", "named area"), (len(members),))
+    home_county = KeyPacking(("home", "county"), (n_c,))
     # (home, province) once: the province's counties reached through a preference hub
     prov = is_province[area]
-    hp = np.unique(home_of[a[prov]] * len(members) + area[prov])
-    hp_h, hp_area = hp // len(members), hp % len(members)
+    hp = np.unique(home_area.pack(home_of[a[prov]], area[prov]))
+    hp_h, hp_area = home_area.unpack(hp)
     hp_c = m_flat[segments(m_start[hp_area], m_len[hp_area])]
     # the (home, county) segments: named counties and the counties of named provinces
     cty = ~prov & (m_len[area] > 0)
     seg_keys = np.unique(
         np.concatenate(
             [
-                home_of[a[cty]] * n_c + m_flat[m_start[area[cty]]],
-                np.repeat(hp_h, m_len[hp_area]) * n_c + hp_c,
+                home_county.pack(home_of[a[cty]], m_flat[m_start[area[cty]]]),
+                home_county.pack(np.repeat(hp_h, m_len[hp_area]), hp_c),
             ]
         )
     )
-    seg_h, seg_c = seg_keys // n_c, seg_keys % n_c
+    seg_h, seg_c = home_county.unpack(seg_keys)
     # the transport tier of each of county c's posts from each home
     order_posts = usable[np.argsort(post_county_idx, kind="stable")]
     county_len = np.bincount(post_county_idx, minlength=n_c)
@@ -253,13 +275,14 @@ def build_compact_network(pr: AllocationProblem, builder: ArcBuilder) -> Compact
     seg_min = np.minimum.reduceat(tier, bounds)
     rel = tier - np.repeat(seg_min, seg_len)
     pattern, pattern_rep = _patterns(seg_c, rel, bounds, seg_len)
-    classes = np.bitwise_or.reduceat(np.left_shift(1, rel), bounds)
     cny = tier_cny(pr)
     n_t = len(cny)
+    classes = _tier_classes(rel, bounds, n_t)
     major = np.log2(pr.app_major_bit).astype(np.int64)
+    county_hub = _county_hub_packing(n_t)
 
     def county_hub_key(seg: np.ndarray, j: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
-        return ((pattern[seg] * n_t + j) * 16 + m) * 8 + d
+        return county_hub.pack(pattern[seg], j, m, d)
 
     def rank_cost(rk: np.ndarray) -> np.ndarray:
         return np.where(
@@ -271,7 +294,7 @@ def build_compact_network(pr: AllocationProblem, builder: ArcBuilder) -> Compact
 
     # applicant -> county hub (pattern, tier class, major, degree) for a named county
     ca, c_rank = a[cty], rank[cty]
-    c_seg = np.searchsorted(seg_keys, home_of[ca] * n_c + m_flat[m_start[area[cty]]])
+    c_seg = np.searchsorted(seg_keys, home_county.pack(home_of[ca], m_flat[m_start[area[cty]]]))
     in_a, in_key, in_cost = [], [], []
     for j in range(n_t):
         has = np.flatnonzero(classes[c_seg] & (1 << j))
@@ -281,8 +304,10 @@ def build_compact_network(pr: AllocationProblem, builder: ArcBuilder) -> Compact
         in_cost.append(rank_cost(c_rank[has]) + tier_cost(seg, j))
     # a named province: applicant -> preference hub (the province's tiers from the home,
     # major, degree) -> county hubs of its counties
-    hp_seg = np.searchsorted(seg_keys, np.repeat(hp_h, m_len[hp_area]) * n_c + hp_c)
-    hp_val = pattern[hp_seg] * n_t + seg_min[hp_seg]
+    hp_seg = np.searchsorted(seg_keys, home_county.pack(np.repeat(hp_h, m_len[hp_area]), hp_c))
+    hp_val = KeyPacking(("tier pattern", "lowest tier"), (n_t,)).pack(
+        pattern[hp_seg], seg_min[hp_seg]
+    )
     hp_pi = np.zeros(len(hp), dtype=np.int64)
     hp_bounds = np.cumsum(m_len[hp_area]) - m_len[hp_area]
     n_pi = 0
@@ -294,12 +319,13 @@ def build_compact_network(pr: AllocationProblem, builder: ArcBuilder) -> Compact
         hp_pi[rows] = n_pi + inv.reshape(-1)
         n_pi += int(inv.max()) + 1
     pa, p_rank = a[prov], rank[prov]
-    p_pi = hp_pi[np.searchsorted(hp, home_of[pa] * len(members) + area[prov])]
-    pref_key = (p_pi * 16 + major[pa]) * 8 + pr.app_degree[pa]
+    p_pi = hp_pi[np.searchsorted(hp, home_area.pack(home_of[pa], area[prov]))]
+    pref_key = PREFERENCE_HUB.pack(p_pi, major[pa], pr.app_degree[pa])
     pref_hubs, pref_of = np.unique(pref_key, return_inverse=True)
+    pref_pi, pref_m, pref_d = PREFERENCE_HUB.unpack(pref_hubs)
     pi_rep = np.zeros(n_pi, dtype=np.int64)
     pi_rep[hp_pi] = np.arange(len(hp))
-    ph_rep = pi_rep[pref_hubs // 128]  # a (home, province) of each preference hub
+    ph_rep = pi_rep[pref_pi]  # a (home, province) of each preference hub
     ph_len = m_len[hp_area[ph_rep]]
     ph_k = np.repeat(np.arange(len(pref_hubs)), ph_len)
     ph_seg = hp_seg[segments(hp_bounds[ph_rep], ph_len)]
@@ -308,16 +334,13 @@ def build_compact_network(pr: AllocationProblem, builder: ArcBuilder) -> Compact
         has = np.flatnonzero(classes[ph_seg] & (1 << j))
         k, seg = ph_k[has], ph_seg[has]
         mid_from.append(k)
-        mid_key.append(
-            county_hub_key(seg, np.full(len(has), j), (pref_hubs[k] // 8) % 16, pref_hubs[k] % 8)
-        )
+        mid_key.append(county_hub_key(seg, np.full(len(has), j), pref_m[k], pref_d[k]))
         mid_cost.append(tier_cost(seg, j))
     hubs, hub_of = np.unique(np.concatenate(in_key + mid_key), return_inverse=True)
     hub_of = hub_of.reshape(-1)
     n_in = sum(len(k) for k in in_key)
     n_ch = len(hubs)
-    hub_g, hub_j = hubs // 128 // n_t, (hubs // 128) % n_t
-    hub_m, hub_d = (hubs // 8) % 16, hubs % 8
+    hub_g, hub_j, hub_m, hub_d = county_hub.unpack(hubs)
     # county hub -> post arcs: the posts of the hub's tier class, eligible for its major
     # and degree
     g_seg = pattern_rep[hub_g]
@@ -348,6 +371,14 @@ def build_compact_network(pr: AllocationProblem, builder: ArcBuilder) -> Compact
         np.concatenate(mid_cost),
     )
     return CompactNetwork(hub_arcs, direct)
+
+
+def _tier_classes(rel: np.ndarray, bounds: np.ndarray, n_tiers: int) -> np.ndarray:
+    """The tier classes of each segment's posts (``rel``, from ``bounds`` on) as a set of
+    bits, bit ``j`` for class ``j``."""
+    if n_tiers > 63:
+        raise ValueError(f"{n_tiers} transport tiers; a set of tier classes holds at most 63")
+    return np.bitwise_or.reduceat(np.left_shift(1, rel), bounds)
 
 
 def _patterns(
