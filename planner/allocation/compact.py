@@ -53,7 +53,7 @@ from planner.allocation.flow import solve_flow
 from planner.allocation.keys import KeyPacking, field_radix
 from planner.allocation.network import Hubs
 from planner.allocation.problem import AllocationProblem
-from planner.geo import haversine_km
+from planner.geo import haversine_km, is_province_code, provinces_of
 from planner.scenario import DEGREES, MAJOR_CLASSES
 
 MAJOR_RADIX = field_radix("major classes", len(MAJOR_CLASSES), bits=4)
@@ -185,14 +185,12 @@ def _preferences(
         pref_rank = np.concatenate([pref_rank, np.full(len(out_a), OUTSIDE_RANK)])
         pref_code = np.concatenate([pref_code, pr.service_code[s_of[at]].astype(str)])
     codes, code_id = np.unique(pref_code, return_inverse=True)
-    county_prov = np.asarray([c[:2] for c in county_codes.tolist()])
-    members: list[np.ndarray] = []
-    for code in codes.tolist():
-        if code.endswith("0000"):
-            members.append(np.flatnonzero(county_prov == code[:2]))
-        else:
-            members.append(np.flatnonzero(county_codes == code))
-    is_province = np.asarray([c.endswith("0000") for c in codes.tolist()], dtype=bool)
+    county_prov = provinces_of(county_codes)
+    is_province = np.asarray([is_province_code(c) for c in codes.tolist()], dtype=bool)
+    members = [
+        np.flatnonzero((county_prov if prov else county_codes) == code)
+        for code, prov in zip(codes.tolist(), is_province.tolist(), strict=True)
+    ]
     code_s = np.asarray([int(county_s[m[0]]) if len(m) else -1 for m in members], dtype=np.int64)
     code_id = code_id.reshape(-1)
     r = pr.app_r[pref_a]

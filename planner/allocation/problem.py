@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from planner.geo import province_of, provinces_of
 from planner.scenario import (
     BACHELOR_RANK,
     DEFAULT_FIT,
@@ -119,8 +120,7 @@ class AllocationProblem(Frozen):
     @property
     def county_s(self) -> np.ndarray:
         """Service-province index of each county with a quota row."""
-        codes = np.asarray([str(c)[:2] + "0000" for c in self.county_code])
-        return np.searchsorted(self.service_code, codes)
+        return np.searchsorted(self.service_code, provinces_of(self.county_code))
 
     def constant(self) -> float:
         """Objective value of the empty plan: every relay seat empty, every quota unit unfilled,
@@ -188,10 +188,10 @@ def _build(sc: Scenario) -> AllocationProblem:
     usable = block == ""
 
     # provinces, pairs and targets (A3, A6)
-    service_code = np.unique(np.asarray([str(c)[:2] + "0000" for c in county_code]))
+    service_code = np.unique(provinces_of(county_code))
     service_of = _index(service_code)
     post_s = np.asarray(
-        [service_of.get(str(c)[:2] + "0000", -1) for c in posts.county_code], dtype=np.int64
+        [service_of.get(province_of(str(c)), -1) for c in posts.county_code], dtype=np.int64
     )
     recruit_code = np.unique(
         pairing.recruit_province[np.isin(pairing.service_province, service_code)]
