@@ -74,7 +74,7 @@ def _child(tier: str, method: str, time_limit: float) -> None:
     sys.path.insert(0, str(ROOT))
     memory = TreeMemory()
     if method == "ours":
-        from planner.allocation import workers
+        from planner import workers
 
         workers.start()  # as `planner plan` does: the fork server loads while the scenario is read
     from geodata.scenario import read_scenario

@@ -22,11 +22,8 @@ bound is nearly always tight and the MIP closes at the root.
 from __future__ import annotations
 
 import logging
-import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import current_process
 
 import numpy as np
 
@@ -38,7 +35,7 @@ from planner.allocation.pricing import Pricer
 from planner.allocation.problem import AllocationProblem
 from planner.allocation.share import solve_share
 from planner.allocation.status import SolveStatus, absolute_gap, judge, relative_gap
-from planner.allocation.workers import context as workers_context
+from planner.workers import default_workers, map_tasks, parallelism
 
 log = logging.getLogger(__name__)
 
@@ -290,10 +287,8 @@ def solve_allocation(
     if whole:
         return _solve_part(problem, time_limit, gap_tolerance)
     if workers is None:
-        workers = os.cpu_count() or 1 if problem.n_applicants >= PARALLEL_APPLICANTS else 1
-    if current_process().daemon:
-        workers = 1  # a daemonic process may not start processes of its own
-    n_workers = max(1, min(workers, len(parts)))
+        workers = default_workers() if problem.n_applicants >= PARALLEL_APPLICANTS else 1
+    n_workers = parallelism(workers, len(parts))
     deadline = t0 + time_limit
     # first without the closing MIPs: the plan is judged by the gap of the whole
     solutions = _solve_parts([p.problem for p in parts], deadline, gap_tolerance, n_workers, True)
@@ -318,20 +313,17 @@ def _solve_parts(
     workers: int,
     first_pass: bool,
 ) -> list[AllocationSolution]:
-    """:func:`_solve_part` for each problem, in up to ``workers`` processes."""
+    """:func:`_solve_part` for each problem, in up to ``workers`` processes
+    (:func:`planner.workers.map_tasks`)."""
     k = len(problems)
     if k == 0:
         return []
     # the largest first, so that the processes finish together (a large part started last
     # would run alone); the time limit is a wall-clock time that every process can read
     order = sorted(range(k), key=lambda i: -problems[i].n_applicants)
-    ends = [time.time() + deadline - time.perf_counter()] * k
-    args = ([problems[i] for i in order], ends, [gap_tolerance] * k, [first_pass] * k)
-    if workers > 1 and k > 1:
-        with ProcessPoolExecutor(min(workers, k), mp_context=workers_context()) as pool:
-            solved = list(pool.map(_solve_by, *args))
-    else:
-        solved = [_solve_by(*each) for each in zip(*args, strict=True)]
+    end = time.time() + deadline - time.perf_counter()
+    tasks = [(problems[i], end, gap_tolerance, first_pass) for i in order]
+    solved = map_tasks(_solve_by, tasks, workers)
     solutions: list[AllocationSolution] = [solved[0]] * k
     for i, sol in zip(order, solved, strict=True):
         solutions[i] = sol

@@ -49,10 +49,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import os
 import time
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,6 +59,7 @@ from ortools.util import optional_boolean_pb2
 from planner.routing.bound import prove_targets_unreachable, target_workload
 from planner.routing.problem import NO_WINDOW, RoutingProblem
 from planner.routing.result import Routes, RoutingResult, SubproblemStats, Visits
+from planner.workers import default_workers, map_tasks, parallelism
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +93,8 @@ class SolveOptions:
         Local-search solutions per county and 100 visit nodes, at least this many (the
         deterministic limit).
     workers : int or None
-        Processes; ``None``: ``os.cpu_count()``. 1 solves in this process.
+        Counties solved at once (:mod:`planner.workers`); ``None``: the scheduler's default,
+        one process per core. 1 solves in this process.
     first_solutions : tuple of str
         OR-Tools first-solution strategies; each is improved by the local search, topped up
         and compared with the others and the top-up alone (a fixed portfolio, so still
@@ -164,7 +163,7 @@ def solve_routing(problem: RoutingProblem, options: SolveOptions | None = None) 
     opts = options or SolveOptions()
     t0 = time.perf_counter()
     subs = _split(problem)
-    workers = max(1, min(opts.workers or os.cpu_count() or 1, len(subs)))
+    workers = parallelism(opts.workers or default_workers(), len(subs))
     weights = np.array([max(len(s.stops), 1) for s in subs], dtype=float)
     share = weights / weights.sum() if len(subs) else weights
     budgets = [min(opts.time_limit, opts.time_limit * workers * float(w)) for w in share]
@@ -173,23 +172,21 @@ def solve_routing(problem: RoutingProblem, options: SolveOptions | None = None) 
     # Each process gets only its county's rows and travel block, not the whole problem.
     counties = [problem.subset(subs[k].stations, subs[k].stops) for k in order]
     end = time.time() + opts.time_limit  # wall clock: comparable across the processes
-    with ProcessPoolExecutor(max_workers=workers) if workers > 1 else nullcontext() as pool:
-        run = pool.map if pool is not None else map
-        solved = list(
-            run(_solve_county, counties, [budgets[k] for k in order], [opts] * len(order))
-        )
-        # Then, in the time left, the proofs where a township is missed (see _prove).
-        ask = [
-            k
-            for k, (q, part) in enumerate(zip(counties, solved, strict=True))
-            if opts.proof_seconds > 0 and _worth_proving(q, part)
-        ]
-        notes = run(
-            _prove, [counties[k] for k in ask], [opts.proof_seconds] * len(ask), [end] * len(ask)
-        )
-        for k, (note, proven) in zip(ask, notes, strict=True):
-            stats = dataclasses.replace(solved[k].stats, proof=note, unreachable=proven)
-            solved[k] = dataclasses.replace(solved[k], stats=stats)
+    solved = map_tasks(
+        _solve_county,
+        [(c, budgets[k], opts) for c, k in zip(counties, order, strict=True)],
+        workers,
+    )
+    # Then, in the time left, the proofs where a township is missed (see _prove).
+    ask = [
+        k
+        for k, (q, part) in enumerate(zip(counties, solved, strict=True))
+        if opts.proof_seconds > 0 and _worth_proving(q, part)
+    ]
+    notes = map_tasks(_prove, [(counties[k], opts.proof_seconds, end) for k in ask], workers)
+    for k, (note, proven) in zip(ask, notes, strict=True):
+        stats = dataclasses.replace(solved[k].stats, proof=note, unreachable=proven)
+        solved[k] = dataclasses.replace(solved[k], stats=stats)
     parts = [
         _to_global(part, subs[k])
         for k, part in sorted(zip(order, solved, strict=True), key=lambda x: x[0])
