@@ -41,19 +41,23 @@ from planner.workers import default_workers, map_tasks, parallelism
 log = logging.getLogger(__name__)
 
 EPS = 1e-6
+"""Tolerance of the comparisons: an arc prices out below ``-EPS``, a part with a gap above
+it is closed again."""
 INITIAL_PER_PREFERENCE = 2
+"""The first columns: the cheapest arcs of each preference, this many."""
 ROUND_PER_APPLICANT = 3
 ROUND_PER_PREFERENCE = 40
+"""A pricing round adds at most this many arcs per applicant and per preference."""
 INCUMBENT_RC = 1.0
 """Columns with a reduced cost below this join the incumbent MIP."""
 INCUMBENT_SECONDS = 60.0
+"""Time for a part's incumbent MIP (and :data:`FIRST_PASS_SECONDS` on a first pass)."""
 PARALLEL_APPLICANTS = 5_000
 """From this many applicants on, the parts are solved in parallel processes by default."""
 FIRST_PASS_SECONDS = 10.0
 """Time for a part's incumbent MIP when the parts are first solved, without closing."""
 CLOSING_LIMIT = 200_000
 """At most this many arcs go into the exact closing MIP."""
-"""Up to this many eligible arcs, the min-cost flow over all of them seeds the columns."""
 
 
 @dataclass(frozen=True, slots=True)
