@@ -120,8 +120,10 @@ class LocalProcesses:
 
 
 def _serve(requester: int) -> None:
-    """A worker's start: it exits when the process ``requester`` that asked for it is gone."""
-    threading.Thread(target=_exit_with, args=(requester,), daemon=True).start()
+    """A worker's start: it exits when the process ``requester`` that asked for it is gone
+    (on POSIX systems; Windows workers are spawned children of the requester)."""
+    if os.name == "posix":
+        threading.Thread(target=_exit_with, args=(requester,), daemon=True).start()
 
 
 def _exit_with(pid: int) -> None:
