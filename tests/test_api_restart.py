@@ -20,9 +20,10 @@ from typing import Any
 import httpx
 import pytest
 
-from api.routing_service import route_scenario
-from api.services import plan_scenario
 from tests.api_support import write_crewed_tiny, zip_folder, zip_part
+from tests.scenario_files import plan_directly
+
+pytestmark = pytest.mark.slow  # the whole module runs only in `make test`
 
 PLANNER = str(Path(sys.executable).with_name("planner"))
 
@@ -43,7 +44,7 @@ def _workers(job_id: str) -> list[int]:
                 cmd = (d / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if b"api.jobs" in cmd and job_id.encode() in cmd:
+            if b"api.server.jobs" in cmd and job_id.encode() in cmd:
                 found.append(int(d.name))
     return found
 
@@ -164,8 +165,7 @@ def test_killed_server_finishes_the_job_with_the_same_plan(
         server.stop()
 
     direct = tmp_path / "direct"
-    plan_scenario(tiny, direct, time_limit=job["time_limit"])
-    route_scenario(tiny, direct, plan_dir=direct, time_limit=job["time_limit"])
+    plan_directly(tiny, direct, time_limit=job["time_limit"], routing=True)
     for name, rows in got.items():
         want = _csv((direct / f"{name}.csv").read_text(encoding="utf-8-sig"))
         assert rows == want, name

@@ -9,21 +9,27 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from geodata.scenario import read_scenario
+from geodata.scenario import read_scenario_data
 from planner.allocation.arcs import ArcBuilder
 from planner.allocation.compact import DEGREE_RADIX, MAJOR_RADIX, solve_compact_flow
 from planner.allocation.flow import solve_arc_flow
 from planner.allocation.keys import KeyPacking, field_radix
 from planner.allocation.problem import AllocationProblem
-from planner.scenario import DEGREES, MAJOR_CLASSES, Scenario
+from planner.scenario import DEGREES, MAJOR_CLASSES, ScenarioData
 from tests.test_allocation import scenarios
 
 
 @pytest.mark.parametrize(
-    "name", ["tier-county", "tier-prefecture", "huaihua-screening", "western-2006"]
+    "name",
+    [
+        "tier-county",
+        "tier-prefecture",
+        "huaihua-screening",
+        pytest.param("western-2006", marks=pytest.mark.slow),
+    ],
 )
 def test_compact_flow_equals_full_flow_on_builtins(name: str) -> None:
-    pr = AllocationProblem.from_scenario(read_scenario(f"builtin:{name}"))
+    pr = AllocationProblem.from_scenario(read_scenario_data(f"builtin:{name}"))
     builder = ArcBuilder(pr)
     compact = solve_compact_flow(pr, builder)
     full = solve_arc_flow(pr, builder.all_arcs())
@@ -35,7 +41,7 @@ def test_compact_flow_equals_full_flow_on_builtins(name: str) -> None:
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
-def test_compact_flow_equals_full_flow_on_random_scenarios(scenario: Scenario) -> None:
+def test_compact_flow_equals_full_flow_on_random_scenarios(scenario: ScenarioData) -> None:
     pr = AllocationProblem.from_scenario(scenario)
     builder = ArcBuilder(pr)
     assert solve_compact_flow(pr, builder).objective == pytest.approx(
@@ -45,7 +51,7 @@ def test_compact_flow_equals_full_flow_on_random_scenarios(scenario: Scenario) -
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
-def test_compact_flow_counts_placements_outside_the_preferences(scenario: Scenario) -> None:
+def test_compact_flow_counts_placements_outside_the_preferences(scenario: ScenarioData) -> None:
     # with allow_outside_preferences every paired service province is open at the outside
     # rank (weight 60), and the compact network must offer those arcs too
     outside = dataclasses.replace(
@@ -62,7 +68,7 @@ def test_compact_flow_counts_placements_outside_the_preferences(scenario: Scenar
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios(), st.booleans())
-def test_reach_agrees_with_the_eligible_arcs(scenario: Scenario, outside: bool) -> None:
+def test_reach_agrees_with_the_eligible_arcs(scenario: ScenarioData, outside: bool) -> None:
     # ArcBuilder.reach (no arc built) against the enumerated arcs: who has an eligible post,
     # and in which service provinces
     scenario = dataclasses.replace(

@@ -18,11 +18,10 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from api.services import plan_scenario
 from maps import MapInputError, render_map, write_map, write_png
 from maps.render import tiles_crs
 from tests.browser import PageVisit, browser, visit
-from tests.scenario_files import write_tiny
+from tests.scenario_files import plan_directly, write_tiny
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 XSS = "<img src=x onerror=alert(1)>"
@@ -37,8 +36,7 @@ def plan_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny scenario planned (allocation only: no routes, no coverage)."""
     root = tmp_path_factory.mktemp("maps")
     scenario = write_tiny(root / "tiny")
-    plan_scenario(scenario, root / "plan", time_limit=30)
-    return root / "plan"
+    return plan_directly(scenario, root / "plan", time_limit=30)
 
 
 def _read(path: Path) -> pd.DataFrame:
@@ -301,6 +299,7 @@ def test_user_strings_show_as_text(
     assert images == "0"
 
 
+@pytest.mark.slow
 def test_national_scenario_size_and_speed(chromium: Any, tmp_path: Path) -> None:
     """Every post and quota county of western-2006 (5,433 posts, 340 counties): <= 5 MB, < 3 s."""
     folder = national_plan(tmp_path / "w2006")
@@ -330,7 +329,7 @@ def national_plan(folder: Path) -> Path:
     """
     from geodata.scenario import load_scenario
 
-    sc = load_scenario("builtin:western-2006").scenario
+    sc = load_scenario("builtin:western-2006").data
     assert sc is not None and sc.posts is not None and sc.quotas is not None
     p = sc.posts
     folder.mkdir(parents=True)

@@ -18,7 +18,8 @@ from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from api.db.models import JobRow, PlanRow, ScenarioRow
-from api.deps import (
+from api.server import results, store
+from api.server.deps import (
     CallerDep,
     MaybeCallerDep,
     OfficeDep,
@@ -28,7 +29,6 @@ from api.deps import (
     VisiblePlanDep,
     plan_for,
 )
-from api.server import results, store
 from api.server.problems import ApiProblem
 from api.server.schemas import (
     Health,

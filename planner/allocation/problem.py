@@ -1,4 +1,4 @@
-"""The allocation problem as numpy arrays, built once from a :class:`~planner.scenario.Scenario`.
+"""The allocation problem as numpy arrays, built once from a :class:`~planner.scenario.ScenarioData`.
 
 Indices replace codes: applicants ``a``, posts ``p``, buckets ``b`` (a county's general bucket
 or one special action's bucket, A2), service provinces ``s``, recruiting provinces ``r`` and
@@ -25,7 +25,7 @@ from planner.scenario import (
     Posts,
     Quotas,
     Rules,
-    Scenario,
+    ScenarioData,
     Weights,
 )
 from planner.scenario import _Frozen as Frozen
@@ -138,7 +138,7 @@ class AllocationProblem(Frozen):
         )
 
     @staticmethod
-    def from_scenario(scenario: Scenario) -> AllocationProblem:
+    def from_scenario(scenario: ScenarioData) -> AllocationProblem:
         """Build the arrays; the scenario must have been validated (geodata does that)."""
         return _build(scenario)
 
@@ -147,7 +147,7 @@ def _index(codes: np.ndarray) -> dict[str, int]:
     return {str(c): i for i, c in enumerate(codes)}
 
 
-def _build(sc: Scenario) -> AllocationProblem:
+def _build(sc: ScenarioData) -> AllocationProblem:
     """The arrays of ``sc``: seats, buckets, provinces, applicants and the previous plan."""
     if sc.posts is None or sc.applicants is None or sc.quotas is None or sc.pairing is None:
         raise ValueError("an allocation needs posts, applicants, quotas and pairing tables")
@@ -208,7 +208,7 @@ def _build(sc: Scenario) -> AllocationProblem:
     )
 
 
-def _open_seats(sc: Scenario, posts: Posts, post_of: dict[str, int]) -> np.ndarray:
+def _open_seats(sc: ScenarioData, posts: Posts, post_of: dict[str, int]) -> np.ndarray:
     """Each post's seats less those its continuing volunteers hold (D4)."""
     held = np.zeros(len(posts), dtype=np.int64)
     if sc.continuing is not None:
@@ -282,7 +282,9 @@ class _Provinces(NamedTuple):
     post_s: np.ndarray
 
 
-def _provinces(sc: Scenario, pairing: Pairing, county_code: np.ndarray, posts: Posts) -> _Provinces:
+def _provinces(
+    sc: ScenarioData, pairing: Pairing, county_code: np.ndarray, posts: Posts
+) -> _Provinces:
     """The provinces of the counties with a quota row, the recruiting provinces paired with
     them, the pairs' seat counts and the dispatch and recruitment targets."""
     service_code = np.unique(provinces_of(county_code))
@@ -324,7 +326,7 @@ def _provinces(sc: Scenario, pairing: Pairing, county_code: np.ndarray, posts: P
     )
 
 
-def _homes(sc: Scenario, apps: Applicants) -> tuple[np.ndarray, np.ndarray]:
+def _homes(sc: ScenarioData, apps: Applicants) -> tuple[np.ndarray, np.ndarray]:
     """Each applicant's home: the given point, else his home county's centroid."""
     county_row = _index(sc.counties.code)
     home_lon = apps.home_lon.copy()
@@ -351,7 +353,7 @@ class _Previous(NamedTuple):
 
 
 def _previous_plan(
-    sc: Scenario, apps: Applicants, post_of: dict[str, int], n_posts: int
+    sc: ScenarioData, apps: Applicants, post_of: dict[str, int], n_posts: int
 ) -> _Previous:
     """Where the previous plan put each applicant, and the seats its dropouts free."""
     app_of = _index(apps.applicant_id)

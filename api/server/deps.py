@@ -21,9 +21,9 @@ from fastapi.security import (
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from api.jobs import JobRunner
 from api.keys import Principal, principal_for
 from api.server import store
+from api.server.jobs import JobRunner
 from api.server.problems import ApiProblem
 from api.settings import Settings
 
