@@ -41,7 +41,7 @@ def _best(run: Callable[[], Any], repeat: int) -> tuple[float, Any]:
 
 def main() -> None:
     import planner
-    from planner.allocation import workers
+    from planner import workers
     from planner.allocation.check import check_assignments
     from planner.allocation.problem import AllocationProblem
     from planner.allocation.solver import solve_allocation

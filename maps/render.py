@@ -33,6 +33,7 @@ import shapely
 
 from maps.labels import map_labels
 from maps.plan import MapInputError, PlanFiles, Route, read_plan
+from planner.geo import provinces_of
 
 __all__ = ["Scale", "render_map", "tiles_crs", "write_map"]
 
@@ -550,7 +551,7 @@ def _flows(
     project: Projector,
 ) -> dict[str, Any]:
     """Volunteers per (recruiting province, service province), between label points."""
-    service = assignments["county_code"].str[:2] + "0000"
+    service = provinces_of(assignments["county_code"])
     pairs = pd.DataFrame({"r": assignments["recruit_province"], "s": service})
     counts = pairs.groupby(["r", "s"]).size()
     where = provinces.set_index("code")
@@ -614,7 +615,7 @@ def _coverage(files: PlanFiles, province: str | None, project: Projector) -> dic
     assert cov is not None
     county = _coverage_county(cov)
     if province:
-        cov = cov[(county.str[:2] + "0000") == province]
+        cov = cov[provinces_of(county) == province]
     cov = cov.reset_index(drop=True)
     if "lon" in cov.columns and "lat" in cov.columns:
         lon, lat = cov["lon"].to_numpy(float), cov["lat"].to_numpy(float)

@@ -21,6 +21,7 @@ from planner.allocation.fairness import Fairness, fairness
 from planner.allocation.problem import AllocationProblem
 from planner.allocation.report import PlanReport, Terms, build_report
 from planner.allocation.solver import AllocationSolution, solve_allocation
+from planner.allocation.status import SolveStatus
 from planner.allocation.summary import plan_summary, plan_tables
 from planner.backend import backend
 from planner.issues import ScenarioError
@@ -95,8 +96,9 @@ class Plan:
         return self.solution.gap
 
     @property
-    def status(self) -> str:
-        """``optimal``, ``optimal within tolerance``, ``gap open`` or ``time-limit``."""
+    def status(self) -> SolveStatus:
+        """``optimal``, ``optimal within tolerance``, ``gap open`` or ``time-limit`` (a
+        :class:`~planner.allocation.status.SolveStatus`, a string)."""
         return self.solution.stats.status
 
     @property
