@@ -171,7 +171,12 @@ def _summary_sheet(book: Any, styles: _Styles, plan: Plan, names: Mapping[str, s
     s = plan.summary
     scenario = s["scenario"]
     row = 0
-    sheet.write(row, 0, tr(N_("Western Plan volunteer allocation: {name}"), name=scenario["name"]), styles.title)
+    sheet.write(
+        row,
+        0,
+        tr(N_("Western Plan volunteer allocation: {name}"), name=scenario["name"]),
+        styles.title,
+    )
     row += 2
     facts: list[tuple[str, Any, Any]] = [
         (tr(N_("Year")), scenario["year"], None),
@@ -263,7 +268,10 @@ def _budget_tables(
     sheet.write(row, 0, tr(N_("Health checks by recruiting province (CNY)")), styles.title)
     row += 1
     sheet.write_row(
-        row, 0, [tr(N_("Recruiting province")), tr(N_("Volunteers")), tr(N_("Health checks"))], styles.head
+        row,
+        0,
+        [tr(N_("Recruiting province")), tr(N_("Volunteers")), tr(N_("Health checks"))],
+        styles.head,
     )
     row += 1
     checks = 0

@@ -19,7 +19,7 @@ A2
     and those of each special action at most its quota; a post whose category is in no
     bucket receives none.
 A3
-    The service province of the post (its county code's first two digits + ``"0000"``) is
+    The service province of the post (:func:`planner.geo.provinces_of` of its county code) is
     paired with the applicant's recruiting province in ``pairing.csv``; per pair with a seat
     count, the placements from that recruiting province into that service province are at
     most the count. Without a pairing table nothing is paired.
@@ -49,6 +49,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from planner.geo import provinces_of
 from planner.scenario import (
     BACHELOR_RANK,
     DEGREES,
@@ -137,11 +138,6 @@ def _tightest(keys: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, np.ndar
     return unique, best
 
 
-def _province(county_codes: np.ndarray) -> np.ndarray:
-    """The province code ``PP0000`` of each county code ``PPCCDD``."""
-    return np.char.add(np.asarray(county_codes, dtype=str).astype("<U2"), "0000")
-
-
 def _few(ids: np.ndarray) -> str:
     """Up to :data:`_SHOWN` distinct ids, and how many more."""
     distinct = list(dict.fromkeys(ids.tolist()))
@@ -181,7 +177,7 @@ class _Plan:
             self.category = posts.category.astype(str)[self.pi]
         else:
             self.county = self.category = empty
-        self.service = _province(self.county)
+        self.service = provinces_of(self.county)
         self.recruit = empty if apps is None else apps.recruit_province.astype(str)[self.ai]
 
     def pair_subject(self, k: np.ndarray) -> list[str]:
