@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
+from maps.plan import MapInputError
+
 __all__ = ["META_NAME", "image_sources", "page_policy", "policy", "with_meta"]
 
 META_NAME = "Content-Security-Policy"
@@ -85,7 +87,7 @@ def image_sources(tiles: str | None) -> list[str]:
 
     Raises
     ------
-    ValueError
+    MapInputError
         If ``tiles`` is not an http(s) URL with a host.
     """
     if not tiles:
@@ -93,11 +95,13 @@ def image_sources(tiles: str | None) -> list[str]:
     parts = urlsplit(tiles)
     host = parts.netloc.rsplit("@", 1)[-1]
     if parts.scheme not in ("http", "https") or not host:
-        raise ValueError(f"tile URL {tiles!r}; expected http(s)://host/...{{z}}/{{x}}/{{y}}")
+        raise MapInputError(f"--tiles {tiles!r}; expected http(s)://host/...{{z}}/{{x}}/{{y}}")
     if "{" in host:
         first, _, rest = host.partition(".")
         if "{" not in first or not rest or "{" in rest:
-            raise ValueError(f"tile URL {tiles!r}: only the first host label may be a placeholder")
+            raise MapInputError(
+                f"--tiles {tiles!r}: only the first label of the host may be a placeholder"
+            )
         host = "*." + rest
     return [f"{parts.scheme}://{host}"]
 
