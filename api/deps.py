@@ -166,7 +166,8 @@ async def plan_for(request: Request, who: Principal | None, plan_id: str) -> sto
 
 
 def _challenge() -> dict[str, str]:
-    return {"WWW-Authenticate": 'Bearer, Basic realm="westplan"'}
+    # Basic alone: Chromium gives up on a header that also names Bearer and never prompts
+    return {"WWW-Authenticate": 'Basic realm="westplan"'}
 
 
 async def principal(who: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:

@@ -381,7 +381,7 @@ async def plan_map(
             raise ApiProblem(
                 401,
                 "no API key and no signed link: send a key or use a link from map-link",
-                headers={"WWW-Authenticate": 'Bearer, Basic realm="westplan"'},
+                headers={"WWW-Authenticate": 'Basic realm="westplan"'},
             )
         await refuse_if_throttled(request, None)
         try:
