@@ -179,6 +179,7 @@ def backup(settings: Settings, dest: Path) -> Manifest:
         try:
             with copy:
                 source.backup(copy)
+            copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal
         finally:
             copy.close()
             source.close()
