@@ -393,3 +393,57 @@ def test_pages_run_under_their_policy_in_chromium(tmp_path: Path) -> None:
             )
     finally:
         server.stop()
+
+
+# --- several servers, one Redis --------------------------------------------------------------
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    """A redis-server of its own on a free loopback port (Debian's redis-server)."""
+    import shutil
+    import subprocess
+
+    from tests.api_support import free_port
+
+    exe = shutil.which("redis-server")
+    if exe is None:
+        pytest.fail("redis-server is not installed (.ci/run installs Debian's redis-server)")
+    port = free_port()
+    proc = subprocess.Popen(
+        [exe, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+         "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        end = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < end, "redis-server did not start"
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_two_servers_count_together_in_redis(tmp_path: Path, redis_url: str) -> None:
+    """Two apps on one database and one Redis: 10 failures on each, the 21st is refused by
+    either; an app counting in memory would have let 20 more through."""
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    common = {"database_url": url, "throttle_storage": redis_url, "poll_seconds": 0.1}
+    one = Settings(data_dir=tmp_path / "one", **common)  # type: ignore[arg-type]
+    two = Settings(data_dir=tmp_path / "two", **common)  # type: ignore[arg-type]
+    with running_service(one) as a, running_service(two) as b:
+        path = "/api/v1/scenarios"
+        codes = []
+        for i in range(20):
+            svc = a if i % 2 else b
+            codes.append(svc.client.get(path, headers={"X-API-Key": f"wp_{i:08x}_x"}).status_code)
+        assert codes == [401] * 20
+        for svc in (a, b):
+            r = svc.client.get(path, headers=svc.headers("national"))
+            assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
