@@ -536,23 +536,25 @@ def audit(
         for r in rows:
             sys.stdout.write(json.dumps(r.model_dump(mode="json"), ensure_ascii=False) + "\n")
         return
-    table = Table(
-        "time (UTC)", "action", "outcome", "status", "role", "key", "address", "object", "detail"
-    )
+    # one line per event, fixed columns, so that grep and awk work on it
+    line = "{:19}  {:11}  {:7}  {:>6}  {:15}  {:8}  {:15}  {:32}  {}\n"
+    names = ("time (UTC)", "action", "outcome", "status", "role", "key", "address", "object")
+    sys.stdout.write(line.format(*names, "detail"))
     for r in rows:
-        table.add_row(
-            f"{r.at:%Y-%m-%d %H:%M:%S}",
-            r.action,
-            r.outcome,
-            "" if r.status is None else str(r.status),
-            r.role or "",
-            r.key_prefix or "",
-            r.address or "",
-            r.object_id or "",
-            r.detail or "",
+        sys.stdout.write(
+            line.format(
+                f"{r.at:%Y-%m-%d %H:%M:%S}",
+                r.action,
+                r.outcome,
+                "-" if r.status is None else r.status,
+                r.role or "-",
+                r.key_prefix or "-",
+                r.address or "-",
+                r.object_id or "-",
+                r.detail or "",
+            )
         )
-    console.print(table)
-    console.print(f"{len(rows)} event(s) since {start:%Y-%m-%d %H:%M:%S} UTC")
+    err.print(f"{len(rows)} event(s) since {start:%Y-%m-%d %H:%M:%S} UTC")
 
 
 @app.command()

@@ -447,3 +447,14 @@ def test_two_servers_count_together_in_redis(tmp_path: Path, redis_url: str) -> 
         for svc in (a, b):
             r = svc.client.get(path, headers=svc.headers("national"))
             assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+
+
+def test_head_shows_the_headers_of_get(world: dict[str, Any]) -> None:
+    svc: Service = world["svc"]
+    h = svc.headers("viewer")
+    for path in ("/", f"/api/v1/plans/{world['pid']}/map", f"/api/v1/plans/{world['pid']}/summary"):
+        got, head = svc.client.get(path, headers=h), svc.client.head(path, headers=h)
+        assert head.status_code == got.status_code == 200
+        assert head.content == b""
+        for name in ("content-security-policy", "content-type", "content-length", *ALWAYS):
+            assert head.headers.get(name) == got.headers.get(name), (path, name)

@@ -15,7 +15,7 @@ from api.deps import KeyCache
 from api.jobs import JobRunner
 from api.server.problems import ApiProblem
 from api.server.routes import api, root
-from api.server.security import BodyLimit, SecurityHeaders
+from api.server.security import BodyLimit, HeadAsGet, SecurityHeaders
 from api.settings import Settings
 from api.throttle import Throttle
 from planner import __version__
@@ -84,5 +84,6 @@ def create_app(settings: Settings | None = None, run_jobs: bool = True) -> FastA
     app.add_middleware(
         BodyLimit, upload_limit=settings.max_upload_bytes, body_limit=settings.max_body_bytes
     )
-    app.add_middleware(SecurityHeaders)  # added last: outermost, so every answer has them
+    app.add_middleware(SecurityHeaders)  # outside the others: every answer has the headers
+    app.add_middleware(HeadAsGet)  # outermost: the headers are those of the GET
     return app
