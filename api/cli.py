@@ -18,10 +18,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from geodata.issues import Report, Severity
+from planner.issues import Report, Severity
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
+
+    from api.stages import StageOptions, StageOutcome
 
 app = typer.Typer(
     help="Western Plan service-network planner (大学生志愿服务西部计划): validate, plan, route, map.",
@@ -31,6 +33,9 @@ app = typer.Typer(
 )
 console = Console()
 err = Console(stderr=True)
+
+DEMO_SCENARIOS = ("huaihua-screening", "western-2006")
+"""The built-in scenarios ``planner demo`` runs (the allocation's map comes last)."""
 
 ScenarioArg = Annotated[
     str,
@@ -96,15 +101,15 @@ def validate(
 ) -> None:
     """Check a scenario; print every problem with file, line and column. Exit 1 on errors."""
     _setup_logging(verbose)
-    from geodata.scenario import load_scenario
+    import planner
 
-    result = load_scenario(scenario)
+    result = planner.read_scenario(scenario)
     if json_out:
         sys.stdout.write(result.report.to_json() + "\n")
     else:
         print_report(result.report, scenario)
-        if result.scenario is not None:
-            s = result.scenario
+        if result.valid:
+            s = result.data
             label = " [bold magenta](SYNTHETIC DATA)[/]" if s.synthetic else ""
             sizes = ", ".join(f"{k} {v:,}" for k, v in s.table_sizes().items() if k != "counties")
             console.print(f"scenario {s.name!r} {s.year}{label}: {sizes}")
@@ -154,21 +159,22 @@ def plan(
 ) -> None:
     """Assign applicants to posts under rules A1-A6; write assignments, seats, summary, xlsx."""
     _setup_logging(verbose)
-    from api.services import PlanError, plan_scenario
+    from api.stages import StageOptions
+    from planner.plan import AllocationParams
 
     if previous is not None and not (previous / "assignments.csv").is_file():
         err.print(
             f"--previous {previous}: no assignments.csv there; expected an earlier plan folder"
         )
         raise typer.Exit(2)
-    try:
-        with console.status("validating, pricing and solving…"):
-            outcome = plan_scenario(scenario, out, time_limit=time_limit, previous=previous)
-    except PlanError as exc:
-        print_report(exc.report, scenario)
-        err.print(str(exc))
-        raise typer.Exit(1) from None
-    print_plan(outcome.summary, outcome.out)
+    options = StageOptions(
+        stages=("allocation",),
+        allocation=AllocationParams(time_limit=time_limit),
+        previous=previous,
+    )
+    outcome = _run(scenario, out, options, "validating, pricing and solving")
+    assert outcome.plan is not None
+    print_plan(outcome.plan.summary, outcome.out)
 
 
 @app.command("map")
@@ -263,23 +269,40 @@ def route(
 ) -> None:
     """Route the service vehicles: routes.csv, routes.geojson, coverage.csv, summary.json."""
     _setup_logging(verbose)
-    from api.routing_service import route_scenario
-    from api.services import PlanError
+    from api.stages import StageOptions
+    from planner.routes import RoutingParams
 
     if plan_dir is not None and not (plan_dir / "assignments.csv").is_file():
         err.print(f"--plan {plan_dir}: no assignments.csv there; expected a plan folder")
         raise typer.Exit(2)
+    options = StageOptions(
+        stages=("routing",),
+        routing=RoutingParams(time_limit=time_limit, seed=seed),
+        crews=plan_dir if plan_dir is not None else "declared",
+    )
+    outcome = _run(scenario, out, options, "validating and routing")
+    assert outcome.routes is not None
+    print_routing(outcome.routes.summary, outcome.out)
+
+
+def _run(scenario: str, out: Path, options: StageOptions, doing: str) -> StageOutcome:
+    """Run the stages with a status line; a scenario that cannot be solved prints its report
+    and exits 1."""
+    from api.stages import run_stages
+    from planner.issues import ScenarioError
+
     try:
-        with console.status("validating and routing…"):
-            outcome = route_scenario(scenario, out, plan_dir, time_limit=time_limit, seed=seed)
-    except PlanError as exc:
+        with console.status(f"{doing}…") as status:
+            return run_stages(
+                scenario, out, options, lambda stage, _: status.update(f"{doing}: {stage}…")
+            )
+    except ScenarioError as exc:
         print_report(exc.report, scenario)
+        err.print(exc.message)
+        raise typer.Exit(1) from None
+    except (FileNotFoundError, ValueError) as exc:
         err.print(str(exc))
         raise typer.Exit(1) from None
-    except ValueError as exc:
-        err.print(str(exc))
-        raise typer.Exit(1) from None
-    print_routing(outcome.summary, outcome.out)
 
 
 @app.command()
@@ -342,65 +365,56 @@ def demo(
 ) -> None:
     """Run every stage that exists on the built-in data (western-2006, huaihua-screening)."""
     _setup_logging(verbose)
+    import planner
+    from api.stages import StageOptions, run_stages
     from geodata.builtin import builtin_folder, write_builtin
-    from geodata.scenario import load_scenario
 
     if write is not None:
-        for name in ("western-2006", "huaihua-screening"):
+        for name in DEMO_SCENARIOS:
             folder = write_builtin(name, write / name)
             console.print(f"wrote [bold]{folder}[/] (synthetic tables, real geometry)")
         return
     out.mkdir(parents=True, exist_ok=True)
     failed = False
-    for name in ("western-2006", "huaihua-screening"):
+    for name in DEMO_SCENARIOS:
         t0 = time.perf_counter()
         with console.status(f"preparing built-in scenario {name} (first run builds caches)…"):
             folder = builtin_folder(name)
-            result = load_scenario(folder)
+            scenario = planner.read_scenario(folder)
         dt = time.perf_counter() - t0
         console.rule(f"{name} [magenta](SYNTHETIC DATA, real county polygons)[/]")
-        if result.report.errors:
-            print_report(result.report, str(folder), limit=20)
+        if scenario.report.errors:
+            print_report(scenario.report, str(folder), limit=20)
         else:
-            console.print(summarize_report(result.report))
-        if result.scenario is None:
+            console.print(summarize_report(scenario.report))
+        if not scenario.valid:
             failed = True
             continue
         sizes = ", ".join(
-            f"{k} {v:,}" for k, v in result.scenario.table_sizes().items() if k != "counties"
+            f"{k} {v:,}" for k, v in scenario.data.table_sizes().items() if k != "counties"
         )
         console.print(f"validated in {dt:.1f} s: {sizes}")
         report_path = out / f"{name}-validation.json"
-        report_path.write_text(result.report.to_json(), encoding="utf-8")
+        report_path.write_text(scenario.report.to_json(), encoding="utf-8")
         console.print(f"validation report: {report_path}")
         console.print(f"scenario folder: {folder}")
-        if result.scenario.posts is not None and result.scenario.applicants is not None:
-            from api.services import plan_scenario
+        # the demo routes every declared vehicle, as `planner route` without --plan does
+        with console.status(f"{name}…") as status:
 
-            with console.status(f"planning {name}…"):
-                outcome = plan_scenario(folder, out / name, loaded=result)
-            print_plan(outcome.summary, outcome.out)
-        if name == "huaihua-screening" and result.scenario.stations is not None:
-            from api.routing_service import route_scenario
+            def on_stage(stage: str, _: float, name: str = name) -> None:
+                status.update(f"{name}: {stage}…")
 
-            with console.status(f"routing {name}'s service vehicles (declared crews)…"):
-                routed = route_scenario(folder, out / name, loaded=result)
-            print_routing(routed.summary, routed.out)
-    console.print(f"outputs in [bold]{out.resolve()}[/]")
-    from maps import write_map
-    from maps.offline import AssetsMissing
-
-    for name in ("huaihua-screening", "western-2006"):  # the allocation's map comes last
-        if not (out / name / "summary.json").is_file():
-            continue
-        try:
-            with console.status(f"drawing the map of {name}…"):
-                page = write_map(out / name)
-        except AssetsMissing as exc:
-            err.print(f"no map: {exc}")
+            outcome = run_stages(scenario, out / name, StageOptions(crews="declared"), on_stage)
+        if outcome.plan is not None:
+            print_plan(outcome.plan.summary, outcome.out)
+        if outcome.routes is not None:
+            print_routing(outcome.routes.summary, outcome.out)
+        if outcome.map is None:
+            err.print(f"no map of {name} (the reason is above)")
             failed = True
         else:
-            console.print(f"map of {name} (opens offline): [bold]{page.resolve()}[/]")
+            console.print(f"map of {name} (opens offline): [bold]{outcome.map.resolve()}[/]")
+    console.print(f"outputs in [bold]{out.resolve()}[/]")
     raise typer.Exit(1 if failed else 0)
 
 

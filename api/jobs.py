@@ -30,7 +30,6 @@ import traceback
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Result, Update, select, update
@@ -41,8 +40,6 @@ from api.settings import Settings
 
 log = logging.getLogger(__name__)
 
-STAGES = ("allocation", "routing", "map")
-"""Stages a plan job may run, in order."""
 DEADLINE_FACTOR = 2.0
 """A job is killed after DEADLINE_FACTOR x time_limit + grace seconds of wall time."""
 
@@ -313,73 +310,14 @@ def _die_with_parent() -> None:
         os._exit(3)
 
 
-def run_stages(
-    folder: Path,
-    out: Path,
-    time_limit: float,
-    on_stage: Callable[[str, float], None],
-    previous: Path | None = None,
-) -> list[str]:
-    """Run the stages a scenario has into ``out``; return their names.
-
-    Parameters
-    ----------
-    folder
-        The scenario folder.
-    out
-        Where the plan's files go (created).
-    time_limit
-        Solver seconds per stage.
-    on_stage
-        Called with (stage, progress percent) when a stage starts.
-    previous
-        An earlier plan folder: the allocation re-plans from it.
-    """
-    from api.services import PlanError, plan_scenario
-    from geodata.scenario import load_scenario
-    from planner.allocation import workers
-
-    workers.start()  # the solver's worker processes load while the scenario is read
-    on_stage("loading", 2.0)
-    loaded = load_scenario(folder)
-    s = loaded.scenario
-    if s is None:
-        raise PlanError(loaded.report, "the scenario has errors; nothing was planned")
-    allocation = s.posts is not None and s.applicants is not None
-    routing = s.stations is not None and s.stops is not None
-    if not (allocation or routing):
-        raise PlanError(
-            loaded.report, "the scenario has neither posts and applicants nor stations and stops"
-        )
-    out.mkdir(parents=True, exist_ok=True)
-    done: list[str] = []
-    if allocation:
-        on_stage("allocation", 10.0)
-        plan_scenario(folder, out, time_limit=time_limit, previous=previous, loaded=loaded)
-        done.append("allocation")
-    if routing:
-        from api.routing_service import route_scenario
-
-        on_stage("routing", 50.0 if allocation else 10.0)
-        route_scenario(
-            folder, out, plan_dir=out if allocation else None, time_limit=time_limit, loaded=loaded
-        )
-        done.append("routing")
-    on_stage("map", 90.0)
-    from maps import MapInputError, write_map
-
-    try:
-        write_map(out)
-    except MapInputError as exc:  # the plan stands; the map page will say why it is missing
-        log.error("no map: %s", exc)
-    return done
-
-
 def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
     """Run one claimed job to its end; return the process exit status."""
     from api.db.session import make_engine, session_factory
     from api.server.store import job_log, new_id, plan_dir
-    from api.services import PlanError
+    from api.stages import StageOptions, run_stages
+    from planner.issues import ScenarioError
+    from planner.plan import AllocationParams
+    from planner.routes import RoutingParams
 
     settings = settings or Settings()
     os.nice(settings.worker_nice)  # the server's requests come before solving
@@ -412,10 +350,12 @@ def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
     final = plan_dir(settings, plan_id)
     partial = final.with_name(f"{plan_id}.partial")
     try:
-        previous = plan_dir(settings, previous_id) if previous_id else None
-        stages = run_stages(
-            scenario_dir(settings, scenario_id), partial, time_limit, on_stage, previous
+        options = StageOptions(
+            allocation=AllocationParams(time_limit=time_limit),
+            routing=RoutingParams(time_limit=time_limit),
+            previous=plan_dir(settings, previous_id) if previous_id else None,
         )
+        stages = run_stages(scenario_dir(settings, scenario_id), partial, options, on_stage).stages
         partial.rename(final)
         with sessions() as s:
             done = _rowcount(
@@ -447,8 +387,8 @@ def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
         return 0
     except Exception as exc:
         shutil.rmtree(partial, ignore_errors=True)
-        if isinstance(exc, PlanError):
-            message = f"{exc}: " + "; ".join(
+        if isinstance(exc, ScenarioError):
+            message = f"{exc.message}: " + "; ".join(
                 f"{i.file}: {i.message}" for i in exc.report.errors[:5]
             )
         else:

@@ -75,10 +75,12 @@ def _child(tier: str, method: str, time_limit: float) -> None:
         from planner.allocation import workers
 
         workers.start()  # as `planner plan` does: the fork server loads while the scenario is read
-    from geodata.scenario import read_scenario
+    from geodata.scenario import read_scenario_data
     from planner.allocation.problem import AllocationProblem
 
-    scenario = read_scenario(f"builtin:{tier if tier.startswith('western') else 'tier-' + tier}")
+    scenario = read_scenario_data(
+        f"builtin:{tier if tier.startswith('western') else 'tier-' + tier}"
+    )
     t0 = time.perf_counter()
     problem = AllocationProblem.from_scenario(scenario)
     if method == "ours":

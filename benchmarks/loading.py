@@ -79,10 +79,10 @@ def main() -> None:
         for tier in args.tiers.split(","):
             folder = write_scenario(generate_tier(tier), Path(tmp) / tier)
             result = load_scenario(folder)  # warm-up, and the report to show
-            assert result.scenario is not None, result.report.errors[:5]
+            assert result.valid, result.report.errors[:5]
             ours = _best(lambda folder=folder: load_scenario(folder), args.repeat)
             bare = _best(lambda folder=folder: _pandas_read(folder), args.repeat)
-            s = result.scenario
+            s = result.data
             table.add_row(
                 tier,
                 f"{len(s.applicants) if s.applicants is not None else 0:,}",

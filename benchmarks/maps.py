@@ -116,11 +116,11 @@ def main() -> None:
     args = parser.parse_args()
     plan = args.plan
     if plan is None:
-        from api.services import plan_scenario
+        import planner
 
         plan = Path(tempfile.mkdtemp()) / "western-2006"
         print(f"planning western-2006 into {plan} …", flush=True)
-        plan_scenario("builtin:western-2006", plan)
+        planner.allocate(planner.read_scenario("builtin:western-2006")).write(plan)
     out = Path(tempfile.mkdtemp())
     rows = []
     with browser() as b:

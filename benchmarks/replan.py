@@ -41,7 +41,7 @@ def _without(problem, leave: np.ndarray, previous: np.ndarray):  # type: ignore[
 
 
 def main() -> None:
-    from geodata.scenario import read_scenario
+    from geodata.scenario import read_scenario_data
     from planner.allocation import workers
     from planner.allocation.problem import AllocationProblem
     from planner.allocation.solver import solve_allocation
@@ -55,7 +55,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     name = args.tier if args.tier.startswith("western") else f"tier-{args.tier}"
-    problem = AllocationProblem.from_scenario(read_scenario(f"builtin:{name}"))
+    problem = AllocationProblem.from_scenario(read_scenario_data(f"builtin:{name}"))
 
     t0 = time.perf_counter()
     fresh = solve_allocation(problem, time_limit=args.time_limit)

@@ -15,7 +15,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from geodata.issues import Report
+from planner.issues import Report
 
 _CHUNK = 1 << 20
 

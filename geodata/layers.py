@@ -17,7 +17,7 @@ import shapely
 from pyproj import CRS
 
 from geodata import crs as crsmod
-from geodata.issues import Report
+from planner.issues import Report
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,29 @@ def read_layer(
     ) as exc:
         report.error(file, None, None, "layer-unreadable", f"cannot read the layer: {exc}")
         return None
+    return check_layer(frame, file, declared, code_columns, report)
+
+
+def check_layer(
+    frame: gpd.GeoDataFrame,
+    file: str,
+    declared: str,
+    code_columns: tuple[str, ...],
+    report: Report,
+) -> Layer | None:
+    """Check a layer's code column, CRS and geometries and convert it to WGS-84 (the frame
+    given is not changed). Returns ``None`` (with errors in ``report``) when it cannot be
+    used."""
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.active_geometry_name is None:
+        report.error(
+            file,
+            None,
+            None,
+            "layer-format",
+            f"{file} is a {type(frame).__name__}; expected a GeoDataFrame with polygons",
+        )
+        return None
+    frame = frame.copy()
     code_col = next((c for c in code_columns if c in frame.columns), None)
     if code_col is None:
         report.error(

@@ -1,8 +1,10 @@
-"""Load a scenario folder or .zip into typed, immutable :class:`planner.scenario.Scenario` data.
+"""Load and validate a scenario (a folder, a .zip of one, a built-in name, or DataFrames) into
+a :class:`planner.Scenario`: its validation report and, when there is no error, its typed,
+immutable tables (:class:`planner.scenario.ScenarioData`).
 
-``load_scenario`` never raises on bad input: it returns a :class:`LoadResult` whose report
-lists every problem, and a scenario only when there is no error (never a partial one).
-``read_scenario`` is the strict variant that raises :class:`~geodata.issues.ScenarioError`.
+``load_scenario`` and ``scenario_from_frames`` never raise on bad input: the report lists every
+problem, and the typed tables exist only when there is no error (never a partial scenario).
+Both end in the same checks and the same build (:func:`_assemble`).
 """
 
 from __future__ import annotations
@@ -11,20 +13,25 @@ import logging
 import re
 import tempfile
 import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from geodata import crs as crsmod
 from geodata.archive import ZipLimits, extract_zip, scenario_root
-from geodata.issues import Report, ScenarioError
-from geodata.layers import Layer, read_layer
-from geodata.schema import ALLOCATION_TABLES, PREF_COLUMNS, ROUTING_TABLES, TABLES
-from geodata.tables import ParsedTable, read_table
+from geodata.layers import Layer, check_layer, read_layer
+from geodata.tables import ParsedTable, parse_frame, read_table
 from geodata.validate import Geography, check_scenario
 from planner import scenario as sc
+from planner.issues import Report
+from planner.schema import ALLOCATION_TABLES, ROUTING_TABLES, TABLES
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -32,26 +39,34 @@ TOML = "scenario.toml"
 BUILTIN_COUNTIES = "builtin:china"
 _TOP_KEYS = {"name", "year", "crs", "synthetic", "description", "seed", "files", "rules", "weights"}
 _FILE_KEYS = {"counties", "townships", *TABLES}
+_LAYER_CODES = {"counties": ("code", "county_code"), "townships": ("township_code", "code")}
+"""Accepted names of a layer's code column, first match wins."""
+FRAMES = "DataFrames"
+"""Where the issues of a scenario given as DataFrames point when no table is at fault."""
 
 
-@dataclass(frozen=True, slots=True)
-class LoadResult:
-    """What loading gave: the scenario (``None`` when there are errors) and the full report."""
+@dataclass(slots=True)
+class _Inputs:
+    """What a scenario is made of before the cross-table checks: settings, tables, layers."""
 
-    scenario: sc.Scenario | None
-    report: Report
-    source: str
-
-
-def read_scenario(path: str | Path, zip_limits: ZipLimits | None = None) -> sc.Scenario:
-    """Load a scenario or raise :class:`ScenarioError` carrying the report."""
-    result = load_scenario(path, zip_limits=zip_limits)
-    if result.scenario is None:
-        raise ScenarioError(result.report)
-    return result.scenario
+    doc: dict[str, Any]
+    """``scenario.toml`` (name, year, synthetic, description ...)."""
+    declared: str
+    rules: sc.Rules
+    weights: sc.Weights
+    tables: dict[str, ParsedTable]
+    layers: dict[str, Layer]
+    settings_file: str
+    """Where the missing-table issues point (``scenario.toml``, or the frames)."""
 
 
-def load_scenario(path: str | Path, zip_limits: ZipLimits | None = None) -> LoadResult:
+def read_scenario_data(path: str | Path, zip_limits: ZipLimits | None = None) -> sc.ScenarioData:
+    """The typed tables of a scenario, or :class:`~planner.issues.ScenarioError` carrying the
+    report (for tools and tests that want the data or nothing)."""
+    return load_scenario(path, zip_limits=zip_limits).data
+
+
+def load_scenario(path: str | Path, zip_limits: ZipLimits | None = None) -> sc.Scenario:
     """Load and validate a scenario folder, a .zip of one, or a built-in name.
 
     Parameters
@@ -63,17 +78,17 @@ def load_scenario(path: str | Path, zip_limits: ZipLimits | None = None) -> Load
         Limits for a zip (size, ratio, members).
     """
     report = Report()
-    source = str(path)
     if isinstance(path, str) and path.startswith("builtin:"):
         from geodata.builtin import builtin_folder
 
         try:
             folder = builtin_folder(path.removeprefix("builtin:"))
         except KeyError as exc:
-            report.error(source, None, None, "unknown-builtin", str(exc.args[0]))
-            return LoadResult(None, report, source)
-        return LoadResult(_load_folder(folder, report), report, source)
+            report.error(path, None, None, "unknown-builtin", str(exc.args[0]))
+            return sc.Scenario(path, report)
+        return sc.Scenario(path, report, _load_folder(folder, report))
     p = Path(path)
+    source = str(p.resolve())
     if not p.exists():
         report.error(
             p.name,
@@ -82,7 +97,7 @@ def load_scenario(path: str | Path, zip_limits: ZipLimits | None = None) -> Load
             "missing-file",
             f"{p} does not exist; expected a scenario folder or .zip",
         )
-        return LoadResult(None, report, source)
+        return sc.Scenario(source, report)
     if p.is_file():
         if p.suffix.lower() != ".zip":
             report.error(
@@ -92,10 +107,10 @@ def load_scenario(path: str | Path, zip_limits: ZipLimits | None = None) -> Load
                 "not-a-scenario",
                 f"{p.name} is a file; expected a folder with {TOML} or a .zip of it",
             )
-            return LoadResult(None, report, source)
+            return sc.Scenario(source, report)
         with tempfile.TemporaryDirectory(prefix="westplan-zip-") as tmp:
             if not extract_zip(p, Path(tmp) / "x", report, zip_limits):
-                return LoadResult(None, report, source)
+                return sc.Scenario(source, report)
             root = scenario_root(Path(tmp) / "x")
             if root is None:
                 report.error(
@@ -105,13 +120,57 @@ def load_scenario(path: str | Path, zip_limits: ZipLimits | None = None) -> Load
                     "no-scenario-toml",
                     f"the zip holds no {TOML} (at its top or in one folder)",
                 )
-                return LoadResult(None, report, source)
-            return LoadResult(_load_folder(root, report), report, source)
+                return sc.Scenario(source, report)
+            return sc.Scenario(source, report, _load_folder(root, report))
     root = scenario_root(p)
     if root is None:
         report.error(TOML, None, None, "no-scenario-toml", f"{p} has no {TOML}")
-        return LoadResult(None, report, source)
-    return LoadResult(_load_folder(root, report), report, source)
+        return sc.Scenario(source, report)
+    return sc.Scenario(source, report, _load_folder(root, report))
+
+
+def scenario_from_frames(
+    frames: Mapping[str, pd.DataFrame],
+    *,
+    counties: gpd.GeoDataFrame | None = None,
+    townships: gpd.GeoDataFrame | None = None,
+    name: str = "",
+    year: int = 0,
+    crs: str = "wgs84",
+    settings: Mapping[str, Mapping[str, Any]] | None = None,
+) -> sc.Scenario:
+    """Validate DataFrames keyed by the tables' ``[files]`` names (``posts``, ``applicants``
+    ...) like the files of a scenario folder; see :meth:`planner.Scenario.from_frames`.
+
+    Issues name the table (``posts``) as their file, and its rows as the lines of the CSV the
+    frame would be written as (header = line 1).
+    """
+    report = Report()
+    doc: dict[str, Any] = {"name": name, "year": year, **(settings or {})}
+    declared = _declared_crs(crs, report, lambda _: None, FRAMES)
+    rules, weights = _settings(doc, report, lambda _: None, FRAMES)
+    tables: dict[str, ParsedTable] = {}
+    for key, frame in frames.items():
+        if key not in TABLES:
+            report.warning(
+                FRAMES,
+                None,
+                key,
+                "unknown-file-key",
+                f"{key!r} is not a table of the contract; expected one of {', '.join(TABLES)}",
+            )
+            continue
+        table = parse_frame(frame, key, TABLES[key], report)
+        if table is not None:
+            tables[key] = table
+    layers: dict[str, Layer] = {}
+    for key, gdf in (("counties", counties), ("townships", townships)):
+        if gdf is not None:
+            layer = check_layer(gdf, key, declared, _LAYER_CODES[key], report)
+            if layer is not None:
+                layers[key] = layer
+    inputs = _Inputs(doc, declared, rules, weights, tables, layers, FRAMES)
+    return sc.Scenario("", report, _assemble(inputs, set(frames), report))
 
 
 # --- scenario.toml ---------------------------------------------------------------------------
@@ -144,26 +203,44 @@ def _toml_line(root: Path, key: str) -> int | None:
     return None
 
 
-def _settings(root: Path, doc: dict[str, Any], report: Report) -> tuple[sc.Rules, sc.Weights]:
+LineOf = Callable[[str], int | None]
+"""The line where a setting is written (``None`` where settings have no lines)."""
+
+
+def _declared_crs(value: Any, report: Report, line_of: LineOf, file: str) -> str:
+    if value not in crsmod.CRS_NAMES:
+        report.error(
+            file,
+            line_of("crs"),
+            "crs",
+            "bad-crs",
+            f"crs = {value!r}; expected one of {', '.join(crsmod.CRS_NAMES)}",
+        )
+        return "wgs84"
+    return str(value)
+
+
+def _settings(
+    doc: Mapping[str, Any], report: Report, line_of: LineOf, file: str
+) -> tuple[sc.Rules, sc.Weights]:
+    """The ``[rules]`` and ``[weights]`` of a scenario, each value checked against the type of
+    its default."""
+
     def build(section: str, cls: type[Any]) -> Any:
         given = doc.get(section, {})
-        if not isinstance(given, dict):
+        if not isinstance(given, Mapping):
             report.error(
-                TOML,
-                _toml_line(root, section),
-                section,
-                "toml-type",
-                f"[{section}] must be a table",
+                file, line_of(section), section, "toml-type", f"[{section}] must be a table"
             )
             return cls()
         defaults = cls()
         values: dict[str, Any] = {}
         known = {f.name: getattr(defaults, f.name) for f in fields(cls)}
         for key, value in given.items():
-            line = _toml_line(root, key)
+            line = line_of(key)
             if key not in known:
                 report.warning(
-                    TOML,
+                    file,
                     line,
                     key,
                     "unknown-setting",
@@ -178,11 +255,13 @@ def _settings(root: Path, doc: dict[str, Any], report: Report) -> tuple[sc.Rules
             elif isinstance(default, float):
                 ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
             else:
-                ok = isinstance(value, list) and all(isinstance(v, int | float) for v in value)
+                ok = isinstance(value, list | tuple) and all(
+                    isinstance(v, int | float) for v in value
+                )
                 value = tuple(value) if ok else value
             if not ok:
                 report.error(
-                    TOML,
+                    file,
                     line,
                     key,
                     "toml-type",
@@ -193,23 +272,23 @@ def _settings(root: Path, doc: dict[str, Any], report: Report) -> tuple[sc.Rules
         try:
             return cls(**values)
         except (TypeError, ValueError) as exc:  # pragma: no cover - types checked above
-            report.error(TOML, None, section, "toml-type", str(exc))
+            report.error(file, None, section, "toml-type", str(exc))
             return defaults
 
     rules = build("rules", sc.Rules)
     weights = build("weights", sc.Weights)
     if not 0 <= rules.undergraduate_min_share <= 1:
         report.error(
-            TOML,
-            _toml_line(root, "undergraduate_min_share"),
+            file,
+            line_of("undergraduate_min_share"),
             "undergraduate_min_share",
             "toml-type",
             f"undergraduate_min_share = {rules.undergraduate_min_share}; expected a share between 0 and 1",
         )
     if len(rules.transport_tiers_km) != len(rules.transport_tiers_cny):
         report.error(
-            TOML,
-            _toml_line(root, "transport_tiers_km"),
+            file,
+            line_of("transport_tiers_km"),
             "transport_tiers_km",
             "toml-type",
             "transport_tiers_km and transport_tiers_cny must have the same length",
@@ -220,30 +299,29 @@ def _settings(root: Path, doc: dict[str, Any], report: Report) -> tuple[sc.Rules
 # --- the folder ------------------------------------------------------------------------------
 
 
-def _load_folder(root: Path, report: Report) -> sc.Scenario | None:
+def _load_folder(root: Path, report: Report) -> sc.ScenarioData | None:
+    inputs = _read_folder(root, report)
+    if inputs is None:
+        return None
+    return _assemble(inputs, set(inputs.doc.get("files", {})), report)
+
+
+def _read_folder(root: Path, report: Report) -> _Inputs | None:
+    """scenario.toml and the tables and layers it names, each checked on its own."""
     doc = _read_toml(root, report)
     if doc is None:
         return None
+
+    def line_of(key: str) -> int | None:
+        return _toml_line(root, key)
+
     for key in doc:
         if key not in _TOP_KEYS:
             report.warning(
-                TOML,
-                _toml_line(root, key),
-                key,
-                "unknown-setting",
-                f"unknown key {key!r} in {TOML}",
+                TOML, line_of(key), key, "unknown-setting", f"unknown key {key!r} in {TOML}"
             )
-    declared = doc.get("crs", "wgs84")
-    if declared not in crsmod.CRS_NAMES:
-        report.error(
-            TOML,
-            _toml_line(root, "crs"),
-            "crs",
-            "bad-crs",
-            f"crs = {declared!r}; expected one of {', '.join(crsmod.CRS_NAMES)}",
-        )
-        declared = "wgs84"
-    rules, weights = _settings(root, doc, report)
+    declared = _declared_crs(doc.get("crs", "wgs84"), report, line_of, TOML)
+    rules, weights = _settings(doc, report, line_of, TOML)
     files = doc.get("files")
     if not isinstance(files, dict) or not files:
         report.error(
@@ -252,9 +330,8 @@ def _load_folder(root: Path, report: Report) -> sc.Scenario | None:
         return None
     tables: dict[str, ParsedTable] = {}
     layers: dict[str, Layer] = {}
-    counties_layer: Layer | None = None
     for key, name in files.items():
-        line = _toml_line(root, key)
+        line = line_of(key)
         if key not in _FILE_KEYS:
             report.warning(
                 TOML,
@@ -281,52 +358,66 @@ def _load_folder(root: Path, report: Report) -> sc.Scenario | None:
                 f"[files] {key} = {name!r} points outside the scenario folder",
             )
             continue
-        if key in ("counties", "townships"):
-            codes = ("code", "county_code") if key == "counties" else ("township_code", "code")
-            layer = read_layer(path, name, declared, codes, report)
+        if key in _LAYER_CODES:
+            layer = read_layer(path, name, declared, _LAYER_CODES[key], report)
             if layer is not None:
                 layers[key] = layer
-                if key == "counties":
-                    counties_layer = layer
             continue
         table = read_table(path, name, TABLES[key], report)
         if table is not None:
             tables[key] = table
-    named = set(files)
+    return _Inputs(doc, declared, rules, weights, tables, layers, TOML)
+
+
+# --- checks across tables, and the build -----------------------------------------------------
+
+
+def _assemble(inputs: _Inputs, named: set[str], report: Report) -> sc.ScenarioData | None:
+    """Check that the tables make a scenario, run the cross-table checks and D1-D7, and build
+    the typed tables when nothing is wrong."""
+    _check_table_sets(named, inputs.settings_file, report)
+    _to_wgs84(inputs.tables, inputs.declared)
+    counties = inputs.layers.get("counties")
+    geography = Geography.from_layer(counties) if counties else Geography.builtin()
+    townships = inputs.layers.get("townships")
+    check_scenario(inputs.tables, townships, geography, inputs.rules, report)
+    if not report.ok:
+        return None
+    return _build(inputs, geography, townships)
+
+
+def _check_table_sets(named: set[str], file: str, report: Report) -> None:
+    """An allocation needs all its tables, routing both of its; a scenario needs one of them."""
+    where = "[files] lacks" if file == TOML else "missing:"
     has_alloc = [t for t in ALLOCATION_TABLES if t in named]
     if has_alloc and len(has_alloc) < len(ALLOCATION_TABLES):
         missing = [t for t in ALLOCATION_TABLES if t not in named]
         report.error(
-            TOML,
+            file,
             None,
             "files",
             "missing-table",
-            f"an allocation scenario needs {', '.join(ALLOCATION_TABLES)}; [files] lacks {', '.join(missing)}",
+            f"an allocation scenario needs {', '.join(ALLOCATION_TABLES)}; {where} {', '.join(missing)}",
         )
     has_route = [t for t in ROUTING_TABLES if t in named]
     if has_route and len(has_route) < len(ROUTING_TABLES):
         missing = [t for t in ROUTING_TABLES if t not in named]
         report.error(
-            TOML,
+            file,
             None,
             "files",
             "missing-table",
-            f"a routing scenario needs stations and stops; [files] lacks {', '.join(missing)}",
+            f"a routing scenario needs stations and stops; {where} {', '.join(missing)}",
         )
     if not has_alloc and not has_route:
         report.error(
-            TOML,
+            file,
             None,
             "files",
             "missing-table",
-            f"[files] names no allocation tables ({', '.join(ALLOCATION_TABLES)}) and no routing tables (stations, stops)",
+            f"{'[files] names' if file == TOML else 'the scenario has'} no allocation tables "
+            f"({', '.join(ALLOCATION_TABLES)}) and no routing tables (stations, stops)",
         )
-    _to_wgs84(tables, declared)
-    geography = Geography.from_layer(counties_layer) if counties_layer else Geography.builtin()
-    check_scenario(tables, layers.get("townships"), geography, rules, report)
-    if not report.ok:
-        return None
-    return _build(doc, rules, weights, tables, geography, layers.get("townships"))
 
 
 def _to_wgs84(tables: dict[str, ParsedTable], declared: str) -> None:
@@ -345,30 +436,9 @@ def _to_wgs84(tables: dict[str, ParsedTable], declared: str) -> None:
             )
 
 
-# --- building the typed scenario -------------------------------------------------------------
-
-
-def _extra(t: ParsedTable) -> sc.ExtraColumns:
-    return sc.ExtraColumns(t.extra_names, tuple(t.columns[n] for n in t.extra_names))
-
-
-def _set(values: np.ndarray) -> tuple[frozenset[str], ...]:
-    return tuple(frozenset(p.strip() for p in v.split(";") if p.strip()) for v in values)
-
-
-def _rank(values: np.ndarray) -> np.ndarray:
-    lookup = {d: i for i, d in enumerate(sc.DEGREES)}
-    return np.asarray([lookup.get(v, -1) for v in values], dtype=np.int64)
-
-
-def _build(
-    doc: dict[str, Any],
-    rules: sc.Rules,
-    weights: sc.Weights,
-    tables: dict[str, ParsedTable],
-    geography: Geography,
-    townships: Layer | None,
-) -> sc.Scenario:
+def _build(inputs: _Inputs, geography: Geography, townships: Layer | None) -> sc.ScenarioData:
+    """The typed tables: each table through its schema (:meth:`planner.schema.TableSchema.build`),
+    posts without a location placed first (section 2)."""
     g = geography.counties
     counties = sc.Counties(
         code=g["code"].to_numpy(str),
@@ -378,114 +448,27 @@ def _build(
         centroid_lon=g["centroid_lon"].to_numpy(float),
         centroid_lat=g["centroid_lat"].to_numpy(float),
     )
-    kw: dict[str, Any] = {}
-    if (t := tables.get("quotas")) is not None:
-        c = t.columns
-        kw["quotas"] = sc.Quotas(
-            county_code=c["county_code"],
-            general_quota=c["general_quota"],
-            special_quota=np.stack([c[f"{a}_quota"] for a in sc.SPECIAL_ACTIONS], axis=1)
-            if len(t)
-            else np.zeros((0, len(sc.SPECIAL_ACTIONS)), dtype=np.int64),
-            barred=c["barred"],
-            served_last_year=c["served_last_year"],
-            extra=_extra(t),
+    posts = inputs.tables.get("posts")
+    if posts is not None:
+        posts.columns["lon"], posts.columns["lat"] = _fill_post_locations(
+            posts.columns, townships, geography
         )
-    if (t := tables.get("posts")) is not None:
-        c = t.columns
-        lon, lat = _fill_post_locations(c, townships, geography)
-        kw["posts"] = sc.Posts(
-            post_id=c["post_id"],
-            county_code=c["county_code"],
-            township_code=c["township_code"],
-            category=c["category"],
-            seats=c["seats"],
-            lon=lon,
-            lat=lat,
-            township_name=c["township_name"],
-            relay=c["relay"],
-            required_majors=_set(c["required_majors"]),
-            min_degree=_rank(c["min_degree"]),
-            extra=_extra(t),
+    typed = {
+        key: TABLES[key].build(
+            t.columns, sc.ExtraColumns(t.extra_names, tuple(t.columns[n] for n in t.extra_names))
         )
-    if (t := tables.get("continuing")) is not None:
-        kw["continuing"] = sc.Continuing(t.columns["volunteer_id"], t.columns["post_id"], _extra(t))
-    if (t := tables.get("applicants")) is not None:
-        c = t.columns
-        prefs = (
-            np.stack([c[p] for p in PREF_COLUMNS], axis=1)
-            if len(t)
-            else np.zeros((0, 5), dtype=str)
-        )
-        kw["applicants"] = sc.Applicants(
-            applicant_id=c["applicant_id"],
-            recruit_province=c["recruit_province"],
-            degree=_rank(c["degree"]),
-            major_class=c["major_class"],
-            preferences=prefs,
-            home_county_code=c["home_county_code"],
-            home_lon=c["home_lon"],
-            home_lat=c["home_lat"],
-            preferred_categories=_set(c["preferred_categories"]),
-            term_years=c["term_years"].astype(np.int64) if len(t) else np.zeros(0, np.int64),
-            health_ok=c["health_ok"],
-            extra=_extra(t),
-        )
-    if (t := tables.get("pairing")) is not None:
-        c = t.columns
-        kw["pairing"] = sc.Pairing(
-            c["service_province"], c["recruit_province"], c["seats"], _extra(t)
-        )
-    if (t := tables.get("targets")) is not None:
-        c = t.columns
-        kw["targets"] = sc.Targets(c["province_code"], c["role"], c["target"], _extra(t))
-    if (t := tables.get("previous_plan")) is not None:
-        kw["previous_plan"] = sc.PreviousPlan(
-            t.columns["applicant_id"], t.columns["post_id"], _extra(t)
-        )
-    if (t := tables.get("stations")) is not None:
-        c = t.columns
-        kw["stations"] = sc.Stations(
-            station_id=c["station_id"],
-            county_code=c["county_code"],
-            lon=c["lon"],
-            lat=c["lat"],
-            vehicles=c["vehicles"],
-            clients_per_vehicle_day=c["clients_per_vehicle_day"],
-            shift_start=c["shift_start"],
-            shift_end=c["shift_end"],
-            crew_size=c["crew_size"],
-            days=c["days"],
-            extra=_extra(t),
-        )
-    if (t := tables.get("stops")) is not None:
-        c = t.columns
-        kw["stops"] = sc.Stops(
-            stop_id=c["stop_id"],
-            county_code=c["county_code"],
-            lon=c["lon"],
-            lat=c["lat"],
-            demand=c["demand"],
-            township_code=c["township_code"],
-            minutes_per_client=c["minutes_per_client"],
-            setup_minutes=c["setup_minutes"],
-            open=c["open"],
-            close=c["close"],
-            priority=c["priority"],
-            extra=_extra(t),
-        )
-    if (t := tables.get("travel_times")) is not None:
-        c = t.columns
-        kw["travel_times"] = sc.TravelTimes(c["from_id"], c["to_id"], c["minutes"], _extra(t))
-    return sc.Scenario(
+        for key, t in inputs.tables.items()
+    }
+    doc = inputs.doc
+    return sc.ScenarioData(
         name=str(doc.get("name", "")),
         year=int(doc.get("year", 0) or 0),
         synthetic=bool(doc.get("synthetic", False)),
         description=str(doc.get("description", "")),
-        rules=rules,
-        weights=weights,
+        rules=inputs.rules,
+        weights=inputs.weights,
         counties=counties,
-        **kw,
+        **typed,
     )
 
 

@@ -1,8 +1,9 @@
-"""Read the CSV tables of a scenario against their schema, collecting every problem.
+"""Read the tables of a scenario against their schema, collecting every problem.
 
-A table is read as text (codes stay strings), checked cell by cell, and returned as a
+A table (a CSV file, or a DataFrame handed to the library) is read as text (codes stay
+strings), checked cell by cell, and returned as a
 :class:`ParsedTable` of numpy columns plus a boolean ``bad`` mask of rows with errors. Nothing
-raises on bad input: problems go to the :class:`~geodata.issues.Report`.
+raises on bad input: problems go to the :class:`~planner.issues.Report`.
 """
 
 from __future__ import annotations
@@ -11,15 +12,17 @@ import codecs
 import csv
 import io
 import logging
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-from geodata.issues import Report
-from geodata.schema import Column, Kind, TableSchema
+from planner.issues import Report
+from planner.schema import Column, Kind, TableSchema
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +139,7 @@ def parse_rows(text: str, file: str, schema: TableSchema, report: Report) -> Par
     except (StopIteration, csv.Error) as exc:
         report.error(file, 1, None, "header", f"cannot read the header line: {exc}")
         return None
-    problems = _check_header(header, file, schema, report)
-    if problems:
+    if _check_header(header, file, schema, report):
         return None
     width = len(header)
     rows: list[list[str]] = []
@@ -163,6 +165,58 @@ def parse_rows(text: str, file: str, schema: TableSchema, report: Report) -> Par
     except csv.Error as exc:
         report.error(file, reader.line_num, None, "csv-syntax", f"malformed CSV: {exc}")
         return None
+    return parse_records(header, rows, lines, file, schema, report, ragged)
+
+
+def parse_frame(
+    frame: pd.DataFrame, file: str, schema: TableSchema, report: Report
+) -> ParsedTable | None:
+    """Check a DataFrame as if it were the CSV file ``frame.to_csv(index=False)`` would write:
+    the header is line 1, ``frame.iloc[i]`` is line ``i + 2``.
+
+    Cells may be text or numbers: a missing value is an empty cell, a whole float (the way
+    pandas stores an integer column with a gap) is its digits, a bool is 1 or 0.
+    """
+    header = [str(c).strip() for c in frame.columns]
+    if _check_header(header, file, schema, report):
+        return None
+    rows = [[_cell_text(v) for v in row] for row in frame.itertuples(index=False, name=None)]
+    return parse_records(header, rows, list(range(2, len(rows) + 2)), file, schema, report)
+
+
+def _cell_text(value: object) -> str:
+    """A DataFrame cell as the text a CSV file would hold."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return "1" if value else "0"
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def parse_records(
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    lines: Sequence[int],
+    file: str,
+    schema: TableSchema,
+    report: Report,
+    ragged: Sequence[int] = (),
+) -> ParsedTable:
+    """Check the cells of a table given as text rows under a checked ``header``.
+
+    Parameters
+    ----------
+    header
+        Column names (:func:`_check_header` passed).
+    rows
+        One list of cell texts per data row, as wide as the header.
+    lines
+        The line (row number as the user sees it) of each row, for the issues.
+    ragged
+        Rows already reported as having the wrong number of fields (flagged bad).
+    """
     if not rows:
         report.warning(file, None, None, "no-rows", "table has a header but no data rows")
     line = np.asarray(lines, dtype=np.int64)
@@ -172,7 +226,7 @@ def parse_rows(text: str, file: str, schema: TableSchema, report: Report) -> Par
         for h, col in zip(header, raw_cols, strict=True)
     }
     bad = np.zeros(len(rows), dtype=bool)
-    bad[ragged] = True
+    bad[list(ragged)] = True
     columns: dict[str, np.ndarray] = {}
     for col in schema.columns:
         values = text_cols.get(col.name)
@@ -289,8 +343,8 @@ def _parse_column(
                     f"found {str(v)!r}; expected {kind.value}",
                 )
         return minutes
-    if kind in (Kind.CHOICE, Kind.FLAG):
-        choices = col.choices if kind is Kind.CHOICE else ("0", "1")
+    if kind in (Kind.CHOICE, Kind.DEGREE, Kind.TERM, Kind.FLAG):
+        choices = ("0", "1") if kind is Kind.FLAG else col.choices
         wrong = ~np.isin(values, choices) & ~empty
         if wrong.any():
             idx = np.flatnonzero(wrong)

@@ -28,11 +28,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geodata.issues import Report
 from geodata.layers import Layer
-from geodata.schema import PREF_COLUMNS
 from geodata.tables import ParsedTable
+from planner.issues import Report
 from planner.scenario import GENERAL_CATEGORIES, SPECIAL_ACTIONS, Rules
+from planner.schema import PREF_COLUMNS
 
 BOUNDARY_TOLERANCE_DEG = 0.002
 """How far (degrees, about 200 m) a point may lie outside its polygon: boundary noise (D3)."""

@@ -626,10 +626,10 @@ def _township_points(files: PlanFiles) -> pd.DataFrame | None:
         return None
     from geodata.scenario import load_scenario
 
-    result = load_scenario(source)
-    if result.scenario is None or result.scenario.stops is None:
+    scenario = load_scenario(source)
+    if not scenario.valid or scenario.data.stops is None:
         return None
-    stops = result.scenario.stops
+    stops = scenario.data.stops
     frame = pd.DataFrame({"township": stops.township_code, "lon": stops.lon, "lat": stops.lat})
     return frame[frame["township"] != ""].groupby("township")[["lon", "lat"]].mean()
 

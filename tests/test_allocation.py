@@ -40,7 +40,7 @@ from planner.scenario import (
     PreviousPlan,
     Quotas,
     Rules,
-    Scenario,
+    ScenarioData,
     Targets,
     Weights,
 )
@@ -107,8 +107,8 @@ def arr(values: Sequence[Any], dtype: Any) -> np.ndarray:
     return np.asarray(values, dtype=dtype)
 
 
-def build_scenario(rows: ScenarioRows) -> Scenario:
-    """A :class:`Scenario` from plain rows (the tables the allocation reads)."""
+def build_scenario(rows: ScenarioRows) -> ScenarioData:
+    """A :class:`ScenarioData` from plain rows (the tables the allocation reads)."""
     codes = [c[0] for c in rows.counties]
     counties = Counties(
         code=arr(codes, str),
@@ -176,7 +176,7 @@ def build_scenario(rows: ScenarioRows) -> Scenario:
             applicant_id=arr([p[0] for p in rows.previous], str),
             post_id=arr([p[1] for p in rows.previous], str),
         )
-    return Scenario(
+    return ScenarioData(
         name="test",
         year=2024,
         synthetic=True,
@@ -203,7 +203,7 @@ def assignment(problem: AllocationProblem, post_of: np.ndarray) -> dict[str, str
     }
 
 
-def checked(scenario: Scenario, problem: AllocationProblem, post_of: np.ndarray) -> CheckResult:
+def checked(scenario: ScenarioData, problem: AllocationProblem, post_of: np.ndarray) -> CheckResult:
     """The independent checker's verdict on a plan, which must break no rule."""
     result = check_plan(scenario, assignment(problem, post_of))
     assert result.violations == []
@@ -288,7 +288,7 @@ RECRUIT_PROVINCES = ["110000", "310000", "440000"]
 
 
 @st.composite
-def scenarios(draw: Callable[..., Any], juniors: int = 1) -> Scenario:
+def scenarios(draw: Callable[..., Any], juniors: int = 1) -> ScenarioData:
     """Random small allocation scenarios (2-4 counties in 1-2 service provinces); ``juniors``
     weighs junior-college graduates among the degrees (more: the 85% share binds more often)."""
     ints, booleans = st.integers, st.booleans()
@@ -398,7 +398,7 @@ def scenarios(draw: Callable[..., Any], juniors: int = 1) -> Scenario:
     )
 
 
-def solve_both(scenario: Scenario) -> tuple[AllocationSolution, DirectSolution, CheckResult]:
+def solve_both(scenario: ScenarioData) -> tuple[AllocationSolution, DirectSolution, CheckResult]:
     """Solve with the price-and-branch solver and the direct formulation; check both plans."""
     problem = AllocationProblem.from_scenario(scenario)
     sol = solve_allocation(problem, time_limit=30.0)
@@ -412,7 +412,7 @@ def solve_both(scenario: Scenario) -> tuple[AllocationSolution, DirectSolution, 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
-def test_random_scenarios_match_checker_and_direct(scenario: Scenario) -> None:
+def test_random_scenarios_match_checker_and_direct(scenario: ScenarioData) -> None:
     sol, direct, result = solve_both(scenario)
     assert sol.objective == pytest.approx(result.objective, abs=1e-6)
     assert sol.bound <= sol.objective + 1e-6
@@ -422,7 +422,7 @@ def test_random_scenarios_match_checker_and_direct(scenario: Scenario) -> None:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios(juniors=3))
-def test_share_pricing_gives_a_bound_and_a_plan(scenario: Scenario) -> None:
+def test_share_pricing_gives_a_bound_and_a_plan(scenario: ScenarioData) -> None:
     """Pricing A4 into the flow (planner.allocation.share): its bound is at most the direct
     optimum, and its plan, where it finds one, keeps every rule and costs what it says."""
     problem = AllocationProblem.from_scenario(scenario)
@@ -451,7 +451,7 @@ def test_share_pricing_gives_a_bound_and_a_plan(scenario: Scenario) -> None:
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
-def test_fractional_subsidy_terms_keep_the_bound_valid(scenario: Scenario) -> None:
+def test_fractional_subsidy_terms_keep_the_bound_valid(scenario: ScenarioData) -> None:
     # tiers of 550, 1050, ... CNY make half units: plan values are no longer integers, so the
     # proven bound must not be rounded up
     scenario = dataclasses.replace(
@@ -650,16 +650,16 @@ def test_empty_relay_seat_names_its_cause() -> None:
 
 
 @pytest.fixture(scope="module")
-def tier_prefecture() -> tuple[Scenario, AllocationProblem, AllocationSolution]:
-    from geodata.scenario import read_scenario
+def tier_prefecture() -> tuple[ScenarioData, AllocationProblem, AllocationSolution]:
+    from geodata.scenario import read_scenario_data
 
-    scenario = read_scenario("builtin:tier-prefecture")
+    scenario = read_scenario_data("builtin:tier-prefecture")
     problem = AllocationProblem.from_scenario(scenario)
     return scenario, problem, solve_allocation(problem)
 
 
 def test_builtin_tier_prefecture_plan_passes_the_checker(
-    tier_prefecture: tuple[Scenario, AllocationProblem, AllocationSolution],
+    tier_prefecture: tuple[ScenarioData, AllocationProblem, AllocationSolution],
 ) -> None:
     scenario, problem, sol = tier_prefecture
     result = checked(scenario, problem, sol.post_of)
@@ -671,7 +671,7 @@ def test_builtin_tier_prefecture_plan_passes_the_checker(
 
 @pytest.mark.slow
 def test_builtin_tier_prefecture_matches_direct(
-    tier_prefecture: tuple[Scenario, AllocationProblem, AllocationSolution],
+    tier_prefecture: tuple[ScenarioData, AllocationProblem, AllocationSolution],
 ) -> None:
     scenario, problem, sol = tier_prefecture
     direct = solve_direct(problem, time_limit=400.0, workers=1)

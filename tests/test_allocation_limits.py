@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from geodata.scenario import read_scenario
+from geodata.scenario import read_scenario_data
 from planner.allocation import lp
 from planner.allocation.arcs import ArcBuilder
 from planner.allocation.pricing import Pricer
@@ -16,7 +16,7 @@ from tests.alloc_checker import check_plan
 
 @pytest.mark.parametrize("name", ["tier-county", "tier-prefecture", "huaihua-screening"])
 def test_lagrangian_bound_never_exceeds_the_optimum(name: str) -> None:
-    pr = AllocationProblem.from_scenario(read_scenario(f"builtin:{name}"))
+    pr = AllocationProblem.from_scenario(read_scenario_data(f"builtin:{name}"))
     optimum = solve_allocation(pr).objective
     pricer = Pricer(ArcBuilder(pr))
     layout = lp.row_layout(pr)
@@ -30,7 +30,7 @@ def test_lagrangian_bound_never_exceeds_the_optimum(name: str) -> None:
 
 
 def test_time_limit_returns_a_valid_plan_and_bound() -> None:
-    scenario = read_scenario("builtin:tier-prefecture")
+    scenario = read_scenario_data("builtin:tier-prefecture")
     pr = AllocationProblem.from_scenario(scenario)
     sol = solve_allocation(pr, time_limit=0.01)
     assert sol.bound <= sol.objective + 1e-6

@@ -1,7 +1,7 @@
 """The admin-system flow over HTTP, against SQLite and against a real PostgreSQL.
 
 Upload -> validation report -> start a plan -> poll -> read every result, checked against a
-plan made directly with :func:`api.services.plan_scenario` and read with the csv module;
+plan made directly with the library (:func:`tests.scenario_files.plan_directly`) and read with the csv module;
 then the limits and bad uploads, cancelling, the wall-time limit and a restart of the app.
 """
 
@@ -18,8 +18,6 @@ from typing import Any
 import openpyxl
 import pytest
 
-from api.routing_service import route_scenario
-from api.services import plan_scenario
 from api.settings import Settings
 from tests.api_support import (
     Service,
@@ -29,7 +27,7 @@ from tests.api_support import (
     zip_folder,
     zip_part,
 )
-from tests.scenario_files import write_tiny
+from tests.scenario_files import plan_directly, write_tiny
 from tests.zoo import CASES
 
 
@@ -59,8 +57,7 @@ def tiny(env: Any) -> Path:
 def expected(env: Any, tiny: Path) -> Path:
     """The same scenario planned directly, without the service."""
     out = env[1] / "direct"
-    plan_scenario(tiny, out, time_limit=30)
-    return out
+    return plan_directly(tiny, out, time_limit=30)
 
 
 @pytest.fixture(scope="module")
@@ -187,8 +184,7 @@ def test_routes_and_coverage_match_a_direct_routing(
     base = f"/api/v1/plans/{job['plan_id']}"
     assert svc.client.get(base, headers=h).json()["stages"] == ["allocation", "routing"]
     direct = tmp_path / "direct"
-    plan_scenario(crewed, direct, time_limit=30)
-    route_scenario(crewed, direct, plan_dir=direct, time_limit=30)
+    plan_directly(crewed, direct, time_limit=30, routing=True)
     routes = svc.client.get(f"{base}/routes", headers=h)
     assert routes.headers["content-type"] == "application/geo+json"
     got = routes.json()

@@ -17,9 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from api.routing_service import route_scenario
-from api.services import plan_scenario
 from tests.api_support import PLANNER, Server, write_crewed_tiny, zip_folder, zip_part
+from tests.scenario_files import plan_directly
 
 
 def _workers(job_id: str) -> list[int]:
@@ -114,8 +113,7 @@ def test_killed_server_finishes_the_job_with_the_same_plan(
         server.stop()
 
     direct = tmp_path / "direct"
-    plan_scenario(tiny, direct, time_limit=job["time_limit"])
-    route_scenario(tiny, direct, plan_dir=direct, time_limit=job["time_limit"])
+    plan_directly(tiny, direct, time_limit=job["time_limit"], routing=True)
     for name, rows in got.items():
         want = _csv((direct / f"{name}.csv").read_text(encoding="utf-8-sig"))
         assert rows == want, name

@@ -9,12 +9,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from geodata.scenario import read_scenario
+from geodata.scenario import read_scenario_data
 from planner.allocation.arcs import ArcBuilder
 from planner.allocation.compact import compact_flow
 from planner.allocation.flow import relaxed_flow
 from planner.allocation.problem import AllocationProblem
-from planner.scenario import Scenario
+from planner.scenario import ScenarioData
 from tests.test_allocation import scenarios
 
 
@@ -22,7 +22,7 @@ from tests.test_allocation import scenarios
     "name", ["tier-county", "tier-prefecture", "huaihua-screening", "western-2006"]
 )
 def test_compact_flow_equals_full_flow_on_builtins(name: str) -> None:
-    pr = AllocationProblem.from_scenario(read_scenario(f"builtin:{name}"))
+    pr = AllocationProblem.from_scenario(read_scenario_data(f"builtin:{name}"))
     builder = ArcBuilder(pr)
     compact = compact_flow(pr, builder)
     full = relaxed_flow(pr, builder.all_arcs())
@@ -34,7 +34,7 @@ def test_compact_flow_equals_full_flow_on_builtins(name: str) -> None:
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
-def test_compact_flow_equals_full_flow_on_random_scenarios(scenario: Scenario) -> None:
+def test_compact_flow_equals_full_flow_on_random_scenarios(scenario: ScenarioData) -> None:
     pr = AllocationProblem.from_scenario(scenario)
     builder = ArcBuilder(pr)
     assert compact_flow(pr, builder).objective == pytest.approx(
@@ -44,7 +44,7 @@ def test_compact_flow_equals_full_flow_on_random_scenarios(scenario: Scenario) -
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
-def test_compact_flow_counts_placements_outside_the_preferences(scenario: Scenario) -> None:
+def test_compact_flow_counts_placements_outside_the_preferences(scenario: ScenarioData) -> None:
     # with allow_outside_preferences every paired service province is open at the outside
     # rank (weight 60), and the compact network must offer those arcs too
     outside = dataclasses.replace(
@@ -61,7 +61,7 @@ def test_compact_flow_counts_placements_outside_the_preferences(scenario: Scenar
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios(), st.booleans())
-def test_reach_agrees_with_the_eligible_arcs(scenario: Scenario, outside: bool) -> None:
+def test_reach_agrees_with_the_eligible_arcs(scenario: ScenarioData, outside: bool) -> None:
     # ArcBuilder.reach (no arc built) against the enumerated arcs: who has an eligible post,
     # and in which service provinces
     scenario = dataclasses.replace(

@@ -48,7 +48,7 @@ def test_county_layer_formats(tiny_dir: Path, name: str, writer) -> None:  # typ
     _use_layer(tiny_dir, "counties", name)
     result = load_scenario(tiny_dir)
     assert result.report.ok, result.report.issues
-    s = result.scenario
+    s = result.data
     assert s is not None
     a, _ = tiny_counties()
     row = list(s.counties.code).index(a.code)
@@ -73,7 +73,7 @@ def test_township_points_fill_missing_post_locations(tiny_dir: Path) -> None:
     posts = tiny_dir / "posts.csv"
     text = posts.read_text(encoding="utf-8").replace(f",{a.lon},{a.lat},", ",,,")
     posts.write_text(text, encoding="utf-8")
-    s = load_scenario(tiny_dir).scenario
+    s = load_scenario(tiny_dir).data
     assert s is not None and s.posts is not None
     assert s.posts.lon[0] == pytest.approx(a.lon + 0.001)
     assert s.posts.lat[2] == pytest.approx(a.lat + 0.001)
@@ -101,5 +101,5 @@ def test_collapsed_polygon_cannot_be_repaired(tiny_dir: Path) -> None:
     frame.to_file(tiny_dir / "counties.geojson", driver="GeoJSON", engine="pyogrio")
     _use_layer(tiny_dir, "counties", "counties.geojson")
     result = load_scenario(tiny_dir)
-    assert result.scenario is None
+    assert not result.valid
     assert any(i.rule == "invalid-geometry" and a.code in i.message for i in result.report.errors)

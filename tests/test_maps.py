@@ -18,11 +18,10 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from api.services import plan_scenario
 from maps import MapInputError, render_map, write_map, write_png
 from maps.render import tiles_crs
 from tests.browser import PageVisit, browser, visit
-from tests.scenario_files import write_tiny
+from tests.scenario_files import plan_directly, write_tiny
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 XSS = "<img src=x onerror=alert(1)>"
@@ -37,8 +36,7 @@ def plan_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny scenario planned (allocation only: no routes, no coverage)."""
     root = tmp_path_factory.mktemp("maps")
     scenario = write_tiny(root / "tiny")
-    plan_scenario(scenario, root / "plan", time_limit=30)
-    return root / "plan"
+    return plan_directly(scenario, root / "plan", time_limit=30)
 
 
 def _read(path: Path) -> pd.DataFrame:
@@ -330,7 +328,7 @@ def national_plan(folder: Path) -> Path:
     """
     from geodata.scenario import load_scenario
 
-    sc = load_scenario("builtin:western-2006").scenario
+    sc = load_scenario("builtin:western-2006").data
     assert sc is not None and sc.posts is not None and sc.quotas is not None
     p = sc.posts
     folder.mkdir(parents=True)

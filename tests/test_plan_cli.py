@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from geodata.scenario import read_scenario
+from geodata.scenario import read_scenario_data
 from tests.alloc_checker import check_plan
 
 
@@ -52,7 +52,7 @@ def test_outputs_exist_and_agree_with_the_independent_checker(prefecture_plan: P
 
     assignments = read("assignments.csv")
     summary = json.loads((prefecture_plan / "summary.json").read_text(encoding="utf-8"))
-    scenario = read_scenario("builtin:tier-prefecture")
+    scenario = read_scenario_data("builtin:tier-prefecture")
     result = check_plan(
         scenario, dict(zip(assignments["applicant_id"], assignments["post_id"], strict=True))
     )

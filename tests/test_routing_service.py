@@ -1,4 +1,5 @@
-"""The routing service and the `planner route` / `planner vrp` commands on real files."""
+"""The routing stage through the library (``planner.route``) and the `planner route` /
+`planner vrp` commands on real files."""
 
 from __future__ import annotations
 
@@ -10,27 +11,27 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+import planner
 from api.cli import app
-from api.routing_service import read_crews, route_scenario, routing_tables
-from geodata.scenario import LoadResult, load_scenario
+from geodata.planfolder import read_crews
 from planner.routing.problem import RoutingProblem
 from planner.routing.solver import SolveOptions, solve_routing
+from planner.routing.summary import routing_tables
 from tests.route_checker import check_routes
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def county() -> LoadResult:
+def county() -> planner.Scenario:
     """The built-in county tier: 1 station, 2 vehicles, 25 stops, 10 days."""
-    result = load_scenario("builtin:tier-county")
-    assert result.scenario is not None and result.scenario.stations is not None
+    result = planner.read_scenario("builtin:tier-county")
+    assert result.valid and result.data.stations is not None
     return result
 
 
-def test_county_campaign_is_feasible_and_tables_add_up(county: LoadResult) -> None:
-    sc = county.scenario
-    assert sc is not None
+def test_county_campaign_is_feasible_and_tables_add_up(county: planner.Scenario) -> None:
+    sc = county.data
     p = RoutingProblem.from_scenario(sc)
     r = solve_routing(p, SolveOptions(time_limit=10.0, workers=1))
     assert check_routes(p, r) == []
@@ -48,9 +49,10 @@ def test_county_campaign_is_feasible_and_tables_add_up(county: LoadResult) -> No
     assert (unserved["reason"] != "").all()
 
 
-def test_route_scenario_writes_files_and_merges_summary(county: LoadResult, tmp_path: Path) -> None:
+def test_routes_write_files_and_merge_summary(county: planner.Scenario, tmp_path: Path) -> None:
     (tmp_path / "summary.json").write_text(json.dumps({"objective": 12.5}), encoding="utf-8")
-    outcome = route_scenario("builtin:tier-county", tmp_path, time_limit=5.0, loaded=county)
+    outcome = planner.route(county, params=planner.RoutingParams(time_limit=5.0))
+    assert outcome.write(tmp_path) == tmp_path
     summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
     assert (
         summary["objective"] == 12.5 and summary["routing"]["routes"] == outcome.summary["routes"]
@@ -77,9 +79,9 @@ def test_route_scenario_writes_files_and_merges_summary(county: LoadResult, tmp_
     )
 
 
-def test_plan_crews_staff_only_some_vehicles(county: LoadResult, tmp_path: Path) -> None:
-    sc = county.scenario
-    assert sc is not None and sc.stations is not None
+def test_plan_crews_staff_only_some_vehicles(county: planner.Scenario, tmp_path: Path) -> None:
+    sc = county.data
+    assert sc.stations is not None
     plan = tmp_path / "plan"
     plan.mkdir()
     code = str(sc.stations.county_code[0])
@@ -93,10 +95,24 @@ def test_plan_crews_staff_only_some_vehicles(county: LoadResult, tmp_path: Path)
         }
     ).to_csv(plan / "assignments.csv", index=False)
     out = tmp_path / "routes"
-    outcome = route_scenario("x", out, plan_dir=plan, time_limit=5.0, loaded=county)
+    res = runner.invoke(
+        app,
+        [
+            "route",
+            "builtin:tier-county",
+            "--out",
+            str(out),
+            "--plan",
+            str(plan),
+            "--time-limit",
+            "5",
+        ],
+    )
+    assert res.exit_code == 0, res.output
     routes = pd.read_csv(out / "routes.csv", encoding="utf-8-sig")
     assert set(routes["vehicle"]) == {1}
-    assert outcome.summary["crews"].startswith("plan")
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))["routing"]
+    assert summary["crews"] == f"plan {plan}"
     p = RoutingProblem.from_scenario(sc, crews={str(sc.stations.station_id[0]): size})
     assert p.staffed.max() == 1
     # Continuing volunteers on the mobile_service post (seats.csv) crew the second vehicle.
@@ -108,11 +124,11 @@ def test_plan_crews_staff_only_some_vehicles(county: LoadResult, tmp_path: Path)
             "continuing": [size],
         }
     ).to_csv(plan / "seats.csv", index=False)
-    crews = read_crews(plan, sc)
+    crews = read_crews(plan, sc.stations)
     assert crews == {str(sc.stations.station_id[0]): 2 * size}
 
 
-def test_cli_route_and_errors(county: LoadResult, tmp_path: Path) -> None:
+def test_cli_route_and_errors(tmp_path: Path) -> None:
     res = runner.invoke(
         app, ["route", "builtin:tier-county", "--out", str(tmp_path), "--time-limit", "3"]
     )
@@ -141,9 +157,12 @@ def test_cli_vrp_prints_cost_last(tmp_path: Path) -> None:
     assert res.exit_code == 1 and "bad.txt" in res.output
 
 
-def test_same_seed_same_files(county: LoadResult, tmp_path: Path) -> None:
-    a = route_scenario("x", tmp_path / "a", time_limit=30.0, seed=5, loaded=county)
-    b = route_scenario("x", tmp_path / "b", time_limit=30.0, seed=5, loaded=county)
+def test_same_seed_same_files(county: planner.Scenario, tmp_path: Path) -> None:
+    params = planner.RoutingParams(time_limit=30.0, seed=5)
+    a = planner.route(county, params=params)
+    b = planner.route(county, params=params)
+    a.write(tmp_path / "a")
+    b.write(tmp_path / "b")
     assert all("time cap" not in s["status"] for s in a.summary["subproblems"])
     for name in ("routes.csv", "visits.csv", "coverage.csv", "routes.geojson"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()

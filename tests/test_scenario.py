@@ -11,17 +11,17 @@ import numpy as np
 import pytest
 
 from geodata import crs as crsmod
-from geodata.issues import ScenarioError
-from geodata.scenario import load_scenario, read_scenario
-from planner.scenario import DEGREES, Scenario
+from geodata.scenario import load_scenario, read_scenario_data
+from planner.issues import ScenarioError
+from planner.scenario import DEGREES, ScenarioData
 from tests.scenario_files import tiny_counties
 
 
 def test_tiny_scenario_loads(tiny_dir: Path) -> None:
     result = load_scenario(tiny_dir)
     assert result.report.ok, result.report.issues
-    s = result.scenario
-    assert isinstance(s, Scenario)
+    s = result.data
+    assert isinstance(s, ScenarioData)
     assert s.synthetic and s.name == "tiny" and s.year == 2006
     assert s.posts is not None and s.applicants is not None and s.quotas is not None
     assert list(s.posts.post_id) == ["PA1", "PA2", "PA3", "PA4", "PB1"]
@@ -37,7 +37,7 @@ def test_tiny_scenario_loads(tiny_dir: Path) -> None:
 
 
 def test_codes_stay_strings_and_extra_columns_pass_through(tiny_dir: Path) -> None:
-    s = read_scenario(tiny_dir)
+    s = read_scenario_data(tiny_dir)
     assert s.quotas is not None and s.applicants is not None
     assert s.quotas.county_code.dtype.kind == "U"
     assert all(len(c) == 6 for c in s.quotas.county_code)
@@ -48,7 +48,7 @@ def test_codes_stay_strings_and_extra_columns_pass_through(tiny_dir: Path) -> No
 
 
 def test_scenario_is_immutable(tiny_dir: Path) -> None:
-    s = read_scenario(tiny_dir)
+    s = read_scenario_data(tiny_dir)
     assert s.posts is not None
     with pytest.raises(ValueError):
         s.posts.seats[0] = 99
@@ -68,7 +68,7 @@ def test_zip_of_the_folder_loads(tiny_dir: Path, tmp_path: Path) -> None:
     archive = shutil.make_archive(str(tmp_path / "tiny"), "zip", tiny_dir.parent, "tiny")
     result = load_scenario(archive)
     assert result.report.ok, result.report.issues
-    assert result.scenario is not None and result.scenario.posts is not None
+    assert result.valid and result.data.posts is not None
 
 
 def test_gcj02_tables_are_converted_to_wgs84(tiny_dir: Path) -> None:
@@ -79,7 +79,7 @@ def test_gcj02_tables_are_converted_to_wgs84(tiny_dir: Path) -> None:
     (tiny_dir / "posts.csv").write_text(text, encoding="utf-8")
     toml = (tiny_dir / "scenario.toml").read_text(encoding="utf-8")
     (tiny_dir / "scenario.toml").write_text(toml.replace('"wgs84"', '"gcj02"'), encoding="utf-8")
-    s = read_scenario(tiny_dir)
+    s = read_scenario_data(tiny_dir)
     assert s.posts is not None
     assert abs(s.posts.lon[0] - a.lon) < 1e-6 and abs(s.posts.lat[0] - a.lat) < 1e-6
 
@@ -87,7 +87,7 @@ def test_gcj02_tables_are_converted_to_wgs84(tiny_dir: Path) -> None:
 def test_read_scenario_raises_with_the_report(tiny_dir: Path) -> None:
     (tiny_dir / "targets.csv").write_text("", encoding="utf-8")
     with pytest.raises(ScenarioError) as info:
-        read_scenario(tiny_dir)
+        read_scenario_data(tiny_dir)
     assert info.value.report.errors[0].file == "targets.csv"
 
 
@@ -98,7 +98,7 @@ def test_unknown_settings_and_bad_toml(tiny_dir: Path) -> None:
     assert any(i.rule == "unknown-setting" and i.line for i in result.report.warnings)
     toml.write_text("name = \n", encoding="utf-8")
     result = load_scenario(tiny_dir)
-    assert result.scenario is None
+    assert not result.valid
     assert result.report.errors[0].rule == "toml-syntax" and result.report.errors[0].line == 1
 
 

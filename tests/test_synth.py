@@ -23,6 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geodata import china
+from geodata.scenario import load_scenario
 from geodata.synth import (
     DEFAULT_RULES,
     DEFAULT_WEIGHTS,
@@ -340,12 +341,11 @@ def test_label_and_toml(
 
 
 def test_loader_accepts_the_scenarios(folders: dict[str, Path]) -> None:
-    loader = pytest.importorskip("geodata.scenario")
     for name, folder in folders.items():
-        result = loader.load_scenario(folder)
+        result = load_scenario(folder)
         errors = [str(i) for i in result.report.errors]
         assert not errors, f"{name}: {errors[:5]}"
-        assert result.scenario is not None and result.scenario.synthetic
+        assert result.valid and result.data.synthetic
 
 
 # --- huaihua-screening -----------------------------------------------------------------------

@@ -23,10 +23,10 @@ def test_zoo_case_is_reported_precisely(case: Case, tmp_path: Path) -> None:
     for e in case.expect:
         assert (e.file, e.line, e.column, e.rule, e.severity) in found, found
     if any(e.severity == "error" for e in case.expect):
-        assert result.scenario is None
+        assert not result.valid
         assert not result.report.ok
     else:
-        assert result.scenario is not None, found
+        assert result.valid, found
 
 
 def test_every_problem_is_collected_at_once(tiny_dir: Path) -> None:
@@ -37,20 +37,20 @@ def test_every_problem_is_collected_at_once(tiny_dir: Path) -> None:
     result = load_scenario(tiny_dir)
     files = {i.file for i in result.report.errors}
     assert {"applicants.csv", "posts.csv", "quotas.csv"} <= files
-    assert result.scenario is None
+    assert not result.valid
 
 
 def test_gbk_file_is_decoded_with_its_chinese_text(tmp_path: Path) -> None:
     case = next(c for c in CASES if c.name == "gbk-text")
     result = load_scenario(make_case(case, tmp_path))
-    assert result.scenario is not None and result.scenario.posts is not None
-    assert "甲镇" in set(result.scenario.posts.township_name)
+    assert result.valid and result.data.posts is not None
+    assert "甲镇" in set(result.data.posts.township_name)
 
 
 def test_repaired_polygon_keeps_the_scenario_usable(tmp_path: Path) -> None:
     case = next(c for c in CASES if c.name == "self-intersecting-polygon")
     result = load_scenario(make_case(case, tmp_path))
-    s = result.scenario
+    s = result.data
     assert s is not None
     a, _ = tiny_counties()
     row = list(s.counties.code).index(a.code)

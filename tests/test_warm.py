@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from geodata.scenario import read_scenario
+from geodata.scenario import read_scenario_data
 from planner.allocation import warm
 from planner.allocation.arcs import ArcBuilder
 from planner.allocation.compact import compact_network, risky_tiebreak, share_weight
@@ -22,14 +22,14 @@ from planner.allocation.direct import solve_direct
 from planner.allocation.flow import FlowNetwork, flow_network, solve_network
 from planner.allocation.problem import AllocationProblem
 from planner.allocation.solver import AllocationSolution, solve_allocation
-from planner.scenario import PreviousPlan, Scenario
+from planner.scenario import PreviousPlan, ScenarioData
 from tests.alloc_checker import check_plan
 from tests.test_allocation import assignment, checked, scenarios
 
 
 def replan_scenario(
-    scenario: Scenario, problem: AllocationProblem, sol: AllocationSolution, leave: np.ndarray
-) -> Scenario:
+    scenario: ScenarioData, problem: AllocationProblem, sol: AllocationSolution, leave: np.ndarray
+) -> ScenarioData:
     """``scenario`` with the plan ``sol`` as the previous plan and the applicants ``leave``
     (indices) gone."""
     plan = assignment(problem, sol.post_of)
@@ -76,7 +76,7 @@ def assert_feasible(fn: FlowNetwork, flow: np.ndarray) -> None:
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios(), st.data())
 def test_warm_start_reaches_the_optimum_from_scratch(
-    scenario: Scenario, data: st.DataObject
+    scenario: ScenarioData, data: st.DataObject
 ) -> None:
     """Wherever the previous plan can start it, the re-plan's flow is feasible and costs
     exactly what OR-Tools' flow from scratch costs (the tie-break included); the whole
@@ -111,7 +111,7 @@ def test_warm_start_reaches_the_optimum_from_scratch(
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios(juniors=3))
-def test_tie_break_from_the_plain_optimum_is_the_tie_broken_optimum(scenario: Scenario) -> None:
+def test_tie_break_from_the_plain_optimum_is_the_tie_broken_optimum(scenario: ScenarioData) -> None:
     """The tie-broken flow mended from the optimum without the tie-break is feasible and
     costs what OR-Tools' tie-broken flow from scratch costs."""
     problem = AllocationProblem.from_scenario(dataclasses.replace(scenario, previous_plan=None))
@@ -129,7 +129,7 @@ def test_a_previous_plan_that_is_not_optimal_starts_nothing() -> None:
     move: the plan still keeps every rule, but moving him back pays, a negative cycle of the
     residual network. The Bellman-Ford search finds it and the re-plan is solved from
     scratch, to the same optimum as before."""
-    scenario = read_scenario("builtin:tier-county")
+    scenario = read_scenario_data("builtin:tier-county")
     problem = AllocationProblem.from_scenario(scenario)
     fresh = solve_allocation(problem)
     builder = ArcBuilder(problem)
@@ -157,10 +157,10 @@ def test_a_previous_plan_that_is_not_optimal_starts_nothing() -> None:
 
 
 @pytest.fixture(scope="module")
-def prefecture_replan() -> tuple[Scenario, AllocationProblem, AllocationSolution, float]:
+def prefecture_replan() -> tuple[ScenarioData, AllocationProblem, AllocationSolution, float]:
     """tier-prefecture re-planned after 2% of its volunteers dropped out, and the optimum of
     the same re-plan from scratch (the warm start switched off)."""
-    scenario = read_scenario("builtin:tier-prefecture")
+    scenario = read_scenario_data("builtin:tier-prefecture")
     problem = AllocationProblem.from_scenario(scenario)
     fresh = solve_allocation(problem)
     placed = np.flatnonzero(fresh.post_of >= 0)
@@ -176,7 +176,7 @@ def prefecture_replan() -> tuple[Scenario, AllocationProblem, AllocationSolution
 
 
 def test_replan_after_dropouts_is_reached_from_the_previous_plan(
-    prefecture_replan: tuple[Scenario, AllocationProblem, AllocationSolution, float],
+    prefecture_replan: tuple[ScenarioData, AllocationProblem, AllocationSolution, float],
 ) -> None:
     again, pr, sol, scratch = prefecture_replan
     assert any("reached from the previous plan" in note for note in sol.notes), sol.notes

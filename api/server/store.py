@@ -25,8 +25,9 @@ from api.keys import Principal
 from api.server.problems import ApiProblem
 from api.settings import Settings
 from geodata.archive import ZipLimits, extract_zip, scenario_root
-from geodata.issues import Report
-from geodata.scenario import LoadResult, load_scenario
+from geodata.scenario import load_scenario
+from planner.issues import Report
+from planner.scenario import Scenario
 
 log = logging.getLogger(__name__)
 
@@ -177,10 +178,9 @@ def _unpack(settings: Settings, work: Path, archive: Upload | None, files: list[
     return root
 
 
-def _scope(result: LoadResult) -> frozenset[str]:
+def _scope(scenario: Scenario) -> frozenset[str]:
     """Province codes of the counties the scenario serves (quotas, posts, stations, stops)."""
-    s = result.scenario
-    assert s is not None
+    s = scenario.data
     used = [
         t.county_code for t in (s.quotas, s.posts, s.stations, s.stops) if t is not None and len(t)
     ]
@@ -217,7 +217,7 @@ def create_scenario(
         _count_rows(root, settings.max_rows)
         result = load_scenario(root)
         report = _report_json(result.report)
-        if result.scenario is None:
+        if not result.valid:
             raise ApiProblem(
                 422,
                 f"the scenario has {len(result.report.errors)} error(s): "
@@ -235,7 +235,7 @@ def create_scenario(
         dest = scenario_dir(settings, sid)
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(root), dest)
-        s = result.scenario
+        s = result.data
         row = ScenarioRow(
             id=sid,
             name=s.name,

@@ -1,4 +1,4 @@
-"""The allocation problem as numpy arrays, built once from a :class:`~planner.scenario.Scenario`.
+"""The allocation problem as numpy arrays, built once from a :class:`~planner.scenario.ScenarioData`.
 
 Indices replace codes: applicants ``a``, posts ``p``, buckets ``b`` (a county's general bucket
 or one special action's bucket, A2), service provinces ``s``, recruiting provinces ``r`` and
@@ -19,7 +19,7 @@ from planner.scenario import (
     MAJOR_CLASSES,
     SPECIAL_ACTIONS,
     Rules,
-    Scenario,
+    ScenarioData,
     Weights,
 )
 from planner.scenario import _Frozen as Frozen
@@ -133,7 +133,7 @@ class AllocationProblem(Frozen):
         )
 
     @staticmethod
-    def from_scenario(scenario: Scenario) -> AllocationProblem:
+    def from_scenario(scenario: ScenarioData) -> AllocationProblem:
         """Build the arrays; the scenario must have been validated (geodata does that)."""
         return _build(scenario)
 
@@ -142,7 +142,7 @@ def _index(codes: np.ndarray) -> dict[str, int]:
     return {str(c): i for i, c in enumerate(codes)}
 
 
-def _build(sc: Scenario) -> AllocationProblem:
+def _build(sc: ScenarioData) -> AllocationProblem:
     if sc.posts is None or sc.applicants is None or sc.quotas is None or sc.pairing is None:
         raise ValueError("an allocation needs posts, applicants, quotas and pairing tables")
     posts, apps, quotas, pairing = sc.posts, sc.applicants, sc.quotas, sc.pairing

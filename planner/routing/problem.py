@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from planner.geo import haversine_km
-from planner.scenario import Scenario, TravelTimes, _Frozen
+from planner.scenario import ScenarioData, TravelTimes, _Frozen
 
 NO_WINDOW = -1
 """``open``/``close`` value of a stop without a time window."""
@@ -251,13 +251,13 @@ class RoutingProblem(_Frozen):
 
     @classmethod
     def from_scenario(
-        cls, scenario: Scenario, crews: dict[str, int] | None = None
+        cls, scenario: ScenarioData, crews: dict[str, int] | None = None
     ) -> RoutingProblem:
         """Build the problem of a validated scenario.
 
         Parameters
         ----------
-        scenario : Scenario
+        scenario : ScenarioData
             Must have ``stations`` and ``stops``.
         crews : dict, optional
             Volunteers staffing each station's vehicles, by station id (from a plan's

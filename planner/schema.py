@@ -1,14 +1,22 @@
-"""The tables of the data contract: their columns, kinds and defaults.
+"""The tables of the data contract: their columns, kinds and defaults, written once.
 
-One :class:`TableSchema` per ``[files]`` key of ``scenario.toml``. ``geodata.tables`` reads a CSV
-against its schema; the names here are the contract (``shared/spec/data-contract.md``).
+One :class:`TableSchema` per ``[files]`` key of ``scenario.toml``. The I/O layer reads a CSV, a
+sheet or a DataFrame against its schema and checks every cell by its :class:`Kind`;
+:meth:`TableSchema.build` turns the checked columns into the typed table of
+:mod:`planner.scenario`; the routing problem takes its defaults from here. The names are the
+contract (``shared/spec/data-contract.md``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
+import numpy as np
+
+from planner import scenario as sc
 from planner.scenario import CATEGORIES, DEGREES, MAJOR_CLASSES, SPECIAL_ACTIONS
 
 
@@ -29,6 +37,8 @@ class Kind(Enum):
     TIME = "a time HH:MM"
     CHOICE = "one of the allowed values"
     CHOICES = "a ;-separated list of allowed values"
+    DEGREE = "a degree (junior_college, bachelor, master or doctor)"
+    TERM = "a term of 1 or 2 years"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +51,19 @@ class Column:
     default: str = ""
     choices: tuple[str, ...] = ()
 
+    def typed(self, values: np.ndarray) -> Any:
+        """The checked text or numbers of this column as the typed table holds them: a
+        ``;``-list as a tuple of sets, a degree as its rank in ``DEGREES`` (-1: none), a term
+        as an integer; other kinds as they were parsed."""
+        if self.kind is Kind.CHOICES:
+            return tuple(frozenset(p.strip() for p in v.split(";") if p.strip()) for v in values)
+        if self.kind is Kind.DEGREE:
+            rank = {d: i for i, d in enumerate(DEGREES)}
+            return np.asarray([rank.get(v, -1) for v in values], dtype=np.int64)
+        if self.kind is Kind.TERM:
+            return np.asarray(values, dtype=np.int64)
+        return values
+
 
 @dataclass(frozen=True, slots=True)
 class TableSchema:
@@ -49,6 +72,11 @@ class TableSchema:
     key: str
     columns: tuple[Column, ...]
     unique: tuple[str, ...] = ()
+    typed: type | None = None
+    """The class of :mod:`planner.scenario` the table becomes: one field per column of the
+    same name, the ``stacked`` fields, and ``extra``."""
+    stacked: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Fields made of several columns side by side, shape (rows, columns)."""
 
     def column(self, name: str) -> Column:
         """The column called ``name``."""
@@ -61,6 +89,33 @@ class TableSchema:
     def required(self) -> tuple[str, ...]:
         """Names of the required columns."""
         return tuple(c.name for c in self.columns if c.required)
+
+    def default(self, name: str) -> float:
+        """The default of a numeric column, as a number (what a row without it gets)."""
+        return float(self.column(name).default)
+
+    def build(self, columns: Mapping[str, np.ndarray], extra: sc.ExtraColumns) -> Any:
+        """The typed table (:attr:`typed`) from columns checked against this schema.
+
+        Raises
+        ------
+        TypeError
+            When the typed class and the schema disagree on the fields (a programming error).
+        """
+        if self.typed is None:
+            raise TypeError(f"table {self.key} has no typed class")
+        stacked = {name for _, names in self.stacked for name in names}
+        fields: dict[str, Any] = {
+            c.name: c.typed(columns[c.name]) for c in self.columns if c.name not in stacked
+        }
+        for field, names in self.stacked:
+            parts = [self.column(n).typed(columns[n]) for n in names]
+            fields[field] = (
+                np.stack(parts, axis=1)
+                if len(parts[0])
+                else np.zeros((0, len(names)), dtype=parts[0].dtype)
+            )
+        return self.typed(**fields, extra=extra)
 
 
 def _req(name: str, kind: Kind, choices: tuple[str, ...] = ()) -> Column:
@@ -81,6 +136,8 @@ QUOTAS = TableSchema(
         _opt("served_last_year", Kind.FLAG, "1"),
     ),
     unique=("county_code",),
+    typed=sc.Quotas,
+    stacked=(("special_quota", tuple(f"{a}_quota" for a in SPECIAL_ACTIONS)),),
 )
 
 POSTS = TableSchema(
@@ -96,15 +153,17 @@ POSTS = TableSchema(
         _opt("township_name", Kind.TEXT),
         _opt("relay", Kind.FLAG, "0"),
         _opt("required_majors", Kind.CHOICES, choices=MAJOR_CLASSES),
-        _opt("min_degree", Kind.CHOICE, choices=DEGREES),
+        _opt("min_degree", Kind.DEGREE, choices=DEGREES),
     ),
     unique=("post_id",),
+    typed=sc.Posts,
 )
 
 CONTINUING = TableSchema(
     "continuing",
     (_req("volunteer_id", Kind.ID), _req("post_id", Kind.ID)),
     unique=("volunteer_id",),
+    typed=sc.Continuing,
 )
 
 PREF_COLUMNS: tuple[str, ...] = tuple(f"pref_{i}" for i in range(1, 6))
@@ -114,7 +173,7 @@ APPLICANTS = TableSchema(
     (
         _req("applicant_id", Kind.ID),
         _req("recruit_province", Kind.PROVINCE),
-        _req("degree", Kind.CHOICE, DEGREES),
+        _req("degree", Kind.DEGREE, DEGREES),
         _req("major_class", Kind.CHOICE, MAJOR_CLASSES),
         _req("pref_1", Kind.AREA),
         *(_opt(p, Kind.AREA) for p in PREF_COLUMNS[1:]),
@@ -122,10 +181,12 @@ APPLICANTS = TableSchema(
         _opt("home_lon", Kind.LON),
         _opt("home_lat", Kind.LAT),
         _opt("preferred_categories", Kind.CHOICES, choices=CATEGORIES),
-        _opt("term_years", Kind.CHOICE, "1", choices=("1", "2")),
+        _opt("term_years", Kind.TERM, "1", choices=("1", "2")),
         _opt("health_ok", Kind.FLAG, "1"),
     ),
     unique=("applicant_id",),
+    typed=sc.Applicants,
+    stacked=(("preferences", PREF_COLUMNS),),
 )
 
 PAIRING = TableSchema(
@@ -136,6 +197,7 @@ PAIRING = TableSchema(
         _opt("seats", Kind.COUNT),
     ),
     unique=("service_province", "recruit_province"),
+    typed=sc.Pairing,
 )
 
 TARGETS = TableSchema(
@@ -146,12 +208,14 @@ TARGETS = TableSchema(
         _req("target", Kind.COUNT),
     ),
     unique=("province_code", "role"),
+    typed=sc.Targets,
 )
 
 PREVIOUS_PLAN = TableSchema(
     "previous_plan",
     (_req("applicant_id", Kind.ID), _req("post_id", Kind.ID)),
     unique=("applicant_id",),
+    typed=sc.PreviousPlan,
 )
 
 STATIONS = TableSchema(
@@ -169,6 +233,7 @@ STATIONS = TableSchema(
         _opt("days", Kind.COUNT, "20"),
     ),
     unique=("station_id",),
+    typed=sc.Stations,
 )
 
 STOPS = TableSchema(
@@ -187,12 +252,14 @@ STOPS = TableSchema(
         _opt("priority", Kind.COUNT, "1"),
     ),
     unique=("stop_id",),
+    typed=sc.Stops,
 )
 
 TRAVEL_TIMES = TableSchema(
     "travel_times",
     (_req("from_id", Kind.ID), _req("to_id", Kind.ID), _opt("minutes", Kind.NUMBER)),
     unique=("from_id", "to_id"),
+    typed=sc.TravelTimes,
 )
 
 TABLES: dict[str, TableSchema] = {

@@ -1,35 +1,25 @@
-"""Services shared by the command line and the HTTP API: plan a scenario, write the outputs.
+"""A solved allocation as the outputs show it: the tables and the summary of a plan folder.
 
-The outputs follow the data contract: ``assignments.csv``, ``unassigned.csv``, ``seats.csv``,
-``summary.json`` and ``plan.xlsx`` (the same tables in one workbook). CSV files are UTF-8
-with a BOM, so Excel shows the Chinese text; codes stay text.
+Pure: DataFrames and a JSON-ready dict from the problem, the solution and its report; writing
+them is the I/O layer's work. The columns are those of the data contract's ``assignments.csv``,
+``unassigned.csv``, ``seats.csv``, ``fairness.csv`` and (in a re-plan) ``moves.csv``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import logging
-import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import xlsxwriter
 
-from geodata.issues import Report
-from geodata.scenario import LoadResult, load_scenario
 from planner import __version__
-from planner.allocation import workers
-from planner.allocation.fairness import Fairness, fairness
+from planner.allocation.fairness import Fairness
 from planner.allocation.problem import AllocationProblem
-from planner.allocation.report import PlanReport, build_report
-from planner.allocation.solver import AllocationSolution, solve_allocation
-from planner.scenario import DEGREES, PreviousPlan, Scenario
-
-log = logging.getLogger(__name__)
+from planner.allocation.report import PlanReport
+from planner.allocation.solver import AllocationSolution
+from planner.issues import Report
+from planner.scenario import DEGREES, PreviousPlan, ScenarioData
 
 DECISIONS = {
     "open_seats": "a post's open seats are its seats minus the continuing volunteers on it (A1, D4)",
@@ -53,92 +43,14 @@ DECISIONS = {
 """Choices the planning model leaves open, as the planner makes them (also in the docs)."""
 
 
-@dataclass(frozen=True, slots=True)
-class PlanOutcome:
-    """A finished plan: where it is and its summary."""
-
-    out: Path
-    summary: dict[str, Any]
-
-
-class PlanError(Exception):
-    """The scenario cannot be planned; carries the validation report."""
-
-    def __init__(self, report: Report, message: str) -> None:
-        self.report = report
-        super().__init__(message)
-
-
-def source_label(source: str | Path) -> str:
-    """Where a plan's scenario came from, so that a map finds it again: ``builtin:NAME`` or
-    the absolute path."""
-    return str(source) if str(source).startswith("builtin:") else str(Path(source).resolve())
-
-
-def read_previous(folder: Path) -> PreviousPlan:
-    """The assignments of an earlier plan folder, as a previous plan (term 6)."""
-    frame = pd.read_csv(
-        folder / "assignments.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig"
-    )
-    return PreviousPlan(frame["applicant_id"].to_numpy(str), frame["post_id"].to_numpy(str))
-
-
-def plan_scenario(
-    source: str | Path,
-    out: Path,
-    time_limit: float = 300.0,
-    previous: Path | None = None,
-    loaded: LoadResult | None = None,
-) -> PlanOutcome:
-    """Validate, solve and write a plan into ``out``."""
-    workers.start()  # the solver's worker processes load while the scenario is read
-    result = loaded or load_scenario(source)
-    if result.scenario is None:
-        raise PlanError(result.report, "the scenario has errors; nothing was planned")
-    scenario = result.scenario
-    if previous is not None:
-        scenario = dataclasses.replace(scenario, previous_plan=read_previous(previous))
-    if scenario.posts is None or scenario.applicants is None:
-        raise PlanError(result.report, "the scenario has no allocation tables (posts, applicants)")
-    t0 = time.perf_counter()
-    problem = AllocationProblem.from_scenario(scenario)
-    solution = solve_allocation(problem, time_limit=time_limit)
-    report = build_report(problem, solution)
-    fair = fairness(problem, solution)
-    summary = _summary(scenario, problem, solution, report, result.report, time.perf_counter() - t0)
-    summary["scenario"]["source"] = source_label(source)
-    summary["county_quota"] = {
-        str(code): int(q)
-        for code, q, barred in zip(
-            problem.county_code, problem.county_quota, problem.county_barred, strict=True
-        )
-        if not barred
-    }
-    summary["fairness"] = {
-        "wasted_seats": len(fair.wasted_a),
-        "applicants_with_a_wasted_seat": fair.wasted_applicants,
-        "justified_envy": len(fair.envy_a),
-        "applicants_with_justified_envy": fair.envious_applicants,
-        "definition": "see docs/allocation.md#fairness",
-    }
-    out.mkdir(parents=True, exist_ok=True)
-    tables = _tables(scenario, problem, solution, report)
-    tables["fairness"] = _fairness_table(problem, fair)
-    if scenario.previous_plan is not None:
-        tables["moves"] = _moves_table(scenario.previous_plan, problem, solution)
-        summary["moves"] = tables["moves"]["change"].value_counts().to_dict()
-    for name, frame in tables.items():
-        frame.to_csv(out / f"{name}.csv", index=False, encoding="utf-8-sig")
-    (out / "summary.json").write_text(
-        json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8"
-    )
-    _workbook(out / "plan.xlsx", tables, summary)
-    return PlanOutcome(out, summary)
-
-
-def _tables(
-    sc: Scenario, pr: AllocationProblem, sol: AllocationSolution, rep: PlanReport
+def plan_tables(
+    sc: ScenarioData,
+    pr: AllocationProblem,
+    sol: AllocationSolution,
+    rep: PlanReport,
+    fair: Fairness,
 ) -> dict[str, pd.DataFrame]:
+    """assignments, unassigned, seats, fairness and, in a re-plan, moves."""
     assert sc.posts is not None and sc.applicants is not None
     used = sol.arcs
     apps, posts = sc.applicants, sc.posts
@@ -190,7 +102,15 @@ def _tables(
             "lat": np.round(posts.lat, 5),
         }
     )
-    return {"assignments": assignments, "unassigned": unassigned, "seats": seats}
+    tables = {
+        "assignments": assignments,
+        "unassigned": unassigned,
+        "seats": seats,
+        "fairness": _fairness_table(pr, fair),
+    }
+    if sc.previous_plan is not None:
+        tables["moves"] = _moves_table(sc.previous_plan, pr, sol)
+    return tables
 
 
 def _moves_table(
@@ -223,22 +143,25 @@ def _fairness_table(pr: AllocationProblem, fair: Fairness) -> pd.DataFrame:
     )
 
 
-def _summary(
-    sc: Scenario,
+def plan_summary(
+    sc: ScenarioData,
     pr: AllocationProblem,
     sol: AllocationSolution,
     rep: PlanReport,
+    fair: Fairness,
     validation: Report,
+    source: str,
     seconds: float,
+    moves: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    terms = dataclasses.asdict(rep.terms)
-    return {
+    """The content of ``summary.json`` (without the ``routing`` part)."""
+    summary: dict[str, Any] = {
         "planner_version": __version__,
-        "scenario": {"name": sc.name, "year": sc.year, "synthetic": sc.synthetic},
+        "scenario": {"name": sc.name, "year": sc.year, "synthetic": sc.synthetic, "source": source},
         "status": sol.stats.status,
         "optimal": sol.optimal,
         "objective": sol.objective,
-        "terms": terms,
+        "terms": dataclasses.asdict(rep.terms),
         "lower_bound": sol.bound,
         "gap": sol.gap,
         "lp_bound": sol.stats.lp_bound,
@@ -260,44 +183,21 @@ def _summary(
         "declaration_warnings": [dataclasses.asdict(i) for i in validation.warnings],
         "decisions": DECISIONS,
         "weights": dataclasses.asdict(sc.weights),
+        "county_quota": {
+            str(code): int(q)
+            for code, q, barred in zip(
+                pr.county_code, pr.county_quota, pr.county_barred, strict=True
+            )
+            if not barred
+        },
+        "fairness": {
+            "wasted_seats": len(fair.wasted_a),
+            "applicants_with_a_wasted_seat": fair.wasted_applicants,
+            "justified_envy": len(fair.envy_a),
+            "applicants_with_justified_envy": fair.envious_applicants,
+            "definition": "see docs/allocation.md#fairness",
+        },
     }
-
-
-def _workbook(path: Path, tables: dict[str, pd.DataFrame], summary: dict[str, Any]) -> None:
-    overview = pd.DataFrame(
-        [
-            ("scenario", summary["scenario"]["name"]),
-            ("synthetic data", "yes" if summary["scenario"]["synthetic"] else "no"),
-            ("status", summary["status"]),
-            ("objective", summary["objective"]),
-            ("lower bound", summary["lower_bound"]),
-            ("gap", summary["gap"]),
-            *((f"term: {k}", v) for k, v in summary["terms"].items()),
-            *((f"count: {k}", v) for k, v in summary["counts"].items()),
-            ("budget total (CNY)", summary["budget_cny"]["total"]),
-        ],
-        columns=["item", "value"],
-    )
-    budget = pd.DataFrame(
-        [("service", k, v) for k, v in summary["budget_cny"]["by_service_province"].items()]
-        + [("recruit", k, v) for k, v in summary["budget_cny"]["by_recruit_province"].items()],
-        columns=["role", "province_code", "budget_cny"],
-    )
-    sheets = {
-        "summary": overview,
-        **tables,
-        "unfilled_quota": pd.DataFrame(summary["unfilled_quota"]),
-        "budget": budget,
-    }
-    # xlsxwriter row by row in constant memory: about twice as fast as DataFrame.to_excel on
-    # the national tier's 330,000 rows, and the rows never sit in memory twice
-    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
-    try:
-        for name, frame in sheets.items():
-            sheet = book.add_worksheet(name)
-            sheet.write_row(0, 0, [str(c) for c in frame.columns])
-            rows = frame.astype(object).where(frame.notna(), None).to_numpy().tolist()
-            for i, row in enumerate(rows, start=1):
-                sheet.write_row(i, 0, row)
-    finally:
-        book.close()
+    if moves is not None:
+        summary["moves"] = moves["change"].value_counts().to_dict()
+    return summary

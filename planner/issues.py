@@ -45,6 +45,15 @@ class Issue:
     rule: str
     message: str
 
+    def where(self) -> str:
+        """``file line N, column C`` (the parts that are known), for messages."""
+        parts = [self.file]
+        if self.line is not None:
+            parts.append(f"line {self.line}")
+        if self.column:
+            parts.append(f"column {self.column}")
+        return ", ".join(parts)
+
 
 @dataclass(slots=True)
 class Report:
@@ -86,6 +95,13 @@ class Report:
             key=lambda i: (i.severity is not Severity.ERROR, i.file, i.line or 0, i.column or ""),
         )
 
+    def raise_for_errors(self) -> Report:
+        """Raise :class:`ScenarioError` carrying this report when it has an error; else return
+        the report (its warnings are for reading)."""
+        if not self.ok:
+            raise ScenarioError(self)
+        return self
+
     def to_json(self) -> str:
         """The report as JSON for machines: ``{"ok", "errors", "warnings", "issues"}``."""
         return json.dumps(
@@ -101,9 +117,21 @@ class Report:
 
 
 class ScenarioError(Exception):
-    """A scenario cannot be used; carries the full report."""
+    """A scenario cannot be used (validated with errors, or lacking the tables a stage needs);
+    carries the full report. Its text is ``message`` and the first errors, one per line."""
 
-    def __init__(self, report: Report) -> None:
+    SHOWN = 5
+    """Errors listed in the text of the exception (all of them are in ``report``)."""
+
+    def __init__(self, report: Report, message: str | None = None) -> None:
         self.report = report
         n = len(report.errors)
-        super().__init__(f"scenario has {n} error{'s' if n != 1 else ''}")
+        self.message = message or f"scenario has {n} error{'s' if n != 1 else ''}"
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        errors = self.report.errors
+        lines = [self.message, *(f"  {i.where()}: {i.message}" for i in errors[: self.SHOWN])]
+        if len(errors) > self.SHOWN:
+            lines.append(f"  … and {len(errors) - self.SHOWN} more (see .report)")
+        return "\n".join(lines)

@@ -1,35 +1,23 @@
-"""Route a scenario's service vehicles and write the routing outputs (planning model section 3).
+"""Routes as the outputs show them: the tables, the GeoJSON and the summary of a campaign.
 
-Files written into ``out``: ``routes.csv`` (one row per vehicle-day: stop order, times and
-clients), ``visits.csv`` (one row per stop visit), ``routes.geojson`` (one LineString per
-vehicle-day with the same properties), ``coverage.csv`` (per township: demand, served,
-target, met, and the reason for what is left), ``unserved.csv`` (every stop with unserved
-demand and its reason) and the ``"routing"`` part of ``summary.json`` (merged into an
-existing summary of a plan, else a new file). CSV files are UTF-8 with a BOM, like the plan's.
+Pure: DataFrames and JSON-ready dicts from the problem and its result (planning model section
+3); writing them is the I/O layer's work. The files are ``routes.csv`` (one row per vehicle-day:
+stop order, times and clients), ``visits.csv`` (one row per stop visit), ``routes.geojson``
+(one LineString per vehicle-day with the same properties), ``coverage.csv`` (per township:
+demand, served, target, met, and the reason for what is left), ``unserved.csv`` (every stop
+with unserved demand and its reason) and the ``"routing"`` part of ``summary.json``.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from api.services import PlanError, source_label
-from geodata.scenario import LoadResult, load_scenario
-from planner import __version__
 from planner.routing.bound import target_workload
 from planner.routing.problem import RoutingProblem
 from planner.routing.result import REASONS, RoutingResult
-from planner.routing.solver import SolveOptions, solve_routing
-from planner.scenario import Scenario
-
-log = logging.getLogger(__name__)
 
 ROUTING_DECISIONS = {
     "crews": "with --plan, a station's crew is the volunteers on the mobile_service posts of its "
@@ -52,105 +40,6 @@ ROUTING_DECISIONS = {
     "where the routes still miss a township, no proof by the day-pattern model that the "
     "targets cannot all be met (targets_proven_unreachable, pattern_proof)",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class RouteOutcome:
-    """Finished routes: where they are and the routing summary."""
-
-    out: Path
-    summary: dict[str, Any]
-
-
-def read_crews(plan_dir: Path, scenario: Scenario) -> dict[str, int]:
-    """Volunteers crewing each station, from a plan folder's mobile_service seats."""
-    path = plan_dir / "assignments.csv"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file; expected a plan folder from `planner plan`")
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    for col in ("county_code", "category"):
-        if col not in frame.columns:
-            raise ValueError(f"{path}: no column {col!r}; expected the columns of a plan")
-    mobile = frame[frame["category"] == "mobile_service"]
-    by_county = mobile.groupby("county_code").size().to_dict()
-    seats = plan_dir / "seats.csv"
-    if seats.is_file():
-        held = pd.read_csv(seats, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        if {"county_code", "category", "continuing"} <= set(held.columns):
-            held = held[held["category"] == "mobile_service"]
-            for county, n in held.groupby("county_code")["continuing"]:
-                by_county[county] = by_county.get(county, 0) + int(pd.to_numeric(n).sum())
-    st = scenario.stations
-    assert st is not None
-    crews: dict[str, int] = {}
-    for sid, county, vehicles, size in zip(
-        st.station_id.tolist(),
-        st.county_code.tolist(),
-        st.vehicles.tolist(),
-        st.crew_size.tolist(),
-        strict=True,
-    ):
-        left = int(by_county.get(county, 0))
-        give = min(left, int(vehicles) * int(size))
-        crews[sid] = give
-        by_county[county] = left - give
-    return crews
-
-
-def route_scenario(
-    source: str | Path,
-    out: Path,
-    plan_dir: Path | None = None,
-    time_limit: float = 60.0,
-    seed: int = 0,
-    loaded: LoadResult | None = None,
-) -> RouteOutcome:
-    """Validate, route and write the routing outputs into ``out``.
-
-    Raises
-    ------
-    PlanError
-        When the scenario has errors or no routing tables.
-    """
-    result = loaded or load_scenario(source)
-    if result.scenario is None:
-        raise PlanError(result.report, "the scenario has errors; nothing was routed")
-    scenario = result.scenario
-    if scenario.stations is None or scenario.stops is None:
-        raise PlanError(result.report, "the scenario has no routing tables (stations, stops)")
-    crews = read_crews(plan_dir, scenario) if plan_dir is not None else None
-    t0 = time.perf_counter()
-    problem = RoutingProblem.from_scenario(scenario, crews=crews)
-    solution = solve_routing(problem, SolveOptions(time_limit=time_limit, seed=seed))
-    tables = routing_tables(problem, solution)
-    summary = routing_summary(scenario, problem, solution, tables["coverage"])
-    summary.update(
-        time_limit=time_limit,
-        seed=seed,
-        crews="plan " + str(plan_dir) if plan_dir is not None else "declared",
-        total_seconds=round(time.perf_counter() - t0, 3),
-    )
-    out.mkdir(parents=True, exist_ok=True)
-    for name, frame in tables.items():
-        frame.to_csv(out / f"{name}.csv", index=False, encoding="utf-8-sig")
-    (out / "routes.geojson").write_text(
-        json.dumps(routes_geojson(problem, solution), ensure_ascii=False), encoding="utf-8"
-    )
-    path = out / "summary.json"
-    merged = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    merged.setdefault("planner_version", __version__)
-    merged.setdefault(
-        "scenario",
-        {
-            "name": scenario.name,
-            "year": scenario.year,
-            "synthetic": scenario.synthetic,
-            "source": source_label(source),
-        },
-    )
-    merged["routing"] = summary
-    path.write_text(json.dumps(merged, ensure_ascii=False, indent=2), encoding="utf-8")
-    return RouteOutcome(out, summary)
 
 
 def _hhmm(minutes: np.ndarray | float) -> Any:
@@ -256,7 +145,8 @@ def coverage_table(p: RoutingProblem, r: RoutingResult) -> pd.DataFrame:
         lat=("lat", "mean"),
     )
     agg = agg.reset_index()
-    agg["target"] = np.ceil(p.coverage_target * agg["demand"] - 1e-9).astype(np.int64)
+    _, targets = p.township_targets(np.arange(p.n_stops))
+    agg["target"] = agg["township_code"].map(targets).astype(np.int64)
     agg["met"] = agg["served"] >= agg["target"]
     agg["coverage"] = np.round(agg["served"] / agg["demand"].where(agg["demand"] > 0, 1), 4)
     agg["lon"], agg["lat"] = agg["lon"].round(6), agg["lat"].round(6)
@@ -264,9 +154,7 @@ def coverage_table(p: RoutingProblem, r: RoutingResult) -> pd.DataFrame:
     return agg[[*columns, "reason", "lon", "lat"]]
 
 
-def routing_summary(
-    sc: Scenario, p: RoutingProblem, r: RoutingResult, coverage: pd.DataFrame
-) -> dict[str, Any]:
+def routing_summary(p: RoutingProblem, r: RoutingResult, coverage: pd.DataFrame) -> dict[str, Any]:
     """The ``routing`` part of summary.json."""
     capacity = (p.staffed.sum(axis=1) * p.capacity).astype(np.int64)
     proofs = {s.county: s for s in r.subproblems if s.proof}

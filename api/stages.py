@@ -1,0 +1,168 @@
+"""The one stage runner: validate -> allocate -> route -> map, into a plan folder.
+
+``planner demo``, ``planner plan``, ``planner route`` and the HTTP service's job worker all run
+a scenario through :func:`run_stages`; they differ only in the :class:`StageOptions` they pass
+(which stages, time limits, where the vehicles' crews come from). A stage runs when it is asked
+for and the scenario has its tables: the allocation needs posts and applicants, the routing
+stations and stops, and the map a plan folder with something to draw.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import planner
+from planner.allocation.workers import start as start_workers
+from planner.issues import ScenarioError
+from planner.plan import AllocationParams, Plan
+from planner.routes import RoutePlan, RoutingParams
+
+log = logging.getLogger(__name__)
+
+STAGES = ("allocation", "routing", "map")
+"""The stages, in the order they run."""
+
+Crews = Literal["plan", "declared"] | Path
+"""Who crews the vehicles: ``plan`` (this run's plan where the allocation ran, else every
+declared vehicle), ``declared`` (every declared vehicle), or an earlier plan folder."""
+
+OnStage = Callable[[str, float], None]
+"""Called with (stage, progress percent) when a stage starts."""
+
+
+@dataclass(frozen=True, slots=True)
+class StageOptions:
+    """What to run and how.
+
+    Attributes
+    ----------
+    stages
+        The stages asked for; those whose tables the scenario lacks are skipped.
+    allocation, routing
+        Solver parameters of the two solving stages.
+    crews
+        Where the vehicles' crews come from (:data:`Crews`).
+    previous
+        An earlier plan folder: the allocation re-plans from it (objective term 6).
+    """
+
+    stages: tuple[str, ...] = STAGES
+    allocation: AllocationParams = field(default_factory=AllocationParams)
+    routing: RoutingParams = field(default_factory=RoutingParams)
+    crews: Crews = "plan"
+    previous: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StageOutcome:
+    """What a run made: the folder, the results of the stages that ran, and the map."""
+
+    scenario: planner.Scenario
+    out: Path
+    plan: Plan | None
+    routes: RoutePlan | None
+    map: Path | None
+
+    @property
+    def stages(self) -> list[str]:
+        """The stages that ran."""
+        done = [("allocation", self.plan), ("routing", self.routes), ("map", self.map)]
+        return [name for name, result in done if result is not None]
+
+
+def _quiet(stage: str, progress: float) -> None:
+    log.info("stage %s (%.0f%%)", stage, progress)
+
+
+def run_stages(
+    source: str | Path | planner.Scenario,
+    out: Path,
+    options: StageOptions | None = None,
+    on_stage: OnStage = _quiet,
+) -> StageOutcome:
+    """Run the stages a scenario has into the plan folder ``out``.
+
+    Parameters
+    ----------
+    source
+        A scenario folder, ``.zip`` or ``builtin:NAME``, or a scenario already read.
+    out
+        The plan folder (created).
+    options
+        Which stages and how (default: every stage, crews from the plan).
+    on_stage
+        Called with (stage, progress percent) as each stage starts.
+
+    Raises
+    ------
+    ScenarioError
+        When the scenario has errors, or none of the tables the stages asked for need.
+    FileNotFoundError, ValueError
+        When ``options.crews`` or ``options.previous`` names a folder that is not a plan.
+    """
+    options = options or StageOptions()
+    start_workers()  # the solvers' worker processes load while the scenario is read
+    on_stage("validation", 2.0)
+    scenario = source if isinstance(source, planner.Scenario) else planner.read_scenario(source)
+    data = scenario.data  # raises with the report when the scenario has errors
+    allocation = "allocation" in options.stages and data.posts is not None
+    allocation = allocation and data.applicants is not None
+    routing = "routing" in options.stages and data.stations is not None and data.stops is not None
+    if not (allocation or routing):
+        raise ScenarioError(scenario.report, _nothing_to_solve(options.stages))
+    previous = planner.read_previous(options.previous) if options.previous else None
+    out.mkdir(parents=True, exist_ok=True)
+    plan = routes = None
+    if allocation:
+        on_stage("allocation", 10.0)
+        plan = planner.allocate(scenario, options.allocation, previous=previous)
+        plan.write(out)
+    if routing:
+        on_stage("routing", 50.0 if allocation else 10.0)
+        crews, label = _crews(options.crews, plan, scenario)
+        routes = planner.route(scenario, crews, options.routing, crews_source=label)
+        routes.write(out)
+    page = None
+    if "map" in options.stages:
+        on_stage("map", 90.0)
+        page = _draw_map(out)
+    return StageOutcome(scenario, out, plan, routes, page)
+
+
+def _nothing_to_solve(stages: tuple[str, ...]) -> str:
+    if "allocation" in stages and "routing" not in stages:
+        return "the scenario has no allocation tables (posts, applicants)"
+    if "routing" in stages and "allocation" not in stages:
+        return "the scenario has no routing tables (stations, stops)"
+    return "the scenario has neither posts and applicants nor stations and stops"
+
+
+def _crews(
+    crews: Crews, plan: Plan | None, scenario: planner.Scenario
+) -> tuple[dict[str, int] | None, str]:
+    """The crews of the stations and how the summary names their source."""
+    if isinstance(crews, Path):
+        from geodata.planfolder import read_crews
+
+        stations = scenario.data.stations
+        assert stations is not None
+        return read_crews(crews, stations), f"plan {crews}"
+    if crews == "plan" and plan is not None:
+        return plan.crews(), "plan"
+    return None, "declared"
+
+
+def _draw_map(out: Path) -> Path | None:
+    """The plan folder's map; a missing map leaves the plan standing (the reason is logged)."""
+    from maps import MapInputError, write_map
+    from maps.offline import AssetsMissing
+
+    try:
+        return write_map(out)
+    except (MapInputError, AssetsMissing) as exc:
+        log.error("no map: %s", exc)
+        return None

@@ -1,0 +1,57 @@
+"""The library's I/O backend (:class:`planner.backend.Backend`), registered in
+``pyproject.toml`` under the entry-point group ``westplan.io``: scenarios read and validated by
+:mod:`geodata.scenario`, plan folders written and read by :mod:`geodata.planfolder`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from geodata import planfolder
+from geodata.scenario import load_scenario, scenario_from_frames
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
+
+    from planner.plan import Plan
+    from planner.routes import RoutePlan
+    from planner.scenario import PreviousPlan, Scenario
+
+
+class GeodataBackend:
+    """Files, zips, the built-in data and DataFrames in; plan folders out."""
+
+    def read_scenario(self, source: str | Path) -> Scenario:
+        return load_scenario(source)
+
+    def scenario_from_frames(
+        self,
+        tables: Mapping[str, pd.DataFrame],
+        *,
+        counties: gpd.GeoDataFrame | None,
+        townships: gpd.GeoDataFrame | None,
+        name: str,
+        year: int,
+        crs: str,
+        settings: Mapping[str, Mapping[str, Any]],
+    ) -> Scenario:
+        return scenario_from_frames(
+            tables,
+            counties=counties,
+            townships=townships,
+            name=name,
+            year=year,
+            crs=crs,
+            settings=settings,
+        )
+
+    def read_previous(self, folder: Path) -> PreviousPlan:
+        return planfolder.read_previous(folder)
+
+    def write_plan(self, plan: Plan, folder: Path) -> Path:
+        return planfolder.write_plan(plan, folder)
+
+    def write_routes(self, routes: RoutePlan, folder: Path) -> Path:
+        return planfolder.write_routes(routes, folder)

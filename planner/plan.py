@@ -1,0 +1,236 @@
+"""The allocation as a library call: :func:`allocate` a :class:`~planner.scenario.Scenario` into
+a :class:`Plan`.
+
+A plan holds the certified result (objective, proven bound, gap, status, the six weighted
+terms) and the tables of a plan folder as DataFrames; :meth:`Plan.check` re-checks the hard
+rules A1-A6 from the scenario's tables, and :meth:`Plan.write` writes the same folder as
+``planner plan``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from planner.allocation.fairness import Fairness, fairness
+from planner.allocation.problem import AllocationProblem
+from planner.allocation.report import PlanReport, Terms, build_report
+from planner.allocation.solver import AllocationSolution, solve_allocation
+from planner.allocation.summary import plan_summary, plan_tables
+from planner.backend import backend
+from planner.issues import ScenarioError
+from planner.routing.crews import hand_out_crews, mobile_volunteers
+from planner.scenario import PreviousPlan, Scenario
+
+if TYPE_CHECKING:
+    from planner.violation import Violation
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationParams:
+    """How to solve an allocation.
+
+    Attributes
+    ----------
+    time_limit : float
+        Wall seconds for the solve; the best plan found and its proven bound are kept.
+    gap_tolerance : float
+        Relative gap at which a plan counts as optimal (1e-4 is 0.01%).
+    workers : int or None
+        Processes for the independent parts of the pairing; ``None``: one per core from
+        5,000 applicants on.
+    """
+
+    time_limit: float = 300.0
+    gap_tolerance: float = 1e-4
+    workers: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A solved allocation of a scenario.
+
+    Attributes
+    ----------
+    scenario : Scenario
+        The scenario it was solved for (with the previous plan, in a re-plan).
+    problem : AllocationProblem
+    solution : AllocationSolution
+        The solver's result (indices into ``problem``).
+    report : PlanReport
+        Terms, rule usage, budget and the reasons behind every gap.
+    fairness_pairs : Fairness
+        Wasted seats and justified envy as index arrays.
+    tables : dict of str to DataFrame
+        ``assignments``, ``unassigned``, ``seats``, ``fairness`` and, in a re-plan, ``moves``:
+        the CSVs of the plan folder.
+    summary : dict
+        ``summary.json`` of the plan folder.
+    """
+
+    scenario: Scenario
+    problem: AllocationProblem
+    solution: AllocationSolution
+    report: PlanReport
+    fairness_pairs: Fairness
+    tables: dict[str, pd.DataFrame]
+    summary: dict[str, Any]
+
+    @property
+    def objective(self) -> float:
+        """The plan's value (planning model section 2, terms 1-6)."""
+        return self.solution.objective
+
+    @property
+    def bound(self) -> float:
+        """A proven lower bound of every plan's value."""
+        return self.solution.bound
+
+    @property
+    def gap(self) -> float:
+        """Relative gap between the objective and the bound."""
+        return self.solution.gap
+
+    @property
+    def status(self) -> str:
+        """``optimal``, ``optimal within tolerance``, ``gap open`` or ``time-limit``."""
+        return self.solution.stats.status
+
+    @property
+    def optimal(self) -> bool:
+        """True when the gap is within the tolerance (a certified optimum)."""
+        return self.solution.optimal
+
+    @property
+    def terms(self) -> Terms:
+        """The six weighted objective terms (their ``total`` is the objective)."""
+        return self.report.terms
+
+    @property
+    def assignments(self) -> pd.DataFrame:
+        """One row per placed volunteer (the columns of ``assignments.csv``)."""
+        return self.tables["assignments"]
+
+    @property
+    def unassigned(self) -> pd.DataFrame:
+        """Applicants left unplaced and why (``unassigned.csv``)."""
+        return self.tables["unassigned"]
+
+    @property
+    def seats(self) -> pd.DataFrame:
+        """Every post: seats, continuing, open, filled, empty relay seats (``seats.csv``)."""
+        return self.tables["seats"]
+
+    @property
+    def fairness(self) -> pd.DataFrame:
+        """Wasted seats and justified envy, one row each (``fairness.csv``)."""
+        return self.tables["fairness"]
+
+    @property
+    def moves(self) -> pd.DataFrame | None:
+        """In a re-plan: every volunteer of the previous plan, kept, moved, unplaced or gone."""
+        return self.tables.get("moves")
+
+    def check(self) -> list[Violation]:
+        """Re-check the hard rules A1-A6 on the assignments, from the scenario's tables
+        (not from the solver's model); an empty list for a valid plan."""
+        from planner.allocation.check import check_assignments
+
+        a = self.assignments
+        return check_assignments(
+            self.scenario.data,
+            a["applicant_id"].to_numpy(str),
+            a["post_id"].to_numpy(str),
+        )
+
+    def crews(self) -> dict[str, int]:
+        """Volunteers crewing each station (by station id): the plan's ``mobile_service``
+        volunteers of each county, new and continuing, handed to its stations in file order.
+
+        Raises
+        ------
+        ValueError
+            When the scenario has no stations.
+        """
+        stations = self.scenario.data.stations
+        if stations is None:
+            raise ValueError("the scenario has no stations; a plan crews only stations")
+        return hand_out_crews(stations, mobile_volunteers(self.assignments, self.seats))
+
+    def as_previous(self) -> PreviousPlan:
+        """The assignments as the previous plan of a re-plan."""
+        a = self.assignments
+        return PreviousPlan(a["applicant_id"].to_numpy(str), a["post_id"].to_numpy(str))
+
+    def write(self, folder: str | Path) -> Path:
+        """Write the plan folder (``assignments.csv`` ... ``summary.json``, ``plan.xlsx``), as
+        ``planner plan`` does; returns the folder."""
+        return backend().write_plan(self, Path(folder))
+
+    def __repr__(self) -> str:
+        placed = len(self.assignments)
+        return (
+            f"<Plan of {self.scenario.name!r}: {self.status}, objective {self.objective:,.2f}, "
+            f"bound {self.bound:,.2f}, gap {self.gap:.4%}, {placed:,} placed>"
+        )
+
+
+def allocate(
+    scenario: Scenario,
+    params: AllocationParams | None = None,
+    previous: Plan | PreviousPlan | None = None,
+) -> Plan:
+    """Place applicants on posts under the hard rules A1-A6, certified optimal.
+
+    Parameters
+    ----------
+    scenario
+        A valid scenario with allocation tables (quotas, posts, applicants, pairing, targets).
+    params
+        Time limit, gap tolerance, processes.
+    previous
+        A plan to re-plan from (objective term 6 counts who moves); default: the scenario's
+        own ``previous_plan`` table, if any.
+
+    Raises
+    ------
+    ScenarioError
+        When the scenario has errors or no allocation tables.
+    """
+    params = params or AllocationParams()
+    if previous is not None:
+        scenario = scenario.with_previous(
+            previous.as_previous() if isinstance(previous, Plan) else previous
+        )
+    data = scenario.data
+    if data.posts is None or data.applicants is None:
+        raise ScenarioError(
+            scenario.report, "the scenario has no allocation tables (posts, applicants)"
+        )
+    t0 = time.perf_counter()
+    problem = AllocationProblem.from_scenario(data)
+    solution = solve_allocation(
+        problem,
+        time_limit=params.time_limit,
+        gap_tolerance=params.gap_tolerance,
+        workers=params.workers,
+    )
+    report = build_report(problem, solution)
+    fair = fairness(problem, solution)
+    tables = plan_tables(data, problem, solution, report, fair)
+    summary = plan_summary(
+        data,
+        problem,
+        solution,
+        report,
+        fair,
+        scenario.report,
+        scenario.source,
+        time.perf_counter() - t0,
+        tables.get("moves"),
+    )
+    return Plan(scenario, problem, solution, report, fair, tables, summary)

@@ -1,0 +1,161 @@
+"""Vehicle routing as a library call: :func:`route` a :class:`~planner.scenario.Scenario`'s
+stations and stops into a :class:`RoutePlan` (planning model section 3).
+
+A route plan holds the routes, visits, township coverage and unserved demand as DataFrames
+(the CSVs of a plan folder), the routes as GeoJSON and the ``routing`` part of the summary;
+:meth:`RoutePlan.check` re-checks shifts, windows, capacities and crews, and
+:meth:`RoutePlan.write` writes the same files as ``planner route``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from planner.backend import backend
+from planner.issues import ScenarioError
+from planner.routing.problem import RoutingProblem
+from planner.routing.result import RoutingResult
+from planner.routing.solver import SolveOptions, solve_routing
+from planner.routing.summary import routes_geojson, routing_summary, routing_tables
+from planner.scenario import Scenario
+
+if TYPE_CHECKING:
+    from planner.violation import Violation
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingParams:
+    """How to route.
+
+    Attributes
+    ----------
+    time_limit : float
+        Wall seconds for the whole solve (every county).
+    seed : int
+        Same seed, same routes.
+    workers : int or None
+        Processes for the counties; ``None``: one per core.
+    """
+
+    time_limit: float = 60.0
+    seed: int = 0
+    workers: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RoutePlan:
+    """The vehicle routes of a campaign and what they serve.
+
+    Attributes
+    ----------
+    scenario : Scenario
+    problem : RoutingProblem
+    result : RoutingResult
+        The solver's result (indices into ``problem``).
+    tables : dict of str to DataFrame
+        ``routes``, ``visits``, ``coverage`` and ``unserved``: the CSVs of the plan folder.
+    geojson : dict
+        ``routes.geojson``: one LineString per vehicle-day.
+    summary : dict
+        The ``routing`` part of ``summary.json``.
+    """
+
+    scenario: Scenario
+    problem: RoutingProblem
+    result: RoutingResult
+    tables: dict[str, pd.DataFrame]
+    geojson: dict[str, Any]
+    summary: dict[str, Any]
+
+    @property
+    def routes(self) -> pd.DataFrame:
+        """One row per vehicle-day: stops in order, times, clients (``routes.csv``)."""
+        return self.tables["routes"]
+
+    @property
+    def visits(self) -> pd.DataFrame:
+        """One row per stop visit (``visits.csv``)."""
+        return self.tables["visits"]
+
+    @property
+    def coverage(self) -> pd.DataFrame:
+        """Per township: demand, served, target, met, and why the rest is left
+        (``coverage.csv``)."""
+        return self.tables["coverage"]
+
+    @property
+    def unserved(self) -> pd.DataFrame:
+        """Every stop with unserved demand and the reason (``unserved.csv``)."""
+        return self.tables["unserved"]
+
+    def check(self) -> list[Violation]:
+        """Re-check the routes against the problem (shifts, windows, daily capacity, staffed
+        vehicles, served demand); an empty list for valid routes."""
+        from planner.routing.check import check_routes
+
+        return check_routes(self.problem, self.result)
+
+    def write(self, folder: str | Path) -> Path:
+        """Write the routing files into a plan folder (merging ``summary.json``), as
+        ``planner route`` does; returns the folder."""
+        return backend().write_routes(self, Path(folder))
+
+    def __repr__(self) -> str:
+        s = self.summary
+        return (
+            f"<RoutePlan of {self.scenario.name!r}: {s['routes']:,} routes, "
+            f"{s['served']:,} of {s['demand']:,} clients served, townships at target "
+            f"{s['townships_met']} / {s['townships']}>"
+        )
+
+
+def route(
+    scenario: Scenario,
+    crews: Mapping[str, int] | None = None,
+    params: RoutingParams | None = None,
+    crews_source: str | None = None,
+) -> RoutePlan:
+    """Route the service vehicles of a scenario's stations to its stops.
+
+    Parameters
+    ----------
+    scenario
+        A valid scenario with stations and stops.
+    crews
+        Volunteers crewing each station's vehicles, by station id (e.g. :meth:`Plan.crews`);
+        a station missing from it has no crew. ``None``: every declared vehicle is staffed.
+    params
+        Time limit, seed, processes.
+    crews_source
+        How the summary names where the crews came from (default ``declared`` without
+        ``crews``, ``given`` with them).
+
+    Raises
+    ------
+    ScenarioError
+        When the scenario has errors or no routing tables.
+    """
+    params = params or RoutingParams()
+    data = scenario.data
+    if data.stations is None or data.stops is None:
+        raise ScenarioError(scenario.report, "the scenario has no routing tables (stations, stops)")
+    t0 = time.perf_counter()
+    problem = RoutingProblem.from_scenario(data, crews=dict(crews) if crews is not None else None)
+    options = SolveOptions(time_limit=params.time_limit, seed=params.seed, workers=params.workers)
+    result = solve_routing(problem, options)
+    tables = routing_tables(problem, result)
+    summary = routing_summary(problem, result, tables["coverage"])
+    summary.update(
+        time_limit=params.time_limit,
+        seed=params.seed,
+        crews=crews_source or ("declared" if crews is None else "given"),
+        total_seconds=round(time.perf_counter() - t0, 3),
+    )
+    geojson = routes_geojson(problem, result)
+    return RoutePlan(scenario, problem, result, tables, geojson, summary)
