@@ -1,1 +1,2 @@
-"""Interfaces: the ``planner`` command line and (later) the FastAPI service."""
+"""Interfaces: the ``planner`` command line (:mod:`api.cli`), the stage runner they share
+(:mod:`api.stages`) and the HTTP service (:mod:`api.server`)."""

@@ -429,7 +429,7 @@ def serve(
     """Start the HTTP service (settings from PLANNER_* variables; see docs/api.md)."""
     import uvicorn
 
-    from api.server import create_app
+    from api.server.app import create_app
     from api.settings import Settings
 
     _setup_logging(True)

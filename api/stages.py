@@ -68,9 +68,9 @@ class StageOutcome:
     map: Path | None
 
     @property
-    def stages(self) -> list[str]:
-        """The stages that ran."""
-        done = [("allocation", self.plan), ("routing", self.routes), ("map", self.map)]
+    def solved(self) -> list[str]:
+        """The solving stages that ran (``allocation``, ``routing``), as a plan lists them."""
+        done = [("allocation", self.plan), ("routing", self.routes)]
         return [name for name, result in done if result is not None]
 
 

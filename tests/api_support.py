@@ -22,7 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.keys import create_key
-from api.server import create_app
+from api.server.app import create_app
 from api.settings import Settings
 from tests.scenario_files import write_tiny
 

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.cli import app
-from api.server import create_app
+from api.server.app import create_app
 from api.settings import Settings
 
 

@@ -30,6 +30,8 @@ from tests.api_support import (
 from tests.scenario_files import plan_directly, write_tiny
 from tests.zoo import CASES
 
+pytestmark = pytest.mark.slow  # the whole module runs only in `make test`
+
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:

@@ -10,11 +10,12 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from api.db.models import JobRow, ScenarioRow, utcnow
 from api.db.session import make_engine, session_factory, upgrade
-from api.jobs import _fenced, recover
+from api.server.jobs import _fenced, recover
 from api.server.store import scenario_dir
 from api.settings import Settings
 from tests.api_support import running_service, zip_folder, zip_part
@@ -111,6 +112,7 @@ def test_a_stale_attempt_cannot_write(tmp_path: Path) -> None:
         assert job is not None and (job.state, job.progress) == ("running", 50.0)
 
 
+@pytest.mark.slow
 def test_a_job_whose_files_are_gone_fails_with_the_reason(tmp_path: Path) -> None:
     folder = write_tiny(tmp_path / "tiny")
     settings = Settings(data_dir=tmp_path / "data", poll_seconds=0.1)
@@ -127,6 +129,7 @@ def test_a_job_whose_files_are_gone_fails_with_the_reason(tmp_path: Path) -> Non
     assert any("failed" in line for line in job["log"])
 
 
+@pytest.mark.slow
 def test_a_second_server_does_not_take_over_a_live_job(tmp_path: Path) -> None:
     folder = write_tiny(tmp_path / "tiny")
     settings = Settings(data_dir=tmp_path / "data", poll_seconds=0.1, job_lease_seconds=3.0)
@@ -145,7 +148,7 @@ def test_a_second_server_does_not_take_over_a_live_job(tmp_path: Path) -> None:
 WORKER = """
 import time
 from concurrent.futures import ProcessPoolExecutor
-from api.jobs import _die_with_parent
+from api.server.jobs import _die_with_parent
 _die_with_parent()
 with ProcessPoolExecutor(2) as pool:  # like a solver's process pool
     print("ready", flush=True)

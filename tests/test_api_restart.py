@@ -20,6 +20,8 @@ import pytest
 from tests.api_support import PLANNER, Server, write_crewed_tiny, zip_folder, zip_part
 from tests.scenario_files import plan_directly
 
+pytestmark = pytest.mark.slow  # the whole module runs only in `make test`
+
 
 def _workers(job_id: str) -> list[int]:
     """Pids of worker processes running ``job_id`` (from /proc)."""
@@ -30,7 +32,7 @@ def _workers(job_id: str) -> list[int]:
                 cmd = (d / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if b"api.jobs" in cmd and job_id.encode() in cmd:
+            if b"api.server.jobs" in cmd and job_id.encode() in cmd:
                 found.append(int(d.name))
     return found
 

@@ -11,7 +11,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from api.server import create_app
+from api.server.app import create_app
 from api.settings import Settings
 from tests.api_support import Service, running_service, zip_folder, zip_part
 from tests.scenario_files import write_tiny

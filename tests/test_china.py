@@ -281,6 +281,7 @@ def test_cache_dir_name_and_env_override(tmp_path, monkeypatch):
     assert "westplan" in str(china.cache_dir())
 
 
+@pytest.mark.slow
 def test_version_change_triggers_rebuild(tmp_path, monkeypatch):
     monkeypatch.setenv(china.CACHE_ENV_VAR, str(tmp_path))
     start = china._BUILD_COUNT
@@ -306,6 +307,7 @@ def test_version_change_triggers_rebuild(tmp_path, monkeypatch):
     assert start + 3 == china._BUILD_COUNT
 
 
+@pytest.mark.slow
 def test_concurrent_builds_do_not_collide(tmp_path):
     script = textwrap.dedent(
         """

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 
 def _planner(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -20,6 +22,7 @@ def _planner(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
     )
 
 
+@pytest.mark.slow
 def test_demo_write_gives_valid_labelled_folders(tmp_path: Path) -> None:
     proc = _planner("demo", "--write", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
@@ -32,6 +35,7 @@ def test_demo_write_gives_valid_labelled_folders(tmp_path: Path) -> None:
         assert json.loads(check.stdout)["errors"] == 0
 
 
+@pytest.mark.slow
 def test_demo_runs_and_says_where_outputs_are(tmp_path: Path) -> None:
     proc = _planner("demo", "--out", str(tmp_path / "out"))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -19,7 +19,13 @@ from tests.test_allocation import scenarios
 
 
 @pytest.mark.parametrize(
-    "name", ["tier-county", "tier-prefecture", "huaihua-screening", "western-2006"]
+    "name",
+    [
+        "tier-county",
+        "tier-prefecture",
+        "huaihua-screening",
+        pytest.param("western-2006", marks=pytest.mark.slow),
+    ],
 )
 def test_compact_flow_equals_full_flow_on_builtins(name: str) -> None:
     pr = AllocationProblem.from_scenario(read_scenario_data(f"builtin:{name}"))

@@ -299,6 +299,7 @@ def test_user_strings_show_as_text(
     assert images == "0"
 
 
+@pytest.mark.slow
 def test_national_scenario_size_and_speed(chromium: Any, tmp_path: Path) -> None:
     """Every post and quota county of western-2006 (5,433 posts, 340 counties): <= 5 MB, < 3 s."""
     folder = national_plan(tmp_path / "w2006")

@@ -14,6 +14,8 @@ import pytest
 from geodata.scenario import read_scenario_data
 from tests.alloc_checker import check_plan
 
+pytestmark = pytest.mark.slow  # the whole module runs only in `make test`
+
 
 def _planner(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(

@@ -59,6 +59,7 @@ def test_repaired_polygon_keeps_the_scenario_usable(tmp_path: Path) -> None:
     assert len(s.counties) >= 2875
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_cli_names_file_row_column_and_never_shows_a_traceback(case: Case, tmp_path: Path) -> None:
     target = make_case(case, tmp_path)

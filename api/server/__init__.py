@@ -1,5 +1,6 @@
-"""The HTTP service: ``create_app`` builds the FastAPI app (routes -> services -> db/files)."""
+"""The HTTP service: :func:`api.server.app.create_app` builds the FastAPI app (routes ->
+services -> db/files).
 
-from api.server.app import create_app
-
-__all__ = ["create_app"]
+This package module imports nothing, so that any of its modules (``api.server.deps`` reads
+``api.server.store``) can be imported on its own.
+"""

@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse
 
 from api.audit import AuditLog
 from api.db.session import make_engine, session_factory, upgrade
-from api.deps import KeyCache
-from api.jobs import JobRunner
+from api.server.deps import KeyCache
+from api.server.jobs import JobRunner
 from api.server.problems import ApiProblem
 from api.server.routes import api, root
 from api.server.security import BodyLimit, HeadAsGet, SecurityHeaders

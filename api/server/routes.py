@@ -19,7 +19,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api import audit
 from api.db.models import JobRow, PlanRow, ScenarioRow
-from api.deps import (
+from api.server import results, security, store
+from api.server.deps import (
     AuditNote,
     CallerDep,
     MaybeCallerDep,
@@ -34,7 +35,6 @@ from api.deps import (
     plan_for,
     refuse_if_throttled,
 )
-from api.server import results, security, store
 from api.server.problems import ApiProblem
 from api.server.schemas import (
     AuditPublic,

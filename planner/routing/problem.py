@@ -18,7 +18,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from planner.geo import haversine_km
-from planner.scenario import ScenarioData, TravelTimes, _Frozen
+from planner.scenario import Rules, ScenarioData, TravelTimes, _Frozen
+from planner.schema import STATIONS, STOPS
+
+DEFAULT_RULES = Rules()
+"""The planning model's defaults (the coverage target of a problem built from arrays)."""
 
 NO_WINDOW = -1
 """``open``/``close`` value of a stop without a time window."""
@@ -108,7 +112,7 @@ class RoutingProblem(_Frozen):
     close: np.ndarray
     priority: np.ndarray
     travel: np.ndarray
-    coverage_target: float = 0.8
+    coverage_target: float = DEFAULT_RULES.coverage_target
     lon: np.ndarray = field(default_factory=lambda: np.zeros(0))
     lat: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
@@ -185,11 +189,12 @@ class RoutingProblem(_Frozen):
         open: np.ndarray | None = None,
         close: np.ndarray | None = None,
         priority: np.ndarray | None = None,
-        coverage_target: float = 0.8,
+        coverage_target: float = DEFAULT_RULES.coverage_target,
         lon: np.ndarray | None = None,
         lat: np.ndarray | None = None,
     ) -> RoutingProblem:
-        """Build and check a problem from arrays (defaults of the data contract).
+        """Build and check a problem from arrays (defaults of the data contract:
+        :data:`planner.schema.STATIONS` and :data:`planner.schema.STOPS`).
 
         ``crews`` is the number of volunteers staffing each station's vehicles; ``None``
         means every vehicle is staffed (the station's declared crew). A station staffs
@@ -205,7 +210,9 @@ class RoutingProblem(_Frozen):
         vehicles = np.asarray(vehicles, dtype=np.int64)
         days = np.asarray(days, dtype=np.int64)
         crew_size = (
-            np.full(s, 2, dtype=np.int64) if crew_size is None else np.asarray(crew_size, np.int64)
+            np.full(s, STATIONS.default("crew_size"), dtype=np.int64)
+            if crew_size is None
+            else np.asarray(crew_size, np.int64)
         )
         if crews is None:
             staffed_count = vehicles.copy()
@@ -236,11 +243,13 @@ class RoutingProblem(_Frozen):
                 np.asarray(stop_id if stop_township is None else stop_township, dtype=str)
             ),
             demand=_ro(np.asarray(demand, dtype=np.int64)),
-            minutes_per_client=_ro(opt(minutes_per_client, 6.0, float)),
-            setup_minutes=_ro(opt(setup_minutes, 20.0, float)),
+            minutes_per_client=_ro(
+                opt(minutes_per_client, STOPS.default("minutes_per_client"), float)
+            ),
+            setup_minutes=_ro(opt(setup_minutes, STOPS.default("setup_minutes"), float)),
             open=_ro(opt(open, NO_WINDOW, np.int64)),
             close=_ro(opt(close, NO_WINDOW, np.int64)),
-            priority=_ro(opt(priority, 1, np.int64)),
+            priority=_ro(opt(priority, STOPS.default("priority"), np.int64)),
             travel=_ro(travel),
             coverage_target=float(coverage_target),
             lon=_ro(np.full(s + t, np.nan) if lon is None else np.asarray(lon, dtype=float)),

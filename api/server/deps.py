@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from api.audit import AuditLog, Event, outcome_of, role_of
-from api.jobs import JobRunner
 from api.keys import Principal, principal_for
 from api.server import store
+from api.server.jobs import JobRunner
 from api.server.problems import ApiProblem
 from api.settings import Settings
 from api.throttle import Throttle, key_prefix

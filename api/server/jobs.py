@@ -1,7 +1,7 @@
 """Plan jobs: a runner thread in the server starts one worker process per job.
 
 The runner claims queued jobs (``state`` queued -> running, ``attempt`` + 1) and starts
-``python -m api.jobs JOB_ID ATTEMPT``. A worker runs the stages (allocation when the scenario
+``python -m api.server.jobs JOB_ID ATTEMPT``. A worker runs the stages (allocation when the scenario
 has posts and applicants, routing when it has stations and stops, then the map), writes the
 plan folder atomically and records the outcome; every write is fenced by ``attempt``, so a
 worker of an earlier attempt can never overwrite a later one. Workers die with the server
@@ -166,7 +166,7 @@ class JobRunner:
         path = job_log(self.settings, job_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as f:
-            f.write(f"{utcnow():%Y-%m-%d %H:%M:%S} WARNING api.jobs: {message}\n")
+            f.write(f"{utcnow():%Y-%m-%d %H:%M:%S} WARNING api.server.jobs: {message}\n")
 
     def stop(self) -> None:
         """Stop the thread and kill the workers; their jobs stay ``running`` (re-queued on start)."""
@@ -275,7 +275,7 @@ class JobRunner:
         env["PLANNER_WORKER_NICE"] = str(self.settings.worker_nice)
         env["PLANNER_PARENT_PID"] = str(os.getpid())
         proc = subprocess.Popen(
-            [sys.executable, "-m", "api.jobs", job_id, str(attempt)],
+            [sys.executable, "-m", "api.server.jobs", job_id, str(attempt)],
             env=env,
             start_new_session=True,
             stdin=subprocess.DEVNULL,
@@ -355,7 +355,7 @@ def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
             routing=RoutingParams(time_limit=time_limit),
             previous=plan_dir(settings, previous_id) if previous_id else None,
         )
-        stages = run_stages(scenario_dir(settings, scenario_id), partial, options, on_stage).stages
+        stages = run_stages(scenario_dir(settings, scenario_id), partial, options, on_stage).solved
         partial.rename(final)
         with sessions() as s:
             done = _rowcount(
@@ -408,7 +408,7 @@ def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m api.jobs JOB_ID ATTEMPT`` (started by :class:`JobRunner`)."""
+    """``python -m api.server.jobs JOB_ID ATTEMPT`` (started by :class:`JobRunner`)."""
     _die_with_parent()
     return work(argv[0], int(argv[1]))
 
