@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from api.server import create_app
+from api.server.app import create_app
 from api.settings import Settings
 from tests.api_support import Service, running_service, zip_folder, zip_part
 from tests.scenario_files import write_tiny
