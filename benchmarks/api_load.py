@@ -36,7 +36,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.service import serve, wait_job, zip_scenario
+from benchmarks.service import serve, upload_and_plan, wait_job
 from geodata.builtin import builtin_folder
 
 console = Console(width=150)
@@ -105,18 +105,8 @@ def main() -> None:
         script.write_text(LUA)
         url, key = server.url, server.key
         client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=300)
-        data = zip_scenario(builtin_folder(args.scenario))
-        r = client.post(
-            "/api/v1/scenarios",
-            files={"file": (f"{args.scenario}.zip", data, "application/zip")},
-        )
-        r.raise_for_status()
-        sid = r.json()["id"]
+        sid, job = upload_and_plan(client, builtin_folder(args.scenario), args.time_limit)
         body = {"time_limit": args.time_limit}
-        first = client.post(f"/api/v1/scenarios/{sid}/plans", json=body).json()["job_id"]
-        job = wait_job(client, first, 10 * args.time_limit + 120)
-        if job["state"] != "succeeded":
-            raise SystemExit(f"the first plan did not succeed: {job}")
         pid = job["plan_id"]
         paths = {"summary": f"/api/v1/plans/{pid}/summary", "map": f"/api/v1/plans/{pid}/map"}
         t0 = time.perf_counter()

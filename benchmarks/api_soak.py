@@ -43,7 +43,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.service import Running, serve, wait_job, zip_scenario
+from benchmarks.service import Running, serve, upload_and_plan
 from geodata.builtin import builtin_folder
 
 console = Console(width=150)
@@ -178,15 +178,8 @@ def main() -> None:
         client = httpx.Client(
             base_url=server.url, headers={"Authorization": f"Bearer {server.key}"}, timeout=300
         )
-        files = {"file": (f"{folder.name}.zip", zip_scenario(folder), "application/zip")}
-        r = client.post("/api/v1/scenarios", files=files)
-        r.raise_for_status()
-        sid = r.json()["id"]
+        sid, job = upload_and_plan(client, folder, args.time_limit)
         body = {"time_limit": args.time_limit}
-        first = client.post(f"/api/v1/scenarios/{sid}/plans", json=body).json()["job_id"]
-        job = wait_job(client, first, 10 * args.time_limit + 120)
-        if job["state"] != "succeeded":
-            raise SystemExit(f"the first plan did not succeed: {job}")
         pid = job["plan_id"]
         p = f"/api/v1/plans/{pid}"
         paths = {"summary": f"{p}/summary", "assignments": f"{p}/assignments", "map": f"{p}/map"}

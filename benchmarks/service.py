@@ -55,6 +55,22 @@ def wait_job(client: httpx.Client, job_id: str, limit: float) -> dict[str, Any]:
         time.sleep(0.5)
 
 
+def upload_and_plan(
+    client: httpx.Client, folder: Path, time_limit: float
+) -> tuple[str, dict[str, Any]]:
+    """Upload a scenario folder and plan it once; its id and the succeeded job (exit else)."""
+    files = {"file": (f"{folder.name}.zip", zip_scenario(folder), "application/zip")}
+    r = client.post("/api/v1/scenarios", files=files)
+    r.raise_for_status()
+    sid: str = r.json()["id"]
+    body = {"time_limit": time_limit}
+    first = client.post(f"/api/v1/scenarios/{sid}/plans", json=body).json()["job_id"]
+    job = wait_job(client, first, 10 * time_limit + 120)
+    if job["state"] != "succeeded":
+        raise SystemExit(f"the first plan did not succeed: {job}")
+    return sid, job
+
+
 @dataclass
 class Running:
     """A started server: its URL, process, key and data directory."""

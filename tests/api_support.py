@@ -113,6 +113,17 @@ class Service:
                 raise AssertionError(f"job {job_id} still {job['state']} after {timeout} s: {job}")
             time.sleep(0.2)
 
+    def upload_and_plan(self, folder: Path, role: str) -> dict[str, str]:
+        """Upload ``folder`` and plan it with ``role``'s key; the ids of the scenario, the
+        (succeeded) job and the plan."""
+        h = self.headers(role)
+        files = zip_part(zip_folder(folder))
+        sid = self.client.post("/api/v1/scenarios", files=files, headers=h).json()["id"]
+        jid = self.client.post(f"/api/v1/scenarios/{sid}/plans", headers=h).json()["job_id"]
+        job = self.wait(jid, role)
+        assert job["state"] == "succeeded", job
+        return {"scenario_id": sid, "job_id": jid, "plan_id": job["plan_id"]}
+
     def wait_state(self, job_id: str, state: str, timeout: float = 60.0) -> dict[str, Any]:
         """Poll until the job reaches ``state``."""
         end = time.monotonic() + timeout

@@ -169,14 +169,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     settings = Settings(data_dir=tmp / "data", poll_seconds=0.1, job_time_limit=30)
     tiny = write_tiny(tmp / "tiny")
     with running_service(settings) as svc:
-        h = svc.headers(OWN)
-        upload = zip_part(zip_folder(tiny))
-        sid = svc.client.post("/api/v1/scenarios", files=upload, headers=h).json()["id"]
-        jid = svc.client.post(f"/api/v1/scenarios/{sid}/plans", headers=h).json()["job_id"]
-        job = svc.wait(jid, OWN)
-        assert job["state"] == "succeeded", job
-        yield {"svc": svc, "tiny": tiny, "ids": {"scenario_id": sid, "job_id": jid,
-                                                 "plan_id": job["plan_id"]}}  # fmt: skip
+        yield {"svc": svc, "tiny": tiny, "ids": svc.upload_and_plan(tiny, OWN)}
 
 
 def _call(w: dict[str, Any], method: str, path: str, role: str | None) -> int:

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from api.cli import app as cli
 from api.db.models import AuditRow
 from api.settings import Settings
-from tests.api_support import Service, running_service, zip_folder, zip_part
+from tests.api_support import Service, running_service
 from tests.scenario_files import write_tiny
 
 OWN, OTHER = "province:520000", "province:530000"
@@ -31,9 +31,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     with running_service(settings) as svc:
         h = svc.headers(OWN)
         c = svc.client
-        sid = c.post("/api/v1/scenarios", files=zip_part(zip_folder(tiny)), headers=h).json()["id"]
-        jid = c.post(f"/api/v1/scenarios/{sid}/plans", headers=h).json()["job_id"]
-        pid = svc.wait(jid, OWN)["plan_id"]
+        ids = svc.upload_and_plan(tiny, OWN)
+        sid, jid, pid = ids["scenario_id"], ids["job_id"], ids["plan_id"]
         assert c.get(f"/api/v1/plans/{pid}/assignments?format=csv", headers=h).status_code == 200
         assert c.get(f"/api/v1/plans/{pid}/xlsx", headers=h).status_code == 200
         assert c.post(f"/api/v1/plans/{pid}/map-link", headers=h).status_code == 200

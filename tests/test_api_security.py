@@ -50,16 +50,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     settings = Settings(
         data_dir=tmp / "data", poll_seconds=0.1, job_time_limit=30, max_body_bytes=64 * 1024
     )
-    tiny = write_tiny(tmp / "tiny")
     with running_service(settings) as svc:
-        h = svc.headers(OWN)
-        sid = svc.client.post(
-            "/api/v1/scenarios", files=zip_part(zip_folder(tiny)), headers=h
-        ).json()["id"]
-        jid = svc.client.post(f"/api/v1/scenarios/{sid}/plans", headers=h).json()["job_id"]
-        job = svc.wait(jid, OWN)
-        assert job["state"] == "succeeded", job
-        yield {"svc": svc, "sid": sid, "pid": job["plan_id"]}
+        ids = svc.upload_and_plan(write_tiny(tmp / "tiny"), OWN)
+        yield {"svc": svc, "sid": ids["scenario_id"], "pid": ids["plan_id"]}
 
 
 def _hash(text: str) -> str:
