@@ -70,6 +70,7 @@ def _planner(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str
     return subprocess.run([PLANNER, *args], env=env, capture_output=True, text=True, check=False)
 
 
+@pytest.mark.slow
 def test_backup_while_a_job_runs_restores_byte_for_byte(tmp_path: Path) -> None:
     env = server_env(tmp_path / "data")
     key = cli_key(env, "national")
@@ -156,6 +157,7 @@ def test_restore_checks_the_manifest(tmp_path: Path) -> None:
         restore(Settings(data_dir=tmp_path / "new"), tmp_path / "tiny-nothing")
 
 
+@pytest.mark.slow
 def test_postgres_backup_and_restore(tmp_path: Path) -> None:
     with postgres_database() as source_url, postgres_database() as target_url:
         settings = Settings(data_dir=tmp_path / "data", database_url=source_url, poll_seconds=0.1)

@@ -8,7 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.api_support import write_crewed_tiny
+
+pytestmark = pytest.mark.slow  # runs only in `make test`
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "api_soak.py"
 
