@@ -17,7 +17,8 @@ request ("end").
 
 Prints per request kind: reads, errors (non-2xx answers and transport errors), p50/p95/p99
 and max latency; the jobs (started, succeeded, failed, cancelled at the end) and how often the
-wanted number was running; memory at start and end and the growth. Exits 1
+wanted number was running; memory at start and end, the growth, and the samples' range and
+least-squares trend (every 5 s of the measured part). Exits 1
 when a read failed, a job failed or memory grew by 10% or more. Bounded: fixed duration,
 loopback only, every request with a timeout.
 """
@@ -114,13 +115,14 @@ def keep_jobs_running(
 
 async def read_results(
     server: Running, paths: dict[str, str], clients: int, warmup: float, seconds: float
-) -> tuple[dict[str, Reads], float, float]:
-    """``clients`` concurrent readers; returns reads per kind and memory at start and end."""
+) -> tuple[dict[str, Reads], list[tuple[float, float]]]:
+    """``clients`` concurrent readers; returns reads per kind and the server's memory (MiB)
+    sampled every 5 s of the measured part, from its start to its end."""
     reads = {kind: Reads() for kind in paths}
     kinds = list(paths)
     t0 = time.monotonic()
     measure_from, end = t0 + warmup, t0 + warmup + seconds
-    start_rss: list[float] = []
+    memory: list[tuple[float, float]] = []
 
     async def client(n: int) -> None:
         headers = {"Authorization": f"Bearer {server.key}", "Accept-Encoding": "gzip"}
@@ -145,12 +147,15 @@ async def read_results(
                     got.errors += not ok
                     got.statuses[label] = got.statuses.get(label, 0) + 1
 
-    async def memory_at_start() -> None:
+    async def sample_memory() -> None:
         await asyncio.sleep(warmup)
-        start_rss.append(rss_mib(server.proc.pid))
+        while (now := time.monotonic()) < end:
+            memory.append((now - measure_from, rss_mib(server.proc.pid)))
+            await asyncio.sleep(min(5.0, max(0.0, end - time.monotonic())))
 
-    await asyncio.gather(memory_at_start(), *(client(n) for n in range(clients)))
-    return reads, start_rss[0], rss_mib(server.proc.pid)
+    await asyncio.gather(sample_memory(), *(client(n) for n in range(clients)))
+    memory.append((time.monotonic() - measure_from, rss_mib(server.proc.pid)))
+    return reads, memory
 
 
 def main() -> None:
@@ -195,15 +200,16 @@ def main() -> None:
         keeper = threading.Thread(target=run_jobs)
         keeper.start()
         try:
-            reads, start, end = asyncio.run(
-                read_results(server, paths, args.clients, warmup, seconds)
-            )
+            reads, memory = asyncio.run(read_results(server, paths, args.clients, warmup, seconds))
         finally:
             stop.set()
             keeper.join()
         client.close()
 
+    start, end = memory[0][1], memory[-1][1]
     growth = (end - start) / start
+    t, mib = np.asarray(memory).T
+    trend = float(np.polyfit(t / 60, mib, 1)[0]) if len(t) > 2 else float("nan")
     rows = []
     for kind, got in reads.items():
         lat = np.asarray(got.latencies)
@@ -258,7 +264,8 @@ def main() -> None:
     )
     console.print(
         f"server memory (RSS): start {start:,.1f} MiB, end {end:,.1f} MiB, growth {growth:+.1%} "
-        f"(limit {GROWTH_LIMIT:.0%})"
+        f"(limit {GROWTH_LIMIT:.0%}); {len(memory)} samples every 5 s: min {mib.min():,.1f}, "
+        f"max {mib.max():,.1f} MiB, trend {trend:+,.1f} MiB/min (least squares)"
     )
     result = {
         "seconds": seconds,
@@ -268,7 +275,13 @@ def main() -> None:
         "rows": rows,
         "errors": errors,
         "jobs": asdict(jobs) | {"running_share": share},
-        "memory_mib": {"start": start, "end": end, "growth": growth},
+        "memory_mib": {
+            "start": start,
+            "end": end,
+            "growth": growth,
+            "trend_per_minute": trend,
+            "samples": memory,
+        },
     }
     if args.json:
         args.json.write_text(json.dumps(result, indent=1), encoding="utf-8")
