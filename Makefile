@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-fast install install-dev lint bench clean assets
+.PHONY: demo test test-fast install install-dev lint bench clean assets messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,10 +47,22 @@ test-fast: install-dev
 bench: install-dev
 	$(BIN)/python benchmarks/allocation.py
 	$(BIN)/python benchmarks/replan.py
+	$(BIN)/python benchmarks/check.py
 	$(BIN)/python benchmarks/loading.py
 	$(BIN)/python benchmarks/china_load.py
 	$(BIN)/python benchmarks/maps.py
 	$(BIN)/python benchmarks/vrp.py --engines pyvrp,ortools
+
+# The translation catalogue: extract the marked templates (N_, _, _n) and merge them into the
+# zh-CN catalogue, whose new entries then need their translation (tests/test_i18n.py checks).
+LOCALE := planner/locale
+messages: install-dev
+	$(BIN)/pybabel -q extract -F babel.cfg -k N_ -k _ -k _n:1,2 --no-wrap --no-location --sort-output \
+		--project westplan -o $(LOCALE)/westplan.pot .
+	test -f $(LOCALE)/zh_CN/LC_MESSAGES/westplan.po || $(BIN)/pybabel -q init \
+		-i $(LOCALE)/westplan.pot -d $(LOCALE) -D westplan -l zh_CN --no-wrap
+	$(BIN)/pybabel -q update -i $(LOCALE)/westplan.pot -d $(LOCALE) -D westplan -l zh_CN \
+		--no-wrap --no-fuzzy-matching
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache maps/assets/node_modules

@@ -419,6 +419,25 @@ def demo(
 
 
 @app.command()
+def template(
+    out: Annotated[Path, typer.Option("--out", help="The workbook to write (.xlsx).")],
+    lang: Annotated[
+        str | None, typer.Option("--lang", help="Language of the sheets and headers: zh-CN or en.")
+    ] = None,
+) -> None:
+    """Write an empty scenario workbook: a sheet per table, explained headers, lists, an
+    example row."""
+    from geodata.workbook import write_template
+    from planner import i18n
+
+    if lang is not None and i18n.normalize(lang) is None:
+        err.print(f"--lang {lang!r}; expected one of {', '.join(i18n.LANGUAGES)}")
+        raise typer.Exit(2)
+    path = write_template(out, i18n.choose(lang))
+    console.print(f"template written to [bold]{path}[/]")
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,

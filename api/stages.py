@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Literal
 
 import planner
-from planner.allocation.workers import start as start_workers
 from planner.issues import ScenarioError
 from planner.plan import AllocationParams, Plan
 from planner.routes import RoutePlan, RoutingParams
+from planner.workers import start as start_workers
 
 log = logging.getLogger(__name__)
 

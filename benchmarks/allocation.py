@@ -28,6 +28,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from planner.allocation.status import relative_gap
+
 ROOT = Path(__file__).resolve().parents[1]
 DIRECT_ARC_LIMIT = 8_000_000
 """Past this many booleans the direct model does not fit in memory here (24 GiB)."""
@@ -72,7 +74,7 @@ def _child(tier: str, method: str, time_limit: float) -> None:
     sys.path.insert(0, str(ROOT))
     memory = TreeMemory()
     if method == "ours":
-        from planner.allocation import workers
+        from planner import workers
 
         workers.start()  # as `planner plan` does: the fork server loads while the scenario is read
     from geodata.scenario import read_scenario_data
@@ -169,7 +171,7 @@ def main() -> None:
         for method, r in rows:
             gap = ""
             if "objective" in r and r.get("bound") is not None:
-                gap = f"{max(r['objective'] - r['bound'], 0) / max(abs(r['objective']), 1):.4%}"
+                gap = f"{relative_gap(r['objective'], r['bound']):.4%}"
             ratio = ""
             if method == "direct" and "wall" in r and "wall" in ours:
                 ratio = f"{r['wall'] / ours['wall']:.1f}x"

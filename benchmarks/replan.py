@@ -42,7 +42,7 @@ def _without(problem, leave: np.ndarray, previous: np.ndarray):  # type: ignore[
 
 def main() -> None:
     from geodata.scenario import read_scenario_data
-    from planner.allocation import workers
+    from planner import workers
     from planner.allocation.problem import AllocationProblem
     from planner.allocation.solver import solve_allocation
 

@@ -71,6 +71,7 @@ import pyproj
 import shapely
 
 from geodata import crs as crsmod
+from planner.geo import provinces_of
 
 if sys.platform != "win32":
     import fcntl
@@ -421,7 +422,7 @@ def _attributes(index: pd.DataFrame, full: bool) -> dict[str, pd.DataFrame]:
     provinces = pd.DataFrame({"code": prov["code"], "name": prov["province"], "path": prov["path"]})
     prov_name = dict(zip(provinces["code"], provinces["name"], strict=True))
 
-    pref_province = pref["code"].str[:2] + "0000"
+    pref_province = provinces_of(pref["code"])
     prefectures = pd.DataFrame(
         {
             "code": pref["code"],
@@ -444,7 +445,7 @@ def _attributes(index: pd.DataFrame, full: bool) -> dict[str, pd.DataFrame]:
             "name": cnty["district"],
             "prefecture_code": county_pref,
             "prefecture_name": cnty["city"],
-            "province_code": cnty["code"].str[:2] + "0000",
+            "province_code": provinces_of(cnty["code"]),
             "province_name": cnty["province"],
             "path": cnty["path"],
         }

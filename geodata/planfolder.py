@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import xlsxwriter
 
+from geodata.planbook import write_plan_workbook
 from planner import __version__
 from planner.routing.crews import hand_out_crews, mobile_volunteers
 from planner.scenario import PreviousPlan, Stations
@@ -35,7 +35,7 @@ def write_plan(plan: Plan, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     _write_tables(plan.tables, folder)
     _write_json(folder / SUMMARY, plan.summary, indent=2)
-    write_workbook(folder / "plan.xlsx", plan.tables, plan.summary)
+    write_plan_workbook(folder / "plan.xlsx", plan)
     return folder
 
 
@@ -104,44 +104,3 @@ def read_crews(folder: Path, stations: Stations) -> dict[str, int]:
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from None
     return hand_out_crews(stations, volunteers)
-
-
-def write_workbook(path: Path, tables: dict[str, pd.DataFrame], summary: dict[str, Any]) -> None:
-    """``plan.xlsx``: an overview, the plan's tables, the unfilled quota and the budget."""
-    overview = pd.DataFrame(
-        [
-            ("scenario", summary["scenario"]["name"]),
-            ("synthetic data", "yes" if summary["scenario"]["synthetic"] else "no"),
-            ("status", summary["status"]),
-            ("objective", summary["objective"]),
-            ("lower bound", summary["lower_bound"]),
-            ("gap", summary["gap"]),
-            *((f"term: {k}", v) for k, v in summary["terms"].items()),
-            *((f"count: {k}", v) for k, v in summary["counts"].items()),
-            ("budget total (CNY)", summary["budget_cny"]["total"]),
-        ],
-        columns=["item", "value"],
-    )
-    budget = pd.DataFrame(
-        [("service", k, v) for k, v in summary["budget_cny"]["by_service_province"].items()]
-        + [("recruit", k, v) for k, v in summary["budget_cny"]["by_recruit_province"].items()],
-        columns=["role", "province_code", "budget_cny"],
-    )
-    sheets = {
-        "summary": overview,
-        **tables,
-        "unfilled_quota": pd.DataFrame(summary["unfilled_quota"]),
-        "budget": budget,
-    }
-    # xlsxwriter row by row in constant memory: about twice as fast as DataFrame.to_excel on
-    # the national tier's 330,000 rows, and the rows never sit in memory twice
-    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
-    try:
-        for name, frame in sheets.items():
-            sheet = book.add_worksheet(name)
-            sheet.write_row(0, 0, [str(c) for c in frame.columns])
-            rows = frame.astype(object).where(frame.notna(), None).to_numpy().tolist()
-            for i, row in enumerate(rows, start=1):
-                sheet.write_row(i, 0, row)
-    finally:
-        book.close()

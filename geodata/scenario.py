@@ -15,6 +15,7 @@ import tempfile
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,10 @@ from geodata.archive import ZipLimits, extract_zip, scenario_root
 from geodata.layers import Layer, check_layer, read_layer
 from geodata.tables import ParsedTable, parse_frame, read_table
 from geodata.validate import Geography, check_scenario
+from geodata.workbook import SUFFIXES as WORKBOOK_SUFFIXES
+from geodata.workbook import cell_references, read_workbook
 from planner import scenario as sc
+from planner.i18n import normalize
 from planner.issues import Report
 from planner.schema import ALLOCATION_TABLES, ROUTING_TABLES, TABLES
 
@@ -37,10 +41,24 @@ log = logging.getLogger(__name__)
 
 TOML = "scenario.toml"
 BUILTIN_COUNTIES = "builtin:china"
-_TOP_KEYS = {"name", "year", "crs", "synthetic", "description", "seed", "files", "rules", "weights"}
+_TOP_KEYS = {
+    "name",
+    "year",
+    "crs",
+    "language",
+    "synthetic",
+    "description",
+    "seed",
+    "files",
+    "rules",
+    "weights",
+}
 _FILE_KEYS = {"counties", "townships", *TABLES}
 _LAYER_CODES = {"counties": ("code", "county_code"), "townships": ("township_code", "code")}
 """Accepted names of a layer's code column, first match wins."""
+MAX_SHARE_DENOMINATOR = 10_000
+"""The bachelor share is read as the fraction it is written as, with at most four decimals
+(planner.allocation.lp.share_fraction)."""
 FRAMES = "DataFrames"
 """Where the issues of a scenario given as DataFrames point when no table is at fault."""
 
@@ -99,13 +117,16 @@ def load_scenario(path: str | Path, zip_limits: ZipLimits | None = None) -> sc.S
         )
         return sc.Scenario(source, report)
     if p.is_file():
+        if p.suffix.lower() in WORKBOOK_SUFFIXES:
+            return sc.Scenario(source, report, _load_workbook(p, report))
         if p.suffix.lower() != ".zip":
             report.error(
                 p.name,
                 None,
                 None,
                 "not-a-scenario",
-                f"{p.name} is a file; expected a folder with {TOML} or a .zip of it",
+                f"{p.name} is a file; expected a folder with {TOML}, a .zip of it or an .xlsx "
+                "workbook",
             )
             return sc.Scenario(source, report)
         with tempfile.TemporaryDirectory(prefix="westplan-zip-") as tmp:
@@ -277,13 +298,24 @@ def _settings(
 
     rules = build("rules", sc.Rules)
     weights = build("weights", sc.Weights)
-    if not 0 <= rules.undergraduate_min_share <= 1:
+    language = doc.get("language")
+    if language is not None and normalize(str(language)) is None:
+        report.error(
+            file,
+            line_of("language"),
+            "language",
+            "toml-type",
+            f"language = {language!r}; expected zh-CN or en",
+        )
+    share = rules.undergraduate_min_share
+    if not 0 <= share <= 1 or Fraction(str(share)).denominator > MAX_SHARE_DENOMINATOR:
         report.error(
             file,
             line_of("undergraduate_min_share"),
             "undergraduate_min_share",
             "toml-type",
-            f"undergraduate_min_share = {rules.undergraduate_min_share}; expected a share between 0 and 1",
+            f"undergraduate_min_share = {share}; expected a share between 0 and 1 with at most "
+            "four decimals, like 0.85 (A4 is checked in exact integers: 0.85 = 17/20)",
         )
     if len(rules.transport_tiers_km) != len(rules.transport_tiers_cny):
         report.error(
@@ -367,6 +399,31 @@ def _read_folder(root: Path, report: Report) -> _Inputs | None:
         if table is not None:
             tables[key] = table
     return _Inputs(doc, declared, rules, weights, tables, layers, TOML)
+
+
+# --- the workbook ----------------------------------------------------------------------------
+
+
+def _load_workbook(path: Path, report: Report) -> sc.ScenarioData | None:
+    """A scenario workbook (:mod:`geodata.workbook`): its settings sheet as scenario.toml, its
+    sheets as the tables; issues name the cells as Excel does."""
+    book = read_workbook(path, report)
+    if book is None:
+        return None
+
+    def line_of(_: str) -> int | None:
+        return None
+
+    file = book.settings_sheet
+    for key in book.settings:
+        if key not in _TOP_KEYS:
+            report.warning(file, None, key, "unknown-setting", f"unknown setting {key!r}")
+    declared = _declared_crs(book.settings.get("crs", "wgs84"), report, line_of, file)
+    rules, weights = _settings(book.settings, report, line_of, file)
+    inputs = _Inputs(book.settings, declared, rules, weights, book.tables, {}, file)
+    data = _assemble(inputs, set(book.tables), report)
+    cell_references(report, book.letters)
+    return data
 
 
 # --- checks across tables, and the build -----------------------------------------------------
@@ -465,6 +522,7 @@ def _build(inputs: _Inputs, geography: Geography, townships: Layer | None) -> sc
         year=int(doc.get("year", 0) or 0),
         synthetic=bool(doc.get("synthetic", False)),
         description=str(doc.get("description", "")),
+        language=normalize(str(doc.get("language", ""))) or "",
         rules=inputs.rules,
         weights=inputs.weights,
         counties=counties,

@@ -139,7 +139,7 @@ def parse_rows(text: str, file: str, schema: TableSchema, report: Report) -> Par
     except (StopIteration, csv.Error) as exc:
         report.error(file, 1, None, "header", f"cannot read the header line: {exc}")
         return None
-    if _check_header(header, file, schema, report):
+    if check_header(header, file, schema, report):
         return None
     width = len(header)
     rows: list[list[str]] = []
@@ -178,7 +178,7 @@ def parse_frame(
     pandas stores an integer column with a gap) is its digits, a bool is 1 or 0.
     """
     header = [str(c).strip() for c in frame.columns]
-    if _check_header(header, file, schema, report):
+    if check_header(header, file, schema, report):
         return None
     rows = [[_cell_text(v) for v in row] for row in frame.itertuples(index=False, name=None)]
     return parse_records(header, rows, list(range(2, len(rows) + 2)), file, schema, report)
@@ -241,7 +241,7 @@ def parse_records(
     return table
 
 
-def _check_header(header: Sequence[str], file: str, schema: TableSchema, report: Report) -> bool:
+def check_header(header: Sequence[str], file: str, schema: TableSchema, report: Report) -> bool:
     problems = False
     seen: set[str] = set()
     for h in header:

@@ -30,6 +30,7 @@ import shapely
 
 from geodata.layers import Layer
 from geodata.tables import ParsedTable
+from planner.geo import is_province_code, prefecture_of, province_of, provinces_of
 from planner.issues import Report
 from planner.scenario import GENERAL_CATEGORIES, SPECIAL_ACTIONS, Rules
 from planner.schema import PREF_COLUMNS
@@ -75,9 +76,9 @@ class Geography:
         known = base.counties.set_index("code")
         if "name" not in frame.columns:
             frame["name"] = [known["name"].get(c, c) for c in frame["code"]]
-        frame["province_code"] = frame["code"].str[:2] + "0000"
+        frame["province_code"] = provinces_of(frame["code"])
         frame["prefecture_code"] = [
-            known["prefecture_code"].get(c, c[:4] + "00") for c in frame["code"]
+            known["prefecture_code"].get(c, prefecture_of(c)) for c in frame["code"]
         ]
         reps = frame.geometry.representative_point()
         frame["centroid_lon"] = reps.x
@@ -171,7 +172,7 @@ def check_scenario(
     service_counties: set[str] = set()
     if quotas is not None:
         service_counties = _check_quotas(quotas, geography, report)
-    service_provinces = {c[:2] + "0000" for c in service_counties}
+    service_provinces = {province_of(c) for c in service_counties}
     if posts is not None:
         _check_posts(posts, townships, geography, service_counties, quotas is not None, report)
     continuing = tables.get("continuing")
@@ -229,7 +230,7 @@ def _unknown_county(t: ParsedTable, col: str, geography: Geography, report: Repo
             unknown[i] = True
             what = (
                 "a province code"
-                if code.endswith("0000")
+                if is_province_code(code)
                 else (
                     "a prefecture code"
                     if code.endswith("00") and code in geography.prefectures
@@ -457,7 +458,7 @@ def _check_pairing(
         line = int(t.line[i])
         ok = True
         for col, code in (("service_province", s), ("recruit_province", r)):
-            if _is_code(code, 6) and code.endswith("0000") and code not in geography.provinces:
+            if _is_code(code, 6) and is_province_code(code) and code not in geography.provinces:
                 report.error(
                     t.file,
                     line,
@@ -534,7 +535,7 @@ def _check_applicants(
         r = c["recruit_province"][i]
         if (
             _is_code(r, 6)
-            and r.endswith("0000")
+            and is_province_code(r)
             and (r not in geography.provinces or r in NON_RECRUITING)
         ):
             report.error(
@@ -583,8 +584,8 @@ def _check_applicants(
             seen.add(v)
             if not _is_code(v, 6):
                 continue
-            province = v[:2] + "0000"
-            if v.endswith("0000"):
+            province = province_of(v)
+            if is_province_code(v):
                 if v not in geography.provinces:
                     report.error(
                         t.file,

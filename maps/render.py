@@ -31,8 +31,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
+<<<<<<< HEAD
 from maps import csp
+=======
+from maps.labels import map_labels
+>>>>>>> main
 from maps.plan import MapInputError, PlanFiles, Route, read_plan
+from planner.geo import provinces_of
 
 __all__ = ["Scale", "render_map", "tiles_crs", "write_map"]
 
@@ -75,11 +80,9 @@ class Scale:
 TOLERANCE_RANGE = (0.0002, 0.02)
 """Smallest and largest simplification tolerance (degrees): ~20 m to ~2 km."""
 
-_METRICS = (
-    ("fill", "County: quota fill rate", "RdYlGn"),
-    ("relay", "County: empty relay seats", "Reds"),
-    ("budget", "County: budget (CNY/year)", "Blues"),
-)
+_METRICS = (("fill", "RdYlGn"), ("relay", "Reds"), ("budget", "Blues"))
+"""The county metrics drawn as classed layers, with their colour maps; the layer and legend
+title of metric ``m`` is the label ``layer_m`` (:func:`maps.labels.map_labels`)."""
 
 
 def tiles_crs(tiles: str | None) -> str:
@@ -164,9 +167,10 @@ def build_payload(files: PlanFiles, province: str | None, crs: str = "wgs84") ->
     Returns
     -------
     dict
-        Keys ``title``, ``bounds``, ``counties`` (GeoJSON), ``classes``, ``provinces``,
-        ``prefectures``, ``posts``, ``flows``, ``routes``, ``coverage``; a key whose data
-        the plan lacks is absent.
+        Keys ``labels`` (every text the page shows, :func:`maps.labels.map_labels`),
+        ``title``, ``bounds``, ``counties`` (encoded polygons with their values),
+        ``classes``, ``provinces``, ``prefectures``, ``posts``, ``flows``, ``routes``,
+        ``coverage``; a key whose data the plan lacks is absent.
     """
     from geodata.china import load_provinces
 
@@ -178,13 +182,17 @@ def build_payload(files: PlanFiles, province: str | None, crs: str = "wgs84") ->
             f"{', '.join(sorted(names))}"
         )
     project = _projector(crs)
+    labels = map_labels()
     frame, area, scale = _select(files, province, provinces)
     payload: dict[str, Any] = {
-        "title": _title(files, province, names),
+        "labels": labels,
+        "title": _title(
+            files, frame, f"{names[province]} {province}" if province else None, labels
+        ),
         "crs": crs,
         "digits": max(0, round(-np.log10(scale.grid))),
     }
-    payload.update(_polygons(files, frame, area, province, scale, project))
+    payload.update(_polygons(files, frame, area, province, scale, project, labels))
     payload.update(_markers(files, frame, provinces, area, province, project))
     if "bounds" not in payload:
         payload["bounds"] = _bounds(area.geometry, project)
@@ -230,6 +238,7 @@ def _polygons(
     province: str | None,
     scale: Scale,
     project: Projector,
+    labels: dict[str, str],
 ) -> dict[str, Any]:
     """Counties (classified), province and prefecture outlines, and the bounds."""
     out: dict[str, Any] = {}
@@ -241,7 +250,7 @@ def _polygons(
         return out
     frame = _county_values(frame, files)
     frame["geometry"] = _lighten(frame.geometry.to_numpy(), scale, project)
-    out["counties"], out["classes"] = _counties_json(frame, scale.grid)
+    out["counties"], out["classes"] = _counties_json(frame, scale.grid, labels)
     out["bounds"] = _bounds((area if province else frame).geometry, project)
     # prefectures dissolved from the drawn counties, so that the borders coincide
     pref = frame.dissolve(by="prefecture_code", method="coverage", as_index=False)
@@ -289,13 +298,28 @@ def _county_codes(files: PlanFiles) -> set[str]:
     return codes
 
 
-def _title(files: PlanFiles, province: str | None, names: dict[str, str]) -> dict[str, Any]:
+def _title(
+    files: PlanFiles, frame: gpd.GeoDataFrame, asked: str | None, labels: dict[str, str]
+) -> dict[str, Any]:
+    """The heading: scenario, year, synthetic flag and the area the map shows.
+
+    The area is ``asked`` (the name and code of the province asked for), else the one
+    prefecture or province that holds every drawn county, else the whole country;
+    ``local`` is false for the latter.
+    """
     scenario = files.summary.get("scenario", {}) if isinstance(files.summary, dict) else {}
+    where = frame[["province_code", "province_name", "prefecture_name"]].drop_duplicates()
+    area = asked
+    if area is None and len(where) == 1:
+        area = f"{where['province_name'].iloc[0]} {where['prefecture_name'].iloc[0]}"
+    elif area is None and where["province_code"].nunique() == 1:
+        area = f"{where['province_name'].iloc[0]} {where['province_code'].iloc[0]}"
     return {
         "scenario": str(scenario.get("name", files.folder.name)),
         "year": str(scenario.get("year", "")),
         "synthetic": bool(scenario.get("synthetic", False)),
-        "area": f"{names[province]} {province}" if province else "全国 national",
+        "area": area or labels["national"],
+        "local": area is not None,
     }
 
 
@@ -355,7 +379,18 @@ def _county_values(frame: gpd.GeoDataFrame, files: PlanFiles) -> gpd.GeoDataFram
         s = files.seats
         relay = s[s["relay"] == 1].groupby("county_code")["relay_empty"].sum()
         frame["relay"] = frame["code"].map(relay).fillna(0)
+    if files.coverage is not None:  # townships at their coverage target, of those routed
+        county = _coverage_county(files.coverage)
+        frame["townships"] = frame["code"].map(county.value_counts())
+        frame["met"] = frame["code"].map(files.coverage["met"].groupby(county).sum())
     return frame
+
+
+def _coverage_county(coverage: pd.DataFrame) -> pd.Series:
+    """The county of each row of ``coverage.csv``: its column, else the township's prefix."""
+    if "county_code" in coverage.columns:
+        return coverage["county_code"].astype(str)
+    return coverage["township_code"].str[:6]
 
 
 def _classify(values: pd.Series, metric: str, cmap: str) -> tuple[np.ndarray, dict[str, Any]]:
@@ -428,15 +463,17 @@ def _encode(geom: shapely.Geometry, grid: float) -> list[list[str]]:
     return parts
 
 
-def _counties_json(frame: gpd.GeoDataFrame, grid: float) -> tuple[list[Any], dict[str, Any]]:
+def _counties_json(
+    frame: gpd.GeoDataFrame, grid: float, labels: dict[str, str]
+) -> tuple[list[Any], dict[str, Any]]:
     classes: dict[str, Any] = {}
     cls_cols = []
-    for metric, title, cmap in _METRICS:
+    for metric, cmap in _METRICS:
         if metric not in frame.columns:
             continue
         idx, legend = _classify(frame[metric], metric, cmap)
         frame[f"c_{metric}"] = idx
-        classes[metric] = {"title": title, **legend}
+        classes[metric] = {"title": labels[f"layer_{metric}"], **legend}
         cls_cols.append(metric)
     features = []
     for row in frame.itertuples(index=False):
@@ -447,7 +484,7 @@ def _counties_json(frame: gpd.GeoDataFrame, grid: float) -> tuple[list[Any], dic
             "province": row.province_name,
             "label": f"{row.name} {row.code}",
         }
-        for col in ("quota", "placed", "fill", "relay", "budget"):
+        for col in ("quota", "placed", "fill", "relay", "budget", "townships", "met"):
             value = getattr(row, col, None)
             if value is not None and np.isfinite(value):
                 props[col] = round(float(value), 4) if col == "fill" else int(value)
@@ -518,7 +555,7 @@ def _flows(
     project: Projector,
 ) -> dict[str, Any]:
     """Volunteers per (recruiting province, service province), between label points."""
-    service = assignments["county_code"].str[:2] + "0000"
+    service = provinces_of(assignments["county_code"])
     pairs = pd.DataFrame({"r": assignments["recruit_province"], "s": service})
     counts = pairs.groupby(["r", "s"]).size()
     where = provinces.set_index("code")
@@ -580,9 +617,9 @@ def _routes(
 def _coverage(files: PlanFiles, province: str | None, project: Projector) -> dict[str, Any] | None:
     cov = files.coverage
     assert cov is not None
-    county = cov["county_code"] if "county_code" in cov.columns else cov["township_code"].str[:6]
+    county = _coverage_county(cov)
     if province:
-        cov = cov[(county.str[:2] + "0000") == province]
+        cov = cov[provinces_of(county) == province]
     cov = cov.reset_index(drop=True)
     if "lon" in cov.columns and "lat" in cov.columns:
         lon, lat = cov["lon"].to_numpy(float), cov["lat"].to_numpy(float)
@@ -649,38 +686,37 @@ def _page(payload: dict[str, Any], tiles: str | None) -> str:
     m = folium.Map(tiles=None, control_scale=True, zoom_snap=0.25, minZoom=3, maxZoom=18)
     m.default_js = [(n, offline.asset_url(p)) for n, p in offline.JS]
     m.default_css = [(n, offline.asset_url(p)) for n, p in offline.CSS]
+    labels = payload["labels"]
     if tiles:
         folium.TileLayer(
-            tiles=tiles, attr=html.escape(urlparse(tiles).hostname or "tiles"), name="Tiles"
+            tiles=tiles,
+            attr=html.escape(urlparse(tiles).hostname or "tiles"),
+            name=html.escape(labels["layer_tiles"]),
         ).add_to(m)
     groups: dict[str, Any] = {}
 
-    def group(key: str, name: str, show: bool = True) -> None:
-        groups[key] = folium.FeatureGroup(name=html.escape(name), show=show).add_to(m)
+    def group(key: str, show: bool = True, label: str | None = None) -> None:
+        name = html.escape(labels[f"layer_{label or key}"])
+        groups[key] = folium.FeatureGroup(name=name, show=show).add_to(m)
 
-    for metric, title, _ in _METRICS:
+    for metric, _ in _METRICS:
         if metric in payload.get("classes", {}):
-            group(f"county_{metric}", title, show=not any(k.startswith("county_") for k in groups))
+            group(f"county_{metric}", show=not groups, label=metric)
     if "provinces" in payload:
-        group("provinces", "Province outlines 省界")
+        group("provinces")
     if "prefectures" in payload:
-        group(
-            "prefectures",
-            "Prefecture outlines 地市界",
-            show=bool(payload["title"]["area"] != "全国 national"),
-        )
+        group("prefectures", show=bool(payload["title"]["local"]))
     if "flows" in payload:
-        group("flows", "Recruitment flows 招募流向", show=False)
+        group("flows", show=False)
     if "posts" in payload:
-        cluster = MarkerCluster(name="Posts 服务岗位")
+        cluster = MarkerCluster(name=html.escape(labels["layer_posts"]))
         cluster.default_js, cluster.default_css = [], []
         groups["posts"] = cluster.add_to(m)
     if "coverage" in payload:
-        group("coverage", "Township coverage 乡镇覆盖")
-    if "routes" in payload:
-        group("stations", "Stations (depots) 站点")
-        for i, day in enumerate(payload["routes"]["days"]):
-            group(f"routes_{i}", f"Routes · day {day}", show=i == 0)
+        group("coverage")
+    if "routes" in payload:  # one layer; westplan.js shows the day chosen in its day control
+        group("stations")
+        group("routes")
     folium.LayerControl(collapsed=False).add_to(m)
 
     data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))

@@ -1,4 +1,9 @@
-"""A static overview of a plan for reports: ``report.png`` drawn by GeoPandas and matplotlib."""
+"""A static overview of a plan for reports: ``report.png`` drawn by GeoPandas and matplotlib.
+
+Chinese text is set in Noto Sans CJK SC, the font file that the ``mplfonts`` package (a
+dependency) ships, registered with matplotlib's font manager here, so that the picture
+needs no font of the system's and shows no tofu on a server without Chinese fonts.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +16,47 @@ import numpy as np
 from maps.plan import read_plan
 from maps.render import build_payload
 
-__all__ = ["write_png"]
+__all__ = ["CJK_FONT_FILE", "cjk_font", "overview_figure", "write_png"]
 
 log = logging.getLogger(__name__)
 
-_CJK_FONTS = ("Noto Sans CJK SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "SimHei")
+CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"
+"""The font of the Chinese text, in the ``fonts`` folder of the ``mplfonts`` package."""
+
+
+def cjk_font() -> str:
+    """Register the CJK font with matplotlib and return its family name.
+
+    Returns
+    -------
+    str
+        The family name (``"Noto Sans CJK SC"``) to put first in ``font.family``.
+
+    Raises
+    ------
+    RuntimeError
+        If the ``mplfonts`` package or its font file is not installed.
+    """
+    from importlib.resources import files
+
+    from matplotlib import font_manager
+
+    try:
+        path = Path(str(files("mplfonts") / "fonts" / CJK_FONT_FILE))
+    except ModuleNotFoundError:
+        path = None
+    if path is None or not path.is_file():
+        raise RuntimeError(
+            f"the font {CJK_FONT_FILE} of the mplfonts package is not installed; "
+            "reinstall westplan's dependencies (make install, or pip install mplfonts)"
+        )
+    if not any(Path(f.fname) == path for f in font_manager.fontManager.ttflist):
+        font_manager.fontManager.addfont(str(path))
+    return str(font_manager.FontProperties(fname=path).get_name())
 
 
 def write_png(plan_dir: Path, out: Path | None = None, province: str | None = None) -> Path:
-    """Draw the plan's counties by quota fill rate, with outlines, posts, flows and routes.
+    """Write :func:`overview_figure` as a PNG file.
 
     Parameters
     ----------
@@ -35,21 +72,52 @@ def write_png(plan_dir: Path, out: Path | None = None, province: str | None = No
     pathlib.Path
         The file written.
     """
+    import matplotlib.pyplot as plt
+
+    fig = overview_figure(plan_dir, province)
+    target = Path(out) if out is not None else Path(plan_dir) / "report.png"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(target, bbox_inches="tight")
+    plt.close(fig)
+    log.info("overview written to %s", target)
+    return target
+
+
+def overview_figure(plan_dir: Path, province: str | None = None) -> Any:
+    """Draw the plan's counties by quota fill rate, with outlines, posts, flows and routes.
+
+    Parameters
+    ----------
+    plan_dir : pathlib.Path
+        A plan folder.
+    province : str, optional
+        Six-digit province code to draw only that province.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (Agg backend); every text in it is set in :func:`cjk_font`, falling back
+        to DejaVu Sans.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib import font_manager
-    from matplotlib.patches import Patch
-
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    cjk = [f for f in _CJK_FONTS if f in installed]  # fall back for Chinese names
-    plt.rcParams["font.family"] = ["DejaVu Sans", *cjk]
 
     files = read_plan(Path(plan_dir))
     data = build_payload(files, province)
+    with plt.rc_context({"font.family": [cjk_font(), "DejaVu Sans"]}):
+        return _draw(data)
+
+
+def _draw(data: dict[str, Any]) -> Any:
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    labels = data["labels"]
     fig, ax = plt.subplots(figsize=(10, 8), dpi=110)
     handles = []
+    title = _title(data)
     if "counties" in data:
         counties = _frame(data["counties"], data["digits"], polygons=True)
         metric = next(iter(data["classes"]), None)
@@ -62,8 +130,8 @@ def write_png(plan_dir: Path, out: Path | None = None, province: str | None = No
                 Patch(color=c, label=lab)
                 for c, lab in zip(legend["colors"], legend["labels"], strict=True)
             ]
-            handles.append(Patch(color="#d9d9d9", label="no data"))
-            ax.set_title(_title(data) + f"\n{legend['title']}", fontsize=11)
+            handles.append(Patch(color="#d9d9d9", label=labels["no_data"]))
+            title += f"\n{legend['title']}"
         else:
             counties.plot(ax=ax, color="#eeeeee", edgecolor="#555", linewidth=0.3)
     for key, color, width in (("prefectures", "#777", 0.5), ("provinces", "#222", 1.0)):
@@ -108,14 +176,10 @@ def write_png(plan_dir: Path, out: Path | None = None, province: str | None = No
     ax.set_ylim(y0 - pad, y1 + pad)
     ax.set_aspect(1 / np.cos(np.radians((y0 + y1) / 2)))
     ax.set_axis_off()
+    ax.set_title(title, fontsize=11)
     if handles:
         ax.legend(handles=handles, loc="lower left", fontsize=8, frameon=True)
-    target = Path(out) if out is not None else Path(plan_dir) / "report.png"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(target, bbox_inches="tight")
-    plt.close(fig)
-    log.info("overview written to %s", target)
-    return target
+    return fig
 
 
 def _frame(features: list[dict[str, Any]], digits: int, polygons: bool) -> Any:
@@ -139,5 +203,5 @@ def _frame(features: list[dict[str, Any]], digits: int, polygons: bool) -> Any:
 
 def _title(data: dict[str, Any]) -> str:
     t = data["title"]
-    flag = " (synthetic data)" if t["synthetic"] else ""
+    flag = f" · {data['labels']['synthetic']}" if t["synthetic"] else ""
     return f"{t['scenario']} {t['year']} · {t['area']}{flag}"

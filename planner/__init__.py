@@ -90,6 +90,7 @@ __all__ = [
     "ScenarioData",
     "ScenarioError",
     "Severity",
+    "Violation",
     "Weights",
     "__version__",
     "allocate",

@@ -2,14 +2,18 @@
 
 Every check appends an :class:`Issue` naming the file, the line (1-based, as a text editor
 shows it; the header is line 1), the column, the severity and what was found against what was
-expected. Checks never stop at the first problem.
+expected. Checks never stop at the first problem. File, line, column, severity and rule are
+machine-readable; the message is a :class:`~planner.i18n.Text`, read in the reader's language.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
+
+from planner.i18n import Text, _
 
 
 class Severity(StrEnum):
@@ -34,8 +38,10 @@ class Issue:
     severity : Severity
     rule : str
         Short code of the check, e.g. ``"unknown-county"`` or ``"D1"``.
-    message : str
-        What was found and what was expected.
+    text : Text
+        What was found and what was expected (:attr:`message` in the reader's language).
+    cell : str or None
+        Where a workbook shows it, as Excel names a cell (``岗位!D17``).
     """
 
     file: str
@@ -43,16 +49,37 @@ class Issue:
     column: str | None
     severity: Severity
     rule: str
-    message: str
+    text: Text
+    cell: str | None = None
+
+    @property
+    def message(self) -> str:
+        """What was found and what was expected, in the language of the moment."""
+        return self.text.render()
 
     def where(self) -> str:
-        """``file line N, column C`` (the parts that are known), for messages."""
+        """``岗位!D17`` for a workbook's cell, else ``file, line N, column C`` (the parts that
+        are known), for messages."""
+        if self.cell:
+            return self.cell
         parts = [self.file]
         if self.line is not None:
-            parts.append(f"line {self.line}")
+            parts.append(_("line {line}", line=self.line))
         if self.column:
-            parts.append(f"column {self.column}")
+            parts.append(_("column {column}", column=self.column))
         return ", ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The issue for machines: file, line, column, severity, rule, message (rendered)."""
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "severity": self.severity.value,
+            "rule": self.rule,
+            "message": self.message,
+            **({"cell": self.cell} if self.cell else {}),
+        }
 
 
 @dataclass(slots=True)
@@ -62,16 +89,32 @@ class Report:
     issues: list[Issue] = field(default_factory=list)
 
     def error(
-        self, file: str, line: int | None, column: str | None, rule: str, message: str
+        self,
+        file: str,
+        line: int | None,
+        column: str | None,
+        rule: str,
+        message: str,
+        /,
+        **fields: Any,
     ) -> None:
-        """Record an error."""
-        self.issues.append(Issue(file, line, column, Severity.ERROR, rule, message))
+        """Record an error: ``message`` is a template marked with ``N_`` and filled with
+        ``fields`` when read (:class:`~planner.i18n.Text`); the arguments before it are
+        positional, so that a field may be called ``line`` or ``file``."""
+        self.issues.append(Issue(file, line, column, Severity.ERROR, rule, Text(message, fields)))
 
     def warning(
-        self, file: str, line: int | None, column: str | None, rule: str, message: str
+        self,
+        file: str,
+        line: int | None,
+        column: str | None,
+        rule: str,
+        message: str,
+        /,
+        **fields: Any,
     ) -> None:
-        """Record a warning."""
-        self.issues.append(Issue(file, line, column, Severity.WARNING, rule, message))
+        """Record a warning (see :meth:`error`)."""
+        self.issues.append(Issue(file, line, column, Severity.WARNING, rule, Text(message, fields)))
 
     @property
     def errors(self) -> list[Issue]:
@@ -109,7 +152,7 @@ class Report:
                 "ok": self.ok,
                 "errors": len(self.errors),
                 "warnings": len(self.warnings),
-                "issues": [asdict(i) for i in self.sorted()],
+                "issues": [i.to_dict() for i in self.sorted()],
             },
             ensure_ascii=False,
             indent=2,

@@ -12,22 +12,22 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
+from planner.allocation.check import check_assignments
 from planner.allocation.fairness import Fairness, fairness
 from planner.allocation.problem import AllocationProblem
 from planner.allocation.report import PlanReport, Terms, build_report
 from planner.allocation.solver import AllocationSolution, solve_allocation
+from planner.allocation.status import SolveStatus
 from planner.allocation.summary import plan_summary, plan_tables
 from planner.backend import backend
 from planner.issues import ScenarioError
 from planner.routing.crews import hand_out_crews, mobile_volunteers
 from planner.scenario import PreviousPlan, Scenario
-
-if TYPE_CHECKING:
-    from planner.violation import Violation
+from planner.violation import Violation
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +96,9 @@ class Plan:
         return self.solution.gap
 
     @property
-    def status(self) -> str:
-        """``optimal``, ``optimal within tolerance``, ``gap open`` or ``time-limit``."""
+    def status(self) -> SolveStatus:
+        """``optimal``, ``optimal within tolerance``, ``gap open`` or ``time-limit`` (a
+        :class:`~planner.allocation.status.SolveStatus`, a string)."""
         return self.solution.stats.status
 
     @property
@@ -138,8 +139,6 @@ class Plan:
     def check(self) -> list[Violation]:
         """Re-check the hard rules A1-A6 on the assignments, from the scenario's tables
         (not from the solver's model); an empty list for a valid plan."""
-        from planner.allocation.check import check_assignments
-
         a = self.assignments
         return check_assignments(
             self.scenario.data,

@@ -13,20 +13,19 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from planner.backend import backend
 from planner.issues import ScenarioError
+from planner.routing.check import check_routes
 from planner.routing.problem import RoutingProblem
 from planner.routing.result import RoutingResult
 from planner.routing.solver import SolveOptions, solve_routing
 from planner.routing.summary import routes_geojson, routing_summary, routing_tables
 from planner.scenario import Scenario
-
-if TYPE_CHECKING:
-    from planner.violation import Violation
+from planner.violation import Violation
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,10 +94,10 @@ class RoutePlan:
         return self.tables["unserved"]
 
     def check(self) -> list[Violation]:
-        """Re-check the routes against the problem (shifts, windows, daily capacity, staffed
-        vehicles, served demand); an empty list for valid routes."""
-        from planner.routing.check import check_routes
-
+        """Re-check the routes against the problem, rules R1-R9 of
+        :mod:`planner.routing.check` (shifts, windows, daily capacity, crews, vehicles per day,
+        served demand, times against the travel matrix, counties, the reasons of what is left);
+        an empty list for valid routes."""
         return check_routes(self.problem, self.result)
 
     def write(self, folder: str | Path) -> Path:

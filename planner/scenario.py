@@ -370,6 +370,8 @@ class ScenarioData(_Frozen):
     rules: Rules
     weights: Weights
     counties: Counties
+    language: str = ""
+    """The language the scenario asks its outputs in (``zh-CN``, ``en``; ``""``: not said)."""
     quotas: Quotas | None = None
     posts: Posts | None = None
     continuing: Continuing | None = None

@@ -68,6 +68,7 @@ def visit(
     timeout_ms: int = 30_000,
     ready: str = "window.westplan && window.westplan.ready",
     serve: Callable[[str], Path | None] | None = None,
+    viewport: tuple[int, int] = (1280, 900),
 ) -> PageVisit:
     """Open ``page_file`` offline, wait for the map, collect errors, requests and counts.
 
@@ -75,10 +76,11 @@ def visit(
     before the screenshot. ``ready`` is the JavaScript condition of a drawn map. ``serve``
     (for benchmarks of pages that load from CDNs) maps a requested URL to a local file
     that answers it; other requests fail as they would offline. Requests are recorded
-    either way.
+    either way. ``viewport`` is the window's (width, height) in CSS pixels.
     """
     result = PageVisit()
-    context = b.new_context(offline=True, viewport={"width": 1280, "height": 900})
+    width, height = viewport
+    context = b.new_context(offline=True, viewport={"width": width, "height": height})
     page = context.new_page()
     url = page_file.resolve().as_uri()
     if serve is not None:

@@ -1,15 +1,50 @@
-"""Shared fixtures: the tiny scenario folder and the built-in geography."""
+"""Shared fixtures: the tiny scenario folder, its plan (with and without routing files) for
+the maps, and a headless Chromium."""
 
 from __future__ import annotations
 
+import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.scenario_files import write_tiny
+from tests.browser import browser
+from tests.map_support import write_routes
+from tests.scenario_files import plan_directly, write_tiny
+
+# The tests read English unless they ask for a language (i18n.speaking, PLANNER_LANG in a
+# subprocess's environment), whatever the machine's locale.
+os.environ["PLANNER_LANG"] = "en"
 
 
 @pytest.fixture
 def tiny_dir(tmp_path: Path) -> Path:
     """A fresh copy of the tiny valid scenario."""
     return write_tiny(tmp_path / "tiny")
+
+
+@pytest.fixture(scope="module")
+def plan_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny scenario planned (allocation only: no routes, no coverage)."""
+    root = tmp_path_factory.mktemp("maps")
+    scenario = write_tiny(root / "tiny")
+    return plan_directly(scenario, root / "plan", time_limit=30)
+
+
+@pytest.fixture(scope="module")
+def routed_dir(plan_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny plan with routes.geojson and coverage.csv beside it."""
+    folder = tmp_path_factory.mktemp("routed") / "plan"
+    shutil.copytree(plan_dir, folder)
+    write_routes(folder, plan_dir.parent / "tiny")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """A headless Chromium (tests/browser.py), one per test module."""
+    with browser() as b:
+        yield b

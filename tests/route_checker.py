@@ -31,9 +31,11 @@ def check_routes(problem, result) -> list[str]:  # type: ignore[no-untyped-def]
         slots[(s, d, v)] += 1
         if not 0 <= d < int(p.days[s]):
             bad.append(f"{name}: day outside the station's {int(p.days[s])} campaign days")
-        # crews: vehicle v runs on day d only when at least v + 1 vehicles are staffed
-        if v >= int(p.staffed[s, d]) or v >= int(p.vehicles[s]):
-            bad.append(f"{name}: vehicle not staffed that day ({int(p.staffed[s, d])} staffed)")
+        # crews: vehicle v runs on day d only when at least v + 1 vehicles are staffed (a day
+        # past the horizon has none)
+        staffed = int(p.staffed[s, d]) if 0 <= d < p.staffed.shape[1] else 0
+        if v >= staffed or v >= int(p.vehicles[s]):
+            bad.append(f"{name}: vehicle not staffed that day ({staffed} staffed)")
         rows = np.flatnonzero(vi.route == k)
         rows = rows[np.argsort(vi.order[rows])]
         if len(rows) == 0:

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from planner.allocation.arcs import ArcBuilder
-from planner.allocation.compact import compact_flow
+from planner.allocation.compact import solve_compact_flow
 from planner.allocation.components import split
 from planner.allocation.direct import DirectSolution, solve_direct
 from planner.allocation.problem import AllocationProblem
@@ -427,7 +427,7 @@ def test_share_pricing_gives_a_bound_and_a_plan(scenario: ScenarioData) -> None:
     optimum, and its plan, where it finds one, keeps every rule and costs what it says."""
     problem = AllocationProblem.from_scenario(scenario)
     builder = ArcBuilder(problem)
-    relaxed = compact_flow(problem, builder)
+    relaxed = solve_compact_flow(problem, builder)
     direct = solve_direct(problem, time_limit=30.0)
     assert direct.optimal
     shared = solve_share(

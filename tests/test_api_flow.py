@@ -168,7 +168,7 @@ def test_other_tables_summary_budget_xlsx(
     assert x.status_code == 200
     (tmp_path / "p.xlsx").write_bytes(x.content)
     wb = openpyxl.load_workbook(tmp_path / "p.xlsx", read_only=True)
-    assert "assignments" in wb.sheetnames
+    assert wb.sheetnames[:2] == ["Summary", "520000 贵州省"]
     plan = svc.client.get(base, headers=h).json()
     assert plan["stages"][0] == "allocation"
     assert set(plan["links"]) >= {"summary", "assignments", "map", "xlsx"}

@@ -11,10 +11,11 @@ from hypothesis import strategies as st
 
 from geodata.scenario import read_scenario_data
 from planner.allocation.arcs import ArcBuilder
-from planner.allocation.compact import compact_flow
-from planner.allocation.flow import relaxed_flow
+from planner.allocation.compact import DEGREE_RADIX, MAJOR_RADIX, solve_compact_flow
+from planner.allocation.flow import solve_arc_flow
+from planner.allocation.keys import KeyPacking, field_radix
 from planner.allocation.problem import AllocationProblem
-from planner.scenario import ScenarioData
+from planner.scenario import DEGREES, MAJOR_CLASSES, ScenarioData
 from tests.test_allocation import scenarios
 
 
@@ -30,8 +31,8 @@ from tests.test_allocation import scenarios
 def test_compact_flow_equals_full_flow_on_builtins(name: str) -> None:
     pr = AllocationProblem.from_scenario(read_scenario_data(f"builtin:{name}"))
     builder = ArcBuilder(pr)
-    compact = compact_flow(pr, builder)
-    full = relaxed_flow(pr, builder.all_arcs())
+    compact = solve_compact_flow(pr, builder)
+    full = solve_arc_flow(pr, builder.all_arcs())
     assert compact.objective == pytest.approx(full.objective, abs=1e-6)
     # the hub flows split into real (applicant, post) arcs of the same total cost
     assert pr.constant() + compact.arcs.cost.sum() == pytest.approx(compact.objective, abs=1e-6)
@@ -43,8 +44,8 @@ def test_compact_flow_equals_full_flow_on_builtins(name: str) -> None:
 def test_compact_flow_equals_full_flow_on_random_scenarios(scenario: ScenarioData) -> None:
     pr = AllocationProblem.from_scenario(scenario)
     builder = ArcBuilder(pr)
-    assert compact_flow(pr, builder).objective == pytest.approx(
-        relaxed_flow(pr, builder.all_arcs()).objective, abs=1e-6
+    assert solve_compact_flow(pr, builder).objective == pytest.approx(
+        solve_arc_flow(pr, builder.all_arcs()).objective, abs=1e-6
     )
 
 
@@ -58,9 +59,9 @@ def test_compact_flow_counts_placements_outside_the_preferences(scenario: Scenar
     )
     pr = AllocationProblem.from_scenario(outside)
     builder = ArcBuilder(pr)
-    compact = compact_flow(pr, builder)
+    compact = solve_compact_flow(pr, builder)
     assert compact.objective == pytest.approx(
-        relaxed_flow(pr, builder.all_arcs()).objective, abs=1e-6
+        solve_arc_flow(pr, builder.all_arcs()).objective, abs=1e-6
     )
     assert pr.constant() + compact.arcs.cost.sum() == pytest.approx(compact.objective, abs=1e-6)
 
@@ -84,3 +85,34 @@ def test_reach_agrees_with_the_eligible_arcs(scenario: ScenarioData, outside: bo
     got_has, got_provinces = builder.reach(np.arange(pr.n_applicants))
     assert got_has.tolist() == has.tolist()
     assert got_provinces.tolist() == provinces.tolist()
+
+
+def test_key_packing_sorts_like_the_tuples_and_unpacks_them() -> None:
+    rng = np.random.default_rng(7)
+    packing = KeyPacking(("pattern", "tier class", "major", "degree"), (5, 16, 8))
+    fields = [rng.integers(0, hi, 500) for hi in (10**6, 5, 16, 8)]
+    keys = packing.pack(*fields)
+    order = np.lexsort(fields[::-1])  # by pattern, then tier class, major, degree
+    assert np.all(np.diff(keys[order]) >= 0)
+    for got, want in zip(packing.unpack(keys), fields, strict=True):
+        assert np.array_equal(got, want)
+
+
+def test_a_key_that_would_overflow_or_collide_raises() -> None:
+    packing = KeyPacking(("pattern", "tier class", "major", "degree"), (5, 16, 8))
+    top = (int(np.iinfo(np.int64).max) + 1) // (5 * 16 * 8) - 1  # the largest head that fits
+    largest = packing.pack(*(np.asarray([v]) for v in (top, 4, 15, 7)))[0]
+    assert int(largest) == ((top * 5 + 4) * 16 + 15) * 8 + 7  # exact, in Python's integers
+    with pytest.raises(OverflowError, match="int64"):
+        packing.pack(*(np.asarray([v]) for v in (top + 1, 0, 0, 0)))
+    with pytest.raises(ValueError, match="'major'"):
+        packing.pack(*(np.asarray([v]) for v in (0, 0, 16, 0)))  # a 17th major class
+    with pytest.raises(ValueError, match="'degree'"):
+        packing.pack(*(np.asarray([v]) for v in (0, 0, 0, -1)))
+
+
+def test_the_hub_key_fields_hold_every_major_class_and_degree() -> None:
+    assert len(MAJOR_CLASSES) <= MAJOR_RADIX and len(DEGREES) <= DEGREE_RADIX
+    assert field_radix("major classes", 16, bits=4) == 16
+    with pytest.raises(ValueError, match="17 major classes do not fit in a key field of 4 bits"):
+        field_radix("major classes", 17, bits=4)

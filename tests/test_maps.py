@@ -1,7 +1,8 @@
 """The plan maps: offline, complete, escaped and light, checked in a real headless Chromium.
 
 The expected layer counts are computed here from the plan files with plain pandas/json,
-independently of maps/. Screenshots go to tests/artifacts/ (ignored by git).
+independently of maps/. Screenshots go to tests/artifacts/ (ignored by git). The fixtures
+(the tiny plan, with and without routing files, and Chromium) are in conftest.py.
 """
 
 from __future__ import annotations
@@ -19,110 +20,20 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from maps import MapInputError, render_map, write_map, write_png
+from maps.labels import map_labels
 from maps.render import tiles_crs
-from tests.browser import PageVisit, browser, visit
-from tests.scenario_files import plan_directly, write_tiny
+from tests.browser import visit
+from tests.map_support import ARTIFACTS, check_clean, last_text, read_table
 
-ARTIFACTS = Path(__file__).parent / "artifacts"
 XSS = "<img src=x onerror=alert(1)>"
 GAODE = "https://webrd01.is.autonavi.com/appmaptile?lang=zh_cn&size=1&style=8&x={x}&y={y}&z={z}"
 
 
-# --- fixtures ----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def plan_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny scenario planned (allocation only: no routes, no coverage)."""
-    root = tmp_path_factory.mktemp("maps")
-    scenario = write_tiny(root / "tiny")
-    return plan_directly(scenario, root / "plan", time_limit=30)
-
-
-def _read(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-
-
-def write_routes(folder: Path, scenario: Path) -> None:
-    """Routes of two vehicles over two days and a coverage table, in the routing format.
-
-    ``routes.geojson``: one LineString per vehicle-day (depot, stops in order, depot) with
-    properties station_id, vehicle, day and stops (stop_id, arrive, clients, ...).
-    ``coverage.csv``: township_code, demand, served, target (clients), met (+ lon, lat).
-    """
-    station = _read(scenario / "stations.csv").iloc[0]
-    stops = _read(scenario / "stops.csv")
-    x0, y0 = float(station["lon"]), float(station["lat"])
-    features = []
-    for day in (1, 2):
-        for vehicle in (1, 2):
-            pts = [(x0 + 0.01 * vehicle, y0 + 0.01 * k * day) for k in (1, 2)]
-            features.append(
-                {
-                    "type": "Feature",
-                    "geometry": {
-                        "type": "LineString",
-                        "coordinates": [[x0, y0], *map(list, pts), [x0, y0]],
-                    },
-                    "properties": {
-                        "station_id": station["station_id"],
-                        "vehicle": vehicle,
-                        "day": day,
-                        "clients": 15,
-                        "stops": [
-                            {"order": k + 1, "stop_id": sid, "arrive": t, "clients": c}
-                            for k, (sid, t, c) in enumerate(
-                                zip(
-                                    stops["stop_id"],
-                                    [540 + 30 * vehicle, 600 + 30 * vehicle],
-                                    [10, 5],
-                                    strict=True,
-                                )
-                            )
-                        ],
-                    },
-                }
-            )
-    (folder / "routes.geojson").write_text(
-        json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8"
-    )
-    demand = stops["demand"].astype(int).to_numpy()
-    served = np.array([demand[0], demand[1] // 3])
-    coverage = pd.DataFrame(
-        {
-            "township_code": stops["township_code"],
-            "township_name": ["甲镇", "乙镇"],
-            "demand": demand,
-            "served": served,
-            "target": np.ceil(0.8 * demand).astype(int),
-            "met": (served >= np.ceil(0.8 * demand)).astype(int),
-        }
-    )
-    coverage["lon"] = stops["lon"].astype(float).to_numpy() + np.array([0.0, 0.02])
-    coverage["lat"] = stops["lat"].astype(float)
-    coverage.to_csv(folder / "coverage.csv", index=False, encoding="utf-8-sig")
-
-
-@pytest.fixture(scope="module")
-def routed_dir(plan_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny plan with routes.geojson and coverage.csv beside it."""
-    folder = tmp_path_factory.mktemp("routed") / "plan"
-    shutil.copytree(plan_dir, folder)
-    write_routes(folder, plan_dir.parent / "tiny")
-    return folder
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Any:
-    with browser() as b:
-        yield b
-
-
 def expected_counts(folder: Path) -> dict[str, int]:
     """Layer sizes a page must draw, read straight from the plan files."""
-    seats = _read(folder / "seats.csv")
+    seats = read_table(folder / "seats.csv")
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    assignments = _read(folder / "assignments.csv")
+    assignments = read_table(folder / "assignments.csv")
     counties = (
         set(seats["county_code"]) | set(summary["county_quota"]) | set(assignments["county_code"])
     )
@@ -137,15 +48,8 @@ def expected_counts(folder: Path) -> dict[str, int]:
         out["stops"] = sum(len(f["properties"]["stops"]) for f in features)
         out["stations"] = len({f["properties"]["station_id"] for f in features})
     if (folder / "coverage.csv").is_file():
-        out["coverage"] = len(_read(folder / "coverage.csv"))
+        out["coverage"] = len(read_table(folder / "coverage.csv"))
     return out
-
-
-def check_clean(v: PageVisit) -> None:
-    assert v.page_errors == []
-    assert v.console_errors == []
-    assert v.requests == [], "the page requested something outside the file"
-    assert v.dialogs == []
 
 
 # --- in the browser ----------------------------------------------------------------------------
@@ -175,8 +79,9 @@ def test_routed_plan_draws_every_layer_offline(routed_dir: Path, chromium: Any) 
     assert drawn["wp-stop"] == expected["stops"] // 2
     assert drawn["wp-station"] == expected["stations"]
     assert drawn["wp-township"] == expected["coverage"]
-    for label in ("Routes · day 1", "Routes · day 2", "Township coverage", "Posts", "flows"):
-        assert label in drawn["labels"]
+    labels = map_labels()
+    for key in ("layer_routes", "layer_coverage", "layer_posts", "layer_flows", "layer_stations"):
+        assert labels[key] in str(drawn["labels"]).split("|")
 
 
 def test_plan_without_routing_has_no_routing_layers(plan_dir: Path, chromium: Any) -> None:
@@ -197,8 +102,8 @@ def test_plan_without_routing_has_no_routing_layers(plan_dir: Path, chromium: An
         {
             (r, s)
             for r, s in zip(
-                _read(plan_dir / "assignments.csv")["recruit_province"],
-                _read(plan_dir / "assignments.csv")["county_code"].str[:2] + "0000",
+                read_table(plan_dir / "assignments.csv")["recruit_province"],
+                read_table(plan_dir / "assignments.csv")["county_code"].str[:2] + "0000",
                 strict=True,
             )
             if r != s and "520000" in (r, s)
@@ -207,7 +112,8 @@ def test_plan_without_routing_has_no_routing_layers(plan_dir: Path, chromium: An
     assert {k: v.counts.get(k) for k in expected} == expected
     assert not {"routes", "stops", "stations", "coverage"} & set(v.counts)
     assert v.counts["provinces"] == 1
-    assert labels and not [x for x in labels if "Routes" in x or "coverage" in x or "Stations" in x]
+    routing = {map_labels()[k] for k in ("layer_routes", "layer_coverage", "layer_stations")}
+    assert labels and not routing & set(labels)
 
 
 def test_user_strings_show_as_text(
@@ -215,7 +121,7 @@ def test_user_strings_show_as_text(
 ) -> None:
     folder = tmp_path / "xss"
     shutil.copytree(routed_dir, folder)
-    seats = _read(folder / "seats.csv")
+    seats = read_table(folder / "seats.csv")
     seats.loc[0, ["post_id", "township_name", "category"]] = XSS
     seats.to_csv(folder / "seats.csv", index=False, encoding="utf-8-sig")
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
@@ -225,8 +131,9 @@ def test_user_strings_show_as_text(
     for f in routes["features"]:
         f["properties"]["stops"][0]["stop_id"] = XSS
         f["properties"]["stops"][0]["arrive"] = XSS
+    routes["features"][-1]["properties"]["day"] = XSS  # a day named like the attack
     (folder / "routes.geojson").write_text(json.dumps(routes), encoding="utf-8")
-    coverage = _read(folder / "coverage.csv")
+    coverage = read_table(folder / "coverage.csv")
     coverage.loc[0, "township_name"] = XSS
     coverage.to_csv(folder / "coverage.csv", index=False, encoding="utf-8-sig")
     county = seats.loc[0, "county_code"]
@@ -279,6 +186,7 @@ def test_user_strings_show_as_text(
         shown.append(last_text(page, ".leaflet-popup-content"))
         shown.append(last_text(page, ".leaflet-tooltip"))
         shown.append(page.inner_text(".wp-heading"))
+        shown.append(page.inner_text(".wp-day-select"))
         page.click(".leaflet-control-search .search-button")
         page.locator(".leaflet-control-search input").press_sequentially("<img", delay=30)
         page.wait_for_selector(".search-tip", timeout=5000)
@@ -288,13 +196,14 @@ def test_user_strings_show_as_text(
 
     v = visit(chromium, page_file, ARTIFACTS / "map-escaping.png", action=open_everything)
     check_clean(v)
-    post, county_card, stop, township, title, tips, images = shown
+    post, county_card, stop, township, title, days, tips, images = shown
     assert XSS in post and XSS.count("<") == 1
     assert post.count(XSS) == 3  # post id, township, category
     assert XSS in county_card
     assert stop.count(XSS) == 2  # stop id, arrival
     assert XSS in township
     assert XSS in title
+    assert XSS in days
     assert XSS in tips
     assert images == "0"
 
@@ -308,16 +217,11 @@ def test_national_scenario_size_and_speed(chromium: Any, tmp_path: Path) -> None
     assert size <= 5_000_000, f"national map is {size:,} bytes"
     v = visit(chromium, page_file, ARTIFACTS / "map-national.png")
     check_clean(v)
-    assert v.counts["posts"] == len(_read(folder / "seats.csv"))
+    assert v.counts["posts"] == len(read_table(folder / "seats.csv"))
     assert v.ready_ms < 3000, f"layers built after {v.ready_ms:.0f} ms"
     for province in ("510000", "540000", "650000"):
         size = len(render_map(folder, province=province).encode("utf-8"))
         assert size <= 1_000_000, f"{province} map is {size:,} bytes"
-
-
-def last_text(page: Any, selector: str) -> str:
-    """The text of the last element matching ``selector`` (the popup opened last)."""
-    return str(page.evaluate(f"[...document.querySelectorAll({selector!r})].pop().innerText"))
 
 
 def national_plan(folder: Path) -> Path:
@@ -367,17 +271,17 @@ def national_plan(folder: Path) -> Path:
 def test_plan_outputs_the_map_reads(plan_dir: Path) -> None:
     """The columns and keys added for the map agree with the rest of the plan."""
     summary = json.loads((plan_dir / "summary.json").read_text(encoding="utf-8"))
-    assignments = _read(plan_dir / "assignments.csv")
+    assignments = read_table(plan_dir / "assignments.csv")
     budget = assignments["budget_cny"].astype(int)
     by_service = budget.groupby(assignments["county_code"].str[:2] + "0000").sum()
     assert by_service.to_dict() == summary["budget_cny"]["by_service_province"]
-    quotas = _read(plan_dir.parent / "tiny" / "quotas.csv")
+    quotas = read_table(plan_dir.parent / "tiny" / "quotas.csv")
     open_rows = quotas[quotas["barred"].isin(["0", "false", "False", ""])]
     quota = open_rows.filter(like="_quota").astype(int).sum(axis=1)
     assert summary["county_quota"] == dict(zip(open_rows["county_code"], quota, strict=True))
     assert Path(summary["scenario"]["source"]) == (plan_dir.parent / "tiny").resolve()
-    seats = _read(plan_dir / "seats.csv")
-    posts = _read(plan_dir.parent / "tiny" / "posts.csv").set_index("post_id")
+    seats = read_table(plan_dir / "seats.csv")
+    posts = read_table(plan_dir.parent / "tiny" / "posts.csv").set_index("post_id")
     for row in seats.itertuples():
         if posts.loc[row.post_id, "lon"]:
             assert float(row.lon) == pytest.approx(float(posts.loc[row.post_id, "lon"]), abs=1e-5)
@@ -404,7 +308,7 @@ def test_gaode_tiles_get_gcj02_coordinates(plan_dir: Path) -> None:
     plain = first_post(render_map(plan_dir))
     gaode_html = render_map(plan_dir, tiles=GAODE)
     shifted = first_post(gaode_html)
-    seats = _read(plan_dir / "seats.csv")
+    seats = read_table(plan_dir / "seats.csv")
     lon, lat = float(seats.loc[0, "lon"]), float(seats.loc[0, "lat"])
     gcj = prcoords.wgs_gcj(prcoords.Coords(lat, lon), False)
     assert plain[:2] == pytest.approx([lat, lon], abs=1e-5)
@@ -417,11 +321,11 @@ def test_coverage_found_through_the_scenario(routed_dir: Path, tmp_path: Path) -
     """Without lon/lat in coverage.csv, townships are placed at their stops' mean point."""
     folder = tmp_path / "plan"
     shutil.copytree(routed_dir, folder)
-    coverage = _read(folder / "coverage.csv").drop(columns=["lon", "lat"])
+    coverage = read_table(folder / "coverage.csv").drop(columns=["lon", "lat"])
     coverage.to_csv(folder / "coverage.csv", index=False, encoding="utf-8-sig")
     rows = page_data(render_map(folder))["coverage"]["rows"]
     source = json.loads((folder / "summary.json").read_text(encoding="utf-8"))["scenario"]["source"]
-    stops = _read(Path(source) / "stops.csv")
+    stops = read_table(Path(source) / "stops.csv")
     assert len(rows) == len(coverage)
     for row in rows:
         mine = stops[stops["township_code"] == row[2]]
@@ -467,13 +371,13 @@ def test_bad_plan_files_are_named(
 
 
 def _edit_csv(path: Path, column: str, row: int, value: str) -> None:
-    frame = _read(path)
+    frame = read_table(path)
     frame.loc[row, column] = value
     frame.to_csv(path, index=False, encoding="utf-8-sig")
 
 
 def _drop_column(path: Path, column: str) -> None:
-    _read(path).drop(columns=[column]).to_csv(path, index=False, encoding="utf-8-sig")
+    read_table(path).drop(columns=[column]).to_csv(path, index=False, encoding="utf-8-sig")
 
 
 def _edit_route(folder: Path, key: str, value: Any) -> None:

@@ -78,17 +78,25 @@ def test_outputs_exist_and_agree_with_the_independent_checker(prefecture_plan: P
     assert filled.sum() == len(assignments)
     assert (filled <= seats["open_seats"].astype(int)).all()
     xlsx = pd.ExcelFile(prefecture_plan / "plan.xlsx")
-    assert {"summary", "assignments", "unassigned", "seats", "budget"} <= set(xlsx.sheet_names)
-    # the workbook carries the same tables, every row, codes as text
-    for name in ("assignments", "unassigned", "seats", "fairness"):
-        sheet = pd.read_excel(xlsx, sheet_name=name, dtype=object)
-        table = read(f"{name}.csv")
-        assert list(sheet.columns) == list(table.columns)
-        assert len(sheet) == len(table)
-    sheet = pd.read_excel(xlsx, sheet_name="assignments", dtype=object)
-    assert sheet["county_code"].map(type).eq(str).all()
-    assert sheet["county_code"].tolist() == assignments["county_code"].tolist()
-    assert sheet["applicant_id"].astype(str).tolist() == assignments["applicant_id"].tolist()
+    provinces = [n for n in xlsx.sheet_names if n[:6].isdigit()]
+    assert {"Summary", "Unassigned", "Seats", "Fairness"} <= set(xlsx.sheet_names)
+    # the workbook carries the same tables, every row, codes as text (the assignments on one
+    # sheet per service province)
+    for sheet_name, name in (
+        ("Unassigned", "unassigned"),
+        ("Seats", "seats"),
+        ("Fairness", "fairness"),
+    ):
+        sheet = pd.read_excel(xlsx, sheet_name=sheet_name, dtype=object)
+        assert len(sheet.columns) == len(read(f"{name}.csv").columns)
+        assert len(sheet) == len(read(f"{name}.csv"))
+    sheets = [pd.read_excel(xlsx, sheet_name=n, dtype=object) for n in provinces]
+    for name, sheet in zip(provinces, sheets, strict=True):
+        assert (sheet["County code"].str[:2] == name[:2]).all()
+    sheet = pd.concat(sheets).sort_values("Applicant ID", kind="stable")
+    assert sheet["County code"].map(type).eq(str).all()
+    assert sheet["County code"].tolist() == assignments["county_code"].tolist()
+    assert sheet["Applicant ID"].astype(str).tolist() == assignments["applicant_id"].tolist()
 
 
 def test_summary_records_decisions_and_times(prefecture_plan: Path) -> None:

@@ -154,6 +154,32 @@ def test_day_patterns_prove_targets_the_workload_bound_allows() -> None:
     assert (r.served >= q.target()).all() and r.subproblems[0].proof == ""
 
 
+def test_day_pattern_proof_with_a_station_that_reaches_nothing() -> None:
+    # Two staffed stations of one county; S1 has no path to anything (inf both ways). The
+    # proof must treat S1 as serving nothing, not fail on the infinite round trip; and a stop
+    # served in no time (0 minutes a client) fits a whole capacity.
+    travel = np.array([[0.0, np.inf, 100.0], [np.inf, 0.0, np.inf], [100.0, np.inf, 0.0]])
+    p = RoutingProblem.from_arrays(
+        station_id=np.array(["S0", "S1"]),
+        station_county=np.array(["100000", "100000"]),
+        vehicles=np.array([1, 1]),
+        capacity=np.array([50, 50]),
+        shift_start=np.array([480, 480]),
+        shift_end=np.array([1020, 1020]),
+        days=np.array([2, 2]),
+        stop_id=np.array(["T0"]),
+        stop_county=np.array(["100000"]),
+        demand=np.array([125]),
+        minutes_per_client=np.array([0.0]),
+        travel=travel,
+    )
+    # target 100 = S0's two days of 50; S1 adds nothing, so nothing is proven unreachable
+    assert p.target().tolist() == [100]
+    assert not prove_targets_unreachable(p, "100000").proven
+    r = solve(p)
+    assert r.served.tolist() == [100] and check_routes(p, r) == []
+
+
 def _all_targets_possible(p: RoutingProblem) -> bool:
     """Brute force, independent of the solver: can some choice of stop sets for the vehicle's
     days meet every target? One station, no windows, equal minutes a client and set-ups: a

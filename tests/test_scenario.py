@@ -105,3 +105,28 @@ def test_unknown_settings_and_bad_toml(tiny_dir: Path) -> None:
 def test_missing_path_and_builtin_name() -> None:
     assert load_scenario("/nonexistent/x").report.errors[0].rule == "missing-file"
     assert load_scenario("builtin:nope").report.errors[0].rule == "unknown-builtin"
+
+
+@pytest.mark.parametrize(
+    "share, ok", [(0.85, True), (0.8125, True), (0.123456, False), (1.5, False)]
+)
+def test_the_bachelor_share_has_at_most_four_decimals(
+    tiny_dir: Path, share: float, ok: bool
+) -> None:
+    """The solver and both checkers read the share as the exact fraction written; more than
+    four decimals would make its denominator (and A4's integer rows) large, so it is refused."""
+    toml = tiny_dir / "scenario.toml"
+    text = toml.read_text(encoding="utf-8").replace(
+        "undergraduate_min_share = 0.85", f"undergraduate_min_share = {share}"
+    )
+    toml.write_text(text, encoding="utf-8")
+    result = load_scenario(tiny_dir)
+    assert result.valid == ok
+    if not ok:
+        (issue,) = result.report.errors
+        line = text.splitlines().index(f"undergraduate_min_share = {share}") + 1
+        assert (issue.file, issue.column, issue.line) == (
+            "scenario.toml",
+            "undergraduate_min_share",
+            line,
+        )

@@ -17,9 +17,10 @@ from hypothesis import strategies as st
 from geodata.scenario import read_scenario_data
 from planner.allocation import warm
 from planner.allocation.arcs import ArcBuilder
-from planner.allocation.compact import compact_network, risky_tiebreak, share_weight
+from planner.allocation.compact import build_compact_network, risky_tiebreak, share_weight
 from planner.allocation.direct import solve_direct
-from planner.allocation.flow import FlowNetwork, flow_network, solve_network
+from planner.allocation.flow import solve_from_scratch
+from planner.allocation.network import FlowNetwork, build_flow_network
 from planner.allocation.problem import AllocationProblem
 from planner.allocation.solver import AllocationSolution, solve_allocation
 from planner.scenario import PreviousPlan, ScenarioData
@@ -57,9 +58,9 @@ def replan_scenario(
 
 
 def network_of(problem: AllocationProblem) -> tuple[FlowNetwork, np.ndarray]:
-    """The relaxation's network (as compact_flow builds it) and its direct arcs' lookup."""
-    net = compact_network(problem, ArcBuilder(problem))
-    fn = flow_network(problem, net.direct, net.hubs, tiebreak=risky_tiebreak(problem))
+    """The relaxation's network (as solve_compact_flow solves it) and its direct arcs."""
+    net = build_compact_network(problem, ArcBuilder(problem))
+    fn = build_flow_network(problem, net.direct, net.hubs, tiebreak=risky_tiebreak(problem))
     return fn, net.direct
 
 
@@ -96,7 +97,7 @@ def test_warm_start_reaches_the_optimum_from_scratch(
     assert int(pr.post_prev_gone.sum()) == len(leave)
     fn, direct = network_of(pr)
     reached = warm.warm_solve(pr, fn, direct)
-    scratch = solve_network(fn)
+    scratch = solve_from_scratch(fn)
     if reached is not None:
         assert_feasible(fn, reached)
         assert int(reached @ fn.solver_costs) == int(scratch @ fn.solver_costs)
@@ -115,13 +116,13 @@ def test_tie_break_from_the_plain_optimum_is_the_tie_broken_optimum(scenario: Sc
     """The tie-broken flow mended from the optimum without the tie-break is feasible and
     costs what OR-Tools' tie-broken flow from scratch costs."""
     problem = AllocationProblem.from_scenario(dataclasses.replace(scenario, previous_plan=None))
-    net = compact_network(problem, ArcBuilder(problem))
-    fn = flow_network(problem, net.direct, net.hubs, tiebreak=share_weight(problem))
-    plain = flow_network(problem, net.direct, net.hubs)
-    mended = warm.tie_break(fn, solve_network(plain))
+    net = build_compact_network(problem, ArcBuilder(problem))
+    fn = build_flow_network(problem, net.direct, net.hubs, tiebreak=share_weight(problem))
+    plain = build_flow_network(problem, net.direct, net.hubs)
+    mended = warm.tie_break(fn, solve_from_scratch(plain))
     assert mended is not None
     assert_feasible(fn, mended)
-    assert int(mended @ fn.solver_costs) == int(solve_network(fn) @ fn.solver_costs)
+    assert int(mended @ fn.solver_costs) == int(solve_from_scratch(fn) @ fn.solver_costs)
 
 
 def test_a_previous_plan_that_is_not_optimal_starts_nothing() -> None:

@@ -3,11 +3,25 @@
  *
  * Every user-provided string (names, ids, categories) reaches the page as a DOM text node
  * (textContent), never as HTML, so a name holding markup (an img tag with an onerror
- * handler, say) shows as text.
+ * handler, say) shows as text. Every text of the page's own (control names, legend titles,
+ * popup fields) comes from the document's "labels" (maps/labels.py), never from this file.
  * window.westplan exposes the Leaflet layers and the counts drawn, for tests and debugging.
  */
 (function () {
   "use strict";
+
+  var T = {};  // the page's labels, set by westplanMap
+
+  /* The name of a post category: its label, else the code as written. */
+  function category(code) {
+    var key = "category_" + code;
+    return Object.prototype.hasOwnProperty.call(T, key) ? T[key] : code;
+  }
+
+  /* A label with its "{}" places filled by value. */
+  function fmt(text, value) {
+    return String(text).split("{}").join(String(value));
+  }
 
   function el(tag, text, cls) {
     var node = document.createElement(tag);
@@ -43,13 +57,14 @@
 
   function countyCard(p) {
     return card(p.name + " " + p.code, [
-      ["地市 prefecture", p.prefecture],
-      ["省 province", p.province],
-      ["quota 名额", num(p.quota)],
-      ["placed 新招募", num(p.placed)],
-      ["fill rate 完成率", pct(p.fill)],
-      ["empty relay seats 接续空岗", num(p.relay)],
-      ["budget 预算 (CNY/yr)", num(p.budget)],
+      [T.county_prefecture, p.prefecture],
+      [T.county_province, p.province],
+      [T.county_quota, num(p.quota)],
+      [T.county_placed, num(p.placed)],
+      [T.county_fill, pct(p.fill)],
+      [T.county_relay, num(p.relay)],
+      [T.county_budget, num(p.budget)],
+      [T.county_townships_met, p.townships === undefined ? "" : num(p.met) + " / " + num(p.townships)],
     ]);
   }
 
@@ -93,7 +108,7 @@
     var items = classes.labels.map(function (label, i) {
       return [classes.colors[i], label];
     });
-    items.push([NO_DATA, "no data 无数据"]);
+    items.push([NO_DATA, T.no_data]);
     return items;
   }
 
@@ -125,13 +140,13 @@
       });
       marker.wpRow = r;
       marker.bindPopup(function () {
-        return card("post 岗位 " + r[2], [
-          ["township 乡镇", (r[4] ? r[4] + " " : "") + r[3]],
-          ["county 区县", r[10]],
-          ["category 类别", p.categories[r[5]]],
-          ["seats 岗位数", num(r[6])],
-          ["filled 已派", num(r[7])],
-          ["relay 接续", r[8] ? "yes 是 (" + num(r[9]) + " empty 空)" : "no 否"],
+        return card(T.post + " " + r[2], [
+          [T.post_township, (r[4] ? r[4] + " " : "") + r[3]],
+          [T.post_county, r[10]],
+          [T.post_category, category(p.categories[r[5]])],
+          [T.post_seats, num(r[6])],
+          [T.post_filled, num(r[7])],
+          [T.post_relay, r[8] ? T.yes + " (" + fmt(T.post_relay_empty, num(r[9])) + ")" : T.no],
         ]);
       });
       return marker;
@@ -141,8 +156,8 @@
     state.counts.posts = groups.posts.getLayers().length;  // what the cluster holds
     state.legends.push({
       group: groups.posts,
-      title: "Post category 岗位类别",
-      items: p.categories.map(function (c, i) { return [p.colors[i], c]; }),
+      title: T.legend_posts,
+      items: p.categories.map(function (c, i) { return [p.colors[i], category(c)]; }),
     });
   }
 
@@ -157,7 +172,7 @@
         className: "wp-flow",
       });
       line.bindTooltip(function () {
-        return el("span", r[6] + " " + r[5] + " → " + r[8] + " " + r[7] + ": " + num(r[4]) + " volunteers 名");
+        return el("span", r[6] + " " + r[5] + " → " + r[8] + " " + r[7] + ": " + fmt(T.flow_volunteers, num(r[4])));
       }, { sticky: true });
       line.addTo(groups.flows);
     });
@@ -165,17 +180,23 @@
     state.counts.flows = f.rows.length;
   }
 
-  function routes(data, groups, state) {
+  /* The routes and stops of each day in a layer of its own (state.layers.routes_<i>); the
+     day control puts the chosen day's layer, or every day's, into the one routes group. */
+  function routes(map, data, groups, state) {
     var R = data.routes;
-    if (!R) return;
+    if (!R || !groups.routes) return;
     state.counts.routes = 0;
     state.counts.stops = 0;
+    var days = R.days.map(function (d, i) {
+      state.layers["routes_" + i] = L.layerGroup();
+      return state.layers["routes_" + i];
+    });
     R.routes.forEach(function (r) {
-      var group = groups["routes_" + r.day];
+      var group = days[r.day];
       var color = R.colors[r.vehicle];
       var line = L.polyline(r.line, { color: color, weight: 3, opacity: 0.85, className: "wp-route" });
       line.bindTooltip(function () {
-        return el("span", "vehicle 车辆 " + R.vehicles[r.vehicle] + " · day " + R.days[r.day]);
+        return el("span", T.vehicle + " " + R.vehicles[r.vehicle] + " · " + fmt(T.day, R.days[r.day]));
       }, { sticky: true });
       line.addTo(group);
       r.stops.forEach(function (s) {
@@ -183,12 +204,12 @@
           radius: 5, color: color, weight: 2, fillColor: "#fff", fillOpacity: 1, className: "wp-stop",
         });
         stop.bindPopup(function () {
-          return card("stop 服务点 " + s[2], [
-            ["vehicle 车辆", R.vehicles[r.vehicle]],
-            ["day 日", R.days[r.day]],
-            ["stop order 顺序", s[3]],
-            ["arrival 到达", s[4]],
-            ["clients 服务人数", num(s[5])],
+          return card(T.stop + " " + s[2], [
+            [T.vehicle, R.vehicles[r.vehicle]],
+            [T.stop_day, R.days[r.day]],
+            [T.stop_order, s[3]],
+            [T.stop_arrival, s[4]],
+            [T.stop_clients, num(s[5])],
           ]);
         });
         stop.addTo(group);
@@ -196,21 +217,65 @@
       });
       state.counts.routes += 1;
     });
-    R.days.forEach(function (d, i) { state.layers["routes_" + i] = groups["routes_" + i]; });
-    R.stations.forEach(function (s) {
-      var depot = L.circleMarker([s[0], s[1]], {
-        radius: 8, color: "#000", weight: 2, fillColor: "#ffd92f", fillOpacity: 1, className: "wp-station",
+    state.layers.routes = groups.routes;
+    if (groups.stations) {
+      R.stations.forEach(function (s) {
+        var depot = L.circleMarker([s[0], s[1]], {
+          radius: 8, color: "#000", weight: 2, fillColor: "#ffd92f", fillOpacity: 1, className: "wp-station",
+        });
+        depot.bindTooltip(function () { return el("span", T.station + " " + s[2]); });
+        depot.addTo(groups.stations);
       });
-      depot.bindTooltip(function () { return el("span", "station 站点 " + s[2]); });
-      depot.addTo(groups.stations);
-    });
-    state.layers.stations = groups.stations;
-    state.counts.stations = R.stations.length;
+      state.layers.stations = groups.stations;
+      state.counts.stations = R.stations.length;
+    }
     state.legends.push({
-      group: groups["routes_0"],
-      title: "Vehicles 车辆",
+      group: groups.routes,
+      title: T.legend_vehicles,
       items: R.vehicles.map(function (v, i) { return [R.colors[i], v]; }),
     });
+    dayControl(map, R.days, days, groups.routes, state);
+  }
+
+  /* One control for the campaign day: all days, or one; shown while the routes layer is on. */
+  function dayControl(map, names, days, group, state) {
+    var control = L.control({ position: "topright" });
+    var select = el("select", null, "wp-day-select");
+    control.onAdd = function () {
+      var box = el("div", null, "wp-box wp-days");
+      var label = el("label", null, "wp-day-label");
+      label.appendChild(el("span", T.day_control, "wp-title"));
+      var all = el("option", T.day_all);
+      all.value = "all";
+      select.appendChild(all);
+      names.forEach(function (d, i) {
+        var option = el("option", fmt(T.day, d));
+        option.value = String(i);
+        select.appendChild(option);
+      });
+      label.appendChild(select);
+      box.appendChild(label);
+      L.DomEvent.disableClickPropagation(box);
+      L.DomEvent.disableScrollPropagation(box);
+      L.DomEvent.on(select, "change", function () { show(select.value); });
+      return box;
+    };
+    function show(value) {
+      group.clearLayers();
+      days.forEach(function (layer, i) {
+        if (value === "all" || String(i) === String(value)) group.addLayer(layer);
+      });
+      select.value = String(value);
+      state.day = select.value;
+      map.fire("westplan:layout");
+    }
+    control.addTo(map);
+    map.on("overlayadd overlayremove", function () {
+      control.getContainer().style.display = map.hasLayer(group) ? "" : "none";
+      map.fire("westplan:layout");
+    });
+    show(days.length ? "0" : "all");
+    state.showDay = show;
   }
 
   function coverage(data, groups, state) {
@@ -228,12 +293,12 @@
         className: r[7] ? "wp-township wp-met" : "wp-township wp-unmet",
       });
       circle.bindTooltip(function () {
-        return card("township 乡镇 " + (r[3] ? r[3] + " " : "") + r[2], [
-          ["demand 需求", num(r[4])],
-          ["served 已服务", num(r[5]) + " (" + pct(share) + ")"],
-          ["target 目标", num(r[6]) + (r[4] ? " (" + pct(r[6] / r[4]) + ")" : "")],
-          ["unserved 未服务", num(unserved)],
-          ["met 达标", r[7] ? "yes 是" : "NO 否"],
+        return card(T.township + " " + (r[3] ? r[3] + " " : "") + r[2], [
+          [T.township_demand, num(r[4])],
+          [T.township_served, num(r[5]) + " (" + pct(share) + ")"],
+          [T.township_target, num(r[6]) + (r[4] ? " (" + pct(r[6] / r[4]) + ")" : "")],
+          [T.township_unserved, num(unserved)],
+          [T.township_met, r[7] ? T.yes : T.no],
         ]);
       }, { sticky: true });
       circle.addTo(groups.coverage);
@@ -242,8 +307,8 @@
     state.counts.coverage = C.rows.length;
     state.legends.push({
       group: groups.coverage,
-      title: "Township coverage 乡镇覆盖",
-      items: [["#91cf60", "target met 达标 (size: demand)"], ["#d73027", "unmet 未达标 (size: unserved)"]],
+      title: T.layer_coverage,
+      items: [["#91cf60", T.legend_met], ["#d73027", T.legend_unmet]],
     });
   }
 
@@ -254,18 +319,21 @@
       var box = el("div", null, "wp-box wp-heading");
       box.appendChild(el("div", t.scenario + (t.year ? " " + t.year : ""), "wp-title"));
       box.appendChild(el("div", t.area));
-      if (t.synthetic) box.appendChild(el("div", "SYNTHETIC DATA 模拟数据", "wp-synthetic"));
+      if (t.synthetic) box.appendChild(el("div", T.synthetic, "wp-synthetic"));
       return box;
     };
     control.addTo(map);
   }
 
+  /* The legends of the layers that are on, in the top right corner below the layer and day
+     controls (Leaflet stacks the controls of a corner, so none covers another), as high as
+     the map leaves room for above the bottom right corner; it scrolls when that is less. */
   function legend(map, state) {
     if (!state.legends.length) return;
-    var control = L.control({ position: "bottomright" });
+    var control = L.control({ position: "topright" });
     var sections = [];
+    var box = el("div", null, "wp-box wp-legend");
     control.onAdd = function () {
-      var box = el("div", null, "wp-box wp-legend");
       state.legends.forEach(function (entry) {
         var section = el("div", null, "wp-legend-section");
         section.appendChild(el("div", entry.title, "wp-title"));
@@ -284,12 +352,20 @@
       return box;
     };
     control.addTo(map);
+    function fit() {
+      var bottom = map.getContainer().getBoundingClientRect().bottom;
+      var below = map.getContainer().querySelector(".leaflet-bottom.leaflet-right");
+      if (below && below.children.length) bottom = below.getBoundingClientRect().top;
+      var room = bottom - box.getBoundingClientRect().top - 10;
+      box.style.maxHeight = Math.max(room, 40) + "px";
+    }
     function refresh() {
       sections.forEach(function (s) {
         s[1].style.display = map.hasLayer(s[0]) ? "" : "none";
       });
+      fit();
     }
-    map.on("overlayadd overlayremove", refresh);
+    map.on("overlayadd overlayremove westplan:layout resize", refresh);
     refresh();
   }
 
@@ -300,7 +376,7 @@
       propertyName: "label",
       initial: false,
       marker: false,
-      textPlaceholder: "county 区县…",
+      textPlaceholder: T.search,
       buildTip: function (text) {
         var a = el("a", text);
         a.href = "#";
@@ -320,6 +396,7 @@
 
   window.westplanMap = function (map, groups) {
     var data = JSON.parse(document.getElementById("westplan-data").textContent);
+    T = data.labels;
     var state = { layers: {}, counts: {}, legends: [], searchLayer: null, search: null };
     window.westplan = state;
     if (data.bounds) map.fitBounds(data.bounds, { animate: false });  // before clustering
@@ -328,7 +405,7 @@
     flows(data, groups, state);
     posts(data, groups, state);
     coverage(data, groups, state);
-    routes(data, groups, state);
+    routes(map, data, groups, state);
     title(map, data);
     legend(map, state);
     search(map, state);

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from planner.allocation.problem import AllocationProblem
-from planner.geo import haversine_km
+from planner.geo import haversine_km, provinces_of
 
 OUTSIDE_RANK = 6
 """Rank given to a placement outside the five preferences."""
@@ -105,10 +105,10 @@ class ArcBuilder:
         self.problem = problem
         pr = problem
         usable = np.flatnonzero(pr.post_usable if posts is None else pr.post_usable & posts)
-        self._post_province = np.asarray([str(c)[:2] + "0000" for c in pr.post_county])
+        self._post_province = provinces_of(pr.post_county)
         # posts grouped by area: every county and every province code maps to a slice
         county = pr.post_county[usable].astype(str)
-        province = np.asarray([c[:2] + "0000" for c in county])
+        province = provinces_of(county)
         self._area: dict[str, tuple[int, int]] = {}
         chunks: list[np.ndarray] = []
         offset = 0

@@ -24,16 +24,20 @@ so that a province's counties are listed once per such hub, not once per applica
 is paid on the applicant's arc; an applicant who names a county and its province reaches it
 both ways, and the flow takes the cheaper. Outside placements (``allow_outside_preferences``)
 are named provinces at the outside rank. Keeping a previous volunteer on his post (term 6)
-adds one direct arc. With A3 pair seats and A4 relaxed, as in :mod:`planner.allocation.flow`,
-its optimum is a lower bound; a flow through the hubs is split into (applicant, post) pairs
-in any order, since every pairing of a hub's in- and out-flow costs the same (any pairing's
-true cost is at most the paths' cost, and the paths' cost is the least there is, so they are
-equal).
+adds one direct arc. With A3 pair seats and A4 relaxed, as in
+:mod:`planner.allocation.network`, its optimum is a lower bound; a flow through the hubs is
+split into (applicant, post) pairs in any order, since every pairing of a hub's in- and
+out-flow costs the same (any pairing's true cost is at most the paths' cost, and the paths'
+cost is the least there is, so they are equal).
+
+:func:`build_compact_network` builds the network (:class:`CompactNetwork`);
+:func:`solve_compact_flow` solves it (:class:`CompactFlow`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -46,9 +50,29 @@ from planner.allocation.arcs import (
     tier_cny,
     transport_tier,
 )
-from planner.allocation.flow import Hubs, network_flow
+from planner.allocation.flow import solve_flow
+from planner.allocation.keys import KeyPacking, field_radix
+from planner.allocation.network import Hubs
 from planner.allocation.problem import AllocationProblem
-from planner.geo import haversine_km
+from planner.geo import haversine_km, is_province_code, provinces_of
+from planner.scenario import DEGREES, MAJOR_CLASSES, Weights
+
+MAJOR_RADIX = field_radix("major classes", len(MAJOR_CLASSES), bits=4)
+"""The major-class field of a hub key (:data:`planner.scenario.MAJOR_CLASSES`)."""
+DEGREE_RADIX = field_radix("degrees", len(DEGREES), bits=3)
+"""The degree field of a hub key (:data:`planner.scenario.DEGREES`)."""
+RANK_RADIX = field_radix("preference ranks", OUTSIDE_RANK + 1, bits=3)
+"""The rank field of a preference key (1 .. :data:`~planner.allocation.arcs.OUTSIDE_RANK`)."""
+PREFERENCE_HUB = KeyPacking(("province tiers", "major", "degree"), (MAJOR_RADIX, DEGREE_RADIX))
+"""A preference hub: the tiers of a named province's counties from a home, major, degree."""
+
+
+def _county_hub_packing(n_tiers: int) -> KeyPacking:
+    """A county hub: the tier pattern of a county from a home, a tier class in it, major,
+    degree."""
+    return KeyPacking(
+        ("tier pattern", "tier class", "major", "degree"), (n_tiers, MAJOR_RADIX, DEGREE_RADIX)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +99,7 @@ class CompactFlow:
     """Reached from the previous plan (a re-plan), not from scratch."""
 
 
-def compact_flow(pr: AllocationProblem, builder: ArcBuilder) -> CompactFlow:
+def solve_compact_flow(pr: AllocationProblem, builder: ArcBuilder) -> CompactFlow:
     """Solve the relaxation (A3 seats and A4 left out) on the compact network.
 
     Among its optimal flows it takes one that leans to bachelors as A4 counts them (a
@@ -83,16 +107,17 @@ def compact_flow(pr: AllocationProblem, builder: ArcBuilder) -> CompactFlow:
     relaxed optimum keeps A4 whenever one of the optimal flows does; this for the recruiting
     provinces whose applicants, all placed, would break A4.
     """
-    net = compact_network(pr, builder)
-    result = network_flow(pr, net.direct, net.hubs, tiebreak=risky_tiebreak(pr))
+    net = build_compact_network(pr, builder)
+    result = solve_flow(pr, net.direct, net.hubs, tiebreak=risky_tiebreak(pr))
     arcs = split_hubs(builder, net, result.hub_in, result.hub_out, result.direct, result.hub_mid)
     return CompactFlow(result.objective, arcs, net, result.from_previous)
 
 
 def risky_tiebreak(pr: AllocationProblem) -> np.ndarray | None:
-    """The tie-break of :func:`compact_flow`: each applicant's A4 weight where his recruiting
-    province, all placed, would break A4 (only there can A4 bind; the tie-break costs time,
-    the solver's costs grow, so the others go without); None when there is no such province."""
+    """The tie-break of :func:`solve_compact_flow`: each applicant's A4 weight where his
+    recruiting province, all placed, would break A4 (only there can A4 bind; the tie-break
+    costs time, the solver's costs grow, so the others go without); None when there is no
+    such province."""
     weight = share_weight(pr)
     has_r = pr.app_r >= 0
     pool = np.bincount(pr.app_r[has_r], weights=weight[has_r], minlength=len(pr.recruit_code))
@@ -161,14 +186,12 @@ def _preferences(
         pref_rank = np.concatenate([pref_rank, np.full(len(out_a), OUTSIDE_RANK)])
         pref_code = np.concatenate([pref_code, pr.service_code[s_of[at]].astype(str)])
     codes, code_id = np.unique(pref_code, return_inverse=True)
-    county_prov = np.asarray([c[:2] for c in county_codes.tolist()])
-    members: list[np.ndarray] = []
-    for code in codes.tolist():
-        if code.endswith("0000"):
-            members.append(np.flatnonzero(county_prov == code[:2]))
-        else:
-            members.append(np.flatnonzero(county_codes == code))
-    is_province = np.asarray([c.endswith("0000") for c in codes.tolist()], dtype=bool)
+    county_prov = provinces_of(county_codes)
+    is_province = np.asarray([is_province_code(c) for c in codes.tolist()], dtype=bool)
+    members = [
+        np.flatnonzero((county_prov if prov else county_codes) == code)
+        for code, prov in zip(codes.tolist(), is_province.tolist(), strict=True)
+    ]
     code_s = np.asarray([int(county_s[m[0]]) if len(m) else -1 for m in members], dtype=np.int64)
     code_id = code_id.reshape(-1)
     r = pr.app_r[pref_a]
@@ -176,65 +199,221 @@ def _preferences(
     ok = pr.app_health[pref_a] & (r >= 0) & (s >= 0)
     ok &= pr.pair_index[np.maximum(r, 0), np.maximum(s, 0)] >= 0
     # an applicant who names an area twice (a county and, again, outside) keeps the best rank
-    key = (pref_a[ok] * len(codes) + code_id[ok]) * 8 + pref_rank[ok]
+    named = KeyPacking(("applicant", "area", "rank"), (max(len(codes), 1), RANK_RADIX))
+    key = named.pack(pref_a[ok], code_id[ok], pref_rank[ok])
     key.sort()
+    a, area, rank = named.unpack(key)
     once = np.ones(len(key), dtype=bool)
-    once[1:] = key[1:] // 8 != key[:-1] // 8
-    key = key[once]
-    return key // 8 // len(codes), key % 8, key // 8 % len(codes), members, is_province
+    once[1:] = (a[1:] != a[:-1]) | (area[1:] != area[:-1])
+    return a[once], rank[once], area[once], members, is_province
 
 
-def compact_network(pr: AllocationProblem, builder: ArcBuilder) -> CompactNetwork:
+def build_compact_network(pr: AllocationProblem, builder: ArcBuilder) -> CompactNetwork:
     """The network of the module docstring for every eligible pair of ``pr``."""
-    w = pr.weights
-    usable = np.flatnonzero(pr.post_usable)
-    county_codes, post_county_idx = np.unique(
-        pr.post_county[usable].astype(str), return_inverse=True
-    )
-    n_c = len(county_codes)
-    county_s = np.zeros(n_c, dtype=np.int64)
-    county_s[post_county_idx] = pr.post_s[usable]
-    a, rank, area, members, is_province = _preferences(pr, county_codes, county_s)
-    keep = pr.app_prev_post >= 0  # keeping a volunteer on his previous post (term 6)
-    direct = builder.arcs_for_pairs(
-        np.flatnonzero(keep).astype(np.int64), pr.app_prev_post[keep].astype(np.int64)
-    )
-    if len(a) == 0:
-        none = np.zeros(0, dtype=np.int64)
-        no_hubs = Hubs(
-            0, 0, none, none, np.zeros(0), none, none, np.zeros(0), none, none, np.zeros(0)
-        )
-        return CompactNetwork(no_hubs, direct)
+    direct = _keep_arcs(pr, builder)
+    counties = _usable_counties(pr)
+    named = _named_areas(pr, counties)
+    if len(named.a) == 0:
+        return CompactNetwork(_no_hubs(), direct)
     homes, home_of = np.unique(
         np.stack([pr.app_home_lon, pr.app_home_lat], axis=1), axis=0, return_inverse=True
     )
     home_of = home_of.reshape(-1)
+    provinces = _home_provinces(named, home_of)
+    seg = _segments(pr, counties, named, homes, home_of, provinces)
+    county_in = _county_hub_arcs(pr, named, seg, home_of)
+    prefs = _preference_hub_arcs(pr, named, seg, home_of, provinces)
+    return CompactNetwork(_hubs(pr, seg, county_in, prefs), direct)
+
+
+def _keep_arcs(pr: AllocationProblem, builder: ArcBuilder) -> Arcs:
+    """The direct arcs: each previous volunteer's previous post (term 6)."""
+    keep = pr.app_prev_post >= 0
+    return builder.arcs_for_pairs(
+        np.flatnonzero(keep).astype(np.int64), pr.app_prev_post[keep].astype(np.int64)
+    )
+
+
+def _no_hubs() -> Hubs:
+    """The hub layer of a problem where nobody names an eligible area."""
+    none = np.zeros(0, dtype=np.int64)
+    return Hubs(0, 0, none, none, np.zeros(0), none, none, np.zeros(0), none, none, np.zeros(0))
+
+
+@dataclass(frozen=True, slots=True)
+class _Counties:
+    """The counties with usable posts, and their posts grouped county by county."""
+
+    codes: np.ndarray
+    s: np.ndarray
+    """Service-province index of each county."""
+    posts: np.ndarray
+    """The usable posts, county after county."""
+    start: np.ndarray
+    length: np.ndarray
+    """Each county's posts are ``posts[start : start + length]``."""
+
+
+def _usable_counties(pr: AllocationProblem) -> _Counties:
+    """The counties of the usable posts, with their service provinces and posts."""
+    usable = np.flatnonzero(pr.post_usable)
+    codes, post_county_idx = np.unique(pr.post_county[usable].astype(str), return_inverse=True)
+    n_c = len(codes)
+    county_s = np.zeros(n_c, dtype=np.int64)
+    county_s[post_county_idx] = pr.post_s[usable]
+    length = np.bincount(post_county_idx, minlength=n_c)
+    return _Counties(
+        codes=codes,
+        s=county_s,
+        posts=usable[np.argsort(post_county_idx, kind="stable")],
+        start=np.cumsum(length) - length,
+        length=length,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Named:
+    """Every eligible (applicant, named area, rank), and the counties of each named area."""
+
+    a: np.ndarray
+    rank: np.ndarray
+    area: np.ndarray
+    is_province: np.ndarray
+    """Whether each area is a province."""
+    m_start: np.ndarray
+    m_len: np.ndarray
+    m_flat: np.ndarray
+    """The counties of area ``k`` are ``m_flat[m_start[k] : m_start[k] + m_len[k]]``."""
+
+    @property
+    def by_province(self) -> np.ndarray:
+        """Whether each (applicant, area) names a province."""
+        return self.is_province[self.area]
+
+    @property
+    def by_county(self) -> np.ndarray:
+        """Whether each (applicant, area) names a county with usable posts."""
+        return ~self.by_province & (self.m_len[self.area] > 0)
+
+
+def _named_areas(pr: AllocationProblem, counties: _Counties) -> _Named:
+    """:func:`_preferences` with the counties of each area in flat arrays."""
+    a, rank, area, members, is_province = _preferences(pr, counties.codes, counties.s)
     m_len = np.asarray([len(m) for m in members], dtype=np.int64)
-    m_start = np.cumsum(m_len) - m_len
-    m_flat = np.concatenate([*members, np.zeros(0, dtype=np.int64)])
-    # (home, province) once: the province's counties reached through a preference hub
-    prov = is_province[area]
-    hp = np.unique(home_of[a[prov]] * len(members) + area[prov])
-    hp_h, hp_area = hp // len(members), hp % len(members)
-    hp_c = m_flat[segments(m_start[hp_area], m_len[hp_area])]
-    # the (home, county) segments: named counties and the counties of named provinces
-    cty = ~prov & (m_len[area] > 0)
-    seg_keys = np.unique(
+    return _Named(
+        a=a,
+        rank=rank,
+        area=area,
+        is_province=is_province,
+        m_start=np.cumsum(m_len) - m_len,
+        m_len=m_len,
+        m_flat=np.concatenate([*members, np.zeros(0, dtype=np.int64)]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _HomeProvinces:
+    """Each (home, named province) once, with the province's counties."""
+
+    packing: KeyPacking
+    keys: np.ndarray
+    """Sorted (home, area) keys."""
+    home: np.ndarray
+    area: np.ndarray
+    counties: np.ndarray
+    """The counties of each (home, province), one after the other."""
+    length: np.ndarray
+    """How many counties each (home, province) has in ``counties``."""
+
+    @property
+    def start(self) -> np.ndarray:
+        """Where each (home, province)'s counties start in ``counties``."""
+        return np.cumsum(self.length) - self.length
+
+    @property
+    def homes(self) -> np.ndarray:
+        """The home of each entry of ``counties``."""
+        return np.repeat(self.home, self.length)
+
+
+def _home_provinces(named: _Named, home_of: np.ndarray) -> _HomeProvinces:
+    """The (home, province) pairs the preferences name: their counties are reached through a
+    preference hub."""
+    packing = KeyPacking(("home", "named area"), (len(named.m_len),))
+    prov = named.by_province
+    keys = np.unique(packing.pack(home_of[named.a[prov]], named.area[prov]))
+    home, area = packing.unpack(keys)
+    length = named.m_len[area]
+    return _HomeProvinces(
+        packing=packing,
+        keys=keys,
+        home=home,
+        area=area,
+        counties=named.m_flat[segments(named.m_start[area], length)],
+        length=length,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Segments:
+    """The (home, county) segments the preferences need: the transport tier class of each of
+    the county's posts from the home, and the tier pattern they make."""
+
+    packing: KeyPacking
+    keys: np.ndarray
+    """Sorted (home, county) keys."""
+    county: np.ndarray
+    length: np.ndarray
+    bounds: np.ndarray
+    """Segment ``g``'s posts are ``posts[bounds[g] : bounds[g] + length[g]]``."""
+    posts: np.ndarray
+    rel: np.ndarray
+    """Each post's tier above its segment's lowest."""
+    low: np.ndarray
+    """Each segment's lowest tier."""
+    pattern: np.ndarray
+    pattern_rep: np.ndarray
+    """Each segment's tier pattern, and one segment of each pattern."""
+    classes: np.ndarray
+    """Each segment's set of tier classes (:func:`_tier_classes`)."""
+    cny: np.ndarray
+    """The transport subsidy of each tier (:func:`~planner.allocation.arcs.tier_cny`)."""
+    hub_packing: KeyPacking
+    """The county hubs' keys (:func:`_county_hub_packing`)."""
+
+    def find(self, home: np.ndarray, county: np.ndarray) -> np.ndarray:
+        """The segment of each (home, county)."""
+        return np.searchsorted(self.keys, self.packing.pack(home, county))
+
+    def hub_key(self, at: np.ndarray, j: int, major: np.ndarray, degree: np.ndarray) -> np.ndarray:
+        """The county hub of tier class ``j`` of the segments ``at``, for major and degree."""
+        return self.hub_packing.pack(self.pattern[at], np.full(len(at), j), major, degree)
+
+
+def _segments(
+    pr: AllocationProblem,
+    counties: _Counties,
+    named: _Named,
+    homes: np.ndarray,
+    home_of: np.ndarray,
+    provinces: _HomeProvinces,
+) -> _Segments:
+    """The segments of the named counties and of the named provinces' counties, each with
+    the transport tier of its posts from the home and the tier pattern."""
+    packing = KeyPacking(("home", "county"), (len(counties.codes),))
+    cty = named.by_county
+    keys = np.unique(
         np.concatenate(
             [
-                home_of[a[cty]] * n_c + m_flat[m_start[area[cty]]],
-                np.repeat(hp_h, m_len[hp_area]) * n_c + hp_c,
+                packing.pack(home_of[named.a[cty]], named.m_flat[named.m_start[named.area[cty]]]),
+                packing.pack(provinces.homes, provinces.counties),
             ]
         )
     )
-    seg_h, seg_c = seg_keys // n_c, seg_keys % n_c
+    seg_h, seg_c = packing.unpack(keys)
     # the transport tier of each of county c's posts from each home
-    order_posts = usable[np.argsort(post_county_idx, kind="stable")]
-    county_len = np.bincount(post_county_idx, minlength=n_c)
-    county_start = np.cumsum(county_len) - county_len
-    seg_len = county_len[seg_c]
-    flat = segments(county_start[seg_c], seg_len)
-    posts = order_posts[flat]
+    seg_len = counties.length[seg_c]
+    posts = counties.posts[segments(counties.start[seg_c], seg_len)]
     tier = transport_tier(
         pr,
         haversine_km(
@@ -245,104 +424,196 @@ def compact_network(pr: AllocationProblem, builder: ArcBuilder) -> CompactNetwor
         ),
     )
     bounds = np.cumsum(seg_len) - seg_len
-    seg_min = np.minimum.reduceat(tier, bounds)
-    rel = tier - np.repeat(seg_min, seg_len)
+    low = np.minimum.reduceat(tier, bounds)
+    rel = tier - np.repeat(low, seg_len)
     pattern, pattern_rep = _patterns(seg_c, rel, bounds, seg_len)
-    classes = np.bitwise_or.reduceat(np.left_shift(1, rel), bounds)
     cny = tier_cny(pr)
-    n_t = len(cny)
-    major = np.log2(pr.app_major_bit).astype(np.int64)
+    return _Segments(
+        packing=packing,
+        keys=keys,
+        county=seg_c,
+        length=seg_len,
+        bounds=bounds,
+        posts=posts,
+        rel=rel,
+        low=low,
+        pattern=pattern,
+        pattern_rep=pattern_rep,
+        classes=_tier_classes(rel, bounds, len(cny)),
+        cny=cny,
+        hub_packing=_county_hub_packing(len(cny)),
+    )
 
-    def county_hub_key(seg: np.ndarray, j: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
-        return ((pattern[seg] * n_t + j) * 16 + m) * 8 + d
 
-    def rank_cost(rk: np.ndarray) -> np.ndarray:
-        return np.where(
-            rk == OUTSIDE_RANK, w.outside_preference, w.preference_rank * (rk - 1)
-        ).astype(float)
+def _major(pr: AllocationProblem) -> np.ndarray:
+    """Each applicant's major class as its index in :data:`planner.scenario.MAJOR_CLASSES`."""
+    return np.log2(pr.app_major_bit).astype(np.int64)
 
-    def tier_cost(seg: np.ndarray, j: int) -> np.ndarray:
-        return w.transport_subsidy_per_100cny * cny[seg_min[seg] + j] / 100.0
 
-    # applicant -> county hub (pattern, tier class, major, degree) for a named county
-    ca, c_rank = a[cty], rank[cty]
-    c_seg = np.searchsorted(seg_keys, home_of[ca] * n_c + m_flat[m_start[area[cty]]])
-    in_a, in_key, in_cost = [], [], []
-    for j in range(n_t):
-        has = np.flatnonzero(classes[c_seg] & (1 << j))
-        seg, ah = c_seg[has], ca[has]
-        in_a.append(ah)
-        in_key.append(county_hub_key(seg, np.full(len(has), j), major[ah], pr.app_degree[ah]))
-        in_cost.append(rank_cost(c_rank[has]) + tier_cost(seg, j))
-    # a named province: applicant -> preference hub (the province's tiers from the home,
-    # major, degree) -> county hubs of its counties
-    hp_seg = np.searchsorted(seg_keys, np.repeat(hp_h, m_len[hp_area]) * n_c + hp_c)
-    hp_val = pattern[hp_seg] * n_t + seg_min[hp_seg]
-    hp_pi = np.zeros(len(hp), dtype=np.int64)
-    hp_bounds = np.cumsum(m_len[hp_area]) - m_len[hp_area]
+def _rank_cost(w: Weights, rank: np.ndarray) -> np.ndarray:
+    """The rank part of an arc's cost (term 3)."""
+    return np.where(
+        rank == OUTSIDE_RANK, w.outside_preference, w.preference_rank * (rank - 1)
+    ).astype(float)
+
+
+def _tier_cost(pr: AllocationProblem, seg: _Segments, at: np.ndarray, j: int) -> np.ndarray:
+    """The subsidy part of an arc's cost (term 5) to tier class ``j`` of the segments ``at``."""
+    return pr.weights.transport_subsidy_per_100cny * seg.cny[seg.low[at] + j] / 100.0
+
+
+class _HubArcs(NamedTuple):
+    """Arcs into county hubs, one array per tier class: their tails, hub keys and costs."""
+
+    tail: list[np.ndarray]
+    key: list[np.ndarray]
+    cost: list[np.ndarray]
+
+
+def _county_hub_arcs(
+    pr: AllocationProblem, named: _Named, seg: _Segments, home_of: np.ndarray
+) -> _HubArcs:
+    """applicant -> county hub (pattern, tier class, major, degree) for a named county: one
+    arc per tier class its posts fall in from the applicant's home."""
+    major = _major(pr)
+    cty = named.by_county
+    ca, c_rank = named.a[cty], named.rank[cty]
+    c_seg = seg.find(home_of[ca], named.m_flat[named.m_start[named.area[cty]]])
+    arcs = _HubArcs([], [], [])
+    for j in range(len(seg.cny)):
+        has = np.flatnonzero(seg.classes[c_seg] & (1 << j))
+        at, ah = c_seg[has], ca[has]
+        arcs.tail.append(ah)
+        arcs.key.append(seg.hub_key(at, j, major[ah], pr.app_degree[ah]))
+        arcs.cost.append(_rank_cost(pr.weights, c_rank[has]) + _tier_cost(pr, seg, at, j))
+    return arcs
+
+
+class _PreferenceArcs(NamedTuple):
+    """applicant -> preference hub arcs, and the preference hubs' arcs to county hubs."""
+
+    a: np.ndarray
+    hub: np.ndarray
+    cost: np.ndarray
+    n_hubs: int
+    to_county_hubs: _HubArcs
+
+
+def _preference_hub_arcs(
+    pr: AllocationProblem,
+    named: _Named,
+    seg: _Segments,
+    home_of: np.ndarray,
+    provinces: _HomeProvinces,
+) -> _PreferenceArcs:
+    """A named province: applicant -> preference hub (the province's tiers from the home,
+    major, degree) -> county hubs of its counties."""
+    major = _major(pr)
+    hp_seg = seg.find(provinces.homes, provinces.counties)
+    hp_pi, n_pi = _province_tier_patterns(seg, provinces, hp_seg)
+    prov = named.by_province
+    pa = named.a[prov]
+    p_pi = hp_pi[
+        np.searchsorted(provinces.keys, provinces.packing.pack(home_of[pa], named.area[prov]))
+    ]
+    pref_key = PREFERENCE_HUB.pack(p_pi, major[pa], pr.app_degree[pa])
+    pref_hubs, pref_of = np.unique(pref_key, return_inverse=True)
+    pref_pi, pref_m, pref_d = PREFERENCE_HUB.unpack(pref_hubs)
+    pi_rep = np.zeros(n_pi, dtype=np.int64)
+    pi_rep[hp_pi] = np.arange(len(provinces.keys))
+    ph_rep = pi_rep[pref_pi]  # a (home, province) of each preference hub
+    ph_len = provinces.length[ph_rep]
+    ph_k = np.repeat(np.arange(len(pref_hubs)), ph_len)
+    ph_seg = hp_seg[segments(provinces.start[ph_rep], ph_len)]
+    mid = _HubArcs([], [], [])
+    for j in range(len(seg.cny)):
+        has = np.flatnonzero(seg.classes[ph_seg] & (1 << j))
+        k, at = ph_k[has], ph_seg[has]
+        mid.tail.append(k)
+        mid.key.append(seg.hub_key(at, j, pref_m[k], pref_d[k]))
+        mid.cost.append(_tier_cost(pr, seg, at, j))
+    cost = _rank_cost(pr.weights, named.rank[prov])
+    return _PreferenceArcs(pa, pref_of.reshape(-1), cost, len(pref_hubs), mid)
+
+
+def _province_tier_patterns(
+    seg: _Segments, provinces: _HomeProvinces, hp_seg: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """Number the (home, province) pairs by the tiers of the province's counties from the
+    home (``hp_seg``: their segments): pairs of one province with the same tiers share a
+    number, and so a preference hub. Returns the numbers and how many there are."""
+    hp_val = KeyPacking(("tier pattern", "lowest tier"), (len(seg.cny),)).pack(
+        seg.pattern[hp_seg], seg.low[hp_seg]
+    )
+    hp_pi = np.zeros(len(provinces.keys), dtype=np.int64)
+    start = provinces.start
     n_pi = 0
-    for code in np.unique(hp_area).tolist():
-        rows = np.flatnonzero(hp_area == code)
-        width = int(m_len[code])
-        mat = hp_val[(hp_bounds[rows][:, None] + np.arange(width)[None, :]).reshape(-1)]
+    for code in np.unique(provinces.area).tolist():
+        rows = np.flatnonzero(provinces.area == code)
+        width = int(provinces.length[rows[0]])
+        mat = hp_val[(start[rows][:, None] + np.arange(width)[None, :]).reshape(-1)]
         _, inv = np.unique(mat.reshape(len(rows), width), axis=0, return_inverse=True)
         hp_pi[rows] = n_pi + inv.reshape(-1)
         n_pi += int(inv.max()) + 1
-    pa, p_rank = a[prov], rank[prov]
-    p_pi = hp_pi[np.searchsorted(hp, home_of[pa] * len(members) + area[prov])]
-    pref_key = (p_pi * 16 + major[pa]) * 8 + pr.app_degree[pa]
-    pref_hubs, pref_of = np.unique(pref_key, return_inverse=True)
-    pi_rep = np.zeros(n_pi, dtype=np.int64)
-    pi_rep[hp_pi] = np.arange(len(hp))
-    ph_rep = pi_rep[pref_hubs // 128]  # a (home, province) of each preference hub
-    ph_len = m_len[hp_area[ph_rep]]
-    ph_k = np.repeat(np.arange(len(pref_hubs)), ph_len)
-    ph_seg = hp_seg[segments(hp_bounds[ph_rep], ph_len)]
-    mid_from, mid_key, mid_cost = [], [], []
-    for j in range(n_t):
-        has = np.flatnonzero(classes[ph_seg] & (1 << j))
-        k, seg = ph_k[has], ph_seg[has]
-        mid_from.append(k)
-        mid_key.append(
-            county_hub_key(seg, np.full(len(has), j), (pref_hubs[k] // 8) % 16, pref_hubs[k] % 8)
-        )
-        mid_cost.append(tier_cost(seg, j))
-    hubs, hub_of = np.unique(np.concatenate(in_key + mid_key), return_inverse=True)
+    return hp_pi, n_pi
+
+
+def _hubs(
+    pr: AllocationProblem, seg: _Segments, county_in: _HubArcs, prefs: _PreferenceArcs
+) -> Hubs:
+    """The hub layer: the county hubs numbered, the arcs into them and from them to posts."""
+    hubs, hub_of = np.unique(
+        np.concatenate(county_in.key + prefs.to_county_hubs.key), return_inverse=True
+    )
     hub_of = hub_of.reshape(-1)
-    n_in = sum(len(k) for k in in_key)
+    n_in = sum(len(k) for k in county_in.key)
     n_ch = len(hubs)
-    hub_g, hub_j = hubs // 128 // n_t, (hubs // 128) % n_t
-    hub_m, hub_d = (hubs // 8) % 16, hubs % 8
-    # county hub -> post arcs: the posts of the hub's tier class, eligible for its major
-    # and degree
-    g_seg = pattern_rep[hub_g]
-    n_per_hub = seg_len[g_seg]
-    hub_h = np.repeat(np.arange(n_ch), n_per_hub)
-    at = segments(bounds[g_seg], n_per_hub)
-    hub_p = posts[at]
+    hub_h, hub_p, hub_cost = _hub_post_arcs(pr, seg, hubs)
+    return Hubs(
+        n_ch,
+        prefs.n_hubs,
+        np.concatenate([*county_in.tail, prefs.a]),
+        np.concatenate([hub_of[:n_in], n_ch + prefs.hub]),
+        np.concatenate([*county_in.cost, prefs.cost]),
+        hub_h,
+        hub_p,
+        hub_cost,
+        n_ch + np.concatenate(prefs.to_county_hubs.tail),
+        hub_of[n_in:],
+        np.concatenate(prefs.to_county_hubs.cost),
+    )
+
+
+def _hub_post_arcs(
+    pr: AllocationProblem, seg: _Segments, hubs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """county hub -> post arcs: the posts of the hub's tier class, eligible for its major and
+    degree (A5), at the post part of the cost (terms 1, 2 and 4)."""
+    w = pr.weights
+    hub_g, hub_j, hub_m, hub_d = seg.hub_packing.unpack(hubs)
+    g_seg = seg.pattern_rep[hub_g]
+    n_per_hub = seg.length[g_seg]
+    hub_h = np.repeat(np.arange(len(hubs)), n_per_hub)
+    at = segments(seg.bounds[g_seg], n_per_hub)
+    hub_p = seg.posts[at]
     req = pr.post_req_mask[hub_p]
     elig = (
-        (rel[at] == hub_j[hub_h])
+        (seg.rel[at] == hub_j[hub_h])
         & ((req == 0) | ((req & (1 << hub_m[hub_h])) != 0))
         & (hub_d[hub_h] >= pr.post_min_degree[hub_p])
     )
     hub_h, hub_p = hub_h[elig], hub_p[elig]
     misfit = (pr.post_fit_mask[hub_p] & (1 << hub_m[hub_h])) == 0
     hub_cost = -w.quota_unfilled - w.relay_empty * pr.post_relay[hub_p] + w.major_mismatch * misfit
-    hub_arcs = Hubs(
-        n_ch,
-        len(pref_hubs),
-        np.concatenate([*in_a, pa]),
-        np.concatenate([hub_of[:n_in], n_ch + pref_of.reshape(-1)]),
-        np.concatenate([*in_cost, rank_cost(p_rank)]),
-        hub_h,
-        hub_p,
-        hub_cost,
-        n_ch + np.concatenate(mid_from),
-        hub_of[n_in:],
-        np.concatenate(mid_cost),
-    )
-    return CompactNetwork(hub_arcs, direct)
+    return hub_h, hub_p, hub_cost
+
+
+def _tier_classes(rel: np.ndarray, bounds: np.ndarray, n_tiers: int) -> np.ndarray:
+    """The tier classes of each segment's posts (``rel``, from ``bounds`` on) as a set of
+    bits, bit ``j`` for class ``j``."""
+    if n_tiers > 63:
+        raise ValueError(f"{n_tiers} transport tiers; a set of tier classes holds at most 63")
+    return np.bitwise_or.reduceat(np.left_shift(1, rel), bounds)
 
 
 def _patterns(

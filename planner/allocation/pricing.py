@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from planner.allocation.arcs import OUTSIDE_RANK, ArcBuilder, Arcs, segments
+from planner.geo import province_of
 from planner.scenario import MAJOR_CLASSES
 
 _BIG = 1.0e7
@@ -35,7 +36,7 @@ class Pricer:
         codes = sorted(builder._area)
         self.area_id = {c: i for i, c in enumerate(codes)}
         self.area_service = np.asarray(
-            [int(np.searchsorted(pr.service_code, c[:2] + "0000")) for c in codes], dtype=np.int64
+            [int(np.searchsorted(pr.service_code, province_of(c))) for c in codes], dtype=np.int64
         )
         # (area, post) membership of every usable post
         areas: list[np.ndarray] = []

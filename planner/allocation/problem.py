@@ -8,9 +8,11 @@ pairs ``(r, s)``. Capacities that the scenario leaves open are :data:`UNBOUNDED`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
+from planner.geo import province_of, provinces_of
 from planner.scenario import (
     BACHELOR_RANK,
     DEFAULT_FIT,
@@ -18,6 +20,10 @@ from planner.scenario import (
     HIGH_LIVING_SUBSIDY_AREAS,
     MAJOR_CLASSES,
     SPECIAL_ACTIONS,
+    Applicants,
+    Pairing,
+    Posts,
+    Quotas,
     Rules,
     ScenarioData,
     Weights,
@@ -119,8 +125,7 @@ class AllocationProblem(Frozen):
     @property
     def county_s(self) -> np.ndarray:
         """Service-province index of each county with a quota row."""
-        codes = np.asarray([str(c)[:2] + "0000" for c in self.county_code])
-        return np.searchsorted(self.service_code, codes)
+        return np.searchsorted(self.service_code, provinces_of(self.county_code))
 
     def constant(self) -> float:
         """Objective value of the empty plan: every relay seat empty, every quota unit unfilled,
@@ -143,70 +148,161 @@ def _index(codes: np.ndarray) -> dict[str, int]:
 
 
 def _build(sc: ScenarioData) -> AllocationProblem:
+    """The arrays of ``sc``: seats, buckets, provinces, applicants and the previous plan."""
     if sc.posts is None or sc.applicants is None or sc.quotas is None or sc.pairing is None:
         raise ValueError("an allocation needs posts, applicants, quotas and pairing tables")
-    posts, apps, quotas, pairing = sc.posts, sc.applicants, sc.quotas, sc.pairing
-    n_p = len(posts)
-    # D4: continuing volunteers hold seats
-    held = np.zeros(n_p, dtype=np.int64)
+    posts, apps, quotas = sc.posts, sc.applicants, sc.quotas
     post_of = _index(posts.post_id)
+    open_seats = _open_seats(sc, posts, post_of)
+    buckets = _buckets(quotas)
+    post_bucket, block = _post_buckets(posts, quotas, buckets, open_seats)
+    prov = _provinces(sc, sc.pairing, quotas.county_code, posts)
+    home_lon, home_lat = _homes(sc, apps)
+    previous = _previous_plan(sc, apps, post_of, len(posts))
+    return AllocationProblem(
+        post_id=posts.post_id,
+        post_county=posts.county_code,
+        post_category=posts.category,
+        post_open=open_seats,
+        post_relay=posts.relay.copy(),
+        post_bucket=post_bucket,
+        post_s=prov.post_s,
+        post_req_mask=np.asarray([_mask(m) for m in posts.required_majors], dtype=np.int64),
+        post_min_degree=posts.min_degree,
+        post_fit_mask=np.asarray(
+            [_mask(DEFAULT_FIT[str(c)]) for c in posts.category], dtype=np.int64
+        ),
+        post_lon=posts.lon,
+        post_lat=posts.lat,
+        post_high_living=_high_living(posts),
+        post_usable=block == "",
+        post_block=block.astype(str),
+        post_prev_gone=previous.gone,
+        bucket_county=buckets.county,
+        bucket_kind=buckets.kind,
+        bucket_cap=buckets.cap,
+        county_code=quotas.county_code.copy(),
+        county_quota=buckets.county_quota,
+        county_barred=quotas.barred.copy(),
+        service_code=prov.service_code,
+        service_cap=prov.service_cap,
+        recruit_code=prov.recruit_code,
+        recruit_cap=prov.recruit_cap,
+        pair_index=prov.pair_index,
+        pair_cap=prov.pair_cap,
+        applicant_id=apps.applicant_id,
+        app_r=np.asarray(
+            [prov.recruit_of.get(str(r), -1) for r in apps.recruit_province], dtype=np.int64
+        ),
+        app_bachelor=apps.degree >= BACHELOR_RANK,
+        app_degree=apps.degree,
+        app_major_bit=np.asarray([MAJOR_BIT[str(m)] for m in apps.major_class], dtype=np.int64),
+        app_health=apps.health_ok.copy(),
+        app_prefs=apps.preferences,
+        app_home_lon=home_lon,
+        app_home_lat=home_lat,
+        app_prev_post=previous.post,
+        rules=sc.rules,
+        weights=sc.weights,
+        prev_count=previous.staying,
+    )
+
+
+def _open_seats(sc: ScenarioData, posts: Posts, post_of: dict[str, int]) -> np.ndarray:
+    """Each post's seats less those its continuing volunteers hold (D4)."""
+    held = np.zeros(len(posts), dtype=np.int64)
     if sc.continuing is not None:
         for pid in sc.continuing.post_id:
             i = post_of.get(str(pid))
             if i is not None:
                 held[i] += 1
-    open_seats = np.maximum(posts.seats - held, 0)
+    return np.maximum(posts.seats - held, 0)
 
-    # counties and buckets (A2)
-    county_code = quotas.county_code.copy()
-    county_of = _index(county_code)
+
+class _Buckets(NamedTuple):
+    """Each county's general bucket and one bucket per special action, county by county (A2)."""
+
+    kinds: tuple[str, ...]
+    county: np.ndarray
+    kind: np.ndarray
+    cap: np.ndarray
+    county_quota: np.ndarray
+
+
+def _buckets(quotas: Quotas) -> _Buckets:
+    """The buckets of every county with a quota row; a barred county's buckets hold 0."""
     kinds = ("general", *SPECIAL_ACTIONS)
     caps = np.concatenate([quotas.general_quota[:, None], quotas.special_quota], axis=1)
-    n_c = len(county_code)
-    bucket_county = np.repeat(np.arange(n_c), len(kinds))
-    bucket_kind = np.tile(np.asarray(kinds), n_c)
-    bucket_cap = caps.reshape(-1).astype(np.int64)
-    bucket_cap[np.repeat(quotas.barred, len(kinds))] = 0
-    county_quota = caps.sum(axis=1).astype(np.int64)
+    n_c = len(quotas.county_code)
+    cap = caps.reshape(-1).astype(np.int64)
+    cap[np.repeat(quotas.barred, len(kinds))] = 0
+    return _Buckets(
+        kinds=kinds,
+        county=np.repeat(np.arange(n_c), len(kinds)),
+        kind=np.tile(np.asarray(kinds), n_c),
+        cap=cap,
+        county_quota=caps.sum(axis=1).astype(np.int64),
+    )
 
-    kind_of = {k: i for i, k in enumerate(kinds)}
-    post_bucket = np.full(n_p, -1, dtype=np.int64)
-    block = np.full(n_p, "", dtype=object)
-    for i in range(n_p):
+
+def _post_buckets(
+    posts: Posts, quotas: Quotas, buckets: _Buckets, open_seats: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each post's bucket (-1: none) and why it takes nobody ("" if it is usable)."""
+    county_of = _index(quotas.county_code)
+    kind_of = {k: i for i, k in enumerate(buckets.kinds)}
+    post_bucket = np.full(len(posts), -1, dtype=np.int64)
+    block = np.full(len(posts), "", dtype=object)
+    for i in range(len(posts)):
         c = county_of.get(str(posts.county_code[i]))
         if c is None:
             block[i] = "no-quota"
             continue
         cat = str(posts.category[i])
         k = kind_of["general"] if cat in GENERAL_CATEGORIES else kind_of[cat]
-        post_bucket[i] = c * len(kinds) + k
+        post_bucket[i] = c * len(buckets.kinds) + k
         if quotas.barred[c]:
             block[i] = "barred"
-        elif bucket_cap[post_bucket[i]] == 0:
+        elif buckets.cap[post_bucket[i]] == 0:
             block[i] = "quota-0"
     block[(block == "") & (open_seats == 0)] = "no-open-seat"
-    usable = block == ""
+    return post_bucket, block
 
-    # provinces, pairs and targets (A3, A6)
-    service_code = np.unique(np.asarray([str(c)[:2] + "0000" for c in county_code]))
+
+class _Provinces(NamedTuple):
+    """Service and recruiting provinces, their pairs and targets (A3, A6)."""
+
+    service_code: np.ndarray
+    service_cap: np.ndarray
+    recruit_code: np.ndarray
+    recruit_cap: np.ndarray
+    recruit_of: dict[str, int]
+    pair_index: np.ndarray
+    pair_cap: np.ndarray
+    post_s: np.ndarray
+
+
+def _provinces(
+    sc: ScenarioData, pairing: Pairing, county_code: np.ndarray, posts: Posts
+) -> _Provinces:
+    """The provinces of the counties with a quota row, the recruiting provinces paired with
+    them, the pairs' seat counts and the dispatch and recruitment targets."""
+    service_code = np.unique(provinces_of(county_code))
     service_of = _index(service_code)
-    post_s = np.asarray(
-        [service_of.get(str(c)[:2] + "0000", -1) for c in posts.county_code], dtype=np.int64
-    )
     recruit_code = np.unique(
         pairing.recruit_province[np.isin(pairing.service_province, service_code)]
     )
     recruit_of = _index(recruit_code)
     pair_index = np.full((len(recruit_code), len(service_code)), -1, dtype=np.int64)
-    pair_cap_list: list[int] = []
+    pair_cap: list[int] = []
     for srv, rec, seats in zip(
         pairing.service_province, pairing.recruit_province, pairing.seats, strict=True
     ):
         s, r = service_of.get(str(srv)), recruit_of.get(str(rec))
         if s is None or r is None:
             continue
-        pair_index[r, s] = len(pair_cap_list)
-        pair_cap_list.append(int(seats) if seats >= 0 else UNBOUNDED)
+        pair_index[r, s] = len(pair_cap)
+        pair_cap.append(int(seats) if seats >= 0 else UNBOUNDED)
     service_cap = np.full(len(service_code), UNBOUNDED, dtype=np.int64)
     recruit_cap = np.full(len(recruit_code), UNBOUNDED, dtype=np.int64)
     if sc.targets is not None:
@@ -217,10 +313,21 @@ def _build(sc: ScenarioData) -> AllocationProblem:
                 service_cap[service_of[str(code)]] = int(target)
             elif role == "recruit" and str(code) in recruit_of:
                 recruit_cap[recruit_of[str(code)]] = int(target)
+    post_s = [service_of.get(province_of(str(c)), -1) for c in posts.county_code]
+    return _Provinces(
+        service_code=service_code,
+        service_cap=service_cap,
+        recruit_code=recruit_code,
+        recruit_cap=recruit_cap,
+        recruit_of=recruit_of,
+        pair_index=pair_index,
+        pair_cap=np.asarray(pair_cap, dtype=np.int64),
+        post_s=np.asarray(post_s, dtype=np.int64),
+    )
 
-    # applicants
-    fit_mask = np.asarray([_mask(DEFAULT_FIT[str(c)]) for c in posts.category], dtype=np.int64)
-    req_mask = np.asarray([_mask(m) for m in posts.required_majors], dtype=np.int64)
+
+def _homes(sc: ScenarioData, apps: Applicants) -> tuple[np.ndarray, np.ndarray]:
+    """Each applicant's home: the given point, else his home county's centroid."""
     county_row = _index(sc.counties.code)
     home_lon = apps.home_lon.copy()
     home_lat = apps.home_lat.copy()
@@ -231,9 +338,27 @@ def _build(sc: ScenarioData) -> AllocationProblem:
             raise ValueError(f"applicant {apps.applicant_id[i]} has no home location")
         home_lon[i] = sc.counties.centroid_lon[row]
         home_lat[i] = sc.counties.centroid_lat[row]
+    return home_lon, home_lat
+
+
+class _Previous(NamedTuple):
+    """The previous plan in indices (term 6)."""
+
+    post: np.ndarray
+    """Each applicant's post in it, -1 if none."""
+    gone: np.ndarray
+    """Each post's volunteers in it who are no longer applicants (dropouts)."""
+    staying: int
+    """Its volunteers who are still applicants."""
+
+
+def _previous_plan(
+    sc: ScenarioData, apps: Applicants, post_of: dict[str, int], n_posts: int
+) -> _Previous:
+    """Where the previous plan put each applicant, and the seats its dropouts free."""
     app_of = _index(apps.applicant_id)
     prev_post = np.full(len(apps), -1, dtype=np.int64)
-    prev_gone = np.zeros(len(posts), dtype=np.int64)
+    prev_gone = np.zeros(n_posts, dtype=np.int64)
     prev_count = 0
     if sc.previous_plan is not None:
         for aid, pid in zip(sc.previous_plan.applicant_id, sc.previous_plan.post_id, strict=True):
@@ -244,51 +369,11 @@ def _build(sc: ScenarioData) -> AllocationProblem:
                 continue
             prev_count += 1
             prev_post[a] = post_of.get(str(pid), -1)
-    high = np.asarray(
+    return _Previous(prev_post, prev_gone, prev_count)
+
+
+def _high_living(posts: Posts) -> np.ndarray:
+    """Whether each post is in an area of the high living subsidy."""
+    return np.asarray(
         [any(str(c).startswith(p) for p in HIGH_LIVING_SUBSIDY_AREAS) for c in posts.county_code]
-    )
-    return AllocationProblem(
-        post_id=posts.post_id,
-        post_county=posts.county_code,
-        post_category=posts.category,
-        post_open=open_seats,
-        post_relay=posts.relay.copy(),
-        post_bucket=post_bucket,
-        post_s=post_s,
-        post_req_mask=req_mask,
-        post_min_degree=posts.min_degree,
-        post_fit_mask=fit_mask,
-        post_lon=posts.lon,
-        post_lat=posts.lat,
-        post_high_living=high,
-        post_usable=usable,
-        post_block=block.astype(str),
-        post_prev_gone=prev_gone,
-        bucket_county=bucket_county,
-        bucket_kind=bucket_kind,
-        bucket_cap=bucket_cap,
-        county_code=county_code,
-        county_quota=county_quota,
-        county_barred=quotas.barred.copy(),
-        service_code=service_code,
-        service_cap=service_cap,
-        recruit_code=recruit_code,
-        recruit_cap=recruit_cap,
-        pair_index=pair_index,
-        pair_cap=np.asarray(pair_cap_list, dtype=np.int64),
-        applicant_id=apps.applicant_id,
-        app_r=np.asarray(
-            [recruit_of.get(str(r), -1) for r in apps.recruit_province], dtype=np.int64
-        ),
-        app_bachelor=apps.degree >= BACHELOR_RANK,
-        app_degree=apps.degree,
-        app_major_bit=np.asarray([MAJOR_BIT[str(m)] for m in apps.major_class], dtype=np.int64),
-        app_health=apps.health_ok.copy(),
-        app_prefs=apps.preferences,
-        app_home_lon=home_lon,
-        app_home_lat=home_lat,
-        app_prev_post=prev_post,
-        rules=sc.rules,
-        weights=sc.weights,
-        prev_count=prev_count,
     )

@@ -16,6 +16,7 @@ from planner.allocation.lp import Usage, share_ok
 from planner.allocation.lp import usage as lp_usage
 from planner.allocation.problem import UNBOUNDED, AllocationProblem
 from planner.allocation.solver import AllocationSolution
+from planner.geo import province_of
 
 MONTHS = 12
 """The budget is yearly: 12 months of living subsidy."""
@@ -268,7 +269,7 @@ class _Why:
         self.post_of = np.full(pr.n_applicants, -1, dtype=np.int64)
         self.post_of[used.a] = used.p
         # every eligible arc into the counties to explain, from the applicants naming them
-        areas = sorted(counties | {c[:2] + "0000" for c in counties})
+        areas = sorted(counties | {province_of(c) for c in counties})
         naming = np.flatnonzero(np.isin(pr.app_prefs, areas).any(axis=1))
         wanted = np.isin(pr.post_county, sorted(counties))
         builder = ArcBuilder(pr, posts=wanted)
@@ -316,7 +317,7 @@ def _unfilled(
     out: list[dict[str, object]] = []
     for c in short.tolist():
         code = str(pr.county_code[c])
-        province = code[:2] + "0000"
+        province = province_of(code)
         buckets = np.flatnonzero(pr.bucket_county == c)
         seat_short = int(np.sum(np.maximum(pr.bucket_cap[buckets] - open_by_bucket[buckets], 0)))
         naming = np.flatnonzero(((prefs == code) | (prefs == province)).any(axis=1))
@@ -376,8 +377,8 @@ def _empty_relay(
                 f"the county's {pr.bucket_kind[b]} quota is full (A2): its {int(pr.bucket_cap[b])} "
                 "units went to posts whose placements cost the plan less"
             )
-        elif code[:2] + "0000" in why.service_full:
-            cause = f"the dispatch target of {code[:2]}0000 is reached (A6)"
+        elif province_of(code) in why.service_full:
+            cause = f"the dispatch target of {province_of(code)} is reached (A6)"
         else:
             cause = why.who(eligible)
         out.append(

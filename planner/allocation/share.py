@@ -37,7 +37,8 @@ import numpy as np
 from planner.allocation import lp
 from planner.allocation.arcs import ArcBuilder, Arcs
 from planner.allocation.compact import CompactNetwork, share_weight, split_hubs
-from planner.allocation.flow import GroupCap, Price, network_flow
+from planner.allocation.flow import solve_flow
+from planner.allocation.network import GroupCap, Price
 from planner.allocation.problem import AllocationProblem
 
 MAX_DENOMINATOR = 1_000
@@ -101,7 +102,7 @@ class ShareSearch:
             for r, m in mu.items():
                 per_r[r] = m.numerator * (den // m.denominator)
             price = Price(per_r[np.maximum(pr.app_r, 0)] * self.weight, den)
-        result = network_flow(
+        result = solve_flow(
             pr, self.net.direct, self.net.hubs, tiebreak=tiebreak, price=price, groups=groups
         )
         self.flows += 1

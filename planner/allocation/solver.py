@@ -22,39 +22,42 @@ bound is nearly always tight and the MIP closes at the root.
 from __future__ import annotations
 
 import logging
-import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import current_process
+from typing import NamedTuple
 
 import numpy as np
 
 from planner.allocation import lp
 from planner.allocation.arcs import ArcBuilder, Arcs, integral_objective
-from planner.allocation.compact import compact_flow
+from planner.allocation.compact import CompactFlow, solve_compact_flow
 from planner.allocation.components import Part, split
 from planner.allocation.pricing import Pricer
 from planner.allocation.problem import AllocationProblem
 from planner.allocation.share import solve_share
-from planner.allocation.workers import context as workers_context
+from planner.allocation.status import SolveStatus, absolute_gap, judge, relative_gap
+from planner.workers import default_workers, map_tasks, parallelism
 
 log = logging.getLogger(__name__)
 
 EPS = 1e-6
+"""Tolerance of the comparisons: an arc prices out below ``-EPS``, a part with a gap above
+it is closed again."""
 INITIAL_PER_PREFERENCE = 2
+"""The first columns: the cheapest arcs of each preference, this many."""
 ROUND_PER_APPLICANT = 3
 ROUND_PER_PREFERENCE = 40
+"""A pricing round adds at most this many arcs per applicant and per preference."""
 INCUMBENT_RC = 1.0
 """Columns with a reduced cost below this join the incumbent MIP."""
 INCUMBENT_SECONDS = 60.0
+"""Time for a part's incumbent MIP (and :data:`FIRST_PASS_SECONDS` on a first pass)."""
 PARALLEL_APPLICANTS = 5_000
 """From this many applicants on, the parts are solved in parallel processes by default."""
 FIRST_PASS_SECONDS = 10.0
 """Time for a part's incumbent MIP when the parts are first solved, without closing."""
 CLOSING_LIMIT = 200_000
 """At most this many arcs go into the exact closing MIP."""
-"""Up to this many eligible arcs, the min-cost flow over all of them seeds the columns."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +69,7 @@ class SolveStats:
     pricing_rounds: int
     columns: int
     lp_bound: float
-    status: str
+    status: SolveStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +88,7 @@ class AllocationSolution:
     @property
     def gap(self) -> float:
         """Relative gap between the objective and the proven bound."""
-        if not np.isfinite(self.bound):
-            return float("inf")
-        return max(self.objective - self.bound, 0.0) / max(abs(self.objective), 1.0)
+        return relative_gap(self.objective, self.bound)
 
 
 def _find(columns: Arcs, arcs: Arcs, n_posts: int) -> np.ndarray:
@@ -291,10 +292,8 @@ def solve_allocation(
     if whole:
         return _solve_part(problem, time_limit, gap_tolerance)
     if workers is None:
-        workers = os.cpu_count() or 1 if problem.n_applicants >= PARALLEL_APPLICANTS else 1
-    if current_process().daemon:
-        workers = 1  # a daemonic process may not start processes of its own
-    n_workers = max(1, min(workers, len(parts)))
+        workers = default_workers() if problem.n_applicants >= PARALLEL_APPLICANTS else 1
+    n_workers = parallelism(workers, len(parts))
     deadline = t0 + time_limit
     # first without the closing MIPs: the plan is judged by the gap of the whole
     solutions = _solve_parts([p.problem for p in parts], deadline, gap_tolerance, n_workers, True)
@@ -319,20 +318,17 @@ def _solve_parts(
     workers: int,
     first_pass: bool,
 ) -> list[AllocationSolution]:
-    """:func:`_solve_part` for each problem, in up to ``workers`` processes."""
+    """:func:`_solve_part` for each problem, in up to ``workers`` processes
+    (:func:`planner.workers.map_tasks`)."""
     k = len(problems)
     if k == 0:
         return []
     # the largest first, so that the processes finish together (a large part started last
     # would run alone); the time limit is a wall-clock time that every process can read
     order = sorted(range(k), key=lambda i: -problems[i].n_applicants)
-    ends = [time.time() + deadline - time.perf_counter()] * k
-    args = ([problems[i] for i in order], ends, [gap_tolerance] * k, [first_pass] * k)
-    if workers > 1 and k > 1:
-        with ProcessPoolExecutor(min(workers, k), mp_context=workers_context()) as pool:
-            solved = list(pool.map(_solve_by, *args))
-    else:
-        solved = [_solve_by(*each) for each in zip(*args, strict=True)]
+    end = time.time() + deadline - time.perf_counter()
+    tasks = [(problems[i], end, gap_tolerance, first_pass) for i in order]
+    solved = map_tasks(_solve_by, tasks, workers)
     solutions: list[AllocationSolution] = [solved[0]] * k
     for i, sol in zip(order, solved, strict=True):
         solutions[i] = sol
@@ -368,14 +364,9 @@ def _join(
     a = np.flatnonzero(post_of >= 0)
     arcs = ArcBuilder(problem).arcs_for_pairs(a, post_of[a])
     objective = problem.constant() + float(arcs.cost.sum())
-    gap = max(objective - bound, 0.0) / max(1.0, abs(objective))
-    optimal = gap <= gap_tolerance  # every part's bound is proven, so their sum is
-    if optimal:
-        status = "optimal" if gap <= 1e-9 else "optimal within tolerance"
-    else:
-        status = (
-            "time-limit" if any(s.stats.status == "time-limit" for s in solutions) else "gap open"
-        )
+    timed_out = any(s.stats.status == SolveStatus.TIME_LIMIT for s in solutions)
+    # every part's bound is proven, so their sum is
+    verdict = judge(objective, bound, gap_tolerance, timed_out=timed_out)
     build = max((s.stats.build_seconds for s in solutions), default=0.0)
     stats = SolveStats(
         build_seconds=build,
@@ -383,9 +374,9 @@ def _join(
         pricing_rounds=sum(s.stats.pricing_rounds for s in solutions),
         columns=sum(s.stats.columns for s in solutions),
         lp_bound=lp_bound,
-        status=status,
+        status=verdict.status,
     )
-    return AllocationSolution(post_of, arcs, objective, bound, optimal, stats, notes)
+    return AllocationSolution(post_of, arcs, objective, bound, verdict.optimal, stats, notes)
 
 
 def _network_plan(
@@ -402,12 +393,10 @@ def _network_plan(
     objective = problem.constant() + float(arcs.cost.sum())
     if integral_objective(problem):
         bound = float(np.ceil(bound - 1e-6))  # every plan's value is an integer
-    gap = max(objective - bound, 0.0) / max(1.0, abs(objective))
-    optimal = gap <= gap_tolerance
-    status = "optimal" if gap <= 1e-9 else ("optimal within tolerance" if optimal else "gap open")
+    verdict = judge(objective, bound, gap_tolerance)
     seconds = time.perf_counter() - t0
-    stats = SolveStats(seconds, 0.0, 0, len(arcs), bound, status)
-    return AllocationSolution(post_of, arcs, objective, bound, optimal, stats, [note])
+    stats = SolveStats(seconds, 0.0, 0, len(arcs), bound, verdict.status)
+    return AllocationSolution(post_of, arcs, objective, bound, verdict.optimal, stats, [note])
 
 
 def _solve_part(
@@ -419,59 +408,94 @@ def _solve_part(
     closing MIP: the parts' plans are first judged together.
     """
     t0 = time.perf_counter()
-    builder = ArcBuilder(problem)
-    n_a, n_p = problem.n_applicants, problem.n_posts
+    run = _Run(problem, ArcBuilder(problem), t0, t0 + time_limit, gap_tolerance, first_pass)
     # the relaxation without A3 pair seats and A4 on the compact network: a valid bound, and
     # when its plan keeps A3 and A4 too, the optimum
-    relaxed_plan = compact_flow(problem, builder)
-    flow_bound = relaxed_plan.objective
-    flow_arcs = relaxed_plan.arcs
+    relaxed_plan = solve_compact_flow(problem, run.builder)
+    plan = _flow_plan(run, relaxed_plan)
+    if plan is not None:
+        return plan
+    pricer = Pricer(run.builder)
+    layout = lp.row_layout(problem)
+    columns = _initial_columns(run, pricer, relaxed_plan.arcs)
+    build_seconds = time.perf_counter() - t0
+    pricing = _price(run, layout, pricer, columns)
+    lower = _lower_bound(run, layout, pricer, pricing, relaxed_plan.objective)
+    notes: list[str] = []
+    mip, columns = _branch(run, layout, pricer, pricing, lower, relaxed_plan.arcs, notes)
+    return _part_solution(run, mip, columns, pricing, lower, build_seconds, notes)
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """One connected problem being solved, and what every phase of :func:`_solve_part`
+    reads."""
+
+    problem: AllocationProblem
+    builder: ArcBuilder
+    t0: float
+    deadline: float
+    gap_tolerance: float
+    first_pass: bool
+
+
+def _flow_plan(run: _Run, relaxed_plan: CompactFlow) -> AllocationSolution | None:
+    """The plan of min-cost flows where it needs no column generation: the relaxed optimum
+    when it keeps A3 and A4; else, where only A4 is broken, A4 priced into the flow
+    (:mod:`planner.allocation.share`) when that plan is optimal or this is a first pass."""
+    problem, flow_arcs, flow_bound = run.problem, relaxed_plan.arcs, relaxed_plan.objective
     flow_used = lp.usage(problem, flow_arcs)
     if _side_feasible(problem, flow_used):
         note = "the min-cost flow optimum keeps the pair seats (A3) and the 85% share (A4)"
         if relaxed_plan.from_previous:
             note += "; reached from the previous plan by shortest paths"
-        return _network_plan(problem, flow_arcs, flow_bound, t0, gap_tolerance, note)
-    if lp.pairs_ok(problem, flow_used):
-        # only A4 is broken: price it into the network (planner.allocation.share)
-        shared = solve_share(
-            problem,
-            builder,
-            relaxed_plan.network,
-            flow_arcs,
-            flow_bound,
-            gap_tolerance * max(1.0, abs(flow_bound)),
-            t0 + time_limit,
-        )
-        if shared.arcs is not None:
-            plan = _network_plan(
-                problem,
-                shared.arcs,
-                shared.bound,
-                t0,
-                gap_tolerance,
-                f"the 85% share (A4) priced into the min-cost flow: {shared.flows} more flows"
-                + (
-                    f" ({shared.flows_from_previous} reached from the previous plan)"
-                    if shared.flows_from_previous
-                    else ""
-                ),
-            )
-            if plan.optimal or first_pass:
-                return plan
-    pricer = Pricer(builder)
-    layout = lp.row_layout(problem)
-    zero_post, zero_app = np.zeros(n_p), np.zeros(n_a)
+        return _network_plan(problem, flow_arcs, flow_bound, run.t0, run.gap_tolerance, note)
+    if not lp.pairs_ok(problem, flow_used):
+        return None
+    shared = solve_share(
+        problem,
+        run.builder,
+        relaxed_plan.network,
+        flow_arcs,
+        flow_bound,
+        absolute_gap(run.gap_tolerance, flow_bound),
+        run.deadline,
+    )
+    if shared.arcs is None:
+        return None
+    note = f"the 85% share (A4) priced into the min-cost flow: {shared.flows} more flows"
+    if shared.flows_from_previous:
+        note += f" ({shared.flows_from_previous} reached from the previous plan)"
+    plan = _network_plan(problem, shared.arcs, shared.bound, run.t0, run.gap_tolerance, note)
+    return plan if plan.optimal or run.first_pass else None
+
+
+def _initial_columns(run: _Run, pricer: Pricer, flow_arcs: Arcs) -> Arcs:
+    """The first columns: the cheapest arcs of every preference, and the flow's arcs."""
+    problem = run.problem
+    zero_post, zero_app = np.zeros(problem.n_posts), np.zeros(problem.n_applicants)
     zero_pair = np.zeros(len(problem.pair_cap))
     columns, _, _ = pricer.candidates(
         zero_post, zero_app, zero_pair, 0.0, max_per_preference=INITIAL_PER_PREFERENCE
     )
-    columns = _merge(columns, flow_arcs, n_p)
-    build_seconds = time.perf_counter() - t0
-    deadline = t0 + time_limit
+    return _merge(columns, flow_arcs, problem.n_posts)
+
+
+class _Pricing(NamedTuple):
+    """The last LP of the column generation, its columns, the rounds, and whether it is the
+    LP optimum over all arcs (no arc priced out)."""
+
+    relaxed: lp.LPSolution
+    columns: Arcs
+    rounds: int
+    complete: bool
+
+
+def _price(run: _Run, layout: lp.RowLayout, pricer: Pricer, columns: Arcs) -> _Pricing:
+    """Column generation: solve the LP over the columns and add the arcs that price out,
+    until none does or the time is up."""
+    problem, n_p, deadline = run.problem, run.problem.n_posts, run.deadline
     rounds = 0
-    relaxed = None
-    complete = False
     previous: tuple[lp.LPSolution, Arcs] | None = None
     while True:
         rounds += 1
@@ -481,7 +505,7 @@ def _solve_part(
         if not relaxed.optimal:
             if previous is not None:  # out of time mid-solve: keep the last solved round
                 relaxed, columns = previous
-            break
+            return _Pricing(relaxed, columns, rounds, False)
         previous = (relaxed, columns)
         post_dual, app_dual, pair_dual = lp.dual_parts(problem, layout, relaxed.duals)
         new, _, truncated = pricer.candidates(
@@ -504,67 +528,96 @@ def _solve_part(
             len(new),
         )
         if len(new) == 0:
-            complete = True
-            break
+            return _Pricing(relaxed, columns, rounds, True)
         if time.perf_counter() > deadline:
-            break  # keep the columns the last LP solution belongs to
+            # keep the columns the last LP solution belongs to
+            return _Pricing(relaxed, columns, rounds, False)
         columns = _merge(columns, new, n_p)
-    lower = relaxed.objective if (relaxed is not None and complete) else flow_bound
-    if not complete and relaxed is not None and relaxed.optimal:
-        lower = max(lower, _lagrangian_bound(problem, layout, pricer, relaxed.duals))
-    notes: list[str] = []
-    x = relaxed.x if relaxed is not None and relaxed.feasible else np.zeros(len(columns))
-    if complete and np.all(np.abs(x - np.round(x)) < 1e-9):
+
+
+def _lower_bound(
+    run: _Run, layout: lp.RowLayout, pricer: Pricer, pricing: _Pricing, flow_bound: float
+) -> float:
+    """The proven lower bound: the LP optimum when the pricing converged, else the better of
+    the flow's bound and the Lagrangian bound of the last LP's duals."""
+    relaxed = pricing.relaxed
+    if pricing.complete:
+        return relaxed.objective
+    if relaxed.optimal:
+        return max(flow_bound, _lagrangian_bound(run.problem, layout, pricer, relaxed.duals))
+    return flow_bound
+
+
+def _branch(
+    run: _Run,
+    layout: lp.RowLayout,
+    pricer: Pricer,
+    pricing: _Pricing,
+    lower: float,
+    flow_arcs: Arcs,
+    notes: list[str],
+) -> tuple[lp.LPSolution, Arcs]:
+    """An integral plan over the columns: the LP vertex when it is integral, else the
+    incumbent MIP, closed by the exact MIP (not on a first pass) when its gap is open."""
+    relaxed, columns = pricing.relaxed, pricing.columns
+    x = relaxed.x if relaxed.feasible else np.zeros(len(columns))
+    if pricing.complete and np.all(np.abs(x - np.round(x)) < 1e-9):
         # the LP vertex is integral: it is a plan and the LP value proves it optimal
-        mip = relaxed
         notes.append("the LP optimum is integral (no branching needed)")
-    else:
-        mip = _incumbent(
-            problem,
-            layout,
-            columns,
-            relaxed,
-            deadline,
-            notes,
-            flow_arcs,
-            FIRST_PASS_SECONDS if first_pass else INCUMBENT_SECONDS,
-            gap_tolerance * max(1.0, abs(lower)),
+        return relaxed, columns
+    mip = _incumbent(
+        run.problem,
+        layout,
+        columns,
+        relaxed,
+        run.deadline,
+        notes,
+        flow_arcs,
+        FIRST_PASS_SECONDS if run.first_pass else INCUMBENT_SECONDS,
+        absolute_gap(run.gap_tolerance, lower),
+    )
+    closing = not run.first_pass and pricing.complete
+    if closing and relative_gap(mip.objective, lower) > run.gap_tolerance:
+        return _close(
+            run.problem, layout, pricer, columns, relaxed, mip, lower, run.deadline, notes
         )
-        gap = mip.objective - lower
-        if not first_pass and complete and gap > gap_tolerance * max(1.0, abs(mip.objective)):
-            mip, columns = _close(
-                problem,
-                layout,
-                pricer,
-                columns,
-                relaxed,
-                mip,
-                lower,
-                deadline,
-                notes,
-            )
+    return mip, columns
+
+
+def _part_solution(
+    run: _Run,
+    mip: lp.LPSolution,
+    columns: Arcs,
+    pricing: _Pricing,
+    lower: float,
+    build_seconds: float,
+    notes: list[str],
+) -> AllocationSolution:
+    """The plan of the MIP's columns with its proven bound, judged."""
+    problem = run.problem
     bound = lower
-    if complete and mip.optimal and mip.status != "DIVE":
+    if pricing.complete and mip.optimal and mip.status != "DIVE":
         bound = max(lower, min(mip.bound, mip.objective))
     if integral_objective(problem):
         bound = float(np.ceil(bound - 1e-6))  # every plan's value is an integer
     chosen = np.flatnonzero(mip.x > 0.5) if mip.feasible else np.zeros(0, dtype=np.int64)
     used = columns.take(chosen)
-    post_of = np.full(n_a, -1, dtype=np.int64)
+    post_of = np.full(problem.n_applicants, -1, dtype=np.int64)
     post_of[used.a] = used.p
     objective = problem.constant() + float(used.cost.sum())
-    gap = max(objective - bound, 0.0) / max(1.0, abs(objective))
-    optimal = complete and gap <= gap_tolerance
-    if optimal:
-        status = "optimal" if gap <= 1e-9 else "optimal within tolerance"
-    else:
-        status = "time-limit" if time.perf_counter() > deadline else "gap open"
+    verdict = judge(
+        objective,
+        bound,
+        run.gap_tolerance,
+        converged=pricing.complete,
+        timed_out=time.perf_counter() > run.deadline,
+    )
     stats = SolveStats(
         build_seconds=build_seconds,
-        solve_seconds=time.perf_counter() - t0 - build_seconds,
-        pricing_rounds=rounds,
+        solve_seconds=time.perf_counter() - run.t0 - build_seconds,
+        pricing_rounds=pricing.rounds,
         columns=len(columns),
         lp_bound=lower,
-        status=status,
+        status=verdict.status,
     )
-    return AllocationSolution(post_of, used, objective, bound, optimal, stats, notes)
+    return AllocationSolution(post_of, used, objective, bound, verdict.optimal, stats, notes)

@@ -180,7 +180,7 @@ def plan_summary(
         },
         "unfilled_quota": rep.unfilled,
         "empty_relay_seats": rep.empty_relay,
-        "declaration_warnings": [dataclasses.asdict(i) for i in validation.warnings],
+        "declaration_warnings": [i.to_dict() for i in validation.warnings],
         "decisions": DECISIONS,
         "weights": dataclasses.asdict(sc.weights),
         "county_quota": {

@@ -3,8 +3,8 @@
 A re-plan after dropouts (term 6) changes little: the previous volunteers who stay keep
 their seats, and the freed seats go to someone. OR-Tools' min-cost flow takes no starting
 flow, so :mod:`planner.allocation.compact` would solve the whole network again. Here the
-same network (:func:`~planner.allocation.flow.flow_network`, with the same tie-break) is
-solved by successive shortest paths from the previous plan:
+same network (:func:`~planner.allocation.network.build_flow_network`, with the same
+tie-break) is solved by successive shortest paths from the previous plan:
 
 1. **Start**: the previous plan without the dropouts is a flow ``f``. With the dropouts'
    seats still taken (each post, bucket and service province short of what they held), it is
@@ -26,24 +26,20 @@ solved by successive shortest paths from the previous plan:
    min-cost flow from scratch, found in a fraction of its time.
 
 The same mending gives a tie-broken flow (:func:`tie_break`, the bachelors' tie-break of
-:func:`~planner.allocation.compact.compact_flow`) from the optimum without the tie-break,
-whose potentials are right except where the tie-break breaks a tie.
+:func:`~planner.allocation.compact.solve_compact_flow`) from the optimum without the
+tie-break, whose potentials are right except where the tie-break breaks a tie.
 
 The kernels are compiled with numba (cached on disk after the first use).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numba
 import numpy as np
 
 from planner.allocation.arcs import Arcs
+from planner.allocation.network import FlowNetwork
 from planner.allocation.problem import AllocationProblem
-
-if TYPE_CHECKING:
-    from planner.allocation.flow import FlowNetwork
 
 SEARCH_BUDGET = 40
 """The Bellman-Ford search gives up after scanning every residual arc this many times."""

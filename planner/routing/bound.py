@@ -239,7 +239,10 @@ def prove_targets_unreachable(
         trip = {j: d[k, at[j]] + d[at[j], k] + setup[at[j]] for j in sp}
         for j in sp:
             room = (shift - trip[j]) / mpc[j] if mpc[j] else math.inf
-            most[j] = max(most[j], min(cap, math.floor(room + 1e-9)))
+            # a stop the station cannot reach (trip inf) fits no client, one served in no
+            # time fits the capacity (neither infinity has a floor)
+            fits = cap if room >= cap else math.floor(max(room, 0.0) + 1e-9)
+            most[j] = max(most[j], fits)
         far = [at[j] for j in sp if trip[j] > shift - fewest * cap + 1e-9]
         near = [j for j in sp if trip[j] <= shift - fewest * cap + 1e-9]
         found = _stop_sets(d, k, far, setup, budget, max_sets - n_sets)

@@ -49,19 +49,17 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import os
 import time
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
-from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_parameters_pb2
 from ortools.util import optional_boolean_pb2
 
 from planner.routing.bound import prove_targets_unreachable, target_workload
 from planner.routing.problem import NO_WINDOW, RoutingProblem
 from planner.routing.result import Routes, RoutingResult, SubproblemStats, Visits
+from planner.workers import default_workers, map_tasks, parallelism
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +93,8 @@ class SolveOptions:
         Local-search solutions per county and 100 visit nodes, at least this many (the
         deterministic limit).
     workers : int or None
-        Processes; ``None``: ``os.cpu_count()``. 1 solves in this process.
+        Counties solved at once (:mod:`planner.workers`); ``None``: the scheduler's default,
+        one process per core. 1 solves in this process.
     first_solutions : tuple of str
         OR-Tools first-solution strategies; each is improved by the local search, topped up
         and compared with the others and the top-up alone (a fixed portfolio, so still
@@ -164,7 +163,7 @@ def solve_routing(problem: RoutingProblem, options: SolveOptions | None = None) 
     opts = options or SolveOptions()
     t0 = time.perf_counter()
     subs = _split(problem)
-    workers = max(1, min(opts.workers or os.cpu_count() or 1, len(subs)))
+    workers = parallelism(opts.workers or default_workers(), len(subs))
     weights = np.array([max(len(s.stops), 1) for s in subs], dtype=float)
     share = weights / weights.sum() if len(subs) else weights
     budgets = [min(opts.time_limit, opts.time_limit * workers * float(w)) for w in share]
@@ -173,23 +172,21 @@ def solve_routing(problem: RoutingProblem, options: SolveOptions | None = None) 
     # Each process gets only its county's rows and travel block, not the whole problem.
     counties = [problem.subset(subs[k].stations, subs[k].stops) for k in order]
     end = time.time() + opts.time_limit  # wall clock: comparable across the processes
-    with ProcessPoolExecutor(max_workers=workers) if workers > 1 else nullcontext() as pool:
-        run = pool.map if pool is not None else map
-        solved = list(
-            run(_solve_county, counties, [budgets[k] for k in order], [opts] * len(order))
-        )
-        # Then, in the time left, the proofs where a township is missed (see _prove).
-        ask = [
-            k
-            for k, (q, part) in enumerate(zip(counties, solved, strict=True))
-            if opts.proof_seconds > 0 and _worth_proving(q, part)
-        ]
-        notes = run(
-            _prove, [counties[k] for k in ask], [opts.proof_seconds] * len(ask), [end] * len(ask)
-        )
-        for k, (note, proven) in zip(ask, notes, strict=True):
-            stats = dataclasses.replace(solved[k].stats, proof=note, unreachable=proven)
-            solved[k] = dataclasses.replace(solved[k], stats=stats)
+    solved = map_tasks(
+        _solve_county,
+        [(c, budgets[k], opts) for c, k in zip(counties, order, strict=True)],
+        workers,
+    )
+    # Then, in the time left, the proofs where a township is missed (see _prove).
+    ask = [
+        k
+        for k, (q, part) in enumerate(zip(counties, solved, strict=True))
+        if opts.proof_seconds > 0 and _worth_proving(q, part)
+    ]
+    notes = map_tasks(_prove, [(counties[k], opts.proof_seconds, end) for k in ask], workers)
+    for k, (note, proven) in zip(ask, notes, strict=True):
+        stats = dataclasses.replace(solved[k].stats, proof=note, unreachable=proven)
+        solved[k] = dataclasses.replace(solved[k], stats=stats)
     parts = [
         _to_global(part, subs[k])
         for k, part in sorted(zip(order, solved, strict=True), key=lambda x: x[0])
@@ -303,30 +300,83 @@ def _ticks(minutes: np.ndarray | float) -> np.ndarray:
 
 
 def _solve_sub(p: RoutingProblem, sub: _Sub, budget: float, opts: SolveOptions) -> _SubSolution:
+    """Route one county: its vehicle-days, the full days, the visit chunks, the portfolio of
+    searches, and the best of their plans topped up (:func:`_finish`)."""
     t0 = time.perf_counter()
     most, reason = _precheck(p, sub)
-    # Vehicles: one per staffed (station, day, k).
-    vehicles = [
+    vehicles = _vehicle_days(p, sub)
+    target = p.target()
+    order = _stop_order(sub, reason, opts.seed)
+    full, vehicles, taken = (
+        _full_days(p, order, vehicles, target) if opts.full_days else ([], vehicles, {})
+    )
+    chunks = _chunks(p, sub, order, most, vehicles, taken, target, opts.chunks_per_day)
+    stats = dict(
+        county=sub.county,
+        stations=len(sub.stations),
+        stops=len(sub.stops),
+        vehicle_days=len(vehicles) + len(full),
+        nodes=len(chunks.stop),
+    )
+    # Each vehicle-day as (station, [[stop, clients], ...]); empty: the day does not run.
+    plan: list[tuple[int, list[list[int]]]] = [(i, [[j, q]]) for i, j, q in full]
+    if not vehicles or not chunks.stop:
+        plan.extend((v[0], []) for v in vehicles)
+        status = "full days only" if full else "nothing to route"
+        return _finish(p, sub, [(status, plan)], order, reason, stats, t0)
+    model = _visit_model(p, sub.county, vehicles, chunks, target)
+    plans = [
+        (label, plan + _vehicle_plans(vehicles, chunks, seqs))
+        for label, seqs in _portfolio(model, opts, budget)
+    ]
+    return _finish(p, sub, plans, order, reason, stats, t0)
+
+
+def _vehicle_days(p: RoutingProblem, sub: _Sub) -> list[tuple[int, int, int]]:
+    """One vehicle per staffed (station, day, k)."""
+    return [
         (int(i), d, k)
         for i in sub.stations.tolist()
         for d in range(p.horizon)
         for k in range(int(p.staffed[i, d]))
     ]
-    target = p.target()
-    rng = np.random.default_rng(opts.seed)
-    order = sub.stops[rng.permutation(len(sub.stops))] if opts.seed else sub.stops
-    order = np.array([j for j in order.tolist() if j not in reason], dtype=np.int64)
-    full, vehicles, taken = (
-        _full_days(p, order, vehicles, target) if opts.full_days else ([], vehicles, {})
-    )
+
+
+def _stop_order(sub: _Sub, reason: dict[int, str], seed: int) -> np.ndarray:
+    """The county's stops that one visit can serve, in the seed's order (seed 0: as given)."""
+    rng = np.random.default_rng(seed)
+    order = sub.stops[rng.permutation(len(sub.stops))] if seed else sub.stops
+    return np.array([j for j in order.tolist() if j not in reason], dtype=np.int64)
+
+
+@dataclass(frozen=True, slots=True)
+class _Chunks:
+    """The visit nodes: chunks of each stop's demand left after the full days."""
+
+    stop: list[int]
+    q: list[int]
+    """Clients of each chunk."""
+    before: list[int]
+    """Clients of the chunk's stop served before it (full days, earlier chunks)."""
+
+
+def _chunks(
+    p: RoutingProblem,
+    sub: _Sub,
+    order: np.ndarray,
+    most: np.ndarray,
+    vehicles: list[tuple[int, int, int]],
+    taken: dict[int, int],
+    target: np.ndarray,
+    chunks_per_day: int,
+) -> _Chunks:
+    """Cut each stop's demand into chunks of at most ``floor(C / chunks_per_day)`` clients
+    and what one visit can serve (``most``), the target part and the rest apart."""
     depots = sorted({v[0] for v in vehicles})
     caps = [int(p.capacity[i]) for i in depots]
-    unit = max(1, max(caps, default=1) // max(opts.chunks_per_day, 1))
-    # Visit nodes: chunks of each stop's demand left after the full days.
+    unit = max(1, max(caps, default=1) // max(chunks_per_day, 1))
     most_of = dict(zip(sub.stops.tolist(), most.tolist(), strict=True))
-    chunk_stop: list[int] = []
-    chunk_q: list[int] = []
-    chunk_before: list[int] = []
+    chunks = _Chunks([], [], [])
     total_cap = sum(int(p.capacity[v[0]]) for v in vehicles)
     for j in order.tolist():
         if most_of[j] < 1:
@@ -338,54 +388,58 @@ def _solve_sub(p: RoutingProblem, sub: _Sub, budget: float, opts: SolveOptions) 
             left = min(max(part, 0), total_cap)
             while left > 0:
                 q = min(size, left)
-                chunk_stop.append(j)
-                chunk_q.append(q)
-                chunk_before.append(before)
+                chunks.stop.append(j)
+                chunks.q.append(q)
+                chunks.before.append(before)
                 before += q
                 left -= q
-    n_dep, n_ch = len(depots), len(chunk_stop)
-    stats = dict(
-        county=sub.county,
-        stations=len(sub.stations),
-        stops=len(sub.stops),
-        vehicle_days=len(vehicles) + len(full),
-        nodes=n_ch,
-    )
-    # Each vehicle-day as (station, [[stop, clients], ...]); empty: the day does not run.
-    plan: list[tuple[int, list[list[int]]]] = [(i, [[j, q]]) for i, j, q in full]
-    if not vehicles or not n_ch:
-        plan.extend((v[0], []) for v in vehicles)
-        status = "full days only" if full else "nothing to route"
-        return _finish(p, sub, [(status, plan)], order, reason, stats, t0)
+    return chunks
 
-    node_loc = np.array([*depots, *(p.n_stations + np.array(chunk_stop, dtype=int))], dtype=int)
+
+@dataclass(frozen=True, slots=True)
+class _VisitModel:
+    """The data of one county's OR-Tools model: depot nodes, then one node per chunk."""
+
+    vehicles: list[tuple[int, int, int]]
+    chunks: _Chunks
+    n_dep: int
+    starts: list[int]
+    """Each vehicle's depot node."""
+    travel: np.ndarray
+    """Ticks between nodes (the arc cost)."""
+    transit: np.ndarray
+    """Service at the node, travel and set-up at the next: the time dimension's transit."""
+    window: list[tuple[int, int] | None]
+    """Each chunk's range for the start of its service, in ticks."""
+    penalty: list[int]
+    """What leaving each chunk unserved costs (the lexicographic weights)."""
+    capacity: list[int]
+    """Each vehicle's clients a day."""
+    shifts: list[tuple[int, int]]
+    """Each vehicle's shift in ticks."""
+
+
+def _visit_model(
+    p: RoutingProblem,
+    county: str,
+    vehicles: list[tuple[int, int, int]],
+    chunks: _Chunks,
+    target: np.ndarray,
+) -> _VisitModel:
+    """The nodes' travel and transit times, the chunks' windows and penalties."""
+    depots = sorted({v[0] for v in vehicles})
+    n_dep = len(depots)
+    node_loc = np.array([*depots, *(p.n_stations + np.array(chunks.stop, dtype=int))], dtype=int)
     travel = _ticks(p.travel[np.ix_(node_loc, node_loc)])
     same = node_loc[:, None] == node_loc[None, :]
     np.fill_diagonal(travel, 0)
     travel[same] = 0
-    setup = np.zeros(n_dep + n_ch, dtype=np.int64)
-    service = np.zeros(n_dep + n_ch, dtype=np.int64)
-    stops_arr = np.array(chunk_stop, dtype=int)
-    q_arr = np.array(chunk_q, dtype=np.int64)
+    setup = np.zeros(len(node_loc), dtype=np.int64)
+    service = np.zeros(len(node_loc), dtype=np.int64)
+    stops_arr = np.array(chunks.stop, dtype=int)
     setup[n_dep:] = _ticks(p.setup_minutes[stops_arr])
-    service[n_dep:] = _ticks(p.minutes_per_client[stops_arr] * q_arr)
+    service[n_dep:] = _ticks(p.minutes_per_client[stops_arr] * np.array(chunks.q, dtype=np.int64))
     transit = service[:, None] + travel + np.where(same, 0, setup[None, :])
-    transit = np.minimum(transit, UNREACHABLE)
-
-    # Lexicographic weights (see module docstring).
-    travel_bound = sum(
-        int(p.shift_end[v[0]] - p.shift_start[v[0]]) * TICKS_PER_MINUTE for v in vehicles
-    )
-    demand_total = int(q_arr.sum())
-    w2 = travel_bound + 1
-    prio = np.maximum(p.priority[stops_arr], 1)
-    w1 = w2 * int(prio.max()) * demand_total + travel_bound + 1
-    if w1 * demand_total >= MAX_OBJECTIVE:
-        raise OverflowError(
-            f"county {sub.county}: objective bound {w1 * demand_total} exceeds int64 range"
-        )
-
-    starts = [depots.index(v[0]) for v in vehicles]
     window = [
         (
             int(p.open[j]) * TICKS_PER_MINUTE + int(setup[n_dep + c]),
@@ -393,93 +447,160 @@ def _solve_sub(p: RoutingProblem, sub: _Sub, budget: float, opts: SolveOptions) 
         )
         if p.open[j] != NO_WINDOW
         else None
-        for c, j in enumerate(chunk_stop)
+        for c, j in enumerate(chunks.stop)
     ]
+    return _VisitModel(
+        vehicles=vehicles,
+        chunks=chunks,
+        n_dep=n_dep,
+        starts=[depots.index(v[0]) for v in vehicles],
+        travel=travel,
+        transit=np.minimum(transit, UNREACHABLE),
+        window=window,
+        penalty=_penalties(p, county, vehicles, chunks, target),
+        capacity=[int(p.capacity[v[0]]) for v in vehicles],
+        shifts=[
+            (int(p.shift_start[i]) * TICKS_PER_MINUTE, int(p.shift_end[i]) * TICKS_PER_MINUTE)
+            for i, _, _ in vehicles
+        ],
+    )
+
+
+def _penalties(
+    p: RoutingProblem,
+    county: str,
+    vehicles: list[tuple[int, int, int]],
+    chunks: _Chunks,
+    target: np.ndarray,
+) -> list[int]:
+    """Each chunk's disjunction penalty: ``W1`` per client inside its stop's target, ``W2 x
+    priority`` per client beyond (the lexicographic weights of the module docstring)."""
+    travel_bound = sum(
+        int(p.shift_end[v[0]] - p.shift_start[v[0]]) * TICKS_PER_MINUTE for v in vehicles
+    )
+    demand_total = int(np.array(chunks.q, dtype=np.int64).sum())
+    w2 = travel_bound + 1
+    prio = np.maximum(p.priority[np.array(chunks.stop, dtype=int)], 1)
+    w1 = w2 * int(prio.max()) * demand_total + travel_bound + 1
+    if w1 * demand_total >= MAX_OBJECTIVE:
+        raise OverflowError(
+            f"county {county}: objective bound {w1 * demand_total} exceeds int64 range"
+        )
     penalty = []
-    for c in range(n_ch):
-        j, q, before = chunk_stop[c], chunk_q[c], chunk_before[c]
+    for c, (j, q, before) in enumerate(zip(chunks.stop, chunks.q, chunks.before, strict=True)):
         in_target = int(np.clip(target[j] - before, 0, q))
         penalty.append(in_target * w1 + (q - in_target) * w2 * int(prio[c]))
+    return penalty
 
-    def search(strategy: str, seconds: float) -> tuple[str, list[list[int]]] | None:
-        """Build the model, search from ``strategy``; status and chunk sequences."""
-        manager = pywrapcp.RoutingIndexManager(n_dep + n_ch, len(vehicles), starts, starts)
-        routing = pywrapcp.RoutingModel(manager)
-        arc = routing.RegisterTransitMatrix(travel.tolist())
-        routing.SetArcCostEvaluatorOfAllVehicles(arc)
-        time_cb = routing.RegisterTransitMatrix(transit.tolist())
-        routing.AddDimension(time_cb, DAY_TICKS, DAY_TICKS, False, "time")
-        tdim = routing.GetDimensionOrDie("time")
-        load_cb = routing.RegisterUnaryTransitVector([0] * n_dep + chunk_q)
-        routing.AddDimensionWithVehicleCapacity(
-            load_cb, 0, [int(p.capacity[v[0]]) for v in vehicles], True, "load"
-        )
-        for v, (i, _, _) in enumerate(vehicles):  # shifts
-            lo = int(p.shift_start[i]) * TICKS_PER_MINUTE
-            hi = int(p.shift_end[i]) * TICKS_PER_MINUTE
-            tdim.CumulVar(routing.Start(v)).SetRange(lo, hi)
-            tdim.CumulVar(routing.End(v)).SetRange(lo, hi)
-        for c in range(n_ch):  # windows and tiered penalties
-            idx = manager.NodeToIndex(n_dep + c)
-            if window[c] is not None:
-                lo, hi = window[c]  # type: ignore[misc]
-                tdim.CumulVar(idx).SetRange(lo, max(hi, lo))
-            routing.AddDisjunction([idx], penalty[c])
-        params = pywrapcp.DefaultRoutingSearchParameters()
-        params.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, strategy)
-        if opts.make_active_moves:
-            ops = params.local_search_operators
-            on = optional_boolean_pb2.BOOL_TRUE
-            ops.use_exchange_and_make_active = on
-            ops.use_relocate_and_make_active = on
-            ops.use_extended_swap_active = on
-        params.local_search_metaheuristic = getattr(
-            routing_enums_pb2.LocalSearchMetaheuristic, opts.metaheuristic
-        )
-        params.solution_limit = max(opts.solution_limit, opts.solution_limit * n_ch // 100)
-        params.time_limit.FromMilliseconds(max(100, int(seconds * 1000)))
-        t_search = time.perf_counter()
-        solution = routing.SolveWithParameters(params)
-        status = _STATUS.get(routing.status(), str(routing.status()))
-        if solution is None:
-            return None
-        if time.perf_counter() - t_search >= 0.97 * seconds:
-            status += ", stopped by the time cap (not reproducible)"
-        seqs = []
-        for v in range(len(vehicles)):
-            idx = solution.Value(routing.NextVar(routing.Start(v)))
-            seq: list[int] = []
-            while not routing.IsEnd(idx):
-                seq.append(manager.IndexToNode(idx) - n_dep)
-                idx = solution.Value(routing.NextVar(idx))
-            seqs.append(seq)
-        return f"{status} ({strategy})", seqs
 
-    # A fixed portfolio of searches, and the top-up alone from the full days; each is topped
-    # up and the best plan wins (see :func:`_finish`), so what the top-up completes counts.
+def _portfolio(
+    model: _VisitModel, opts: SolveOptions, budget: float
+) -> list[tuple[str, list[list[int]]]]:
+    """A fixed portfolio of searches within ``budget`` seconds, and no search (the top-up
+    alone from the full days); each is topped up and the best plan wins (see
+    :func:`_finish`), so what the top-up completes counts. Labels and chunk sequences."""
     found: list[tuple[str, list[list[int]]]] = []
     t_start = time.perf_counter()
     for strategy in opts.first_solutions:
         remaining = budget - (time.perf_counter() - t_start)
         if found and remaining < 0.1:
             break
-        result = search(strategy, max(remaining, 0.1))
+        result = _search(model, opts, strategy, max(remaining, 0.1))
         if result is not None:
             found.append(result)
-    found.append(("without search", [[] for _ in vehicles]))
-    plans = []
-    for label, seqs in found:
-        candidate = list(plan)
-        for v, (i, _, _) in enumerate(vehicles):
-            merged: list[list[int]] = []
-            for c in seqs[v]:
-                if merged and merged[-1][0] == chunk_stop[c]:
-                    merged[-1][1] += chunk_q[c]
-                else:
-                    merged.append([chunk_stop[c], chunk_q[c]])
-            candidate.append((i, merged))
-        plans.append((label, candidate))
-    return _finish(p, sub, plans, order, reason, stats, t0)
+    found.append(("without search", [[] for _ in model.vehicles]))
+    return found
+
+
+def _search(
+    model: _VisitModel, opts: SolveOptions, strategy: str, seconds: float
+) -> tuple[str, list[list[int]]] | None:
+    """Build the OR-Tools model, search from ``strategy``; status and chunk sequences."""
+    manager, routing = _routing_model(model)
+    params = _search_parameters(opts, strategy, seconds, len(model.chunks.stop))
+    t_search = time.perf_counter()
+    solution = routing.SolveWithParameters(params)
+    status = _STATUS.get(routing.status(), str(routing.status()))
+    if solution is None:
+        return None
+    if time.perf_counter() - t_search >= 0.97 * seconds:
+        status += ", stopped by the time cap (not reproducible)"
+    seqs = []
+    for v in range(len(model.vehicles)):
+        idx = solution.Value(routing.NextVar(routing.Start(v)))
+        seq: list[int] = []
+        while not routing.IsEnd(idx):
+            seq.append(manager.IndexToNode(idx) - model.n_dep)
+            idx = solution.Value(routing.NextVar(idx))
+        seqs.append(seq)
+    return f"{status} ({strategy})", seqs
+
+
+def _routing_model(
+    model: _VisitModel,
+) -> tuple[pywrapcp.RoutingIndexManager, pywrapcp.RoutingModel]:
+    """The OR-Tools routing model: travel as the arc cost, the time dimension with the
+    shifts and windows, the load dimension, and one optional node per chunk."""
+    n_dep, chunks = model.n_dep, model.chunks
+    n_nodes = n_dep + len(chunks.stop)
+    manager = pywrapcp.RoutingIndexManager(n_nodes, len(model.vehicles), model.starts, model.starts)
+    routing = pywrapcp.RoutingModel(manager)
+    arc = routing.RegisterTransitMatrix(model.travel.tolist())
+    routing.SetArcCostEvaluatorOfAllVehicles(arc)
+    time_cb = routing.RegisterTransitMatrix(model.transit.tolist())
+    routing.AddDimension(time_cb, DAY_TICKS, DAY_TICKS, False, "time")
+    tdim = routing.GetDimensionOrDie("time")
+    load_cb = routing.RegisterUnaryTransitVector([0] * n_dep + chunks.q)
+    routing.AddDimensionWithVehicleCapacity(load_cb, 0, model.capacity, True, "load")
+    for v, (lo, hi) in enumerate(model.shifts):
+        tdim.CumulVar(routing.Start(v)).SetRange(lo, hi)
+        tdim.CumulVar(routing.End(v)).SetRange(lo, hi)
+    for c in range(len(chunks.stop)):  # windows and tiered penalties
+        idx = manager.NodeToIndex(n_dep + c)
+        window = model.window[c]
+        if window is not None:
+            lo, hi = window
+            tdim.CumulVar(idx).SetRange(lo, max(hi, lo))
+        routing.AddDisjunction([idx], model.penalty[c])
+    return manager, routing
+
+
+def _search_parameters(
+    opts: SolveOptions, strategy: str, seconds: float, n_chunks: int
+) -> routing_parameters_pb2.RoutingSearchParameters:
+    """The first solution ``strategy``, the local search of ``opts``, the solution limit
+    (deterministic) and the time cap."""
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, strategy)
+    if opts.make_active_moves:
+        ops = params.local_search_operators
+        on = optional_boolean_pb2.BOOL_TRUE
+        ops.use_exchange_and_make_active = on
+        ops.use_relocate_and_make_active = on
+        ops.use_extended_swap_active = on
+    params.local_search_metaheuristic = getattr(
+        routing_enums_pb2.LocalSearchMetaheuristic, opts.metaheuristic
+    )
+    params.solution_limit = max(opts.solution_limit, opts.solution_limit * n_chunks // 100)
+    params.time_limit.FromMilliseconds(max(100, int(seconds * 1000)))
+    return params
+
+
+def _vehicle_plans(
+    vehicles: list[tuple[int, int, int]], chunks: _Chunks, seqs: list[list[int]]
+) -> list[tuple[int, list[list[int]]]]:
+    """Each vehicle-day's chunk sequence as (station, [[stop, clients], ...]), consecutive
+    chunks of one stop merged."""
+    out: list[tuple[int, list[list[int]]]] = []
+    for v, (i, _, _) in enumerate(vehicles):
+        merged: list[list[int]] = []
+        for c in seqs[v]:
+            if merged and merged[-1][0] == chunks.stop[c]:
+                merged[-1][1] += chunks.q[c]
+            else:
+                merged.append([chunks.stop[c], chunks.q[c]])
+        out.append((i, merged))
+    return out
 
 
 def _full_days(

@@ -19,18 +19,16 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import re
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import current_process, get_context
 from pathlib import Path
 
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from planner.scenario import _Frozen
+from planner.workers import default_workers, map_tasks, parallelism
 
 log = logging.getLogger(__name__)
 
@@ -271,23 +269,13 @@ def solve_vrp(
     same wall-clock end, and the best feasible one is returned."""
     if engine not in ENGINES:
         raise ValueError(f"engine {engine!r}; expected one of {', '.join(ENGINES)}")
-    if workers is None:
-        workers = os.cpu_count() or 1
-    if current_process().daemon:
-        workers = 1  # a daemonic process may not start processes of its own
+    wanted = workers if workers is not None else default_workers()
+    searches = parallelism(wanted, wanted)  # one process each (1: in this process)
     end = time.time() + time_limit
-    if workers <= 1:
+    if searches <= 1:
         return _solve_until(inst, end, seed, engine)
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        found = list(
-            pool.map(
-                _solve_until,
-                [inst] * workers,
-                [end] * workers,
-                [seed + k for k in range(workers)],
-                [engine] * workers,
-            )
-        )
+    tasks = [(inst, end, seed + k, engine) for k in range(searches)]
+    found = map_tasks(_solve_until, tasks, searches)
     return min(found, key=lambda sol: (not sol.feasible, sol.cost))  # the first on a tie
 
 

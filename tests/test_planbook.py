@@ -1,0 +1,104 @@
+"""plan.xlsx as an office prints it: the summary with the budget of section 五, a sheet per
+service province, translated headers, print settings; every row of the CSVs is there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+import planner
+from planner import i18n
+from tests.scenario_files import write_tiny
+
+
+@pytest.fixture(scope="module")
+def planned(tmp_path_factory: pytest.TempPathFactory) -> tuple[planner.Plan, Path]:
+    root = tmp_path_factory.mktemp("planbook")
+    plan = planner.allocate(
+        planner.read_scenario(write_tiny(root / "tiny")), planner.AllocationParams(time_limit=30)
+    )
+    return plan, root
+
+
+def _csv(folder: Path, name: str) -> pd.DataFrame:
+    return pd.read_csv(folder / f"{name}.csv", dtype=str, keep_default_na=False)
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_the_workbook_holds_every_row_in_the_offices_language(
+    planned: tuple[planner.Plan, Path], lang: str
+) -> None:
+    plan, root = planned
+    folder = root / lang
+    with i18n.speaking(lang):
+        plan.write(folder)
+    book = openpyxl.load_workbook(folder / "plan.xlsx")
+    summary = i18n.render("Summary", lang=lang)
+    assert book.sheetnames[0] == summary
+    provinces = [n for n in book.sheetnames if n[:6].isdigit()]
+    assert provinces == ["520000 贵州省"]
+    assignments = _csv(folder, "assignments")
+    sheet = book[provinces[0]]
+    header = [c.value for c in sheet[1]]
+    assert header[0] == i18n.render("Applicant ID", lang=lang)
+    assert header[-1] == "university"  # a scenario's own column keeps its name
+    rows = [[c.value for c in r] for r in sheet.iter_rows(min_row=2)]
+    assert len(rows) == len(assignments)
+    county = header.index(i18n.render("County code", lang=lang))
+    assert [r[county] for r in rows] == assignments["county_code"].tolist()  # codes as text
+    for key, csv_name in (("Unassigned", "unassigned"), ("Seats", "seats")):
+        got = book[i18n.render(key, lang=lang)]
+        assert got.max_row - 1 == len(_csv(folder, csv_name))
+    # print settings: frozen and repeated header, A4 landscape one page wide, CNY formats
+    assert sheet.freeze_panes == "A2"
+    assert sheet.print_title_rows == "1:1"
+    assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.paperSize == 9
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.page_setup.fitToWidth == 1
+    budget = header.index(i18n.render("Budget (CNY/year)", lang=lang))
+    assert "元" in sheet.cell(row=2, column=budget + 1).number_format
+
+
+def test_the_budget_follows_section_five(planned: tuple[planner.Plan, Path]) -> None:
+    """Living subsidy x 12, transport subsidy and insurance per service province, health
+    checks per recruiting province, computed here from assignments.csv and the rules."""
+    plan, root = planned
+    folder = root / "budget"
+    with i18n.speaking("en"):
+        plan.write(folder)
+    a = _csv(folder, "assignments")
+    rules = plan.scenario.data.rules
+    living = a["living_subsidy_month"].astype(int).sum() * 12
+    transport = a["transport_subsidy"].astype(int).sum()
+    insurance = len(a) * rules.insurance_cny
+    checks = len(a) * rules.health_check_cny
+    book = openpyxl.load_workbook(folder / "plan.xlsx")
+    cells = [[c.value for c in r] for r in book["Summary"].iter_rows()]
+    head = next(i for i, r in enumerate(cells) if r[0] == "Service province")
+    assert cells[head][:6] == [
+        "Service province",
+        "Volunteers",
+        "Living subsidy",
+        "Transport subsidy",
+        "Insurance",
+        "Subtotal",
+    ]
+    first = cells[head + 1]
+    assert first[:6] == [
+        "520000 贵州省",
+        len(a),
+        living,
+        transport,
+        insurance,
+        living + transport + insurance,
+    ]
+    total = next(r for r in cells if r[0] == "Budget in all (CNY a year)")
+    assert (
+        total[1] == living + transport + insurance + checks == plan.summary["budget_cny"]["total"]
+    )
+    recruit = next(i for i, r in enumerate(cells) if r[0] == "Recruiting province")
+    by_recruit = {r[0][:6]: r[2] for r in cells[recruit + 1 : recruit + 3]}
+    counts = a["recruit_province"].value_counts()
+    assert by_recruit == {p: int(n) * rules.health_check_cny for p, n in counts.items()}

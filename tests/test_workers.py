@@ -1,0 +1,99 @@
+"""The one place tasks run (planner.workers): order, where they run, choosing, and cleanup."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from planner import workers
+from tests.test_api_jobs import _session
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _slow_square(x: int, delay: float) -> tuple[int, int]:
+    """``x * x`` after ``delay`` seconds, and the process that computed it."""
+    time.sleep(delay)
+    return x * x, os.getpid()
+
+
+def test_results_come_in_the_order_of_the_tasks_from_other_processes() -> None:
+    # the first task finishes last, so the order cannot come from completion
+    tasks = [(x, 0.6 if x == 0 else 0.0) for x in range(6)]
+    results = workers.map_tasks(_slow_square, tasks, 2)
+    assert [r for r, _ in results] == [x * x for x in range(6)]
+    assert os.getpid() not in {pid for _, pid in results}
+
+
+def test_one_worker_or_one_task_runs_in_this_process() -> None:
+    one_worker = workers.map_tasks(_slow_square, [(2, 0.0), (3, 0.0)], 1)
+    one_task = workers.map_tasks(_slow_square, [(4, 0.0)], 2)
+    assert one_worker == [(4, os.getpid()), (9, os.getpid())]
+    assert one_task == [(16, os.getpid())]
+    assert workers.map_tasks(_slow_square, [], 2) == []
+
+
+def _in_daemon(queue: multiprocessing.Queue) -> None:
+    queue.put((os.getpid(), workers.map_tasks(_slow_square, [(2, 0.0), (3, 0.0)], 2)))
+
+
+def test_a_daemonic_process_runs_the_tasks_itself() -> None:
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    daemon = ctx.Process(target=_in_daemon, args=(queue,), daemon=True)
+    daemon.start()
+    pid, results = queue.get(timeout=60)
+    daemon.join(timeout=10)
+    assert results == [(4, pid), (9, pid)]
+
+
+def test_the_scheduler_is_chosen_by_name() -> None:
+    before = workers.use("local:1")
+    try:
+        assert workers.parallelism(4, 10) == 1
+        assert workers.default_workers() == 1
+        workers.use("local:3")
+        assert workers.parallelism(8, 10) == 3 and workers.parallelism(8, 2) == 2
+        assert workers.map_tasks(_slow_square, [(5, 0.0)], 3) == [(25, os.getpid())]
+        workers.use("local")
+        assert workers.default_workers() == (os.cpu_count() or 1)
+        for bad in ("tcp://scheduler:8786", "local:0", "local:x", "dask"):
+            with pytest.raises(ValueError, match="expected 'local' or 'local:N'"):
+                workers.use(bad)
+    finally:
+        workers.use(before)
+
+
+REQUESTER = """
+import time
+from planner import workers
+from tests.test_workers import _slow_square
+workers.map_tasks(_slow_square, [(1, 120.0), (2, 120.0)], 2)
+"""
+
+
+def test_workers_exit_when_the_process_that_asked_for_them_is_gone() -> None:
+    """A worker forked from the fork server is no child of the process that asked for it:
+    it must not solve on for nobody once that process is killed."""
+    requester = subprocess.Popen(
+        [sys.executable, "-c", REQUESTER], cwd=ROOT, start_new_session=True
+    )
+    try:
+        end = time.monotonic() + 60
+        # the requester, the fork server, the resource tracker and two workers
+        while len(_session(requester.pid)) < 5:
+            assert time.monotonic() < end, _session(requester.pid)
+            time.sleep(0.2)
+    finally:
+        requester.kill()
+        requester.wait()
+    end = time.monotonic() + 15
+    while _session(requester.pid):
+        assert time.monotonic() < end, f"left running: {_session(requester.pid)}"
+        time.sleep(0.2)
