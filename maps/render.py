@@ -31,11 +31,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-<<<<<<< HEAD
 from maps import csp
-=======
 from maps.labels import map_labels
->>>>>>> main
 from maps.plan import MapInputError, PlanFiles, Route, read_plan
 from planner.geo import provinces_of
 
