@@ -738,8 +738,12 @@ def _record_key_event(session: Session, action: str, prefix: str, detail: str) -
 
     from api.audit import Event, write
 
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no login name and no password entry
+        user = "unknown user"
     event = Event(action, "ok", address="local", role="cli", key_prefix=prefix, object_id=prefix)
-    event.detail = f"{detail} by {getpass.getuser()}"
+    event.detail = f"{detail} by {user}"
     write(session, [event])
 
 
