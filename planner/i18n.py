@@ -181,3 +181,64 @@ class Text:
 
     def __str__(self) -> str:
         return self.render()
+
+    def to_data(self) -> dict[str, Any]:
+        """The text as JSON-ready data, to be rendered later in any language
+        (:meth:`from_data`): the template and its fields, a field that is a text nested the
+        same way. A field that is no number, string, list or text is kept as it shows
+        (its ``str`` and ``repr``)."""
+        return {"template": self.template, "fields": {k: _dump(v) for k, v in self.fields.items()}}
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Text:
+        """The text :meth:`to_data` stored."""
+        return cls(data["template"], {k: _load(v) for k, v in data.get("fields", {}).items()})
+
+
+class _Shown:
+    """A stored field that was no plain value: it formats, converts and prints as the value
+    did when it was stored."""
+
+    __slots__ = ("_repr", "_str")
+
+    def __init__(self, text: str, shown: str) -> None:
+        self._str = text
+        self._repr = shown
+
+    def __str__(self) -> str:
+        return self._str
+
+    def __repr__(self) -> str:
+        return self._repr
+
+    def __format__(self, spec: str) -> str:
+        return format(self._str, spec)
+
+
+def _dump(value: Any) -> Any:
+    """A field value as JSON-ready data (:meth:`Text.to_data`)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, Text):
+        return {"text": value.to_data()}
+    if isinstance(value, list):
+        return [_dump(v) for v in value]
+    if isinstance(value, tuple):
+        return {"tuple": [_dump(v) for v in value]}
+    item = getattr(value, "item", None)  # a numpy scalar
+    if callable(item) and getattr(value, "shape", None) == ():
+        return _dump(item())
+    return {"str": str(value), "repr": repr(value)}
+
+
+def _load(data: Any) -> Any:
+    """The field value :func:`_dump` stored."""
+    if isinstance(data, list):
+        return [_load(v) for v in data]
+    if not isinstance(data, dict):
+        return data
+    if "text" in data:
+        return Text.from_data(data["text"])
+    if "tuple" in data:
+        return tuple(_load(v) for v in data["tuple"])
+    return _Shown(data["str"], data["repr"])

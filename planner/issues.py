@@ -81,6 +81,32 @@ class Issue:
             **({"cell": self.cell} if self.cell else {}),
         }
 
+    def to_data(self) -> dict[str, Any]:
+        """The issue for storage: as :meth:`to_dict`, with the message kept as its template
+        and fields (``text``), so that it is read later in the reader's language."""
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "severity": self.severity.value,
+            "rule": self.rule,
+            "text": self.text.to_data(),
+            **({"cell": self.cell} if self.cell else {}),
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Issue:
+        """The issue :meth:`to_data` stored."""
+        return cls(
+            data["file"],
+            data["line"],
+            data["column"],
+            Severity(data["severity"]),
+            data["rule"],
+            Text.from_data(data["text"]),
+            data.get("cell"),
+        )
+
 
 @dataclass(slots=True)
 class Report:
@@ -145,18 +171,29 @@ class Report:
             raise ScenarioError(self)
         return self
 
+    def to_dict(self) -> dict[str, Any]:
+        """The report for machines, ``{"ok", "errors", "warnings", "issues"}``, its messages
+        in the language of the moment."""
+        return {
+            "ok": self.ok,
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "issues": [i.to_dict() for i in self.sorted()],
+        }
+
     def to_json(self) -> str:
-        """The report as JSON for machines: ``{"ok", "errors", "warnings", "issues"}``."""
-        return json.dumps(
-            {
-                "ok": self.ok,
-                "errors": len(self.errors),
-                "warnings": len(self.warnings),
-                "issues": [i.to_dict() for i in self.sorted()],
-            },
-            ensure_ascii=False,
-            indent=2,
-        )
+        """:meth:`to_dict` as JSON text."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
+
+    def to_data(self) -> dict[str, Any]:
+        """The report for storage (JSON-ready): every issue with its message as a template
+        (:meth:`Issue.to_data`), to be read later in any language (:meth:`from_data`)."""
+        return {"issues": [i.to_data() for i in self.issues]}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Report:
+        """The report :meth:`to_data` stored."""
+        return cls([Issue.from_data(i) for i in data.get("issues", [])])
 
 
 class ScenarioError(Exception):
