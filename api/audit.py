@@ -6,8 +6,9 @@ Actions:
 
 ``upload``, ``plan``, ``cancel``, ``download`` (a plan's tables, routes, workbook, summary,
 budget or map; ``detail`` names which), ``map-link`` (a signed link made), ``key-create``,
-``key-revoke`` (from the command line), ``failed-auth`` (an unknown or revoked key, or a map
-link whose signature is wrong) and ``throttled`` (refused with 429, see :mod:`api.throttle`).
+``key-revoke`` (from the command line), ``sign-in`` and ``sign-out`` (the office pages),
+``failed-auth`` (an unknown or revoked key, or a map link whose signature is wrong) and
+``throttled`` (refused with 429, see :mod:`api.throttle`).
 
 The service records events into memory and a background thread writes them in batches every
 ``PLANNER_AUDIT_FLUSH_SECONDS`` (0.2 s), so a read does not wait for a database write;
@@ -30,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.db.models import AuditRow, utcnow
 from api.keys import Principal
+from planner.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,8 @@ Action = Literal[
     "map-link",
     "key-create",
     "key-revoke",
+    "sign-in",
+    "sign-out",
     "failed-auth",
     "throttled",
 ]
@@ -153,23 +157,36 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
     found = _SPAN.match(text.strip())
     if found:
         return (now or utcnow()) - timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
-    return parse_time(text, "since", "a span like 30m, 12h, 1d, 2w or ")
+    try:
+        return _iso(text)
+    except ValueError:
+        raise ValueError(
+            _(
+                "since {text!r}; expected a span like 30m, 12h, 1d, 2w or an ISO time like "
+                "2026-12-01T08:00:00+08:00",
+                text=text,
+            )
+        ) from None
 
 
-def parse_time(text: str, name: str = "until", also: str = "") -> datetime:
-    """An ISO 8601 time (UTC when it names no zone).
+def parse_time(text: str) -> datetime:
+    """An ISO 8601 time (UTC when it names no zone), e.g. the end of a query (``until``).
 
     Raises
     ------
     ValueError
-        Naming what was received and what is expected.
+        Naming what was received and what is expected (in the language of the moment).
     """
     try:
-        when = datetime.fromisoformat(text.strip())
+        return _iso(text)
     except ValueError:
         raise ValueError(
-            f"{name} {text!r}; expected {also}an ISO time like 2026-12-01T08:00:00+08:00"
+            _("until {text!r}; expected an ISO time like 2026-12-01T08:00:00+08:00", text=text)
         ) from None
+
+
+def _iso(text: str) -> datetime:
+    when = datetime.fromisoformat(text.strip())
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 

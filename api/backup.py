@@ -36,6 +36,7 @@ from sqlalchemy.engine import URL, make_url
 
 from api.db.models import utcnow
 from api.settings import Settings
+from planner.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,8 @@ FILES = ("secret.key",)
 
 
 class BackupProblem(RuntimeError):
-    """A backup or restore that cannot be done; the message says why and what to do."""
+    """A backup or restore that cannot be done; the message says why and what to do (in the
+    language of the moment)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +86,12 @@ class Manifest:
             return cls(data["created_at"], data["database"], data["revision"], data["files"])
         except (OSError, ValueError, KeyError) as exc:
             raise BackupProblem(
-                f"{path}: not a backup manifest ({exc}); expected a folder written by "
-                "`planner backup`"
+                _(
+                    "{path}: not a backup manifest ({problem}); expected a folder written by "
+                    "`planner backup`",
+                    path=path,
+                    problem=exc,
+                )
             ) from None
 
 
@@ -102,7 +108,9 @@ def _kind(url: URL) -> str:
         return "sqlite"
     if url.get_backend_name() == "postgresql":
         return "postgresql"
-    raise BackupProblem(f"database {url.get_backend_name()!r}; expected SQLite or PostgreSQL")
+    raise BackupProblem(
+        _("database {kind!r}; expected SQLite or PostgreSQL", kind=url.get_backend_name())
+    )
 
 
 def _pg_env(url: URL) -> dict[str, str]:
@@ -123,12 +131,14 @@ def _pg_env(url: URL) -> dict[str, str]:
 def _run(cmd: list[str], url: URL) -> None:
     tool = shutil.which(cmd[0])
     if tool is None:
-        raise BackupProblem(f"{cmd[0]} not found; install PostgreSQL's client tools")
+        raise BackupProblem(_("{tool} not found; install PostgreSQL's client tools", tool=cmd[0]))
     done = subprocess.run(
         [tool, *cmd[1:]], env=_pg_env(url), capture_output=True, text=True, check=False
     )
     if done.returncode != 0:
-        raise BackupProblem(f"{cmd[0]} failed: {done.stderr.strip()[-2000:]}")
+        raise BackupProblem(
+            _("{tool} failed: {problem}", tool=cmd[0], problem=done.stderr.strip()[-2000:])
+        )
 
 
 def _revision(url: str) -> str | None:
@@ -170,7 +180,7 @@ def backup(settings: Settings, dest: Path) -> Manifest:
     kind = _kind(url)
     dest = Path(dest)
     if dest.exists() and any(dest.iterdir()):
-        raise BackupProblem(f"{dest} is not empty; back up into a new folder")
+        raise BackupProblem(_("{folder} is not empty; back up into a new folder", folder=dest))
     dest.mkdir(parents=True, exist_ok=True)
     dest.chmod(0o700)
     if kind == "sqlite":
@@ -219,17 +229,23 @@ def verify(source: Path) -> Manifest:
     for rel, digest in manifest.files.items():
         path = source / rel
         if not path.is_file():
-            problems.append(f"{rel}: missing")
+            problems.append(_("{file}: missing", file=rel))
         elif _sha256(path) != digest:
-            problems.append(f"{rel}: changed since the backup (SHA-256 differs)")
+            problems.append(_("{file}: changed since the backup (SHA-256 differs)", file=rel))
     listed = set(manifest.files) | {MANIFEST}
     problems += [
-        f"{p.relative_to(source).as_posix()}: not in the manifest"
+        _("{file}: not in the manifest", file=p.relative_to(source).as_posix())
         for p in sorted(source.rglob("*"))
         if p.is_file() and p.relative_to(source).as_posix() not in listed
     ]
     if problems:
-        raise BackupProblem(f"{source} does not match its manifest: " + "; ".join(problems))
+        raise BackupProblem(
+            _(
+                "{folder} does not match its manifest: {problems}",
+                folder=source,
+                problems="; ".join(problems),
+            )
+        )
     return manifest
 
 
@@ -248,20 +264,28 @@ def restore(settings: Settings, source: Path) -> Manifest:
     kind = _kind(url)
     if kind != manifest.database:
         raise BackupProblem(
-            f"the backup holds a {manifest.database} database; PLANNER_DATABASE_URL names "
-            f"{kind}: restore into the same kind (or move the data with pg_dump/pg_restore)"
+            _(
+                "the backup holds a {found} database; PLANNER_DATABASE_URL names {kind}: "
+                "restore into the same kind (or move the data with pg_dump/pg_restore)",
+                found=manifest.database,
+                kind=kind,
+            )
         )
     data = settings.data_dir
     present = [n for n in (*FOLDERS, *FILES, SQLITE_FILE) if (data / n).exists()]
     if present:
         raise BackupProblem(
-            f"{data} already holds {', '.join(present)}; restore into an empty data folder "
-            "(PLANNER_DATA_DIR)"
+            _(
+                "{folder} already holds {present}; restore into an empty data folder "
+                "(PLANNER_DATA_DIR)",
+                folder=data,
+                present=", ".join(present),
+            )
         )
     if kind == "sqlite":
         target = Path(str(url.database))
         if target.exists():
-            raise BackupProblem(f"{target} exists; restore into a new database file")
+            raise BackupProblem(_("{file} exists; restore into a new database file", file=target))
         target.parent.mkdir(parents=True, exist_ok=True)
         copy = sqlite3.connect(f"file:{source / SQLITE_FILE}?mode=ro", uri=True)
         into = sqlite3.connect(target)
@@ -274,8 +298,11 @@ def restore(settings: Settings, source: Path) -> Manifest:
     else:
         if _revision(settings.url) is not None:
             raise BackupProblem(
-                f"database {url.database!r} already holds the service's tables; restore into "
-                "an empty database"
+                _(
+                    "database {name!r} already holds the service's tables; restore into an "
+                    "empty database",
+                    name=url.database,
+                )
             )
         _run(["pg_restore", "--no-owner", "--exit-on-error", f"--dbname={url.database}",
               str(source / PG_FILE)], url)  # fmt: skip

@@ -13,6 +13,7 @@ language is read from the command line first.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 from collections import Counter
@@ -648,12 +649,17 @@ def template(
     console.print(_("template written to [bold]{path}[/]", path=path))
 
 
-@app.command()
+@app.command(
+    help=_(
+        "Start the HTTP service: the JSON API, the office pages at /office and the index "
+        "(settings from PLANNER_* variables; see docs/api.md)."
+    )
+)
 def serve(
-    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    host: Annotated[str, typer.Option("--host", help=_("Address to listen on."))] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help=_("Port to listen on."))] = 8000,
     access_log: Annotated[
-        bool, typer.Option("--access-log/--no-access-log", help="Log every request.")
+        bool, typer.Option("--access-log/--no-access-log", help=_("Log every request."))
     ] = False,
 ) -> None:
     """Start the HTTP service (settings from PLANNER_* variables; see docs/api.md)."""
@@ -664,11 +670,26 @@ def serve(
 
     _setup_logging(True)
     settings = Settings()
-    console.print(f"data in [bold]{settings.data_dir.resolve()}[/], database {settings.url}")
+    console.print(
+        _(
+            "data in [bold]{folder}[/], database {url}; pages in {language} unless the browser "
+            "asks for another language",
+            folder=settings.data_dir.resolve(),
+            url=_safe_url(settings.url),
+            language=i18n.language(),
+        )
+    )
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=access_log)
 
 
-keys = typer.Typer(help="API keys of the HTTP service (stored hashed).", no_args_is_help=True)
+def _safe_url(url: str) -> str:
+    """A database URL without its password (for the terminal)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+keys = typer.Typer(help=_("API keys of the HTTP service (stored hashed)."), no_args_is_help=True)
 app.add_typer(keys, name="keys")
 
 
@@ -681,12 +702,13 @@ def _key_sessions() -> sessionmaker[Session]:
     return session_factory(make_engine(settings.url))
 
 
-@keys.command("create")
+@keys.command("create", help=_("Create a key and print it once (only its hash is stored)."))
 def keys_create(
     role: Annotated[
-        str, typer.Option("--role", help="national, viewer or province:CODE (e.g. 520000).")
+        str,
+        typer.Option("--role", help=_("national, viewer or province:CODE (e.g. 520000).")),
     ],
-    name: Annotated[str, typer.Option("--name", help="Who holds the key.")] = "",
+    name: Annotated[str, typer.Option("--name", help=_("Who holds the key."))] = "",
 ) -> None:
     """Create a key and print it once (only its hash is stored)."""
     from api.keys import KeyProblem, create_key
@@ -698,18 +720,23 @@ def keys_create(
             err.print(str(exc))
             raise typer.Exit(2) from None
         _record_key_event(session, "key-create", row.prefix, f"role {role}")
-    console.print(f"key {row.prefix} ({role}) created; it is shown only now:")
+    console.print(
+        _("key {prefix} ({role}) created; it is shown only now:", prefix=row.prefix, role=role)
+    )
     sys.stdout.write(key + "\n")
 
 
-@keys.command("list")
+_KEY_COLUMNS = (N_("prefix"), N_("role"), N_("name"), N_("created"), N_("revoked"))
+
+
+@keys.command("list", help=_("List the keys (prefix, role, name, created, revoked)."))
 def keys_list() -> None:
     """List the keys (prefix, role, name, created, revoked)."""
     from api.keys import list_keys
 
     with _key_sessions()() as session:
         rows = list_keys(session)
-    table = Table("prefix", "role", "name", "created", "revoked")
+    table = Table(*(_(c) for c in _KEY_COLUMNS))
     for r in rows:
         role = f"province:{r.province}" if r.role == "province" else r.role
         revoked = f"{r.revoked_at:%Y-%m-%d %H:%M}" if r.revoked_at else ""
@@ -717,8 +744,8 @@ def keys_list() -> None:
     console.print(table)
 
 
-@keys.command("revoke")
-def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix.")]) -> None:
+@keys.command("revoke", help=_("Revoke a key: it stops working at once."))
+def keys_revoke(prefix: Annotated[str, typer.Argument(help=_("The key's prefix."))]) -> None:
     """Revoke a key: it stops working at once."""
     from api.keys import KeyProblem, revoke_key
 
@@ -729,7 +756,7 @@ def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix.")]
             err.print(str(exc))
             raise typer.Exit(2) from None
         _record_key_event(session, "key-revoke", prefix, "revoked")
-    console.print(f"key {prefix} revoked")
+    console.print(_("key {prefix} revoked", prefix=prefix))
 
 
 def _record_key_event(session: Session, action: str, prefix: str, detail: str) -> None:
@@ -747,19 +774,21 @@ def _record_key_event(session: Session, action: str, prefix: str, detail: str) -
     write(session, [event])
 
 
-@app.command()
+@app.command(
+    help=_("The service's audit trail, newest first: who uploaded, planned, cancelled, downloaded.")
+)
 def audit(
     since: Annotated[
-        str, typer.Option("--since", help="A span (30m, 12h, 1d, 2w) or an ISO time.")
+        str, typer.Option("--since", help=_("A span (30m, 12h, 1d, 2w) or an ISO time."))
     ] = "1d",
     action: Annotated[
-        str | None, typer.Option("--action", help="Only this action (e.g. failed-auth).")
+        str | None, typer.Option("--action", help=_("Only this action (e.g. failed-auth)."))
     ] = None,
     province: Annotated[
-        str | None, typer.Option("--province", help="Only keys of this province (520000).")
+        str | None, typer.Option("--province", help=_("Only keys of this province (520000)."))
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many events.")] = 1000,
-    json_out: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    limit: Annotated[int, typer.Option("--limit", help=_("At most this many events."))] = 1000,
+    json_out: Annotated[bool, typer.Option("--json", help=_("One JSON object per line."))] = False,
 ) -> None:
     """The service's audit trail, newest first: who uploaded, planned, cancelled, downloaded."""
     import json
@@ -773,7 +802,13 @@ def audit(
         err.print(str(exc))
         raise typer.Exit(2) from None
     if action is not None and action not in ACTIONS:
-        err.print(f"--action {action!r}; expected one of {', '.join(ACTIONS)}")
+        err.print(
+            _(
+                "--action {action!r}; expected one of {actions}",
+                action=action,
+                actions=", ".join(ACTIONS),
+            )
+        )
         raise typer.Exit(2)
     with _key_sessions()() as session:
         rows = [
@@ -784,10 +819,10 @@ def audit(
         for r in rows:
             sys.stdout.write(json.dumps(r.model_dump(mode="json"), ensure_ascii=False) + "\n")
         return
-    # one line per event, fixed columns, so that grep and awk work on it
+    # one line per event, fixed columns, so that grep and awk work on it; the machine words
+    # (actions, outcomes, roles) stay as stored, the header is in the user's language
     line = "{:19}  {:11}  {:7}  {:>6}  {:15}  {:8}  {:15}  {:32}  {}\n"
-    names = ("time (UTC)", "action", "outcome", "status", "role", "key", "address", "object")
-    sys.stdout.write(line.format(*names, "detail"))
+    sys.stdout.write(_columns(line, [_(n) for n in _AUDIT_COLUMNS]))
     for r in rows:
         sys.stdout.write(
             line.format(
@@ -802,12 +837,44 @@ def audit(
                 r.detail or "",
             )
         )
-    err.print(f"{len(rows)} event(s) since {start:%Y-%m-%d %H:%M:%S} UTC")
+    err.print(_("{n} event(s) since {start} UTC", n=len(rows), start=start.strftime("%Y-%m-%d %H:%M:%S")))
 
 
-@app.command()
+_AUDIT_COLUMNS = (
+    N_("time (UTC)"),
+    N_("action"),
+    N_("outcome"),
+    N_("status"),
+    N_("role"),
+    N_("key"),
+    N_("address"),
+    N_("object"),
+    N_("detail"),
+)
+
+
+def _columns(line: str, names: list[str]) -> str:
+    """The header of a fixed-column listing; a column's width counts a wide (CJK) character
+    as two, as a terminal shows it."""
+    from rich.cells import cell_len
+
+    fields = re.findall(r"\{:(>?)(\d+)\}", line)
+    out = []
+    for k, name in enumerate(names):
+        if k >= len(fields):
+            out.append(name)
+            continue
+        right, width = fields[k]
+        pad = " " * max(int(width) - cell_len(name), 0)
+        out.append(pad + name if right else name + pad)
+    return "  ".join(out).rstrip() + "\n"
+
+
+@app.command(
+    help=_("Copy the service's database and data folder into DEST (safe while the server runs).")
+)
 def backup(
-    dest: Annotated[Path, typer.Argument(help="A new, empty folder for the backup.")],
+    dest: Annotated[Path, typer.Argument(help=_("A new, empty folder for the backup."))],
 ) -> None:
     """Copy the service's database and data folder into DEST (safe while the server runs)."""
     from api.backup import BackupProblem
@@ -821,14 +888,20 @@ def backup(
         err.print(str(exc))
         raise typer.Exit(1) from None
     console.print(
-        f"backup of the {manifest.database} database (schema {manifest.revision}) and "
-        f"{len(manifest.files)} file(s) in [bold]{dest}[/]"
+        _(
+            "backup of the {database} database (schema {revision}) and {n} file(s) in "
+            "[bold]{dest}[/]",
+            database=manifest.database,
+            revision=manifest.revision,
+            n=len(manifest.files),
+            dest=dest,
+        )
     )
 
 
-@app.command()
+@app.command(help=_("Bring a backup back into the configured, empty, data folder and database."))
 def restore(
-    source: Annotated[Path, typer.Argument(help="A folder written by `planner backup`.")],
+    source: Annotated[Path, typer.Argument(help=_("A folder written by `planner backup`."))],
 ) -> None:
     """Bring a backup back into the configured, empty, data folder and database."""
     from api.backup import BackupProblem
@@ -843,8 +916,13 @@ def restore(
         err.print(str(exc))
         raise typer.Exit(1) from None
     console.print(
-        f"restored the backup of {manifest.created_at} into [bold]{settings.data_dir}[/] "
-        f"({settings.url.split('@')[-1]}); start the server with `planner serve`"
+        _(
+            "restored the backup of {created} into [bold]{folder}[/] ({database}); start the "
+            "server with `planner serve`",
+            created=manifest.created_at,
+            folder=settings.data_dir,
+            database=settings.url.split("@")[-1],
+        )
     )
 
 

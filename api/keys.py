@@ -23,13 +23,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.db.models import ApiKey, utcnow
+from planner.i18n import _
 
 ROLES = ("national", "province", "viewer")
 _PROVINCE = re.compile(r"^\d{2}0000$")
 
 
 class KeyProblem(ValueError):
-    """A role or key that cannot be used; the message says what was expected."""
+    """A role or key that cannot be used; the message says what was expected (in the language
+    of the moment)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,12 +60,15 @@ def parse_role(text: str) -> tuple[str, str | None]:
     """``national``, ``viewer`` or ``province:CODE`` -> (role, province)."""
     if text in ("national", "viewer"):
         return text, None
-    role, _, code = text.partition(":")
+    role, _sep, code = text.partition(":")
     if role == "province" and _PROVINCE.match(code):
         return role, code
     raise KeyProblem(
-        f"role {text!r}; expected national, viewer or province:CODE with a 6-digit province "
-        "code ending in 0000 (e.g. province:520000)"
+        _(
+            "role {role!r}; expected national, viewer or province:CODE with a 6-digit province "
+            "code ending in 0000 (e.g. province:520000)",
+            role=text,
+        )
     )
 
 
@@ -92,7 +97,9 @@ def revoke_key(session: Session, prefix: str) -> ApiKey:
     """Revoke the key with ``prefix``; raise :class:`KeyProblem` when there is none."""
     row = session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).first()
     if row is None:
-        raise KeyProblem(f"no key with prefix {prefix!r}; `planner keys list` shows them")
+        raise KeyProblem(
+            _("no key with prefix {prefix!r}; `planner keys list` shows them", prefix=prefix)
+        )
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         session.commit()
