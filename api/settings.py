@@ -65,6 +65,9 @@ class Settings(BaseSettings):
         description="Where failed authentications are counted: memory:// or redis://host:port/db "
         "(shared by several servers).",
     )
+    session_seconds: float = Field(
+        default=8 * 3600, gt=0, description="How long a sign-in on the office pages lasts."
+    )
     audit_flush_seconds: float = Field(
         default=0.2, gt=0, description="How often audit events are written to the database."
     )

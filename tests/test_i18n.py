@@ -23,12 +23,13 @@ KEYWORDS = {"N_": None, "_": None, "_n": (1, 2)}
 
 
 def _templates() -> dict[str, str]:
-    """Every template marked in the code (msgid -> where), as ``make messages`` extracts."""
+    """Every template marked in the code and in the pages' HTML templates (msgid -> where),
+    as ``make messages`` extracts."""
     found: dict[str, str] = {}
     for package in PACKAGES:
         for filename, lineno, message, _comments, _context in extract_from_dir(
             ROOT / package,
-            method_map=[("**.py", "python")],
+            method_map=[("**.py", "python"), ("**/templates/**.html", "jinja2")],
             keywords=KEYWORDS,
         ):
             for msgid in message if isinstance(message, tuple) else (message,):

@@ -51,6 +51,8 @@ class ScenarioRow(Base):
     """Comma-separated province codes of the counties the scenario serves."""
     tables: Mapped[dict[str, int]] = mapped_column(JSON)
     validation: Mapped[dict[str, object]] = mapped_column(JSON)
+    """The validation report with its messages as templates and fields
+    (:meth:`planner.issues.Report.to_data`), read in each reader's language."""
     created_by: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -72,6 +74,9 @@ class JobRow(Base):
     plan_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     previous_plan_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     """A re-plan: the earlier plan whose volunteers should move as little as possible."""
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    """The language of the plan's files (``zh-CN``, ``en``): that of the person who started
+    it; ``None`` for the server's default."""
     created_by: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -91,6 +96,18 @@ class PlanRow(Base):
     stages: Mapped[str] = mapped_column(String(100))
     """Comma-separated stages that ran: ``allocation``, ``routing``."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WebSession(Base):
+    """A signed-in browser (the office pages): only the SHA-256 digest of the cookie's token
+    is stored; the session ends at ``expires_at``, at sign-out, or when its key is revoked."""
+
+    __tablename__ = "web_sessions"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class AuditRow(Base):

@@ -7,12 +7,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from api.audit import AuditLog
 from api.db.session import make_engine, session_factory, upgrade
 from api.server.deps import KeyCache
 from api.server.jobs import JobRunner
+from api.server.language import Language
+from api.server.pages import is_page, pages, problem_page
 from api.server.problems import ApiProblem
 from api.server.routes import api, root
 from api.server.security import BodyLimit, HeadAsGet, SecurityHeaders
@@ -25,9 +27,12 @@ log = logging.getLogger(__name__)
 DESCRIPTION = """\
 Plans of the College Graduates Volunteer Service Western Plan (大学生志愿服务西部计划) over HTTP.
 
-Send the key as `Authorization: Bearer KEY` or `X-API-Key: KEY`. Upload a scenario zip
-(`POST /api/v1/scenarios`, field `file`), start a plan (`POST /api/v1/scenarios/{id}/plans`),
-poll the job (`GET /api/v1/jobs/{job_id}`), then read the plan's results.
+Send the key as `Authorization: Bearer KEY` or `X-API-Key: KEY`. Upload a scenario zip or
+.xlsx workbook (`POST /api/v1/scenarios`, field `file`), start a plan
+(`POST /api/v1/scenarios/{id}/plans`), poll the job (`GET /api/v1/jobs/{job_id}`), then read
+the plan's results. Messages (`detail`, a validation issue's `message`) are in the language of
+`Accept-Language` (zh-CN or en), else the server's default; every other field is the same in
+both. People use the office pages at `/office` instead.
 """
 
 
@@ -74,16 +79,18 @@ def create_app(settings: Settings | None = None, run_jobs: bool = True) -> FastA
     app.state.keys = KeyCache(settings.key_cache_seconds)
     app.include_router(root)
     app.include_router(api)
+    app.include_router(pages)
 
     @app.exception_handler(ApiProblem)
-    async def _problem(request: Request, exc: ApiProblem) -> JSONResponse:
-        return JSONResponse(
-            {"detail": exc.detail, **exc.extra}, status_code=exc.status, headers=exc.headers
-        )
+    async def _problem(request: Request, exc: ApiProblem) -> Response:
+        if is_page(request.url.path):
+            return problem_page(request, exc)
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
 
     app.add_middleware(
         BodyLimit, upload_limit=settings.max_upload_bytes, body_limit=settings.max_body_bytes
     )
+    app.add_middleware(Language)  # the request's language, for everything inside it
     app.add_middleware(SecurityHeaders)  # outside the others: every answer has the headers
     app.add_middleware(HeadAsGet)  # outermost: the headers are those of the GET
     return app

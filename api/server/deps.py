@@ -1,7 +1,10 @@
 """FastAPI dependencies as ``Annotated`` aliases: settings, database session, runner, caller.
 
 A key travels as ``Authorization: Bearer KEY``, ``X-API-Key: KEY`` or (for browsers, which
-prompt for it) HTTP Basic with the key as the password.
+prompt for it) HTTP Basic with the key as the password. The office pages (:mod:`api.server.pages`)
+sign in with a key once and then carry a session cookie (:mod:`api.sessions`); both end in the
+same :class:`~api.keys.Principal` and the same role checks (:func:`require_office`,
+:func:`require_national`), throttle and audit trail.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from fastapi.security import (
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from api import sessions as web_sessions
 from api.audit import AuditLog, Event, outcome_of, role_of
 from api.keys import Principal, principal_for
 from api.server import store
@@ -29,6 +33,7 @@ from api.server.jobs import JobRunner
 from api.server.problems import ApiProblem
 from api.settings import Settings
 from api.throttle import Throttle, key_prefix
+from planner.i18n import N_
 
 _bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer KEY")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="X-API-Key: KEY")
@@ -106,6 +111,12 @@ async def optional_principal(
     )
     if not key:
         return None
+    return await authenticate(request, key, _challenge())
+
+
+async def authenticate(request: Request, key: str, headers: dict[str, str] | None) -> Principal:
+    """The holder of ``key``: refused with 429 while its address or prefix is throttled, 401
+    (counted and audited as a failed authentication) for an unknown or revoked key."""
     prefix = key_prefix(key)
     await refuse_if_throttled(request, prefix)
     cache: KeyCache = request.app.state.keys
@@ -114,8 +125,22 @@ async def optional_principal(
         who = await run_in_threadpool(cache.load, request.app.state.sessions, key)
     if who is None:
         await failed_auth(request, prefix, "unknown or revoked key")
-        raise ApiProblem(401, "unknown or revoked API key", headers=_challenge())
+        raise ApiProblem(401, N_("unknown or revoked API key"), headers=headers)
     return who
+
+
+async def session_principal(request: Request) -> Principal | None:
+    """The caller of an office page: the key signed in with the session cookie, None without
+    a valid session (none, expired, signed out, or its key revoked)."""
+    token = request.cookies.get(web_sessions.COOKIE)
+    if not token:
+        return None
+
+    def load() -> Principal | None:
+        with request.app.state.sessions() as session:
+            return web_sessions.principal_of(session, token)
+
+    return await run_in_threadpool(load)
 
 
 def client_address(request: Request) -> str | None:
@@ -139,9 +164,12 @@ async def refuse_if_throttled(request: Request, prefix: str | None) -> None:
         record(request, Event("throttled", "refused", key_prefix=prefix, status=429))
         raise ApiProblem(
             429,
-            "too many failed authentications from this address or with this key in the last "
-            f"minute; try again in {wait} s",
+            N_(
+                "too many failed authentications from this address or with this key in the "
+                "last minute; try again in {seconds} s"
+            ),
             headers={"Retry-After": str(wait)},
+            seconds=wait,
         )
 
 
@@ -175,17 +203,29 @@ async def principal(who: Annotated[Principal | None, Depends(optional_principal)
     if who is None:
         raise ApiProblem(
             401,
-            "no API key: send Authorization: Bearer KEY or X-API-Key: KEY",
+            N_("no API key: send Authorization: Bearer KEY or X-API-Key: KEY"),
             headers=_challenge(),
         )
     return who
 
 
+def require_office(who: Principal) -> Principal:
+    """``who`` if it may read everything in scope, upload and plan (not a viewer); else 403."""
+    if not who.writes:
+        raise ApiProblem(403, N_("a viewer key reads plan summaries and maps only"))
+    return who
+
+
+def require_national(who: Principal) -> Principal:
+    """``who`` if it is a national key; else 403."""
+    if who.role != "national":
+        raise ApiProblem(403, N_("only a national key reads the audit trail"))
+    return who
+
+
 async def office(who: Annotated[Principal, Depends(principal)]) -> Principal:
     """A caller allowed to read everything in scope (not a viewer)."""
-    if not who.writes:
-        raise ApiProblem(403, "a viewer key reads plan summaries and maps only")
-    return who
+    return require_office(who)
 
 
 MaybeCallerDep = Annotated[Principal | None, Depends(optional_principal)]
@@ -205,9 +245,7 @@ OfficeDep = Annotated[Principal, Depends(office)]
 
 async def national(who: CallerDep) -> Principal:
     """A national key (the audit trail)."""
-    if who.role != "national":
-        raise ApiProblem(403, "only a national key reads the audit trail")
-    return who
+    return require_national(who)
 
 
 NationalDep = Annotated[Principal, Depends(national)]
@@ -226,14 +264,21 @@ class AuditNote:
 _OBJECT_PARAMS = ("plan_id", "job_id", "scenario_id")
 
 
-def audited(action: str, detail: str | None = None) -> Any:
+def audited(action: str, detail: str | None = None, caller: Any = optional_principal) -> Any:
     """A dependency that audits the route's ``action`` with its outcome (refusals included).
 
     The object is the path's plan, job or scenario id unless the route sets
-    ``note.object_id`` (e.g. the id of a new scenario).
+    ``note.object_id`` (e.g. the id of a new scenario). ``caller`` is the dependency that
+    finds the caller: a key (the API), or the session cookie (the office pages:
+    :func:`session_principal`).
     """
 
-    async def dependency(request: Request, who: MaybeCallerDep) -> AsyncIterator[AuditNote]:
+    async def dependency(
+        request: Request,
+        who: Principal | None = Depends(caller),  # noqa: B008 (a default: see below)
+    ) -> AsyncIterator[AuditNote]:
+        # ``Depends`` as the default, not in ``Annotated``: with postponed annotations FastAPI
+        # could not resolve the closure's ``caller`` from the annotation's text
         params = request.path_params
         note = AuditNote(next((params[p] for p in _OBJECT_PARAMS if p in params), None), detail)
         prefix, role, province = role_of(who)

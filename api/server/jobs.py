@@ -37,6 +37,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.db.models import JobRow, PlanRow, utcnow
 from api.settings import Settings
+from planner import i18n
+from planner.i18n import N_
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +90,10 @@ def recover(
                             else {
                                 "state": "interrupted",
                                 "stage": "interrupted",
-                                "error": "interrupted by a server stop twice; not re-queued",
+                                "error": _in(
+                                    job.language,
+                                    N_("interrupted by a server stop twice; not re-queued"),
+                                ),
                                 "finished_at": utcnow(),
                             }
                         ),
@@ -110,6 +115,11 @@ def recover(
     if requeued or interrupted:
         log.warning("recovered jobs: %d re-queued, %d interrupted", requeued, interrupted)
     return requeued, interrupted
+
+
+def _in(language: str | None, template: str, **fields: Any) -> str:
+    """A message of a job, in the job's language (its files'), else the server's default."""
+    return i18n.render(template, fields, i18n.choose(language))
 
 
 def _fenced(job_id: str, attempt: int) -> Update:
@@ -198,9 +208,12 @@ class JobRunner:
             with self._lock:
                 ids = list(self._running)
             rows = s.execute(
-                select(JobRow.id, JobRow.state, JobRow.attempt).where(JobRow.id.in_(ids))
+                select(JobRow.id, JobRow.state, JobRow.attempt, JobRow.language).where(
+                    JobRow.id.in_(ids)
+                )
             ).all()
-            states = {job_id: (state, attempt) for job_id, state, attempt in rows}
+            states = {job_id: (state, attempt) for job_id, state, attempt, _ in rows}
+            languages = {job_id: language for job_id, *_, language in rows}
             for job_id in ids:
                 r = self._running[job_id]
                 code = r.proc.poll()
@@ -214,8 +227,13 @@ class JobRunner:
                     s.execute(
                         _fenced(job_id, r.attempt).values(
                             state="failed",
-                            error="killed: the job exceeded its wall-time limit of "
-                            f"{r.limit:.0f} s",
+                            error=_in(
+                                languages.get(job_id),
+                                N_(
+                                    "killed: the job exceeded its wall-time limit of {seconds:.0f} s"
+                                ),
+                                seconds=r.limit,
+                            ),
                             finished_at=utcnow(),
                         )
                     )
@@ -226,7 +244,11 @@ class JobRunner:
                         s.execute(
                             _fenced(job_id, r.attempt).values(
                                 state="failed",
-                                error=f"the worker process ended with exit code {code}",
+                                error=_in(
+                                    languages.get(job_id),
+                                    N_("the worker process ended with exit code {code}"),
+                                    code=code,
+                                ),
                                 finished_at=utcnow(),
                             )
                         )
@@ -336,7 +358,8 @@ def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
             log.warning("job %s attempt %d is not mine to run; exiting", job_id, attempt)
             return 0
         scenario_id, time_limit, previous_id = job.scenario_id, job.time_limit, job.previous_plan_id
-    from api.server.store import scenario_dir
+        language = job.language
+    from api.server.store import scenario_source
 
     log.info("job %s attempt %d started (time limit %.0f s per stage)", job_id, attempt, time_limit)
 
@@ -354,8 +377,10 @@ def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
             allocation=AllocationParams(time_limit=time_limit),
             routing=RoutingParams(time_limit=time_limit),
             previous=plan_dir(settings, previous_id) if previous_id else None,
+            language=language,
         )
-        stages = run_stages(scenario_dir(settings, scenario_id), partial, options, on_stage).solved
+        outcome = run_stages(scenario_source(settings, scenario_id), partial, options, on_stage)
+        stages, language = outcome.solved, outcome.language
         partial.rename(final)
         with sessions() as s:
             done = _rowcount(
@@ -365,6 +390,7 @@ def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
                         stage="done",
                         progress=100.0,
                         plan_id=plan_id,
+                        language=language,  # what the files were written in
                         finished_at=utcnow(),
                     )
                 )
@@ -388,9 +414,10 @@ def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
     except Exception as exc:
         shutil.rmtree(partial, ignore_errors=True)
         if isinstance(exc, ScenarioError):
-            message = f"{exc.message}: " + "; ".join(
-                f"{i.file}: {i.message}" for i in exc.report.errors[:5]
-            )
+            with i18n.speaking(i18n.choose(language)):
+                message = f"{i18n._(exc.message)}: " + "; ".join(
+                    f"{i.where()}: {i.message}" for i in exc.report.errors[:5]
+                )
         else:
             message = f"{type(exc).__name__}: {exc}"
             log.error("job %s failed:\n%s", job_id, traceback.format_exc())

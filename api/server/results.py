@@ -26,6 +26,8 @@ from typing import Any
 import pandas as pd
 
 from api.server.problems import ApiProblem
+from planner import i18n
+from planner.i18n import N_, speaking
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +58,16 @@ def _read(path: Path, mtime_ns: int) -> pd.DataFrame:
 def _file(folder: Path, name: str, stage: str) -> Path:
     path = folder / name
     if not path.is_file():
-        raise ApiProblem(
-            404,
-            f"this plan has no {name}: its scenario had no {stage} stage "
-            f"({'posts and applicants' if stage == 'allocation' else 'stations and stops'})",
+        template = (
+            N_(
+                "this plan has no {name}: its scenario had no allocation stage (posts and applicants)"
+            )
+            if stage == "allocation"
+            else N_(
+                "this plan has no {name}: its scenario had no routing stage (stations and stops)"
+            )
         )
+        raise ApiProblem(404, template, name=name)
     return path
 
 
@@ -99,17 +106,23 @@ def table(
     if province or county:
         if "county_code" not in frame.columns:
             raise ApiProblem(
-                400, f"{name} has no county_code column; province and county filters do not apply"
+                400,
+                N_("{name} has no county_code column; province and county filters do not apply"),
+                name=name,
             )
         codes = frame["county_code"].astype(str)
         if province:
             if not PROVINCE.match(province):
-                raise ApiProblem(422, f"province {province!r}; expected a code like 520000")
+                raise ApiProblem(
+                    422, N_("province {province!r}; expected a code like 520000"), province=province
+                )
             frame = frame[codes.str[:2] == province[:2]]
             codes = frame["county_code"].astype(str)
         if county:
             if not COUNTY.match(county):
-                raise ApiProblem(422, f"county {county!r}; expected a 6-digit code like 520102")
+                raise ApiProblem(
+                    422, N_("county {county!r}; expected a 6-digit code like 520102"), county=county
+                )
             frame = frame[codes == county]
     return Page(frame.iloc[offset : offset + limit], len(frame), offset, limit)
 
@@ -124,7 +137,7 @@ def budget(folder: Path) -> dict[str, Any]:
     """The allocation's budget per service and recruiting province (CNY per year)."""
     s = summary(folder)
     if "budget_cny" not in s:
-        raise ApiProblem(404, "this plan has no budget: its scenario had no allocation stage")
+        raise ApiProblem(404, N_("this plan has no budget: its scenario had no allocation stage"))
     out: dict[str, Any] = s["budget_cny"]
     return out
 
@@ -145,7 +158,9 @@ _map_guard = threading.Lock()
 
 def _map_path(folder: Path, province: str | None) -> Path:
     if province is not None and not PROVINCE.match(province):
-        raise ApiProblem(422, f"province {province!r}; expected a code like 520000")
+        raise ApiProblem(
+            422, N_("province {province!r}; expected a code like 520000"), province=province
+        )
     return folder / (f"map-{province}.html" if province else "map.html")
 
 
@@ -155,8 +170,9 @@ def cached_map(folder: Path, province: str | None) -> Path | None:
     return path if path.is_file() else None
 
 
-def map_html(folder: Path, province: str | None) -> Path:
-    """The map of a plan (optionally one province) as a cached standalone HTML file.
+def map_html(folder: Path, province: str | None, language: str | None = None) -> Path:
+    """The map of a plan (optionally one province) as a cached standalone HTML file, drawn in
+    ``language`` (the plan's: its other files' language) when it is not drawn yet.
 
     Raises
     ------
@@ -174,9 +190,12 @@ def map_html(folder: Path, province: str | None) -> Path:
         if not path.is_file():
             t0 = time.perf_counter()
             try:
-                html = render_map(folder, province=province)
+                with speaking(i18n.choose(language)):
+                    html = render_map(folder, province=province)
             except MapInputError as exc:
-                raise ApiProblem(500, f"the plan's files cannot be drawn: {exc}") from None
+                raise ApiProblem(
+                    500, N_("the plan's files cannot be drawn: {problem}"), problem=str(exc)
+                ) from None
             tmp = path.with_suffix(".tmp")
             tmp.write_text(html, encoding="utf-8")
             tmp.replace(path)
@@ -242,6 +261,8 @@ def check_map_signature(
 ) -> None:
     """Raise 403 unless the link is genuine and unexpired."""
     if not hmac.compare_digest(_mac(secret, plan_id, province, expires), signature):
-        raise ApiProblem(403, "the map link's signature is not valid for this plan and province")
+        raise ApiProblem(
+            403, N_("the map link's signature is not valid for this plan and province")
+        )
     if expires < time.time():
-        raise ApiProblem(403, "the map link has expired; ask for a new one")
+        raise ApiProblem(403, N_("the map link has expired; ask for a new one"))

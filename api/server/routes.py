@@ -7,8 +7,8 @@ directly.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
@@ -50,7 +50,10 @@ from api.server.schemas import (
     ScenarioPublic,
     TablePage,
 )
+from api.server.templating import render_template
 from api.settings import Settings
+from planner import i18n
+from planner.i18n import N_, Text
 
 api = APIRouter(prefix="/api/v1")
 root = APIRouter()
@@ -128,7 +131,7 @@ def _plan(request: Request, plan: PlanRow, scenario: ScenarioRow) -> PlanPublic:
         **_ERRORS,
         400: {"model": Problem, "description": "Unsafe zip (absolute or '..' paths, zip bomb)."},
         413: {"model": Problem, "description": "Upload or a table too large."},
-        415: {"model": Problem, "description": "Not a zip."},
+        415: {"model": Problem, "description": "Not a zip, or not a readable .xlsx workbook."},
         422: {"model": Problem, "description": "Invalid scenario, with the full report."},
     },
 )
@@ -137,20 +140,23 @@ def upload_scenario(
     session: SessionDep,
     settings: SettingsDep,
     who: OfficeDep,
-    file: Annotated[UploadFile | None, File(description="The scenario as a .zip.")] = None,
+    file: Annotated[
+        UploadFile | None, File(description="The scenario as a .zip or an .xlsx workbook.")
+    ] = None,
     files: Annotated[
         list[UploadFile] | None,
         File(description="Or the contract's files one by one (scenario.toml, *.csv)."),
     ] = None,
 ) -> ScenarioCreated:
-    """Upload a scenario (a zip in field ``file``); answer its id and validation report."""
+    """Upload a scenario (a zip or an .xlsx workbook in field ``file``); answer its id and
+    validation report (messages in the language of ``Accept-Language``)."""
     archive = (
         None if file is None else store.Upload(file.filename or "", file.content_type, file.file)
     )
     each = [store.Upload(f.filename or "", f.content_type, f.file) for f in files or []]
     row = store.create_scenario(session, settings, who, archive, each)
     note.object_id = row.id
-    return ScenarioCreated(id=row.id, validation=row.validation)
+    return ScenarioCreated(id=row.id, validation=store.validation(row))
 
 
 @api.get("/scenarios", response_model=list[ScenarioPublic], responses=_ERRORS)
@@ -163,7 +169,7 @@ def list_scenarios(session: SessionDep, who: OfficeDep) -> list[dict[str, Any]]:
 def read_scenario(scenario_id: str, session: SessionDep, who: OfficeDep) -> dict[str, Any]:
     """One scenario with its validation report."""
     row = store.get_scenario(session, who, scenario_id)
-    return {**_scenario(row), "validation": row.validation}
+    return {**_scenario(row), "validation": store.validation(row)}
 
 
 @api.post(
@@ -174,6 +180,7 @@ def read_scenario(scenario_id: str, session: SessionDep, who: OfficeDep) -> dict
 )
 def start_plan(
     scenario_id: str,
+    request: Request,
     note: Annotated[AuditNote, Depends(audited("plan"))],
     session: SessionDep,
     settings: SettingsDep,
@@ -185,10 +192,13 @@ def start_plan(
 
     With ``previous_plan_id`` the allocation is a re-plan from that earlier plan (term 6 counts
     every moved volunteer; ``moves.csv`` lists each one as kept, moved, unplaced or dropout).
+    The plan's files (workbook headers, reasons, map) are written in the language of
+    ``Accept-Language`` when it names zh-CN or en, else in the server's default.
     """
     options = options or JobCreate()
+    language = i18n.accept_language(request.headers.get("accept-language"))
     job = store.create_job(
-        session, settings, who, scenario_id, options.time_limit, options.previous_plan_id
+        session, settings, who, scenario_id, options.time_limit, options.previous_plan_id, language
     )
     runner.wake()
     note.object_id, note.detail = job.id, f"scenario {scenario_id}"
@@ -345,8 +355,12 @@ def plan_routes(plan_id: str, session: SessionDep, settings: SettingsDep, who: O
     responses={**_ERRORS, 200: {"content": {"application/vnd.ms-excel": {}}}},
 )
 def plan_xlsx(plan_id: str, session: SessionDep, settings: SettingsDep, who: OfficeDep) -> Any:
-    """The plan as one Excel workbook."""
-    plan = store.plan_ref(session, who, plan_id)
+    """The plan as one Excel workbook (in the language of the person who started the plan)."""
+    return xlsx_response(settings, store.plan_ref(session, who, plan_id))
+
+
+def xlsx_response(settings: Settings, plan: store.PlanRef) -> FileResponse:
+    """A plan's ``plan.xlsx`` as a download (the API's and the office pages')."""
     path = results.xlsx_file(store.plan_dir(settings, plan.id))
     return FileResponse(
         path,
@@ -380,7 +394,7 @@ async def plan_map(
         if expires is None or signature is None:
             raise ApiProblem(
                 401,
-                "no API key and no signed link: send a key or use a link from map-link",
+                N_("no API key and no signed link: send a key or use a link from map-link"),
                 headers={"WWW-Authenticate": 'Basic realm="westplan"'},
             )
         await refuse_if_throttled(request, None)
@@ -390,10 +404,24 @@ async def plan_map(
             await failed_auth(request, None, "invalid or expired map link")
             raise
     plan = await plan_for(request, who, plan_id)
+    return await map_response(request, settings, plan, province)
+
+
+async def map_response(
+    request: Request, settings: Settings, plan: store.PlanRef, province: str | None
+) -> Response:
+    """A plan's map page (the API's and the office pages'): drawn once in the plan's language,
+    then served from the file (gzip when the client accepts it) with the policy it carries."""
     folder = store.plan_dir(settings, plan.id)
     path = results.cached_map(folder, province)
     if path is None:  # render once, off the event loop
-        path = await run_in_threadpool(results.map_html, folder, province)
+
+        def draw() -> Path:
+            with request.app.state.sessions() as session:
+                language = store.plan_language(session, plan.id)
+            return results.map_html(folder, province, language)
+
+        path = await run_in_threadpool(draw)
     headers = {"Vary": "Accept-Encoding", "Content-Security-Policy": security.map_policy(path)}
     if "gzip" in request.headers.get("accept-encoding", ""):
         gz = path.with_name(path.name + ".gz")
@@ -458,7 +486,7 @@ def read_audit(
         start = audit.parse_since(since) if since else None
         end = audit.parse_time(until) if until else None
     except ValueError as exc:
-        raise ApiProblem(422, str(exc)) from None
+        raise ApiProblem(422, Text(str(exc))) from None
     rows = audit.query(session, start, end, action, province, limit)
     return [AuditPublic.model_validate(r) for r in rows]
 
@@ -495,39 +523,35 @@ def readyz(request: Request, session: SessionDep, settings: SettingsDep, runner:
 
 @root.get("/", response_class=HTMLResponse, include_in_schema=True)
 def index(request: Request, session: SessionDep, settings: SettingsDep, who: CallerDep) -> str:
-    """A page for browsers: the scenarios and plans this key sees, with links to the maps."""
-    e = html.escape
-    plans = store.list_plans(session, who)
-    rows = []
-    for p, s in plans:
-        link = _map_link(request, settings, p.id, None, None).url
-        summary = request.url_for("plan_summary", plan_id=p.id)
-        rows.append(
-            f"<tr><td>{e(s.name)}</td><td>{e(', '.join(sorted(store.provinces(s))))}</td>"
-            f"<td>{e(p.stages)}</td><td>{p.created_at:%Y-%m-%d %H:%M}</td>"
-            f'<td><a href="{e(link)}">map</a> · <a href="{e(str(summary))}">summary</a></td></tr>'
-        )
-    scen = []
-    if who.writes:
-        for s in store.list_scenarios(session, who):
-            scen.append(
-                f"<tr><td>{e(s.name)}</td><td>{s.year}</td>"
-                f"<td>{e(', '.join(sorted(store.provinces(s))))}</td>"
-                f"<td>{'synthetic' if s.synthetic else ''}</td><td><code>{e(s.id)}</code></td></tr>"
-            )
-    scen_html = (
-        "<h2>Scenarios</h2><table><tr><th>name</th><th>year</th><th>provinces</th><th></th>"
-        "<th>id</th></tr>" + "".join(scen) + "</table>"
-        if who.writes
-        else ""
-    )
-    return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>westplan</title>'
-        "<style>body{font-family:sans-serif;margin:2em}td,th{padding:.2em .8em;"
-        "text-align:left}</style></head><body>"
-        "<h1>Western Plan service-network planner (大学生志愿服务西部计划)</h1>"
-        "<h2>Plans</h2><table><tr><th>scenario</th><th>provinces</th><th>stages</th>"
-        "<th>finished</th><th></th></tr>" + "".join(rows) + "</table>" + scen_html + "<p>Map "
-        "links are signed and can be shared; they expire. API: "
-        f'<a href="{e(str(request.url_for("swagger_ui_html")))}">/docs</a></p></body></html>'
+    """A page for browsers (HTTP Basic with the key): the scenarios and plans this key sees,
+    with links to the maps; in the language of ``Accept-Language`` (or the office pages'
+    switch). People sign in to the office pages at ``/office`` instead."""
+    plans = [
+        {
+            "scenario": s.name,
+            "provinces": ", ".join(sorted(store.provinces(s))),
+            "stages": p.stages,
+            "created": f"{p.created_at:%Y-%m-%d %H:%M}",
+            "map": _map_link(request, settings, p.id, None, None).url,
+            "summary": str(request.url_for("plan_summary", plan_id=p.id)),
+        }
+        for p, s in store.list_plans(session, who)
+    ]
+    scenarios = [
+        {
+            "id": s.id,
+            "name": s.name,
+            "year": s.year,
+            "provinces": ", ".join(sorted(store.provinces(s))),
+            "synthetic": s.synthetic,
+        }
+        for s in (store.list_scenarios(session, who) if who.writes else [])
+    ]
+    return render_template(
+        "index.html",
+        lang=i18n.language(),
+        plans=plans,
+        scenarios=scenarios if who.writes else None,
+        docs=str(request.url_for("swagger_ui_html")),
+        office=request.app.url_path_for("office_home"),
     )

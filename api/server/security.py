@@ -22,6 +22,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from maps import csp
+from planner.i18n import _
 
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
 """The policy of answers that are not HTML (JSON, CSV, files)."""
@@ -112,13 +113,14 @@ class BodyLimit:
     app
         The ASGI app.
     upload_limit : int
-        Largest scenario upload (``POST /api/v1/scenarios``; ``PLANNER_MAX_UPLOAD_BYTES``,
-        plus 64 KiB for the multipart framing).
+        Largest scenario upload (``POST /api/v1/scenarios`` and the office pages'
+        ``POST /office/scenarios``; ``PLANNER_MAX_UPLOAD_BYTES``, plus 64 KiB for the
+        multipart framing).
     body_limit : int
         Largest body of any other request (``PLANNER_MAX_BODY_BYTES``).
     """
 
-    UPLOAD_PATH = "/api/v1/scenarios"
+    UPLOAD_PATHS = frozenset({"/api/v1/scenarios", "/office/scenarios"})
 
     def __init__(self, app: ASGIApp, upload_limit: int, body_limit: int) -> None:
         self.app = app
@@ -126,19 +128,32 @@ class BodyLimit:
         self.body_limit = body_limit
 
     def _refusal(self, upload: bool, size: int | None) -> bytes:
+        """The answer's body, in the language of the request (:mod:`api.server.language`)."""
         if upload:
-            what = "upload" if size is None else f"upload of {size:,} bytes"
-            detail = f"{what} is larger than {self.upload_limit:,} bytes (PLANNER_MAX_UPLOAD_BYTES)"
+            what = _("upload") if size is None else _("upload of {size:,} bytes", size=size)
+            detail = _(
+                "{what} is larger than {limit:,} bytes (PLANNER_MAX_UPLOAD_BYTES)",
+                what=what,
+                limit=self.upload_limit,
+            )
         else:
-            what = "request body" if size is None else f"request body of {size:,} bytes"
-            detail = f"{what} is larger than {self.body_limit:,} bytes (PLANNER_MAX_BODY_BYTES)"
-        return json.dumps({"detail": detail}).encode()
+            what = (
+                _("request body")
+                if size is None
+                else _("request body of {size:,} bytes", size=size)
+            )
+            detail = _(
+                "{what} is larger than {limit:,} bytes (PLANNER_MAX_BODY_BYTES)",
+                what=what,
+                limit=self.body_limit,
+            )
+        return json.dumps({"detail": detail}, ensure_ascii=False).encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        upload = scope["method"] == "POST" and scope["path"] == self.UPLOAD_PATH
+        upload = scope["method"] == "POST" and scope["path"] in self.UPLOAD_PATHS
         limit = self.upload_limit + 64 * 1024 if upload else self.body_limit
         length = dict(scope["headers"]).get(b"content-length", b"")
         if length.isdigit() and int(length) > limit:

@@ -7,7 +7,6 @@ learns that another province's resource exists (404, as for an unknown id).
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import uuid
@@ -26,6 +25,8 @@ from api.server.problems import ApiProblem
 from api.settings import Settings
 from geodata.archive import ZipLimits, extract_zip, scenario_root
 from geodata.scenario import load_scenario
+from geodata.workbook import SUFFIXES as WORKBOOK_SUFFIXES
+from planner.i18n import N_, Text
 from planner.issues import Report
 from planner.scenario import Scenario
 
@@ -41,6 +42,18 @@ ZIP_TYPES = frozenset(
     }
 )
 """Content types accepted for the uploaded zip (browsers and curl send one of these)."""
+WORKBOOK_TYPES = frozenset(
+    {
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.ms-excel.sheet.macroenabled.12",
+        "application/octet-stream",
+        "application/zip",
+    }
+)
+"""Content types accepted for an uploaded workbook (an .xlsx is a zip inside)."""
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0"
+"""The first bytes of an Excel 97-2003 .xls file (an OLE2 compound file)."""
 _CHUNK = 1 << 20
 
 
@@ -67,6 +80,16 @@ def job_log(settings: Settings, job_id: str) -> Path:
     return settings.data_dir / "jobs" / f"{job_id}.log"
 
 
+def scenario_source(settings: Settings, scenario_id: str) -> Path:
+    """What the stages read of a stored scenario: its folder (``scenario.toml`` and the
+    tables), or the workbook it was uploaded as (the one ``.xlsx`` in that folder)."""
+    folder = scenario_dir(settings, scenario_id)
+    if (folder / "scenario.toml").is_file():
+        return folder
+    books = sorted(p for p in folder.iterdir() if p.suffix.lower() in WORKBOOK_SUFFIXES)
+    return books[0] if books else folder
+
+
 def tail(path: Path, lines: int = 50) -> list[str]:
     """The last ``lines`` lines of a text file (none when it does not exist)."""
     try:
@@ -88,7 +111,7 @@ class Upload:
     stream: BinaryIO
 
 
-def _copy_limited(src: BinaryIO, dest: Path, start: int, limit: int, what: str) -> int:
+def _copy_limited(src: BinaryIO, dest: Path, start: int, limit: int, what: Text) -> int:
     """Copy ``src`` to ``dest``; 413 when ``start`` + its size passes ``limit``; return the size."""
     written = 0
     with dest.open("wb") as out:
@@ -97,22 +120,36 @@ def _copy_limited(src: BinaryIO, dest: Path, start: int, limit: int, what: str) 
             if start + written > limit:
                 raise ApiProblem(
                     413,
-                    f"{what} is larger than {limit:,} bytes (PLANNER_MAX_UPLOAD_BYTES); "
-                    "upload a smaller scenario",
+                    N_(
+                        "{what} is larger than {limit:,} bytes (PLANNER_MAX_UPLOAD_BYTES); "
+                        "upload a smaller scenario"
+                    ),
+                    what=what,
+                    limit=limit,
                 )
             out.write(chunk)
     return written
 
 
-def _report_json(report: Report) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(report.to_json())
-    return data
+def validation(row: ScenarioRow) -> dict[str, Any]:
+    """A stored scenario's validation report for an answer, its messages in the language of
+    the moment (the row keeps them as templates: :meth:`~planner.issues.Report.to_data`)."""
+    return Report.from_data(row.validation).to_dict()
 
 
-def _first_errors(report: Report, n: int = 3) -> str:
-    msgs = [f"{i.file}: {i.message}" for i in report.errors[:n]]
+def _first_errors(report: Report, n: int = 3) -> Text:
+    """The first ``n`` errors as one text (``where: message; ...; and N more``)."""
+    shown = [
+        Text(N_("{where}: {message}"), {"where": i.cell or i.file, "message": i.text})
+        for i in report.errors[:n]
+    ]
+    fields = {f"e{k}": t for k, t in enumerate(shown)}
+    template = "; ".join(f"{{e{k}}}" for k in range(len(shown)))
     more = len(report.errors) - n
-    return "; ".join(msgs) + (f"; and {more} more" if more > 0 else "")
+    if more > 0:
+        fields["more"] = Text(N_("and {n} more"), {"n": more})
+        template += "; {more}"
+    return Text(template, fields)
 
 
 def _count_rows(root: Path, limit: int) -> None:
@@ -124,43 +161,126 @@ def _count_rows(root: Path, limit: int) -> None:
         if rows > limit:
             raise ApiProblem(
                 413,
-                f"{csv.name} has about {rows:,} data rows; at most {limit:,} are accepted "
-                "per table (PLANNER_MAX_ROWS)",
+                N_(
+                    "{file} has about {rows:,} data rows; at most {limit:,} are accepted "
+                    "per table (PLANNER_MAX_ROWS)"
+                ),
+                file=csv.name,
+                rows=rows,
+                limit=limit,
             )
 
 
+def _file_named(up: Upload) -> Text:
+    return Text(N_("file {file!r}"), {"file": up.filename})
+
+
+def _is_workbook(up: Upload, ctype: str) -> bool:
+    """Whether an uploaded file is meant as a workbook (by its name or content type)."""
+    named = Path(up.filename or "").suffix.lower() in WORKBOOK_SUFFIXES
+    return named or (ctype in WORKBOOK_TYPES and ctype not in ZIP_TYPES)
+
+
+def _check_magic(path: Path, up: Upload, workbook: bool) -> None:
+    """415 when the file does not start as a zip (an .xlsx is one)."""
+    with path.open("rb") as f:
+        magic = f.read(4)
+    if magic in _ZIP_MAGIC:
+        return
+    if workbook and magic == _OLE_MAGIC:
+        raise ApiProblem(
+            415,
+            N_(
+                "file {file!r} is an Excel 97-2003 workbook (.xls); save it as an .xlsx "
+                "workbook (Excel: Save As, Excel Workbook) and upload that"
+            ),
+            file=up.filename,
+        )
+    if workbook:
+        raise ApiProblem(
+            415,
+            N_(
+                "file {file!r} is not an Excel workbook (an .xlsx file starts with 'PK'); "
+                "expected an .xlsx workbook"
+            ),
+            file=up.filename,
+        )
+    raise ApiProblem(
+        415,
+        N_("file {file!r} is not a zip archive (it does not start with 'PK')"),
+        file=up.filename,
+    )
+
+
+def _check_archive(settings: Settings, path: Path, into: Path) -> None:
+    """Extract the zip (or the workbook's zip) with the checks and limits of
+    :func:`~geodata.archive.extract_zip`; 400 naming the problems when it is unsafe."""
+    report = Report()
+    limits = ZipLimits(max_total_bytes=settings.max_unzipped_bytes)
+    if not extract_zip(path, into, report, limits):
+        raise ApiProblem(
+            400,
+            N_("unsafe or unreadable zip: {problems}"),
+            extra={"validation": report},
+            problems=_first_errors(report),
+        )
+
+
+def _unpack_workbook(settings: Settings, work: Path, up: Upload, ctype: str) -> Path:
+    """Write an uploaded workbook into ``work/x``; return its path. Its zip is checked as an
+    uploaded zip is (members, sizes, ratio) before the workbook reader opens it."""
+    if ctype not in WORKBOOK_TYPES:
+        raise ApiProblem(
+            415,
+            N_("file {file!r} was sent as {ctype}; expected an .xlsx workbook ({types})"),
+            file=up.filename,
+            ctype=ctype or "no content type",
+            types=", ".join(sorted(WORKBOOK_TYPES)),
+        )
+    name = Path(up.filename or "").name
+    if Path(name).suffix.lower() not in WORKBOOK_SUFFIXES or name.startswith("."):
+        name = "scenario.xlsx"
+    root = work / "x"
+    root.mkdir()
+    book = root / name
+    _copy_limited(up.stream, book, 0, settings.max_upload_bytes, _file_named(up))
+    _check_magic(book, up, workbook=True)
+    _check_archive(settings, book, work / "check")
+    shutil.rmtree(work / "check", ignore_errors=True)
+    return book
+
+
 def _unpack(settings: Settings, work: Path, archive: Upload | None, files: list[Upload]) -> Path:
-    """Write the upload into ``work``; return the folder that holds ``scenario.toml``."""
+    """Write the upload into ``work``; return the folder that holds ``scenario.toml``, or the
+    workbook."""
     limit = settings.max_upload_bytes
     if archive is not None:
         up = archive
         ctype = (up.content_type or "").split(";")[0].strip().lower()
+        if _is_workbook(up, ctype):
+            return _unpack_workbook(settings, work, up, ctype)
         if ctype not in ZIP_TYPES:
             raise ApiProblem(
                 415,
-                f"file {up.filename!r} was sent as {ctype or 'no content type'}; expected a .zip "
-                f"({', '.join(sorted(ZIP_TYPES))})",
+                N_(
+                    "file {file!r} was sent as {ctype}; expected a .zip ({types}) or an .xlsx "
+                    "workbook"
+                ),
+                file=up.filename,
+                ctype=ctype or "no content type",
+                types=", ".join(sorted(ZIP_TYPES)),
             )
         zip_path = work / "upload.zip"
-        _copy_limited(up.stream, zip_path, 0, limit, f"file {up.filename!r}")
-        with zip_path.open("rb") as f:
-            magic = f.read(4)
-        if magic not in (b"PK\x03\x04", b"PK\x05\x06"):
-            raise ApiProblem(
-                415, f"file {up.filename!r} is not a zip archive (it does not start with 'PK')"
-            )
-        report = Report()
-        limits = ZipLimits(max_total_bytes=settings.max_unzipped_bytes)
-        if not extract_zip(zip_path, work / "x", report, limits):
-            raise ApiProblem(
-                400,
-                f"unsafe or unreadable zip: {_first_errors(report)}",
-                {"validation": _report_json(report)},
-            )
+        _copy_limited(up.stream, zip_path, 0, limit, _file_named(up))
+        _check_magic(zip_path, up, workbook=False)
+        _check_archive(settings, zip_path, work / "x")
         zip_path.unlink()
         root = scenario_root(work / "x")
         if root is None:
-            raise ApiProblem(422, "the zip holds no scenario.toml (at its top or in one folder)")
+            raise ApiProblem(
+                422, N_("the zip holds no scenario.toml (at its top or in one folder)")
+            )
+        _count_rows(root, settings.max_rows)
         return root
     # the contract's files sent one by one as multipart fields named "files"
     root = work / "x"
@@ -170,11 +290,14 @@ def _unpack(settings: Settings, work: Path, archive: Upload | None, files: list[
         name = Path(up.filename or "").name
         if not name or name != up.filename or name.startswith("."):
             raise ApiProblem(
-                400, f"file name {up.filename!r}; expected a plain name like posts.csv"
+                400,
+                N_("file name {name!r}; expected a plain name like posts.csv"),
+                name=up.filename,
             )
-        total += _copy_limited(up.stream, root / name, total, limit, "the upload")
+        total += _copy_limited(up.stream, root / name, total, limit, Text(N_("the upload")))
     if not (root / "scenario.toml").is_file():
-        raise ApiProblem(422, "the files include no scenario.toml; send it with the tables")
+        raise ApiProblem(422, N_("the files include no scenario.toml; send it with the tables"))
+    _count_rows(root, settings.max_rows)
     return root
 
 
@@ -208,33 +331,42 @@ def create_scenario(
     """
     files = files or []
     if archive is None and not files:
-        raise ApiProblem(422, "no file: send the zip as multipart field 'file'")
+        raise ApiProblem(
+            422, N_("no file: send the zip or the .xlsx workbook as multipart field 'file'")
+        )
     sid = new_id()
     work = settings.data_dir / "tmp" / sid
     work.mkdir(parents=True)
     try:
-        root = _unpack(settings, work, archive, files)
-        _count_rows(root, settings.max_rows)
-        result = load_scenario(root)
-        report = _report_json(result.report)
+        source = _unpack(settings, work, archive, files)
+        result = load_scenario(source)
+        unreadable = [i for i in result.report.errors if i.rule == "not-a-workbook"]
+        if unreadable:
+            raise ApiProblem(415, unreadable[0].text, extra={"validation": result.report})
         if not result.valid:
             raise ApiProblem(
                 422,
-                f"the scenario has {len(result.report.errors)} error(s): "
-                f"{_first_errors(result.report)}",
-                {"validation": report},
+                N_("the scenario has {n} error(s): {errors}"),
+                extra={"validation": result.report},
+                n=len(result.report.errors),
+                errors=_first_errors(result.report),
             )
+        if source.is_file():  # a workbook: its tables were counted by the reader
+            _check_table_sizes(result.data.table_sizes(), settings.max_rows)
         scope = _scope(result)
         if who.role == "province" and not who.sees(scope):
-            others = ", ".join(sorted(scope - {who.province or ""})) or "none"
             raise ApiProblem(
                 403,
-                f"this key may upload only scenarios whose service counties all lie in province "
-                f"{who.province}; this one serves province(s) {others}",
+                N_(
+                    "this key may upload only scenarios whose service counties all lie in "
+                    "province {province}; this one serves province(s) {others}"
+                ),
+                province=who.province,
+                others=", ".join(sorted(scope - {who.province or ""})) or "-",
             )
         dest = scenario_dir(settings, sid)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(root), dest)
+        shutil.move(str(source.parent if source.is_file() else source), dest)
         s = result.data
         row = ScenarioRow(
             id=sid,
@@ -244,7 +376,7 @@ def create_scenario(
             filename=archive.filename if archive is not None else "(files)",
             provinces=",".join(sorted(scope)),
             tables=s.table_sizes(),
-            validation=report,
+            validation=result.report.to_data(),
             created_by=who.key_id,
         )
         session.add(row)
@@ -253,6 +385,22 @@ def create_scenario(
         return row
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _check_table_sizes(sizes: dict[str, int], limit: int) -> None:
+    """413 when a table of a workbook has more rows than ``PLANNER_MAX_ROWS``."""
+    for key, rows in sizes.items():
+        if rows > limit:
+            raise ApiProblem(
+                413,
+                N_(
+                    "table {table} has {rows:,} rows; at most {limit:,} are accepted per table "
+                    "(PLANNER_MAX_ROWS)"
+                ),
+                table=key,
+                rows=rows,
+                limit=limit,
+            )
 
 
 def provinces(row: ScenarioRow) -> frozenset[str]:
@@ -274,7 +422,7 @@ def get_scenario(session: Session, who: Principal, scenario_id: str) -> Scenario
     """One scenario, or 404 when unknown or outside the caller's province."""
     row = session.get(ScenarioRow, scenario_id)
     if row is None or not who.sees(provinces(row)):
-        raise ApiProblem(404, f"no scenario {scenario_id!r}")
+        raise ApiProblem(404, N_("no scenario {id!r}"), id=scenario_id)
     return row
 
 
@@ -291,8 +439,11 @@ def create_job(
     scenario_id: str,
     time_limit: float | None,
     previous_plan_id: str | None = None,
+    language: str | None = None,
 ) -> JobRow:
-    """Queue a plan job of a scenario the caller sees (a re-plan with ``previous_plan_id``).
+    """Queue a plan job of a scenario the caller sees (a re-plan with ``previous_plan_id``);
+    ``language`` is the language its files are written in (the person's who started it;
+    ``None``: the server's ``PLANNER_LANG``, else the scenario's, else the system's).
 
     Raises
     ------
@@ -305,7 +456,9 @@ def create_job(
         ref = plan_ref(session, who, previous_plan_id)
         if not (plan_dir(settings, ref.id) / "assignments.csv").is_file():
             raise ApiProblem(
-                422, f"plan {ref.id!r} has no assignments; a re-plan needs an allocation plan"
+                422,
+                N_("plan {id!r} has no assignments; a re-plan needs an allocation plan"),
+                id=ref.id,
             )
     job = JobRow(
         id=new_id(),
@@ -315,6 +468,7 @@ def create_job(
         progress=0.0,
         time_limit=time_limit or settings.job_time_limit,
         previous_plan_id=previous_plan_id,
+        language=language,
         created_by=who.key_id,
     )
     session.add(job)
@@ -342,7 +496,7 @@ def get_job(session: Session, who: Principal, job_id: str) -> JobRow:
     """One job, or 404."""
     job = session.get(JobRow, job_id)
     if job is None or not who.sees(provinces(_job_scenario(session, job))):
-        raise ApiProblem(404, f"no job {job_id!r}")
+        raise ApiProblem(404, N_("no job {id!r}"), id=job_id)
     return job
 
 
@@ -356,7 +510,9 @@ def cancel_job(session: Session, who: Principal, job_id: str) -> JobRow:
     """
     job = get_job(session, who, job_id)
     if job.state in FINAL:
-        raise ApiProblem(409, f"job {job_id!r} has already finished ({job.state})")
+        raise ApiProblem(
+            409, N_("job {id!r} has already finished ({state})"), id=job_id, state=job.state
+        )
     job.state = "cancelled"
     job.stage = "cancelled"
     job.finished_at = utcnow()
@@ -399,7 +555,7 @@ def cached_plan_ref(plan_id: str) -> PlanRef | None:
 def check_plan(ref: PlanRef, who: Principal | None) -> PlanRef:
     """``ref`` if the caller sees it, else 404 (``who=None`` only for a verified signed link)."""
     if who is not None and not who.sees(ref.provinces):
-        raise ApiProblem(404, f"no plan {ref.id!r}")
+        raise ApiProblem(404, N_("no plan {id!r}"), id=ref.id)
     return ref
 
 
@@ -416,7 +572,7 @@ def plan_ref(session: Session, who: Principal | None, plan_id: str) -> PlanRef:
             .where(PlanRow.id == plan_id)
         ).first()
         if row is None:
-            raise ApiProblem(404, f"no plan {plan_id!r}")
+            raise ApiProblem(404, N_("no plan {id!r}"), id=plan_id)
         ref = PlanRef(plan_id, row[0], frozenset(p for p in row[1].split(",") if p))
         if len(_plan_refs) >= _PLAN_REFS_MAX:
             _plan_refs.clear()
@@ -428,10 +584,21 @@ def get_plan(session: Session, who: Principal | None, plan_id: str) -> PlanRow:
     """One plan, or 404 (``who=None`` only for a verified signed link)."""
     plan = session.get(PlanRow, plan_id)
     if plan is None:
-        raise ApiProblem(404, f"no plan {plan_id!r}")
+        raise ApiProblem(404, N_("no plan {id!r}"), id=plan_id)
     if who is not None:
         scenario = session.get(ScenarioRow, plan.scenario_id)
         assert scenario is not None
         if not who.sees(provinces(scenario)):
-            raise ApiProblem(404, f"no plan {plan_id!r}")
+            raise ApiProblem(404, N_("no plan {id!r}"), id=plan_id)
     return plan
+
+
+def plan_language(session: Session, plan_id: str) -> str | None:
+    """The language a plan's files were written in (its job's), None when not recorded (a
+    plan made before jobs recorded it: the server's default then)."""
+    found = session.execute(
+        select(JobRow.language)
+        .join(PlanRow, PlanRow.job_id == JobRow.id)
+        .where(PlanRow.id == plan_id)
+    ).scalar_one_or_none()
+    return found
