@@ -153,11 +153,13 @@ def points_outside(
     return out
 
 
-def _county_label(geography: Geography, code: str) -> str:
+def _county_label(geography: Geography, code: str) -> str | Text:
+    """``520102 (南明区)``: a county's code and name, for messages."""
     row = geography.index.get(code)
     if row is None:
         return code
-    return f"{code} ({geography.counties['name'].iloc[row]})"
+    name = str(geography.counties["name"].iloc[row])
+    return Text(N_("{code} ({name})"), {"code": code, "name": name})
 
 
 def check_scenario(

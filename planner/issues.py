@@ -62,12 +62,12 @@ class Issue:
         are known), for messages."""
         if self.cell:
             return self.cell
-        parts = [self.file]
+        where = self.file
         if self.line is not None:
-            parts.append(_("line {line}", line=self.line))
+            where = _("{place}, {part}", place=where, part=_("line {line}", line=self.line))
         if self.column:
-            parts.append(_("column {column}", column=self.column))
-        return ", ".join(parts)
+            where = _("{place}, {part}", place=where, part=_("column {column}", column=self.column))
+        return where
 
     def to_dict(self) -> dict[str, Any]:
         """The issue for machines: file, line, column, severity, rule, message (rendered)."""
@@ -182,7 +182,13 @@ class ScenarioError(Exception):
 
     def __str__(self) -> str:
         errors = self.report.errors
-        lines = [self.message, *(f"  {i.where()}: {i.message}" for i in errors[: self.SHOWN])]
+        lines = [
+            self.message,
+            *(
+                "  " + _("{where}: {message}", where=i.where(), message=i.message)
+                for i in errors[: self.SHOWN]
+            ),
+        ]
         if len(errors) > self.SHOWN:
             lines.append("  " + _("… and {n} more (see .report)", n=len(errors) - self.SHOWN))
         return "\n".join(lines)

@@ -25,7 +25,7 @@ from planner.allocation.solver import AllocationSolution, solve_allocation
 from planner.allocation.status import SolveStatus
 from planner.allocation.summary import plan_summary, plan_tables, summary_texts, unassigned_table
 from planner.backend import backend
-from planner.i18n import N_, Text, language
+from planner.i18n import N_, Text, _, language
 from planner.issues import ScenarioError
 from planner.routing.crews import hand_out_crews, mobile_volunteers
 from planner.scenario import PreviousPlan, Scenario
@@ -165,7 +165,7 @@ class Plan:
         """
         stations = self.scenario.data.stations
         if stations is None:
-            raise ValueError("the scenario has no stations; a plan crews only stations")
+            raise ValueError(_("the scenario has no stations; a plan crews only stations"))
         return hand_out_crews(stations, mobile_volunteers(self.assignments, self.seats))
 
     def as_previous(self) -> PreviousPlan:
