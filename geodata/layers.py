@@ -209,6 +209,7 @@ def _repair_geometries(frame: gpd.GeoDataFrame, file: str, report: Report) -> No
         polygonal = shapely.get_type_id(geoms[i]) in (3, 6)
         if polygonal:
             fixed = _polygonal_part(fixed)
+        feature = {"feature": i + 1, "code": str(frame["code"].iloc[i]), "reason": reason}
         if fixed is None or fixed.is_empty or not fixed.is_valid:
             report.error(
                 file,
@@ -219,9 +220,7 @@ def _repair_geometries(frame: gpd.GeoDataFrame, file: str, report: Report) -> No
                     "feature {feature} (code {code!r}) is invalid ({reason}) and cannot be "
                     "repaired safely; expected a valid polygon"
                 ),
-                feature=i + 1,
-                code=str(frame["code"].iloc[i]),
-                reason=reason,
+                **feature,
             )
             continue
         report.warning(
@@ -233,9 +232,7 @@ def _repair_geometries(frame: gpd.GeoDataFrame, file: str, report: Report) -> No
                 "feature {feature} (code {code!r}) was invalid ({reason}); repaired with "
                 "make_valid — check its outline"
             ),
-            feature=i + 1,
-            code=str(frame["code"].iloc[i]),
-            reason=reason,
+            **feature,
         )
         geoms[i] = fixed
     frame.geometry = gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs)
