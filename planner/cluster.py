@@ -99,6 +99,11 @@ class DaskCluster:
     def _connect(self) -> Any:
         from distributed import Client, LocalCluster
 
+        # distributed logs its start and stop at INFO on its own handler: follow this
+        # process's logging level instead (the command line's --verbose)
+        logging.getLogger("distributed").setLevel(
+            max(logging.getLogger().getEffectiveLevel(), logging.INFO)
+        )
         if self.address is None:
             cluster = LocalCluster(
                 n_workers=self.workers,
