@@ -3,6 +3,11 @@
 ``planner validate SCENARIO`` checks a scenario like an auditor; ``planner demo`` runs every
 stage that exists on the built-in data. A user error prints a readable message and exits
 with status 1 or 2, never a Python traceback.
+
+Everything it prints, its help included, is in the language chosen by ``--lang`` (anywhere on
+the command line), else ``PLANNER_LANG``, else the system's locale (:mod:`planner.i18n`); the
+help texts are templates of the catalogue, translated when the module is imported, so the
+language is read from the command line first.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from planner import i18n
 from planner.i18n import N_, _
 from planner.issues import Report, Severity
 
@@ -39,8 +45,45 @@ if TYPE_CHECKING:
 
     from api.stages import StageOptions, StageOutcome
 
+
+def _argv_language(argv: list[str]) -> str | None:
+    """The value of ``--lang X`` or ``--lang=X`` anywhere in ``argv``."""
+    for k, arg in enumerate(argv):
+        if arg == "--lang" and k + 1 < len(argv):
+            return argv[k + 1]
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _speak(lang: str) -> None:
+    """Speak ``lang``: our texts through the catalogue, and Typer's help panels too."""
+    import typer.rich_utils as panels
+
+    i18n.use(lang)
+    for name, text in _TYPER_TEXTS.items():
+        setattr(panels, name, _(text))
+
+
+_TYPER_TEXTS = {
+    "ARGUMENTS_PANEL_TITLE": N_("Arguments"),
+    "OPTIONS_PANEL_TITLE": N_("Options"),
+    "COMMANDS_PANEL_TITLE": N_("Commands"),
+    "ERRORS_PANEL_TITLE": N_("Error"),
+    "ABORTED_TEXT": N_("Aborted."),
+    "REQUIRED_LONG_STRING": N_("[required]"),
+    "DEFAULT_STRING": N_("[default: {}]"),
+}
+"""Typer's own words in its help panels (Click's "Usage:" stays as Click writes it)."""
+
+_speak(i18n.choose(_argv_language(sys.argv[1:])))
+_EXPLICIT: str | None = None
+"""The language the user gave with ``--lang`` (the files follow it, else the scenario's)."""
+
 app = typer.Typer(
-    help="Western Plan service-network planner (大学生志愿服务西部计划): validate, plan, route, map.",
+    help=_(
+        "Western Plan service-network planner (大学生志愿服务西部计划): validate, plan, route, map."
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -48,25 +91,66 @@ app = typer.Typer(
 console = Console()
 err = Console(stderr=True)
 
+_STAGES = {
+    "validation": N_("validation"),
+    "allocation": N_("allocation"),
+    "routing": N_("routing"),
+    "map": N_("map"),
+}
+"""The stage runner's stages, for the status line."""
+
 DEMO_SCENARIOS = ("huaihua-screening", "western-2006")
 """The built-in scenarios ``planner demo`` runs (the allocation's map comes last)."""
 
 ScenarioArg = Annotated[
     str,
     typer.Argument(
-        help="Scenario folder, .zip, or builtin:NAME (western-2006, huaihua-screening, tier-...)",
+        help=_(
+            "Scenario folder, .zip, .xlsx workbook, or builtin:NAME (western-2006, "
+            "huaihua-screening, tier-...)"
+        ),
         show_default=False,
     ),
 ]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help=_("Log what the solvers do."))]
+
+
+@app.callback()
+def _options(
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            help=_(
+                "Language of what is printed and written: zh-CN or en (default: PLANNER_LANG, else the system's)."
+            ),
+        ),
+    ] = None,
+) -> None:
+    global _EXPLICIT
+    if lang is not None:
+        _EXPLICIT = lang
+        if i18n.normalize(lang) is None:
+            err.print(
+                _(
+                    "--lang {lang!r}; expected one of {languages}",
+                    lang=lang,
+                    languages=", ".join(i18n.LANGUAGES),
+                )
+            )
+            raise typer.Exit(2)
+        _speak(lang)
 
 
 SchedulerOpt = Annotated[
     str | None,
     typer.Option(
         "--scheduler",
-        help="Where the tasks run: tcp://HOST:8786 (a Dask scheduler), local:N (a Dask "
-        "LocalCluster of N workers started here), processes:N or local (processes here). "
-        "Default: $PLANNER_DASK_SCHEDULER, else local.",
+        help=_(
+            "Where the tasks run: tcp://HOST:8786 (a Dask scheduler), local:N (a Dask "
+            "LocalCluster of N workers started here), processes:N or local (processes here). "
+            "Default: $PLANNER_DASK_SCHEDULER, else local."
+        ),
         show_default=False,
     ),
 ]
@@ -124,8 +208,10 @@ class _Bars:
         self.stage = progress.add_task(f"{doing}…", total=None)
         self.bars: dict[str, TaskID] = {}
 
-    def on_stage(self, stage: str, _: float) -> None:
-        self.progress.update(self.stage, description=f"{self.doing}: {stage}…")
+    def on_stage(self, stage: str, _progress: float) -> None:
+        self.progress.update(
+            self.stage, description=f"{self.doing}: {_(_STAGES.get(stage, stage))}…"
+        )
 
     def __call__(self, label: str, done: int, total: int) -> None:
         if label not in TASK_LABELS:
@@ -145,22 +231,24 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def print_report(report: Report, source: str, limit: int | None = 200) -> None:
-    """Print the issues as a table: severity, file, line, column, rule, message."""
+    """Print the issues as a table: severity, file (a workbook's cell), line, column, rule,
+    message."""
     issues = report.sorted()
     if issues:
-        table = Table(title=f"Problems in {source}", show_lines=False, expand=True)
-        table.add_column("severity", no_wrap=True)
-        table.add_column("file", no_wrap=True)
-        table.add_column("line", justify="right", no_wrap=True)
-        table.add_column("column", no_wrap=True)
-        table.add_column("rule", no_wrap=True)
-        table.add_column("message", ratio=1)
+        table = Table(title=_("Problems in {source}", source=source), show_lines=False, expand=True)
+        table.add_column(_("severity"), no_wrap=True)
+        table.add_column(_("file"), no_wrap=True)
+        table.add_column(_("line"), justify="right", no_wrap=True)
+        table.add_column(_("column"), no_wrap=True)
+        table.add_column(_("rule"), no_wrap=True)
+        table.add_column(_("message"), ratio=1)
         shown = issues if limit is None else issues[:limit]
+        severity = {Severity.ERROR: _("error"), Severity.WARNING: _("warning")}
         for i in shown:
             style = "red" if i.severity is Severity.ERROR else "yellow"
             table.add_row(
-                f"[{style}]{i.severity.value}[/]",
-                i.file,
+                f"[{style}]{severity[i.severity]}[/]",
+                i.cell or i.file,
                 "" if i.line is None else str(i.line),
                 i.column or "",
                 i.rule,
@@ -169,26 +257,34 @@ def print_report(report: Report, source: str, limit: int | None = 200) -> None:
             )
         console.print(table, markup=True)
         if limit is not None and len(issues) > limit:
-            console.print(f"… and {len(issues) - limit} more (use --json for all of them)")
+            console.print(_("… and {n} more (use --json for all of them)", n=len(issues) - limit))
     n_err, n_warn = len(report.errors), len(report.warnings)
     colour = "red" if n_err else ("yellow" if n_warn else "green")
-    console.print(f"[{colour}]{n_err} error(s), {n_warn} warning(s)[/] in {source}")
+    counted = _("{errors} error(s), {warnings} warning(s)", errors=n_err, warnings=n_warn)
+    console.print(
+        _("[{colour}]{counted}[/] in {source}", colour=colour, counted=counted, source=source)
+    )
 
 
 def summarize_report(report: Report) -> str:
     """One line: errors and warnings counted by rule."""
     by_rule = Counter(f"{i.severity.value} {i.rule}" for i in report.issues)
     parts = ", ".join(f"{n} × {k}" for k, n in sorted(by_rule.items()))
-    return f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)" + (
-        f": {parts}" if parts else ""
+    counted = _(
+        "{errors} error(s), {warnings} warning(s)",
+        errors=len(report.errors),
+        warnings=len(report.warnings),
     )
+    return counted + (f": {parts}" if parts else "")
 
 
-@app.command()
+@app.command(
+    help=_("Check a scenario; print every problem with file, line and column. Exit 1 on errors.")
+)
 def validate(
     scenario: ScenarioArg,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help=_("Print the report as JSON."))] = False,
+    verbose: Verbose = False,
 ) -> None:
     """Check a scenario; print every problem with file, line and column. Exit 1 on errors."""
     _setup_logging(verbose)
@@ -201,53 +297,107 @@ def validate(
         print_report(result.report, scenario)
         if result.valid:
             s = result.data
-            label = " [bold magenta](SYNTHETIC DATA)[/]" if s.synthetic else ""
-            sizes = ", ".join(f"{k} {v:,}" for k, v in s.table_sizes().items() if k != "counties")
-            console.print(f"scenario {s.name!r} {s.year}{label}: {sizes}")
+            label = _(" [bold magenta](SYNTHETIC DATA)[/]") if s.synthetic else ""
+            console.print(
+                _(
+                    "scenario {name!r} {year}{label}: {sizes}",
+                    name=s.name,
+                    year=s.year,
+                    label=label,
+                    sizes=_sizes(s.table_sizes()),
+                )
+            )
     raise typer.Exit(0 if result.report.ok else 1)
+
+
+_TABLE_NAMES = {
+    "quotas": N_("quotas"),
+    "posts": N_("posts"),
+    "continuing": N_("continuing"),
+    "applicants": N_("applicants"),
+    "pairing": N_("pairing"),
+    "targets": N_("targets"),
+    "previous_plan": N_("previous plan"),
+    "stations": N_("stations"),
+    "stops": N_("stops"),
+    "travel_times": N_("travel times"),
+}
+
+
+def _sizes(sizes: dict[str, int]) -> str:
+    """``posts 69, applicants 144, ...`` (the table names in the language of the moment)."""
+    return ", ".join(
+        f"{_(_TABLE_NAMES.get(k, k))} {v:,}" for k, v in sizes.items() if k != "counties"
+    )
 
 
 def print_plan(summary: dict, out: Path) -> None:
     """A short summary of a plan on the terminal."""
     c = summary["counts"]
-    label = " [magenta](SYNTHETIC DATA)[/]" if summary["scenario"]["synthetic"] else ""
-    table = Table(title=f"Plan of {summary['scenario']['name']}{label}", show_header=False)
-    table.add_column("item")
-    table.add_column("value", justify="right")
-    table.add_row("status", str(summary["status"]))
-    table.add_row("objective", f"{summary['objective']:,.2f}")
-    table.add_row("proven lower bound", f"{summary['lower_bound']:,.2f}")
-    table.add_row("gap", f"{summary['gap']:.4%}")
+    label = _(" [magenta](SYNTHETIC DATA)[/]") if summary["scenario"]["synthetic"] else ""
+    title = _("Plan of {name}{label}", name=summary["scenario"]["name"], label=label)
+    table = Table(title=title, show_header=False)
+    table.add_column(_("item"))
+    table.add_column(_("value"), justify="right")
+    table.add_row(_("status"), _(_STATUS.get(summary["status"], summary["status"])))
+    table.add_row(_("objective"), f"{summary['objective']:,.2f}")
+    table.add_row(_("proven lower bound"), f"{summary['lower_bound']:,.2f}")
+    table.add_row(_("gap"), f"{summary['gap']:.4%}")
     for k, v in summary["terms"].items():
-        table.add_row(f"  term {k}", f"{v:,.2f}")
-    table.add_row("placed / applicants", f"{c['placed']:,} / {c['applicants']:,}")
-    table.add_row("quota units unfilled", f"{c['quota_unfilled_units']:,} of {c['quota_units']:,}")
-    table.add_row("relay seats empty", f"{c['relay_empty_seats']:,} of {c['relay_open_seats']:,}")
-    table.add_row("first preference", f"{c['first_preference']:,}")
-    table.add_row("budget (CNY / year)", f"{summary['budget_cny']['total']:,}")
-    table.add_row("solve time", f"{summary['total_seconds']:.1f} s")
+        table.add_row(_("  term {term}", term=_(_TERMS.get(k, k))), f"{v:,.2f}")
+    table.add_row(_("placed / applicants"), f"{c['placed']:,} / {c['applicants']:,}")
+    table.add_row(
+        _("quota units unfilled"),
+        _("{n:,} of {total:,}", n=c["quota_unfilled_units"], total=c["quota_units"]),
+    )
+    table.add_row(
+        _("relay seats empty"),
+        _("{n:,} of {total:,}", n=c["relay_empty_seats"], total=c["relay_open_seats"]),
+    )
+    table.add_row(_("first preference"), f"{c['first_preference']:,}")
+    table.add_row(_("budget (CNY / year)"), f"{summary['budget_cny']['total']:,}")
+    table.add_row(_("solve time"), _("{seconds:.1f} s", seconds=summary["total_seconds"]))
     console.print(table)
-    console.print(f"plan written to [bold]{out}[/]")
+    console.print(_("plan written to [bold]{out}[/]", out=out))
 
 
-@app.command()
+_STATUS = {
+    "optimal": N_("optimal"),
+    "optimal within tolerance": N_("optimal within tolerance"),
+    "gap open": N_("gap open"),
+    "time-limit": N_("time-limit"),
+}
+_TERMS = {
+    "relay_empty": N_("relay_empty"),
+    "quota_unfilled": N_("quota_unfilled"),
+    "preference": N_("preference"),
+    "major_mismatch": N_("major_mismatch"),
+    "transport_subsidy": N_("transport_subsidy"),
+    "replan_moves": N_("replan_moves"),
+}
+"""The objective's terms as the plan's summary names them (translated for the terminal)."""
+
+
+@app.command(
+    help=_("Assign applicants to posts under rules A1-A6; write assignments, seats, summary, xlsx.")
+)
 def plan(
     scenario: ScenarioArg,
-    out: Annotated[Path, typer.Option("--out", help="Folder for the plan's files.")],
+    out: Annotated[Path, typer.Option("--out", help=_("Folder for the plan's files."))],
     time_limit: Annotated[
         float,
         typer.Option(
-            "--time-limit", help="Seconds for the solve; the best plan and its bound are kept."
+            "--time-limit", help=_("Seconds for the solve; the best plan and its bound are kept.")
         ),
     ] = 300.0,
     previous: Annotated[
         Path | None,
         typer.Option(
-            "--previous", help="An earlier plan folder: re-plan with as few moves as possible."
+            "--previous", help=_("An earlier plan folder: re-plan with as few moves as possible.")
         ),
     ] = None,
     scheduler: SchedulerOpt = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    verbose: Verbose = False,
 ) -> None:
     """Assign applicants to posts under rules A1-A6; write assignments, seats, summary, xlsx."""
     _setup_logging(verbose)
@@ -256,7 +406,10 @@ def plan(
 
     if previous is not None and not (previous / "assignments.csv").is_file():
         err.print(
-            f"--previous {previous}: no assignments.csv there; expected an earlier plan folder"
+            _(
+                "--previous {folder}: no assignments.csv there; expected an earlier plan folder",
+                folder=previous,
+            )
         )
         raise typer.Exit(2)
     options = StageOptions(
@@ -265,35 +418,39 @@ def plan(
         previous=previous,
     )
     with _scheduler(scheduler):
-        outcome = _run(scenario, out, options, "validating, pricing and solving")
+        outcome = _run(scenario, out, options, _("validating, pricing and solving"))
     assert outcome.plan is not None
     print_plan(outcome.plan.summary, outcome.out)
 
 
-@app.command("map")
+@app.command(
+    "map", help=_("Write a standalone, offline map.html of a plan (and report.png with --png).")
+)
 def map_(
     plan_dir: Annotated[
         Path,
-        typer.Argument(help="A plan folder (planner plan / planner route).", show_default=False),
+        typer.Argument(help=_("A plan folder (planner plan / planner route)."), show_default=False),
     ],
     province: Annotated[
-        str | None, typer.Option("--province", help="Six-digit province code: map only it.")
+        str | None, typer.Option("--province", help=_("Six-digit province code: map only it."))
     ] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", help="The HTML file [default: PLAN_DIR/map.html].")
+        Path | None, typer.Option("--out", help=_("The HTML file [default: PLAN_DIR/map.html]."))
     ] = None,
     tiles: Annotated[
         str | None,
         typer.Option(
             "--tiles",
-            help="Tile URL template ({z}/{x}/{y}); Gaode/Amap hosts get GCJ-02 data. "
-            "Default: no tiles (works offline).",
+            help=_(
+                "Tile URL template ({z}/{x}/{y}); Gaode/Amap hosts get GCJ-02 data. "
+                "Default: no tiles (works offline)."
+            ),
         ),
     ] = None,
     png: Annotated[
-        bool, typer.Option("--png", help="Also write the static overview report.png.")
+        bool, typer.Option("--png", help=_("Also write the static overview report.png."))
     ] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    verbose: Verbose = False,
 ) -> None:
     """Write a standalone, offline map.html of a plan (and report.png with --png)."""
     _setup_logging(verbose)
@@ -301,30 +458,31 @@ def map_(
     from maps.offline import AssetsMissing
 
     try:
-        with console.status("drawing the map…"):
+        with console.status(_("drawing the map…")):
             page = write_map(plan_dir, out=out, province=province, tiles=tiles)
             picture = write_png(plan_dir, province=province) if png else None
     except (MapInputError, AssetsMissing) as exc:
         err.print(str(exc))
         raise typer.Exit(2) from None
-    console.print(f"map written to [bold]{page}[/] ({page.stat().st_size / 1e6:.2f} MB)")
+    size = page.stat().st_size / 1e6
+    console.print(_("map written to [bold]{page}[/] ({size:.2f} MB)", page=page, size=size))
     if picture is not None:
-        console.print(f"overview written to [bold]{picture}[/]")
+        console.print(_("overview written to [bold]{picture}[/]", picture=picture))
 
 
 def print_routing(summary: dict, out: Path) -> None:
     """Coverage per county and the routing totals on the terminal."""
-    table = Table(title="Routing: coverage per county")
+    table = Table(title=_("Routing: coverage per county"))
     for col in (
-        "county",
-        "townships met",
-        "demand",
-        "target",
-        "served",
-        "capacity",
-        "cap ≥ target",
+        N_("county"),
+        N_("townships met"),
+        N_("demand"),
+        N_("target"),
+        N_("served"),
+        N_("capacity"),
+        N_("cap ≥ target"),
     ):
-        table.add_column(col, justify="right")
+        table.add_column(_(col), justify="right")
     for c in summary["counties"]:
         table.add_row(
             c["county_code"],
@@ -333,33 +491,44 @@ def print_routing(summary: dict, out: Path) -> None:
             f"{c['target']:,}",
             f"{c['served']:,}",
             f"{c['staffed_capacity']:,}",
-            "yes" if c["capacity_allows_targets"] else "[yellow]no[/]",
+            _("yes") if c["capacity_allows_targets"] else "[yellow]" + _("no") + "[/]",
         )
     console.print(table)
     console.print(
-        f"{summary['routes']:,} routes, {summary['served']:,} of {summary['demand']:,} clients "
-        f"served; townships at target: {summary['townships_met']} / {summary['townships']} "
-        f"({summary['townships_met_where_capacity_allows']} / "
-        f"{summary['townships_where_capacity_allows']} where capacity allows); "
-        f"unserved by reason: {summary['unserved_by_reason']}; {summary['seconds']:.1f} s"
+        _(
+            "{routes:,} routes, {served:,} of {demand:,} clients served; townships at target: "
+            "{met} / {townships} ({met_allowed} / {allowed} where capacity allows); "
+            "unserved by reason: {reasons}; {seconds:.1f} s",
+            routes=summary["routes"],
+            served=summary["served"],
+            demand=summary["demand"],
+            met=summary["townships_met"],
+            townships=summary["townships"],
+            met_allowed=summary["townships_met_where_capacity_allows"],
+            allowed=summary["townships_where_capacity_allows"],
+            reasons=summary["unserved_by_reason"],
+            seconds=summary["seconds"],
+        )
     )
-    console.print(f"routes written to [bold]{out}[/]")
+    console.print(_("routes written to [bold]{out}[/]", out=out))
 
 
-@app.command()
+@app.command(
+    help=_("Route the service vehicles: routes.csv, routes.geojson, coverage.csv, summary.json.")
+)
 def route(
     scenario: ScenarioArg,
-    out: Annotated[Path, typer.Option("--out", help="Folder for the routing files.")],
+    out: Annotated[Path, typer.Option("--out", help=_("Folder for the routing files."))],
     plan_dir: Annotated[
         Path | None,
-        typer.Option("--plan", help="A plan folder: crews from its mobile_service assignments."),
+        typer.Option("--plan", help=_("A plan folder: crews from its mobile_service assignments.")),
     ] = None,
     time_limit: Annotated[
-        float, typer.Option("--time-limit", help="Wall seconds for the whole solve.")
+        float, typer.Option("--time-limit", help=_("Wall seconds for the whole solve."))
     ] = 60.0,
-    seed: Annotated[int, typer.Option("--seed", help="Same seed, same routes.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help=_("Same seed, same routes."))] = 0,
     scheduler: SchedulerOpt = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    verbose: Verbose = False,
 ) -> None:
     """Route the service vehicles: routes.csv, routes.geojson, coverage.csv, summary.json."""
     _setup_logging(verbose)
@@ -367,7 +536,9 @@ def route(
     from planner.routes import RoutingParams
 
     if plan_dir is not None and not (plan_dir / "assignments.csv").is_file():
-        err.print(f"--plan {plan_dir}: no assignments.csv there; expected a plan folder")
+        err.print(
+            _("--plan {folder}: no assignments.csv there; expected a plan folder", folder=plan_dir)
+        )
         raise typer.Exit(2)
     options = StageOptions(
         stages=("routing",),
@@ -375,17 +546,25 @@ def route(
         crews=plan_dir if plan_dir is not None else "declared",
     )
     with _scheduler(scheduler):
-        outcome = _run(scenario, out, options, "validating and routing")
+        outcome = _run(scenario, out, options, _("validating and routing"))
     assert outcome.routes is not None
     print_routing(outcome.routes.summary, outcome.out)
 
 
 def _run(scenario: str, out: Path, options: StageOptions, doing: str) -> StageOutcome:
     """Run the stages with a status line and progress bars; a scenario that cannot be
-    solved prints its report and exits 1."""
+    solved prints its report and exits 1; what is printed next speaks as the files do."""
+    from dataclasses import replace
+
     from api.stages import run_stages
 
-    return _guarded(scenario, doing, lambda bars: run_stages(scenario, out, options, bars.on_stage))
+    outcome = _guarded(
+        scenario,
+        doing,
+        lambda bars: run_stages(scenario, out, replace(options, language=_EXPLICIT), bars.on_stage),
+    )
+    _speak(outcome.language)
+    return outcome
 
 
 def _guarded(scenario: str, doing: str, work: Callable[[_Bars], R]) -> R:
@@ -401,7 +580,7 @@ def _guarded(scenario: str, doing: str, work: Callable[[_Bars], R]) -> R:
                 return work(bars)
     except ScenarioError as exc:
         print_report(exc.report, scenario)
-        err.print(exc.message)
+        err.print(_(exc.message))
         raise typer.Exit(1) from None
     except (FileNotFoundError, ValueError) as exc:
         err.print(str(exc))
@@ -419,26 +598,32 @@ def _progress() -> Progress:
     )
 
 
-@app.command()
+@app.command(
+    help=_(
+        "Plan a scenario under every combination of changed rules, weights or quotas; write "
+        "sweep.csv (one row per plan) and sweep.html (a chart and a map of changed placements)."
+    )
+)
 def sweep(
     scenario: ScenarioArg,
-    out: Annotated[Path, typer.Option("--out", help="Folder for sweep.csv and sweep.html.")],
+    out: Annotated[Path, typer.Option("--out", help=_("Folder for sweep.csv and sweep.html."))],
     vary: Annotated[
         list[str],
         typer.Option(
             "--vary",
-            help="KEY=V1,V2,...: rules.KEY or weights.KEY of scenario.toml, or "
-            "quota_scale.PROVINCE (e.g. quota_scale.540000=1.1); repeat for a cross product.",
+            help=_(
+                "KEY=V1,V2,...: rules.KEY or weights.KEY of scenario.toml, or "
+                "quota_scale.PROVINCE (e.g. quota_scale.540000=1.1); repeat for a cross product."
+            ),
         ),
     ],
     time_limit: Annotated[
-        float, typer.Option("--time-limit", help="Seconds for each plan of the sweep.")
+        float, typer.Option("--time-limit", help=_("Seconds for each plan of the sweep."))
     ] = 300.0,
     scheduler: SchedulerOpt = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    verbose: Verbose = False,
 ) -> None:
-    """Plan a scenario under every combination of changed rules, weights or quotas; write
-    sweep.csv (one row per plan) and sweep.html (chart and map of changed placements)."""
+    """Plan a scenario under every combination of changed rules, weights or quotas."""
     _setup_logging(verbose)
     from api.stages import run_sweep
     from planner.plan import AllocationParams
@@ -493,21 +678,27 @@ def sweep(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(
+    help=_("Benchmark mode: solve a CVRP/VRPTW instance; the last line is `cost <number>`.")
+)
 def vrp(
-    file: Annotated[Path, typer.Argument(help="A CVRPLIB .vrp or Solomon .txt instance.")],
-    time_limit: Annotated[float, typer.Option("--time-limit", help="Seconds of search.")] = 30.0,
+    file: Annotated[Path, typer.Argument(help=_("A CVRPLIB .vrp or Solomon .txt instance."))],
+    time_limit: Annotated[float, typer.Option("--time-limit", help=_("Seconds of search."))] = 30.0,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write the routes as a VRPLIB .sol file.")
+        Path | None, typer.Option("--out", help=_("Write the routes as a VRPLIB .sol file."))
     ] = None,
-    engine: Annotated[str, typer.Option("--engine", help="pyvrp (default) or ortools.")] = "pyvrp",
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    engine: Annotated[
+        str, typer.Option("--engine", help=_("pyvrp (default) or ortools."))
+    ] = "pyvrp",
+    seed: Annotated[int, typer.Option("--seed", help=_("Seed of the first search."))] = 0,
     workers: Annotated[
         int,
         typer.Option(
             "--workers",
-            help="Parallel searches with seeds SEED, SEED+1, ...; the best wins "
-            "(default: one per core).",
+            help=_(
+                "Parallel searches with seeds SEED, SEED+1, ...; the best wins "
+                "(default: one per core)."
+            ),
         ),
     ] = 0,
 ) -> None:
@@ -522,7 +713,13 @@ def vrp(
     )
 
     if engine not in ENGINES:
-        err.print(f"--engine {engine!r}; expected one of {', '.join(ENGINES)}")
+        err.print(
+            _(
+                "--engine {engine!r}; expected one of {engines}",
+                engine=engine,
+                engines=", ".join(ENGINES),
+            )
+        )
         raise typer.Exit(2)
     try:
         inst = read_instance(file)
@@ -531,25 +728,42 @@ def vrp(
         raise typer.Exit(1) from None
     sol = solve_vrp(inst, time_limit=time_limit, seed=seed, engine=engine, workers=workers or None)
     if not sol.feasible:
-        err.print(f"{inst.name}: no feasible solution found in {time_limit:g} s")
+        err.print(
+            _(
+                "{name}: no feasible solution found in {seconds:g} s",
+                name=inst.name,
+                seconds=time_limit,
+            )
+        )
         raise typer.Exit(1)
     if out is not None:
         write_solution(out, sol.routes, sol.cost)
-        console.print(f"routes written to {out}")
-    console.print(f"{inst.name}: {len(sol.routes)} routes, engine {sol.engine}")
+        console.print(_("routes written to {out}", out=out))
+    console.print(
+        _(
+            "{name}: {n} routes, engine {engine}",
+            name=inst.name,
+            n=len(sol.routes),
+            engine=sol.engine,
+        )
+    )
     sys.stdout.write(f"cost {format_cost(sol.cost)}\n")
 
 
-@app.command()
+@app.command(
+    help=_("Run every stage that exists on the built-in data (western-2006, huaihua-screening).")
+)
 def demo(
     write: Annotated[
         Path | None,
-        typer.Option("--write", help="Write the built-in scenarios as folders into DIR and stop."),
+        typer.Option(
+            "--write", help=_("Write the built-in scenarios as folders into DIR and stop.")
+        ),
     ] = None,
-    out: Annotated[Path, typer.Option("--out", help="Where the demo's outputs go.")] = Path(
+    out: Annotated[Path, typer.Option("--out", help=_("Where the demo's outputs go."))] = Path(
         "demo-output"
     ),
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    verbose: Verbose = False,
 ) -> None:
     """Run every stage that exists on the built-in data (western-2006, huaihua-screening)."""
     _setup_logging(verbose)
@@ -560,17 +774,21 @@ def demo(
     if write is not None:
         for name in DEMO_SCENARIOS:
             folder = write_builtin(name, write / name)
-            console.print(f"wrote [bold]{folder}[/] (synthetic tables, real geometry)")
+            console.print(
+                _("wrote [bold]{folder}[/] (synthetic tables, real geometry)", folder=folder)
+            )
         return
     out.mkdir(parents=True, exist_ok=True)
     failed = False
     for name in DEMO_SCENARIOS:
         t0 = time.perf_counter()
-        with console.status(f"preparing built-in scenario {name} (first run builds caches)…"):
+        with console.status(
+            _("preparing built-in scenario {name} (first run builds caches)…", name=name)
+        ):
             folder = builtin_folder(name)
             scenario = planner.read_scenario(folder)
         dt = time.perf_counter() - t0
-        console.rule(f"{name} [magenta](SYNTHETIC DATA, real county polygons)[/]")
+        console.rule(_("{name} [magenta](SYNTHETIC DATA, real county polygons)[/]", name=name))
         if scenario.report.errors:
             print_report(scenario.report, str(folder), limit=20)
         else:
@@ -578,51 +796,54 @@ def demo(
         if not scenario.valid:
             failed = True
             continue
-        sizes = ", ".join(
-            f"{k} {v:,}" for k, v in scenario.data.table_sizes().items() if k != "counties"
-        )
-        console.print(f"validated in {dt:.1f} s: {sizes}")
+        sizes = _sizes(scenario.data.table_sizes())
+        console.print(_("validated in {seconds:.1f} s: {sizes}", seconds=dt, sizes=sizes))
         report_path = out / f"{name}-validation.json"
         report_path.write_text(scenario.report.to_json(), encoding="utf-8")
-        console.print(f"validation report: {report_path}")
-        console.print(f"scenario folder: {folder}")
+        console.print(_("validation report: {path}", path=report_path))
+        console.print(_("scenario folder: {folder}", folder=folder))
         # the demo routes every declared vehicle, as `planner route` without --plan does
         with console.status(f"{name}…") as status:
 
-            def on_stage(stage: str, _: float, name: str = name) -> None:
-                status.update(f"{name}: {stage}…")
+            def on_stage(stage: str, progress: float, name: str = name) -> None:
+                status.update(f"{name}: {_(_STAGES.get(stage, stage))}…")
 
-            outcome = run_stages(scenario, out / name, StageOptions(crews="declared"), on_stage)
+            options = StageOptions(crews="declared", language=_EXPLICIT)
+            outcome = run_stages(scenario, out / name, options, on_stage)
         if outcome.plan is not None:
             print_plan(outcome.plan.summary, outcome.out)
         if outcome.routes is not None:
             print_routing(outcome.routes.summary, outcome.out)
         if outcome.map is None:
-            err.print(f"no map of {name} (the reason is above)")
+            err.print(_("no map of {name} (the reason is above)", name=name))
             failed = True
         else:
-            console.print(f"map of {name} (opens offline): [bold]{outcome.map.resolve()}[/]")
-    console.print(f"outputs in [bold]{out.resolve()}[/]")
+            console.print(
+                _(
+                    "map of {name} (opens offline): [bold]{page}[/]",
+                    name=name,
+                    page=outcome.map.resolve(),
+                )
+            )
+    console.print(_("outputs in [bold]{out}[/]", out=out.resolve()))
     raise typer.Exit(1 if failed else 0)
 
 
-@app.command()
+@app.command(
+    help=_(
+        "Write an empty scenario workbook in the language of --lang: a sheet per table, "
+        "explained headers, lists, an example row."
+    )
+)
 def template(
-    out: Annotated[Path, typer.Option("--out", help="The workbook to write (.xlsx).")],
-    lang: Annotated[
-        str | None, typer.Option("--lang", help="Language of the sheets and headers: zh-CN or en.")
-    ] = None,
+    out: Annotated[Path, typer.Option("--out", help=_("The workbook to write (.xlsx)."))],
 ) -> None:
     """Write an empty scenario workbook: a sheet per table, explained headers, lists, an
     example row."""
     from geodata.workbook import write_template
-    from planner import i18n
 
-    if lang is not None and i18n.normalize(lang) is None:
-        err.print(f"--lang {lang!r}; expected one of {', '.join(i18n.LANGUAGES)}")
-        raise typer.Exit(2)
-    path = write_template(out, i18n.choose(lang))
-    console.print(f"template written to [bold]{path}[/]")
+    path = write_template(out, i18n.language())
+    console.print(_("template written to [bold]{path}[/]", path=path))
 
 
 @app.command()
@@ -708,11 +929,18 @@ def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix.")]
 
 
 def main() -> None:
-    """Entry point: run the app; turn unexpected errors into a short message."""
+    """Entry point: run the app; turn unexpected errors into a short message. ``--lang`` may
+    stand anywhere: it is taken out and given to the app first."""
+    args = sys.argv[1:]
+    lang = _argv_language(args)
+    if lang is not None:
+        k = args.index("--lang") if "--lang" in args else args.index(f"--lang={lang}")
+        del args[k : k + (2 if args[k] == "--lang" else 1)]
+        args = ["--lang", lang, *args]
     try:
-        app()
+        app(args=args)
     except KeyboardInterrupt:
-        err.print("interrupted")
+        err.print(_("interrupted"))
         sys.exit(130)
 
 

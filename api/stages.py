@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import planner
+from planner import i18n
+from planner.i18n import N_
 from planner.issues import ScenarioError
 from planner.plan import AllocationParams, Plan
 from planner.routes import RoutePlan, RoutingParams
@@ -50,6 +53,8 @@ class StageOptions:
         Where the vehicles' crews come from (:data:`Crews`).
     previous
         An earlier plan folder: the allocation re-plans from it (objective term 6).
+    language
+        The language the user asked for (see the attribute).
     """
 
     stages: tuple[str, ...] = STAGES
@@ -57,6 +62,9 @@ class StageOptions:
     routing: RoutingParams = field(default_factory=RoutingParams)
     crews: Crews = "plan"
     previous: Path | None = None
+    language: str | None = None
+    """The language of the written files when the user said it (``--lang``); else
+    ``PLANNER_LANG``, else the scenario's ``language``, else the language of the moment."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +76,8 @@ class StageOutcome:
     plan: Plan | None
     routes: RoutePlan | None
     map: Path | None
+    language: str
+    """The language the files were written in."""
 
     @property
     def solved(self) -> list[str]:
@@ -117,6 +127,29 @@ def run_stages(
     if not (allocation or routing):
         raise ScenarioError(scenario.report, _nothing_to_solve(options.stages))
     previous = planner.read_previous(options.previous) if options.previous else None
+    language = (
+        i18n.normalize(options.language)
+        or i18n.normalize(os.environ.get(i18n.ENV))
+        or i18n.normalize(data.language)
+        or i18n.language()
+    )
+    with i18n.speaking(language):
+        plan, routes, page = _stages(
+            scenario, out, options, allocation, routing, previous, on_stage
+        )
+    return StageOutcome(scenario, out, plan, routes, page, language)
+
+
+def _stages(
+    scenario: planner.Scenario,
+    out: Path,
+    options: StageOptions,
+    allocation: bool,
+    routing: bool,
+    previous: planner.PreviousPlan | None,
+    on_stage: OnStage,
+) -> tuple[Plan | None, RoutePlan | None, Path | None]:
+    """The solving stages and the map, in the language of the moment."""
     out.mkdir(parents=True, exist_ok=True)
     plan = routes = None
     if allocation:
@@ -132,15 +165,16 @@ def run_stages(
     if "map" in options.stages:
         on_stage("map", 90.0)
         page = _draw_map(out)
-    return StageOutcome(scenario, out, plan, routes, page)
+    return plan, routes, page
 
 
 def _nothing_to_solve(stages: tuple[str, ...]) -> str:
+    """Why nothing can be solved (a template of the catalogue: ScenarioError's message)."""
     if "allocation" in stages and "routing" not in stages:
-        return "the scenario has no allocation tables (posts, applicants)"
+        return N_("the scenario has no allocation tables (posts, applicants)")
     if "routing" in stages and "allocation" not in stages:
-        return "the scenario has no routing tables (stations, stops)"
-    return "the scenario has neither posts and applicants nor stations and stops"
+        return N_("the scenario has no routing tables (stations, stops)")
+    return N_("the scenario has neither posts and applicants nor stations and stops")
 
 
 def _crews(

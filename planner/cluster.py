@@ -31,7 +31,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from planner.workers import PRELOAD, Done, Task
+Task = tuple[Any, ...]
+"""The arguments of one call of a task function (as :data:`planner.workers.Task`)."""
+
+Done = Callable[[int], None]
+"""Called with a task's index when its result is in (as :data:`planner.workers.Done`)."""
+
+PRELOAD = ("planner.preload",)
+"""Modules a worker imports when it starts (as :data:`planner.workers.PRELOAD`; this module
+imports nothing from :mod:`planner.workers`, which imports it on demand)."""
 
 log = logging.getLogger(__name__)
 

@@ -54,9 +54,11 @@ def test_the_workbook_holds_every_row_in_the_offices_language(
         assert got.max_row - 1 == len(_csv(folder, csv_name))
     # print settings: frozen and repeated header, A4 landscape one page wide, CNY formats
     assert sheet.freeze_panes == "A2"
-    assert sheet.print_title_rows == "1:1"
+    assert sheet.print_title_rows == "$1:$1"
     assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.paperSize == 9
-    assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.page_setup.fitToWidth == 1
+    setup = sheet.page_setup  # one page wide (1 is the default, left out), any pages tall
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert setup.fitToWidth in (None, 1) and setup.fitToHeight == 0
     budget = header.index(i18n.render("Budget (CNY/year)", lang=lang))
     assert "元" in sheet.cell(row=2, column=budget + 1).number_format
 

@@ -162,19 +162,7 @@ def test_the_template(tmp_path: Path, lang: str) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     book = openpyxl.load_workbook(out)
-    expected = [i18n.render("Settings", lang=lang)] + [
-        _label(k, lang)
-        for k in (
-            "quotas",
-            "posts",
-            "continuing",
-            "applicants",
-            "pairing",
-            "targets",
-            "stations",
-            "stops",
-        )
-    ]
+    expected = [i18n.render("Settings", lang=lang)] + [_label(k, lang) for k in TABLE_FILES]
     assert book.sheetnames == expected
     posts = book[_label("posts", lang)]
     header = [c.value for c in posts[1]]
