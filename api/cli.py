@@ -895,6 +895,7 @@ def keys_create(
         except KeyProblem as exc:
             err.print(str(exc))
             raise typer.Exit(2) from None
+        _record_key_event(session, "key-create", row.prefix, f"role {role}")
     console.print(f"key {row.prefix} ({role}) created; it is shown only now:")
     sys.stdout.write(key + "\n")
 
@@ -925,7 +926,124 @@ def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix.")]
         except KeyProblem as exc:
             err.print(str(exc))
             raise typer.Exit(2) from None
+        _record_key_event(session, "key-revoke", prefix, "revoked")
     console.print(f"key {prefix} revoked")
+
+
+def _record_key_event(session: Session, action: str, prefix: str, detail: str) -> None:
+    """Audit a key made or revoked on this machine (role ``cli``; the key itself never)."""
+    import getpass
+
+    from api.audit import Event, write
+
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no login name and no password entry
+        user = "unknown user"
+    event = Event(action, "ok", address="local", role="cli", key_prefix=prefix, object_id=prefix)
+    event.detail = f"{detail} by {user}"
+    write(session, [event])
+
+
+@app.command()
+def audit(
+    since: Annotated[
+        str, typer.Option("--since", help="A span (30m, 12h, 1d, 2w) or an ISO time.")
+    ] = "1d",
+    action: Annotated[
+        str | None, typer.Option("--action", help="Only this action (e.g. failed-auth).")
+    ] = None,
+    province: Annotated[
+        str | None, typer.Option("--province", help="Only keys of this province (520000).")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many events.")] = 1000,
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """The service's audit trail, newest first: who uploaded, planned, cancelled, downloaded."""
+    import json
+
+    from api.audit import ACTIONS, parse_since, query
+    from api.server.schemas import AuditPublic
+
+    try:
+        start = parse_since(since)
+    except ValueError as exc:
+        err.print(str(exc))
+        raise typer.Exit(2) from None
+    if action is not None and action not in ACTIONS:
+        err.print(f"--action {action!r}; expected one of {', '.join(ACTIONS)}")
+        raise typer.Exit(2)
+    with _key_sessions()() as session:
+        rows = [
+            AuditPublic.model_validate(r)
+            for r in query(session, start, None, action, province, limit)
+        ]
+    if json_out:
+        for r in rows:
+            sys.stdout.write(json.dumps(r.model_dump(mode="json"), ensure_ascii=False) + "\n")
+        return
+    # one line per event, fixed columns, so that grep and awk work on it
+    line = "{:19}  {:11}  {:7}  {:>6}  {:15}  {:8}  {:15}  {:32}  {}\n"
+    names = ("time (UTC)", "action", "outcome", "status", "role", "key", "address", "object")
+    sys.stdout.write(line.format(*names, "detail"))
+    for r in rows:
+        sys.stdout.write(
+            line.format(
+                f"{r.at:%Y-%m-%d %H:%M:%S}",
+                r.action,
+                r.outcome,
+                "-" if r.status is None else r.status,
+                r.role or "-",
+                r.key_prefix or "-",
+                r.address or "-",
+                r.object_id or "-",
+                r.detail or "",
+            )
+        )
+    err.print(f"{len(rows)} event(s) since {start:%Y-%m-%d %H:%M:%S} UTC")
+
+
+@app.command()
+def backup(
+    dest: Annotated[Path, typer.Argument(help="A new, empty folder for the backup.")],
+) -> None:
+    """Copy the service's database and data folder into DEST (safe while the server runs)."""
+    from api.backup import BackupProblem
+    from api.backup import backup as run_backup
+    from api.settings import Settings
+
+    _setup_logging(False)
+    try:
+        manifest = run_backup(Settings(), dest)
+    except BackupProblem as exc:
+        err.print(str(exc))
+        raise typer.Exit(1) from None
+    console.print(
+        f"backup of the {manifest.database} database (schema {manifest.revision}) and "
+        f"{len(manifest.files)} file(s) in [bold]{dest}[/]"
+    )
+
+
+@app.command()
+def restore(
+    source: Annotated[Path, typer.Argument(help="A folder written by `planner backup`.")],
+) -> None:
+    """Bring a backup back into the configured, empty, data folder and database."""
+    from api.backup import BackupProblem
+    from api.backup import restore as run_restore
+    from api.settings import Settings
+
+    _setup_logging(False)
+    settings = Settings()
+    try:
+        manifest = run_restore(settings, source)
+    except BackupProblem as exc:
+        err.print(str(exc))
+        raise typer.Exit(1) from None
+    console.print(
+        f"restored the backup of {manifest.created_at} into [bold]{settings.data_dir}[/] "
+        f"({settings.url.split('@')[-1]}); start the server with `planner serve`"
+    )
 
 
 def main() -> None:

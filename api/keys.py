@@ -34,11 +34,13 @@ class KeyProblem(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: the key's id, role and (for a province key) its province code."""
+    """Who is calling: the key's id, role, (for a province key) its province code and its
+    prefix (what the audit trail records of a key)."""
 
     key_id: int | None
     role: str
     province: str | None = None
+    prefix: str | None = None
 
     def sees(self, provinces: frozenset[str]) -> bool:
         """Whether a resource whose scope is ``provinces`` exists for this caller."""
@@ -102,4 +104,4 @@ def principal_for(session: Session, key: str) -> Principal | None:
     row = session.scalars(select(ApiKey).where(ApiKey.digest == digest(key))).first()
     if row is None or row.revoked_at is not None:
         return None
-    return Principal(row.id, row.role, row.province)
+    return Principal(row.id, row.role, row.province, row.prefix)

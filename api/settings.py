@@ -52,6 +52,22 @@ class Settings(BaseSettings):
     )
     poll_seconds: float = Field(default=0.5, gt=0, description="Job runner polling interval.")
     auto_migrate: bool = Field(default=True, description="Run migrations when the app starts.")
+    max_body_bytes: int = Field(
+        default=1024**2, gt=0, description="Largest request body other than an upload."
+    )
+    auth_failures_per_minute: int = Field(
+        default=20,
+        ge=1,
+        description="Failed authentications per address or key prefix in a minute before 429.",
+    )
+    throttle_storage: str = Field(
+        default="memory://",
+        description="Where failed authentications are counted: memory:// or redis://host:port/db "
+        "(shared by several servers).",
+    )
+    audit_flush_seconds: float = Field(
+        default=0.2, gt=0, description="How often audit events are written to the database."
+    )
 
     @property
     def url(self) -> str:

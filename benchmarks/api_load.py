@@ -22,15 +22,12 @@ It prints latency percentiles per request kind side by side (busy / idle ratio),
 from __future__ import annotations
 
 import argparse
-import io
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import zipfile
 from pathlib import Path
 
 import httpx
@@ -39,10 +36,10 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.service import serve, upload_and_plan, wait_job
 from geodata.builtin import builtin_folder
 
 console = Console(width=150)
-PLANNER = str(Path(sys.executable).with_name("planner"))
 LUA = """
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -53,38 +50,6 @@ done = function(summary, latency, requests)
 end
 """
 COLUMNS = ("requests", "transport errors", "non-2xx", "p50", "p95", "p99", "max", "seconds")
-
-
-def _zip(folder: Path) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for p in sorted(folder.rglob("*")):
-            if p.is_file():
-                zf.write(p, f"{folder.name}/{p.relative_to(folder)}")
-    return buf.getvalue()
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], limit: float = 60) -> None:
-    end = time.monotonic() + limit
-    while time.monotonic() < end:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None:
-            raise SystemExit("the server exited; see its log")
-        time.sleep(0.2)
-    raise SystemExit("the server did not become ready")
-
-
-def _wait_job(client: httpx.Client, job_id: str, limit: float) -> dict:  # type: ignore[type-arg]
-    end = time.monotonic() + limit
-    while True:
-        job = client.get(f"/api/v1/jobs/{job_id}").json()
-        if job["state"] not in ("queued", "running") or time.monotonic() > end:
-            return job  # type: ignore[no-any-return]
-        time.sleep(0.5)
 
 
 def _wrk(url: str, key: str, paths: dict[str, str], seconds: float, script: Path) -> dict:  # type: ignore[type-arg]
@@ -131,84 +96,50 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
 
-    with tempfile.TemporaryDirectory(prefix="westplan-load-") as tmp:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PLANNER_")}
-        env |= {"PLANNER_DATA_DIR": str(Path(tmp) / "data"), "PLANNER_POLL_SECONDS": "0.2"}
-        if args.database_url:
-            env["PLANNER_DATABASE_URL"] = args.database_url
+    with (
+        tempfile.TemporaryDirectory(prefix="westplan-load-") as tmp,
+        serve(Path(tmp), args.port, args.database_url) as server,
+    ):
         db = "PostgreSQL" if "postgres" in (args.database_url or "") else "SQLite"
         script = Path(tmp) / "report.lua"
         script.write_text(LUA)
-        made = subprocess.run(
-            [PLANNER, "keys", "create", "--role", "national"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
+        url, key = server.url, server.key
+        client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=300)
+        sid, job = upload_and_plan(client, builtin_folder(args.scenario), args.time_limit)
+        body = {"time_limit": args.time_limit}
+        pid = job["plan_id"]
+        paths = {"summary": f"/api/v1/plans/{pid}/summary", "map": f"/api/v1/plans/{pid}/map"}
+        t0 = time.perf_counter()
+        warm = client.get(paths["map"])
+        console.print(
+            f"scenario {args.scenario}, plan stages {job['log'][-1].split('(')[-1][:-1]}; "
+            f"first map request: {warm.status_code} in {time.perf_counter() - t0:.2f} s "
+            "(renders and caches)"
         )
-        key = made.stdout.strip().splitlines()[-1]
-        url = f"http://127.0.0.1:{args.port}"
-        log = (Path(tmp) / "server.log").open("wb")
-        server = subprocess.Popen(
-            [PLANNER, "serve", "--host", "127.0.0.1", "--port", str(args.port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait_ready(url, server)
-            client = httpx.Client(
-                base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=300
-            )
-            data = _zip(builtin_folder(args.scenario))
-            r = client.post(
-                "/api/v1/scenarios",
-                files={"file": (f"{args.scenario}.zip", data, "application/zip")},
-            )
-            r.raise_for_status()
-            sid = r.json()["id"]
-            body = {"time_limit": args.time_limit}
-            first = client.post(f"/api/v1/scenarios/{sid}/plans", json=body).json()["job_id"]
-            job = _wait_job(client, first, 10 * args.time_limit + 120)
-            if job["state"] != "succeeded":
-                raise SystemExit(f"the first plan did not succeed: {job}")
-            pid = job["plan_id"]
-            paths = {"summary": f"/api/v1/plans/{pid}/summary", "map": f"/api/v1/plans/{pid}/map"}
-            t0 = time.perf_counter()
-            warm = client.get(paths["map"])
-            console.print(
-                f"scenario {args.scenario}, plan stages {job['log'][-1].split('(')[-1][:-1]}; "
-                f"first map request: {warm.status_code} in {time.perf_counter() - t0:.2f} s "
-                "(renders and caches)"
-            )
 
-            idle = _wrk(url, key, paths, args.seconds, script)
-            jobs = [
-                client.post(f"/api/v1/scenarios/{sid}/plans", json=body).json()["job_id"]
-                for _ in range(args.jobs)
-            ]
-            running: list[int] = []
-            stop = threading.Event()
+        idle = _wrk(url, key, paths, args.seconds, script)
+        jobs = [
+            client.post(f"/api/v1/scenarios/{sid}/plans", json=body).json()["job_id"]
+            for _ in range(args.jobs)
+        ]
+        running: list[int] = []
+        stop = threading.Event()
 
-            def sample() -> None:
-                with httpx.Client(base_url=url, headers=client.headers, timeout=30) as c:
-                    while not stop.is_set():
-                        states = [c.get(f"/api/v1/jobs/{j}").json()["state"] for j in jobs]
-                        running.append(states.count("running"))
-                        stop.wait(0.5)
+        def sample() -> None:
+            with httpx.Client(base_url=url, headers=client.headers, timeout=30) as c:
+                while not stop.is_set():
+                    states = [c.get(f"/api/v1/jobs/{j}").json()["state"] for j in jobs]
+                    running.append(states.count("running"))
+                    stop.wait(0.5)
 
-            sampler = threading.Thread(target=sample)
-            sampler.start()
-            busy = _wrk(url, key, paths, args.seconds, script)
-            stop.set()
-            sampler.join()
-            states = [
-                _wait_job(client, j, args.jobs * (2 * args.time_limit + 60))["state"] for j in jobs
-            ]
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-            log.close()
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        busy = _wrk(url, key, paths, args.seconds, script)
+        stop.set()
+        sampler.join()
+        states = [
+            wait_job(client, j, args.jobs * (2 * args.time_limit + 60))["state"] for j in jobs
+        ]
 
     table = Table(
         title=f"50 connections in flight (25 summary + 25 map), loopback, uvicorn + {db}; "

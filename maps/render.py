@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from maps import csp
 from maps.labels import map_labels
 from maps.plan import MapInputError, PlanFiles, Route, read_plan
 from planner.geo import provinces_of
@@ -127,7 +128,7 @@ def render_map(plan_dir: Path, province: str | None = None, tiles: str | None = 
     """
     files = read_plan(Path(plan_dir))
     payload = build_payload(files, province, tiles_crs(tiles))
-    return _page(payload, tiles)
+    return csp.with_meta(_page(payload, tiles), csp.image_sources(tiles))
 
 
 def write_map(

@@ -5,6 +5,10 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import signal
+import socket
+import subprocess
+import sys
 import time
 import uuid
 import zipfile
@@ -13,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -21,6 +26,7 @@ from api.server.app import create_app
 from api.settings import Settings
 from tests.scenario_files import write_tiny
 
+PLANNER = str(Path(sys.executable).with_name("planner"))
 POSTGRES_ENV = "PLANNER_TEST_POSTGRES_URL"
 """A PostgreSQL URL whose user may create databases; .ci/run always sets it."""
 ROLES = ("national", "province:520000", "province:530000", "viewer")
@@ -107,6 +113,17 @@ class Service:
                 raise AssertionError(f"job {job_id} still {job['state']} after {timeout} s: {job}")
             time.sleep(0.2)
 
+    def upload_and_plan(self, folder: Path, role: str) -> dict[str, str]:
+        """Upload ``folder`` and plan it with ``role``'s key; the ids of the scenario, the
+        (succeeded) job and the plan."""
+        h = self.headers(role)
+        files = zip_part(zip_folder(folder))
+        sid = self.client.post("/api/v1/scenarios", files=files, headers=h).json()["id"]
+        jid = self.client.post(f"/api/v1/scenarios/{sid}/plans", headers=h).json()["job_id"]
+        job = self.wait(jid, role)
+        assert job["state"] == "succeeded", job
+        return {"scenario_id": sid, "job_id": jid, "plan_id": job["plan_id"]}
+
     def wait_state(self, job_id: str, state: str, timeout: float = 60.0) -> dict[str, Any]:
         """Poll until the job reaches ``state``."""
         end = time.monotonic() + timeout
@@ -131,3 +148,71 @@ def running_service(settings: Settings) -> Iterator[Service]:
             for role in ROLES:
                 keys[role] = create_key(session, role, name=role)[1]
         yield Service(client, settings, keys)
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback address."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def server_env(data_dir: Path, **settings: str) -> dict[str, str]:
+    """The environment of a ``planner serve`` on ``data_dir``: this one without PLANNER_*
+    settings (test variables kept), plus ``settings`` as ``PLANNER_<NAME>``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLANNER_") or "TEST" in k}
+    env["PLANNER_DATA_DIR"] = str(data_dir)
+    env["PLANNER_POLL_SECONDS"] = "0.1"
+    env |= {f"PLANNER_{k.upper()}": v for k, v in settings.items()}
+    return env
+
+
+def cli_key(env: dict[str, str], role: str) -> str:
+    """A key made with ``planner keys create`` (as an operator would)."""
+    made = subprocess.run(
+        [PLANNER, "keys", "create", "--role", role, "--name", role],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return made.stdout.strip().splitlines()[-1]
+
+
+class Server:
+    """``planner serve`` in a subprocess on a free loopback port."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.port = free_port()
+        self.log = log.open("ab")
+        self.proc = subprocess.Popen(
+            [PLANNER, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        self.url = f"http://127.0.0.1:{self.port}"
+        end = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > end:
+                raise AssertionError(f"server did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self.log.close()
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        self.log.close()

@@ -8,10 +8,7 @@ import csv
 import io
 import json
 import os
-import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,19 +17,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api_support import write_crewed_tiny, zip_folder, zip_part
+from tests.api_support import PLANNER, Server, write_crewed_tiny, zip_folder, zip_part
 from tests.scenario_files import plan_directly
 
 pytestmark = pytest.mark.slow  # the whole module runs only in `make test`
-
-PLANNER = str(Path(sys.executable).with_name("planner"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _workers(job_id: str) -> list[int]:
@@ -47,44 +35,6 @@ def _workers(job_id: str) -> list[int]:
             if b"api.server.jobs" in cmd and job_id.encode() in cmd:
                 found.append(int(d.name))
     return found
-
-
-class Server:
-    """``planner serve`` in a subprocess on a free loopback port."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.port = _free_port()
-        self.log = log.open("ab")
-        self.proc = subprocess.Popen(
-            [PLANNER, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        self.url = f"http://127.0.0.1:{self.port}"
-        end = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > end:
-                raise AssertionError(f"server did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.1)
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-        self.log.close()
-
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.kill()
-        self.log.close()
 
 
 @pytest.fixture

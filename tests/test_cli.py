@@ -8,17 +8,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 
-def _planner(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def _planner(
+    *args: str, cwd: Path | None = None, lang: str = "en"
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "api.cli", *args],
         capture_output=True,
         text=True,
         timeout=600,
         cwd=cwd,
-        env={**os.environ, "COLUMNS": "200"},
+        env={**os.environ, "COLUMNS": "200", "PLANNER_LANG": lang},
     )
 
 
@@ -36,10 +39,15 @@ def test_demo_write_gives_valid_labelled_folders(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_demo_runs_and_says_where_outputs_are(tmp_path: Path) -> None:
-    proc = _planner("demo", "--out", str(tmp_path / "out"))
+def test_demo_runs_and_says_where_outputs_are_in_chinese(tmp_path: Path) -> None:
+    """``make demo`` under PLANNER_LANG=zh-CN prints and writes Chinese (the English demo
+    runs in tests/test_maps_readable.py)."""
+    proc = _planner("demo", "--out", str(tmp_path / "out"), lang="zh-CN")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "SYNTHETIC" in proc.stdout
+    assert "合成数据" in proc.stdout and "输出位于" in proc.stdout
+    assert "SYNTHETIC" not in proc.stdout and "written to" not in proc.stdout
+    book = openpyxl.load_workbook(tmp_path / "out" / "western-2006" / "plan.xlsx", read_only=True)
+    assert book.sheetnames[0] == "汇总"
     assert str((tmp_path / "out").resolve()) in proc.stdout.replace("\n", "")
     report = json.loads((tmp_path / "out" / "western-2006-validation.json").read_text("utf-8"))
     assert report["ok"] is True

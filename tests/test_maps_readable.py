@@ -33,6 +33,8 @@ DOCS_IMG = Path(__file__).resolve().parents[1] / "docs" / "img"
 DEMOS = ("western-2006", "huaihua-screening")
 SCREEN = (1600, 1000)
 CJK = re.compile(r"[\u3400-\u9fff]")
+pytestmark = pytest.mark.slow  # the module runs `planner demo` once (about a minute and a half)
+
 CJK_FAMILIES = re.compile(r"CJK|Source Han|WenQuanYi|YaHei|PingFang|Hei|Song", re.IGNORECASE)
 
 

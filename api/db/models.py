@@ -91,3 +91,24 @@ class PlanRow(Base):
     stages: Mapped[str] = mapped_column(String(100))
     """Comma-separated stages that ran: ``allocation``, ``routing``."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditRow(Base):
+    """One audited action: who (key prefix and role, never the key), from where, what, result."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    key_prefix: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    role: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    """``national``, ``province:CODE``, ``viewer``, ``link`` (a signed map link), ``cli``."""
+    province: Mapped[str | None] = mapped_column(String(6), nullable=True, index=True)
+    """The province of the key that acted (province keys)."""
+    address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    action: Mapped[str] = mapped_column(String(24), index=True)
+    object_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    detail: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    """``ok``, ``refused`` (an answer 4xx) or ``error`` (5xx)."""
+    status: Mapped[int | None] = mapped_column(Integer, nullable=True)

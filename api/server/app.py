@@ -8,14 +8,16 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.audit import AuditLog
 from api.db.session import make_engine, session_factory, upgrade
 from api.server.deps import KeyCache
 from api.server.jobs import JobRunner
 from api.server.problems import ApiProblem
 from api.server.routes import api, root
+from api.server.security import BodyLimit, HeadAsGet, SecurityHeaders
 from api.settings import Settings
+from api.throttle import Throttle
 from planner import __version__
 
 log = logging.getLogger(__name__)
@@ -27,32 +29,6 @@ Send the key as `Authorization: Bearer KEY` or `X-API-Key: KEY`. Upload a scenar
 (`POST /api/v1/scenarios`, field `file`), start a plan (`POST /api/v1/scenarios/{id}/plans`),
 poll the job (`GET /api/v1/jobs/{job_id}`), then read the plan's results.
 """
-
-
-class UploadLimit:
-    """Refuse an oversized upload from its Content-Length before reading the body (pure ASGI,
-    so other requests pay nothing)."""
-
-    PATH = "/api/v1/scenarios"
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == self.PATH:
-            length = dict(scope["headers"]).get(b"content-length", b"")
-            if length.isdigit() and int(length) > self.limit + 64 * 1024:
-                answer = JSONResponse(
-                    {
-                        "detail": f"upload of {int(length):,} bytes is larger than "
-                        f"{self.limit:,} bytes (PLANNER_MAX_UPLOAD_BYTES)"
-                    },
-                    status_code=413,
-                )
-                await answer(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, run_jobs: bool = True) -> FastAPI:
@@ -75,12 +51,15 @@ def create_app(settings: Settings | None = None, run_jobs: bool = True) -> FastA
         engine = make_engine(settings.url)
         app.state.sessions = session_factory(engine)
         app.state.runner = JobRunner(settings, app.state.sessions)
+        app.state.audit = AuditLog(app.state.sessions, settings.audit_flush_seconds)
+        app.state.audit.start()
         if run_jobs:
             app.state.runner.start()
         try:
             yield
         finally:
             app.state.runner.stop()
+            app.state.audit.stop()
             engine.dispose()
 
     app = FastAPI(
@@ -88,8 +67,10 @@ def create_app(settings: Settings | None = None, run_jobs: bool = True) -> FastA
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        redoc_url=None,  # ReDoc's CDN scripts and styles would need 'unsafe-inline'
     )
     app.state.settings = settings
+    app.state.throttle = Throttle(settings.auth_failures_per_minute, settings.throttle_storage)
     app.state.keys = KeyCache(settings.key_cache_seconds)
     app.include_router(root)
     app.include_router(api)
@@ -100,5 +81,9 @@ def create_app(settings: Settings | None = None, run_jobs: bool = True) -> FastA
             {"detail": exc.detail, **exc.extra}, status_code=exc.status, headers=exc.headers
         )
 
-    app.add_middleware(UploadLimit, limit=settings.max_upload_bytes)
+    app.add_middleware(
+        BodyLimit, upload_limit=settings.max_upload_bytes, body_limit=settings.max_body_bytes
+    )
+    app.add_middleware(SecurityHeaders)  # outside the others: every answer has the headers
+    app.add_middleware(HeadAsGet)  # outermost: the headers are those of the GET
     return app

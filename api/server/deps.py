@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import (
     APIKeyHeader,
     HTTPAuthorizationCredentials,
@@ -21,11 +22,13 @@ from fastapi.security import (
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from api.audit import AuditLog, Event, outcome_of, role_of
 from api.keys import Principal, principal_for
 from api.server import store
 from api.server.jobs import JobRunner
 from api.server.problems import ApiProblem
 from api.settings import Settings
+from api.throttle import Throttle, key_prefix
 
 _bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer KEY")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="X-API-Key: KEY")
@@ -103,13 +106,50 @@ async def optional_principal(
     )
     if not key:
         return None
+    prefix = key_prefix(key)
+    await refuse_if_throttled(request, prefix)
     cache: KeyCache = request.app.state.keys
     found, who = cache.get(key)
     if not found:
         who = await run_in_threadpool(cache.load, request.app.state.sessions, key)
     if who is None:
+        await failed_auth(request, prefix, "unknown or revoked key")
         raise ApiProblem(401, "unknown or revoked API key", headers=_challenge())
     return who
+
+
+def client_address(request: Request) -> str | None:
+    """The client's address as the server sees it (a trusted proxy's X-Forwarded-For
+    applies: uvicorn's ``--forwarded-allow-ips``)."""
+    return request.client.host if request.client else None
+
+
+def record(request: Request, event: Event) -> None:
+    """Keep an audit event of this request (written in the background)."""
+    audit: AuditLog = request.app.state.audit
+    event.address = event.address or client_address(request)
+    audit.record(event)
+
+
+async def refuse_if_throttled(request: Request, prefix: str | None) -> None:
+    """429 with Retry-After while the client's address or the key prefix is throttled."""
+    throttle: Throttle = request.app.state.throttle
+    wait = await throttle.retry_after(client_address(request), prefix)
+    if wait is not None:
+        record(request, Event("throttled", "refused", key_prefix=prefix, status=429))
+        raise ApiProblem(
+            429,
+            "too many failed authentications from this address or with this key in the last "
+            f"minute; try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
+
+
+async def failed_auth(request: Request, prefix: str | None, detail: str) -> None:
+    """Count a failed authentication against the address and prefix, and audit it."""
+    throttle: Throttle = request.app.state.throttle
+    await throttle.failed(client_address(request), prefix)
+    record(request, Event("failed-auth", "refused", key_prefix=prefix, detail=detail, status=401))
 
 
 async def plan_for(request: Request, who: Principal | None, plan_id: str) -> store.PlanRef:
@@ -126,7 +166,8 @@ async def plan_for(request: Request, who: Principal | None, plan_id: str) -> sto
 
 
 def _challenge() -> dict[str, str]:
-    return {"WWW-Authenticate": 'Bearer, Basic realm="westplan"'}
+    # Basic alone: Chromium gives up on a header that also names Bearer and never prompts
+    return {"WWW-Authenticate": 'Basic realm="westplan"'}
 
 
 async def principal(who: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
@@ -160,3 +201,73 @@ async def visible_plan(plan_id: str, request: Request, who: CallerDep) -> store.
 VisiblePlanDep = Annotated[store.PlanRef, Depends(visible_plan)]
 OfficeDep = Annotated[Principal, Depends(office)]
 """National and province keys: read, upload, plan, cancel."""
+
+
+async def national(who: CallerDep) -> Principal:
+    """A national key (the audit trail)."""
+    if who.role != "national":
+        raise ApiProblem(403, "only a national key reads the audit trail")
+    return who
+
+
+NationalDep = Annotated[Principal, Depends(national)]
+
+
+class AuditNote:
+    """What a route adds to its audit event: the object it made, a detail."""
+
+    __slots__ = ("detail", "object_id")
+
+    def __init__(self, object_id: str | None, detail: str | None) -> None:
+        self.object_id = object_id
+        self.detail = detail
+
+
+_OBJECT_PARAMS = ("plan_id", "job_id", "scenario_id")
+
+
+def audited(action: str, detail: str | None = None) -> Any:
+    """A dependency that audits the route's ``action`` with its outcome (refusals included).
+
+    The object is the path's plan, job or scenario id unless the route sets
+    ``note.object_id`` (e.g. the id of a new scenario).
+    """
+
+    async def dependency(request: Request, who: MaybeCallerDep) -> AsyncIterator[AuditNote]:
+        params = request.path_params
+        note = AuditNote(next((params[p] for p in _OBJECT_PARAMS if p in params), None), detail)
+        prefix, role, province = role_of(who)
+        if who is None and "signature" in request.query_params:
+            role = "link"
+        status = 200
+        try:
+            yield note
+            status = getattr(request.scope.get("route"), "status_code", None) or 200
+        except ApiProblem as exc:
+            status = exc.status
+            raise
+        except HTTPException as exc:
+            status = exc.status_code
+            raise
+        except RequestValidationError:
+            status = 422
+            raise
+        except Exception:
+            status = 500
+            raise
+        finally:
+            record(
+                request,
+                Event(
+                    action,
+                    outcome_of(status),
+                    key_prefix=prefix,
+                    role=role,
+                    province=province,
+                    object_id=note.object_id,
+                    detail=note.detail,
+                    status=status,
+                ),
+            )
+
+    return dependency

@@ -12,25 +12,32 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Body, File, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
+from api import audit
 from api.db.models import JobRow, PlanRow, ScenarioRow
-from api.server import results, store
+from api.server import results, security, store
 from api.server.deps import (
+    AuditNote,
     CallerDep,
     MaybeCallerDep,
+    NationalDep,
     OfficeDep,
     RunnerDep,
     SessionDep,
     SettingsDep,
     VisiblePlanDep,
+    audited,
+    failed_auth,
     plan_for,
+    refuse_if_throttled,
 )
 from api.server.problems import ApiProblem
 from api.server.schemas import (
+    AuditPublic,
     Health,
     JobCreate,
     JobCreated,
@@ -126,6 +133,7 @@ def _plan(request: Request, plan: PlanRow, scenario: ScenarioRow) -> PlanPublic:
     },
 )
 def upload_scenario(
+    note: Annotated[AuditNote, Depends(audited("upload"))],
     session: SessionDep,
     settings: SettingsDep,
     who: OfficeDep,
@@ -141,6 +149,7 @@ def upload_scenario(
     )
     each = [store.Upload(f.filename or "", f.content_type, f.file) for f in files or []]
     row = store.create_scenario(session, settings, who, archive, each)
+    note.object_id = row.id
     return ScenarioCreated(id=row.id, validation=row.validation)
 
 
@@ -165,6 +174,7 @@ def read_scenario(scenario_id: str, session: SessionDep, who: OfficeDep) -> dict
 )
 def start_plan(
     scenario_id: str,
+    note: Annotated[AuditNote, Depends(audited("plan"))],
     session: SessionDep,
     settings: SettingsDep,
     runner: RunnerDep,
@@ -181,6 +191,7 @@ def start_plan(
         session, settings, who, scenario_id, options.time_limit, options.previous_plan_id
     )
     runner.wake()
+    note.object_id, note.detail = job.id, f"scenario {scenario_id}"
     return JobCreated(job_id=job.id)
 
 
@@ -209,6 +220,7 @@ def read_job(job_id: str, session: SessionDep, settings: SettingsDep, who: Offic
     "/jobs/{job_id}/cancel",
     response_model=JobPublic,
     responses={**_ERRORS, 409: {"model": Problem, "description": "Already finished."}},
+    dependencies=[Depends(audited("cancel"))],
 )
 def cancel_job(
     job_id: str, session: SessionDep, settings: SettingsDep, runner: RunnerDep, who: OfficeDep
@@ -240,6 +252,7 @@ def read_plan(plan_id: str, request: Request, session: SessionDep, who: OfficeDe
 @api.get(
     "/plans/{plan_id}/summary",
     name="plan_summary",
+    dependencies=[Depends(audited("download", "summary"))],
     responses={**_ERRORS, 200: {"content": {"application/json": {"schema": {"type": "object"}}}}},
 )
 async def plan_summary(plan: VisiblePlanDep, settings: SettingsDep) -> Any:
@@ -249,7 +262,12 @@ async def plan_summary(plan: VisiblePlanDep, settings: SettingsDep) -> Any:
     return Response(body, media_type="application/json")
 
 
-@api.get("/plans/{plan_id}/budget", name="plan_budget", responses=_ERRORS)
+@api.get(
+    "/plans/{plan_id}/budget",
+    name="plan_budget",
+    responses=_ERRORS,
+    dependencies=[Depends(audited("download", "budget"))],
+)
 def plan_budget(
     plan_id: str, session: SessionDep, settings: SettingsDep, who: OfficeDep
 ) -> dict[str, Any]:
@@ -296,6 +314,7 @@ for _name in results.TABLES:
         methods=["GET"],
         name=f"plan_{_name}",
         response_model=TablePage,
+        dependencies=[Depends(audited("download", _name))],
         responses={
             **_ERRORS,
             200: {"content": {"text/csv": {}}, "description": "A page of rows."},
@@ -307,6 +326,7 @@ for _name in results.TABLES:
 @api.get(
     "/plans/{plan_id}/routes",
     name="plan_routes",
+    dependencies=[Depends(audited("download", "routes"))],
     response_class=FileResponse,
     responses={**_ERRORS, 200: {"content": {"application/geo+json": {}}}},
 )
@@ -320,6 +340,7 @@ def plan_routes(plan_id: str, session: SessionDep, settings: SettingsDep, who: O
 @api.get(
     "/plans/{plan_id}/xlsx",
     name="plan_xlsx",
+    dependencies=[Depends(audited("download", "xlsx"))],
     response_class=FileResponse,
     responses={**_ERRORS, 200: {"content": {"application/vnd.ms-excel": {}}}},
 )
@@ -337,6 +358,7 @@ def plan_xlsx(plan_id: str, session: SessionDep, settings: SettingsDep, who: Off
 @api.get(
     "/plans/{plan_id}/map",
     name="plan_map",
+    dependencies=[Depends(audited("download", "map"))],
     response_class=HTMLResponse,
     responses={**_ERRORS, 200: {"content": {"text/html": {}}}},
 )
@@ -359,15 +381,20 @@ async def plan_map(
             raise ApiProblem(
                 401,
                 "no API key and no signed link: send a key or use a link from map-link",
-                headers={"WWW-Authenticate": 'Bearer, Basic realm="westplan"'},
+                headers={"WWW-Authenticate": 'Basic realm="westplan"'},
             )
-        results.check_map_signature(settings.secret(), plan_id, province, expires, signature)
+        await refuse_if_throttled(request, None)
+        try:
+            results.check_map_signature(settings.secret(), plan_id, province, expires, signature)
+        except ApiProblem:
+            await failed_auth(request, None, "invalid or expired map link")
+            raise
     plan = await plan_for(request, who, plan_id)
     folder = store.plan_dir(settings, plan.id)
     path = results.cached_map(folder, province)
     if path is None:  # render once, off the event loop
         path = await run_in_threadpool(results.map_html, folder, province)
-    headers = {"Vary": "Accept-Encoding"}
+    headers = {"Vary": "Accept-Encoding", "Content-Security-Policy": security.map_policy(path)}
     if "gzip" in request.headers.get("accept-encoding", ""):
         gz = path.with_name(path.name + ".gz")
         path = gz if gz.is_file() else await run_in_threadpool(results.gzipped, path)
@@ -376,7 +403,12 @@ async def plan_map(
     return Response(body, media_type="text/html; charset=utf-8", headers=headers)
 
 
-@api.post("/plans/{plan_id}/map-link", response_model=MapLink, responses=_ERRORS)
+@api.post(
+    "/plans/{plan_id}/map-link",
+    response_model=MapLink,
+    responses=_ERRORS,
+    dependencies=[Depends(audited("map-link"))],
+)
 def plan_map_link(
     plan_id: str,
     request: Request,
@@ -401,6 +433,34 @@ def _map_link(
     query |= {"expires": str(expires), "signature": sig}
     url = f"{request.url_for('plan_map', plan_id=plan_id)}?{urlencode(query)}"
     return MapLink(url=url, expires=expires)
+
+
+# --- audit trail ------------------------------------------------------------------------------
+
+
+@api.get("/audit", response_model=list[AuditPublic], responses=_ERRORS)
+def read_audit(
+    request: Request,
+    session: SessionDep,
+    who: NationalDep,
+    since: Annotated[
+        str | None, Query(max_length=40, description="A span (30m, 12h, 1d, 2w) or ISO time.")
+    ] = None,
+    until: Annotated[str | None, Query(max_length=40, description="An ISO time.")] = None,
+    action: Annotated[audit.Action | None, Query(description="One action.")] = None,
+    province: ProvinceQ = None,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
+) -> list[AuditPublic]:
+    """The audit trail, newest first (national keys): who uploaded, planned, cancelled or
+    downloaded what, map links made, keys made and revoked, failed and throttled logins."""
+    request.app.state.audit.flush()
+    try:
+        start = audit.parse_since(since) if since else None
+        end = audit.parse_time(until) if until else None
+    except ValueError as exc:
+        raise ApiProblem(422, str(exc)) from None
+    rows = audit.query(session, start, end, action, province, limit)
+    return [AuditPublic.model_validate(r) for r in rows]
 
 
 # --- health and the browser page -------------------------------------------------------------

@@ -126,3 +126,21 @@ class Health(BaseModel):
 
     status: str
     checks: dict[str, str] = {}
+
+
+class AuditPublic(BaseModel):
+    """One event of the audit trail (no key or secret: the key's prefix only)."""
+
+    model_config = {"from_attributes": True}
+
+    id: int
+    at: Time
+    key_prefix: str | None
+    role: str | None
+    province: str | None
+    address: str | None
+    action: str
+    object_id: str | None
+    detail: str | None
+    outcome: str
+    status: int | None

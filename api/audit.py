@@ -1,0 +1,194 @@
+"""The audit trail: who uploaded, planned, cancelled or downloaded what, and failed logins.
+
+Each event is one row of the ``audit`` table: time, key prefix and role (never the key or a
+signature), client address, action, object id, a short detail, outcome and HTTP status.
+Actions:
+
+``upload``, ``plan``, ``cancel``, ``download`` (a plan's tables, routes, workbook, summary,
+budget or map; ``detail`` names which), ``map-link`` (a signed link made), ``key-create``,
+``key-revoke`` (from the command line), ``failed-auth`` (an unknown or revoked key, or a map
+link whose signature is wrong) and ``throttled`` (refused with 429, see :mod:`api.throttle`).
+
+The service records events into memory and a background thread writes them in batches every
+``PLANNER_AUDIT_FLUSH_SECONDS`` (0.2 s), so a read does not wait for a database write;
+reading the trail (``GET /api/v1/audit``) writes the pending events first, and so does a
+clean shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Literal, get_args
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.db.models import AuditRow, utcnow
+from api.keys import Principal
+
+log = logging.getLogger(__name__)
+
+Action = Literal[
+    "upload",
+    "plan",
+    "cancel",
+    "download",
+    "map-link",
+    "key-create",
+    "key-revoke",
+    "failed-auth",
+    "throttled",
+]
+ACTIONS: tuple[str, ...] = get_args(Action)
+_SPAN = re.compile(r"^(\d+)\s*([smhdw])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+@dataclass(slots=True)
+class Event:
+    """One audited action, before it is written."""
+
+    action: str
+    outcome: str
+    address: str | None = None
+    key_prefix: str | None = None
+    role: str | None = None
+    province: str | None = None
+    object_id: str | None = None
+    detail: str | None = None
+    status: int | None = None
+    at: datetime = field(default_factory=utcnow)
+
+
+def role_of(who: Principal | None) -> tuple[str | None, str | None, str | None]:
+    """(key prefix, role as in ``planner keys create``, province) of a caller."""
+    if who is None:
+        return None, None, None
+    role = f"province:{who.province}" if who.role == "province" else who.role
+    return who.prefix, role, who.province
+
+
+def outcome_of(status: int) -> str:
+    """``ok`` (below 400), ``refused`` (4xx) or ``error`` (5xx)."""
+    return "ok" if status < 400 else ("refused" if status < 500 else "error")
+
+
+def write(session: Session, events: Sequence[Event]) -> None:
+    """Insert ``events`` in one statement and commit."""
+    if events:
+        session.execute(insert(AuditRow), [asdict(e) for e in events])
+        session.commit()
+
+
+class AuditLog:
+    """Events kept in memory and written in batches by a background thread.
+
+    Parameters
+    ----------
+    sessions
+        The service's session factory.
+    flush_seconds : float
+        How often pending events are written.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], flush_seconds: float = 0.2) -> None:
+        self.sessions = sessions
+        self.flush_seconds = flush_seconds
+        self._pending: list[Event] = []
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def record(self, event: Event) -> None:
+        """Keep ``event`` for the next write (no I/O)."""
+        with self._lock:
+            self._pending.append(event)
+
+    def flush(self) -> None:
+        """Write every pending event now (blocking)."""
+        with self._write_lock:
+            with self._lock:
+                events, self._pending = self._pending, []
+            if not events:
+                return
+            try:
+                with self.sessions() as session:
+                    write(session, events)
+            except Exception:
+                log.exception("could not write %d audit event(s); keeping them", len(events))
+                with self._lock:
+                    self._pending[:0] = events
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.flush_seconds):
+            self.flush()
+
+    def start(self) -> None:
+        """Start the background writer."""
+        self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the writer and write what is pending."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.flush()
+
+
+def parse_since(text: str, now: datetime | None = None) -> datetime:
+    """``30m``, ``12h``, ``1d``, ``2w`` (before ``now``) or an ISO 8601 time.
+
+    Raises
+    ------
+    ValueError
+        Naming what was received and what is expected.
+    """
+    found = _SPAN.match(text.strip())
+    if found:
+        return (now or utcnow()) - timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
+    return parse_time(text, "since", "a span like 30m, 12h, 1d, 2w or ")
+
+
+def parse_time(text: str, name: str = "until", also: str = "") -> datetime:
+    """An ISO 8601 time (UTC when it names no zone).
+
+    Raises
+    ------
+    ValueError
+        Naming what was received and what is expected.
+    """
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(
+            f"{name} {text!r}; expected {also}an ISO time like 2026-12-01T08:00:00+08:00"
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def query(
+    session: Session,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    action: str | None = None,
+    province: str | None = None,
+    limit: int = 1000,
+) -> list[AuditRow]:
+    """Events, newest first, filtered by time, action and the acting key's province."""
+    q = select(AuditRow).order_by(AuditRow.at.desc(), AuditRow.id.desc()).limit(limit)
+    if since is not None:  # compared in UTC, the zone the rows are written in
+        q = q.where(AuditRow.at >= since.astimezone(UTC))
+    if until is not None:
+        q = q.where(AuditRow.at <= until.astimezone(UTC))
+    if action is not None:
+        q = q.where(AuditRow.action == action)
+    if province is not None:
+        q = q.where(AuditRow.province == province)
+    return list(session.scalars(q))

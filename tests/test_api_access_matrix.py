@@ -1,0 +1,214 @@
+"""The access matrix, generated from the app's route table: every route, called by every role
+(no key, viewer, national, the scenario's own province, another province), answers the
+status its rule expects. A route without a rule fails the test, so a new endpoint cannot
+ship without one; the table in ``docs/security.md`` is generated from the same rules and must
+be current (``python -m tests.test_api_access_matrix`` rewrites it).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.server.app import create_app
+from api.settings import Settings
+from tests.api_support import Service, running_service, zip_folder, zip_part
+from tests.scenario_files import write_tiny
+
+OWN, OTHER = "province:520000", "province:530000"
+ROLES: tuple[tuple[str, str | None], ...] = (
+    ("no key", None),
+    ("viewer", "viewer"),
+    ("national", "national"),
+    ("own province", OWN),
+    ("other province", OTHER),
+)
+DOC = Path(__file__).resolve().parents[1] / "docs" / "security.md"
+START, END = "<!-- access-matrix:start -->", "<!-- access-matrix:end -->"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may call a route and what an allowed call answers.
+
+    ``who``: ``public`` (no key needed), ``any`` (any key, viewers too), ``office`` (national
+    and province keys), ``national``. ``scoped``: the route names a scenario, job or plan,
+    which does not exist for another province's key (404). ``other`` overrides the answer
+    to another province's key (an upload of a scenario outside its province: 403).
+    """
+
+    who: str
+    ok: int = 200
+    scoped: bool = False
+    other: int | None = None
+    note: str = ""
+
+    def expect(self, role: str | None) -> int:
+        """The status ``role`` gets."""
+        if self.who == "public":
+            return self.ok
+        if role is None:
+            return 401
+        if self.who == "national":
+            return self.ok if role == "national" else 403
+        if self.who == "office" and role == "viewer":
+            return 403
+        if role == OTHER:
+            if self.other is not None:
+                return self.other
+            if self.scoped:
+                return 404
+        return self.ok
+
+
+P = "/api/v1/plans/{plan_id}"
+RULES: dict[tuple[str, str], Rule] = {
+    ("GET", "/openapi.json"): Rule("public"),
+    ("GET", "/docs"): Rule("public"),
+    ("GET", "/docs/oauth2-redirect"): Rule("public"),
+    ("GET", "/healthz"): Rule("public"),
+    ("GET", "/readyz"): Rule("public"),
+    ("GET", "/"): Rule("any", note="lists only what the key sees"),
+    ("POST", "/api/v1/scenarios"): Rule(
+        "office", 201, other=403, note="a Guizhou scenario; other provinces 403 naming it"
+    ),
+    ("GET", "/api/v1/scenarios"): Rule("office", note="lists only what the key sees"),
+    ("GET", "/api/v1/scenarios/{scenario_id}"): Rule("office", scoped=True),
+    ("POST", "/api/v1/scenarios/{scenario_id}/plans"): Rule("office", 202, scoped=True),
+    ("GET", "/api/v1/jobs"): Rule("office", note="lists only what the key sees"),
+    ("GET", "/api/v1/jobs/{job_id}"): Rule("office", scoped=True),
+    ("POST", "/api/v1/jobs/{job_id}/cancel"): Rule(
+        "office", 409, scoped=True, note="409: the job has finished"
+    ),
+    ("GET", "/api/v1/plans"): Rule("any", note="lists only what the key sees"),
+    ("GET", P): Rule("office", scoped=True),
+    ("GET", f"{P}/summary"): Rule("any", scoped=True),
+    ("GET", f"{P}/budget"): Rule("office", scoped=True),
+    ("GET", f"{P}/assignments"): Rule("office", scoped=True),
+    ("GET", f"{P}/unassigned"): Rule("office", scoped=True),
+    ("GET", f"{P}/seats"): Rule("office", scoped=True),
+    ("GET", f"{P}/coverage"): Rule("office", scoped=True),
+    ("GET", f"{P}/routes"): Rule("office", scoped=True),
+    ("GET", f"{P}/xlsx"): Rule("office", scoped=True),
+    ("GET", f"{P}/map"): Rule("any", scoped=True, note="or, without a key, a signed link"),
+    ("POST", f"{P}/map-link"): Rule("any", scoped=True),
+    ("GET", "/api/v1/audit"): Rule("national"),
+}
+
+
+def app_routes(app: Any) -> list[tuple[str, str]]:
+    """(method, path) of every route the app serves, HEAD aside, from its route table."""
+    found = []
+    for route in app.routes:
+        # FastAPI >= 0.120 keeps included routers as one entry with effective route contexts
+        expand = getattr(route, "effective_route_contexts", None)
+        for r in expand() if expand else [route]:
+            methods = getattr(r, "methods", None)
+            if methods is None:
+                raise AssertionError(f"route {r!r} is not a plain route; give it a rule here")
+            found += [(m, r.path) for m in sorted(methods - {"HEAD"})]
+    return found
+
+
+def matrix_markdown(routes: list[tuple[str, str]]) -> str:
+    """The table of ``docs/security.md``."""
+    lines = [
+        "| method | path | " + " | ".join(name for name, _ in ROLES) + " | note |",
+        "| --- | --- | " + " | ".join("---" for _ in ROLES) + " | --- |",
+    ]
+    for method, path in routes:
+        rule = RULES[(method, path)]
+        cells = " | ".join(str(rule.expect(role)) for _, role in ROLES)
+        lines.append(f"| {method} | `{path}` | {cells} | {rule.note} |")
+    return "\n".join(lines)
+
+
+def _bare_routes() -> list[tuple[str, str]]:
+    return app_routes(create_app(Settings(data_dir=Path("unused"))))
+
+
+def test_every_route_has_a_rule() -> None:
+    routes = _bare_routes()
+    missing = [r for r in routes if r not in RULES]
+    assert not missing, f"routes without an access rule (add them to RULES): {missing}"
+    stale = [r for r in RULES if r not in routes]
+    assert not stale, f"rules for routes that no longer exist: {stale}"
+
+
+def test_a_new_route_without_a_rule_is_found() -> None:
+    from fastapi import APIRouter
+
+    app = create_app(Settings(data_dir=Path("unused")))
+    extra = APIRouter(prefix="/api/v1")
+    extra.add_api_route("/secrets", lambda: {}, methods=["GET", "DELETE"])
+    app.include_router(extra)
+    app.add_api_route("/top", lambda: {}, methods=["GET"])
+    missing = [r for r in app_routes(app) if r not in RULES]
+    assert sorted(missing) == [("DELETE", "/api/v1/secrets"), ("GET", "/api/v1/secrets"),
+                               ("GET", "/top")]  # fmt: skip
+
+
+def test_the_documented_matrix_is_current() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    found = re.search(re.escape(START) + r"\n(.*?)\n" + re.escape(END), text, flags=re.S)
+    assert found, f"{DOC} has no {START} ... {END} section"
+    assert found.group(1) == matrix_markdown(_bare_routes()), (
+        "docs/security.md is out of date: run `.venv/bin/python -m tests.test_api_access_matrix`"
+    )
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    tmp = tmp_path_factory.mktemp("matrix")
+    settings = Settings(data_dir=tmp / "data", poll_seconds=0.1, job_time_limit=30)
+    tiny = write_tiny(tmp / "tiny")
+    with running_service(settings) as svc:
+        yield {"svc": svc, "tiny": tiny, "ids": svc.upload_and_plan(tiny, OWN)}
+
+
+def _call(w: dict[str, Any], method: str, path: str, role: str | None) -> int:
+    svc: Service = w["svc"]
+    url = path.format(**w["ids"])
+    kwargs: dict[str, Any] = {"headers": svc.headers(role)}
+    if (method, path) == ("POST", "/api/v1/scenarios"):
+        kwargs["files"] = zip_part(zip_folder(w["tiny"]))
+    r = svc.client.request(method, url, **kwargs)
+    if r.status_code == 202 and "job_id" in r.json():  # spend no CPU on the queued job
+        svc.client.post(f"/api/v1/jobs/{r.json()['job_id']}/cancel", headers=svc.headers(role))
+    return r.status_code
+
+
+@pytest.mark.parametrize(("name", "role"), ROLES, ids=[n for n, _ in ROLES])
+def test_every_route_answers_as_its_rule_says(
+    world: dict[str, Any], name: str, role: str | None
+) -> None:
+    svc: Service = world["svc"]
+    routes = app_routes(svc.client.app)  # type: ignore[attr-defined]
+    failures = []
+    for method, path in routes:
+        rule = RULES.get((method, path))
+        if rule is None:
+            failures.append(f"{method} {path}: no rule")
+            continue
+        got, want = _call(world, method, path, role), rule.expect(role)
+        if got != want:
+            failures.append(f"{method} {path}: {got}, expected {want}")
+    assert not failures, f"{name}: {failures}"
+
+
+def write_doc() -> None:
+    """Rewrite the matrix section of ``docs/security.md``."""
+    text = DOC.read_text(encoding="utf-8")
+    start, end = text.index(START) + len(START), text.index(END)
+    DOC.write_text(text[:start] + "\n" + matrix_markdown(_bare_routes()) + "\n" + text[end:])
+    sys.stdout.write(f"wrote the access matrix into {DOC}\n")
+
+
+if __name__ == "__main__":
+    write_doc()
