@@ -62,7 +62,7 @@ messages: install-dev
 	test -f $(LOCALE)/zh_CN/LC_MESSAGES/westplan.po || $(BIN)/pybabel -q init \
 		-i $(LOCALE)/westplan.pot -d $(LOCALE) -D westplan -l zh_CN --no-wrap
 	$(BIN)/pybabel -q update -i $(LOCALE)/westplan.pot -d $(LOCALE) -D westplan -l zh_CN \
-		--no-wrap --no-fuzzy-matching
+		--no-wrap --no-fuzzy-matching --ignore-pot-creation-date
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache maps/assets/node_modules

@@ -17,16 +17,29 @@ import re
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from planner import i18n
 from planner.i18n import N_, _
 from planner.issues import Report, Severity
+
+R = TypeVar("R")
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -128,6 +141,87 @@ def _options(
             )
             raise typer.Exit(2)
         _speak(lang)
+
+
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help=_(
+            "Where the tasks run: tcp://HOST:8786 (a Dask scheduler), local:N (a Dask "
+            "LocalCluster of N workers started here), processes:N or local (processes here). "
+            "Default: $PLANNER_DASK_SCHEDULER, else local."
+        ),
+        show_default=False,
+    ),
+]
+
+TASK_LABELS = {
+    "county": N_("counties routed"),
+    "proof": N_("county proofs"),
+    "part": N_("allocation parts"),
+    "variant": N_("variants planned"),
+}
+"""What the progress bars call the tasks of planner.workers, by label."""
+
+
+@contextmanager
+def _scheduler(spec: str | None) -> Iterator[None]:
+    """Run the command's tasks on the scheduler ``--scheduler`` or
+    ``$PLANNER_DASK_SCHEDULER`` names; print the Dask dashboard's address when a cluster is
+    used; a scheduler that cannot be reached exits 2 with its address."""
+    from planner import workers
+    from planner.cluster import DaskCluster, SchedulerUnreachable
+
+    try:
+        chosen = workers.parse(spec) if spec else workers.from_environment()
+    except ValueError as exc:
+        err.print(f"--scheduler: {exc}")
+        raise typer.Exit(2) from None
+    previous = workers.use(chosen)
+    try:
+        if isinstance(chosen, DaskCluster):
+            try:
+                with console.status(_("connecting to the Dask scheduler {name}…", name=chosen)):
+                    chosen.start()
+            except SchedulerUnreachable as exc:
+                err.print(str(exc))
+                raise typer.Exit(2) from None
+            console.print(
+                _(
+                    "tasks run on the Dask cluster {name}; dashboard: {link}",
+                    name=chosen,
+                    link=chosen.dashboard() or "-",
+                )
+            )
+        yield
+    finally:
+        workers.use(previous)
+        chosen.close()
+
+
+class _Bars:
+    """Rich progress bars: one line for the stage, one bar per kind of task (counties
+    routed, variants planned ...), fed by :func:`planner.workers.progress`."""
+
+    def __init__(self, progress: Progress, doing: str) -> None:
+        self.progress, self.doing = progress, doing
+        self.stage = progress.add_task(f"{doing}…", total=None)
+        self.bars: dict[str, TaskID] = {}
+
+    def on_stage(self, stage: str, _progress: float) -> None:
+        self.progress.update(
+            self.stage, description=f"{self.doing}: {_(_STAGES.get(stage, stage))}…"
+        )
+
+    def __call__(self, label: str, done: int, total: int) -> None:
+        if label not in TASK_LABELS:
+            return
+        bar = self.bars.get(label)
+        if bar is None or (done == 0 and self.progress.tasks[bar].finished):
+            bar = self.progress.add_task(_(TASK_LABELS[label]), total=total)
+            self.bars[label] = bar
+        self.progress.update(bar, completed=done, total=total)
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -303,6 +397,7 @@ def plan(
             "--previous", help=_("An earlier plan folder: re-plan with as few moves as possible.")
         ),
     ] = None,
+    scheduler: SchedulerOpt = None,
     verbose: Verbose = False,
 ) -> None:
     """Assign applicants to posts under rules A1-A6; write assignments, seats, summary, xlsx."""
@@ -323,7 +418,8 @@ def plan(
         allocation=AllocationParams(time_limit=time_limit),
         previous=previous,
     )
-    outcome = _run(scenario, out, options, _("validating, pricing and solving"))
+    with _scheduler(scheduler):
+        outcome = _run(scenario, out, options, _("validating, pricing and solving"))
     assert outcome.plan is not None
     print_plan(outcome.plan.summary, outcome.out)
 
@@ -432,6 +528,7 @@ def route(
         float, typer.Option("--time-limit", help=_("Wall seconds for the whole solve."))
     ] = 60.0,
     seed: Annotated[int, typer.Option("--seed", help=_("Same seed, same routes."))] = 0,
+    scheduler: SchedulerOpt = None,
     verbose: Verbose = False,
 ) -> None:
     """Route the service vehicles: routes.csv, routes.geojson, coverage.csv, summary.json."""
@@ -449,29 +546,39 @@ def route(
         routing=RoutingParams(time_limit=time_limit, seed=seed),
         crews=plan_dir if plan_dir is not None else "declared",
     )
-    outcome = _run(scenario, out, options, _("validating and routing"))
+    with _scheduler(scheduler):
+        outcome = _run(scenario, out, options, _("validating and routing"))
     assert outcome.routes is not None
     print_routing(outcome.routes.summary, outcome.out)
 
 
 def _run(scenario: str, out: Path, options: StageOptions, doing: str) -> StageOutcome:
-    """Run the stages with a status line; a scenario that cannot be solved prints its report
-    and exits 1."""
+    """Run the stages with a status line and progress bars; a scenario that cannot be
+    solved prints its report and exits 1; what is printed next speaks as the files do."""
     from dataclasses import replace
 
     from api.stages import run_stages
+
+    outcome = _guarded(
+        scenario,
+        doing,
+        lambda bars: run_stages(scenario, out, replace(options, language=_EXPLICIT), bars.on_stage),
+    )
+    _speak(outcome.language)
+    return outcome
+
+
+def _guarded(scenario: str, doing: str, work: Callable[[_Bars], R]) -> R:
+    """``work(bars)`` under progress bars; a scenario that cannot be solved prints its
+    report and exits 1, a bad folder or value exits 1 with its message."""
+    from planner import workers
     from planner.issues import ScenarioError
 
     try:
-        with console.status(f"{doing}…") as status:
-            outcome = run_stages(
-                scenario,
-                out,
-                replace(options, language=_EXPLICIT),
-                lambda stage, _progress: status.update(f"{doing}: {_(_STAGES.get(stage, stage))}…"),
-            )
-        _speak(outcome.language)  # what is printed next speaks as the files do
-        return outcome
+        with _progress() as progress:
+            bars = _Bars(progress, doing)
+            with workers.progress(bars):
+                return work(bars)
     except ScenarioError as exc:
         print_report(exc.report, scenario)
         err.print(_(exc.message))
@@ -479,6 +586,97 @@ def _run(scenario: str, out: Path, options: StageOptions, doing: str) -> StageOu
     except (FileNotFoundError, ValueError) as exc:
         err.print(str(exc))
         raise typer.Exit(1) from None
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+@app.command(
+    help=_(
+        "Plan a scenario under every combination of changed rules, weights or quotas; write "
+        "sweep.csv (one row per plan) and sweep.html (a chart and a map of changed placements)."
+    )
+)
+def sweep(
+    scenario: ScenarioArg,
+    out: Annotated[Path, typer.Option("--out", help=_("Folder for sweep.csv and sweep.html."))],
+    vary: Annotated[
+        list[str],
+        typer.Option(
+            "--vary",
+            help=_(
+                "KEY=V1,V2,...: rules.KEY or weights.KEY of scenario.toml, or "
+                "quota_scale.PROVINCE (e.g. quota_scale.540000=1.1); repeat for a cross product."
+            ),
+        ),
+    ],
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", help=_("Seconds for each plan of the sweep."))
+    ] = 300.0,
+    scheduler: SchedulerOpt = None,
+    verbose: Verbose = False,
+) -> None:
+    """Plan a scenario under every combination of changed rules, weights or quotas."""
+    _setup_logging(verbose)
+    from api.stages import run_sweep
+    from planner.plan import AllocationParams
+    from planner.sweep import Vary
+
+    try:
+        axes = [Vary.parse(v) for v in vary]
+    except ValueError as exc:
+        err.print(str(exc))
+        raise typer.Exit(2) from None
+    params = AllocationParams(time_limit=time_limit)
+    with _scheduler(scheduler):
+        outcome = _guarded(
+            scenario,
+            _("planning the variants"),
+            lambda bars: run_sweep(scenario, axes, out, params, bars.on_stage),
+        )
+    table = outcome.sweep.table
+    shown = Table(title=_("Sweep of {name}", name=outcome.sweep.scenario.name))
+    for col in (
+        "variant",
+        "changes",
+        "status",
+        "objective",
+        "gap",
+        "placed",
+        "quota_unfilled",
+        "budget_cny",
+    ):
+        shown.add_column(col, justify="left" if col in ("changes", "status") else "right")
+    for row in table.itertuples(index=False):
+        shown.add_row(
+            str(row.variant),
+            str(row.changes),
+            str(row.status),
+            f"{row.objective:,.2f}",
+            f"{row.gap:.4%}",
+            f"{row.placed:,}",
+            f"{row.quota_unfilled:,}",
+            f"{row.budget_cny:,}",
+        )
+    console.print(shown)
+    page = outcome.page or "-"
+    console.print(_("sweep written to {out} (page: {page})", out=outcome.out, page=page))
+    if not table["optimal"].all():
+        err.print(
+            _(
+                "{n} plan(s) NOT certified optimal within the time limit",
+                n=int((~table["optimal"]).sum()),
+            )
+        )
+        raise typer.Exit(1)
 
 
 @app.command(

@@ -9,9 +9,10 @@ stations and stops, and the map a plan folder with something to draw.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -22,6 +23,7 @@ from planner.i18n import N_
 from planner.issues import ScenarioError
 from planner.plan import AllocationParams, Plan
 from planner.routes import RoutePlan, RoutingParams
+from planner.sweep import Sweep, Vary, sweep
 from planner.workers import start as start_workers
 
 log = logging.getLogger(__name__)
@@ -199,4 +201,75 @@ def _draw_map(out: Path) -> Path | None:
         return write_map(out)
     except (MapInputError, AssetsMissing) as exc:
         log.error("no map: %s", exc)
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class SweepOutcome:
+    """What a sweep made: the folder, the sweep and its page."""
+
+    out: Path
+    sweep: Sweep
+    page: Path | None
+
+
+def run_sweep(
+    source: str | Path | planner.Scenario,
+    axes: Sequence[Vary],
+    out: Path,
+    params: AllocationParams | None = None,
+    on_stage: OnStage = _quiet,
+) -> SweepOutcome:
+    """Plan a scenario and every variant of ``axes`` (:func:`planner.sweep.sweep`) into the
+    folder ``out``: ``sweep.csv`` (one row per plan, the base first), ``sweep_counties.csv``
+    (per variant and county, the volunteers placed in the base and in the variant),
+    ``sweep.json`` (what was swept) and ``sweep.html`` (:mod:`maps.sweep`).
+
+    Raises
+    ------
+    ScenarioError
+        When the scenario has errors or no allocation tables.
+    ValueError
+        When a key is varied twice or names a province the scenario lacks.
+    """
+    params = params or AllocationParams()
+    start_workers()
+    on_stage("validation", 2.0)
+    scenario = source if isinstance(source, planner.Scenario) else planner.read_scenario(source)
+    data = scenario.data  # raises with the report when the scenario has errors
+    if data.posts is None or data.applicants is None:
+        raise ScenarioError(scenario.report, _nothing_to_solve(("allocation",)))
+    on_stage("sweep", 10.0)
+    result = sweep(scenario, axes, params)
+    out.mkdir(parents=True, exist_ok=True)
+    result.table.to_csv(out / "sweep.csv", index=False, encoding="utf-8-sig")
+    result.changes_by_county().to_csv(out / "sweep_counties.csv", index=False, encoding="utf-8-sig")
+    meta = {
+        "scenario": scenario.name,
+        "source": scenario.source,
+        "synthetic": data.synthetic,
+        "vary": [{"key": a.key, "values": list(a.values)} for a in axes],
+        "variants": len(result.changes) - 1,
+        "time_limit": params.time_limit,
+        "gap_tolerance": params.gap_tolerance,
+        "seconds": round(result.seconds, 3),
+        "counties": sorted({str(c) for c in data.quotas.county_code}) if data.quotas else [],
+    }
+    (out / "sweep.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), "utf-8")
+    on_stage("map", 90.0)
+    page = _draw_sweep(out)
+    return SweepOutcome(out, result, page)
+
+
+def _draw_sweep(out: Path) -> Path | None:
+    """The sweep folder's page; a missing page leaves the table standing (the reason is
+    logged)."""
+    from maps import MapInputError
+    from maps.offline import AssetsMissing
+    from maps.sweep import write_sweep_page
+
+    try:
+        return write_sweep_page(out)
+    except (MapInputError, AssetsMissing) as exc:
+        log.error("no sweep page: %s", exc)
         return None

@@ -15,6 +15,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from planner.i18n import N_, Text
 from planner.issues import Report
 
 _CHUNK = 1 << 20
@@ -31,14 +32,14 @@ class ZipLimits:
     """Uncompressed / compressed size of one member (CSV compresses ~10x, a bomb ~1000x)."""
 
 
-def _unsafe_reason(name: str) -> str | None:
+def _unsafe_reason(name: str) -> Text | None:
     if "\\" in name:
         name = name.replace("\\", "/")
     path = PurePosixPath(name)
     if path.is_absolute() or (len(name) > 1 and name[1] == ":"):
-        return "is an absolute path"
+        return Text(N_("is an absolute path"))
     if ".." in path.parts:
-        return "climbs out of the folder with '..'"
+        return Text(N_("climbs out of the folder with '..'"))
     return None
 
 
@@ -58,7 +59,9 @@ def extract_zip(
     try:
         zf = zipfile.ZipFile(zip_path)
     except (zipfile.BadZipFile, OSError) as exc:
-        report.error(file, None, None, "bad-zip", f"not a readable zip file: {exc}")
+        report.error(
+            file, None, None, "bad-zip", N_("not a readable zip file: {reason}"), reason=str(exc)
+        )
         return False
     with zf:
         infos = zf.infolist()
@@ -69,7 +72,9 @@ def extract_zip(
                 None,
                 None,
                 "zip-members",
-                f"zip has {len(infos)} members; at most {limits.max_members} are accepted",
+                N_("zip has {members} members; at most {limit} are accepted"),
+                members=len(infos),
+                limit=limits.max_members,
             )
             ok = False
         total = 0
@@ -77,14 +82,16 @@ def extract_zip(
             reason = _unsafe_reason(info.filename)
             mode = info.external_attr >> 16
             if reason is None and stat.S_ISLNK(mode):
-                reason = "is a symbolic link"
+                reason = Text(N_("is a symbolic link"))
             if reason:
                 report.error(
                     file,
                     None,
                     info.filename,
                     "zip-path",
-                    f"member {info.filename!r} {reason}; expected paths inside the scenario folder",
+                    N_("member {member!r} {reason}; expected paths inside the scenario folder"),
+                    member=info.filename,
+                    reason=reason,
                 )
                 ok = False
             total += info.file_size
@@ -94,9 +101,15 @@ def extract_zip(
                     None,
                     info.filename,
                     "zip-bomb",
-                    f"member {info.filename!r} expands {info.file_size / info.compress_size:,.0f}x "
-                    f"({info.compress_size:,} -> {info.file_size:,} bytes); at most "
-                    f"{limits.max_ratio:,.0f}x is accepted",
+                    N_(
+                        "member {member!r} expands {ratio:,.0f}x ({compressed:,} -> {size:,} "
+                        "bytes); at most {limit:,.0f}x is accepted"
+                    ),
+                    member=info.filename,
+                    ratio=info.file_size / info.compress_size,
+                    compressed=info.compress_size,
+                    size=info.file_size,
+                    limit=limits.max_ratio,
                 )
                 ok = False
         if total > limits.max_total_bytes:
@@ -105,8 +118,12 @@ def extract_zip(
                 None,
                 None,
                 "zip-too-large",
-                f"zip declares {total:,} bytes uncompressed; at most {limits.max_total_bytes:,} "
-                "are accepted (refused before extraction)",
+                N_(
+                    "zip declares {total:,} bytes uncompressed; at most {limit:,} are accepted "
+                    "(refused before extraction)"
+                ),
+                total=total,
+                limit=limits.max_total_bytes,
             )
             ok = False
         if not ok:
@@ -132,11 +149,15 @@ def extract_zip(
                 None,
                 None,
                 "zip-too-large",
-                f"zip expands past {limits.max_total_bytes:,} bytes although it declares less; "
-                "extraction stopped",
+                N_(
+                    "zip expands past {limit:,} bytes although it declares less; extraction stopped"
+                ),
+                limit=limits.max_total_bytes,
             )
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
-            report.error(file, None, None, "bad-zip", f"cannot extract the zip: {exc}")
+            report.error(
+                file, None, None, "bad-zip", N_("cannot extract the zip: {reason}"), reason=str(exc)
+            )
         else:
             return True
         shutil.rmtree(dest, ignore_errors=True)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from planner import __version__
+from planner.i18n import _
 
 BUILTIN_NAMES: tuple[str, ...] = (
     "western-2006",
@@ -34,7 +35,11 @@ def builtin_names() -> tuple[str, ...]:
 def _generator(name: str) -> Callable[[], object]:
     if name not in BUILTIN_NAMES:
         raise KeyError(
-            f"unknown built-in scenario {name!r}; expected one of {', '.join(BUILTIN_NAMES)}"
+            _(
+                "unknown built-in scenario {name!r}; expected one of {names}",
+                name=name,
+                names=", ".join(BUILTIN_NAMES),
+            )
         )
     from geodata.synth import huaihua, tiers, western
 

@@ -17,6 +17,7 @@ import shapely
 from pyproj import CRS
 
 from geodata import crs as crsmod
+from planner.i18n import N_
 from planner.issues import Report
 
 log = logging.getLogger(__name__)
@@ -53,11 +54,13 @@ def read_layer(
             None,
             None,
             "layer-format",
-            f"unsupported layer type {str(path.suffix)!r}; expected one of {', '.join(GIS_SUFFIXES)}",
+            N_("unsupported layer type {suffix!r}; expected one of {suffixes}"),
+            suffix=str(path.suffix),
+            suffixes=", ".join(GIS_SUFFIXES),
         )
         return None
     if not path.exists():
-        report.error(file, None, None, "missing-file", f"layer {file} does not exist")
+        report.error(file, None, None, "missing-file", N_("layer {file} does not exist"), file=file)
         return None
     try:
         if path.suffix.lower() in (".parquet", ".geoparquet"):
@@ -70,7 +73,14 @@ def read_layer(
         ValueError,
         OSError,
     ) as exc:
-        report.error(file, None, None, "layer-unreadable", f"cannot read the layer: {exc}")
+        report.error(
+            file,
+            None,
+            None,
+            "layer-unreadable",
+            N_("cannot read the layer: {reason}"),
+            reason=str(exc),
+        )
         return None
     return check_layer(frame, file, declared, code_columns, report)
 
@@ -91,7 +101,9 @@ def check_layer(
             None,
             None,
             "layer-format",
-            f"{file} is a {type(frame).__name__}; expected a GeoDataFrame with polygons",
+            N_("{file} is a {type}; expected a GeoDataFrame with polygons"),
+            file=file,
+            type=type(frame).__name__,
         )
         return None
     frame = frame.copy()
@@ -102,8 +114,9 @@ def check_layer(
             None,
             code_columns[0],
             "missing-column",
-            f"layer has no code column; expected one of {', '.join(code_columns)}; "
-            f"found {', '.join(map(str, frame.columns))}",
+            N_("layer has no code column; expected one of {expected}; found {found}"),
+            expected=", ".join(code_columns),
+            found=", ".join(map(str, frame.columns)),
         )
         return None
     frame[code_col] = frame[code_col].astype(str).str.strip()
@@ -126,9 +139,13 @@ def _check_crs(frame: gpd.GeoDataFrame, file: str, declared: str, report: Report
                 None,
                 None,
                 "layer-crs",
-                f"layer has no CRS and coordinates up to {np.abs(bounds).max():,.0f}, which are "
-                f"not degrees; scenario.toml declares crs = {str(declared)!r} "
-                f"(EPSG:{expected.to_epsg()})",
+                N_(
+                    "layer has no CRS and coordinates up to {largest:,.0f}, which are not "
+                    "degrees; scenario.toml declares crs = {declared!r} (EPSG:{epsg})"
+                ),
+                largest=np.abs(bounds).max(),
+                declared=str(declared),
+                epsg=expected.to_epsg(),
             )
             return False
         report.warning(
@@ -136,7 +153,8 @@ def _check_crs(frame: gpd.GeoDataFrame, file: str, declared: str, report: Report
             None,
             None,
             "layer-crs",
-            f"layer has no CRS; assumed the declared {str(declared)!r}",
+            N_("layer has no CRS; assumed the declared {declared!r}"),
+            declared=str(declared),
         )
         return True
     found = CRS(frame.crs)
@@ -159,8 +177,14 @@ def _check_crs(frame: gpd.GeoDataFrame, file: str, declared: str, report: Report
         None,
         None,
         "layer-crs",
-        f"layer is in {name} ({found.name}); scenario.toml declares crs = {str(declared)!r} "
-        f"(EPSG:{expected.to_epsg()}); reproject the layer or change the declaration",
+        N_(
+            "layer is in {crs} ({crs_name}); scenario.toml declares crs = {declared!r} "
+            "(EPSG:{epsg}); reproject the layer or change the declaration"
+        ),
+        crs=name,
+        crs_name=found.name,
+        declared=str(declared),
+        epsg=expected.to_epsg(),
     )
     return False
 
@@ -174,7 +198,9 @@ def _repair_geometries(frame: gpd.GeoDataFrame, file: str, report: Report) -> No
             None,
             "geometry",
             "empty-geometry",
-            f"feature {i + 1} (code {str(frame['code'].iloc[i])!r}) has no geometry",
+            N_("feature {feature} (code {code!r}) has no geometry"),
+            feature=i + 1,
+            code=str(frame["code"].iloc[i]),
         )
     invalid = ~missing & ~shapely.is_valid(geoms)
     for i in np.flatnonzero(invalid):
@@ -183,14 +209,18 @@ def _repair_geometries(frame: gpd.GeoDataFrame, file: str, report: Report) -> No
         polygonal = shapely.get_type_id(geoms[i]) in (3, 6)
         if polygonal:
             fixed = _polygonal_part(fixed)
+        feature = {"feature": i + 1, "code": str(frame["code"].iloc[i]), "reason": reason}
         if fixed is None or fixed.is_empty or not fixed.is_valid:
             report.error(
                 file,
                 None,
                 "geometry",
                 "invalid-geometry",
-                f"feature {i + 1} (code {str(frame['code'].iloc[i])!r}) is invalid ({reason}) and "
-                "cannot be repaired safely; expected a valid polygon",
+                N_(
+                    "feature {feature} (code {code!r}) is invalid ({reason}) and cannot be "
+                    "repaired safely; expected a valid polygon"
+                ),
+                **feature,
             )
             continue
         report.warning(
@@ -198,8 +228,11 @@ def _repair_geometries(frame: gpd.GeoDataFrame, file: str, report: Report) -> No
             None,
             "geometry",
             "repaired-geometry",
-            f"feature {i + 1} (code {str(frame['code'].iloc[i])!r}) was invalid ({reason}); repaired "
-            "with make_valid — check its outline",
+            N_(
+                "feature {feature} (code {code!r}) was invalid ({reason}); repaired with "
+                "make_valid — check its outline"
+            ),
+            **feature,
         )
         geoms[i] = fixed
     frame.geometry = gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs)

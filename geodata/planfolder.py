@@ -20,6 +20,7 @@ import pandas as pd
 
 from geodata.planbook import write_plan_workbook
 from planner import __version__
+from planner.i18n import _
 from planner.routing.crews import hand_out_crews, mobile_volunteers
 from planner.scenario import PreviousPlan, Stations
 
@@ -95,7 +96,9 @@ def read_crews(folder: Path, stations: Stations) -> dict[str, int]:
     """
     path = folder / "assignments.csv"
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file; expected a plan folder from `planner plan`")
+        raise FileNotFoundError(
+            _("{path}: no such file; expected a plan folder from `planner plan`", path=path)
+        )
     seats = folder / "seats.csv"
     try:
         volunteers = mobile_volunteers(

@@ -29,7 +29,7 @@ from geodata.validate import Geography, check_scenario
 from geodata.workbook import SUFFIXES as WORKBOOK_SUFFIXES
 from geodata.workbook import cell_references, read_workbook
 from planner import scenario as sc
-from planner.i18n import normalize
+from planner.i18n import N_, Text, normalize
 from planner.issues import Report
 from planner.schema import ALLOCATION_TABLES, ROUTING_TABLES, TABLES
 
@@ -97,14 +97,21 @@ def load_scenario(path: str | Path, zip_limits: ZipLimits | None = None) -> sc.S
     """
     report = Report()
     if isinstance(path, str) and path.startswith("builtin:"):
-        from geodata.builtin import builtin_folder
+        from geodata.builtin import builtin_folder, builtin_names
 
-        try:
-            folder = builtin_folder(path.removeprefix("builtin:"))
-        except KeyError as exc:
-            report.error(path, None, None, "unknown-builtin", str(exc.args[0]))
+        name = path.removeprefix("builtin:")
+        if name not in builtin_names():
+            report.error(
+                path,
+                None,
+                None,
+                "unknown-builtin",
+                N_("unknown built-in scenario {name!r}; expected one of {names}"),
+                name=name,
+                names=", ".join(builtin_names()),
+            )
             return sc.Scenario(path, report)
-        return sc.Scenario(path, report, _load_folder(folder, report))
+        return sc.Scenario(path, report, _load_folder(builtin_folder(name), report))
     p = Path(path)
     source = str(p.resolve())
     if not p.exists():
@@ -113,7 +120,8 @@ def load_scenario(path: str | Path, zip_limits: ZipLimits | None = None) -> sc.S
             None,
             None,
             "missing-file",
-            f"{p} does not exist; expected a scenario folder or .zip",
+            N_("{path} does not exist; expected a scenario folder or .zip"),
+            path=str(p),
         )
         return sc.Scenario(source, report)
     if p.is_file():
@@ -125,8 +133,11 @@ def load_scenario(path: str | Path, zip_limits: ZipLimits | None = None) -> sc.S
                 None,
                 None,
                 "not-a-scenario",
-                f"{p.name} is a file; expected a folder with {TOML}, a .zip of it or an .xlsx "
-                "workbook",
+                N_(
+                    "{name} is a file; expected a folder with {toml}, a .zip of it or an .xlsx workbook"
+                ),
+                name=p.name,
+                toml=TOML,
             )
             return sc.Scenario(source, report)
         with tempfile.TemporaryDirectory(prefix="westplan-zip-") as tmp:
@@ -139,13 +150,16 @@ def load_scenario(path: str | Path, zip_limits: ZipLimits | None = None) -> sc.S
                     None,
                     None,
                     "no-scenario-toml",
-                    f"the zip holds no {TOML} (at its top or in one folder)",
+                    N_("the zip holds no {toml} (at its top or in one folder)"),
+                    toml=TOML,
                 )
                 return sc.Scenario(source, report)
             return sc.Scenario(source, report, _load_folder(root, report))
     root = scenario_root(p)
     if root is None:
-        report.error(TOML, None, None, "no-scenario-toml", f"{p} has no {TOML}")
+        report.error(
+            TOML, None, None, "no-scenario-toml", N_("{path} has no {toml}"), path=str(p), toml=TOML
+        )
         return sc.Scenario(source, report)
     return sc.Scenario(source, report, _load_folder(root, report))
 
@@ -178,7 +192,9 @@ def scenario_from_frames(
                 None,
                 key,
                 "unknown-file-key",
-                f"{key!r} is not a table of the contract; expected one of {', '.join(TABLES)}",
+                N_("{key!r} is not a table of the contract; expected one of {tables}"),
+                key=key,
+                tables=", ".join(TABLES),
             )
             continue
         table = parse_frame(frame, key, TABLES[key], report)
@@ -201,14 +217,19 @@ def _read_toml(root: Path, report: Report) -> dict[str, Any] | None:
     try:
         text = (root / TOML).read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
-        report.error(TOML, None, None, "encoding", f"{TOML} is not UTF-8 text")
+        report.error(TOML, None, None, "encoding", N_("{toml} is not UTF-8 text"), toml=TOML)
         return None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
         report.error(
-            TOML, int(m.group(1)) if m else None, None, "toml-syntax", f"invalid TOML: {exc}"
+            TOML,
+            int(m.group(1)) if m else None,
+            None,
+            "toml-syntax",
+            N_("invalid TOML: {reason}"),
+            reason=str(exc),
         )
         return None
 
@@ -235,7 +256,9 @@ def _declared_crs(value: Any, report: Report, line_of: LineOf, file: str) -> str
             line_of("crs"),
             "crs",
             "bad-crs",
-            f"crs = {value!r}; expected one of {', '.join(crsmod.CRS_NAMES)}",
+            N_("crs = {value!r}; expected one of {names}"),
+            value=value,
+            names=", ".join(crsmod.CRS_NAMES),
         )
         return "wgs84"
     return str(value)
@@ -251,7 +274,12 @@ def _settings(
         given = doc.get(section, {})
         if not isinstance(given, Mapping):
             report.error(
-                file, line_of(section), section, "toml-type", f"[{section}] must be a table"
+                file,
+                line_of(section),
+                section,
+                "toml-type",
+                N_("[{section}] must be a table"),
+                section=section,
             )
             return cls()
         defaults = cls()
@@ -265,7 +293,10 @@ def _settings(
                     line,
                     key,
                     "unknown-setting",
-                    f"[{section}] {key} is not a known setting; expected one of {', '.join(known)}",
+                    N_("[{section}] {key} is not a known setting; expected one of {known}"),
+                    section=section,
+                    key=key,
+                    known=", ".join(known),
                 )
                 continue
             default = known[key]
@@ -286,14 +317,26 @@ def _settings(
                     line,
                     key,
                     "toml-type",
-                    f"[{section}] {key} = {value!r}; expected a value like {default!r}",
+                    N_("[{section}] {key} = {value!r}; expected a value like {default!r}"),
+                    section=section,
+                    key=key,
+                    value=value,
+                    default=default,
                 )
                 continue
             values[key] = float(value) if isinstance(default, float) else value
         try:
             return cls(**values)
         except (TypeError, ValueError) as exc:  # pragma: no cover - types checked above
-            report.error(file, None, section, "toml-type", str(exc))
+            report.error(
+                file,
+                None,
+                section,
+                "toml-type",
+                N_("[{section}] is not valid: {reason}"),
+                section=section,
+                reason=str(exc),
+            )
             return defaults
 
     rules = build("rules", sc.Rules)
@@ -305,7 +348,8 @@ def _settings(
             line_of("language"),
             "language",
             "toml-type",
-            f"language = {language!r}; expected zh-CN or en",
+            N_("language = {value!r}; expected zh-CN or en"),
+            value=language,
         )
     share = rules.undergraduate_min_share
     if not 0 <= share <= 1 or Fraction(str(share)).denominator > MAX_SHARE_DENOMINATOR:
@@ -314,8 +358,11 @@ def _settings(
             line_of("undergraduate_min_share"),
             "undergraduate_min_share",
             "toml-type",
-            f"undergraduate_min_share = {share}; expected a share between 0 and 1 with at most "
-            "four decimals, like 0.85 (A4 is checked in exact integers: 0.85 = 17/20)",
+            N_(
+                "undergraduate_min_share = {share}; expected a share between 0 and 1 with at "
+                "most four decimals, like 0.85 (A4 is checked in exact integers: 0.85 = 17/20)"
+            ),
+            share=share,
         )
     if len(rules.transport_tiers_km) != len(rules.transport_tiers_cny):
         report.error(
@@ -323,7 +370,7 @@ def _settings(
             line_of("transport_tiers_km"),
             "transport_tiers_km",
             "toml-type",
-            "transport_tiers_km and transport_tiers_cny must have the same length",
+            N_("transport_tiers_km and transport_tiers_cny must have the same length"),
         )
     return rules, weights
 
@@ -350,14 +397,25 @@ def _read_folder(root: Path, report: Report) -> _Inputs | None:
     for key in doc:
         if key not in _TOP_KEYS:
             report.warning(
-                TOML, line_of(key), key, "unknown-setting", f"unknown key {key!r} in {TOML}"
+                TOML,
+                line_of(key),
+                key,
+                "unknown-setting",
+                N_("unknown key {key!r} in {toml}"),
+                key=key,
+                toml=TOML,
             )
     declared = _declared_crs(doc.get("crs", "wgs84"), report, line_of, TOML)
     rules, weights = _settings(doc, report, line_of, TOML)
     files = doc.get("files")
     if not isinstance(files, dict) or not files:
         report.error(
-            TOML, None, "files", "no-files", f"{TOML} has no [files] table naming the tables"
+            TOML,
+            None,
+            "files",
+            "no-files",
+            N_("{toml} has no [files] table naming the tables"),
+            toml=TOML,
         )
         return None
     tables: dict[str, ParsedTable] = {}
@@ -370,12 +428,19 @@ def _read_folder(root: Path, report: Report) -> _Inputs | None:
                 line,
                 key,
                 "unknown-file-key",
-                f"[files] {key} is not a table of the contract; ignored",
+                N_("[files] {key} is not a table of the contract; ignored"),
+                key=key,
             )
             continue
         if not isinstance(name, str) or not name:
             report.error(
-                TOML, line, key, "toml-type", f"[files] {key} = {name!r}; expected a file name"
+                TOML,
+                line,
+                key,
+                "toml-type",
+                N_("[files] {key} = {name!r}; expected a file name"),
+                key=key,
+                name=name,
             )
             continue
         if key == "counties" and name == BUILTIN_COUNTIES:
@@ -387,7 +452,9 @@ def _read_folder(root: Path, report: Report) -> _Inputs | None:
                 line,
                 key,
                 "path-outside",
-                f"[files] {key} = {name!r} points outside the scenario folder",
+                N_("[files] {key} = {name!r} points outside the scenario folder"),
+                key=key,
+                name=name,
             )
             continue
         if key in _LAYER_CODES:
@@ -417,7 +484,9 @@ def _load_workbook(path: Path, report: Report) -> sc.ScenarioData | None:
     file = book.settings_sheet
     for key in book.settings:
         if key not in _TOP_KEYS:
-            report.warning(file, None, key, "unknown-setting", f"unknown setting {key!r}")
+            report.warning(
+                file, None, key, "unknown-setting", N_("unknown setting {key!r}"), key=key
+            )
     declared = _declared_crs(book.settings.get("crs", "wgs84"), report, line_of, file)
     rules, weights = _settings(book.settings, report, line_of, file)
     inputs = _Inputs(book.settings, declared, rules, weights, book.tables, {}, file)
@@ -445,7 +514,12 @@ def _assemble(inputs: _Inputs, named: set[str], report: Report) -> sc.ScenarioDa
 
 def _check_table_sets(named: set[str], file: str, report: Report) -> None:
     """An allocation needs all its tables, routing both of its; a scenario needs one of them."""
-    where = "[files] lacks" if file == TOML else "missing:"
+
+    def lacking(tables: list[str]) -> Text:
+        if file == TOML:
+            return Text(N_("[files] lacks {tables}"), {"tables": ", ".join(tables)})
+        return Text(N_("missing: {tables}"), {"tables": ", ".join(tables)})
+
     has_alloc = [t for t in ALLOCATION_TABLES if t in named]
     if has_alloc and len(has_alloc) < len(ALLOCATION_TABLES):
         missing = [t for t in ALLOCATION_TABLES if t not in named]
@@ -454,7 +528,9 @@ def _check_table_sets(named: set[str], file: str, report: Report) -> None:
             None,
             "files",
             "missing-table",
-            f"an allocation scenario needs {', '.join(ALLOCATION_TABLES)}; {where} {', '.join(missing)}",
+            N_("an allocation scenario needs {needed}; {lacking}"),
+            needed=", ".join(ALLOCATION_TABLES),
+            lacking=lacking(missing),
         )
     has_route = [t for t in ROUTING_TABLES if t in named]
     if has_route and len(has_route) < len(ROUTING_TABLES):
@@ -464,16 +540,32 @@ def _check_table_sets(named: set[str], file: str, report: Report) -> None:
             None,
             "files",
             "missing-table",
-            f"a routing scenario needs stations and stops; {where} {', '.join(missing)}",
+            N_("a routing scenario needs stations and stops; {lacking}"),
+            lacking=lacking(missing),
         )
-    if not has_alloc and not has_route:
+    if not has_alloc and not has_route and file == TOML:
         report.error(
             file,
             None,
             "files",
             "missing-table",
-            f"{'[files] names' if file == TOML else 'the scenario has'} no allocation tables "
-            f"({', '.join(ALLOCATION_TABLES)}) and no routing tables (stations, stops)",
+            N_(
+                "[files] names no allocation tables ({tables}) and no routing tables "
+                "(stations, stops)"
+            ),
+            tables=", ".join(ALLOCATION_TABLES),
+        )
+    elif not has_alloc and not has_route:
+        report.error(
+            file,
+            None,
+            "files",
+            "missing-table",
+            N_(
+                "the scenario has no allocation tables ({tables}) and no routing tables "
+                "(stations, stops)"
+            ),
+            tables=", ".join(ALLOCATION_TABLES),
         )
 
 

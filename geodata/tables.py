@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from planner.i18n import N_, Text
 from planner.issues import Report
 from planner.schema import Column, Kind, TableSchema
 
@@ -70,8 +71,12 @@ def decode_text(raw: bytes, file: str, report: Report) -> str | None:
                 line,
                 None,
                 "encoding",
-                f"bytes {str(raw[exc.start : exc.start + 4])!r} at line {line} are neither UTF-8 nor "
-                "GBK; expected UTF-8 text (save the file as 'CSV UTF-8')",
+                N_(
+                    "bytes {found!r} at line {line} are neither UTF-8 nor GBK; expected UTF-8 "
+                    "text (save the file as 'CSV UTF-8')"
+                ),
+                found=str(raw[exc.start : exc.start + 4]),
+                line=line,
             )
             return None
         report.warning(
@@ -79,8 +84,11 @@ def decode_text(raw: bytes, file: str, report: Report) -> str | None:
             line,
             None,
             "encoding",
-            f"file is not UTF-8 (first non-UTF-8 bytes at line {line}); it was read as GBK "
-            "(GB18030) — check the Chinese text, and save it as 'CSV UTF-8' next time",
+            N_(
+                "file is not UTF-8 (first non-UTF-8 bytes at line {line}); it was read as GBK "
+                "(GB18030) — check the Chinese text, and save it as 'CSV UTF-8' next time"
+            ),
+            line=line,
         )
         return text
 
@@ -110,11 +118,24 @@ def read_table(path: Path, file: str, schema: TableSchema, report: Report) -> Pa
         raw = path.read_bytes()
     except FileNotFoundError:
         report.error(
-            file, None, None, "missing-file", f"file {file} named in scenario.toml does not exist"
+            file,
+            None,
+            None,
+            "missing-file",
+            N_("file {file} named in scenario.toml does not exist"),
+            file=file,
         )
         return None
     except OSError as exc:
-        report.error(file, None, None, "unreadable", f"cannot read {file}: {exc.strerror}")
+        report.error(
+            file,
+            None,
+            None,
+            "unreadable",
+            N_("cannot read {file}: {reason}"),
+            file=file,
+            reason=exc.strerror,
+        )
         return None
     text = decode_text(raw, file, report)
     if text is None:
@@ -125,7 +146,8 @@ def read_table(path: Path, file: str, schema: TableSchema, report: Report) -> Pa
             None,
             None,
             "empty-file",
-            f"file is empty; expected a header line with the columns {', '.join(schema.required)}",
+            N_("file is empty; expected a header line with the columns {columns}"),
+            columns=", ".join(schema.required),
         )
         return None
     return parse_rows(text, file, schema, report)
@@ -137,7 +159,9 @@ def parse_rows(text: str, file: str, schema: TableSchema, report: Report) -> Par
     try:
         header = [h.strip() for h in next(reader)]
     except (StopIteration, csv.Error) as exc:
-        report.error(file, 1, None, "header", f"cannot read the header line: {exc}")
+        report.error(
+            file, 1, None, "header", N_("cannot read the header line: {reason}"), reason=str(exc)
+        )
         return None
     if check_header(header, file, schema, report):
         return None
@@ -156,14 +180,25 @@ def parse_rows(text: str, file: str, schema: TableSchema, report: Report) -> Par
                     reader.line_num,
                     None,
                     "field-count",
-                    f"row has {len(row)} fields, the header has {width}; expected one value per "
-                    "column (is a comma inside an unquoted value?)",
+                    N_(
+                        "row has {fields} fields, the header has {width}; expected one value per "
+                        "column (is a comma inside an unquoted value?)"
+                    ),
+                    fields=len(row),
+                    width=width,
                 )
                 row = (row + [""] * width)[:width]  # padded; its cells are still checked
             rows.append(row)
             lines.append(reader.line_num)
     except csv.Error as exc:
-        report.error(file, reader.line_num, None, "csv-syntax", f"malformed CSV: {exc}")
+        report.error(
+            file,
+            reader.line_num,
+            None,
+            "csv-syntax",
+            N_("malformed CSV: {reason}"),
+            reason=str(exc),
+        )
         return None
     return parse_records(header, rows, lines, file, schema, report, ragged)
 
@@ -218,7 +253,7 @@ def parse_records(
         Rows already reported as having the wrong number of fields (flagged bad).
     """
     if not rows:
-        report.warning(file, None, None, "no-rows", "table has a header but no data rows")
+        report.warning(file, None, None, "no-rows", N_("table has a header but no data rows"))
     line = np.asarray(lines, dtype=np.int64)
     raw_cols = list(zip(*rows, strict=True)) if rows else [() for _ in header]
     text_cols = {
@@ -247,7 +282,12 @@ def check_header(header: Sequence[str], file: str, schema: TableSchema, report: 
     for h in header:
         if h in seen:
             report.error(
-                file, 1, h, "duplicate-column", f"column {str(h)!r} appears twice in the header"
+                file,
+                1,
+                h,
+                "duplicate-column",
+                N_("column {column!r} appears twice in the header"),
+                column=str(h),
             )
             problems = True
         seen.add(h)
@@ -258,7 +298,9 @@ def check_header(header: Sequence[str], file: str, schema: TableSchema, report: 
             1,
             c,
             "missing-column",
-            f"required column {str(c)!r} is missing; the header has: {', '.join(header) or '(nothing)'}",
+            N_("required column {column!r} is missing; the header has: {header}"),
+            column=str(c),
+            header=", ".join(header) or Text(N_("(nothing)")),
         )
         problems = True
     return problems
@@ -270,13 +312,18 @@ def _report_cells(
     line: np.ndarray,
     idx: np.ndarray,
     values: np.ndarray,
-    what: str,
+    what: Text,
     report: Report,
 ) -> None:
     for i in idx[:_MAX_REPORTED_PER_COLUMN]:
-        shown = values[i]
         report.error(
-            file, int(line[i]), col.name, "bad-value", f"found {str(shown)!r}; expected {what}"
+            file,
+            int(line[i]),
+            col.name,
+            "bad-value",
+            N_("found {found!r}; expected {what}"),
+            found=str(values[i]),
+            what=what,
         )
     if len(idx) > _MAX_REPORTED_PER_COLUMN:
         rest = len(idx) - _MAX_REPORTED_PER_COLUMN
@@ -285,7 +332,10 @@ def _report_cells(
             int(line[idx[_MAX_REPORTED_PER_COLUMN]]),
             col.name,
             "bad-value",
-            f"{rest} more rows have the same problem in column {str(col.name)!r} ({what})",
+            N_("{rest} more rows have the same problem in column {column!r} ({what})"),
+            rest=rest,
+            column=str(col.name),
+            what=what,
         )
 
 
@@ -302,9 +352,8 @@ def _parse_column(
     if col.required and empty.any():
         idx = np.flatnonzero(empty)
         bad[idx] = True
-        _report_cells(
-            file, col, line, idx, values, f"a value ({col.kind.value}); the cell is empty", report
-        )
+        what = Text(N_("a value ({kind}); the cell is empty"), {"kind": Text(col.kind.value)})
+        _report_cells(file, col, line, idx, values, what, report)
     if col.default and not col.required:
         values = np.where(empty, col.default, values)
         empty = values == ""
@@ -320,9 +369,12 @@ def _parse_column(
         if wrong.any():
             idx = np.flatnonzero(wrong)
             bad[idx] = True
-            hint = kind.value
+            hint = Text(kind.value)
             if any(v.endswith(".0") for v in values[idx][:5]):
-                hint += " (it looks like a code saved as a number; keep codes as text)"
+                hint = Text(
+                    N_("{kind} (it looks like a code saved as a number; keep codes as text)"),
+                    {"kind": hint},
+                )
             _report_cells(file, col, line, idx, values, hint, report)
         return values
     if kind is Kind.TIME:
@@ -340,7 +392,9 @@ def _parse_column(
                     int(line[i]),
                     col.name,
                     "bad-value",
-                    f"found {str(v)!r}; expected {kind.value}",
+                    N_("found {found!r}; expected {what}"),
+                    found=str(v),
+                    what=Text(kind.value),
                 )
         return minutes
     if kind in (Kind.CHOICE, Kind.DEGREE, Kind.TERM, Kind.FLAG):
@@ -349,7 +403,8 @@ def _parse_column(
         if wrong.any():
             idx = np.flatnonzero(wrong)
             bad[idx] = True
-            _report_cells(file, col, line, idx, values, f"one of {', '.join(choices)}", report)
+            what = Text(N_("one of {choices}"), {"choices": ", ".join(choices)})
+            _report_cells(file, col, line, idx, values, what, report)
         if kind is Kind.FLAG:
             return values == "1"
         return values
@@ -366,8 +421,9 @@ def _parse_column(
                     int(line[i]),
                     col.name,
                     "bad-value",
-                    f"found {', '.join(map(repr, unknown))}; expected ;-separated values from "
-                    f"{', '.join(col.choices)}",
+                    N_("found {found}; expected ;-separated values from {choices}"),
+                    found=", ".join(map(repr, unknown)),
+                    choices=", ".join(col.choices),
                 )
         return values
     # numbers
@@ -387,9 +443,9 @@ def _parse_column(
             negative = ok & ~empty & (number < 0)
             fractional = ok & ~empty & ~negative & (number != np.round(number))
         for mask, what in (
-            (~ok & ~empty, "a whole number >= 0"),
-            (negative, "a whole number >= 0, not a negative number"),
-            (fractional, "a whole number >= 0, not a fraction"),
+            (~ok & ~empty, Text(Kind.COUNT.value)),
+            (negative, Text(N_("a whole number >= 0, not a negative number"))),
+            (fractional, Text(N_("a whole number >= 0, not a fraction"))),
         ):
             if mask.any():
                 idx = np.flatnonzero(mask)
@@ -401,7 +457,7 @@ def _parse_column(
     if unparsable.any():
         idx = np.flatnonzero(unparsable)
         bad[idx] = True
-        _report_cells(file, col, line, idx, values, kind.value, report)
+        _report_cells(file, col, line, idx, values, Text(kind.value), report)
     limit = {Kind.LON: 180.0, Kind.LAT: 90.0}.get(kind)
     if limit is not None:
         with np.errstate(invalid="ignore"):
@@ -409,16 +465,14 @@ def _parse_column(
         if outside.any():
             idx = np.flatnonzero(outside)
             bad[idx] = True
-            _report_cells(
-                file,
-                col,
-                line,
-                idx,
-                values,
-                f"{kind.value}; values this large look like a projected CRS (metres), not the "
-                "geographic coordinates that scenario.toml declares",
-                report,
+            what = Text(
+                N_(
+                    "{kind}; values this large look like a projected CRS (metres), not the "
+                    "geographic coordinates that scenario.toml declares"
+                ),
+                {"kind": Text(kind.value)},
             )
+            _report_cells(file, col, line, idx, values, what, report)
             ok &= ~outside
     return np.where(ok, number, np.nan)
 
@@ -440,8 +494,10 @@ def _check_unique(table: ParsedTable, schema: TableSchema, report: Report) -> No
                 int(table.line[i]),
                 schema.unique[0],
                 "duplicate-id",
-                f"duplicate {shown}; first seen at line {first_line[k]}; expected each "
-                f"{' + '.join(schema.unique)} once",
+                N_("duplicate {shown}; first seen at line {first}; expected each {key} once"),
+                shown=shown,
+                first=first_line[k],
+                key=" + ".join(schema.unique),
             )
         else:
             first_line[k] = int(table.line[i])

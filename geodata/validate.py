@@ -31,6 +31,7 @@ import shapely
 from geodata.layers import Layer
 from geodata.tables import ParsedTable
 from planner.geo import is_province_code, prefecture_of, province_of, provinces_of
+from planner.i18n import N_, Text
 from planner.issues import Report
 from planner.scenario import GENERAL_CATEGORIES, SPECIAL_ACTIONS, Rules
 from planner.schema import PREF_COLUMNS
@@ -152,11 +153,13 @@ def points_outside(
     return out
 
 
-def _county_label(geography: Geography, code: str) -> str:
+def _county_label(geography: Geography, code: str) -> str | Text:
+    """``520102 (南明区)``: a county's code and name, for messages."""
     row = geography.index.get(code)
     if row is None:
         return code
-    return f"{code} ({geography.counties['name'].iloc[row]})"
+    name = str(geography.counties["name"].iloc[row])
+    return Text(N_("{code} ({name})"), {"code": code, "name": name})
 
 
 def check_scenario(
@@ -229,24 +232,36 @@ def _unknown_county(t: ParsedTable, col: str, geography: Geography, report: Repo
         if _is_code(code, 6) and code not in index:
             unknown[i] = True
             what = (
-                "a province code"
+                Text(N_("a province code"))
                 if is_province_code(code)
                 else (
-                    "a prefecture code"
+                    Text(N_("a prefecture code"))
                     if code.endswith("00") and code in geography.prefectures
-                    else "unknown"
+                    else None
                 )
             )
-            report.error(
-                t.file,
-                int(t.line[i]),
-                col,
-                "unknown-county",
-                f"county code {str(code)!r} is {what}; expected one of the 2,875 county codes of the "
-                "geography (GB/T 2260, e.g. 510104)"
-                if what == "unknown"
-                else f"county code {str(code)!r} is {what}; expected a county code (PPCCDD)",
-            )
+            if what is None:
+                report.error(
+                    t.file,
+                    int(t.line[i]),
+                    col,
+                    "unknown-county",
+                    N_(
+                        "county code {code!r} is unknown; expected one of the 2,875 county "
+                        "codes of the geography (GB/T 2260, e.g. 510104)"
+                    ),
+                    code=str(code),
+                )
+            else:
+                report.error(
+                    t.file,
+                    int(t.line[i]),
+                    col,
+                    "unknown-county",
+                    N_("county code {code!r} is {what}; expected a county code (PPCCDD)"),
+                    code=str(code),
+                    what=what,
+                )
     return unknown
 
 
@@ -260,8 +275,11 @@ def _check_quotas(t: ParsedTable, geography: Geography, report: Report) -> set[s
             int(t.line[i]),
             "served_last_year",
             "D5",
-            f"D5: service county {_county_label(geography, code)} did not serve last year; adding "
-            "a county needs the province's approval and the national office's review",
+            N_(
+                "D5: service county {county} did not serve last year; adding a county needs the "
+                "province's approval and the national office's review"
+            ),
+            county=_county_label(geography, code),
         )
     ok = ~unknown & np.asarray([_is_code(v, 6) for v in c["county_code"]], dtype=bool)
     return set(c["county_code"][ok])
@@ -289,8 +307,12 @@ def _check_posts(
                 line,
                 "county_code",
                 "not-service-county",
-                f"post {str(c['post_id'][i])!r} is in county {_county_label(geography, county[i])}, "
-                "which has no row in the quotas table; expected a service county",
+                N_(
+                    "post {post!r} is in county {county}, which has no row in the quotas table; "
+                    "expected a service county"
+                ),
+                post=str(c["post_id"][i]),
+                county=_county_label(geography, county[i]),
             )
         if _is_code(town[i], 9) and not town[i].startswith(county[i]):
             report.error(
@@ -298,8 +320,13 @@ def _check_posts(
                 line,
                 "township_code",
                 "D3",
-                f"D3: township {str(town[i])!r} is not in county {county[i]} (its first 6 digits are "
-                f"{town[i][:6]}); expected a township code starting with {county[i]}",
+                N_(
+                    "D3: township {township!r} is not in county {county} (its first 6 digits are "
+                    "{prefix}); expected a township code starting with {county}"
+                ),
+                township=str(town[i]),
+                county=county[i],
+                prefix=town[i][:6],
             )
         if c["category"][i] == "education" and c["required_majors"][i]:
             report.warning(
@@ -307,9 +334,12 @@ def _check_posts(
                 line,
                 "required_majors",
                 "D6",
-                f"D6: education post {str(c['post_id'][i])!r} is restricted to majors "
-                f"{str(c['required_majors'][i])!r}; education posts should not be limited to "
-                "teacher-training majors",
+                N_(
+                    "D6: education post {post!r} is restricted to majors {majors!r}; education "
+                    "posts should not be limited to teacher-training majors"
+                ),
+                post=str(c["post_id"][i]),
+                majors=str(c["required_majors"][i]),
             )
     if townships is not None:
         known = set(townships.frame["code"])
@@ -320,7 +350,9 @@ def _check_posts(
                     int(t.line[i]),
                     "township_code",
                     "unknown-township",
-                    f"township {str(town[i])!r} is not in the townships layer {townships.file}",
+                    N_("township {township!r} is not in the townships layer {layer}"),
+                    township=str(town[i]),
+                    layer=townships.file,
                 )
     _check_inside(t, "post_id", geography, report, rule="D3")
 
@@ -337,10 +369,18 @@ def _check_inside(
             int(t.line[i]),
             "lon",
             rule if rule == "D3" else "outside-county",
-            f"{'D3: ' if rule == 'D3' else ''}{id_col} {str(c[id_col][i])!r} at ({c['lon'][i]:.6f}, "
-            f"{c['lat'][i]:.6f}) lies about {dist[i]:.1f} km outside county "
-            f"{_county_label(geography, code)}; expected a point inside the county (are lon and "
-            "lat swapped, or in another coordinate system than scenario.toml declares?)",
+            N_(
+                "{rule}{column} {id!r} at ({lon:.6f}, {lat:.6f}) lies about {km:.1f} km outside "
+                "county {county}; expected a point inside the county (are lon and lat swapped, "
+                "or in another coordinate system than scenario.toml declares?)"
+            ),
+            rule="D3: " if rule == "D3" else "",
+            column=id_col,
+            id=str(c[id_col][i]),
+            lon=c["lon"][i],
+            lat=c["lat"][i],
+            km=dist[i],
+            county=_county_label(geography, code),
         )
 
 
@@ -360,8 +400,12 @@ def _check_continuing(t: ParsedTable, posts: ParsedTable | None, report: Report)
                 int(t.line[i]),
                 "post_id",
                 "unknown-post",
-                f"continuing volunteer {str(t.columns['volunteer_id'][i])!r} holds post {str(post)!r}, "
-                "which is not in the posts table",
+                N_(
+                    "continuing volunteer {volunteer!r} holds post {post!r}, which is not in the "
+                    "posts table"
+                ),
+                volunteer=str(t.columns["volunteer_id"][i]),
+                post=str(post),
             )
             continue
         held[post] += 1
@@ -372,8 +416,13 @@ def _check_continuing(t: ParsedTable, posts: ParsedTable | None, report: Report)
                 lines.get(post),
                 "seats",
                 "D4",
-                f"D4: post {str(post)!r} has {seats[post]} seats but {n} continuing volunteers hold "
-                "seats on it; expected seats >= continuing volunteers",
+                N_(
+                    "D4: post {post!r} has {seats} seats but {n} continuing volunteers hold seats "
+                    "on it; expected seats >= continuing volunteers"
+                ),
+                post=str(post),
+                seats=seats[post],
+                n=n,
             )
     return held
 
@@ -415,9 +464,16 @@ def _check_declaration(
                 line,
                 "general_quota",
                 "D1",
-                f"D1: county {label} declares {general} open general seats for a general quota of "
-                f"{general_quota}; expected at least ceil({rules.general_post_ratio:g} x "
-                f"{general_quota}) = {need} (seats of continuing volunteers do not count, D4)",
+                N_(
+                    "D1: county {county} declares {seats} open general seats for a general quota "
+                    "of {quota}; expected at least ceil({ratio:g} x {quota}) = {need} (seats of "
+                    "continuing volunteers do not count, D4)"
+                ),
+                county=label,
+                seats=general,
+                quota=general_quota,
+                ratio=rules.general_post_ratio,
+                need=need,
             )
         total_quota = general_quota
         for action in SPECIAL_ACTIONS:
@@ -431,8 +487,16 @@ def _check_declaration(
                     line,
                     f"{action}_quota",
                     "D1",
-                    f"D1: county {label} declares {have} open {action} seats for a quota of "
-                    f"{quota}; expected at least ceil({rules.special_post_ratio:g} x {quota}) = {need}",
+                    N_(
+                        "D1: county {county} declares {seats} open {action} seats for a quota of "
+                        "{quota}; expected at least ceil({ratio:g} x {quota}) = {need}"
+                    ),
+                    county=label,
+                    seats=have,
+                    action=action,
+                    quota=quota,
+                    ratio=rules.special_post_ratio,
+                    need=need,
                 )
         other = seats("other")
         limit = math.floor(rules.other_max_share * total_quota + 1e-9)
@@ -442,8 +506,15 @@ def _check_declaration(
                 line,
                 "general_quota",
                 "D2",
-                f"D2: county {label} declares {other} seats in category 'other'; expected at most "
-                f"{rules.other_max_share:.0%} of its quota {total_quota} = {limit}",
+                N_(
+                    "D2: county {county} declares {seats} seats in category 'other'; expected at "
+                    "most {share:.0%} of its quota {quota} = {limit}"
+                ),
+                county=label,
+                seats=other,
+                share=rules.other_max_share,
+                quota=total_quota,
+                limit=limit,
             )
 
 
@@ -464,7 +535,8 @@ def _check_pairing(
                     line,
                     col,
                     "unknown-province",
-                    f"province code {str(code)!r} is unknown; expected one of the 34 province codes",
+                    N_("province code {code!r} is unknown; expected one of the 34 province codes"),
+                    code=str(code),
                 )
                 ok = False
         if r in NON_RECRUITING:
@@ -473,7 +545,8 @@ def _check_pairing(
                 line,
                 "recruit_province",
                 "unknown-province",
-                f"{str(r)!r} does not recruit; expected one of the 31 mainland provinces",
+                N_("{code!r} does not recruit; expected one of the 31 mainland provinces"),
+                code=str(r),
             )
             ok = False
         if (
@@ -487,7 +560,11 @@ def _check_pairing(
                 line,
                 "service_province",
                 "unused-pair",
-                f"service province {str(s)!r} has no service county in the quotas table; this pair is unused",
+                N_(
+                    "service province {code!r} has no service county in the quotas table; this "
+                    "pair is unused"
+                ),
+                code=str(s),
             )
         if ok and not t.bad[i]:
             pairs.add((s, r))
@@ -500,7 +577,11 @@ def _check_pairing(
                 None,
                 "service_province",
                 "D7",
-                f"D7: service province {s} has no recruiting province in the pairing table; expected 1 to 3",
+                N_(
+                    "D7: service province {code} has no recruiting province in the pairing table; "
+                    "expected 1 to 3"
+                ),
+                code=s,
             )
     for s, lines in sorted(per_service.items()):
         if len(lines) > 3:
@@ -509,8 +590,13 @@ def _check_pairing(
                 lines[3],
                 "service_province",
                 "D7",
-                f"D7: service province {s} is paired with {len(lines)} recruiting provinces "
-                f"(lines {', '.join(map(str, lines))}); expected 1 to 3",
+                N_(
+                    "D7: service province {code} is paired with {n} recruiting provinces "
+                    "(lines {lines}); expected 1 to 3"
+                ),
+                code=s,
+                n=len(lines),
+                lines=", ".join(map(str, lines)),
             )
     return pairs
 
@@ -543,7 +629,8 @@ def _check_applicants(
                 line,
                 "recruit_province",
                 "unknown-province",
-                f"recruiting province {str(r)!r} is not one of the 31 mainland provinces",
+                N_("recruiting province {code!r} is not one of the 31 mainland provinces"),
+                code=str(r),
             )
         has_home = bool(c["home_county_code"][i])
         lon_ok, lat_ok = np.isfinite(c["home_lon"][i]), np.isfinite(c["home_lat"][i])
@@ -553,7 +640,7 @@ def _check_applicants(
                 line,
                 "home_lat" if lon_ok else "home_lon",
                 "bad-value",
-                "home_lon and home_lat must be given together",
+                N_("home_lon and home_lat must be given together"),
             )
         if not has_home and not (lon_ok and lat_ok):
             report.error(
@@ -561,7 +648,10 @@ def _check_applicants(
                 line,
                 "home_county_code",
                 "missing-home",
-                "no home_county_code and no home_lon/home_lat; expected one of them (the transport subsidy depends on it)",
+                N_(
+                    "no home_county_code and no home_lon/home_lat; expected one of them (the "
+                    "transport subsidy depends on it)"
+                ),
             )
         seen: set[str] = set()
         gap = False
@@ -576,11 +666,20 @@ def _check_applicants(
                     line,
                     col,
                     "pref-gap",
-                    f"{col} follows an empty preference; ranks are taken as written",
+                    N_("{column} follows an empty preference; ranks are taken as written"),
+                    column=col,
                 )
                 gap = False
             if v in seen:
-                report.warning(t.file, line, col, "pref-repeat", f"{col} repeats {str(v)!r}")
+                report.warning(
+                    t.file,
+                    line,
+                    col,
+                    "pref-repeat",
+                    N_("{column} repeats {value!r}"),
+                    column=col,
+                    value=str(v),
+                )
             seen.add(v)
             if not _is_code(v, 6):
                 continue
@@ -592,7 +691,12 @@ def _check_applicants(
                         line,
                         col,
                         "unknown-province",
-                        f"{col} names {str(v)!r}, which is not a province code; expected a service province or county",
+                        N_(
+                            "{column} names {value!r}, which is not a province code; expected a "
+                            "service province or county"
+                        ),
+                        column=col,
+                        value=str(v),
                     )
                     continue
                 if service_provinces and v not in service_provinces:
@@ -601,17 +705,33 @@ def _check_applicants(
                         line,
                         col,
                         "not-service-province",
-                        f"{col} names province {v}, which has no service county; expected one of {', '.join(sorted(service_provinces))}",
+                        N_(
+                            "{column} names province {value}, which has no service county; "
+                            "expected one of {provinces}"
+                        ),
+                        column=col,
+                        value=v,
+                        provinces=", ".join(sorted(service_provinces)),
                     )
                     continue
             elif v not in index:
-                what = "a prefecture code" if v in geography.prefectures else "an unknown code"
+                what = (
+                    Text(N_("a prefecture code"))
+                    if v in geography.prefectures
+                    else Text(N_("an unknown code"))
+                )
                 report.error(
                     t.file,
                     line,
                     col,
                     "unknown-county",
-                    f"{col} names {str(v)!r}, {what}; expected a service province (PP0000) or county (PPCCDD)",
+                    N_(
+                        "{column} names {value!r}, {what}; expected a service province (PP0000) "
+                        "or county (PPCCDD)"
+                    ),
+                    column=col,
+                    value=str(v),
+                    what=what,
                 )
                 continue
             elif service_counties and v not in service_counties:
@@ -620,7 +740,12 @@ def _check_applicants(
                     line,
                     col,
                     "not-service-county",
-                    f"{col} names county {_county_label(geography, v)}, which is not a service county; this preference can never be met",
+                    N_(
+                        "{column} names county {county}, which is not a service county; this "
+                        "preference can never be met"
+                    ),
+                    column=col,
+                    county=_county_label(geography, v),
                 )
             if have_pairing and _is_code(r, 6) and province not in paired.get(r, set()):
                 report.error(
@@ -628,8 +753,16 @@ def _check_applicants(
                     line,
                     col,
                     "unpaired-province",
-                    f"{col} names {v} in province {province}, which is not paired with the applicant's recruiting province {r}; "
-                    f"expected one of {', '.join(sorted(paired.get(r, set()))) or '(none: province ' + r + ' has no pairing)'}",
+                    N_(
+                        "{column} names {value} in province {province}, which is not paired with "
+                        "the applicant's recruiting province {recruit}; expected one of {expected}"
+                    ),
+                    column=col,
+                    value=v,
+                    province=province,
+                    recruit=r,
+                    expected=", ".join(sorted(paired.get(r, set())))
+                    or Text(N_("(none: province {province} has no pairing)"), {"province": r}),
                 )
 
 
@@ -647,11 +780,17 @@ def _check_targets(
                 line,
                 "province_code",
                 "unknown-province",
-                f"province code {str(code)!r} is unknown",
+                N_("province code {code!r} is unknown"),
+                code=str(code),
             )
         if role == "recruit" and code in NON_RECRUITING:
             report.error(
-                t.file, line, "province_code", "unknown-province", f"{code} does not recruit"
+                t.file,
+                line,
+                "province_code",
+                "unknown-province",
+                N_("{code} does not recruit"),
+                code=code,
             )
         if role == "service":
             seen_service.add(code)
@@ -661,7 +800,8 @@ def _check_targets(
                     line,
                     "province_code",
                     "unused-target",
-                    f"service province {code} has no service county",
+                    N_("service province {code} has no service county"),
+                    code=code,
                 )
     for s in sorted(service_provinces - seen_service):
         report.warning(
@@ -669,7 +809,8 @@ def _check_targets(
             None,
             "province_code",
             "no-target",
-            f"service province {s} has no dispatch target; A6 leaves it unbounded",
+            N_("service province {code} has no dispatch target; A6 leaves it unbounded"),
+            code=s,
         )
 
 
@@ -687,7 +828,11 @@ def _check_previous(
                 line,
                 "applicant_id",
                 "dropout",
-                f"volunteer {str(a)!r} of the previous plan is not among the applicants (a dropout); their seat is free again",
+                N_(
+                    "volunteer {volunteer!r} of the previous plan is not among the applicants (a "
+                    "dropout); their seat is free again"
+                ),
+                volunteer=str(a),
             )
         if known_p is not None and p and p not in known_p:
             report.warning(
@@ -695,7 +840,8 @@ def _check_previous(
                 line,
                 "post_id",
                 "post-gone",
-                f"post {str(p)!r} of the previous plan no longer exists; its volunteer must move",
+                N_("post {post!r} of the previous plan no longer exists; its volunteer must move"),
+                post=str(p),
             )
 
 
@@ -711,7 +857,12 @@ def _check_places(t: ParsedTable, id_col: str, geography: Geography, report: Rep
                     int(t.line[i]),
                     "township_code",
                     "township-county",
-                    f"township {str(town)!r} is not in county {county}; expected a code starting with {county}",
+                    N_(
+                        "township {township!r} is not in county {county}; expected a code "
+                        "starting with {county}"
+                    ),
+                    township=str(town),
+                    county=county,
                 )
     _check_inside(t, id_col, geography, report, rule="outside")
 
@@ -724,7 +875,8 @@ def _check_shifts(t: ParsedTable, report: Report) -> None:
             int(t.line[i]),
             "shift_end",
             "bad-shift",
-            f"shift ends at {c['shift_end'][i] // 60:02d}:{c['shift_end'][i] % 60:02d}, not after its start; expected shift_end > shift_start",
+            N_("shift ends at {end}, not after its start; expected shift_end > shift_start"),
+            end=f"{c['shift_end'][i] // 60:02d}:{c['shift_end'][i] % 60:02d}",
         )
 
 
@@ -737,7 +889,7 @@ def _check_windows(t: ParsedTable, report: Report) -> None:
             int(t.line[i]),
             "close" if o[i] >= 0 else "open",
             "bad-window",
-            "a time window needs both open and close",
+            N_("a time window needs both open and close"),
         )
     for i in np.flatnonzero((o >= 0) & (cl >= 0) & (cl <= o)):
         report.error(
@@ -745,7 +897,7 @@ def _check_windows(t: ParsedTable, report: Report) -> None:
             int(t.line[i]),
             "close",
             "bad-window",
-            "close is not after open; expected open < close",
+            N_("close is not after open; expected open < close"),
         )
 
 
@@ -759,7 +911,8 @@ def _check_travel(t: ParsedTable, known: set[str], report: Report) -> None:
                     int(t.line[i]),
                     col,
                     "unknown-id",
-                    f"{str(c[col][i])!r} is neither a station nor a stop id",
+                    N_("{id!r} is neither a station nor a stop id"),
+                    id=str(c[col][i]),
                 )
         if np.isfinite(c["minutes"][i]) and c["minutes"][i] < 0:
             report.error(
@@ -767,5 +920,6 @@ def _check_travel(t: ParsedTable, known: set[str], report: Report) -> None:
                 int(t.line[i]),
                 "minutes",
                 "bad-value",
-                f"found {c['minutes'][i]}; expected minutes >= 0 (leave empty for no path)",
+                N_("found {found}; expected minutes >= 0 (leave empty for no path)"),
+                found=c["minutes"][i],
             )

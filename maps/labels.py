@@ -3,17 +3,101 @@
 The interactive page (``static/westplan.js`` reads them from the page's JSON document under
 ``labels``), the layer control (built in :mod:`maps.render`) and the static overview
 (:mod:`maps.report`) take their control names, legend titles and popup field names from
-:func:`map_labels` and from nowhere else, so that a catalogue can translate them here. The
-Chinese terms follow the 2006 implementation plan (see ``docs/glossary.md``).
+:func:`map_labels` and from nowhere else. Each is a template of the catalogue
+(:mod:`planner.i18n`), read in the language of the moment when the map is drawn: a map drawn
+under zh-CN is all Chinese, under en all English. The Chinese terms follow the 2006
+implementation plan (see ``docs/glossary.md``).
 """
 
 from __future__ import annotations
 
-__all__ = ["map_labels"]
+from planner.i18n import N_, _
+
+__all__ = ["LABELS", "map_labels"]
+
+LABELS: dict[str, str] = {
+    # layers (the layer control)
+    "layer_fill": N_("County: quota fill rate"),
+    "layer_relay": N_("County: empty relay seats"),
+    "layer_budget": N_("County: budget (CNY/yr)"),
+    "layer_provinces": N_("Province outlines"),
+    "layer_prefectures": N_("Prefecture outlines"),
+    "layer_flows": N_("Recruitment flows"),
+    "layer_posts": N_("Posts"),
+    "layer_coverage": N_("Township coverage"),
+    "layer_stations": N_("Stations (depots)"),
+    "layer_routes": N_("Vehicle routes"),
+    "layer_tiles": N_("Tiles"),
+    # post categories (the planning model's codes), in the seed's words
+    "category_education": N_("education"),
+    "category_health": N_("health"),
+    "category_agriculture": N_("agriculture"),
+    "category_youth_center": N_("youth center"),
+    "category_remote_education": N_("remote education"),
+    "category_rural_culture": N_("rural culture"),
+    "category_procuratorate": N_("procuratorate"),
+    "category_legal_aid": N_("legal aid"),
+    "category_court": N_("court"),
+    "category_development_finance": N_("development finance"),
+    "category_mobile_service": N_("mobile service"),
+    "category_other": N_("other"),
+    # legends
+    "legend_posts": N_("Post category"),
+    "legend_vehicles": N_("Service vehicles"),
+    "legend_met": N_("target met (size: demand)"),
+    "legend_unmet": N_("unmet (size: unserved)"),
+    "no_data": N_("no data"),
+    # the campaign-day control
+    "day_control": N_("Campaign day"),
+    "day_all": N_("all days"),
+    "day": N_("day {}"),
+    # county popup
+    "county_prefecture": N_("prefecture"),
+    "county_province": N_("province"),
+    "county_quota": N_("quota"),
+    "county_placed": N_("placed"),
+    "county_fill": N_("fill rate"),
+    "county_relay": N_("empty relay seats"),
+    "county_budget": N_("budget (CNY/yr)"),
+    "county_townships_met": N_("townships at target"),
+    # post popup
+    "post": N_("post"),
+    "post_township": N_("township"),
+    "post_county": N_("county"),
+    "post_category": N_("category"),
+    "post_seats": N_("seats"),
+    "post_filled": N_("filled"),
+    "post_relay": N_("relay post"),
+    "post_relay_yes": N_("yes ({} empty)"),
+    # routes, stops and stations
+    "vehicle": N_("vehicle"),
+    "station": N_("station"),
+    "stop": N_("stop"),
+    "stop_day": N_("day"),
+    "stop_order": N_("stop order"),
+    "stop_arrival": N_("arrival"),
+    "stop_clients": N_("clients"),
+    # township coverage
+    "township": N_("township"),
+    "township_demand": N_("demand"),
+    "township_served": N_("served"),
+    "township_target": N_("target"),
+    "township_unserved": N_("unserved"),
+    "township_met": N_("target met"),
+    # flows
+    "flow_volunteers": N_("{} volunteers"),
+    # answers and the heading
+    "yes": N_("yes"),
+    "no": N_("no"),
+    "national": N_("national"),
+    "synthetic": N_("SYNTHETIC DATA"),
+    "search": N_("county…"),
+}
+"""The map's texts by key, as templates of the catalogue."""
 
 
 def map_labels() -> dict[str, str]:
-    """The texts of a map, by key.
+    """The texts of a map, by key, in the language of the moment.
 
     Returns
     -------
@@ -21,84 +105,7 @@ def map_labels() -> dict[str, str]:
         Layer names (``layer_*``), post categories (``category_<code>``), legend titles
         and entries (``legend_*``), popup and tooltip field names (``county_*``,
         ``post_*``, ``stop_*``, ``township_*``), the campaign-day control (``day_*``) and
-        the heading's texts. A text with ``{}`` takes
-        one value (a day number, say) where the braces stand.
+        the heading's texts. A text with ``{}`` takes one value (a day number, say) where
+        the braces stand.
     """
-    return {
-        # layers (the layer control)
-        "layer_fill": "County: quota fill rate 名额完成率",
-        "layer_relay": "County: empty relay seats 接力岗位空岗",
-        "layer_budget": "County: budget 预算 (CNY/yr)",
-        "layer_provinces": "Province outlines 省界",
-        "layer_prefectures": "Prefecture outlines 地市界",
-        "layer_flows": "Recruitment flows 招募流向",
-        "layer_posts": "Posts 服务岗位",
-        "layer_coverage": "Township coverage 乡镇覆盖率",
-        "layer_stations": "Stations (depots) 服务站",
-        "layer_routes": "Vehicle routes 服务车路线",
-        "layer_tiles": "Tiles 底图",
-        # post categories (the planning model's codes), in the seed's words
-        "category_education": "education 教育",
-        "category_health": "health 医疗卫生",
-        "category_agriculture": "agriculture 农业科技",
-        "category_youth_center": "youth center 青年中心",
-        "category_remote_education": "remote education 农村现代远程教育",
-        "category_rural_culture": "rural culture 农村文化建设",
-        "category_procuratorate": "procuratorate 基层检察机关",
-        "category_legal_aid": "legal aid 基层法律援助",
-        "category_court": "court 基层人民法院",
-        "category_development_finance": "development finance 开发性金融",
-        "category_mobile_service": "mobile service 流动服务",
-        "category_other": "other 其他",
-        # legends
-        "legend_posts": "Post category 岗位类别",
-        "legend_vehicles": "Vehicles 服务车",
-        "legend_met": "target met 达标 (size: demand)",
-        "legend_unmet": "unmet 未达标 (size: unserved)",
-        "no_data": "no data 无数据",
-        # the campaign-day control
-        "day_control": "Campaign day 服务日",
-        "day_all": "all days 全部",
-        "day": "day {} 第{}天",
-        # county popup
-        "county_prefecture": "prefecture 地市",
-        "county_province": "province 省",
-        "county_quota": "quota 名额",
-        "county_placed": "placed 新招募",
-        "county_fill": "fill rate 完成率",
-        "county_relay": "empty relay seats 接力岗位空岗",
-        "county_budget": "budget 预算 (CNY/yr)",
-        "county_townships_met": "townships at target 乡镇达标",
-        # post popup
-        "post": "post 岗位",
-        "post_township": "township 乡镇",
-        "post_county": "county 区县",
-        "post_category": "category 类别",
-        "post_seats": "seats 岗位数",
-        "post_filled": "filled 已派",
-        "post_relay": "relay post 接力岗位",
-        "post_relay_empty": "{} empty 空岗",
-        # routes, stops and stations
-        "vehicle": "vehicle 服务车",
-        "station": "station 服务站",
-        "stop": "stop 服务点",
-        "stop_day": "day 日",
-        "stop_order": "stop order 顺序",
-        "stop_arrival": "arrival 到达",
-        "stop_clients": "clients 服务人数",
-        # township coverage
-        "township": "township 乡镇",
-        "township_demand": "demand 需求",
-        "township_served": "served 已服务",
-        "township_target": "target 目标",
-        "township_unserved": "unserved 未服务",
-        "township_met": "target met 达标",
-        # flows
-        "flow_volunteers": "{} volunteers 名志愿者",
-        # answers and the heading
-        "yes": "yes 是",
-        "no": "no 否",
-        "national": "全国 national",
-        "synthetic": "SYNTHETIC DATA 模拟数据",
-        "search": "county 区县…",
-    }
+    return {key: _(text) for key, text in LABELS.items()}

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from planner.i18n import _
+
 __all__ = ["MapInputError", "PlanFiles", "Route", "read_plan"]
 
 
@@ -80,11 +82,15 @@ def read_plan(folder: Path) -> PlanFiles:
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise MapInputError(f"{folder}: no such plan folder")
+        raise MapInputError(_("{folder}: no such plan folder", folder=folder))
     known = ("summary.json", "seats.csv", "assignments.csv", "routes.geojson", "coverage.csv")
     if not any((folder / name).is_file() for name in known):
         raise MapInputError(
-            f"{folder}: not a plan folder; expected at least one of {', '.join(known)}"
+            _(
+                "{folder}: not a plan folder; expected at least one of {files}",
+                folder=folder,
+                files=", ".join(known),
+            )
         )
     summary = _read_summary(folder / "summary.json")
     seats = _read_csv(folder / "seats.csv", _SEATS, ints=_SEATS_INT, floats=("lon", "lat"))
@@ -109,9 +115,13 @@ def _read_summary(path: Path) -> dict[str, Any]:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MapInputError(f"{path}: not readable as JSON ({exc})") from None
+        raise MapInputError(
+            _("{path}: not readable as JSON ({reason})", path=path, reason=exc)
+        ) from None
     if not isinstance(doc, dict):
-        raise MapInputError(f"{path}: expected a JSON object, found {type(doc).__name__}")
+        raise MapInputError(
+            _("{path}: expected a JSON object, found {type}", path=path, type=type(doc).__name__)
+        )
     return doc
 
 
@@ -123,11 +133,18 @@ def _read_csv(
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise MapInputError(f"{path}: not readable as CSV ({exc})") from None
+        raise MapInputError(
+            _("{path}: not readable as CSV ({reason})", path=path, reason=exc)
+        ) from None
     missing = sorted(required - set(frame.columns))
     if missing:
         raise MapInputError(
-            f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(frame.columns)}"
+            _(
+                "{path}: missing column(s) {missing}; found {found}",
+                path=path,
+                missing=", ".join(missing),
+                found=", ".join(frame.columns),
+            )
         )
     for column in ints:
         if column in frame.columns:
@@ -144,10 +161,15 @@ def _numbers(frame: pd.DataFrame, column: str, path: Path, integer: bool) -> pd.
     bad = values.isna() & (raw != "") if not integer else values.isna() | (values % 1 != 0)
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        kind = "an integer" if integer else "a number"
         raise MapInputError(
-            f"{path}: row {row + 2}, column {column}: found {frame[column].iloc[row]!r}; "
-            f"expected {kind}"
+            _(
+                "{path}: row {row}, column {column}: found {found!r}; expected {what}",
+                path=path,
+                row=row + 2,
+                column=column,
+                found=frame[column].iloc[row],
+                what=_("an integer") if integer else _("a number"),
+            )
         )
     return values.astype(np.int64) if integer else values.astype(np.float64)
 
@@ -159,8 +181,14 @@ def _flags(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise MapInputError(
-            f"{path}: row {row + 2}, column {column}: found {frame[column].iloc[row]!r}; "
-            "expected 1/0 or true/false"
+            _(
+                "{path}: row {row}, column {column}: found {found!r}; expected {what}",
+                path=path,
+                row=row + 2,
+                column=column,
+                found=frame[column].iloc[row],
+                what=_("1/0 or true/false"),
+            )
         )
     return raw.map(truth).astype(bool)
 
@@ -171,47 +199,65 @@ def _read_routes(path: Path) -> tuple[Route, ...] | None:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MapInputError(f"{path}: not readable as GeoJSON ({exc})") from None
+        raise MapInputError(
+            _("{path}: not readable as GeoJSON ({reason})", path=path, reason=exc)
+        ) from None
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
-        raise MapInputError(f"{path}: expected a GeoJSON FeatureCollection")
+        raise MapInputError(_("{path}: expected a GeoJSON FeatureCollection", path=path))
     features = doc.get("features")
     if not isinstance(features, list):
-        raise MapInputError(f"{path}: expected a 'features' list")
+        raise MapInputError(_("{path}: expected a 'features' list", path=path))
     return tuple(_route(path, i, f) for i, f in enumerate(features))
 
 
 def _route(path: Path, i: int, feature: Any) -> Route:
-    where = f"{path}: feature {i}"
+    where = _("{path}: feature {i}", path=path, i=i)
     geometry = feature.get("geometry") if isinstance(feature, dict) else None
     if not isinstance(geometry, dict) or geometry.get("type") != "LineString":
-        raise MapInputError(f"{where}: expected a LineString geometry")
+        raise MapInputError(_("{where}: expected a LineString geometry", where=where))
     try:
-        line = tuple((float(x), float(y)) for x, y, *_ in geometry["coordinates"])
+        line = tuple((float(x), float(y)) for x, y, *_rest in geometry["coordinates"])
     except (KeyError, TypeError, ValueError):
-        raise MapInputError(f"{where}: coordinates must be [lon, lat] pairs") from None
+        raise MapInputError(
+            _("{where}: coordinates must be [lon, lat] pairs", where=where)
+        ) from None
     props = feature.get("properties") or {}
     missing = [k for k in _ROUTE_KEYS if k not in props]
     if missing:
         raise MapInputError(
-            f"{where}: missing propert(ies) {', '.join(missing)}; expected {', '.join(_ROUTE_KEYS)}"
+            _(
+                "{where}: missing propert(ies) {missing}; expected {expected}",
+                where=where,
+                missing=", ".join(missing),
+                expected=", ".join(_ROUTE_KEYS),
+            )
         )
     stops = props["stops"]
     if not isinstance(stops, list) or not all(
         isinstance(stop, dict) and all(k in stop for k in _STOP_KEYS) for stop in stops
     ):
         raise MapInputError(
-            f"{where}, property stops: expected a list of objects with {', '.join(_STOP_KEYS)}"
+            _(
+                "{where}, property stops: expected a list of objects with {keys}",
+                where=where,
+                keys=", ".join(_STOP_KEYS),
+            )
         )
     if len(line) not in (len(stops), len(stops) + 1, len(stops) + 2) or len(line) < 2:
         raise MapInputError(
-            f"{where}: {len(line)} vertices for {len(stops)} stops; expected the depot, "
-            "the stops in order and (optionally) the depot again"
+            _(
+                "{where}: {vertices} vertices for {stops} stops; expected the depot, the stops "
+                "in order and (optionally) the depot again",
+                where=where,
+                vertices=len(line),
+                stops=len(stops),
+            )
         )
     first = 0 if len(line) == len(stops) else 1
     try:
         counts = tuple(int(stop["clients"]) for stop in stops)
     except (TypeError, ValueError):
-        raise MapInputError(f"{where}, stops: clients must be integers") from None
+        raise MapInputError(_("{where}, stops: clients must be integers", where=where)) from None
     return Route(
         station_id=str(props["station_id"]),
         vehicle=str(props["vehicle"]),

@@ -35,6 +35,8 @@ from maps import csp
 from maps.labels import map_labels
 from maps.plan import MapInputError, PlanFiles, Route, read_plan
 from planner.geo import provinces_of
+from planner.i18n import _ as tr
+from planner.i18n import language
 
 __all__ = ["Scale", "render_map", "tiles_crs", "write_map"]
 
@@ -175,8 +177,11 @@ def build_payload(files: PlanFiles, province: str | None, crs: str = "wgs84") ->
     names = dict(zip(provinces["code"], provinces["name"], strict=True))
     if province is not None and province not in names:
         raise MapInputError(
-            f"--province {province!r}: not a province code; expected one of "
-            f"{', '.join(sorted(names))}"
+            tr(
+                "--province {province!r}: not a province code; expected one of {codes}",
+                province=province,
+                codes=", ".join(sorted(names)),
+            )
         )
     project = _projector(crs)
     labels = map_labels()
@@ -738,4 +743,7 @@ def _page(payload: dict[str, Any], tiles: str | None) -> str:
     call.add_to(m)
     from maps.offline import inline
 
-    return inline(root.render())
+    page = root.render()
+    if page.count("<html>") == 1:  # the page's language, for screen readers and CJK fonts
+        page = page.replace("<html>", f'<html lang="{language()}">')
+    return inline(page)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from planner.i18n import Text, _
+from planner.i18n import Text, _, _n
 
 
 class Severity(StrEnum):
@@ -62,12 +62,12 @@ class Issue:
         are known), for messages."""
         if self.cell:
             return self.cell
-        parts = [self.file]
+        where = self.file
         if self.line is not None:
-            parts.append(_("line {line}", line=self.line))
+            where = _("{place}, {part}", place=where, part=_("line {line}", line=self.line))
         if self.column:
-            parts.append(_("column {column}", column=self.column))
-        return ", ".join(parts)
+            where = _("{place}, {part}", place=where, part=_("column {column}", column=self.column))
+        return where
 
     def to_dict(self) -> dict[str, Any]:
         """The issue for machines: file, line, column, severity, rule, message (rendered)."""
@@ -198,20 +198,34 @@ class Report:
 
 class ScenarioError(Exception):
     """A scenario cannot be used (validated with errors, or lacking the tables a stage needs);
-    carries the full report. Its text is ``message`` and the first errors, one per line."""
+    carries the full report. Its text is ``message`` and the first errors, one per line, in the
+    language of the moment when it is read."""
 
     SHOWN = 5
     """Errors listed in the text of the exception (all of them are in ``report``)."""
 
-    def __init__(self, report: Report, message: str | None = None) -> None:
+    def __init__(self, report: Report, message: str | Text | None = None) -> None:
         self.report = report
-        n = len(report.errors)
-        self.message = message or f"scenario has {n} error{'s' if n != 1 else ''}"
+        self._message = message
         super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        """What is wrong, in the language of the moment (default: how many errors)."""
+        if self._message is not None:
+            return str(self._message)
+        n = len(self.report.errors)
+        return _n("scenario has {n} error", "scenario has {n} errors", n)
 
     def __str__(self) -> str:
         errors = self.report.errors
-        lines = [self.message, *(f"  {i.where()}: {i.message}" for i in errors[: self.SHOWN])]
+        lines = [
+            self.message,
+            *(
+                "  " + _("{where}: {message}", where=i.where(), message=i.message)
+                for i in errors[: self.SHOWN]
+            ),
+        ]
         if len(errors) > self.SHOWN:
-            lines.append(f"  … and {len(errors) - self.SHOWN} more (see .report)")
+            lines.append("  " + _("… and {n} more (see .report)", n=len(errors) - self.SHOWN))
         return "\n".join(lines)

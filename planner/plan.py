@@ -9,6 +9,7 @@ rules A1-A6 from the scenario's tables, and :meth:`Plan.write` writes the same f
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +23,9 @@ from planner.allocation.problem import AllocationProblem
 from planner.allocation.report import PlanReport, Terms, build_report
 from planner.allocation.solver import AllocationSolution, solve_allocation
 from planner.allocation.status import SolveStatus
-from planner.allocation.summary import plan_summary, plan_tables
+from planner.allocation.summary import plan_summary, plan_tables, summary_texts, unassigned_table
 from planner.backend import backend
+from planner.i18n import N_, Text, _, language
 from planner.issues import ScenarioError
 from planner.routing.crews import hand_out_crews, mobile_volunteers
 from planner.scenario import PreviousPlan, Scenario
@@ -70,6 +72,11 @@ class Plan:
         the CSVs of the plan folder.
     summary : dict
         ``summary.json`` of the plan folder.
+    language : str
+        The language of the texts for people in ``tables`` and ``summary`` (the reasons of
+        unplaced applicants, the causes of unfilled quota and empty relay seats): the
+        language of the moment when the plan was made. :meth:`write` writes them in the
+        language of the moment when it writes.
     """
 
     scenario: Scenario
@@ -79,6 +86,7 @@ class Plan:
     fairness_pairs: Fairness
     tables: dict[str, pd.DataFrame]
     summary: dict[str, Any]
+    language: str = "en"
 
     @property
     def objective(self) -> float:
@@ -157,7 +165,7 @@ class Plan:
         """
         stations = self.scenario.data.stations
         if stations is None:
-            raise ValueError("the scenario has no stations; a plan crews only stations")
+            raise ValueError(_("the scenario has no stations; a plan crews only stations"))
         return hand_out_crews(stations, mobile_volunteers(self.assignments, self.seats))
 
     def as_previous(self) -> PreviousPlan:
@@ -167,8 +175,18 @@ class Plan:
 
     def write(self, folder: str | Path) -> Path:
         """Write the plan folder (``assignments.csv`` ... ``summary.json``, ``plan.xlsx``), as
-        ``planner plan`` does; returns the folder."""
-        return backend().write_plan(self, Path(folder))
+        ``planner plan`` does, its texts for people in the language of the moment; returns the
+        folder."""
+        return backend().write_plan(self._in_language(), Path(folder))
+
+    def _in_language(self) -> Plan:
+        """The plan with its texts for people in the language of the moment."""
+        lang = language()
+        if lang == self.language:
+            return self
+        tables = {**self.tables, "unassigned": unassigned_table(self.problem, self.report)}
+        summary = {**self.summary, **summary_texts(self.report, self.scenario.report)}
+        return dataclasses.replace(self, tables=tables, summary=summary, language=lang)
 
     def __repr__(self) -> str:
         placed = len(self.assignments)
@@ -208,7 +226,7 @@ def allocate(
     data = scenario.data
     if data.posts is None or data.applicants is None:
         raise ScenarioError(
-            scenario.report, "the scenario has no allocation tables (posts, applicants)"
+            scenario.report, Text(N_("the scenario has no allocation tables (posts, applicants)"))
         )
     t0 = time.perf_counter()
     problem = AllocationProblem.from_scenario(data)
@@ -232,4 +250,4 @@ def allocate(
         time.perf_counter() - t0,
         tables.get("moves"),
     )
-    return Plan(scenario, problem, solution, report, fair, tables, summary)
+    return Plan(scenario, problem, solution, report, fair, tables, summary, language())

@@ -9,6 +9,7 @@ A route plan holds the routes, visits, township coverage and unserved demand as 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,12 +19,18 @@ from typing import Any
 import pandas as pd
 
 from planner.backend import backend
+from planner.i18n import N_, Text, language
 from planner.issues import ScenarioError
 from planner.routing.check import check_routes
 from planner.routing.problem import RoutingProblem
-from planner.routing.result import RoutingResult
+from planner.routing.result import RoutingResult, reason_texts
 from planner.routing.solver import SolveOptions, solve_routing
-from planner.routing.summary import routes_geojson, routing_summary, routing_tables
+from planner.routing.summary import (
+    routes_geojson,
+    routing_summary,
+    routing_tables,
+    unserved_table,
+)
 from planner.scenario import Scenario
 from planner.violation import Violation
 
@@ -63,6 +70,10 @@ class RoutePlan:
         ``routes.geojson``: one LineString per vehicle-day.
     summary : dict
         The ``routing`` part of ``summary.json``.
+    language : str
+        The language of the reasons in ``unserved`` and the summary: the language of the
+        moment when the routes were made; :meth:`write` writes them in the language of the
+        moment when it writes.
     """
 
     scenario: Scenario
@@ -71,6 +82,7 @@ class RoutePlan:
     tables: dict[str, pd.DataFrame]
     geojson: dict[str, Any]
     summary: dict[str, Any]
+    language: str = "en"
 
     @property
     def routes(self) -> pd.DataFrame:
@@ -102,8 +114,18 @@ class RoutePlan:
 
     def write(self, folder: str | Path) -> Path:
         """Write the routing files into a plan folder (merging ``summary.json``), as
-        ``planner route`` does; returns the folder."""
-        return backend().write_routes(self, Path(folder))
+        ``planner route`` does, the reasons in the language of the moment; returns the
+        folder."""
+        return backend().write_routes(self._in_language(), Path(folder))
+
+    def _in_language(self) -> RoutePlan:
+        """The routes with their reasons in the language of the moment."""
+        lang = language()
+        if lang == self.language:
+            return self
+        tables = {**self.tables, "unserved": unserved_table(self.problem, self.result)}
+        summary = {**self.summary, "reasons": reason_texts()}
+        return dataclasses.replace(self, tables=tables, summary=summary, language=lang)
 
     def __repr__(self) -> str:
         s = self.summary
@@ -143,7 +165,9 @@ def route(
     params = params or RoutingParams()
     data = scenario.data
     if data.stations is None or data.stops is None:
-        raise ScenarioError(scenario.report, "the scenario has no routing tables (stations, stops)")
+        raise ScenarioError(
+            scenario.report, Text(N_("the scenario has no routing tables (stations, stops)"))
+        )
     t0 = time.perf_counter()
     problem = RoutingProblem.from_scenario(data, crews=dict(crews) if crews is not None else None)
     options = SolveOptions(time_limit=params.time_limit, seed=params.seed, workers=params.workers)
@@ -157,4 +181,4 @@ def route(
         total_seconds=round(time.perf_counter() - t0, 3),
     )
     geojson = routes_geojson(problem, result)
-    return RoutePlan(scenario, problem, result, tables, geojson, summary)
+    return RoutePlan(scenario, problem, result, tables, geojson, summary, language())

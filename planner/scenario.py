@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from planner.backend import backend
+from planner.i18n import N_, Text
 from planner.issues import Report, ScenarioError
 
 if TYPE_CHECKING:
@@ -513,7 +514,9 @@ stops, travel_times
             When the scenario has errors (the exception carries the report).
         """
         if self._data is None:
-            raise ScenarioError(self.report, "the scenario has errors; it cannot be solved")
+            raise ScenarioError(
+                self.report, Text(N_("the scenario has errors; it cannot be solved"))
+            )
         return self._data
 
     @property

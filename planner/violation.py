@@ -45,9 +45,10 @@ class Violation:
         (routing), see the module docstring.
     subject : str
         The ids involved, e.g. ``"applicant A17 -> post P3"``, ``"county 431222 general
-        bucket"``, ``"route S1-d03-v1"``.
+        bucket"``, ``"route S1-d03-v1"``, in the language of the moment when it was checked.
     message : str
-        What was found against what the rule expects, with the numbers.
+        What was found against what the rule expects, with the numbers (in the same
+        language).
 
     Examples
     --------

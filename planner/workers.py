@@ -15,9 +15,16 @@ in the order of the tasks. Where they run is decided by the :class:`Scheduler` i
   start processes) runs the tasks in this process, one after another. A worker exits when
   the process that asked for it is gone (a worker forked from the fork server would
   otherwise solve on for nobody until its task ends).
-- Another engine implements :class:`Scheduler` with the same contract (the distributed
-  engine of issue 14, chosen by ``--scheduler tcp://...``). :func:`use` chooses the
-  scheduler of this process (``"local"``, ``"local:N"`` or a :class:`Scheduler`).
+- :class:`planner.cluster.DaskCluster`: tasks on a Dask distributed cluster, an existing one
+  (``tcp://HOST:8786``) or a ``LocalCluster`` of ``N`` worker processes started here
+  (``local:N``). :func:`use` chooses the scheduler of this process (``"local"``,
+  ``"processes:N"``, ``"local:N"``, ``"tcp://HOST:PORT"`` or a :class:`Scheduler`);
+  :func:`from_environment` reads ``PLANNER_DASK_SCHEDULER``.
+
+Every task runs through :func:`_timed`, which returns its result with the task's seconds,
+its worker and the worker's peak memory, so that the caller can show progress
+(:func:`progress`: counties or variants done of total) and a benchmark can record what every
+task cost (:func:`recording`: seconds, bytes sent, peak memory), whichever scheduler ran it.
 
 :func:`start` starts the scheduler's workers early, in the background: ``planner plan``
 and the API's job worker call it before they read the scenario, so that the fork server
@@ -29,14 +36,18 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import select
+import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from multiprocessing.context import BaseContext
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -45,6 +56,15 @@ Task = tuple[Any, ...]
 
 PRELOAD = ("planner.preload",)
 """Modules the fork server imports when it starts (:mod:`planner.preload`)."""
+
+ENV = "PLANNER_DASK_SCHEDULER"
+"""The environment variable naming the scheduler (``tcp://HOST:8786`` or ``local:N``)."""
+
+Done = Callable[[int], None]
+"""Called in the requesting process with a task's index as soon as its result is in."""
+
+Progress = Callable[[str, int, int], None]
+"""Called with (label, tasks done, tasks in all) as tasks finish (see :func:`progress`)."""
 
 
 class Scheduler(Protocol):
@@ -63,10 +83,22 @@ class Scheduler(Protocol):
         """Make the workers ready in the background (it may return before they are)."""
         ...
 
-    def map(self, fn: Callable[..., T], tasks: Sequence[Task], workers: int) -> list[T]:
+    def map(
+        self, fn: Callable[..., T], tasks: Sequence[Task], workers: int, done: Done | None = None
+    ) -> list[T]:
         """``fn(*task)`` for every task, up to ``workers`` at once, results in task order.
         ``fn`` is a top-level function and the tasks pickleable; an exception of a task is
-        raised here."""
+        raised here. ``done(i)`` is called here when task ``i``'s result is in (each index
+        once, even when a task had to run again on another worker)."""
+        ...
+
+    def dashboard(self) -> str | None:
+        """Where to watch the tasks run (the Dask dashboard), or ``None``."""
+        ...
+
+    def close(self) -> None:
+        """Release the workers this scheduler started (a cluster's; a no-op for the local
+        processes, which end with their pool)."""
         ...
 
 
@@ -109,14 +141,40 @@ class LocalProcesses:
 
             forkserver.ensure_running()
 
-    def map(self, fn: Callable[..., T], tasks: Sequence[Task], workers: int) -> list[T]:
+    def map(
+        self, fn: Callable[..., T], tasks: Sequence[Task], workers: int, done: Done | None = None
+    ) -> list[T]:
         n = self.parallelism(workers, len(tasks))
+        results: list[Any] = [None] * len(tasks)
         if n <= 1:
-            return [fn(*task) for task in tasks]
+            for i, task in enumerate(tasks):
+                results[i] = fn(*task)
+                if done is not None:
+                    done(i)
+            return results
         with ProcessPoolExecutor(
             n, mp_context=self.context(), initializer=_serve, initargs=(os.getpid(),)
         ) as pool:
-            return list(pool.map(fn, *zip(*tasks, strict=True)))
+            index = {pool.submit(fn, *task): i for i, task in enumerate(tasks)}
+            pending = set(index)
+            try:
+                while pending:
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in sorted(finished, key=index.__getitem__):
+                        results[index[future]] = future.result()
+                        if done is not None:
+                            done(index[future])
+            except BaseException:
+                for future in pending:
+                    future.cancel()
+                raise
+        return results
+
+    def dashboard(self) -> str | None:
+        return None
+
+    def close(self) -> None:
+        return None
 
 
 def _serve(requester: int) -> None:
@@ -151,13 +209,16 @@ _current: Scheduler = LocalProcesses()
 
 
 def use(scheduler: Scheduler | str) -> Scheduler:
-    """Run this process's tasks on ``scheduler`` from now on; returns the one used before.
+    """Run this process's tasks on ``scheduler`` from now on; returns the one used before
+    (which stays open: :meth:`Scheduler.close` it when done with it).
 
     Parameters
     ----------
     scheduler : Scheduler or str
-        A :class:`Scheduler`, ``"local"`` (a process per core) or ``"local:N"`` (at most
-        ``N`` processes).
+        A :class:`Scheduler`, or by name: ``"local"`` (a process per core, the default),
+        ``"processes:N"`` (at most ``N`` local processes), ``"local:N"`` (a Dask
+        ``LocalCluster`` of ``N`` worker processes, started on first use) or the address of
+        a Dask scheduler (``"tcp://HOST:8786"``; connected on first use).
 
     Raises
     ------
@@ -166,20 +227,45 @@ def use(scheduler: Scheduler | str) -> Scheduler:
     """
     global _current
     previous = _current
-    _current = _parse(scheduler) if isinstance(scheduler, str) else scheduler
+    _current = parse(scheduler) if isinstance(scheduler, str) else scheduler
     return previous
 
 
-def _parse(spec: str) -> Scheduler:
+DASK_PROTOCOLS = ("tcp://", "tls://", "inproc://", "ucx://", "ws://", "wss://")
+"""Address prefixes of a Dask scheduler."""
+
+
+def parse(spec: str) -> Scheduler:
+    """The scheduler a name asks for (see :func:`use`).
+
+    Raises
+    ------
+    ValueError
+        When ``spec`` is none of the accepted forms.
+    """
+    spec = spec.strip()
     kind, _, count = spec.partition(":")
-    if kind == "local" and not count:
+    if spec == "local":
         return LocalProcesses()
-    if kind == "local" and count.isdigit() and int(count) >= 1:
+    if kind == "processes" and count.isdigit() and int(count) >= 1:
         return LocalProcesses(processes=int(count))
+    if kind == "local" and count.isdigit() and int(count) >= 1:
+        from planner.cluster import DaskCluster
+
+        return DaskCluster(workers=int(count))
+    if spec.startswith(DASK_PROTOCOLS) and len(spec.split("://", 1)[1]) > 0:
+        from planner.cluster import DaskCluster
+
+        return DaskCluster(address=spec)
     raise ValueError(
-        f"scheduler {spec!r}; expected 'local' or 'local:N' with N >= 1 "
-        "(a distributed scheduler is not available yet)"
+        f"scheduler {spec!r}; expected 'local', 'processes:N', 'local:N' (a Dask LocalCluster "
+        "of N workers) or a Dask scheduler's address such as 'tcp://HOST:8786', with N >= 1"
     )
+
+
+def from_environment(default: str = "local") -> Scheduler:
+    """The scheduler :data:`ENV` (``PLANNER_DASK_SCHEDULER``) names, else ``default``."""
+    return parse(os.environ.get(ENV, "").strip() or default)
 
 
 def current() -> Scheduler:
@@ -203,11 +289,115 @@ def parallelism(workers: int, n_tasks: int) -> int:
     return _current.parallelism(workers, n_tasks)
 
 
-def map_tasks(fn: Callable[..., T], tasks: Sequence[Task], workers: int) -> list[T]:
+@dataclass(frozen=True, slots=True)
+class Outcome(Generic[T]):
+    """A task's result and what it cost, measured where it ran (:func:`_timed`)."""
+
+    result: T
+    seconds: float
+    worker: str
+    """``host:pid`` of the process that ran it."""
+    peak_rss: int
+    """The worker process's peak resident memory in bytes, after the task."""
+
+
+def _peak_rss() -> int:
+    """This process's peak resident memory in bytes (0 where the platform does not say)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return 0
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(kb) * (1 if os.uname().sysname == "Darwin" else 1024)
+
+
+def _timed(fn: Callable[..., T], *task: Any) -> Outcome[T]:
+    """``fn(*task)`` with its seconds, worker and peak memory: what every task runs as."""
+    t0 = time.perf_counter()
+    result = fn(*task)
+    seconds = time.perf_counter() - t0
+    return Outcome(result, seconds, f"{socket.gethostname()}:{os.getpid()}", _peak_rss())
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRecord:
+    """What one task of :func:`map_tasks` cost (kept while :func:`recording`)."""
+
+    label: str
+    index: int
+    seconds: float
+    worker: str
+    peak_rss: int
+    bytes_sent: int
+    """Size of the pickled task (its function's name and its arguments)."""
+
+
+@dataclass(slots=True)
+class Recording:
+    """The :class:`TaskRecord` of every task run while :func:`recording`, in finishing
+    order per call."""
+
+    tasks: list[TaskRecord] = field(default_factory=list)
+    scheduler: str = ""
+
+    def of(self, label: str) -> list[TaskRecord]:
+        """The records of one kind of task (``county``, ``part``, ``variant`` ...)."""
+        return [t for t in self.tasks if t.label == label]
+
+
+_progress: ContextVar[Progress | None] = ContextVar("planner_progress", default=None)
+_recording: ContextVar[Recording | None] = ContextVar("planner_recording", default=None)
+
+
+@contextmanager
+def progress(report: Progress) -> Iterator[None]:
+    """Call ``report(label, done, total)`` as the tasks of :func:`map_tasks` finish inside
+    the block (the command line's progress bars)."""
+    token = _progress.set(report)
+    try:
+        yield
+    finally:
+        _progress.reset(token)
+
+
+@contextmanager
+def recording() -> Iterator[Recording]:
+    """Record the cost of every task run inside the block (benchmarks): its seconds,
+    worker, the worker's peak memory and the bytes its arguments took."""
+    rec = Recording(scheduler=type(_current).__name__)
+    token = _recording.set(rec)
+    try:
+        yield rec
+    finally:
+        _recording.reset(token)
+
+
+def map_tasks(
+    fn: Callable[..., T], tasks: Sequence[Task], workers: int, label: str = "task"
+) -> list[T]:
     """``fn(*task)`` for every task on the current scheduler, up to ``workers`` at once;
     the results in the order of ``tasks``.
 
     ``fn`` must be a top-level function and the tasks pickleable (they may run in other
-    processes, later on other machines).
+    processes, on other machines). ``label`` names the kind of task for the progress
+    display and the records (``county``, ``part``, ``variant``).
     """
-    return _current.map(fn, tasks, workers)
+    report, rec = _progress.get(), _recording.get()
+    total = len(tasks)
+    outcomes: list[Outcome[T]] = []
+    finished = 0
+
+    def done(i: int) -> None:
+        nonlocal finished
+        finished += 1
+        if report is not None:
+            report(label, finished, total)
+
+    if report is not None and total:
+        report(label, 0, total)
+    outcomes = _current.map(_timed, [(fn, *task) for task in tasks], workers, done)
+    if rec is not None:
+        for i, (task, out) in enumerate(zip(tasks, outcomes, strict=True)):
+            size = len(pickle.dumps((fn, task), protocol=pickle.HIGHEST_PROTOCOL))
+            rec.tasks.append(TaskRecord(label, i, out.seconds, out.worker, out.peak_rss, size))
+    return [out.result for out in outcomes]

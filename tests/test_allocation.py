@@ -582,7 +582,7 @@ def test_bachelor_share_binds() -> None:
     # every unfilled county names the rule that keeps the 8 juniors out, and the province
     report = build_report(problem, sol)
     assert report.unfilled and all(
-        "8 unplaced: bachelor-share" in u["cause"] and "110000" in u["cause"]
+        "8 unplaced: bachelor-share" in str(u["cause"]) and "110000" in str(u["cause"])
         for u in report.unfilled
     )
 

@@ -326,6 +326,7 @@ def _open(context: Any, url: str, ready: str | None) -> tuple[Any, Any]:
     return page, response
 
 
+@pytest.mark.slow
 def test_pages_run_under_their_policy_in_chromium(tmp_path: Path) -> None:
     from tests.browser import browser
 

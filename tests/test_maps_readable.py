@@ -26,6 +26,7 @@ import pytest
 
 from maps import write_map, write_png
 from maps.labels import map_labels
+from planner import i18n
 from tests.browser import visit
 from tests.map_support import ARTIFACTS, check_clean, read_table
 
@@ -33,19 +34,22 @@ DOCS_IMG = Path(__file__).resolve().parents[1] / "docs" / "img"
 DEMOS = ("western-2006", "huaihua-screening")
 SCREEN = (1600, 1000)
 CJK = re.compile(r"[\u3400-\u9fff]")
+pytestmark = pytest.mark.slow  # the module runs `planner demo` once (about a minute and a half)
+
 CJK_FAMILIES = re.compile(r"CJK|Source Han|WenQuanYi|YaHei|PingFang|Hei|Song", re.IGNORECASE)
 
 
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The plans and maps of ``planner demo``: western-2006, huaihua-screening (routed)."""
+    """The plans and maps of ``planner demo``: western-2006, huaihua-screening (routed), made
+    in Chinese (``PLANNER_LANG=zh-CN``) as an office would see them."""
     out = tmp_path_factory.mktemp("demo")
     proc = subprocess.run(
         [sys.executable, "-m", "api.cli", "demo", "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=900,
-        env={**os.environ, "COLUMNS": "200"},
+        env={**os.environ, "COLUMNS": "200", i18n.ENV: "zh-CN"},
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     for name in DEMOS:
@@ -198,7 +202,8 @@ def test_county_popups_show_the_office_numbers(demo_dir: Path, chromium: Any) ->
     """Every county of the routed huaihua-screening plan: quota, placed, fill, relay, budget,
     townships at target, as computed here from summary.json and the plan's CSV files."""
     folder = demo_dir / "huaihua-screening"
-    labels = map_labels()
+    with i18n.speaking("zh-CN"):
+        labels = map_labels()
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     assignments = read_table(folder / "assignments.csv")
     seats = read_table(folder / "seats.csv")
@@ -252,6 +257,77 @@ def test_county_popup_without_routing_has_no_township_row(plan_dir: Path, chromi
     assert labels["county_townships_met"] not in rows
 
 
+# --- the map's language ------------------------------------------------------------------------
+
+LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_a_map_speaks_the_language_it_was_drawn_in(
+    routed_dir: Path, chromium: Any, tmp_path: Path, lang: str
+) -> None:
+    """Drawn under zh-CN every text of the page's own is Chinese (no English word), under en
+    English (no Chinese character): the layer control, the legend titles, the day control,
+    the heading, a county popup's and a stop popup's field names; the page says its language."""
+    code = read_table(routed_dir / "seats.csv")["county_code"].iloc[0]
+    with i18n.speaking(lang):
+        page_file = write_map(routed_dir, out=tmp_path / f"map-{lang}.html")
+    seen: dict[str, Any] = {}
+
+    def read_texts(page: Any) -> None:
+        seen["lang"] = page.evaluate("document.documentElement.lang")
+        seen["layers"] = page.eval_on_selector_all(
+            ".leaflet-control-layers-overlays label", "ls => ls.map(l => l.textContent.trim())"
+        )
+        seen["legends"] = page.eval_on_selector_all(
+            ".wp-legend .wp-title", "ts => ts.map(t => t.textContent)"
+        )
+        seen["days"] = page.eval_on_selector_all(
+            ".wp-day-label .wp-title, .wp-day-select option", "os => os.map(o => o.textContent)"
+        )
+        seen["county"] = list(_county_popup(page, code))
+        page.keyboard.press("Escape")
+        page.locator("path.wp-stop").first.dispatch_event("click")
+        seen["stop"] = list(_popup_rows(page))
+
+    check_clean(visit(chromium, page_file, action=read_texts))
+    texts = [t for key in ("layers", "legends", "days", "county", "stop") for t in seen[key]]
+    assert seen["lang"] == lang
+    assert len(seen["layers"]) >= 7 and len(seen["county"]) >= 5 and len(seen["stop"]) >= 4
+    for text in texts:
+        if lang == "zh-CN":
+            assert CJK.search(text) and not LATIN_WORD.search(text), text
+        else:
+            assert LATIN_WORD.search(text) and not CJK.search(text), text
+    with i18n.speaking(lang):
+        labels = map_labels()
+    assert labels["layer_routes"] in seen["layers"] and labels["county_quota"] in seen["county"]
+    assert labels["stop_arrival"] in seen["stop"]
+
+
+def test_the_png_overview_speaks_the_language_it_was_drawn_in(
+    routed_dir: Path, tmp_path: Path
+) -> None:
+    """report.png's title and legend in the language of the moment."""
+    import matplotlib.pyplot as plt
+
+    from maps.report import overview_figure
+
+    for lang in ("zh-CN", "en"):
+        with i18n.speaking(lang):
+            fig = overview_figure(routed_dir)
+        ax = fig.axes[0]
+        title = ax.get_title().splitlines()[-1]  # the legend's title under the heading
+        legend = [t.get_text() for t in ax.get_legend().get_texts()]
+        plt.close(fig)
+        if lang == "zh-CN":
+            assert CJK.search(title) and not LATIN_WORD.search(title), title
+            assert CJK.search(legend[-1]), legend  # "no data"
+        else:
+            assert LATIN_WORD.search(title) and not CJK.search(title), title
+            assert not any(CJK.search(t) for t in legend), legend
+
+
 # --- Chinese text in a CJK font ----------------------------------------------------------------
 
 
@@ -263,6 +339,8 @@ def test_chinese_text_renders_in_a_cjk_font(demo_dir: Path, chromium: Any) -> No
     """
     fonts: dict[str, list[dict[str, Any]]] = {}
     texts: dict[str, str] = {}
+    with i18n.speaking("zh-CN"):
+        chinese = map_labels()
     selectors = {
         "area": ".wp-heading > div:nth-child(2)",
         "synthetic": ".wp-synthetic",
@@ -276,7 +354,7 @@ def test_chinese_text_renders_in_a_cjk_font(demo_dir: Path, chromium: Any) -> No
             """(name) => [...document.querySelectorAll('.leaflet-control-layers-overlays span')]
                  .find(s => s.children.length === 0 && s.textContent.trim() === name)
                  .setAttribute('data-probe', 'layer')""",
-            map_labels()["layer_provinces"],
+            chinese["layer_provinces"],
         )
         cdp = page.context.new_cdp_session(page)
         cdp.send("DOM.enable")

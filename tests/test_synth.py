@@ -8,6 +8,7 @@ raw material, determinism and the SYNTHETIC label.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import time
@@ -33,6 +34,7 @@ from geodata.synth import (
     generate_huaihua_screening,
     generate_tier,
     generate_western_2006,
+    tiers,
     write_scenario,
 )
 from geodata.synth.common import apportion, dumps_toml
@@ -454,11 +456,38 @@ def test_national_tier(counties: pd.DataFrame, tmp_path: Path) -> None:
     assert quota_total(q).sum() == 30_000
     assert len(read(folder, "applicants")) == 60_000
     assert set(read(folder, "applicants")["recruit_province"]) == set(MAINLAND_PROVINCES)
-    assert not (folder / "stations.csv").exists() and not (folder / "stops.csv").exists()
     check_declaration_rules(folder)
     check_pairing_and_preferences(folder, MAINLAND_PROVINCES)
     check_codes(folder)
     check_points_inside(read(folder, "posts"), counties)
+    # the routing part: a station in every county, a stop at every township, 20 days
+    stations, stops = read(folder, "stations"), read(folder, "stops")
+    assert sorted(stations["county_code"]) == sorted(q["county_code"])
+    assert len(stops) >= 15_000 and stops["stop_id"].is_unique
+    assert set(stops["county_code"]) == set(q["county_code"])
+    assert (stations["days"].astype(int) == 20).all()
+    assert (stops["township_code"].str[:6] == stops["county_code"]).all()
+    check_points_inside(stops, counties)
+
+
+@pytest.mark.slow
+def test_national_routing_leaves_the_allocation_tables_as_they_were(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The national tier's allocation tables are those of the tier without its routing part,
+    byte for byte (its allocation results stand)."""
+    with_routing = write_scenario(generate_tier("national"), tmp_path / "with")
+    national = tiers.TIERS["national"]
+    monkeypatch.setattr(
+        tiers,
+        "TIERS",
+        {**tiers.TIERS, "national": dataclasses.replace(national, routing=None)},
+    )
+    without = write_scenario(generate_tier("national"), tmp_path / "without")
+    assert (with_routing / "stops.csv").is_file() and not (without / "stops.csv").exists()
+    for table in ("quotas", "posts", "continuing", "applicants", "pairing", "targets"):
+        name = f"{table}.csv"
+        assert (with_routing / name).read_bytes() == (without / name).read_bytes(), name
 
 
 # --- determinism -----------------------------------------------------------------------------

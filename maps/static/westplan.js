@@ -146,7 +146,7 @@
           [T.post_category, category(p.categories[r[5]])],
           [T.post_seats, num(r[6])],
           [T.post_filled, num(r[7])],
-          [T.post_relay, r[8] ? T.yes + " (" + fmt(T.post_relay_empty, num(r[9])) + ")" : T.no],
+          [T.post_relay, r[8] ? fmt(T.post_relay_yes, num(r[9])) : T.no],
         ]);
       });
       return marker;

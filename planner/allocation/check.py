@@ -50,6 +50,7 @@ from fractions import Fraction
 import numpy as np
 
 from planner.geo import provinces_of
+from planner.i18n import _, _n
 from planner.scenario import (
     BACHELOR_RANK,
     DEGREES,
@@ -143,12 +144,17 @@ def _few(ids: np.ndarray) -> str:
     distinct = list(dict.fromkeys(ids.tolist()))
     shown = ", ".join(distinct[:_SHOWN])
     rest = len(distinct) - _SHOWN
-    return shown + (f" and {rest} more" if rest > 0 else "")
+    return _("{ids} and {n} more", ids=shown, n=rest) if rest > 0 else shown
 
 
-def _count(n: int, noun: str) -> str:
+def _seats(n: int) -> str:
     """``"1 seat"``, ``"2 seats"``."""
-    return f"{n} {noun}" + ("" if n == 1 else "s")
+    return _n("{n} seat", "{n} seats", int(n))
+
+
+def _open_seats(n: int) -> str:
+    """``"1 open seat"``, ``"2 open seats"``."""
+    return _n("{n} open seat", "{n} open seats", int(n))
 
 
 def _share_fraction(share: float) -> Fraction:
@@ -184,7 +190,7 @@ class _Plan:
         """``"applicant A -> post P"`` for the known rows ``k``."""
         rows = self.rows[k]
         return [
-            f"applicant {a} -> post {p}"
+            _pair(a, p)
             for a, p in zip(self.a_ids[rows].tolist(), self.p_ids[rows].tolist(), strict=True)
         ]
 
@@ -197,15 +203,15 @@ class _Plan:
             out.append(
                 Violation(
                     "A1",
-                    f"applicant {a} -> post {p}",
-                    f"applicant {a!r} is not in the scenario's applicants",
+                    _pair(a, p),
+                    _("applicant {applicant!r} is not in the scenario's applicants", applicant=a),
                 )
             )
         for i in np.flatnonzero((self.a_row >= 0) & (self.p_row < 0)).tolist():
             a, p = str(self.a_ids[i]), str(self.p_ids[i])
             out.append(
                 Violation(
-                    "A1", f"applicant {a} -> post {p}", f"post {p!r} is not in the scenario's posts"
+                    "A1", _pair(a, p), _("post {post!r} is not in the scenario's posts", post=p)
                 )
             )
         ids, inverse, counts = np.unique(self.a_ids, return_inverse=True, return_counts=True)
@@ -214,9 +220,12 @@ class _Plan:
             out.append(
                 Violation(
                     "A1",
-                    f"applicant {ids[u]}",
-                    f"placed {counts[u]} times (posts {', '.join(where.tolist())}); "
-                    "expected at most one seat",
+                    _("applicant {applicant}", applicant=ids[u]),
+                    _(
+                        "placed {n} times (posts {posts}); expected at most one seat",
+                        n=counts[u],
+                        posts=", ".join(where.tolist()),
+                    ),
                 )
             )
         posts = self.sc.posts
@@ -233,9 +242,14 @@ class _Plan:
             out.append(
                 Violation(
                     "A1",
-                    f"post {posts.post_id[k]}",
-                    f"{placed[k]} new volunteers on {_count(open_seats[k], 'open seat')} "
-                    f"({_count(seats[k], 'seat')} - {held[k]} continuing)",
+                    _("post {post}", post=posts.post_id[k]),
+                    _(
+                        "{n} new volunteers on {open} ({seats} - {held} continuing)",
+                        n=placed[k],
+                        open=_open_seats(open_seats[k]),
+                        seats=_seats(seats[k]),
+                        held=held[k],
+                    ),
                 )
             )
         return out
@@ -252,9 +266,13 @@ class _Plan:
             out.append(
                 Violation(
                     "A2",
-                    f"county {county}",
-                    f"has no row in quotas.csv but receives {int(here.sum())} new volunteers "
-                    f"(posts {_few(self.p_ids[self.rows[here]])}); expected none",
+                    _("county {county}", county=county),
+                    _(
+                        "has no row in quotas.csv but receives {n} new volunteers (posts "
+                        "{posts}); expected none",
+                        n=int(here.sum()),
+                        posts=_few(self.p_ids[self.rows[here]]),
+                    ),
                 )
             )
         bucket = np.full(len(self.category), -1, dtype=np.int64)
@@ -266,8 +284,12 @@ class _Plan:
                 Violation(
                     "A2",
                     self.pair_subject(np.array([k]))[0],
-                    f"the post's category {self.category[k]!r} fills no quota bucket; "
-                    f"expected one of {', '.join((*GENERAL_CATEGORIES, *SPECIAL_ACTIONS))}",
+                    _(
+                        "the post's category {category!r} fills no quota bucket; expected one "
+                        "of {categories}",
+                        category=self.category[k],
+                        categories=", ".join((*GENERAL_CATEGORIES, *SPECIAL_ACTIONS)),
+                    ),
                 )
             )
         if q is None:
@@ -278,8 +300,11 @@ class _Plan:
             out.append(
                 Violation(
                     "A2",
-                    f"county {q_codes[c]}",
-                    f"is barred but receives {placed_q[c]} new volunteers; expected none",
+                    _("county {county}", county=q_codes[c]),
+                    _(
+                        "is barred but receives {n} new volunteers; expected none",
+                        n=placed_q[c],
+                    ),
                 )
             )
         caps = np.concatenate(
@@ -294,12 +319,16 @@ class _Plan:
             q_row[ok] * len(BUCKETS) + bucket[ok], minlength=len(q) * len(BUCKETS)
         ).reshape(len(q), len(BUCKETS))
         for c, k in zip(*np.nonzero(used > caps), strict=True):
-            quota = "general quota" if k == 0 else f"{BUCKETS[k]} quota"
             out.append(
                 Violation(
                     "A2",
-                    f"county {q_codes[c]} {BUCKETS[k]} bucket",
-                    f"{used[c, k]} new volunteers above the {quota} {caps[c, k]}",
+                    _("county {county} {bucket} bucket", county=q_codes[c], bucket=BUCKETS[k]),
+                    _(
+                        "{n} new volunteers above the {bucket} quota {quota}",
+                        n=used[c, k],
+                        bucket=BUCKETS[k],
+                        quota=caps[c, k],
+                    ),
                 )
             )
         return out
@@ -324,8 +353,12 @@ class _Plan:
                 Violation(
                     "A3",
                     self.pair_subject(np.array([k]))[0],
-                    f"recruited in {self.recruit[k]}, placed in service province "
-                    f"{self.service[k]}, which is not paired with {self.recruit[k]}",
+                    _(
+                        "recruited in {recruit}, placed in service province {service}, which is "
+                        "not paired with {recruit}",
+                        recruit=self.recruit[k],
+                        service=self.service[k],
+                    ),
                 )
             )
         placed = np.bincount(at[at >= 0], minlength=len(pair_keys))
@@ -334,9 +367,14 @@ class _Plan:
             out.append(
                 Violation(
                     "A3",
-                    f"pair {service} <- {recruit}",
-                    f"{placed[u]} placed from {recruit} in {service}, above the pair's "
-                    f"{_count(seats[u], 'seat')}",
+                    _("pair {service} <- {recruit}", service=service, recruit=recruit),
+                    _(
+                        "{n} placed from {recruit} in {service}, above the pair's {seats}",
+                        n=placed[u],
+                        recruit=recruit,
+                        service=service,
+                        seats=_seats(seats[u]),
+                    ),
                 )
             )
         return out
@@ -360,9 +398,16 @@ class _Plan:
                 out.append(
                     Violation(
                         "A4",
-                        f"recruiting province {provinces[r]}",
-                        f"{b} of {n} placed hold a bachelor's degree or higher, below the "
-                        f"share {share} ({frac.numerator} x {n} > {frac.denominator} x {b})",
+                        _("recruiting province {province}", province=provinces[r]),
+                        _(
+                            "{b} of {n} placed hold a bachelor's degree or higher, below the "
+                            "share {share} ({num} x {n} > {den} x {b})",
+                            b=b,
+                            n=n,
+                            share=share,
+                            num=frac.numerator,
+                            den=frac.denominator,
+                        ),
                     )
                 )
         return out
@@ -381,33 +426,48 @@ class _Plan:
                 found.append(
                     (
                         k,
-                        f"major {major[k]} is not among the post's required majors "
-                        f"{', '.join(sorted(required[p]))}",
+                        _(
+                            "major {major} is not among the post's required majors {majors}",
+                            major=major[k],
+                            majors=", ".join(sorted(required[p])),
+                        ),
                     )
                 )
         degree = np.asarray(apps.degree, dtype=np.int64)[self.ai]
         least = np.asarray(posts.min_degree, dtype=np.int64)[self.pi]
         for k in np.flatnonzero((least >= 0) & (degree < least)).tolist():
             found.append(
-                (k, f"degree {_degree(degree[k])} is below the post's minimum {_degree(least[k])}")
+                (
+                    k,
+                    _(
+                        "degree {degree} is below the post's minimum {least}",
+                        degree=_degree(degree[k]),
+                        least=_degree(least[k]),
+                    ),
+                )
             )
         healthy = np.asarray(apps.health_ok, dtype=bool)[self.ai]
         for k in np.flatnonzero(~healthy).tolist():
-            found.append((k, "the applicant did not pass the health check"))
+            found.append((k, _("the applicant did not pass the health check")))
         if not self.sc.rules.allow_outside_preferences:
             prefs = apps.preferences.astype(str)[self.ai]
             named = (prefs == self.county[:, None]) | (prefs == self.service[:, None])
             for k in np.flatnonzero(~named.any(axis=1)).tolist():
-                listed = ", ".join(x for x in prefs[k].tolist() if x) or "none"
+                listed = ", ".join(x for x in prefs[k].tolist() if x) or _("none")
                 found.append(
                     (
                         k,
-                        f"neither the post's county {self.county[k]} nor its province "
-                        f"{self.service[k]} is among the preferences ({listed})",
+                        _(
+                            "neither the post's county {county} nor its province {province} is "
+                            "among the preferences ({listed})",
+                            county=self.county[k],
+                            province=self.service[k],
+                            listed=listed,
+                        ),
                     )
                 )
         found.sort(key=lambda item: item[0])
-        subjects = self.pair_subject(np.array([k for k, _ in found], dtype=np.int64))
+        subjects = self.pair_subject(np.array([k for k, _m in found], dtype=np.int64))
         return [Violation("A5", s, m) for s, (_, m) in zip(subjects, found, strict=True)]
 
     # A6 -------------------------------------------------------------------------------------
@@ -418,25 +478,33 @@ class _Plan:
             return []
         out: list[Violation] = []
         role = t.role.astype(str)
-        for name, placed_in, what, verb in (
-            ("service", self.service, "dispatch target", "receives"),
-            ("recruit", self.recruit, "recruitment target", "sends"),
-        ):
+        for name, placed_in in (("service", self.service), ("recruit", self.recruit)):
             mine = role == name
             codes, bound = _tightest(t.province_code.astype(str)[mine], t.target[mine])
             at = _positions(codes, placed_in)
             placed = np.bincount(at[at >= 0], minlength=len(codes))
-            kind = "service province" if name == "service" else "recruiting province"
             for u in np.flatnonzero(placed > bound).tolist():
-                out.append(
-                    Violation(
-                        "A6",
-                        f"{kind} {codes[u]}",
-                        f"{verb} {placed[u]} new volunteers, above its {what} {bound[u]}",
+                if name == "service":
+                    subject = _("service province {province}", province=codes[u])
+                    message = _(
+                        "receives {n} new volunteers, above its dispatch target {target}",
+                        n=placed[u],
+                        target=bound[u],
                     )
-                )
+                else:
+                    subject = _("recruiting province {province}", province=codes[u])
+                    message = _(
+                        "sends {n} new volunteers, above its recruitment target {target}",
+                        n=placed[u],
+                        target=bound[u],
+                    )
+                out.append(Violation("A6", subject, message))
         return out
 
 
 def _degree(rank: int) -> str:
-    return DEGREES[rank] if 0 <= rank < len(DEGREES) else f"rank {rank}"
+    return DEGREES[rank] if 0 <= rank < len(DEGREES) else _("rank {rank}", rank=rank)
+
+
+def _pair(applicant: str, post: str) -> str:
+    return _("applicant {applicant} -> post {post}", applicant=applicant, post=post)

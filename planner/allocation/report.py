@@ -17,11 +17,61 @@ from planner.allocation.lp import usage as lp_usage
 from planner.allocation.problem import UNBOUNDED, AllocationProblem
 from planner.allocation.solver import AllocationSolution
 from planner.geo import province_of
+from planner.i18n import N_, Text
 
 MONTHS = 12
 """The budget is yearly: 12 months of living subsidy."""
 CHUNK = 2_000
 """Applicants whose eligible arcs are built at once while explaining a plan."""
+
+UNPLACED: dict[str, str] = {
+    "health": N_("did not pass the health check (A5)"),
+    "pairing": N_("the recruiting province is paired with no service province (A3)"),
+    "no-eligible-post": N_(
+        "no open post in the preferred counties/provinces accepts this applicant's major and "
+        "degree (A5) under the pairing (A3)"
+    ),
+    "recruit-target": N_("province {province} reached its recruitment target (A6)"),
+    "bachelor-share": N_(
+        "placing one more non-bachelor from {province} would break the 85% rule (A4)"
+    ),
+    "dispatch-target": N_("{province} reached the dispatch target (A6)"),
+    "not-selected": N_(
+        "every eligible seat went to an applicant for whom it costs the plan less (closer "
+        "preference, better fit or lower subsidy), or its county quota is filled (A2)"
+    ),
+}
+"""Reason codes of unplaced applicants (``unassigned.csv``) and their text (a template)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why an applicant is not placed: a code of :data:`UNPLACED` and the province(s) it
+    names; ``str()`` gives ``"code: text"``."""
+
+    code: str
+    province: str = ""
+
+    @property
+    def text(self) -> Text:
+        """What the code means for this applicant, read in the reader's language."""
+        return Text(UNPLACED[self.code], {"province": self.province})
+
+    @property
+    def described(self) -> Text:
+        """``code: text``."""
+        return Text(N_("{code}: {text}"), {"code": self.code, "text": self.text})
+
+    def __str__(self) -> str:
+        return str(self.described)
+
+
+def _joined(parts: list[Text]) -> Text:
+    """Texts one after the other, separated as the language separates clauses (``; ``)."""
+    out = parts[0]
+    for part in parts[1:]:
+        out = Text(N_("{first}; {then}"), {"first": out, "then": part})
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +111,12 @@ class PlanReport:
     budget_by_service: dict[str, int]
     budget_by_recruit: dict[str, int]
     rule_usage: dict[str, list[dict[str, object]]]
-    unassigned_reason: dict[int, str]
+    unassigned_reason: dict[int, Reason]
     """Applicant index -> reason."""
     unfilled: list[dict[str, object]]
-    """Per county with unfilled quota: the numbers and the binding cause."""
+    """Per county with unfilled quota: the numbers and the binding cause (a :class:`Text`)."""
     empty_relay: list[dict[str, object]] = field(default_factory=list)
+    """Per relay post with an empty seat: the numbers and why (a :class:`Text`)."""
 
 
 def build_report(pr: AllocationProblem, sol: AllocationSolution) -> PlanReport:
@@ -206,10 +257,10 @@ def _full_services(usage: dict[str, list[dict[str, object]]]) -> set[str]:
 
 def _unassigned_reasons(
     pr: AllocationProblem, used: Arcs, usage: dict[str, list[dict[str, object]]]
-) -> dict[int, str]:
+) -> dict[int, Reason]:
     placed = np.zeros(pr.n_applicants, dtype=bool)
     placed[used.a] = True
-    out: dict[int, str] = {}
+    out: dict[int, Reason] = {}
     idle = np.flatnonzero(~placed)
     if not len(idle):
         return out
@@ -222,33 +273,21 @@ def _unassigned_reasons(
     for a in idle.tolist():
         r = int(pr.app_r[a])
         if not pr.app_health[a]:
-            out[a] = "health: did not pass the health check (A5)"
+            out[a] = Reason("health")
         elif r < 0:
-            out[a] = "pairing: the recruiting province is paired with no service province (A3)"
+            out[a] = Reason("pairing")
         elif not has_arc[a]:
-            out[a] = (
-                "no-eligible-post: no open post in the preferred counties/provinces accepts "
-                "this applicant's major and degree (A5) under the pairing (A3)"
-            )
+            out[a] = Reason("no-eligible-post")
         elif recruit[r]["target_binding"]:
-            out[a] = (
-                f"recruit-target: province {pr.recruit_code[r]} reached its recruitment target (A6)"
-            )
+            out[a] = Reason("recruit-target", str(pr.recruit_code[r]))
         elif not pr.app_bachelor[a] and recruit[r]["share_binding"]:
-            out[a] = (
-                f"bachelor-share: placing one more non-bachelor from {pr.recruit_code[r]} would "
-                "break the 85% rule (A4)"
-            )
+            out[a] = Reason("bachelor-share", str(pr.recruit_code[r]))
         else:
             mine = [str(c) for i, c in enumerate(pr.service_code) if provinces[a] >> i & 1]
             if mine and set(mine) <= service_full:
-                out[a] = f"dispatch-target: {', '.join(mine)} reached the dispatch target (A6)"
+                out[a] = Reason("dispatch-target", ", ".join(mine))
             else:
-                out[a] = (
-                    "not-selected: every eligible seat went to an applicant for whom it costs the "
-                    "plan less (closer preference, better fit or lower subsidy), or its county "
-                    "quota is filled (A2)"
-                )
+                out[a] = Reason("not-selected")
     return out
 
 
@@ -261,7 +300,7 @@ class _Why:
         self,
         pr: AllocationProblem,
         used: Arcs,
-        reasons: dict[int, str],
+        reasons: dict[int, Reason],
         counties: set[str],
         service_full: set[str],
     ) -> None:
@@ -290,18 +329,28 @@ class _Why:
         a, p = self._a[lo:hi], self._p[lo:hi]
         return np.unique(a if post is None else a[p == post])
 
-    def who(self, eligible: np.ndarray) -> str:
+    def who(self, eligible: np.ndarray) -> Text:
         """``eligible`` applicants, by what keeps each of them away."""
         placed = eligible[self.post_of[eligible] >= 0]
-        parts = [f"{len(eligible)} eligible applicant(s)"]
+        parts = [Text(N_("{n} eligible applicant(s)"), {"n": len(eligible)})]
         if len(placed):
             parts.append(
-                f"{len(placed)} placed elsewhere, where they cost the plan less (closer "
-                "preference, better fit or lower subsidy) or fill a seat this one would empty"
+                Text(
+                    N_(
+                        "{n} placed elsewhere, where they cost the plan less (closer preference, "
+                        "better fit or lower subsidy) or fill a seat this one would empty"
+                    ),
+                    {"n": len(placed)},
+                )
             )
-        counted = Counter(self.reasons.get(int(a), "") for a in np.setdiff1d(eligible, placed))
-        parts += [f"{n} unplaced: {why}" for why, n in sorted(counted.items()) if why]
-        return "; ".join(parts)
+        counted = Counter(
+            self.reasons[int(a)] for a in np.setdiff1d(eligible, placed) if int(a) in self.reasons
+        )
+        parts += [
+            Text(N_("{n} unplaced: {why}"), {"n": n, "why": why.described})
+            for why, n in sorted(counted.items(), key=lambda item: (item[0].code, item[0].province))
+        ]
+        return _joined(parts)
 
 
 def _unfilled(
@@ -322,21 +371,26 @@ def _unfilled(
         seat_short = int(np.sum(np.maximum(pr.bucket_cap[buckets] - open_by_bucket[buckets], 0)))
         naming = np.flatnonzero(((prefs == code) | (prefs == province)).any(axis=1))
         if len(naming) == 0:
-            cause = "no applicant lists this county or its province"
+            cause = Text(N_("no applicant lists this county or its province"))
         else:
             eligible = why.eligible(code)
             if len(eligible) == 0:
-                unpaired = int(np.sum(pr.app_r[naming] < 0))
-                cause = (
-                    f"the {len(naming)} applicants who list it are all excluded: pairing, "
-                    f"health check, majors or degree (A3, A5); {unpaired} from an unpaired province"
+                cause = Text(
+                    N_(
+                        "the {n} applicants who list it are all excluded: pairing, health check, "
+                        "majors or degree (A3, A5); {unpaired} from an unpaired province"
+                    ),
+                    {"n": len(naming), "unpaired": int(np.sum(pr.app_r[naming] < 0))},
                 )
             elif province in why.service_full:
-                cause = f"the dispatch target of {province} is reached (A6)"
+                cause = _dispatch_reached(province)
             else:
                 cause = why.who(eligible)
         if seat_short:
-            cause += f"; {seat_short} quota units have no open seat of their category (D1)"
+            short_seats = Text(
+                N_("{n} quota units have no open seat of their category (D1)"), {"n": seat_short}
+            )
+            cause = _joined([cause, short_seats])
         out.append(
             {
                 "county_code": code,
@@ -354,9 +408,9 @@ def _empty_relay(
 ) -> list[dict[str, object]]:
     """Every relay post with an ``empty`` open seat and why it stayed empty."""
     blocked = {
-        "barred": "the county is barred (A2)",
-        "no-quota": "the county has no quota row",
-        "quota-0": "the county's quota for this category is 0 (A2)",
+        "barred": N_("the county is barred (A2)"),
+        "no-quota": N_("the county has no quota row"),
+        "quota-0": N_("the county's quota for this category is 0 (A2)"),
     }
     in_bucket = np.bincount(pr.post_bucket[used.p], minlength=len(pr.bucket_cap))
     out: list[dict[str, object]] = []
@@ -366,19 +420,24 @@ def _empty_relay(
         if str(pr.post_block[p]) not in blocked:
             eligible = why.eligible(code, p)
         if str(pr.post_block[p]) in blocked:
-            cause = blocked[str(pr.post_block[p])]
+            cause = Text(blocked[str(pr.post_block[p])])
         elif not len(eligible):
-            cause = (
-                "no applicant is eligible: none lists its county or province with a fitting "
-                "major and degree under the pairing (A3, A5)"
+            cause = Text(
+                N_(
+                    "no applicant is eligible: none lists its county or province with a fitting "
+                    "major and degree under the pairing (A3, A5)"
+                )
             )
         elif in_bucket[b] >= pr.bucket_cap[b]:
-            cause = (
-                f"the county's {pr.bucket_kind[b]} quota is full (A2): its {int(pr.bucket_cap[b])} "
-                "units went to posts whose placements cost the plan less"
+            cause = Text(
+                N_(
+                    "the county's {bucket} quota is full (A2): its {units} units went to posts "
+                    "whose placements cost the plan less"
+                ),
+                {"bucket": str(pr.bucket_kind[b]), "units": int(pr.bucket_cap[b])},
             )
         elif province_of(code) in why.service_full:
-            cause = f"the dispatch target of {province_of(code)} is reached (A6)"
+            cause = _dispatch_reached(province_of(code))
         else:
             cause = why.who(eligible)
         out.append(
@@ -390,3 +449,7 @@ def _empty_relay(
             }
         )
     return out
+
+
+def _dispatch_reached(province: str) -> Text:
+    return Text(N_("the dispatch target of {province} is reached (A6)"), {"province": province})

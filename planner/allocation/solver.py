@@ -328,7 +328,7 @@ def _solve_parts(
     order = sorted(range(k), key=lambda i: -problems[i].n_applicants)
     end = time.time() + deadline - time.perf_counter()
     tasks = [(problems[i], end, gap_tolerance, first_pass) for i in order]
-    solved = map_tasks(_solve_by, tasks, workers)
+    solved = map_tasks(_solve_by, tasks, workers, label="part")
     solutions: list[AllocationSolution] = [solved[0]] * k
     for i, sol in zip(order, solved, strict=True):
         solutions[i] = sol

@@ -74,14 +74,7 @@ def plan_tables(
     for name, values in zip(apps.extra.names, apps.extra.values, strict=True):
         assignments[name] = values[used.a]
     assignments = assignments.sort_values("applicant_id", kind="stable").reset_index(drop=True)
-    idle = sorted(rep.unassigned_reason)
-    unassigned = pd.DataFrame(
-        {
-            "applicant_id": pr.applicant_id[idle] if idle else np.zeros(0, dtype=str),
-            "reason_code": [rep.unassigned_reason[a].split(":", 1)[0] for a in idle],
-            "reason": [rep.unassigned_reason[a].split(": ", 1)[1] for a in idle],
-        }
-    )
+    unassigned = unassigned_table(pr, rep)
     filled = np.bincount(used.p, minlength=pr.n_posts)
     held = np.asarray(posts.seats) - pr.post_open
     seats = pd.DataFrame(
@@ -111,6 +104,29 @@ def plan_tables(
     if sc.previous_plan is not None:
         tables["moves"] = _moves_table(sc.previous_plan, pr, sol)
     return tables
+
+
+def unassigned_table(pr: AllocationProblem, rep: PlanReport) -> pd.DataFrame:
+    """``unassigned.csv``: every unplaced applicant, the reason code and the reason in the
+    language of the moment."""
+    idle = sorted(rep.unassigned_reason)
+    return pd.DataFrame(
+        {
+            "applicant_id": pr.applicant_id[idle] if idle else np.zeros(0, dtype=str),
+            "reason_code": [rep.unassigned_reason[a].code for a in idle],
+            "reason": [str(rep.unassigned_reason[a].text) for a in idle],
+        }
+    )
+
+
+def summary_texts(rep: PlanReport, validation: Report) -> dict[str, Any]:
+    """The parts of ``summary.json`` that a person reads, in the language of the moment: the
+    causes of unfilled quota and empty relay seats, and the declaration warnings."""
+    return {
+        "unfilled_quota": [{**u, "cause": str(u["cause"])} for u in rep.unfilled],
+        "empty_relay_seats": [{**e, "cause": str(e["cause"])} for e in rep.empty_relay],
+        "declaration_warnings": [i.to_dict() for i in validation.warnings],
+    }
 
 
 def _moves_table(
@@ -178,9 +194,7 @@ def plan_summary(
             "by_service_province": rep.budget_by_service,
             "by_recruit_province": rep.budget_by_recruit,
         },
-        "unfilled_quota": rep.unfilled,
-        "empty_relay_seats": rep.empty_relay,
-        "declaration_warnings": [i.to_dict() for i in validation.warnings],
+        **summary_texts(rep, validation),
         "decisions": DECISIONS,
         "weights": dataclasses.asdict(sc.weights),
         "county_quota": {

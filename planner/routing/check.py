@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from planner.i18n import _
 from planner.routing.problem import NO_WINDOW, RoutingProblem
 from planner.routing.result import REASONS, RoutingResult
 from planner.violation import Violation
@@ -126,6 +127,15 @@ def _clock(minutes: float) -> str:
     return f"{minutes:.2f} ({whole // 60:02d}:{whole % 60:02d})"
 
 
+def _route(station: str, day: int, vehicle: int) -> str:
+    """``"route S1-d03-v1"``: a vehicle-day by its station, 0-based day and vehicle."""
+    return _("route {route}", route=f"{station}-d{day + 1:02d}-v{vehicle + 1}")
+
+
+def _stop(p: RoutingProblem, j: int) -> str:
+    return _("stop {stop}", stop=p.stop_id[j])
+
+
 def _fits_one_client(p: RoutingProblem, s: int, j: int, window: bool) -> bool:
     """Whether station ``s`` can drive to stop ``j``, serve one client and drive back within
     its shift (and inside the stop's window when ``window``), with margin to spare."""
@@ -159,7 +169,7 @@ class _Walk:
         self.known = (self.station >= 0) & (self.station < p.n_stations)
         """Routes whose station exists; only these are walked."""
         self.names = [
-            f"route {p.station_id[s]}-d{d + 1:02d}-v{v + 1}" if ok else f"route #{k}"
+            _route(str(p.station_id[s]), d, v) if ok else _("route #{k}", k=k)
             for k, (s, d, v, ok) in enumerate(
                 zip(
                     self.station.tolist(),
@@ -219,8 +229,11 @@ class _Walk:
                 Violation(
                     "R7",
                     self.names[k],
-                    f"names station index {self.station[k]}; the problem has "
-                    f"{p.n_stations} stations",
+                    _(
+                        "names station index {index}; the problem has {n} stations",
+                        index=self.station[k],
+                        n=p.n_stations,
+                    ),
                 )
             )
         vi = self.r.visits
@@ -228,9 +241,15 @@ class _Walk:
             out.append(
                 Violation(
                     "R7",
-                    f"visit #{i}",
-                    f"names route {vi.route[i]} and stop index {vi.stop[i]}; the result has "
-                    f"{len(self.station)} routes and the problem {p.n_stops} stops",
+                    _("visit #{i}", i=i),
+                    _(
+                        "names route {route} and stop index {stop}; the result has {routes} "
+                        "routes and the problem {stops} stops",
+                        route=vi.route[i],
+                        stop=vi.stop[i],
+                        routes=len(self.station),
+                        stops=p.n_stops,
+                    ),
                 )
             )
         return out + self._crews() + self._visits() + self._returns()
@@ -246,7 +265,9 @@ class _Walk:
             if not 0 <= d[k] < days:
                 out.append(
                     Violation(
-                        "R4", self.names[k], f"runs on day {d[k] + 1} of a {days}-day campaign"
+                        "R4",
+                        self.names[k],
+                        _("runs on day {day} of a {days}-day campaign", day=d[k] + 1, days=days),
                     )
                 )
             elif not 0 <= v[k] < vehicles:
@@ -254,7 +275,11 @@ class _Walk:
                     Violation(
                         "R4",
                         self.names[k],
-                        f"runs vehicle {v[k] + 1}; the station has {vehicles} vehicles",
+                        _(
+                            "runs vehicle {vehicle}; the station has {vehicles} vehicles",
+                            vehicle=v[k] + 1,
+                            vehicles=vehicles,
+                        ),
                     )
                 )
             elif d[k] >= horizon or v[k] >= p.staffed[s[k], d[k]]:
@@ -263,8 +288,14 @@ class _Walk:
                     Violation(
                         "R4",
                         self.names[k],
-                        f"runs vehicle {v[k] + 1} on day {d[k] + 1}, when the station's crews "
-                        f"staff {staffed} of its {vehicles} vehicles",
+                        _(
+                            "runs vehicle {vehicle} on day {day}, when the station's crews staff "
+                            "{staffed} of its {vehicles} vehicles",
+                            vehicle=v[k] + 1,
+                            day=d[k] + 1,
+                            staffed=staffed,
+                            vehicles=vehicles,
+                        ),
                     )
                 )
         known = np.flatnonzero(self.known)
@@ -273,8 +304,10 @@ class _Walk:
         )
         for (si, di, vj), n in zip(slots.tolist(), counts.tolist(), strict=True):
             if n > 1:
-                name = f"route {p.station_id[si]}-d{di + 1:02d}-v{vj + 1}"
-                out.append(Violation("R5", name, f"the vehicle-day runs {n} routes; expected 1"))
+                name = _route(str(p.station_id[si]), di, vj)
+                out.append(
+                    Violation("R5", name, _("the vehicle-day runs {n} routes; expected 1", n=n))
+                )
         station_days, counts = np.unique(
             np.stack([s[known], d[known]], axis=1), axis=0, return_counts=True
         )
@@ -285,9 +318,15 @@ class _Walk:
                 out.append(
                     Violation(
                         "R5",
-                        f"station {p.station_id[si]} day {di + 1}",
-                        f"runs {n} routes; {staffed} vehicles staffed of "
-                        f"{int(p.vehicles[si])} allow at most {allowed}",
+                        _("station {station} day {day}", station=p.station_id[si], day=di + 1),
+                        _(
+                            "runs {n} routes; {staffed} vehicles staffed of {vehicles} allow at "
+                            "most {allowed}",
+                            n=n,
+                            staffed=staffed,
+                            vehicles=int(p.vehicles[si]),
+                            allowed=allowed,
+                        ),
                     )
                 )
         return out
@@ -304,7 +343,9 @@ class _Walk:
         window = opens != NO_WINDOW
 
         def name(i: int) -> str:
-            return f"{self.names[self.route[i]]} stop {p.stop_id[stop[i]]}"
+            return _(
+                "{route} stop {stop}", route=self.names[self.route[i]], stop=p.stop_id[stop[i]]
+            )
 
         for i in range(len(self.rows)):
             if window[i] and (
@@ -314,32 +355,52 @@ class _Walk:
                     Violation(
                         "R2",
                         name(i),
-                        f"set-up from {_clock(start[i] - setup[i])} and service to "
-                        f"{_clock(depart[i])} leave the window "
-                        f"[{_clock(opens[i])}, {_clock(closes[i])}]",
+                        _(
+                            "set-up from {setup} and service to {end} leave the window "
+                            "[{opens}, {closes}]",
+                            setup=_clock(start[i] - setup[i]),
+                            end=_clock(depart[i]),
+                            opens=_clock(opens[i]),
+                            closes=_clock(closes[i]),
+                        ),
                     )
                 )
             if clients[i] < 1:
-                out.append(Violation("R6", name(i), f"serves {clients[i]} clients; expected >= 1"))
+                out.append(
+                    Violation("R6", name(i), _("serves {n} clients; expected >= 1", n=clients[i]))
+                )
             if self.order[i] != self.position[i] + 1:
                 out.append(
                     Violation(
                         "R7",
                         name(i),
-                        f"is numbered {self.order[i]}; expected {self.position[i] + 1}",
+                        _(
+                            "is numbered {order}; expected {expected}",
+                            order=self.order[i],
+                            expected=self.position[i] + 1,
+                        ),
                     )
                 )
             if not np.isfinite(leg[i]):
                 source = p.station_id[station[i]] if self.first[i] else p.stop_id[stop[i - 1]]
-                out.append(Violation("R7", name(i), f"has no path from {source} (travel inf)"))
+                out.append(
+                    Violation(
+                        "R7", name(i), _("has no path from {source} (travel inf)", source=source)
+                    )
+                )
             elif abs(arrive[i] - (left_at[i] + leg[i])) > TOLERANCE:
                 out.append(
                     Violation(
                         "R7",
                         name(i),
-                        f"arrives at {_clock(arrive[i])}; leaving at {_clock(left_at[i])} and "
-                        f"driving {leg[i]:.2f} minutes it arrives at "
-                        f"{_clock(left_at[i] + leg[i])}",
+                        _(
+                            "arrives at {arrive}; leaving at {left} and driving {leg:.2f} minutes "
+                            "it arrives at {expected}",
+                            arrive=_clock(arrive[i]),
+                            left=_clock(left_at[i]),
+                            leg=leg[i],
+                            expected=_clock(left_at[i] + leg[i]),
+                        ),
                     )
                 )
             if start[i] < arrive[i] + setup[i] - TOLERANCE:
@@ -347,8 +408,13 @@ class _Walk:
                     Violation(
                         "R7",
                         name(i),
-                        f"starts service at {_clock(start[i])}, before arrival "
-                        f"{_clock(arrive[i])} + {setup[i]:.2f} set-up minutes",
+                        _(
+                            "starts service at {start}, before arrival {arrive} + {setup:.2f} "
+                            "set-up minutes",
+                            start=_clock(start[i]),
+                            arrive=_clock(arrive[i]),
+                            setup=setup[i],
+                        ),
                     )
                 )
             if abs(depart[i] - expect_end[i]) > TOLERANCE:
@@ -356,9 +422,15 @@ class _Walk:
                     Violation(
                         "R7",
                         name(i),
-                        f"ends service at {_clock(depart[i])}; {clients[i]} clients x "
-                        f"{p.minutes_per_client[stop[i]]:.2f} minutes from "
-                        f"{_clock(start[i])} end at {_clock(expect_end[i])}",
+                        _(
+                            "ends service at {end}; {n} clients x {minutes:.2f} minutes from "
+                            "{start} end at {expected}",
+                            end=_clock(depart[i]),
+                            n=clients[i],
+                            minutes=p.minutes_per_client[stop[i]],
+                            start=_clock(start[i]),
+                            expected=_clock(expect_end[i]),
+                        ),
                     )
                 )
             if p.stop_county[stop[i]] != p.station_county[station[i]]:
@@ -366,8 +438,11 @@ class _Walk:
                     Violation(
                         "R8",
                         name(i),
-                        f"the stop is in county {p.stop_county[stop[i]]}, the station in "
-                        f"{p.station_county[station[i]]}",
+                        _(
+                            "the stop is in county {stop}, the station in {station}",
+                            stop=p.stop_county[stop[i]],
+                            station=p.station_county[station[i]],
+                        ),
                     )
                 )
         return out
@@ -385,12 +460,18 @@ class _Walk:
                     Violation(
                         "R1",
                         name,
-                        f"leaves at {_clock(leave)}, before the shift starts at {_clock(begin)}",
+                        _(
+                            "leaves at {leave}, before the shift starts at {begin}",
+                            leave=_clock(leave),
+                            begin=_clock(begin),
+                        ),
                     )
                 )
             i = int(self.last[k])
             if i < 0:
-                out.append(Violation("R7", name, "has no visits; a route serves at least one stop"))
+                out.append(
+                    Violation("R7", name, _("has no visits; a route serves at least one stop"))
+                )
                 continue
             j = int(self.stop[i])
             drive = float(p.travel[p.n_stations + j, s])
@@ -401,19 +482,31 @@ class _Walk:
                     Violation(
                         "R1",
                         name,
-                        f"is back at {_clock(latest)}, after the shift ends at {_clock(end)}",
+                        _(
+                            "is back at {back}, after the shift ends at {end}",
+                            back=_clock(latest),
+                            end=_clock(end),
+                        ),
                     )
                 )
             if not np.isfinite(drive):
-                out.append(Violation("R7", name, f"has no path back from stop {p.stop_id[j]}"))
+                out.append(
+                    Violation("R7", name, _("has no path back from stop {stop}", stop=p.stop_id[j]))
+                )
             elif abs(back - walked) > TOLERANCE:
                 out.append(
                     Violation(
                         "R7",
                         name,
-                        f"reports its return at {_clock(back)}; leaving stop {p.stop_id[j]} at "
-                        f"{_clock(float(self.depart[i]))} and driving {drive:.2f} minutes it is "
-                        f"back at {_clock(walked)}",
+                        _(
+                            "reports its return at {back}; leaving stop {stop} at {left} and "
+                            "driving {drive:.2f} minutes it is back at {expected}",
+                            back=_clock(back),
+                            stop=p.stop_id[j],
+                            left=_clock(float(self.depart[i])),
+                            drive=drive,
+                            expected=_clock(walked),
+                        ),
                     )
                 )
             elif abs(float(ro.travel[k]) - (float(self.driven[k]) + drive)) > TOLERANCE:
@@ -421,8 +514,12 @@ class _Walk:
                     Violation(
                         "R7",
                         name,
-                        f"reports {float(ro.travel[k]):.2f} travel minutes; its drives add up "
-                        f"to {float(self.driven[k]) + drive:.2f}",
+                        _(
+                            "reports {reported:.2f} travel minutes; its drives add up to "
+                            "{driven:.2f}",
+                            reported=float(ro.travel[k]),
+                            driven=float(self.driven[k]) + drive,
+                        ),
                     )
                 )
             capacity = int(p.capacity[s])
@@ -431,8 +528,11 @@ class _Walk:
                     Violation(
                         "R3",
                         name,
-                        f"serves {self.load[k]} clients, above the vehicle's daily capacity "
-                        f"{capacity}",
+                        _(
+                            "serves {n} clients, above the vehicle's daily capacity {capacity}",
+                            n=self.load[k],
+                            capacity=capacity,
+                        ),
                     )
                 )
             if int(ro.clients[k]) != self.load[k]:
@@ -440,8 +540,11 @@ class _Walk:
                     Violation(
                         "R3",
                         name,
-                        f"reports {int(ro.clients[k])} clients; its visits add up to "
-                        f"{self.load[k]}",
+                        _(
+                            "reports {reported} clients; its visits add up to {n}",
+                            reported=int(ro.clients[k]),
+                            n=self.load[k],
+                        ),
                     )
                 )
         total = float(np.sum(np.asarray(ro.travel, dtype=float)))
@@ -449,9 +552,13 @@ class _Walk:
             out.append(
                 Violation(
                     "R7",
-                    "all routes",
-                    f"travel_minutes is {float(self.r.travel_minutes):.2f}; the routes' "
-                    f"travel minutes add up to {total:.2f}",
+                    _("all routes"),
+                    _(
+                        "travel_minutes is {reported:.2f}; the routes' travel minutes add up to "
+                        "{total:.2f}",
+                        reported=float(self.r.travel_minutes),
+                        total=total,
+                    ),
                 )
             )
         return out
@@ -470,16 +577,20 @@ class _Walk:
             out.append(
                 Violation(
                     "R6",
-                    f"stop {p.stop_id[j]}",
-                    f"served is {served[j]}; its visits serve {summed[j]}",
+                    _stop(p, j),
+                    _("served is {served}; its visits serve {n}", served=served[j], n=summed[j]),
                 )
             )
         for j in np.flatnonzero(np.maximum(summed, served) > demand).tolist():
             out.append(
                 Violation(
                     "R6",
-                    f"stop {p.stop_id[j]}",
-                    f"{max(summed[j], served[j])} clients served, above its demand {demand[j]}",
+                    _stop(p, j),
+                    _(
+                        "{n} clients served, above its demand {demand}",
+                        n=max(summed[j], served[j]),
+                        demand=demand[j],
+                    ),
                 )
             )
         short = served < demand
@@ -487,25 +598,34 @@ class _Walk:
             out.append(
                 Violation(
                     "R9",
-                    f"stop {p.stop_id[j]}",
-                    f"{demand[j] - served[j]} clients unserved with reason {reason[j]!r}; "
-                    f"expected one of {', '.join(REASONS)}",
+                    _stop(p, j),
+                    _(
+                        "{n} clients unserved with reason {reason!r}; expected one of {reasons}",
+                        n=demand[j] - served[j],
+                        reason=reason[j],
+                        reasons=", ".join(REASONS),
+                    ),
                 )
             )
         for j in np.flatnonzero(~short & (reason != "")).tolist():
             out.append(
                 Violation(
                     "R9",
-                    f"stop {p.stop_id[j]}",
-                    f"fully served ({served[j]} of {demand[j]}) but gives the reason "
-                    f"{reason[j]!r}; expected none",
+                    _stop(p, j),
+                    _(
+                        "fully served ({served} of {demand}) but gives the reason {reason!r}; "
+                        "expected none",
+                        served=served[j],
+                        demand=demand[j],
+                        reason=reason[j],
+                    ),
                 )
             )
         room = self._room_by_county()
         for j in np.flatnonzero(short & np.isin(reason, list(REASONS))).tolist():
             message = self._reason_claim(j, str(reason[j]), int(served[j]), room)
             if message:
-                out.append(Violation("R9", f"stop {p.stop_id[j]}", message))
+                out.append(Violation("R9", _stop(p, j), message))
         return out
 
     def _room_by_county(self) -> dict[str, tuple[int, int]]:
@@ -533,9 +653,13 @@ class _Walk:
         p = self.p
         county = str(p.stop_county[j])
         fleet = np.flatnonzero((p.station_county == county) & (p.vehicles > 0)).tolist()
-        said = f"reason {code!r}"
+        said = _("reason {code!r}", code=code)
         if code in ("no_path", "outside_shift", "time_window") and served > 0:
-            return f"{said} says no visit is possible, but {served} clients were served"
+            return _(
+                "{said} says no visit is possible, but {served} clients were served",
+                said=said,
+                served=served,
+            )
         if code == "no_path":
             node = p.n_stations + j
             there = [
@@ -544,38 +668,57 @@ class _Walk:
                 if np.isfinite(p.travel[s, node]) and np.isfinite(p.travel[node, s])
             ]
             if there:
-                return f"{said}, but station {p.station_id[there[0]]} has a path there and back"
+                return _(
+                    "{said}, but station {station} has a path there and back",
+                    said=said,
+                    station=p.station_id[there[0]],
+                )
         if code in ("outside_shift", "time_window"):
             fits_shift = [s for s in fleet if _fits_one_client(p, s, j, window=False)]
             fits_window = [s for s in fleet if _fits_one_client(p, s, j, window=True)]
             if code == "outside_shift" and fits_shift:
-                return (
-                    f"{said}, but a vehicle of station {p.station_id[fits_shift[0]]} can serve "
-                    "a client there within its shift"
+                return _(
+                    "{said}, but a vehicle of station {station} can serve a client there within "
+                    "its shift",
+                    said=said,
+                    station=p.station_id[fits_shift[0]],
                 )
             if code == "time_window" and fits_window:
-                return (
-                    f"{said}, but a vehicle of station {p.station_id[fits_window[0]]} can serve "
-                    "a client there inside the window and its shift"
+                return _(
+                    "{said}, but a vehicle of station {station} can serve a client there inside "
+                    "the window and its shift",
+                    said=said,
+                    station=p.station_id[fits_window[0]],
                 )
             if code == "time_window" and not fits_shift:
-                return f"{said}, but no visit fits even a shift without the window"
+                return _("{said}, but no visit fits even a shift without the window", said=said)
         if code == "no_crew":
             campaign = np.arange(p.staffed.shape[1])[None, :] < p.days[:, None]
             lacking = (
                 (p.station_county == county)[:, None] & campaign & (p.staffed < p.vehicles[:, None])
             )
             if not lacking.any():
-                return f"{said}, but every vehicle of county {county} is staffed every day"
+                return _(
+                    "{said}, but every vehicle of county {county} is staffed every day",
+                    said=said,
+                    county=county,
+                )
         slots, spare = room.get(county, (0, 0))
         if code == "no_capacity" and spare > 0:
-            return (
-                f"{said}, but {spare} of the {slots} staffed vehicle-days of county "
-                f"{county} have clients to spare"
+            return _(
+                "{said}, but {spare} of the {slots} staffed vehicle-days of county {county} have "
+                "clients to spare",
+                said=said,
+                spare=spare,
+                slots=slots,
+                county=county,
             )
         if code == "travel_time" and spare == 0:
-            return (
-                f"{said}, but all {slots} staffed vehicle-days of county {county} are full; "
-                "expected 'no_capacity'"
+            return _(
+                "{said}, but all {slots} staffed vehicle-days of county {county} are full; "
+                "expected 'no_capacity'",
+                said=said,
+                slots=slots,
+                county=county,
             )
         return ""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from planner.i18n import _
 from planner.scenario import Stations
 
 MOBILE = "mobile_service"
@@ -28,7 +29,9 @@ def mobile_volunteers(assignments: pd.DataFrame, seats: pd.DataFrame | None) -> 
     """
     for col in ("county_code", "category"):
         if col not in assignments.columns:
-            raise ValueError(f"no column {col!r}; expected the columns of a plan's assignments")
+            raise ValueError(
+                _("no column {column!r}; expected the columns of a plan's assignments", column=col)
+            )
     mobile = assignments[assignments["category"] == MOBILE]
     by_county: dict[str, int] = {
         str(k): int(v) for k, v in mobile.groupby("county_code").size().items()

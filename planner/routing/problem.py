@@ -29,6 +29,11 @@ NO_WINDOW = -1
 
 
 def _ro(a: np.ndarray) -> np.ndarray:
+    """A read-only copy of ``a``; an array already read-only that owns its data (made so by
+    its builder, such as the travel matrix of :meth:`RoutingProblem.from_scenario`) is kept
+    as it is, not copied."""
+    if isinstance(a, np.ndarray) and a.flags.owndata and not a.flags.writeable:
+        return a
     a = np.array(a, copy=True)
     a.flags.writeable = False
     return a
@@ -275,7 +280,11 @@ class RoutingProblem(_Frozen):
 
         Travel times: ``travel_times.csv`` where the scenario has it (an empty ``minutes``
         is a pair with no path; a pair listed in one direction only is taken as symmetric),
-        else, and for pairs it does not list, great-circle km x circuity / speed.
+        else, and for pairs it does not list, great-circle km x circuity / speed between the
+        nodes of one county. A station serves only its own county's stops, so pairs of
+        different counties that ``travel_times.csv`` does not list have no path (``inf``):
+        only the county blocks are computed, which keeps the national tier's 16,000 nodes
+        within one matrix of 2 GB instead of a dozen temporaries of that size.
         """
         st, sp = scenario.stations, scenario.stops
         if st is None or sp is None:
@@ -283,10 +292,12 @@ class RoutingProblem(_Frozen):
         rules = scenario.rules
         lon = np.concatenate([st.lon, sp.lon]).astype(float)
         lat = np.concatenate([st.lat, sp.lat]).astype(float)
-        travel = default_travel_minutes(lon, lat, rules.circuity, rules.speed_kmh)
+        county = np.concatenate([st.county_code, sp.county_code]).astype(str)
+        travel = county_travel_minutes(lon, lat, county, rules.circuity, rules.speed_kmh)
         ids = np.concatenate([st.station_id, sp.stop_id]).astype(str)
         if scenario.travel_times is not None:
             travel = overlay_travel_times(travel, ids, scenario.travel_times)
+        travel.flags.writeable = False  # built here: the problem keeps it without a copy
         crew_arr = None
         if crews is not None:
             crew_arr = np.array([int(crews.get(str(i), 0)) for i in st.station_id], np.int64)
@@ -352,6 +363,20 @@ def default_travel_minutes(
     """Minutes between all pairs of points: great-circle km x circuity / speed x 60."""
     km = haversine_km(lon[:, None], lat[:, None], lon[None, :], lat[None, :])
     return np.asarray(km * circuity / speed_kmh * 60.0, dtype=float)
+
+
+def county_travel_minutes(
+    lon: np.ndarray, lat: np.ndarray, county: np.ndarray, circuity: float, speed_kmh: float
+) -> np.ndarray:
+    """Minutes between the nodes of each county (:func:`default_travel_minutes`); ``inf``
+    (no path) between nodes of different counties."""
+    n = len(lon)
+    out = np.full((n, n), np.inf)
+    codes, inverse = np.unique(np.asarray(county, dtype=str), return_inverse=True)
+    for k in range(len(codes)):
+        idx = np.flatnonzero(inverse == k)
+        out[np.ix_(idx, idx)] = default_travel_minutes(lon[idx], lat[idx], circuity, speed_kmh)
+    return out
 
 
 def overlay_travel_times(travel: np.ndarray, ids: np.ndarray, table: TravelTimes) -> np.ndarray:

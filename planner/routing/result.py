@@ -6,18 +6,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from planner.i18n import N_, _
 from planner.scenario import _Frozen
 
 REASONS: dict[str, str] = {
-    "no_capacity": "every vehicle-day that could serve it is full (or the county has no vehicle)",
-    "travel_time": "vehicle-days have clients to spare, but none has the shift time left for "
-    "the drive and one more client's service (nor room in its window)",
-    "no_crew": "vehicles that could serve it have no staffed crew",
-    "outside_shift": "no visit fits between leaving and returning to a station within a shift",
-    "time_window": "no station's vehicle can reach it inside its time window",
-    "no_path": "no path from or to any station of its county",
+    "no_capacity": N_(
+        "every vehicle-day that could serve it is full (or the county has no vehicle)"
+    ),
+    "travel_time": N_(
+        "vehicle-days have clients to spare, but none has the shift time left for the drive and "
+        "one more client's service (nor room in its window)"
+    ),
+    "no_crew": N_("vehicles that could serve it have no staffed crew"),
+    "outside_shift": N_("no visit fits between leaving and returning to a station within a shift"),
+    "time_window": N_("no station's vehicle can reach it inside its time window"),
+    "no_path": N_("no path from or to any station of its county"),
 }
-"""Reason codes of unserved demand and their meaning (planning model section 3)."""
+"""Reason codes of unserved demand and their meaning (planning model section 3), as templates
+of the catalogue (:func:`reason_texts` reads them in the language of the moment)."""
+
+
+def reason_texts() -> dict[str, str]:
+    """:data:`REASONS` in the language of the moment."""
+    return {code: _(text) for code, text in REASONS.items()}
 
 
 @dataclass(frozen=True, slots=True)

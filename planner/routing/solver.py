@@ -176,6 +176,7 @@ def solve_routing(problem: RoutingProblem, options: SolveOptions | None = None) 
         _solve_county,
         [(c, budgets[k], opts) for c, k in zip(counties, order, strict=True)],
         workers,
+        label="county",
     )
     # Then, in the time left, the proofs where a township is missed (see _prove).
     ask = [
@@ -183,7 +184,9 @@ def solve_routing(problem: RoutingProblem, options: SolveOptions | None = None) 
         for k, (q, part) in enumerate(zip(counties, solved, strict=True))
         if opts.proof_seconds > 0 and _worth_proving(q, part)
     ]
-    notes = map_tasks(_prove, [(counties[k], opts.proof_seconds, end) for k in ask], workers)
+    notes = map_tasks(
+        _prove, [(counties[k], opts.proof_seconds, end) for k in ask], workers, label="proof"
+    )
     for k, (note, proven) in zip(ask, notes, strict=True):
         stats = dataclasses.replace(solved[k].stats, proof=note, unreachable=proven)
         solved[k] = dataclasses.replace(solved[k], stats=stats)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from planner.routing.bound import target_workload
 from planner.routing.problem import RoutingProblem
-from planner.routing.result import REASONS, RoutingResult
+from planner.routing.result import REASONS, RoutingResult, reason_texts
 
 ROUTING_DECISIONS = {
     "crews": "with --plan, a station's crew is the volunteers on the mobile_service posts of its "
@@ -102,25 +102,31 @@ def routing_tables(p: RoutingProblem, r: RoutingResult) -> dict[str, pd.DataFram
             "stop_clients": [joined[x][2] for x in route_id],
         }
     )
-    unserved_mask = r.served < p.demand
-    unserved = pd.DataFrame(
-        {
-            "stop_id": p.stop_id[unserved_mask],
-            "township_code": p.stop_township[unserved_mask],
-            "county_code": p.stop_county[unserved_mask],
-            "demand": p.demand[unserved_mask],
-            "served": r.served[unserved_mask],
-            "unserved": (p.demand - r.served)[unserved_mask],
-            "reason_code": r.reason[unserved_mask],
-            "reason": [REASONS[c] for c in r.reason[unserved_mask]],
-        }
-    )
     return {
         "routes": routes,
         "visits": visits,
         "coverage": coverage_table(p, r),
-        "unserved": unserved,
+        "unserved": unserved_table(p, r),
     }
+
+
+def unserved_table(p: RoutingProblem, r: RoutingResult) -> pd.DataFrame:
+    """``unserved.csv``: every stop with unserved demand, the reason code and the reason in
+    the language of the moment."""
+    short = r.served < p.demand
+    texts = reason_texts()
+    return pd.DataFrame(
+        {
+            "stop_id": p.stop_id[short],
+            "township_code": p.stop_township[short],
+            "county_code": p.stop_county[short],
+            "demand": p.demand[short],
+            "served": r.served[short],
+            "unserved": (p.demand - r.served)[short],
+            "reason_code": r.reason[short],
+            "reason": [texts[c] for c in r.reason[short]],
+        }
+    )
 
 
 def coverage_table(p: RoutingProblem, r: RoutingResult) -> pd.DataFrame:
@@ -217,7 +223,7 @@ def routing_summary(p: RoutingProblem, r: RoutingResult, coverage: pd.DataFrame)
             ].to_numpy()
         ],
         "unserved_by_reason": by_reason,
-        "reasons": REASONS,
+        "reasons": reason_texts(),
         "counties": counties,
         "subproblems": [
             {

@@ -275,7 +275,7 @@ def solve_vrp(
     if searches <= 1:
         return _solve_until(inst, end, seed, engine)
     tasks = [(inst, end, seed + k, engine) for k in range(searches)]
-    found = map_tasks(_solve_until, tasks, searches)
+    found = map_tasks(_solve_until, tasks, searches, label="search")
     return min(found, key=lambda sol: (not sol.feasible, sol.cost))  # the first on a tie
 
 
