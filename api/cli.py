@@ -1035,7 +1035,9 @@ def audit(
                 r.detail or "",
             )
         )
-    err.print(_("{n} event(s) since {start} UTC", n=len(rows), start=start.strftime("%Y-%m-%d %H:%M:%S")))
+    err.print(
+        _("{n} event(s) since {start} UTC", n=len(rows), start=start.strftime("%Y-%m-%d %H:%M:%S"))
+    )
 
 
 _AUDIT_COLUMNS = (
