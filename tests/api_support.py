@@ -1,10 +1,12 @@
-"""Helpers for the HTTP service tests: zips of scenarios, keys, a running app, polling."""
+"""Helpers for the HTTP service tests: zips of scenarios, keys, a running app, polling, a
+browser on the office pages."""
 
 from __future__ import annotations
 
 import contextlib
 import io
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -31,6 +33,10 @@ POSTGRES_ENV = "PLANNER_TEST_POSTGRES_URL"
 """A PostgreSQL URL whose user may create databases; .ci/run always sets it."""
 ROLES = ("national", "province:520000", "province:530000", "viewer")
 """The tiny scenario serves Guizhou (520000); Yunnan (530000) is 'another province'."""
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+"""The content type browsers send with an .xlsx workbook."""
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+"""The forms' token in an office page."""
 
 
 def write_crewed_tiny(folder: Path) -> Path:
@@ -136,6 +142,49 @@ class Service:
             if time.monotonic() > end:
                 raise AssertionError(f"job {job_id} never {state}: {job}")
             time.sleep(0.05)
+
+
+@dataclass
+class Browser:
+    """A browser on the office pages of an in-process app: its own cookies (the session, the
+    CSRF cookie, the language), signed in with a key or not."""
+
+    client: TestClient
+    signed_in: bool = False
+
+    @classmethod
+    def signed_in_as(
+        cls,
+        svc: Service,
+        role: str | None,
+        language: str | None = None,
+        address: str = "testclient",
+        base_url: str = "http://testserver",
+    ) -> Browser:
+        """A new browser, signed in with ``role``'s key (``None``: not signed in), asking for
+        ``language`` in ``Accept-Language``."""
+        headers = {"Accept-Language": language} if language else {}
+        app = svc.client.app  # type: ignore[attr-defined]
+        client = TestClient(app, headers=headers, client=(address, 40000), base_url=base_url)
+        browser = cls(client)
+        if role is not None:
+            r = browser.post("/office/sign-in", {"key": svc.keys[role], "next": "/office"})
+            assert r.status_code == 303, (r.status_code, r.text[-500:])
+            browser.signed_in = True
+        return browser
+
+    def token(self) -> str:
+        """The forms' token, as the next page would carry it."""
+        found = CSRF.search(self.client.get("/office/sign-in").text)
+        assert found is not None
+        return found.group(1)
+
+    def post(
+        self, path: str, data: dict[str, str], files: dict[str, Any] | None = None
+    ) -> httpx.Response:
+        """Send a form of the pages (with the page's token), without following a redirect."""
+        form = {"csrf": self.token(), **data}
+        return self.client.post(path, data=form, files=files, follow_redirects=False)
 
 
 @contextlib.contextmanager

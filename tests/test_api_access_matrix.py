@@ -3,6 +3,9 @@
 status its rule expects. A route without a rule fails the test, so a new endpoint cannot
 ship without one; the table in ``docs/security.md`` is generated from the same rules and must
 be current (``python -m tests.test_api_access_matrix`` rewrites it).
+
+The office pages (``/office``) are called as a browser calls them: signed in with the role's
+key (a session cookie; "no key" = not signed in) and, for a form, with the page's CSRF token.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ import pytest
 
 from api.server.app import create_app
 from api.settings import Settings
-from tests.api_support import Service, running_service, zip_folder, zip_part
+from tests.api_support import XLSX, Browser, Service, running_service, zip_folder, zip_part
 from tests.scenario_files import write_tiny
+from tests.test_workbook import workbook_of
 
 OWN, OTHER = "province:520000", "province:530000"
 ROLES: tuple[tuple[str, str | None], ...] = (
@@ -40,17 +44,22 @@ class Rule:
     ``who``: ``public`` (no key needed), ``any`` (any key, viewers too), ``office`` (national
     and province keys), ``national``. ``scoped``: the route names a scenario, job or plan,
     which does not exist for another province's key (404). ``other`` overrides the answer
-    to another province's key (an upload of a scenario outside its province: 403).
+    to another province's key (an upload of a scenario outside its province: 403). ``anon``
+    overrides the answer without a key (an office page sends the browser to the sign-in:
+    303).
     """
 
     who: str
     ok: int = 200
     scoped: bool = False
     other: int | None = None
+    anon: int | None = None
     note: str = ""
 
     def expect(self, role: str | None) -> int:
         """The status ``role`` gets."""
+        if role is None and self.anon is not None:
+            return self.anon
         if self.who == "public":
             return self.ok
         if role is None:
@@ -99,6 +108,30 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", f"{P}/map"): Rule("any", scoped=True, note="or, without a key, a signed link"),
     ("POST", f"{P}/map-link"): Rule("any", scoped=True),
     ("GET", "/api/v1/audit"): Rule("national"),
+}
+OFFICE = "/office"
+SIGN_IN = "303: to the sign-in page"
+RULES |= {
+    ("GET", f"{OFFICE}/sign-in"): Rule("public", note="the sign-in form"),
+    ("POST", f"{OFFICE}/sign-in"): Rule(
+        "public", 303, anon=401, note="303 into the pages with a valid key; else 401 and the form"
+    ),
+    ("POST", f"{OFFICE}/sign-out"): Rule("any", 303, anon=303),
+    ("POST", f"{OFFICE}/language"): Rule("public", 303, note="the language switch (a cookie)"),
+    ("GET", f"{OFFICE}/static/{{name}}"): Rule("public", note="the pages' CSS and script"),
+    ("GET", OFFICE): Rule("any", anon=303, note=f"lists only what the key sees; {SIGN_IN}"),
+    ("POST", f"{OFFICE}/scenarios"): Rule(
+        "office", 303, other=403, anon=303, note="the upload form (a Guizhou workbook)"
+    ),
+    ("GET", f"{OFFICE}/scenarios/{{scenario_id}}"): Rule("office", scoped=True, anon=303),
+    ("POST", f"{OFFICE}/scenarios/{{scenario_id}}/plans"): Rule(
+        "office", 303, scoped=True, anon=303, note="303 to the job's page"
+    ),
+    ("GET", f"{OFFICE}/jobs/{{job_id}}"): Rule("office", scoped=True, anon=303),
+    ("GET", f"{OFFICE}/jobs/{{job_id}}/progress"): Rule("office", scoped=True, anon=303),
+    ("GET", f"{OFFICE}/plans/{{plan_id}}"): Rule("any", scoped=True, anon=303),
+    ("GET", f"{OFFICE}/plans/{{plan_id}}/map"): Rule("any", scoped=True, anon=303),
+    ("GET", f"{OFFICE}/plans/{{plan_id}}/xlsx"): Rule("office", scoped=True, anon=303),
 }
 
 
@@ -168,11 +201,48 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("matrix")
     settings = Settings(data_dir=tmp / "data", poll_seconds=0.1, job_time_limit=30)
     tiny = write_tiny(tmp / "tiny")
+    book = workbook_of(tiny, tmp / "tiny.xlsx", "zh-CN")
     with running_service(settings) as svc:
-        yield {"svc": svc, "tiny": tiny, "ids": svc.upload_and_plan(tiny, OWN)}
+        ids = svc.upload_and_plan(tiny, OWN) | {"name": "office.css"}
+        yield {"svc": svc, "tiny": tiny, "book": book, "ids": ids, "browsers": {}}
+
+
+def _browser(w: dict[str, Any], role: str | None) -> Browser:
+    """The role's browser, signed in with its key (none for no key)."""
+    found: Browser | None = w["browsers"].get(role)
+    if found is None or not found.signed_in:
+        found = Browser.signed_in_as(w["svc"], role)
+        w["browsers"][role] = found
+    return found
+
+
+def _call_page(w: dict[str, Any], method: str, path: str, role: str | None) -> int:
+    svc: Service = w["svc"]
+    browser = _browser(w, role)
+    url = path.format(**w["ids"])
+    if method == "GET":
+        return browser.client.get(url, follow_redirects=False).status_code
+    data: dict[str, str] = {}
+    files: dict[str, Any] | None = None
+    if path == f"{OFFICE}/sign-in":
+        data = {"key": "" if role is None else svc.keys[role]}
+    elif path == f"{OFFICE}/language":
+        data = {"lang": "en"}
+    elif path == f"{OFFICE}/scenarios":
+        files = {"file": ("tiny.xlsx", w["book"].read_bytes(), XLSX)}
+    r = browser.post(url, data, files)
+    location = r.headers.get("location", "")
+    if location.startswith(f"{OFFICE}/jobs/"):  # spend no CPU on the queued job
+        job = location.rsplit("/", 1)[1]
+        svc.client.post(f"/api/v1/jobs/{job}/cancel", headers=svc.headers("national"))
+    if path == f"{OFFICE}/sign-out":
+        browser.signed_in = False
+    return r.status_code
 
 
 def _call(w: dict[str, Any], method: str, path: str, role: str | None) -> int:
+    if path == OFFICE or path.startswith(f"{OFFICE}/"):
+        return _call_page(w, method, path, role)
     svc: Service = w["svc"]
     url = path.format(**w["ids"])
     kwargs: dict[str, Any] = {"headers": svc.headers(role)}
