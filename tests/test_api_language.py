@@ -5,6 +5,7 @@ in the language of the person who started it."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import re
@@ -25,7 +26,7 @@ from geodata.scenario import load_scenario
 from planner import i18n
 from planner.i18n import Text
 from planner.issues import Report
-from tests.api_support import Service, running_service, zip_folder, zip_part
+from tests.api_support import Service, database_url, running_service, zip_folder, zip_part
 from tests.scenario_files import write_tiny
 from tests.zoo import CASES, make_case
 
@@ -217,15 +218,28 @@ def _alembic(url: str) -> Config:
     return cfg
 
 
-def test_migration_0005_keeps_stored_reports_readable(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    cfg = _alembic(url)
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_migration_0005_keeps_stored_reports_readable(tmp_path: Path, backend: str) -> None:
+    with database_url(backend, tmp_path) as url:
+        _migrate_0005(url)
+
+
+def _migrate_0005(url: str) -> None:
+    cfg = _alembic(url.replace("%", "%%"))
     command.upgrade(cfg, "0004")
     engine = sa.create_engine(url)
     scenarios = sa.table(
-        "scenarios", *(sa.column(c) for c in ("id", "name", "year", "synthetic", "filename",
-                                               "provinces", "tables", "validation", "created_at"))
-    )  # fmt: skip
+        "scenarios",
+        sa.column("id", sa.String),
+        sa.column("name", sa.String),
+        sa.column("year", sa.Integer),
+        sa.column("synthetic", sa.Boolean),
+        sa.column("filename", sa.String),
+        sa.column("provinces", sa.String),
+        sa.column("tables", sa.JSON),
+        sa.column("validation", sa.JSON),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+    )
     with engine.begin() as conn:
         conn.execute(
             scenarios.insert().values(
@@ -235,22 +249,25 @@ def test_migration_0005_keeps_stored_reports_readable(tmp_path: Path) -> None:
                 synthetic=False,
                 filename="old.xlsx",
                 provinces="520000",
-                tables=json.dumps({"posts": 3}),
-                validation=json.dumps(OLD_REPORT),
-                created_at="2026-12-01 08:00:00",
+                tables={"posts": 3},
+                validation=OLD_REPORT,
+                created_at=dt.datetime(2026, 12, 1, 8, tzinfo=dt.UTC),
             )
         )
+    stored_now = sa.select(scenarios.c.validation)
     command.upgrade(cfg, "head")
     with engine.connect() as conn:
-        stored = json.loads(conn.execute(sa.text("SELECT validation FROM scenarios")).scalar_one())
+        stored = conn.execute(stored_now).scalar_one()
         columns = {c["name"] for c in sa.inspect(conn).get_columns("jobs")}
-    assert "language" in columns
+        tables = set(sa.inspect(conn).get_table_names())
+    assert "language" in columns and "web_sessions" in tables
+    assert all("message" not in i and "text" in i for i in stored["issues"])
     report = Report.from_data(stored)
     for lang in i18n.LANGUAGES:  # the English message, shown as it was, in every language
         with i18n.speaking(lang):
             assert report.to_dict() == OLD_REPORT
     command.downgrade(cfg, "0004")
     with engine.connect() as conn:
-        back = json.loads(conn.execute(sa.text("SELECT validation FROM scenarios")).scalar_one())
-    assert back == OLD_REPORT
+        assert conn.execute(stored_now).scalar_one() == OLD_REPORT
+        assert "web_sessions" not in sa.inspect(conn).get_table_names()
     engine.dispose()
