@@ -71,26 +71,21 @@ class Issue:
 
     def to_dict(self) -> dict[str, Any]:
         """The issue for machines: file, line, column, severity, rule, message (rendered)."""
-        return {
-            "file": self.file,
-            "line": self.line,
-            "column": self.column,
-            "severity": self.severity.value,
-            "rule": self.rule,
-            "message": self.message,
-            **({"cell": self.cell} if self.cell else {}),
-        }
+        return self._fields("message", self.message)
 
     def to_data(self) -> dict[str, Any]:
         """The issue for storage: as :meth:`to_dict`, with the message kept as its template
         and fields (``text``), so that it is read later in the reader's language."""
+        return self._fields("text", self.text.to_data())
+
+    def _fields(self, name: str, message: Any) -> dict[str, Any]:
         return {
             "file": self.file,
             "line": self.line,
             "column": self.column,
             "severity": self.severity.value,
             "rule": self.rule,
-            "text": self.text.to_data(),
+            name: message,
             **({"cell": self.cell} if self.cell else {}),
         }
 

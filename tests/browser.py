@@ -17,6 +17,13 @@ from pathlib import Path
 from typing import Any
 
 CHROMIUM_ENV_VAR = "WESTPLAN_CHROMIUM"
+CSP_LISTENER = (
+    "window.__csp = [];"
+    "document.addEventListener('securitypolicyviolation', e => window.__csp.push("
+    "e.violatedDirective + ' ' + e.blockedURI + ' ' + (e.sample || '')));"
+)
+"""An init script that collects a page's Content-Security-Policy violations in
+``window.__csp``."""
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu"]
 
 

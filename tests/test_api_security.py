@@ -34,6 +34,7 @@ from tests.api_support import (
     zip_folder,
     zip_part,
 )
+from tests.browser import CSP_LISTENER
 from tests.scenario_files import write_tiny
 
 OWN = "province:520000"
@@ -309,16 +310,10 @@ def test_streamed_upload_over_the_limit_is_refused_before_its_end(tmp_path: Path
 
 # --- in a real browser, against a real server -------------------------------------------------
 
-_LISTEN = (
-    "window.__csp = [];"
-    "document.addEventListener('securitypolicyviolation', e => window.__csp.push("
-    "e.violatedDirective + ' ' + e.blockedURI + ' ' + (e.sample || '')));"
-)
-
 
 def _open(context: Any, url: str, ready: str | None) -> tuple[Any, Any]:
     page = context.new_page()
-    page.add_init_script(_LISTEN)
+    page.add_init_script(CSP_LISTENER)
     response = page.goto(url, wait_until="load", timeout=30_000)
     if ready:
         page.wait_for_function(ready, timeout=30_000)

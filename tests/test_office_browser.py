@@ -19,17 +19,13 @@ import openpyxl
 import pytest
 
 from tests.api_support import Server, cli_key, server_env
+from tests.browser import CSP_LISTENER
 from tests.scenario_files import write_tiny
 from tests.test_workbook import _break, workbook_of
 
 pytestmark = pytest.mark.slow  # about 30 s: a server, two plans and two maps in Chromium
 
 OWN = "province:520000"
-_LISTEN = (
-    "window.__csp = [];"
-    "document.addEventListener('securitypolicyviolation', e => window.__csp.push("
-    "e.violatedDirective + ' ' + e.blockedURI + ' ' + (e.sample || '')));"
-)
 WORDS = {
     "zh-CN": {
         "Where": "位置",
@@ -71,7 +67,7 @@ class Visit:
     def __init__(self, page: Any) -> None:
         self.page = page
         self.seen: dict[str, list[str]] = {}
-        page.add_init_script(_LISTEN)
+        page.add_init_script(CSP_LISTENER)
 
     def check(self, name: str) -> None:
         """Record the violations of the page now shown (after late ones had time to come)."""

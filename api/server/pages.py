@@ -55,7 +55,7 @@ from api.server.deps import (
 )
 from api.server.language import COOKIE as LANGUAGE_COOKIE
 from api.server.problems import ApiProblem
-from api.server.routes import map_response, xlsx_response
+from api.server.routes import map_response, scenario_public, xlsx_response
 from api.server.schemas import JobCreate
 from api.server.templating import render_template
 from api.settings import Settings
@@ -219,6 +219,10 @@ def page(
 
 
 def _here(request: Request) -> str:
+    """The page to come back to (after the language switch, the sign-in): this one, unless it
+    answered a form (a ``POST`` cannot be repeated by a link): then the start page."""
+    if request.method != "GET":
+        return PREFIX
     return request.url.path + (f"?{request.url.query}" if request.url.query else "")
 
 
@@ -254,8 +258,7 @@ def problem_page(request: Request, problem: ApiProblem) -> Response:
     problem (with the validation table when an upload had errors, and the form again)."""
     settings: Settings = request.app.state.settings
     if problem.status == 401 and request.url.path != f"{PREFIX}/sign-in":
-        target = _here(request) if request.method == "GET" else PREFIX
-        return _go(f"{PREFIX}/sign-in?{urlencode({'next': target})}")
+        return _go(f"{PREFIX}/sign-in?{urlencode({'next': _here(request)})}")
     who: Principal | None = getattr(request.state, "page_caller", None)
     if request.url.path == f"{PREFIX}/sign-in":
         response = page(
@@ -403,15 +406,11 @@ def home(request: Request, session: SessionDep, settings: SettingsDep, who: Call
     return page(request, settings, "home.html", who, plans=plans, scenarios=scenarios)
 
 
-def _scenario_facts(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "name": row.name,
-        "year": row.year,
-        "synthetic": row.synthetic,
-        "filename": row.filename,
-        "provinces": ", ".join(sorted(store.provinces(row))),
-        "tables": row.tables,
+def _scenario_facts(row: ScenarioRow) -> dict[str, Any]:
+    """A scenario's fields as the API answers them, for a page."""
+    fields = scenario_public(row)
+    return fields | {
+        "provinces": ", ".join(fields["provinces"]),
         "created": f"{row.created_at:%Y-%m-%d %H:%M}",
     }
 

@@ -69,7 +69,8 @@ ProvinceQ = Annotated[
 CountyQ = Annotated[str | None, Query(pattern=r"^\d{6}$", description="County code.")]
 
 
-def _scenario(row: ScenarioRow) -> dict[str, Any]:
+def scenario_public(row: ScenarioRow) -> dict[str, Any]:
+    """A stored scenario's fields (:class:`~api.server.schemas.ScenarioPublic`)."""
     return {
         "id": row.id,
         "name": row.name,
@@ -162,14 +163,14 @@ def upload_scenario(
 @api.get("/scenarios", response_model=list[ScenarioPublic], responses=_ERRORS)
 def list_scenarios(session: SessionDep, who: OfficeDep) -> list[dict[str, Any]]:
     """The scenarios this key sees, newest first."""
-    return [_scenario(r) for r in store.list_scenarios(session, who)]
+    return [scenario_public(r) for r in store.list_scenarios(session, who)]
 
 
 @api.get("/scenarios/{scenario_id}", response_model=ScenarioDetail, responses=_ERRORS)
 def read_scenario(scenario_id: str, session: SessionDep, who: OfficeDep) -> dict[str, Any]:
     """One scenario with its validation report."""
     row = store.get_scenario(session, who, scenario_id)
-    return {**_scenario(row), "validation": store.validation(row)}
+    return {**scenario_public(row), "validation": store.validation(row)}
 
 
 @api.post(

@@ -84,8 +84,8 @@ def scenario_source(settings: Settings, scenario_id: str) -> Path:
     """What the stages read of a stored scenario: its folder (``scenario.toml`` and the
     tables), or the workbook it was uploaded as (the one ``.xlsx`` in that folder)."""
     folder = scenario_dir(settings, scenario_id)
-    if (folder / "scenario.toml").is_file():
-        return folder
+    if not folder.is_dir() or (folder / "scenario.toml").is_file():
+        return folder  # (a folder that is gone: the stages say so)
     books = sorted(p for p in folder.iterdir() if p.suffix.lower() in WORKBOOK_SUFFIXES)
     return books[0] if books else folder
 
