@@ -125,7 +125,7 @@ def _side_feasible(problem: AllocationProblem, used: lp.Usage) -> bool:
 
 def _repair(problem: AllocationProblem, columns: Arcs, chosen: np.ndarray) -> np.ndarray:
     """Drop the most expensive placements of each pair over its seat count (A3), then
-    non-bachelors below the 85% share (A4); every other rule is an upper bound and holds."""
+    non-bachelors below the bachelor share (A4); every other rule is an upper bound and holds."""
     r = problem.app_r[columns.a[chosen]]
     pairs = problem.pair_index[r, problem.post_s[columns.p[chosen]]]
     keep = np.ones(len(chosen), dtype=bool)
@@ -446,7 +446,7 @@ def _flow_plan(run: _Run, relaxed_plan: CompactFlow) -> AllocationSolution | Non
     problem, flow_arcs, flow_bound = run.problem, relaxed_plan.arcs, relaxed_plan.objective
     flow_used = lp.usage(problem, flow_arcs)
     if _side_feasible(problem, flow_used):
-        note = "the min-cost flow optimum keeps the pair seats (A3) and the 85% share (A4)"
+        note = "the min-cost flow optimum keeps the pair seats (A3) and the bachelor share (A4)"
         if relaxed_plan.from_previous:
             note += "; reached from the previous plan by shortest paths"
         return _network_plan(problem, flow_arcs, flow_bound, run.t0, run.gap_tolerance, note)
@@ -463,7 +463,7 @@ def _flow_plan(run: _Run, relaxed_plan: CompactFlow) -> AllocationSolution | Non
     )
     if shared.arcs is None:
         return None
-    note = f"the 85% share (A4) priced into the min-cost flow: {shared.flows} more flows"
+    note = f"the bachelor share (A4) priced into the min-cost flow: {shared.flows} more flows"
     if shared.flows_from_previous:
         note += f" ({shared.flows_from_previous} reached from the previous plan)"
     plan = _network_plan(problem, shared.arcs, shared.bound, run.t0, run.gap_tolerance, note)
