@@ -82,14 +82,23 @@ def test_a_page_without_a_session_sends_to_the_sign_in(world: dict[str, Any]) ->
     r = browser.client.get(f"/office/plans/{world['plan_id']}", follow_redirects=False)
     assert r.status_code == 303
     assert r.headers["location"] == f"/office/sign-in?next=%2Foffice%2Fplans%2F{world['plan_id']}"
-    # after signing in, the browser goes where it wanted to
+    # after signing in, the browser goes where it wanted to (a wrong key first: the form
+    # again, still going there)
+    wanted = f"/office/plans/{world['plan_id']}"
+    r = browser.post("/office/sign-in", {"key": "wp_0badc0de_x", "next": wanted})
+    assert r.status_code == 401 and f'name="next" value="{wanted}"' in r.text
     r = browser.post(
         "/office/sign-in",
         {"key": world["svc"].keys["viewer"], "next": f"/office/plans/{world['plan_id']}"},
     )
     assert r.headers["location"] == f"/office/plans/{world['plan_id']}"
     # never to another site
-    for target in ("https://evil.example/office", "//evil.example/office", "/elsewhere"):
+    for target in (
+        "https://evil.example/office",
+        "//evil.example/office",
+        "/elsewhere",
+        "/office/../api/v1/scenarios",
+    ):
         r = browser.post("/office/language", {"lang": "en", "next": target})
         assert r.status_code == 303 and r.headers["location"] == "/office", target
 

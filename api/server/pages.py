@@ -229,7 +229,8 @@ def _here(request: Request) -> str:
 def _safe_next(target: str | None) -> str:
     """Where to go after a form: a path of these pages, else the start page (never another
     site: ``//host`` and ``\\`` are refused)."""
-    if target and is_page(target.split("?", 1)[0]) and "//" not in target and "\\" not in target:
+    path = (target or "").split("?", 1)[0]
+    if target and is_page(path) and not any(bad in target for bad in ("//", "\\", "..")):
         return target
     return PREFIX
 
@@ -268,7 +269,9 @@ def problem_page(request: Request, problem: ApiProblem) -> Response:
             None,
             status=problem.status,
             problem=problem.detail,
-            next=_safe_next(request.query_params.get("next")),
+            next=_safe_next(
+                getattr(request.state, "next", None) or request.query_params.get("next")
+            ),
         )
     else:
         report = problem.report
@@ -279,7 +282,6 @@ def problem_page(request: Request, problem: ApiProblem) -> Response:
             who,
             status=problem.status,
             problem=problem.detail,
-            status_code=problem.status,
             issues=issue_rows(report) if report is not None else [],
             upload_again=request.url.path == f"{PREFIX}/scenarios" and who is not None,
         )
@@ -308,6 +310,7 @@ async def sign_in(
     next: Annotated[str, Form(max_length=2000)] = PREFIX,
 ) -> RedirectResponse:
     """Check the key as an API call's is (throttle, failures, audit); start a session."""
+    request.state.next = next  # the form again after a refusal goes there too
     key = key.strip()
     if not key:
         raise ApiProblem(401, N_("enter your key"))
@@ -365,22 +368,22 @@ def choose_language(
     return response
 
 
+ASSETS = frozenset(p.name for p in STATIC.iterdir() if p.suffix in _MEDIA and p.is_file())
+"""The files ``/office/static/`` serves: the style sheet and the script, nothing else."""
+
+
 @functools.cache
-def _asset(name: str) -> bytes | None:
-    path = STATIC / name
-    if path.suffix not in _MEDIA or path.parent != STATIC or not path.is_file():
-        return None
-    return path.read_bytes()
+def _asset(name: str) -> bytes:
+    return (STATIC / name).read_bytes()
 
 
 @pages.get("/static/{name}", name="office_static")
 def static_file(name: str) -> Response:
     """The pages' style sheet and script (no other file is served from here)."""
-    body = _asset(name)
-    if body is None:
+    if name not in ASSETS:
         raise ApiProblem(404, N_("no file {name!r}"), name=name)
     headers = {"Cache-Control": "public, max-age=3600"}
-    return Response(body, media_type=_MEDIA[Path(name).suffix], headers=headers)
+    return Response(_asset(name), media_type=_MEDIA[Path(name).suffix], headers=headers)
 
 
 # --- the pages -------------------------------------------------------------------------------
