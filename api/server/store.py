@@ -234,7 +234,7 @@ def _unpack_workbook(settings: Settings, work: Path, up: Upload, ctype: str) -> 
             415,
             N_("file {file!r} was sent as {ctype}; expected an .xlsx workbook ({types})"),
             file=up.filename,
-            ctype=ctype or "no content type",
+            ctype=ctype or Text(N_("no content type")),
             types=", ".join(sorted(WORKBOOK_TYPES)),
         )
     name = Path(up.filename or "").name
@@ -267,7 +267,7 @@ def _unpack(settings: Settings, work: Path, archive: Upload | None, files: list[
                     "workbook"
                 ),
                 file=up.filename,
-                ctype=ctype or "no content type",
+                ctype=ctype or Text(N_("no content type")),
                 types=", ".join(sorted(ZIP_TYPES)),
             )
         zip_path = work / "upload.zip"
