@@ -100,18 +100,25 @@ def routing_part(time_limit: float) -> tuple[str, Any, Any]:
         plan, rec, seconds = on(spec, lambda p=p: planner.route(sc, params=p))
         runs[spec] = (label, plan, rec, seconds)
         print(f"{label}: {seconds:.1f} s", flush=True)
+    from tests.route_checker import check_routes  # the independent checker of the test suite
+
     rows = []
     for _spec, (label, plan, rec, seconds) in runs.items():
         county = rec.of("county")
         sizes = [t.bytes_sent for t in county]
         capped = sum("time cap" in s.status for s in plan.result.subproblems)
+        unexplained = int(
+            ((plan.result.served < plan.problem.demand) & (plan.result.reason == "")).sum()
+        )
+        violations = len(check_routes(plan.problem, plan.result))
         s = plan.summary
         rows.append(
             [
                 label,
                 f"{seconds:,.1f}",
                 f"{s['townships_met']:,} / {s['townships']:,}",
-                f"{capped}",
+                f"{len(plan.result.subproblems):,} / {capped}",
+                f"{violations} / {unexplained}",
                 f"{peak_per_worker(rec):,.0f}",
                 f"{sum(sizes) / max(len(sizes), 1) / 1e3:,.1f} / {max(sizes, default=0) / 1e3:,.1f}",
                 f"{len(county):,}",
@@ -126,7 +133,8 @@ def routing_part(time_limit: float) -> tuple[str, Any, Any]:
             "run",
             "wall s",
             "townships at target",
-            "counties capped",
+            "counties routed / capped",
+            "route checker violations / unserved without reason",
             "peak MB per worker",
             "KB per county task (mean / max)",
             "county tasks",
