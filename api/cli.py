@@ -640,8 +640,9 @@ def sweep(
         outcome = _guarded(
             scenario,
             _("planning the variants"),
-            lambda bars: run_sweep(scenario, axes, out, params, bars.on_stage),
+            lambda bars: run_sweep(scenario, axes, out, params, bars.on_stage, _EXPLICIT),
         )
+    _speak(outcome.language)
     table = outcome.sweep.table
     shown = Table(title=_("Sweep of {name}", name=outcome.sweep.scenario.name))
     for col in (

@@ -127,17 +127,23 @@ def run_stages(
     if not (allocation or routing):
         raise ScenarioError(scenario.report, _nothing_to_solve(options.stages))
     previous = planner.read_previous(options.previous) if options.previous else None
-    language = (
-        i18n.normalize(options.language)
-        or i18n.normalize(os.environ.get(i18n.ENV))
-        or i18n.normalize(data.language)
-        or i18n.language()
-    )
+    language = _language(options.language, data.language)
     with i18n.speaking(language):
         plan, routes, page = _stages(
             scenario, out, options, allocation, routing, previous, on_stage
         )
     return StageOutcome(scenario, out, plan, routes, page, language)
+
+
+def _language(asked: str | None, scenario: str | None) -> str:
+    """The language of the written files: the user's (``--lang``, a job's), else
+    ``PLANNER_LANG``, else the scenario's ``language``, else the language of the moment."""
+    return (
+        i18n.normalize(asked)
+        or i18n.normalize(os.environ.get(i18n.ENV))
+        or i18n.normalize(scenario)
+        or i18n.language()
+    )
 
 
 def _stages(
@@ -211,6 +217,8 @@ class SweepOutcome:
     out: Path
     sweep: Sweep
     page: Path | None
+    language: str
+    """The language the page was written in."""
 
 
 def run_sweep(
@@ -219,17 +227,21 @@ def run_sweep(
     out: Path,
     params: AllocationParams | None = None,
     on_stage: OnStage = _quiet,
+    language: str | None = None,
 ) -> SweepOutcome:
     """Plan a scenario and every variant of ``axes`` (:func:`planner.sweep.sweep`) into the
     folder ``out``: ``sweep.csv`` (one row per plan, the base first), ``sweep_counties.csv``
     (per variant and county, the volunteers placed in the base and in the variant),
     ``sweep.json`` (what was swept) and ``sweep.html`` (:mod:`maps.sweep`).
 
+    ``language`` is the page's when the user said it (as :attr:`StageOptions.language`);
+    else ``PLANNER_LANG``, else the scenario's ``language``, else the language of the moment.
+
     Raises
     ------
     ScenarioError
         When the scenario has errors or no allocation tables.
-    ValueError
+    planner.sweep.VaryError
         When a key is varied twice or names a province the scenario lacks.
     """
     params = params or AllocationParams()
@@ -257,8 +269,10 @@ def run_sweep(
     }
     (out / "sweep.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), "utf-8")
     on_stage("map", 90.0)
-    page = _draw_sweep(out)
-    return SweepOutcome(out, result, page)
+    language = _language(language, data.language)
+    with i18n.speaking(language):
+        page = _draw_sweep(out)
+    return SweepOutcome(out, result, page, language)
 
 
 def _draw_sweep(out: Path) -> Path | None:

@@ -12,7 +12,9 @@ in the variant) and draws
   each county's popup.
 
 Leaflet and @mapbox/polyline are inlined (:mod:`maps.offline`); the chart is SVG drawn by
-``static/sweep.js`` from the page's JSON document; every name reaches the page as text.
+``static/sweep.js`` from the page's JSON document; every name reaches the page as text. Like
+a map, the page carries its Content-Security-Policy in a ``<meta>`` (:func:`maps.csp.with_meta`:
+its own inline scripts and styles by hash, nothing else), which the HTTP service also sends.
 """
 
 from __future__ import annotations
@@ -109,7 +111,7 @@ def read_sweep(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]
 def render_sweep(folder: Path) -> str:
     """The HTML of a sweep folder's page (see the module docstring)."""
     from geodata.china import load_counties
-    from maps import offline
+    from maps import csp, offline
     from maps.render import Scale, _encode
 
     table, by_county, meta = read_sweep(folder)
@@ -161,16 +163,17 @@ def render_sweep(folder: Path) -> str:
 <meta name="viewport" content="width=device-width, initial-scale=1"/>{styles}
 <style>body{{font-family:sans-serif;margin:0 1.5em 2em}}#sweep-map{{height:560px}}
 .sweep-table{{border-collapse:collapse;font-size:12px}}.sweep-table td,.sweep-table th{{border:1px solid #ccc;padding:2px 6px;text-align:right}}
-.sweep-legend span{{display:inline-block;width:14px;height:14px;margin:0 4px 0 12px;vertical-align:middle}}</style>
+.sweep-legend span{{display:inline-block;width:14px;height:14px;margin:0 4px 0 12px;vertical-align:middle}}
+.sweep-scroll{{overflow-x:auto}}</style>
 </head><body><h1>{title}</h1><p id="sweep-status"></p>
 <h2 id="sweep-chart-title"></h2><label id="sweep-measure-label"></label> <select id="sweep-measure"></select>
 <div id="sweep-chart"></div>
 <h2 id="sweep-map-title"></h2><label id="sweep-variant-label"></label> <select id="sweep-variant"></select>
 <div class="sweep-legend" id="sweep-legend"></div><div id="sweep-map"></div>
-<h2 id="sweep-table-title"></h2><div style="overflow-x:auto"><table class="sweep-table" id="sweep-table"></table></div>
+<h2 id="sweep-table-title"></h2><div class="sweep-scroll"><table class="sweep-table" id="sweep-table"></table></div>
 <script type="application/json" id="sweep-data">{data}</script>{scripts}
 </body></html>"""
-    return offline.inline(page)
+    return csp.with_meta(offline.inline(page))
 
 
 def _cell(value: Any) -> Any:

@@ -28,7 +28,7 @@ import itertools
 import logging
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, fields
 from fractions import Fraction
 from typing import Any
@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from planner.i18n import N_, Text
 from planner.plan import AllocationParams, allocate
 from planner.scenario import Rules, Scenario, ScenarioData, Weights
 from planner.workers import map_tasks
@@ -74,6 +75,22 @@ COLUMNS: tuple[str, ...] = (
 """The columns of ``sweep.csv``, one row per plan (the base first)."""
 
 
+class VaryError(ValueError):
+    """A key or value of a sweep that cannot be used.
+
+    ``text`` is the message as a template of the catalogue and its fields, rendered in the
+    reader's language (the HTTP service answers it in the request's); ``str()`` renders it
+    in the language of the moment.
+    """
+
+    def __init__(self, template: str, **fields: Any) -> None:
+        self.text = Text(template, fields)
+        super().__init__(template)
+
+    def __str__(self) -> str:
+        return self.text.render()
+
+
 @dataclass(frozen=True, slots=True)
 class Vary:
     """One axis of a sweep: a key and the values it takes."""
@@ -87,17 +104,21 @@ class Vary:
 
         Raises
         ------
-        ValueError
+        VaryError
             Naming the key or value that is wrong and what is expected.
         """
         key, sep, values = text.partition("=")
         key = key.strip()
         if not sep or not values.strip():
-            raise ValueError(f"--vary {text!r}; expected KEY=V1,V2,... such as {_EXAMPLE}")
+            raise VaryError(
+                N_("--vary {text!r}; expected KEY=V1,V2,... such as {example}"),
+                text=text,
+                example=_EXAMPLE,
+            )
         kind = _kind(key)
         parsed = tuple(_value(key, kind, v.strip()) for v in values.split(","))
         if len(set(parsed)) != len(parsed):
-            raise ValueError(f"--vary {text!r}: a value is given twice")
+            raise VaryError(N_("--vary {text!r}: a value is given twice"), text=text)
         return cls(key, parsed)
 
 
@@ -109,17 +130,22 @@ def _kind(key: str) -> Any:
     section, _, name = key.partition(".")
     if section == "quota_scale":
         if not (len(name) == 6 and name.isdigit() and name.endswith("0000")):
-            raise ValueError(
-                f"--vary {key}: expected quota_scale.PROVINCE with a six-digit province code "
-                "such as quota_scale.540000"
+            raise VaryError(
+                N_(
+                    "--vary {key}: expected quota_scale.PROVINCE with a six-digit province "
+                    "code such as quota_scale.540000"
+                ),
+                key=key,
             )
         return 1.0
     cls = _SECTIONS.get(section)
     scalars = {} if cls is None else {n: getattr(cls(), n) for n in _scalar_names(cls)}
     if name not in scalars:
         known = [f"{s}.{n}" for s, c in _SECTIONS.items() for n in _scalar_names(c)]
-        raise ValueError(
-            f"--vary {key}: unknown key; expected quota_scale.PROVINCE or one of {', '.join(known)}"
+        raise VaryError(
+            N_("--vary {key}: unknown key; expected quota_scale.PROVINCE or one of {known}"),
+            key=key,
+            known=", ".join(known),
         )
     return scalars[name]
 
@@ -138,18 +164,31 @@ def _value(key: str, kind: Any, text: str) -> Value:
             return text.lower() in ("true", "yes", "1")
         value: Value = int(text) if isinstance(kind, int) else float(text)
     except ValueError:
-        raise ValueError(f"--vary {key}: found {text!r}; expected a value like {kind!r}") from None
+        raise VaryError(
+            N_("--vary {key}: found {found!r}; expected a value like {like!r}"),
+            key=key,
+            found=text,
+            like=kind,
+        ) from None
     if value < 0 or (isinstance(value, float) and not math.isfinite(value)):
-        raise ValueError(f"--vary {key}: found {text!r}; expected a number >= 0")
+        raise VaryError(
+            N_("--vary {key}: found {found!r}; expected a number >= 0"), key=key, found=text
+        )
     if key == "rules.undergraduate_min_share" and (
         value > 1 or Fraction(text).limit_denominator(10**6).denominator > 10_000
     ):
-        raise ValueError(
-            f"--vary {key}: found {text!r}; expected a share between 0 and 1 with at most "
-            "four decimals, like 0.85"
+        raise VaryError(
+            N_(
+                "--vary {key}: found {found!r}; expected a share between 0 and 1 with at most "
+                "four decimals, like 0.85"
+            ),
+            key=key,
+            found=text,
         )
     if key.startswith("quota_scale.") and value == 0:
-        raise ValueError(f"--vary {key}: found {text!r}; expected a factor > 0")
+        raise VaryError(
+            N_("--vary {key}: found {found!r}; expected a factor > 0"), key=key, found=text
+        )
     return value
 
 
@@ -159,12 +198,12 @@ def variants(axes: Sequence[Vary]) -> list[dict[str, Value]]:
 
     Raises
     ------
-    ValueError
+    VaryError
         When a key is varied twice.
     """
     keys = [a.key for a in axes]
     if len(set(keys)) != len(keys):
-        raise ValueError(f"--vary: a key is varied twice ({', '.join(keys)})")
+        raise VaryError(N_("--vary: a key is varied twice ({keys})"), keys=", ".join(keys))
     return [
         dict(zip(keys, combo, strict=True))
         for combo in itertools.product(*(a.values for a in axes))
@@ -195,6 +234,27 @@ def apply(scenario: Scenario, changes: Mapping[str, Value]) -> Scenario:
     return dataclasses.replace(scenario, _data=new)
 
 
+def check_province(key: str, provinces: Collection[str]) -> None:
+    """Check that a ``quota_scale.PROVINCE`` key names one of the scenario's service
+    ``provinces`` (other keys pass).
+
+    Raises
+    ------
+    VaryError
+        Naming the province and the ones the scenario serves.
+    """
+    section, _, code = key.partition(".")
+    if section == "quota_scale" and code not in provinces:
+        raise VaryError(
+            N_(
+                "--vary quota_scale.{code}: the scenario has no service county in {code}; "
+                "expected one of {codes}"
+            ),
+            code=code,
+            codes=", ".join(sorted(provinces)) or "-",
+        )
+
+
 def _round_half_up(a: np.ndarray) -> np.ndarray:
     return np.floor(np.asarray(a, dtype=float) + 0.5 + 1e-9).astype(np.int64)
 
@@ -203,15 +263,12 @@ def _scale_quotas(data: ScenarioData, scales: Mapping[str, float]) -> ScenarioDa
     """Quotas of the service counties of each province, and its dispatch target, scaled."""
     quotas, targets = data.quotas, data.targets
     if quotas is None:
-        raise ValueError("quota_scale: the scenario has no quotas")
+        raise VaryError(N_("quota_scale: the scenario has no quotas"))
     factor = np.ones(len(quotas))
     province = np.array([c[:2] + "0000" for c in quotas.county_code.tolist()])
+    served = set(province.tolist())
     for code, f in scales.items():
-        if not (province == code).any():
-            raise ValueError(
-                f"--vary quota_scale.{code}: the scenario has no service county in {code}; "
-                f"expected one of {', '.join(sorted(set(province.tolist())))}"
-            )
+        check_province(f"quota_scale.{code}", served)
         factor[province == code] = f
     quotas = dataclasses.replace(
         quotas,
@@ -364,7 +421,7 @@ def sweep(
     ------
     ScenarioError
         When the scenario has errors or no allocation tables.
-    ValueError
+    VaryError
         When a key is varied twice or a quota scale names a province the scenario lacks.
     """
     from planner.workers import default_workers
