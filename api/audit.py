@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 Action = Literal[
     "upload",
     "plan",
+    "sweep",
     "cancel",
     "download",
     "map-link",

@@ -5,9 +5,9 @@
 1. the database first, as one consistent snapshot: SQLite's online backup API
    (:meth:`sqlite3.Connection.backup`, which copies the pages of one read transaction) or
    ``pg_dump --format=custom`` for PostgreSQL (one transaction snapshot);
-2. then the files: uploaded scenarios, finished plans, job logs and ``secret.key`` (so signed
-   map links stay valid). A plan's folder is renamed into place before its row is written, so
-   every plan in the snapshot has its folder complete by then; half-written files
+2. then the files: uploaded scenarios, finished plans and sweeps, job logs and ``secret.key``
+   (so signed map links stay valid). A plan's (a sweep's) folder is renamed into place before
+   its row is written, so every plan in the snapshot has its folder complete by then; half-written files
    (``*.partial`` folders, ``*.tmp`` files) are left out;
 3. ``manifest.json``: the database kind, the schema revision and the SHA-256 of every file.
 
@@ -44,7 +44,7 @@ MANIFEST = "manifest.json"
 SQLITE_FILE = "planner.db"
 PG_FILE = "planner.pgdump"
 DATA = "data"
-FOLDERS = ("scenarios", "plans", "jobs")
+FOLDERS = ("scenarios", "plans", "sweeps", "jobs")
 """Folders of the data directory that are copied (``tmp/`` holds only unfinished uploads)."""
 FILES = ("secret.key",)
 

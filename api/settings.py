@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     job_time_limit: float = Field(
         default=600.0, gt=0, description="Default solver seconds per stage of a plan job."
     )
+    max_sweep_variants: int = Field(
+        default=64, ge=1, description="Most variants of one sweep job (the base not counted)."
+    )
     job_grace_seconds: float = Field(
         default=120.0, ge=0, description="Wall time beyond the time limit before a job is killed."
     )

@@ -1,12 +1,14 @@
-"""Tables of the service: API keys, scenarios, plan jobs and plans.
+"""Tables of the service: API keys, scenarios, jobs (plans and sweeps), plans and sweeps.
 
 Files live in the data directory (``scenarios/ID/`` holds an upload, ``plans/ID/`` a plan's
-outputs, ``jobs/ID.log`` a job's log); the rows say what exists and who may see it.
+outputs, ``sweeps/ID/`` a sweep's, ``jobs/ID.log`` a job's log); the rows say what exists
+and who may see it.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -58,12 +60,18 @@ class ScenarioRow(Base):
 
 
 class JobRow(Base):
-    """A plan job; ``attempt`` fences writes by a worker of an earlier attempt."""
+    """A job (a plan or a sweep); ``attempt`` fences writes by a worker of an earlier attempt."""
 
     __tablename__ = "jobs"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     scenario_id: Mapped[str] = mapped_column(ForeignKey("scenarios.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="plan", server_default="plan")
+    """``plan`` (the stages into a plan folder) or ``sweep`` (the variants into a sweep
+    folder)."""
+    options: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    """What the kind needs beyond the columns: a sweep's ``vary`` (the ``KEY=V1,V2`` texts)
+    and ``plans`` (the base and its variants)."""
     state: Mapped[str] = mapped_column(String(16), index=True, default="queued")
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     stage: Mapped[str] = mapped_column(String(32), default="queued")
@@ -72,6 +80,8 @@ class JobRow(Base):
     attempt: Mapped[int] = mapped_column(Integer, default=0)
     interruptions: Mapped[int] = mapped_column(Integer, default=0)
     plan_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    sweep_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    """The sweep a finished sweep job made."""
     previous_plan_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     """A re-plan: the earlier plan whose volunteers should move as little as possible."""
     language: Mapped[str | None] = mapped_column(String(8), nullable=True)
@@ -95,6 +105,20 @@ class PlanRow(Base):
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), unique=True)
     stages: Mapped[str] = mapped_column(String(100))
     """Comma-separated stages that ran: ``allocation``, ``routing``."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SweepRow(Base):
+    """A finished sweep: ``sweep.csv``, ``sweep_counties.csv``, ``sweep.json`` and
+    ``sweep.html`` are in ``sweeps/ID/`` of the data directory."""
+
+    __tablename__ = "sweeps"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    scenario_id: Mapped[str] = mapped_column(ForeignKey("scenarios.id"), index=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), unique=True)
+    variants: Mapped[int] = mapped_column(Integer)
+    """Variants planned besides the base."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

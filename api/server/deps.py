@@ -261,7 +261,7 @@ class AuditNote:
         self.detail = detail
 
 
-_OBJECT_PARAMS = ("plan_id", "job_id", "scenario_id")
+_OBJECT_PARAMS = ("plan_id", "sweep_id", "job_id", "scenario_id")
 
 
 def audited(action: str, detail: str | None = None, caller: Any = optional_principal) -> Any:

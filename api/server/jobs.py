@@ -1,11 +1,13 @@
-"""Plan jobs: a runner thread in the server starts one worker process per job.
+"""Jobs: a runner thread in the server starts one worker process per job.
 
 The runner claims queued jobs (``state`` queued -> running, ``attempt`` + 1) and starts
-``python -m api.server.jobs JOB_ID ATTEMPT``. A worker runs the stages (allocation when the scenario
-has posts and applicants, routing when it has stations and stops, then the map), writes the
-plan folder atomically and records the outcome; every write is fenced by ``attempt``, so a
-worker of an earlier attempt can never overwrite a later one. Workers die with the server
-(``PR_SET_PDEATHSIG``), so a killed server leaves no orphan solving.
+``python -m api.server.jobs JOB_ID ATTEMPT``. A worker of a plan job runs the stages
+(allocation when the scenario has posts and applicants, routing when it has stations and
+stops, then the map) and writes the plan folder atomically; a worker of a sweep job plans the
+base and every variant (:func:`api.stages.run_sweep`) into a sweep folder the same way. It
+records the outcome; every write is fenced by ``attempt``, so a worker of an earlier attempt
+can never overwrite a later one. Workers die with the server (``PR_SET_PDEATHSIG``), so a
+killed server leaves no orphan solving.
 
 Cancelling kills the worker's process group; a job over its wall-time limit is killed and
 failed. The runner renews a heartbeat on the jobs it runs; a ``running`` job whose heartbeat
@@ -30,20 +32,25 @@ import traceback
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, cast
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import CursorResult, Result, Update, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.db.models import JobRow, PlanRow, utcnow
+from api.db.models import JobRow, PlanRow, SweepRow, utcnow
 from api.settings import Settings
 from planner import i18n
 from planner.i18n import N_
 
+if TYPE_CHECKING:
+    from api.stages import OnStage
+
 log = logging.getLogger(__name__)
 
 DEADLINE_FACTOR = 2.0
-"""A job is killed after DEADLINE_FACTOR x time_limit + grace seconds of wall time."""
+"""A job is killed after DEADLINE_FACTOR x time_limit + grace seconds of wall time (a sweep
+job: DEADLINE_FACTOR x time_limit x its plans + grace)."""
 
 
 def recover(
@@ -288,7 +295,7 @@ class JobRunner:
                 )
                 s.commit()
                 if claimed:
-                    self._launch(job.id, attempt, job.time_limit)
+                    self._launch(job.id, attempt, job.time_limit * _plans(job))
 
     def _launch(self, job_id: str, attempt: int, time_limit: float) -> None:
         env = dict(os.environ)
@@ -306,6 +313,14 @@ class JobRunner:
         with self._lock:
             self._running[job_id] = _Running(job_id, attempt, proc, time.monotonic() + limit, limit)
         log.info("job %s attempt %d: worker pid %d", job_id, attempt, proc.pid)
+
+
+def _plans(job: JobRow) -> int:
+    """Plans a job solves one after another at worst: a sweep's base and variants, else one
+    (whose stages its time limit covers)."""
+    if job.kind == "sweep":
+        return max(1, int((job.options or {}).get("plans", 1)))
+    return 1
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
@@ -332,15 +347,75 @@ def _die_with_parent() -> None:
         os._exit(3)
 
 
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """What a worker needs of its job's row."""
+
+    id: str
+    scenario_id: str
+    kind: str
+    time_limit: float
+    previous: Path | None
+    """The folder of the plan a re-plan starts from."""
+    options: dict[str, Any]
+    language: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Made:
+    """What a job made: the row of its result, the job's columns naming it, the language its
+    files were written in and a line for the log."""
+
+    row: PlanRow | SweepRow
+    ids: dict[str, str]
+    language: str
+    what: str
+
+
+def _plan(job: _Job, source: Path, out: Path, result_id: str, on_stage: OnStage) -> _Made:
+    """A plan job: the stages into the plan folder ``out``."""
+    from api.stages import StageOptions, run_stages
+    from planner.plan import AllocationParams
+    from planner.routes import RoutingParams
+
+    options = StageOptions(
+        allocation=AllocationParams(time_limit=job.time_limit),
+        routing=RoutingParams(time_limit=job.time_limit),
+        previous=job.previous,
+        language=job.language,
+    )
+    outcome = run_stages(source, out, options, on_stage)
+    stages = ",".join(outcome.solved)
+    row = PlanRow(id=result_id, scenario_id=job.scenario_id, job_id=job.id, stages=stages)
+    return _Made(row, {"plan_id": result_id}, outcome.language, f"plan {result_id} ({stages})")
+
+
+def _sweep(job: _Job, source: Path, out: Path, result_id: str, on_stage: OnStage) -> _Made:
+    """A sweep job: the base and every variant of its ``vary`` into the sweep folder ``out``."""
+    from api.stages import run_sweep
+    from planner.plan import AllocationParams
+    from planner.sweep import Vary
+
+    axes = [Vary.parse(v) for v in job.options["vary"]]
+    params = AllocationParams(time_limit=job.time_limit)
+    outcome = run_sweep(source, axes, out, params, on_stage, job.language)
+    variants = len(outcome.sweep.changes) - 1
+    row = SweepRow(id=result_id, scenario_id=job.scenario_id, job_id=job.id, variants=variants)
+    what = f"sweep {result_id} ({variants} variants)"
+    return _Made(row, {"sweep_id": result_id}, outcome.language, what)
+
+
+_KINDS = {"plan": _plan, "sweep": _sweep}
+"""What each kind of job runs."""
+
+
 def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
     """Run one claimed job to its end; return the process exit status."""
     from api.db.session import make_engine, session_factory
-    from api.server.store import job_log, new_id, plan_dir
-    from api.stages import StageOptions, run_stages
+    from api.server.store import job_log, new_id, plan_dir, scenario_source, sweep_dir
     from planner import workers
     from planner.issues import ScenarioError
-    from planner.plan import AllocationParams
-    from planner.routes import RoutingParams
+    from planner.sweep import VaryError
 
     settings = settings or Settings()
     os.nice(settings.worker_nice)  # the server's requests come before solving
@@ -354,15 +429,28 @@ def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     with sessions() as s:
-        job = s.get(JobRow, job_id)
-        if job is None or job.attempt != attempt or job.state != "running":
+        row = s.get(JobRow, job_id)
+        if row is None or row.attempt != attempt or row.state != "running":
             log.warning("job %s attempt %d is not mine to run; exiting", job_id, attempt)
             return 0
-        scenario_id, time_limit, previous_id = job.scenario_id, job.time_limit, job.previous_plan_id
-        language = job.language
-    from api.server.store import scenario_source
-
-    log.info("job %s attempt %d started (time limit %.0f s per stage)", job_id, attempt, time_limit)
+        job = _Job(
+            row.id,
+            row.scenario_id,
+            row.kind,
+            row.time_limit,
+            plan_dir(settings, row.previous_plan_id) if row.previous_plan_id else None,
+            dict(row.options or {}),
+            row.language,
+        )
+    language = job.language
+    log.info(
+        "%s job %s attempt %d started (time limit %.0f s per %s)",
+        job.kind,
+        job_id,
+        attempt,
+        job.time_limit,
+        "plan" if job.kind == "sweep" else "stage",
+    )
 
     def on_stage(stage: str, progress: float) -> None:
         log.info("stage %s", stage)
@@ -370,25 +458,22 @@ def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
             s.execute(_fenced(job_id, attempt).values(stage=stage, progress=progress))
             s.commit()
 
-    plan_id = new_id()
-    final = plan_dir(settings, plan_id)
-    partial = final.with_name(f"{plan_id}.partial")
+    result_id = new_id()
+    final = (sweep_dir if job.kind == "sweep" else plan_dir)(settings, result_id)
+    partial = final.with_name(f"{result_id}.partial")
     scheduler = None
     try:
-        # PLANNER_DASK_SCHEDULER: the job's tasks (counties, allocation parts) run on that
-        # Dask cluster; this process stays the job's owner and writes its row and folder
+        # PLANNER_DASK_SCHEDULER: the job's tasks (counties, allocation parts, a sweep's
+        # variants) run on that Dask cluster; this process stays the job's owner and writes
+        # its row and folder
         scheduler = workers.from_environment()
         workers.use(scheduler)
         if os.environ.get(workers.ENV):
             log.info("tasks run on the Dask scheduler %s", scheduler)
-        options = StageOptions(
-            allocation=AllocationParams(time_limit=time_limit),
-            routing=RoutingParams(time_limit=time_limit),
-            previous=plan_dir(settings, previous_id) if previous_id else None,
-            language=language,
-        )
-        outcome = run_stages(scenario_source(settings, scenario_id), partial, options, on_stage)
-        stages, language = outcome.solved, outcome.language
+        source = scenario_source(settings, job.scenario_id)
+        made = _KINDS[job.kind](job, source, partial, result_id, on_stage)
+        language = made.language
+        final.parent.mkdir(parents=True, exist_ok=True)
         partial.rename(final)
         with sessions() as s:
             done = _rowcount(
@@ -397,27 +482,20 @@ def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
                         state="succeeded",
                         stage="done",
                         progress=100.0,
-                        plan_id=plan_id,
                         language=language,  # what the files were written in
                         finished_at=utcnow(),
+                        **made.ids,
                     )
                 )
             )
             if done:
-                s.add(
-                    PlanRow(
-                        id=plan_id,
-                        scenario_id=scenario_id,
-                        job_id=job_id,
-                        stages=",".join(stages),
-                    )
-                )
+                s.add(made.row)
             s.commit()
         if not done:
-            log.warning("job %s was cancelled or re-run meanwhile; plan discarded", job_id)
+            log.warning("job %s was cancelled or re-run meanwhile; %s discarded", job_id, made.what)
             shutil.rmtree(final, ignore_errors=True)
         else:
-            log.info("job %s succeeded: plan %s (%s)", job_id, plan_id, ", ".join(stages))
+            log.info("job %s succeeded: %s", job_id, made.what)
         return 0
     except Exception as exc:
         shutil.rmtree(partial, ignore_errors=True)
@@ -426,6 +504,8 @@ def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
                 message = f"{i18n._(exc.message)}: " + "; ".join(
                     f"{i.where()}: {i.message}" for i in exc.report.errors[:5]
                 )
+        elif isinstance(exc, VaryError):
+            message = exc.text.render(i18n.choose(language))
         else:
             message = f"{type(exc).__name__}: {exc}"
             log.error("job %s failed:\n%s", job_id, traceback.format_exc())

@@ -87,6 +87,7 @@ STAGES = {
     "validation": N_("validation"),
     "allocation": N_("allocation"),
     "routing": N_("routing"),
+    "sweep": N_("planning the variants"),
     "map": N_("map"),
     "done": N_("done"),
     "cancelled": N_("cancelled"),
@@ -444,9 +445,10 @@ def scenario(
     settings: SettingsDep,
     who: OfficeDep,
 ) -> Any:
-    """A scenario: what it holds, its validation table (warnings), the plan form, its jobs."""
+    """A scenario: what it holds, its validation table (warnings), the plan form, its plan
+    jobs (sweeps are started and read through the JSON API)."""
     row = store.get_scenario(session, who, scenario_id)
-    jobs = [_job_facts(j) for j in store.list_jobs(session, who, scenario_id)]
+    jobs = [_job_facts(j) for j in store.list_jobs(session, who, scenario_id) if j.kind == "plan"]
     issues = issue_rows(Report.from_data(row.validation))
     return page(
         request,

@@ -1,4 +1,5 @@
-"""Reading a finished plan's files for the API: tables with filters and pages, summary, map.
+"""Reading a finished plan's files for the API: tables with filters and pages, summary, map;
+and a finished sweep's table and page.
 
 Plan folders never change after the job that wrote them finished, so parsed tables and
 rendered maps are cached (tables in memory keyed by file and mtime, maps as HTML files next
@@ -266,3 +267,34 @@ def check_map_signature(
         )
     if expires < time.time():
         raise ApiProblem(403, N_("the map link has expired; ask for a new one"))
+
+
+# --- sweeps ----------------------------------------------------------------------------------
+
+SWEEP_FILES = {"csv": "sweep.csv", "counties": "sweep_counties.csv", "page": "sweep.html"}
+"""Files of a sweep folder the API serves, by the name of their link."""
+
+
+def sweep_meta(folder: Path) -> dict[str, Any]:
+    """``sweep.json`` of a sweep: the scenario, what was varied, time limit, gap tolerance."""
+    data: dict[str, Any] = json.loads((folder / "sweep.json").read_bytes())
+    return data
+
+
+def sweep_rows(folder: Path) -> list[dict[str, Any]]:
+    """``sweep.csv`` as JSON-ready rows (one per plan, the base first), numbers as numbers."""
+    path = folder / "sweep.csv"
+    frame = pd.read_csv(path, encoding="utf-8-sig", dtype={"changes": str, "status": str})
+    rows: list[dict[str, Any]] = json.loads(frame.to_json(orient="records"))
+    return rows
+
+
+def sweep_file(folder: Path, name: str) -> Path:
+    """A file of a sweep (:data:`SWEEP_FILES`); 404 when the sweep has none (a page that
+    could not be drawn: its reason is in the job's log)."""
+    path = folder / SWEEP_FILES[name]
+    if not path.is_file():
+        raise ApiProblem(
+            404, N_("this sweep has no {name}: see its job's log"), name=SWEEP_FILES[name]
+        )
+    return path

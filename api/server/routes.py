@@ -18,7 +18,7 @@ from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from api import audit
-from api.db.models import JobRow, PlanRow, ScenarioRow
+from api.db.models import JobRow, PlanRow, ScenarioRow, SweepRow
 from api.server import results, security, store
 from api.server.deps import (
     AuditNote,
@@ -48,6 +48,9 @@ from api.server.schemas import (
     ScenarioCreated,
     ScenarioDetail,
     ScenarioPublic,
+    SweepCreate,
+    SweepDetail,
+    SweepPublic,
     TablePage,
 )
 from api.server.templating import render_template
@@ -87,10 +90,13 @@ def _job(settings: Settings, job: JobRow) -> JobPublic:
     return JobPublic(
         id=job.id,
         scenario_id=job.scenario_id,
+        kind=job.kind,  # type: ignore[arg-type]
         state=job.state,  # type: ignore[arg-type]
         progress=job.progress,
         stage=job.stage,
         plan_id=job.plan_id,
+        sweep_id=job.sweep_id,
+        vary=(job.options or {}).get("vary") if job.kind == "sweep" else None,
         previous_plan_id=job.previous_plan_id,
         error=job.error,
         time_limit=job.time_limit,
@@ -200,6 +206,41 @@ def start_plan(
     language = i18n.accept_language(request.headers.get("accept-language"))
     job = store.create_job(
         session, settings, who, scenario_id, options.time_limit, options.previous_plan_id, language
+    )
+    runner.wake()
+    note.object_id, note.detail = job.id, f"scenario {scenario_id}"
+    return JobCreated(job_id=job.id)
+
+
+@api.post(
+    "/scenarios/{scenario_id}/sweeps",
+    status_code=202,
+    response_model=JobCreated,
+    responses={
+        **_ERRORS,
+        422: {"model": Problem, "description": "A bad key or value, or too many variants."},
+    },
+)
+def start_sweep(
+    scenario_id: str,
+    request: Request,
+    note: Annotated[AuditNote, Depends(audited("sweep"))],
+    session: SessionDep,
+    settings: SettingsDep,
+    runner: RunnerDep,
+    who: OfficeDep,
+    options: Annotated[SweepCreate, Body()],
+) -> JobCreated:
+    """Queue a sweep job (as ``planner sweep``): the scenario planned as it is and under every
+    combination of the ``vary`` values, each to its certified optimum; poll
+    ``GET /api/v1/jobs/{job_id}``, whose ``sweep_id`` names the sweep when it is done.
+
+    The keys and values are checked first (422 naming each bad one, in the language of
+    ``Accept-Language``); the sweep's page is written in that language too.
+    """
+    language = i18n.accept_language(request.headers.get("accept-language"))
+    job = store.create_sweep_job(
+        session, settings, who, scenario_id, options.vary, options.time_limit, language
     )
     runner.wake()
     note.object_id, note.detail = job.id, f"scenario {scenario_id}"
@@ -423,7 +464,13 @@ async def map_response(
             return results.map_html(folder, province, language)
 
         path = await run_in_threadpool(draw)
-    headers = {"Vary": "Accept-Encoding", "Content-Security-Policy": security.map_policy(path)}
+    return await page_file_response(request, path)
+
+
+async def page_file_response(request: Request, path: Path) -> Response:
+    """A page the service wrote (a map, a sweep's page), written once and never changed:
+    from memory or the file, gzip when the client accepts it, with the policy it carries."""
+    headers = {"Vary": "Accept-Encoding", "Content-Security-Policy": security.page_policy(path)}
     if "gzip" in request.headers.get("accept-encoding", ""):
         gz = path.with_name(path.name + ".gz")
         path = gz if gz.is_file() else await run_in_threadpool(results.gzipped, path)
@@ -462,6 +509,93 @@ def _map_link(
     query |= {"expires": str(expires), "signature": sig}
     url = f"{request.url_for('plan_map', plan_id=plan_id)}?{urlencode(query)}"
     return MapLink(url=url, expires=expires)
+
+
+# --- sweeps ----------------------------------------------------------------------------------
+
+
+def _sweep(request: Request, sweep: SweepRow, scenario: ScenarioRow) -> dict[str, Any]:
+    """A sweep's fields (:class:`~api.server.schemas.SweepPublic`)."""
+    links = {n: str(request.url_for(f"sweep_{n}", sweep_id=sweep.id)) for n in ("csv", "page")}
+    return {
+        "id": sweep.id,
+        "scenario_id": sweep.scenario_id,
+        "scenario_name": scenario.name,
+        "job_id": sweep.job_id,
+        "variants": sweep.variants,
+        "created_at": sweep.created_at,
+        "links": {"self": str(request.url_for("sweep", sweep_id=sweep.id)), **links},
+    }
+
+
+@api.get("/sweeps", response_model=list[SweepPublic], responses=_ERRORS)
+def list_sweeps(request: Request, session: SessionDep, who: CallerDep) -> list[dict[str, Any]]:
+    """The sweeps this key sees, newest first (viewers too)."""
+    return [_sweep(request, w, s) for w, s in store.list_sweeps(session, who)]
+
+
+@api.get(
+    "/sweeps/{sweep_id}",
+    name="sweep",
+    response_model=SweepDetail,
+    responses=_ERRORS,
+    dependencies=[Depends(audited("download", "sweep"))],
+)
+def read_sweep(
+    sweep_id: str, request: Request, session: SessionDep, settings: SettingsDep, who: CallerDep
+) -> dict[str, Any]:
+    """A sweep: what was varied, ``sweep.csv`` as rows (objective and each term, bound, gap,
+    placed, unfilled quota, empty relay seats, budget, fairness counts; the base first) and
+    links to the CSV and the page (viewers too)."""
+    sweep, scenario = store.get_sweep(session, who, sweep_id)
+    folder = store.sweep_dir(settings, sweep.id)
+    meta = results.sweep_meta(folder)
+    rows = results.sweep_rows(folder)
+    return _sweep(request, sweep, scenario) | {
+        "vary": meta["vary"],
+        "time_limit": meta["time_limit"],
+        "gap_tolerance": meta["gap_tolerance"],
+        "seconds": meta["seconds"],
+        "all_optimal": all(bool(r["optimal"]) for r in rows),
+        "rows": rows,
+    }
+
+
+@api.get(
+    "/sweeps/{sweep_id}/csv",
+    name="sweep_csv",
+    response_class=FileResponse,
+    responses={**_ERRORS, 200: {"content": {"text/csv": {}}}},
+    dependencies=[Depends(audited("download", "sweep.csv"))],
+)
+def sweep_csv(sweep_id: str, session: SessionDep, settings: SettingsDep, who: CallerDep) -> Any:
+    """``sweep.csv``: one row per plan, the base first (viewers too)."""
+    sweep, _ = store.get_sweep(session, who, sweep_id)
+    path = results.sweep_file(store.sweep_dir(settings, sweep.id), "csv")
+    return FileResponse(
+        path, media_type="text/csv; charset=utf-8", filename=f"sweep-{sweep.id}.csv"
+    )
+
+
+@api.get(
+    "/sweeps/{sweep_id}/page",
+    name="sweep_page",
+    response_class=HTMLResponse,
+    responses={**_ERRORS, 200: {"content": {"text/html": {}}}},
+    dependencies=[Depends(audited("download", "sweep.html"))],
+)
+async def sweep_page(
+    sweep_id: str, request: Request, settings: SettingsDep, who: CallerDep
+) -> Response:
+    """``sweep.html``: the comparison chart, the table and the map of where the placements
+    change, one page that needs nothing else (viewers too)."""
+
+    def find() -> Path:
+        with request.app.state.sessions() as session:
+            sweep, _ = store.get_sweep(session, who, sweep_id)
+        return results.sweep_file(store.sweep_dir(settings, sweep.id), "page")
+
+    return await page_file_response(request, await run_in_threadpool(find))
 
 
 # --- audit trail ------------------------------------------------------------------------------

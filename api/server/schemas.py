@@ -67,21 +67,42 @@ class JobCreate(BaseModel):
     )
 
 
+class SweepCreate(BaseModel):
+    """What a sweep job varies (as ``planner sweep --vary``) and how long each plan may take."""
+
+    vary: list[Annotated[str, Field(max_length=2000)]] = Field(
+        max_length=20,
+        description="KEY=V1,V2,...: rules.KEY or weights.KEY of scenario.toml, or "
+        "quota_scale.PROVINCE (e.g. quota_scale.520000=1.1); the sweep plans the base and "
+        "every combination (at most PLANNER_MAX_SWEEP_VARIANTS).",
+        examples=[["rules.undergraduate_min_share=0.8,0.85", "weights.preference_rank=5,10"]],
+    )
+    time_limit: float | None = Field(
+        default=None,
+        gt=0,
+        le=86_400,
+        description="Solver seconds for each plan of the sweep; default PLANNER_JOB_TIME_LIMIT.",
+    )
+
+
 class JobCreated(BaseModel):
-    """Answer to starting a plan: the job to poll."""
+    """Answer to starting a plan or a sweep: the job to poll."""
 
     job_id: str
 
 
 class JobPublic(BaseModel):
-    """A plan job."""
+    """A job: a plan or a sweep."""
 
     id: str
     scenario_id: str
+    kind: Literal["plan", "sweep"]
     state: JobState
     progress: float = Field(description="Percent done (by stage).")
     stage: str
     plan_id: str | None
+    sweep_id: str | None = Field(description="The sweep a finished sweep job made.")
+    vary: list[str] | None = Field(description="What a sweep job varies.")
     previous_plan_id: str | None
     error: str | None
     time_limit: float
@@ -103,6 +124,29 @@ class PlanPublic(BaseModel):
     stages: list[str]
     created_at: Time
     links: dict[str, str]
+
+
+class SweepPublic(BaseModel):
+    """A finished sweep and where its results are."""
+
+    id: str
+    scenario_id: str
+    scenario_name: str
+    job_id: str
+    variants: int = Field(description="Variants planned besides the base.")
+    created_at: Time
+    links: dict[str, str]
+
+
+class SweepDetail(SweepPublic):
+    """A sweep: what was varied and ``sweep.csv`` as rows (the base first, as variant 0)."""
+
+    vary: list[dict[str, Any]] = Field(description="Each key varied and its values.")
+    time_limit: float = Field(description="Solver seconds of each plan.")
+    gap_tolerance: float
+    seconds: float = Field(description="Wall time of the sweep.")
+    all_optimal: bool = Field(description="Every plan certified optimal within the tolerance.")
+    rows: list[dict[str, Any]]
 
 
 class TablePage(BaseModel):

@@ -5,7 +5,8 @@
 may pass it on), ``X-Frame-Options: DENY`` and, unless the route chose otherwise,
 ``Cache-Control: no-store``. HTML pages get a Content-Security-Policy that lets them run only
 their own inline scripts and styles, by hash (:mod:`maps.csp`); a route may send its own
-(the map does: the policy its file carries, computed once per file by :func:`map_policy`).
+(a map or a sweep's page does: the policy its file carries, computed once per file by
+:func:`page_policy`).
 Other answers get ``default-src 'none'; frame-ancestors 'none'``.
 
 :class:`BodyLimit` refuses a request body over the limit with 413 before it is read whole:
@@ -56,8 +57,9 @@ def _file_policy(path: Path, mtime_ns: int) -> str:
     return csp.page_policy(path.read_text(encoding="utf-8"))
 
 
-def map_policy(path: Path) -> str:
-    """The policy of a rendered map file (read and hashed once per file)."""
+def page_policy(path: Path) -> str:
+    """The policy of a page file the service wrote (a map, a sweep's page): the one it
+    carries, plus ``frame-ancestors 'none'`` (read and hashed once per file)."""
     return _file_policy(path, path.stat().st_mtime_ns)
 
 

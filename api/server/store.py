@@ -1,4 +1,5 @@
-"""Services behind the routes: scenarios, plan jobs and plans, scoped to the caller.
+"""Services behind the routes: scenarios, jobs (plans and sweeps), plans and sweeps, scoped to
+the caller.
 
 Routes stay thin: they parse the request, call one function here and shape the answer.
 Every lookup goes through the caller's :class:`~api.keys.Principal`, so a province key never
@@ -8,6 +9,7 @@ learns that another province's resource exists (404, as for an unknown id).
 from __future__ import annotations
 
 import logging
+import math
 import shutil
 import uuid
 from collections.abc import Iterable
@@ -19,7 +21,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.db.models import JobRow, PlanRow, ScenarioRow, utcnow
+from api.db.models import JobRow, PlanRow, ScenarioRow, SweepRow, utcnow
 from api.keys import Principal
 from api.server.problems import ApiProblem
 from api.settings import Settings
@@ -29,6 +31,7 @@ from geodata.workbook import SUFFIXES as WORKBOOK_SUFFIXES
 from planner.i18n import N_, Text
 from planner.issues import Report
 from planner.scenario import Scenario
+from planner.sweep import Vary, VaryError, check_province, variants
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +76,11 @@ def scenario_dir(settings: Settings, scenario_id: str) -> Path:
 def plan_dir(settings: Settings, plan_id: str) -> Path:
     """Folder of a plan's outputs."""
     return settings.data_dir / "plans" / plan_id
+
+
+def sweep_dir(settings: Settings, sweep_id: str) -> Path:
+    """Folder of a sweep's outputs."""
+    return settings.data_dir / "sweeps" / sweep_id
 
 
 def job_log(settings: Settings, job_id: str) -> Path:
@@ -141,11 +149,17 @@ def _first_errors(report: Report, n: int = 3) -> Text:
     """The first ``n`` errors as one text (``where: message; ...; and N more``)."""
     shown = [
         Text(N_("{where}: {message}"), {"where": i.cell or i.file, "message": i.text})
-        for i in report.errors[:n]
+        for i in report.errors
     ]
-    fields = {f"e{k}": t for k, t in enumerate(shown)}
-    template = "; ".join(f"{{e{k}}}" for k in range(len(shown)))
-    more = len(report.errors) - n
+    return _joined(shown, n)
+
+
+def _joined(texts: list[Text], n: int) -> Text:
+    """The first ``n`` texts as one (``a; b; ...; and N more``), each rendered in the
+    reader's language."""
+    fields: dict[str, Any] = {f"e{k}": t for k, t in enumerate(texts[:n])}
+    template = "; ".join(f"{{e{k}}}" for k in range(len(fields)))
+    more = len(texts) - n
     if more > 0:
         fields["more"] = Text(N_("and {n} more"), {"n": more})
         template += "; {more}"
@@ -461,20 +475,109 @@ def create_job(
                 N_("plan {id!r} has no assignments; a re-plan needs an allocation plan"),
                 id=ref.id,
             )
-    job = JobRow(
-        id=new_id(),
-        scenario_id=scenario_id,
-        state="queued",
-        stage="queued",
-        progress=0.0,
-        time_limit=time_limit or settings.job_time_limit,
-        previous_plan_id=previous_plan_id,
-        language=language,
-        created_by=who.key_id,
+    return _queue(
+        session,
+        JobRow(
+            scenario_id=scenario_id,
+            time_limit=time_limit or settings.job_time_limit,
+            previous_plan_id=previous_plan_id,
+            language=language,
+            created_by=who.key_id,
+        ),
     )
+
+
+def _queue(session: Session, job: JobRow) -> JobRow:
+    """Store ``job`` as queued under a new id."""
+    job.id, job.state, job.stage, job.progress = new_id(), "queued", "queued", 0.0
     session.add(job)
     session.commit()
     return job
+
+
+def create_sweep_job(
+    session: Session,
+    settings: Settings,
+    who: Principal,
+    scenario_id: str,
+    vary: list[str],
+    time_limit: float | None,
+    language: str | None = None,
+) -> JobRow:
+    """Queue a sweep job of a scenario the caller sees: the base and every variant of the
+    ``vary`` axes (``KEY=V1,V2,...`` as ``planner sweep --vary``), each planned with
+    ``time_limit`` seconds; ``language`` as in :func:`create_job`.
+
+    Raises
+    ------
+    ApiProblem
+        404 for a scenario the caller does not see; 422 naming every bad key or value, a
+        key varied twice, a quota scale of a province the scenario does not serve, more
+        variants than ``PLANNER_MAX_SWEEP_VARIANTS``, or a scenario without allocation
+        tables.
+    """
+    row = get_scenario(session, who, scenario_id)
+    if not (row.tables.get("posts") and row.tables.get("applicants")):
+        raise ApiProblem(422, N_("the scenario has no allocation tables (posts, applicants)"))
+    axes = check_vary(vary, provinces(row), settings.max_sweep_variants)
+    plans = math.prod(len(a.values) for a in axes) + 1
+    return _queue(
+        session,
+        JobRow(
+            scenario_id=scenario_id,
+            kind="sweep",
+            options={"vary": [v.strip() for v in vary], "plans": plans},
+            time_limit=time_limit or settings.job_time_limit,
+            language=language,
+            created_by=who.key_id,
+        ),
+    )
+
+
+def check_vary(vary: list[str], scope: frozenset[str], limit: int) -> list[Vary]:
+    """The axes of a sweep, checked as ``planner sweep`` checks them, before a job is queued.
+
+    Raises
+    ------
+    ApiProblem
+        422 naming every problem at once (:class:`~planner.sweep.VaryError`'s messages,
+        in the request's language).
+    """
+    problems: list[Text] = []
+    axes = []
+    for text in vary:
+        try:
+            axis = Vary.parse(text)
+            check_province(axis.key, scope)
+            axes.append(axis)
+        except VaryError as exc:
+            problems.append(exc.text)
+    if not vary:
+        problems.append(Text(N_("no vary: give at least one KEY=V1,V2,...")))
+    if not problems:
+        count = math.prod(len(a.values) for a in axes)
+        if count > limit:
+            problems.append(
+                Text(
+                    N_(
+                        "the sweep has {n:,} variants; at most {limit:,} are accepted "
+                        "(PLANNER_MAX_SWEEP_VARIANTS)"
+                    ),
+                    {"n": count, "limit": limit},
+                )
+            )
+        else:
+            try:
+                variants(axes)
+            except VaryError as exc:
+                problems.append(exc.text)
+    if problems:
+        raise ApiProblem(
+            422,
+            N_("the sweep cannot be planned: {problems}"),
+            problems=_joined(problems, 10),
+        )
+    return axes
 
 
 def _job_scenario(session: Session, job: JobRow) -> ScenarioRow:
@@ -603,3 +706,28 @@ def plan_language(session: Session, plan_id: str) -> str | None:
         .where(PlanRow.id == plan_id)
     ).scalar_one_or_none()
     return found
+
+
+# --- sweeps ----------------------------------------------------------------------------------
+
+
+def list_sweeps(session: Session, who: Principal) -> list[tuple[SweepRow, ScenarioRow]]:
+    """The caller's visible sweeps with their scenarios, newest first."""
+    q = (
+        select(SweepRow, ScenarioRow)
+        .join(ScenarioRow, SweepRow.scenario_id == ScenarioRow.id)
+        .order_by(SweepRow.created_at.desc())
+    )
+    return [(w, s) for w, s in session.execute(q) if who.sees(provinces(s))]
+
+
+def get_sweep(session: Session, who: Principal, sweep_id: str) -> tuple[SweepRow, ScenarioRow]:
+    """One sweep and its scenario, or 404 when unknown or outside the caller's province."""
+    found = session.execute(
+        select(SweepRow, ScenarioRow)
+        .join(ScenarioRow, SweepRow.scenario_id == ScenarioRow.id)
+        .where(SweepRow.id == sweep_id)
+    ).first()
+    if found is None or not who.sees(provinces(found[1])):
+        raise ApiProblem(404, N_("no sweep {id!r}"), id=sweep_id)
+    return found[0], found[1]
