@@ -130,6 +130,18 @@ class Service:
         assert job["state"] == "succeeded", job
         return {"scenario_id": sid, "job_id": jid, "plan_id": job["plan_id"]}
 
+    def sweep(self, scenario_id: str, vary: list[str], role: str = "national") -> str:
+        """Sweep a stored scenario with ``role``'s key; the (finished) sweep's id."""
+        h = self.headers(role)
+        r = self.client.post(
+            f"/api/v1/scenarios/{scenario_id}/sweeps", json={"vary": vary}, headers=h
+        )
+        assert r.status_code == 202, r.text
+        job = self.wait(r.json()["job_id"], role)
+        assert job["state"] == "succeeded" and job["sweep_id"], job
+        sweep_id: str = job["sweep_id"]
+        return sweep_id
+
     def wait_state(self, job_id: str, state: str, timeout: float = 60.0) -> dict[str, Any]:
         """Poll until the job reaches ``state``."""
         end = time.monotonic() + timeout

@@ -34,6 +34,8 @@ ROLES: tuple[tuple[str, str | None], ...] = (
     ("other province", OTHER),
 )
 DOC = Path(__file__).resolve().parents[1] / "docs" / "security.md"
+SWEEP = ["weights.preference_rank=5"]
+"""The sweep of the matrix: the base and one variant."""
 START, END = "<!-- access-matrix:start -->", "<!-- access-matrix:end -->"
 
 
@@ -90,6 +92,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/scenarios"): Rule("office", note="lists only what the key sees"),
     ("GET", "/api/v1/scenarios/{scenario_id}"): Rule("office", scoped=True),
     ("POST", "/api/v1/scenarios/{scenario_id}/plans"): Rule("office", 202, scoped=True),
+    ("POST", "/api/v1/scenarios/{scenario_id}/sweeps"): Rule("office", 202, scoped=True),
     ("GET", "/api/v1/jobs"): Rule("office", note="lists only what the key sees"),
     ("GET", "/api/v1/jobs/{job_id}"): Rule("office", scoped=True),
     ("POST", "/api/v1/jobs/{job_id}/cancel"): Rule(
@@ -107,6 +110,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", f"{P}/xlsx"): Rule("office", scoped=True),
     ("GET", f"{P}/map"): Rule("any", scoped=True, note="or, without a key, a signed link"),
     ("POST", f"{P}/map-link"): Rule("any", scoped=True),
+    ("GET", "/api/v1/sweeps"): Rule("any", note="lists only what the key sees"),
+    ("GET", "/api/v1/sweeps/{sweep_id}"): Rule("any", scoped=True),
+    ("GET", "/api/v1/sweeps/{sweep_id}/csv"): Rule("any", scoped=True),
+    ("GET", "/api/v1/sweeps/{sweep_id}/page"): Rule("any", scoped=True),
     ("GET", "/api/v1/audit"): Rule("national"),
 }
 OFFICE = "/office"
@@ -204,6 +211,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     book = workbook_of(tiny, tmp / "tiny.xlsx", "zh-CN")
     with running_service(settings) as svc:
         ids = svc.upload_and_plan(tiny, OWN) | {"name": "office.css"}
+        ids["sweep_id"] = svc.sweep(ids["scenario_id"], SWEEP, OWN)
         yield {"svc": svc, "tiny": tiny, "book": book, "ids": ids, "browsers": {}}
 
 
@@ -248,6 +256,8 @@ def _call(w: dict[str, Any], method: str, path: str, role: str | None) -> int:
     kwargs: dict[str, Any] = {"headers": svc.headers(role)}
     if (method, path) == ("POST", "/api/v1/scenarios"):
         kwargs["files"] = zip_part(zip_folder(w["tiny"]))
+    if (method, path) == ("POST", "/api/v1/scenarios/{scenario_id}/sweeps"):
+        kwargs["json"] = {"vary": SWEEP}
     r = svc.client.request(method, url, **kwargs)
     if r.status_code == 202 and "job_id" in r.json():  # spend no CPU on the queued job
         svc.client.post(f"/api/v1/jobs/{r.json()['job_id']}/cancel", headers=svc.headers(role))
