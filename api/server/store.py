@@ -520,7 +520,7 @@ def create_sweep_job(
     if not (row.tables.get("posts") and row.tables.get("applicants")):
         raise ApiProblem(422, N_("the scenario has no allocation tables (posts, applicants)"))
     axes = check_vary(vary, provinces(row), settings.max_sweep_variants)
-    plans = math.prod(len(a.values) for a in axes) + 1
+    plans = len(variants(axes)) + 1  # the base and every variant
     return _queue(
         session,
         JobRow(
