@@ -324,6 +324,19 @@ def _settings(
                     default=default,
                 )
                 continue
+            if section == "weights" and value > sc.MAX_WEIGHT:
+                report.error(
+                    file,
+                    line,
+                    key,
+                    "toml-type",
+                    N_("[{section}] {key} = {value!r}; expected a weight of at most {most:,}"),
+                    section=section,
+                    key=key,
+                    value=value,
+                    most=sc.MAX_WEIGHT,
+                )
+                continue
             values[key] = float(value) if isinstance(default, float) else value
         try:
             return cls(**values)

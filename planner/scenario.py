@@ -163,6 +163,14 @@ class Rules(_Frozen):
     speed_kmh: float = 40.0
 
 
+MAX_WEIGHT = 1_000_000
+"""The largest objective weight a scenario may set: the costs stay far inside the solvers'
+64-bit integers (a plan's value is at most about 10^5 placements x 10^6 x 10^3)."""
+
+MAX_QUOTA_SCALE = 10.0
+"""The largest factor a sweep may scale a province's quotas by."""
+
+
 @dataclass(frozen=True, slots=True)
 class Weights(_Frozen):
     """Objective weights (``[weights]`` of ``scenario.toml``); section 2, terms 1-6."""

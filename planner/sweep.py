@@ -38,7 +38,7 @@ import pandas as pd
 
 from planner.i18n import N_, Text
 from planner.plan import AllocationParams, allocate
-from planner.scenario import Rules, Scenario, ScenarioData, Weights
+from planner.scenario import MAX_QUOTA_SCALE, MAX_WEIGHT, Rules, Scenario, ScenarioData, Weights
 from planner.workers import map_tasks
 
 log = logging.getLogger(__name__)
@@ -185,9 +185,19 @@ def _value(key: str, kind: Any, text: str) -> Value:
             key=key,
             found=text,
         )
-    if key.startswith("quota_scale.") and value == 0:
+    if key.startswith("quota_scale.") and not 0 < value <= MAX_QUOTA_SCALE:
         raise VaryError(
-            N_("--vary {key}: found {found!r}; expected a factor > 0"), key=key, found=text
+            N_("--vary {key}: found {found!r}; expected a factor > 0 and at most {most:g}"),
+            key=key,
+            found=text,
+            most=MAX_QUOTA_SCALE,
+        )
+    if key.startswith("weights.") and value > MAX_WEIGHT:
+        raise VaryError(
+            N_("--vary {key}: found {found!r}; expected a weight of at most {most:,}"),
+            key=key,
+            found=text,
+            most=MAX_WEIGHT,
         )
     return value
 

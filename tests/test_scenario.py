@@ -130,3 +130,12 @@ def test_the_bachelor_share_has_at_most_four_decimals(
             "undergraduate_min_share",
             line,
         )
+
+
+def test_a_weight_beyond_a_million_is_refused(tiny_dir: Path) -> None:
+    """Costs must stay far inside the solvers' 64-bit integers."""
+    toml = tiny_dir / "scenario.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + "\n[weights]\nrelay_empty = 10000000\n")
+    (issue,) = load_scenario(tiny_dir).report.errors
+    assert (issue.column, issue.rule) == ("relay_empty", "toml-type")
+    assert "1,000,000" in issue.message
