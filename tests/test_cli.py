@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +49,10 @@ def test_demo_runs_and_says_where_outputs_are_in_chinese(tmp_path: Path) -> None
     assert "SYNTHETIC" not in proc.stdout and "written to" not in proc.stdout
     book = openpyxl.load_workbook(tmp_path / "out" / "western-2006" / "plan.xlsx", read_only=True)
     assert book.sheetnames[0] == "汇总"
+    reasons = (tmp_path / "out" / "western-2006" / "unassigned.csv").read_text("utf-8-sig")
+    assert re.search(r"[\u4e00-\u9fff]", reasons.splitlines()[1])  # the reason, in Chinese
+    page = (tmp_path / "out" / "huaihua-screening" / "map.html").read_text("utf-8")
+    assert '<html lang="zh-CN"' in page
     assert str((tmp_path / "out").resolve()) in proc.stdout.replace("\n", "")
     report = json.loads((tmp_path / "out" / "western-2006-validation.json").read_text("utf-8"))
     assert report["ok"] is True
