@@ -1,26 +1,30 @@
-"""Certified-optimal allocation by price-and-branch.
+"""Certified-optimal allocation: min-cost flows, price-and-branch, and an exact compact MIP.
 
 0. **Relax**: the min-cost flow on the compact network without A3 seats and A4
    (:mod:`planner.allocation.compact`) is a lower bound; if its plan keeps A3 and A4 it is
-   optimal, else its arcs seed the columns.
-1. **Price**: solve the LP relaxation of the model of :mod:`planner.allocation.lp` over a
-   small set of arcs (HiGHS through OR-Tools' model builder), read the duals, and add the
+   optimal. Where only A4 is broken, A4 is priced into the flow
+   (:mod:`planner.allocation.share`): a Lagrangian bound and a plan.
+1. **Price** (where the flow breaks A3): solve the LP relaxation of the model of
+   :mod:`planner.allocation.lp` over a small set of arcs (GLOP), read the duals, and add the
    arcs whose reduced cost is negative (:class:`~planner.allocation.pricing.Pricer` finds them
    from per-area sorted post lists without enumerating all arcs). When no arc prices out, the
    LP value is the LP optimum over *all* arcs: a proven lower bound ``LB`` of the plan.
-2. **Branch**: solve the MIP over the priced arcs: a plan of value ``UB``.
-3. **Close**: an arc with reduced cost ``rc`` raises any plan that uses it to at least
-   ``LB + rc``, so a plan better than ``UB`` uses only arcs with ``rc < UB - LB``. Those are
-   added and the MIP solved again; its optimum is the optimum, and its bound the proven bound.
+2. **Branch**: the LP vertex when it is integral, else a MIP over the priced arcs near the LP
+   optimum: a plan of value ``UB``.
+3. **Close** (:func:`_close_part`, where ``UB - LB`` is above the tolerance): the exact MIP
+   over the compact network with A3 and A4 as side rows
+   (:mod:`planner.allocation.compact_mip`); its optimum is the optimum, and its bound the
+   proven bound.
 
 The constraint matrix is that of a bipartite network with laminar capacities on both sides
 (applicant < recruiting province; post < bucket < service province), which is totally
 unimodular; only the pair seat counts and the bachelor share (A3, A4) break that, so the LP
-bound is nearly always tight and the MIP closes at the root.
+bound is nearly always tight, and the compact MIP branches over few counts.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -30,7 +34,8 @@ import numpy as np
 
 from planner.allocation import lp
 from planner.allocation.arcs import ArcBuilder, Arcs, integral_objective
-from planner.allocation.compact import CompactFlow, solve_compact_flow
+from planner.allocation.compact import CompactFlow, build_compact_network, solve_compact_flow
+from planner.allocation.compact_mip import solve_compact_mip
 from planner.allocation.components import Part, split
 from planner.allocation.pricing import Pricer
 from planner.allocation.problem import AllocationProblem
@@ -41,8 +46,7 @@ from planner.workers import default_workers, map_tasks, parallelism
 log = logging.getLogger(__name__)
 
 EPS = 1e-6
-"""Tolerance of the comparisons: an arc prices out below ``-EPS``, a part with a gap above
-it is closed again."""
+"""Tolerance of the comparisons: an arc prices out below ``-EPS``."""
 INITIAL_PER_PREFERENCE = 2
 """The first columns: the cheapest arcs of each preference, this many."""
 ROUND_PER_APPLICANT = 3
@@ -50,14 +54,10 @@ ROUND_PER_PREFERENCE = 40
 """A pricing round adds at most this many arcs per applicant and per preference."""
 INCUMBENT_RC = 1.0
 """Columns with a reduced cost below this join the incumbent MIP."""
-INCUMBENT_SECONDS = 60.0
-"""Time for a part's incumbent MIP (and :data:`FIRST_PASS_SECONDS` on a first pass)."""
+INCUMBENT_SECONDS = 10.0
+"""Time for a part's incumbent MIP over the columns (the compact MIP closes its gap)."""
 PARALLEL_APPLICANTS = 5_000
 """From this many applicants on, the parts are solved in parallel processes by default."""
-FIRST_PASS_SECONDS = 10.0
-"""Time for a part's incumbent MIP when the parts are first solved, without closing."""
-CLOSING_LIMIT = 200_000
-"""At most this many arcs go into the exact closing MIP."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,48 +226,6 @@ def _as_solution(
     return lp.LPSolution(status, False, True, value, -np.inf, x, np.zeros(0), 0.0)
 
 
-def _close(
-    problem: AllocationProblem,
-    layout: lp.RowLayout,
-    pricer: Pricer,
-    columns: Arcs,
-    relaxed: lp.LPSolution,
-    incumbent: lp.LPSolution,
-    lower: float,
-    deadline: float,
-    notes: list[str],
-) -> tuple[lp.LPSolution, Arcs]:
-    """Reduced-cost fixing: a plan better than the incumbent uses only arcs whose reduced
-    cost is below ``UB - LB``; when they are few, the MIP over them is exact."""
-    n_p = problem.n_posts
-    slack = incumbent.objective - lower + EPS
-    post_dual, app_dual, pair_dual = lp.dual_parts(problem, layout, relaxed.duals)
-    extra, _, _ = pricer.candidates(post_dual, app_dual, pair_dual, slack)
-    rc = columns.cost - lp.matrix(problem, layout, columns).T @ relaxed.duals
-    keep = np.union1d(np.flatnonzero(rc < slack), np.flatnonzero(incumbent.x > 0.5))
-    restricted = _merge(columns.take(keep), _outside(columns, extra, n_p), n_p)
-    if len(restricted) > CLOSING_LIMIT:
-        notes.append(
-            f"gap left open: {len(restricted)} arcs have a reduced cost below UB - LB = "
-            f"{slack:.2f} (exact closing is limited to {CLOSING_LIMIT})"
-        )
-        return incumbent, columns
-    used = columns.a[incumbent.x > 0.5] * n_p + columns.p[incumbent.x > 0.5]
-    hint = np.isin(restricted.a * n_p + restricted.p, used).astype(float)
-    exact = lp.solve(
-        problem,
-        layout,
-        restricted,
-        integral=True,
-        time_limit=max(deadline - time.perf_counter(), 1.0),
-        hint=hint,
-    )
-    notes.append(f"exact MIP over the {len(restricted)} arcs with reduced cost below UB - LB")
-    if exact.feasible and exact.objective <= incumbent.objective + EPS:
-        return exact, restricted
-    return incumbent, columns
-
-
 def solve_allocation(
     problem: AllocationProblem,
     time_limit: float = 300.0,
@@ -289,37 +247,45 @@ def solve_allocation(
         and len(parts[0].applicants) == problem.n_applicants
         and len(parts[0].posts) == problem.n_posts
     )
+    deadline = t0 + time_limit
     if whole:
-        return _solve_part(problem, time_limit, gap_tolerance)
+        first = _solve_part(problem, time_limit, gap_tolerance)
+        if first.optimal or time.perf_counter() > deadline:
+            return first
+        return _close_part(problem, deadline - time.perf_counter(), gap_tolerance, first)
     if workers is None:
         workers = default_workers() if problem.n_applicants >= PARALLEL_APPLICANTS else 1
     n_workers = parallelism(workers, len(parts))
-    deadline = t0 + time_limit
-    # first without the closing MIPs: the plan is judged by the gap of the whole
-    solutions = _solve_parts([p.problem for p in parts], deadline, gap_tolerance, n_workers, True)
+    # first without the compact MIPs: the plan is judged by the gap of the whole
+    problems = [p.problem for p in parts]
+    solutions = _solve_parts(problems, [None] * len(parts), deadline, gap_tolerance, n_workers)
     joined = _join(problem, parts, solutions, gap_tolerance, n_workers, time.perf_counter() - t0)
     if joined.optimal or time.perf_counter() > deadline:
         return joined
-    # then close the gap of every part that has one
-    open_parts = [k for k, sol in enumerate(solutions) if sol.objective - sol.bound > EPS]
+    # then close the gap of every part whose own gap is above the tolerance (when none is,
+    # neither is the whole's: every objective term is at least 0)
+    open_parts = [k for k, sol in enumerate(solutions) if not sol.optimal]
     closed = _solve_parts(
-        [parts[k].problem for k in open_parts], deadline, gap_tolerance, n_workers, False
+        [problems[k] for k in open_parts],
+        [solutions[k] for k in open_parts],
+        deadline,
+        gap_tolerance,
+        n_workers,
     )
     for k, sol in zip(open_parts, closed, strict=True):
-        if sol.objective - sol.bound < solutions[k].objective - solutions[k].bound:
-            solutions[k] = sol
+        solutions[k] = sol
     return _join(problem, parts, solutions, gap_tolerance, n_workers, time.perf_counter() - t0)
 
 
 def _solve_parts(
     problems: list[AllocationProblem],
+    starts: list[AllocationSolution | None],
     deadline: float,
     gap_tolerance: float,
     workers: int,
-    first_pass: bool,
 ) -> list[AllocationSolution]:
-    """:func:`_solve_part` for each problem, in up to ``workers`` processes
-    (:func:`planner.workers.map_tasks`)."""
+    """:func:`_solve_part` for each problem, or :func:`_close_part` from its plan in
+    ``starts``, in up to ``workers`` processes (:func:`planner.workers.map_tasks`)."""
     k = len(problems)
     if k == 0:
         return []
@@ -327,7 +293,7 @@ def _solve_parts(
     # would run alone); the time limit is a wall-clock time that every process can read
     order = sorted(range(k), key=lambda i: -problems[i].n_applicants)
     end = time.time() + deadline - time.perf_counter()
-    tasks = [(problems[i], end, gap_tolerance, first_pass) for i in order]
+    tasks = [(problems[i], starts[i], end, gap_tolerance) for i in order]
     solved = map_tasks(_solve_by, tasks, workers, label="part")
     solutions: list[AllocationSolution] = [solved[0]] * k
     for i, sol in zip(order, solved, strict=True):
@@ -336,10 +302,14 @@ def _solve_parts(
 
 
 def _solve_by(
-    problem: AllocationProblem, end: float, gap_tolerance: float, first_pass: bool
+    problem: AllocationProblem, start: AllocationSolution | None, end: float, gap_tolerance: float
 ) -> AllocationSolution:
-    """:func:`_solve_part` until the wall-clock time ``end``."""
-    return _solve_part(problem, max(end - time.time(), 1.0), gap_tolerance, first_pass)
+    """:func:`_solve_part` (or :func:`_close_part` from ``start``) until the wall-clock time
+    ``end``."""
+    seconds = max(end - time.time(), 1.0)
+    if start is None:
+        return _solve_part(problem, seconds, gap_tolerance)
+    return _close_part(problem, seconds, gap_tolerance, start)
 
 
 def _join(
@@ -385,36 +355,37 @@ def _network_plan(
     bound: float,
     t0: float,
     gap_tolerance: float,
-    note: str,
+    notes: list[str],
+    timed_out: bool = False,
 ) -> AllocationSolution:
-    """A plan made of min-cost flows, with its proven bound."""
+    """A plan of ``arcs`` (made of min-cost flows, or of the compact MIP's flow), with its
+    proven bound."""
     post_of = np.full(problem.n_applicants, -1, dtype=np.int64)
     post_of[arcs.a] = arcs.p
     objective = problem.constant() + float(arcs.cost.sum())
     if integral_objective(problem):
         bound = float(np.ceil(bound - 1e-6))  # every plan's value is an integer
-    verdict = judge(objective, bound, gap_tolerance)
+    verdict = judge(objective, bound, gap_tolerance, timed_out=timed_out)
     seconds = time.perf_counter() - t0
     stats = SolveStats(seconds, 0.0, 0, len(arcs), bound, verdict.status)
-    return AllocationSolution(post_of, arcs, objective, bound, verdict.optimal, stats, [note])
+    return AllocationSolution(post_of, arcs, objective, bound, verdict.optimal, stats, notes)
 
 
 def _solve_part(
-    problem: AllocationProblem, time_limit: float, gap_tolerance: float, first_pass: bool = False
+    problem: AllocationProblem, time_limit: float, gap_tolerance: float
 ) -> AllocationSolution:
-    """:func:`solve_allocation` for a problem whose pairing is connected.
-
-    A ``first_pass`` gives the incumbent MIP :data:`FIRST_PASS_SECONDS` and skips the
-    closing MIP: the parts' plans are first judged together.
-    """
+    """A plan and its proven bound for a problem whose pairing is connected, by min-cost
+    flows where they reach one, else by the column generation (its incumbent MIP limited to
+    :data:`INCUMBENT_SECONDS`); :func:`_close_part` closes the gap where one is left."""
     t0 = time.perf_counter()
-    run = _Run(problem, ArcBuilder(problem), t0, t0 + time_limit, gap_tolerance, first_pass)
+    run = _Run(problem, ArcBuilder(problem), t0, t0 + time_limit, gap_tolerance)
     # the relaxation without A3 pair seats and A4 on the compact network: a valid bound, and
     # when its plan keeps A3 and A4 too, the optimum
     relaxed_plan = solve_compact_flow(problem, run.builder)
     plan = _flow_plan(run, relaxed_plan)
     if plan is not None:
         return plan
+    # the flows reach no plan (A3 broken): a plan and the LP bound from the column generation
     pricer = Pricer(run.builder)
     layout = lp.row_layout(problem)
     columns = _initial_columns(run, pricer, relaxed_plan.arcs)
@@ -422,8 +393,50 @@ def _solve_part(
     pricing = _price(run, layout, pricer, columns)
     lower = _lower_bound(run, layout, pricer, pricing, relaxed_plan.objective)
     notes: list[str] = []
-    mip, columns = _branch(run, layout, pricer, pricing, lower, relaxed_plan.arcs, notes)
+    mip, columns = _branch(run, layout, pricing, lower, relaxed_plan.arcs, notes)
     return _part_solution(run, mip, columns, pricing, lower, build_seconds, notes)
+
+
+def _close_part(
+    problem: AllocationProblem, time_limit: float, gap_tolerance: float, start: AllocationSolution
+) -> AllocationSolution:
+    """Close the gap of :func:`_solve_part`'s plan ``start`` by the exact MIP over the compact
+    network (:mod:`planner.allocation.compact_mip`): the better of its plan and ``start``,
+    with the better of the proven bounds."""
+    t0 = time.perf_counter()
+    builder = ArcBuilder(problem)
+    mip = solve_compact_mip(
+        problem,
+        builder,
+        build_compact_network(problem, builder),
+        max(time_limit - (time.perf_counter() - t0), 1.0),
+        gap_tolerance,
+    )
+    note = (
+        f"exact MIP over the compact network ({mip.n_vars} arcs, {mip.side_rows} rows for "
+        f"A3 and A4): {mip.status} in {mip.seconds:.1f} s"
+    )
+    arcs, objective = start.arcs, start.objective
+    if mip.arcs is not None and not _side_feasible(problem, lp.usage(problem, mip.arcs)):
+        log.error("the compact MIP's plan breaks A3 or A4; it is not used")
+    elif mip.arcs is not None and mip.objective <= objective:
+        arcs, objective = mip.arcs, mip.objective
+    closed = _network_plan(
+        problem,
+        arcs,
+        max(start.bound, min(mip.bound, objective)),
+        t0,
+        gap_tolerance,
+        [*start.notes, note],
+        timed_out=mip.status == "time-limit",
+    )
+    stats = dataclasses.replace(
+        closed.stats,
+        build_seconds=start.stats.build_seconds,
+        solve_seconds=start.stats.solve_seconds + time.perf_counter() - t0,
+        pricing_rounds=start.stats.pricing_rounds,
+    )
+    return dataclasses.replace(closed, stats=stats)
 
 
 @dataclass(frozen=True, slots=True)
@@ -436,20 +449,19 @@ class _Run:
     t0: float
     deadline: float
     gap_tolerance: float
-    first_pass: bool
 
 
 def _flow_plan(run: _Run, relaxed_plan: CompactFlow) -> AllocationSolution | None:
     """The plan of min-cost flows where it needs no column generation: the relaxed optimum
     when it keeps A3 and A4; else, where only A4 is broken, A4 priced into the flow
-    (:mod:`planner.allocation.share`) when that plan is optimal or this is a first pass."""
+    (:mod:`planner.allocation.share`); None where the flows reach no plan."""
     problem, flow_arcs, flow_bound = run.problem, relaxed_plan.arcs, relaxed_plan.objective
     flow_used = lp.usage(problem, flow_arcs)
     if _side_feasible(problem, flow_used):
         note = "the min-cost flow optimum keeps the pair seats (A3) and the bachelor share (A4)"
         if relaxed_plan.from_previous:
             note += "; reached from the previous plan by shortest paths"
-        return _network_plan(problem, flow_arcs, flow_bound, run.t0, run.gap_tolerance, note)
+        return _network_plan(problem, flow_arcs, flow_bound, run.t0, run.gap_tolerance, [note])
     if not lp.pairs_ok(problem, flow_used):
         return None
     shared = solve_share(
@@ -466,8 +478,7 @@ def _flow_plan(run: _Run, relaxed_plan: CompactFlow) -> AllocationSolution | Non
     note = f"the bachelor share (A4) priced into the min-cost flow: {shared.flows} more flows"
     if shared.flows_from_previous:
         note += f" ({shared.flows_from_previous} reached from the previous plan)"
-    plan = _network_plan(problem, shared.arcs, shared.bound, run.t0, run.gap_tolerance, note)
-    return plan if plan.optimal or run.first_pass else None
+    return _network_plan(problem, shared.arcs, shared.bound, run.t0, run.gap_tolerance, [note])
 
 
 def _initial_columns(run: _Run, pricer: Pricer, flow_arcs: Arcs) -> Arcs:
@@ -551,14 +562,13 @@ def _lower_bound(
 def _branch(
     run: _Run,
     layout: lp.RowLayout,
-    pricer: Pricer,
     pricing: _Pricing,
     lower: float,
     flow_arcs: Arcs,
     notes: list[str],
 ) -> tuple[lp.LPSolution, Arcs]:
     """An integral plan over the columns: the LP vertex when it is integral, else the
-    incumbent MIP, closed by the exact MIP (not on a first pass) when its gap is open."""
+    incumbent MIP."""
     relaxed, columns = pricing.relaxed, pricing.columns
     x = relaxed.x if relaxed.feasible else np.zeros(len(columns))
     if pricing.complete and np.all(np.abs(x - np.round(x)) < 1e-9):
@@ -573,14 +583,9 @@ def _branch(
         run.deadline,
         notes,
         flow_arcs,
-        FIRST_PASS_SECONDS if run.first_pass else INCUMBENT_SECONDS,
+        INCUMBENT_SECONDS,
         absolute_gap(run.gap_tolerance, lower),
     )
-    closing = not run.first_pass and pricing.complete
-    if closing and relative_gap(mip.objective, lower) > run.gap_tolerance:
-        return _close(
-            run.problem, layout, pricer, columns, relaxed, mip, lower, run.deadline, notes
-        )
     return mip, columns
 
 
