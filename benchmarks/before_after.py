@@ -6,7 +6,7 @@ worktree and runs it with this checkout's virtual environment, its packages firs
 1. **Outputs.** ``planner demo`` with both trees; every file of the demo folder is compared:
    CSV and GeoJSON byte for byte, ``summary.json`` and ``plan.xlsx`` as values with the
    timings (keys ending in ``seconds``) left out, ``map.html`` with folium's random element ids
-   made equal. Prints one row per file: same / DIFFERENT (and where).
+   (and the policy's hashes of the scripts that hold them) made equal. Prints one row per file: same / DIFFERENT (and where).
 2. **Speed.** The allocation of the tiers and the routing of huaihua-screening, base and head
    alternately (``--repeat`` rounds), each solve in a fresh process; prints the median wall
    seconds of both and their ratio.
@@ -134,6 +134,13 @@ def _workbook(path: Path) -> dict[str, list[list[Any]]]:
 
 
 _FOLIUM_ID = re.compile(r"\b([a-z_]+)_[0-9a-f]{32}(?![0-9a-f])")
+_CSP_HASH = re.compile(r"'sha256-[A-Za-z0-9+/]+=*'")
+"""The policy's hashes of the inline scripts, which hold folium's ids."""
+
+
+def _html(path: Path) -> str:
+    """A map page with folium's random element ids, and the hashes of its policy, made equal."""
+    return _CSP_HASH.sub("'sha256'", _FOLIUM_ID.sub(r"\1", path.read_text("utf-8")))
 
 
 def compare(base: Path, head: Path) -> list[tuple[str, str]]:
@@ -158,9 +165,7 @@ def compare(base: Path, head: Path) -> list[tuple[str, str]]:
             diff = _first_difference(_workbook(a), _workbook(b))
             rows.append((str(rel), f"DIFFERENT: {diff}" if diff else "same values"))
         elif rel.suffix == ".html":
-            same = _FOLIUM_ID.sub(r"\1", a.read_text("utf-8")) == _FOLIUM_ID.sub(
-                r"\1", b.read_text("utf-8")
-            )
+            same = _html(a) == _html(b)
             rows.append((str(rel), "same (folium ids made equal)" if same else "DIFFERENT"))
         else:
             same = a.read_bytes() == b.read_bytes()
