@@ -47,11 +47,15 @@ class RoutingParams:
         Same seed, same routes.
     workers : int or None
         Processes for the counties; ``None``: one per core.
+    proof_seconds : float
+        Time for the day-pattern proof of a county whose routes miss a township that the
+        workload bound allows (within what is left of ``time_limit``; 0: no proofs).
     """
 
     time_limit: float = 60.0
     seed: int = 0
     workers: int | None = None
+    proof_seconds: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +174,12 @@ def route(
         )
     t0 = time.perf_counter()
     problem = RoutingProblem.from_scenario(data, crews=dict(crews) if crews is not None else None)
-    options = SolveOptions(time_limit=params.time_limit, seed=params.seed, workers=params.workers)
+    options = SolveOptions(
+        time_limit=params.time_limit,
+        seed=params.seed,
+        workers=params.workers,
+        proof_seconds=params.proof_seconds,
+    )
     result = solve_routing(problem, options)
     tables = routing_tables(problem, result)
     summary = routing_summary(problem, result, tables["coverage"])
