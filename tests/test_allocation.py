@@ -20,12 +20,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from planner.allocation.arcs import ArcBuilder
-from planner.allocation.compact import solve_compact_flow
+from planner.allocation.compact import CompactFlow, solve_compact_flow
 from planner.allocation.components import split
 from planner.allocation.direct import DirectSolution, solve_direct
 from planner.allocation.problem import AllocationProblem
 from planner.allocation.report import build_report
-from planner.allocation.share import solve_share
+from planner.allocation.share import SharePlan, solve_share
 from planner.allocation.solver import AllocationSolution, solve_allocation
 from planner.scenario import (
     CATEGORIES,
@@ -420,6 +420,21 @@ def test_random_scenarios_match_checker_and_direct(scenario: ScenarioData) -> No
     assert sol.objective == pytest.approx(direct.objective, abs=1e-6)
 
 
+def share_priced(
+    problem: AllocationProblem, builder: ArcBuilder, relaxed: CompactFlow
+) -> SharePlan:
+    """A4 priced into the relaxed flow ``relaxed`` (planner.allocation.share), 30 s at most."""
+    return solve_share(
+        problem,
+        builder,
+        relaxed.network,
+        relaxed.arcs,
+        relaxed.objective,
+        0.0,
+        time.perf_counter() + 30.0,
+    )
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios(juniors=3))
 def test_share_pricing_gives_a_bound_and_a_plan(scenario: ScenarioData) -> None:
@@ -430,15 +445,7 @@ def test_share_pricing_gives_a_bound_and_a_plan(scenario: ScenarioData) -> None:
     relaxed = solve_compact_flow(problem, builder)
     direct = solve_direct(problem, time_limit=30.0)
     assert direct.optimal
-    shared = solve_share(
-        problem,
-        builder,
-        relaxed.network,
-        relaxed.arcs,
-        relaxed.objective,
-        0.0,
-        time.perf_counter() + 30.0,
-    )
+    shared = share_priced(problem, builder, relaxed)
     assert relaxed.objective <= shared.bound + 1e-6
     assert shared.bound <= direct.objective + 1e-6
     if shared.arcs is not None:

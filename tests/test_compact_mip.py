@@ -5,7 +5,6 @@ gaps with it."""
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,10 +19,16 @@ from planner.allocation.compact_mip import solve_compact_mip
 from planner.allocation.components import split
 from planner.allocation.direct import solve_direct
 from planner.allocation.problem import AllocationProblem
-from planner.allocation.share import solve_share
 from planner.allocation.solver import solve_allocation
 from planner.scenario import ScenarioData
-from tests.test_allocation import build_scenario, checked, many_ties_rows, scenarios, solve_both
+from tests.test_allocation import (
+    build_scenario,
+    checked,
+    many_ties_rows,
+    scenarios,
+    share_priced,
+    solve_both,
+)
 
 
 @st.composite
@@ -87,15 +92,7 @@ def test_the_compact_mip_closes_the_gap_of_the_lagrangian_bound() -> None:
     problem = AllocationProblem.from_scenario(scenario)
     builder = ArcBuilder(problem)
     relaxed = solve_compact_flow(problem, builder)
-    shared = solve_share(
-        problem,
-        builder,
-        relaxed.network,
-        relaxed.arcs,
-        relaxed.objective,
-        0.0,
-        time.perf_counter() + 30.0,
-    )
+    shared = share_priced(problem, builder, relaxed)
     assert shared.bound == pytest.approx(53200 / 17, abs=1e-6)
     sol = solve_allocation(problem, time_limit=30.0)
     assert sol.objective == pytest.approx(3140.0, abs=1e-9)
