@@ -5,6 +5,8 @@ Every result is checked by the independent checker in ``tests/route_checker.py``
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -147,6 +149,10 @@ def test_day_patterns_prove_targets_the_workload_bound_allows() -> None:
     r = solve(p)
     assert int((r.served >= p.target()).sum()) == 1
     assert r.subproblems[0].unreachable and r.subproblems[0].proof.startswith("proven")
+    # with the proofs off (RoutingParams.proof_seconds=0) the same routes, and nothing claimed
+    off = solve(p, dataclasses.replace(FAST, proof_seconds=0.0))
+    assert off.served.tolist() == r.served.tolist()
+    assert not off.subproblems[0].unreachable and off.subproblems[0].proof == ""
     # Targets 45 and 40 fit a day at each stop: nothing to prove, and nothing is claimed.
     q = line_problem([100.0, -100.0], [56, 50], capacity=50, days=2)
     assert not prove_targets_unreachable(q, "100000").proven and _all_targets_possible(q)
