@@ -31,12 +31,14 @@ import argparse
 import heapq
 import os
 import re
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests.route_checker, when run as benchmarks/scale.py
 BEGIN, END = "<!-- scale:begin -->", "<!-- scale:end -->"
 
 
@@ -87,10 +89,13 @@ def md(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(out)
 
 
-def routing_part(time_limit: float) -> tuple[str, Any, Any]:
+def routing_part(
+    time_limit: float, scenario: str = "builtin:tier-national"
+) -> tuple[str, Any, Any]:
     import planner
+    from tests.route_checker import check_routes  # the independent checker of the test suite
 
-    sc = planner.read_scenario("builtin:tier-national")
+    sc = planner.read_scenario(scenario)
     runs = {}
     for spec, label, workers in (
         ("processes:2", "local pool, 2 processes", 2),
@@ -104,8 +109,6 @@ def routing_part(time_limit: float) -> tuple[str, Any, Any]:
         plan, rec, seconds = on(spec, lambda p=p: planner.route(sc, params=p))
         runs[spec] = (label, plan, rec, seconds)
         print(f"{label}: {seconds:.1f} s", flush=True)
-    from tests.route_checker import check_routes  # the independent checker of the test suite
-
     rows = []
     for _spec, (label, plan, rec, seconds) in runs.items():
         county = rec.of("county")
@@ -197,7 +200,7 @@ def sweep_part() -> str:
 
     sc = planner.read_scenario("builtin:western-2006")
     axes = [
-        Vary.parse("rules.undergraduate_min_share=0.8,0.85"),
+        Vary.parse("rules.undergraduate_min_share=0.85,0.9"),
         Vary.parse("weights.preference_rank=5,10,20"),
         Vary.parse("quota_scale.540000=1.0,1.1"),
     ]
