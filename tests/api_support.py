@@ -155,6 +155,19 @@ class Service:
                 raise AssertionError(f"job {job_id} never {state}: {job}")
             time.sleep(0.05)
 
+    def running_worker(self, job_id: str, timeout: float = 60.0) -> Any:
+        """Wait until the job runs and its worker process is started; the runner's record of it
+        (``proc``, ``limit``). The runner claims the job in the database first and starts the
+        process a moment later, so the ``running`` state alone does not mean the record exists."""
+        self.wait_state(job_id, "running", timeout)
+        runner = self.client.app.state.runner  # type: ignore[attr-defined]
+        end = time.monotonic() + 10.0
+        while (running := runner._running.get(job_id)) is None:
+            if time.monotonic() > end:
+                raise AssertionError(f"job {job_id} is running but no worker was started")
+            time.sleep(0.01)
+        return running
+
 
 @dataclass
 class Browser:

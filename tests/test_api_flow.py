@@ -331,9 +331,7 @@ def test_cancel_kills_the_running_worker(svc: Service, finished: dict[str, Any])
     h = svc.headers("national")
     sid = finished["scenario"]["id"]
     job_id = svc.client.post(f"/api/v1/scenarios/{sid}/plans", headers=h).json()["job_id"]
-    svc.wait_state(job_id, "running")
-    runner = svc.client.app.state.runner  # type: ignore[attr-defined]
-    proc = runner._running[job_id].proc
+    proc = svc.running_worker(job_id).proc
     r = svc.client.post(f"/api/v1/jobs/{job_id}/cancel", headers=h)
     assert r.status_code == 200 and r.json()["state"] == "cancelled"
     assert proc.wait(timeout=10) != 0  # killed, not finished

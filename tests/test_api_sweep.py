@@ -278,9 +278,7 @@ def test_cancel_kills_a_running_sweep(svc: Service, scenario_id: str) -> None:
         headers=h,
     )
     job_id = r.json()["job_id"]
-    svc.wait_state(job_id, "running")
-    runner = svc.client.app.state.runner  # type: ignore[attr-defined]
-    running = runner._running[job_id]
+    running = svc.running_worker(job_id)
     # the wall-time limit counts every plan of the sweep: the base and 4 variants
     assert running.limit == DEADLINE_FACTOR * 20 * 5 + svc.settings.job_grace_seconds
     r = svc.client.post(f"/api/v1/jobs/{job_id}/cancel", headers=h)
