@@ -41,6 +41,14 @@ PRELOAD = ("planner.preload",)
 """Modules a worker imports when it starts (as :data:`planner.workers.PRELOAD`; this module
 imports nothing from :mod:`planner.workers`, which imports it on demand)."""
 
+LOCAL_WORKER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+"""Dask settings for the workers of a ``LocalCluster``. By default a nanny starts its worker
+with ``MALLOC_TRIM_THRESHOLD_=65536``, which makes glibc hand memory back to the system
+after almost every large free: the routing searches (many short-lived allocations in
+OR-Tools) ran 4-8% slower with it, measured on the province tier (docs/scale.md). The nanny
+also leaves that variable in the environment of the process that started it, where a fork
+server started later would inherit it. Unset, the workers allocate as the local processes do."""
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -105,6 +113,7 @@ class DaskCluster:
             return self._client
 
     def _connect(self) -> Any:
+        import dask
         from distributed import Client, LocalCluster
 
         # distributed logs its start and stop at INFO on its own handler: follow this
@@ -113,14 +122,15 @@ class DaskCluster:
             max(logging.getLogger().getEffectiveLevel(), logging.INFO)
         )
         if self.address is None:
-            cluster = LocalCluster(
-                n_workers=self.workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=":0",
-                silence_logs=logging.ERROR,
-                preload=list(self.preload),
-            )
+            with dask.config.set(LOCAL_WORKER_CONFIG):
+                cluster = LocalCluster(
+                    n_workers=self.workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=":0",
+                    silence_logs=logging.ERROR,
+                    preload=list(self.preload),
+                )
             self._cluster = cluster
             client = Client(cluster)
             log.info("started a Dask LocalCluster of %d workers: %s", self.workers, cluster)

@@ -23,6 +23,11 @@ from tests.route_checker import check_routes
 from tests.test_workers import _slow_square
 
 
+TRIM = "MALLOC_TRIM_THRESHOLD_"
+TRIM_BEFORE = os.environ.get(TRIM)
+"""This process's setting before any cluster of this module started."""
+
+
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[DaskCluster]:
     """A LocalCluster of 2 worker processes, shared by the tests of this module."""
@@ -75,6 +80,14 @@ def test_tasks_run_on_the_cluster_in_order_with_progress(cluster: DaskCluster) -
     assert sorted(t.index for t in rec.of("sq")) == list(range(5))
     assert all(t.peak_rss > 0 and t.bytes_sent > 0 for t in rec.tasks)
     assert cluster.dashboard() is not None and cluster.dashboard().startswith("http")
+
+
+def test_local_workers_allocate_memory_as_the_local_processes_do(cluster: DaskCluster) -> None:
+    # a nanny's default MALLOC_TRIM_THRESHOLD_ made the routing searches slower; it must reach
+    # neither the workers nor (through the nanny) this process, whose fork server inherits it
+    seen = cluster.client().run(os.environ.get, TRIM)
+    assert len(seen) == 2 and set(seen.values()) == {TRIM_BEFORE}
+    assert os.environ.get(TRIM) == TRIM_BEFORE
 
 
 def test_routing_on_the_cluster_is_the_local_routing_and_sends_each_county_alone(
