@@ -22,7 +22,6 @@ from planner.routing.solver import SolveOptions, solve_routing
 from tests.route_checker import check_routes
 from tests.test_workers import _slow_square
 
-
 TRIM = "MALLOC_TRIM_THRESHOLD_"
 TRIM_BEFORE = os.environ.get(TRIM)
 """This process's setting before any cluster of this module started."""
