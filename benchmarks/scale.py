@@ -281,13 +281,30 @@ def overhead_part(time_limit: float) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--parts", default="routing,projection,sweep,overhead")
-    ap.add_argument("--time-limit", type=float, default=600.0)
-    ap.add_argument("--province-time-limit", type=float, default=600.0)
-    ap.add_argument("--write", type=Path, default=None)
-    ap.add_argument("--max-load", type=float, default=1.0)
-    ap.add_argument("--wait", type=float, default=7200.0)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
+    ap.add_argument(
+        "--parts",
+        default="routing,projection,sweep,overhead",
+        help="Which measurements, comma-separated (projection runs the national routing too).",
+    )
+    ap.add_argument(
+        "--time-limit", type=float, default=600.0, help="National routing's wall limit, s."
+    )
+    ap.add_argument(
+        "--province-time-limit",
+        type=float,
+        default=600.0,
+        help="The overhead part's province-tier routing wall limit, s.",
+    )
+    ap.add_argument(
+        "--write", type=Path, default=None, help="Replace the marked block of this Markdown file."
+    )
+    ap.add_argument(
+        "--max-load", type=float, default=1.0, help="Start when the 1-minute load is under this."
+    )
+    ap.add_argument(
+        "--wait", type=float, default=7200.0, help="Wait at most this long for --max-load, s."
+    )
     args = ap.parse_args()
     parts = args.parts.split(",")
     load = wait_for_quiet(args.max_load, args.wait)

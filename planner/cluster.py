@@ -27,8 +27,9 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 Task = tuple[Any, ...]
@@ -41,13 +42,29 @@ PRELOAD = ("planner.preload",)
 """Modules a worker imports when it starts (as :data:`planner.workers.PRELOAD`; this module
 imports nothing from :mod:`planner.workers`, which imports it on demand)."""
 
-LOCAL_WORKER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
-"""Dask settings for the workers of a ``LocalCluster``. By default a nanny starts its worker
-with ``MALLOC_TRIM_THRESHOLD_=65536``, which makes glibc hand memory back to the system
-after almost every large free: the routing searches (many short-lived allocations in
-OR-Tools) ran 4-8% slower with it, measured on the province tier (docs/scale.md). The nanny
-also leaves that variable in the environment of the process that started it, where a fork
-server started later would inherit it. Unset, the workers allocate as the local processes do."""
+WORKER_CONFIG_FILE = Path(__file__).with_name("dask-worker.yaml")
+"""Dask settings for the workers that run the planner's tasks: today, the nanny's
+``MALLOC_TRIM_THRESHOLD_=65536`` unset. With it, glibc hands memory back to the system after
+almost every large free, and the routing searches (many short-lived allocations in OR-Tools)
+ran 4-8% slower, measured on the province tier (docs/scale.md). A ``LocalCluster`` started
+here uses the file (:func:`worker_config`); the workers of a remote cluster read it from
+Dask's config path (``DASK_CONFIG``), as the file's comment says."""
+
+
+def worker_config() -> dict[str, Any]:
+    """The settings of :data:`WORKER_CONFIG_FILE` as ``dask.config.set`` keys (dotted paths
+    to the leaves), so that setting them changes nothing else of Dask's configuration."""
+    import yaml
+
+    def leaves(tree: Any, path: str) -> Iterator[tuple[str, Any]]:
+        if isinstance(tree, dict):
+            for key, sub in tree.items():
+                yield from leaves(sub, f"{path}.{key}" if path else str(key))
+        else:
+            yield path, tree
+
+    return dict(leaves(yaml.safe_load(WORKER_CONFIG_FILE.read_text("utf-8")), ""))
+
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +139,9 @@ class DaskCluster:
             max(logging.getLogger().getEffectiveLevel(), logging.INFO)
         )
         if self.address is None:
-            with dask.config.set(LOCAL_WORKER_CONFIG):
+            # the workers' settings; the nanny would also leave its MALLOC_TRIM_THRESHOLD_ in
+            # this process's environment, where a fork server started later inherits it
+            with dask.config.set(worker_config()):
                 cluster = LocalCluster(
                     n_workers=self.workers,
                     threads_per_worker=1,

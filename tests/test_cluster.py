@@ -7,16 +7,19 @@ import os
 import pickle
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import planner
 from planner import workers
-from planner.cluster import DaskCluster, SchedulerUnreachable
+from planner.cluster import WORKER_CONFIG_FILE, DaskCluster, SchedulerUnreachable
 from planner.routing.problem import RoutingProblem
 from planner.routing.solver import SolveOptions, solve_routing
 from tests.route_checker import check_routes
@@ -25,6 +28,12 @@ from tests.test_workers import _slow_square
 TRIM = "MALLOC_TRIM_THRESHOLD_"
 TRIM_BEFORE = os.environ.get(TRIM)
 """This process's setting before any cluster of this module started."""
+
+
+def _trim_setting() -> str | None:
+    """The worker's own setting (``client.run(os.environ.get, ...)`` would send a copy of
+    this process's environment along with the bound method)."""
+    return os.environ.get(TRIM)
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +93,7 @@ def test_tasks_run_on_the_cluster_in_order_with_progress(cluster: DaskCluster) -
 def test_local_workers_allocate_memory_as_the_local_processes_do(cluster: DaskCluster) -> None:
     # a nanny's default MALLOC_TRIM_THRESHOLD_ made the routing searches slower; it must reach
     # neither the workers nor (through the nanny) this process, whose fork server inherits it
-    seen = cluster.client().run(os.environ.get, TRIM)
+    seen = cluster.client().run(_trim_setting)
     assert len(seen) == 2 and set(seen.values()) == {TRIM_BEFORE}
     assert os.environ.get(TRIM) == TRIM_BEFORE
 
@@ -131,6 +140,55 @@ def test_allocation_on_the_cluster_is_the_local_allocation(cluster: DaskCluster)
     assert remote.objective == pytest.approx(local.objective, abs=1e-6)
     cols = ["applicant_id", "post_id"]
     assert remote.assignments[cols].equals(local.assignments[cols])
+
+
+@pytest.mark.slow
+def test_a_cluster_started_as_the_docs_say_runs_the_routing_by_address(
+    small_routing: RoutingProblem, tmp_path: Path
+) -> None:
+    """A ``dask scheduler`` and a ``dask worker`` started with the commands of docs/scale.md
+    (the worker with ``--preload planner.preload`` and ``DASK_CONFIG`` at the planner's
+    worker settings), reached by its address as ``--scheduler tcp://...`` does: the counties
+    run in the worker's processes, the routes are the local run's, and the nanny's malloc
+    setting has not reached the workers."""
+    p = small_routing
+    local = solve_routing(p, OPTIONS)
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    env = dict(os.environ, DASK_CONFIG=str(WORKER_CONFIG_FILE))
+    env.pop(TRIM, None)
+    commands = [
+        ["scheduler", "--host", "127.0.0.1", "--port", str(port), "--dashboard-address", ":0"],
+        ["worker", address, "--nworkers", "2", "--nthreads", "1", "--preload", "planner.preload"],
+    ]
+    with (tmp_path / "dask.log").open("w") as log:
+        started = [
+            subprocess.Popen([sys.executable, "-m", "dask", *c], env=env, stdout=log, stderr=log)
+            for c in commands
+        ]
+        try:
+            scheduler = workers.parse(address)
+            assert isinstance(scheduler, DaskCluster)
+            scheduler.connect_timeout = 60.0
+            with scheduler as c:
+                client = c.client()
+                client.wait_for_workers(2, timeout=120)
+                assert set(client.run(_trim_setting).values()) == {None}
+                before = workers.use(c)
+                try:
+                    with workers.recording() as rec:
+                        remote = solve_routing(p, OPTIONS)
+                finally:
+                    workers.use(before)
+                pids = {str(pid) for pid in c.worker_pids().values()}
+        finally:
+            for proc in reversed(started):
+                proc.terminate()
+                proc.wait(timeout=60)
+    _same_routes(local, remote)
+    assert check_routes(p, remote) == []
+    counties = rec.of("county")
+    assert len(counties) == 5 and {t.worker.rsplit(":", 1)[1] for t in counties} <= pids
 
 
 def _free_port() -> int:
