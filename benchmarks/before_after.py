@@ -247,16 +247,30 @@ def _run(args: argparse.Namespace, base: Path, tmp: Path) -> None:
                     got = _timed(tree, kind, name, limit)
                 times.setdefault((kind, name, tree_name), []).append(got["seconds"])
                 values.setdefault((kind, name, tree_name), set()).add(got["value"])
-    table = Table(title=f"Solve wall seconds, median of {args.repeat} (base and head alternating)")
+    table = Table(
+        title=f"Solve wall seconds, median (min-max) of {args.repeat} (base and head alternating)"
+    )
     for col in ("stage", "scenario", "base s", "head s", "head / base", "same result"):
         table.add_column(col, justify="right" if col.endswith(("s", "base")) else "left")
-    for kind, name, _ in jobs:
-        b = statistics.median(times[(kind, name, "base")])
-        h = statistics.median(times[(kind, name, "head")])
+    for kind, name, limit in jobs:
+        b, h = times[(kind, name, "base")], times[(kind, name, "head")]
         same = values[(kind, name, "base")] == values[(kind, name, "head")]
-        table.add_row(kind, name, f"{b:.2f}", f"{h:.2f}", f"{h / b:.2f}", "yes" if same else "NO")
+        verdict = "yes" if same else "NO"
+        if max(b + h) >= 0.95 * limit:
+            # a solve stopped by its time limit keeps whatever its search reached by then
+            verdict += f" (stopped at the {limit:g} s limit)"
+        table.add_row(kind, name, _spread(b), _spread(h), _ratio(b, h), verdict)
     console.print(table)
 
 
-if __name__ == "__main__":
-    main()
+def _spread(seconds: list[float]) -> str:
+    return f"{statistics.median(seconds):.2f} ({min(seconds):.2f}-{max(seconds):.2f})"
+
+
+def _ratio(base: list[float], head: list[float]) -> str:
+    """Head over base, of the medians, and of the fastest runs (less disturbed by other work
+    on the machine)."""
+    return (
+        f"{statistics.median(head) / statistics.median(base):.2f} "
+        f"(fastest {min(head) / min(base):.2f})"
+    )
