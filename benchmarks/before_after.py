@@ -274,3 +274,7 @@ def _ratio(base: list[float], head: list[float]) -> str:
         f"{statistics.median(head) / statistics.median(base):.2f} "
         f"(fastest {min(head) / min(base):.2f})"
     )
+
+
+if __name__ == "__main__":
+    main()
