@@ -178,26 +178,25 @@ def _scheduler(spec: str | None) -> Iterator[None]:
     except ValueError as exc:
         err.print(f"--scheduler: {exc}")
         raise typer.Exit(2) from None
-    previous = workers.use(chosen)
-    try:
-        if isinstance(chosen, DaskCluster):
-            try:
-                with console.status(_("connecting to the Dask scheduler {name}…", name=chosen)):
-                    chosen.start()
-            except SchedulerUnreachable as exc:
-                err.print(str(exc))
-                raise typer.Exit(2) from None
-            console.print(
-                _(
-                    "tasks run on the Dask cluster {name}; dashboard: {link}",
-                    name=chosen,
-                    link=chosen.dashboard() or "-",
+    with workers.using(chosen):
+        try:
+            if isinstance(chosen, DaskCluster):
+                try:
+                    with console.status(_("connecting to the Dask scheduler {name}…", name=chosen)):
+                        chosen.start()
+                except SchedulerUnreachable as exc:
+                    err.print(str(exc))
+                    raise typer.Exit(2) from None
+                console.print(
+                    _(
+                        "tasks run on the Dask cluster {name}; dashboard: {link}",
+                        name=chosen,
+                        link=chosen.dashboard() or "-",
+                    )
                 )
-            )
-        yield
-    finally:
-        workers.use(previous)
-        chosen.close()
+            yield
+        finally:
+            chosen.close()
 
 
 class _Bars:

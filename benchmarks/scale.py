@@ -61,20 +61,18 @@ def on(spec: str, run: Callable[[], Any]) -> tuple[Any, Any, float]:
     the cluster's start is not counted."""
     from planner import workers
 
-    scheduler = workers.parse(spec)
-    previous = workers.use(scheduler)
-    try:
-        scheduler.start()
-        if spec.startswith("local:"):
-            time.sleep(2.0)  # the workers' preload (solvers imported) finished
-        with workers.recording() as rec:
-            t0 = time.perf_counter()
-            result = run()
-            seconds = time.perf_counter() - t0
-        return result, rec, seconds
-    finally:
-        workers.use(previous)
-        scheduler.close()
+    with workers.using(spec) as scheduler:
+        try:
+            scheduler.start()
+            if spec.startswith("local:"):
+                time.sleep(2.0)  # the workers' preload (solvers imported) finished
+            with workers.recording() as rec:
+                t0 = time.perf_counter()
+                result = run()
+                seconds = time.perf_counter() - t0
+            return result, rec, seconds
+        finally:
+            scheduler.close()
 
 
 def peak_per_worker(rec: Any) -> float:

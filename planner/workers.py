@@ -231,6 +231,18 @@ def use(scheduler: Scheduler | str) -> Scheduler:
     return previous
 
 
+@contextmanager
+def using(scheduler: Scheduler | str) -> Iterator[Scheduler]:
+    """Run this process's tasks on ``scheduler`` (as :func:`use`) inside the block, then on
+    the one used before again; yields the scheduler in use. Closes neither of them."""
+    chosen = parse(scheduler) if isinstance(scheduler, str) else scheduler
+    previous = use(chosen)
+    try:
+        yield chosen
+    finally:
+        use(previous)
+
+
 DASK_PROTOCOLS = ("tcp://", "tls://", "inproc://", "ucx://", "ws://", "wss://")
 """Address prefixes of a Dask scheduler."""
 

@@ -72,15 +72,15 @@ def _same_routes(a: planner.routing.result.RoutingResult, b: object) -> None:
 
 def test_tasks_run_on_the_cluster_in_order_with_progress(cluster: DaskCluster) -> None:
     seen: list[tuple[str, int, int]] = []
-    before = workers.use(cluster)
-    try:
-        with workers.progress(lambda *x: seen.append(x)), workers.recording() as rec:
-            # the first task finishes last: the order cannot come from completion
-            out = workers.map_tasks(
-                _slow_square, [(x, 1.0 if x == 0 else 0.0) for x in range(5)], 2, label="sq"
-            )
-    finally:
-        workers.use(before)
+    with (
+        workers.using(cluster),
+        workers.progress(lambda *x: seen.append(x)),
+        workers.recording() as rec,
+    ):
+        # the first task finishes last: the order cannot come from completion
+        out = workers.map_tasks(
+            _slow_square, [(x, 1.0 if x == 0 else 0.0) for x in range(5)], 2, label="sq"
+        )
     assert [r for r, _ in out] == [x * x for x in range(5)]
     pids = set(cluster.worker_pids().values())
     assert {pid for _, pid in out} <= pids and os.getpid() not in pids
@@ -103,12 +103,8 @@ def test_routing_on_the_cluster_is_the_local_routing_and_sends_each_county_alone
 ) -> None:
     p = small_routing
     local = solve_routing(p, OPTIONS)
-    before = workers.use(cluster)
-    try:
-        with workers.recording() as rec:
-            remote = solve_routing(p, OPTIONS)
-    finally:
-        workers.use(before)
+    with workers.using(cluster), workers.recording() as rec:
+        remote = solve_routing(p, OPTIONS)
     assert all("time cap" not in s.status for s in local.subproblems)
     _same_routes(local, remote)
     assert check_routes(p, remote) == []
@@ -129,12 +125,8 @@ def test_allocation_on_the_cluster_is_the_local_allocation(cluster: DaskCluster)
     sc = planner.read_scenario("builtin:western-2006")
     params = planner.AllocationParams(time_limit=300.0, workers=2)
     local = planner.allocate(sc, params)
-    before = workers.use(cluster)
-    try:
-        with workers.recording() as rec:
-            remote = planner.allocate(sc, params)
-    finally:
-        workers.use(before)
+    with workers.using(cluster), workers.recording() as rec:
+        remote = planner.allocate(sc, params)
     assert len(rec.of("part")) >= 2  # the independent parts ran as cluster tasks
     assert remote.optimal and local.optimal
     assert remote.objective == pytest.approx(local.objective, abs=1e-6)
@@ -174,12 +166,8 @@ def test_a_cluster_started_as_the_docs_say_runs_the_routing_by_address(
                 client = c.client()
                 client.wait_for_workers(2, timeout=120)
                 assert set(client.run(_trim_setting).values()) == {None}
-                before = workers.use(c)
-                try:
-                    with workers.recording() as rec:
-                        remote = solve_routing(p, OPTIONS)
-                finally:
-                    workers.use(before)
+                with workers.using(c), workers.recording() as rec:
+                    remote = solve_routing(p, OPTIONS)
                 pids = {str(pid) for pid in c.worker_pids().values()}
         finally:
             for proc in reversed(started):
@@ -233,12 +221,14 @@ def test_a_worker_killed_mid_run_has_its_task_run_again(small_routing: RoutingPr
         watcher = threading.Thread(target=kill_when_busy, daemon=True)
         watcher.start()
         finished: list[int] = []
-        before = workers.use(c)
         try:
-            with workers.recording() as rec, workers.progress(lambda _, d, n: finished.append(d)):
+            with (
+                workers.using(c),
+                workers.recording() as rec,
+                workers.progress(lambda _, d, n: finished.append(d)),
+            ):
                 remote = solve_routing(p, OPTIONS)
         finally:
-            workers.use(before)
             stop.set()
             watcher.join(timeout=5)
         assert killed.is_set()

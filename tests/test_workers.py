@@ -75,6 +75,16 @@ def test_the_scheduler_is_chosen_by_name() -> None:
         workers.use(before)
 
 
+def test_a_scheduler_is_used_inside_the_block_only() -> None:
+    before = workers.current()
+    with workers.using("processes:1") as chosen:
+        assert workers.current() is chosen and workers.default_workers() == 1
+    assert workers.current() is before
+    with pytest.raises(RuntimeError, match="inside"), workers.using("processes:2"):
+        raise RuntimeError("inside")
+    assert workers.current() is before
+
+
 def test_the_environment_names_the_scheduler(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(workers.ENV, raising=False)
     assert isinstance(workers.from_environment(), workers.LocalProcesses)
