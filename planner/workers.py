@@ -314,7 +314,20 @@ class Outcome(Generic[T]):
 
 
 def _peak_rss() -> int:
-    """This process's peak resident memory in bytes (0 where the platform does not say)."""
+    """This process's peak resident memory in bytes (0 where the platform does not say).
+
+    On Linux it is ``VmHWM`` of ``/proc/self/status``: the peak of this program's own
+    memory. ``ru_maxrss`` is not, there: it keeps the peak of the process image before
+    ``exec``, so a worker spawned by a large process (a Dask nanny inside the benchmark
+    holding the national tier) would report its parent's size.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     try:
         import resource
     except ImportError:  # Windows

@@ -129,3 +129,36 @@ def test_workers_exit_when_the_process_that_asked_for_them_is_gone() -> None:
     while _session(requester.pid):
         assert time.monotonic() < end, f"left running: {_session(requester.pid)}"
         time.sleep(0.2)
+
+
+_SPAWNED_BY_A_LARGE_PROCESS = """
+import multiprocessing, sys
+from planner import workers
+
+def peak():
+    return workers._timed(len, "task").peak_rss
+
+if __name__ == "__main__":
+    ballast = b"x" * 1_000_000_000  # written, so resident
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        child = pool.apply(peak)
+    print(workers._peak_rss(), child)
+"""
+
+
+def test_a_spawned_worker_reports_its_own_peak_memory_not_its_parents(tmp_path: Path) -> None:
+    # A Dask nanny spawns its worker from the process that holds the data; ru_maxrss
+    # carries the parent's peak across exec, and reported 3-5 GB per Dask worker.
+    script = tmp_path / "spawner.py"
+    script.write_text(_SPAWNED_BY_A_LARGE_PROCESS, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    parent, child = map(int, done.stdout.split())
+    assert parent > 1_000_000_000
+    assert 0 < child < parent - 500_000_000
