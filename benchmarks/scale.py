@@ -10,8 +10,8 @@ other work, and a busy machine measures the other work.
 
 1. **National routing** (``builtin:tier-national``, declared crews, seed 0): the local pool
    of 2 processes and a Dask ``LocalCluster`` of 1 and 2 workers: wall time, townships at
-   target, peak memory per worker (the largest ``ru_maxrss`` reported by a task of that
-   worker), bytes sent per county task (its pickled county sub-problem), and the speed-up
+   target, peak memory per worker (the largest peak, ``VmHWM``, reported by a task of
+   that worker), bytes sent per county task (its pickled county sub-problem), and the speed-up
    from 1 to 2 workers (target at least 1.7x). Every run gives each county the same budget
    (its share, by stops, of ``--time-limit`` x 2 worker seconds; the 1-worker run gets twice
    the wall limit), so the runs do the same work and their routes are equal; the

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from planner.routing.bound import prove_targets_unreachable, target_workload
 from planner.routing.problem import RoutingProblem
-from planner.routing.solver import SolveOptions, _finish, _Sub, solve_routing
+from planner.routing.solver import SolveOptions, _finish, _solve_county, _Sub, solve_routing
 from tests.route_checker import check_routes
 
 FAST = SolveOptions(time_limit=5.0, workers=1)
@@ -393,3 +393,14 @@ def test_travel_times_table_overrides_pairs_and_marks_no_path() -> None:
     assert np.isinf(out[1, 2])  # empty minutes: no path, not zero
     assert out[2, 1] == 7.0  # listed both ways: each its own
     assert out[0, 2] == 10.0  # not listed: the default estimate
+
+
+def test_a_search_left_out_for_lack_of_time_is_said_like_a_cut_one() -> None:
+    # Whether the portfolio's second search still fits depends on the clock, so a county
+    # whose budget ran out after the first search is not reproducible and must say so.
+    p = line_problem([10.0, 20.0], [5, 5])
+    assert len(FAST.first_solutions) > 1
+    no_time = _solve_county(p, 0.0, FAST).stats.status
+    ample = _solve_county(p, 30.0, FAST).stats.status
+    assert "stopped by the time cap" in no_time
+    assert "time cap" not in ample

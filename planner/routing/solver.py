@@ -507,6 +507,9 @@ def _portfolio(
     for strategy in opts.first_solutions:
         remaining = budget - (time.perf_counter() - t_start)
         if found and remaining < 0.1:
+            # Whether a search is left out depends on the clock: say so, as for a cut one.
+            label, seqs = found[-1]
+            found[-1] = (f"{label}; {strategy} stopped by the time cap (not reproducible)", seqs)
             break
         result = _search(model, opts, strategy, max(remaining, 0.1))
         if result is not None:
