@@ -40,8 +40,9 @@ route feasible in ticks is feasible in minutes.
 Determinism: the first solution (path cheapest arc) and the local search (greedy descent to
 a local optimum) involve no randomness and no clock, so the routes depend only on the
 problem and the seed (which orders the stops), not on the machine's speed or the number of
-processes. The time limit is a guard: a county whose search is cut by it says so in its
-status (``stopped by the time cap``), and only then may another run differ.
+processes. The time limit is a guard: a county whose search is cut by it, or whose budget
+ran out before the portfolio's next search, says so in its status (``stopped by the time
+cap``), and only then may another run differ.
 """
 
 from __future__ import annotations
