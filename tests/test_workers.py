@@ -132,7 +132,7 @@ def test_workers_exit_when_the_process_that_asked_for_them_is_gone() -> None:
 
 
 _SPAWNED_BY_A_LARGE_PROCESS = """
-import multiprocessing, sys
+import multiprocessing
 from planner import workers
 
 def peak():
