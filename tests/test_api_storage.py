@@ -38,12 +38,12 @@ OWN, OTHER = "province:520000", "province:530000"
 def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     tmp = tmp_path_factory.mktemp(f"storage-{request.param}")
     with database_url(request.param, tmp) as url:
-        yield tmp, url
+        yield tmp, url, request.param
 
 
 @pytest.fixture(scope="module")
 def svc(env: Any) -> Iterator[Service]:
-    tmp, url = env
+    tmp, url, _backend = env
     settings = Settings(
         data_dir=tmp / "data", database_url=url, poll_seconds=0.1, job_time_limit=30
     )
@@ -123,16 +123,20 @@ def test_a_shapefile_is_kept_with_its_parts_and_nothing_else(tmp_path: Path) -> 
 def test_an_upload_over_the_keys_quota_answers_507_naming_quota_and_usage(
     env: Any, tiny: Path
 ) -> None:
-    tmp, url = env
+    tmp, _url, backend = env
     size = sum(p.stat().st_size for p in tiny.iterdir())
-    settings = Settings(
-        data_dir=tmp / "quota", database_url=None, storage_quota_bytes=size * 2 + size // 2
-    )
-    if url.startswith("postgresql"):
-        settings = settings.model_copy(update={"database_url": url})
-    with running_service(settings) as svc:
+    with (
+        database_url(backend, tmp / "quota") as url,
+        running_service(
+            Settings(
+                data_dir=tmp / "quota", database_url=url, storage_quota_bytes=size * 2 + size // 2
+            )
+        ) as svc,
+    ):
+        settings = svc.settings
         data = zip_folder(tiny)
-        assert _upload(svc, data).status_code == 201
+        first = _upload(svc, data)
+        assert first.status_code == 201
         assert _upload(svc, data).status_code == 201
         r = _upload(svc, data)
         assert r.status_code == 507, r.text
@@ -151,7 +155,7 @@ def test_an_upload_over_the_keys_quota_answers_507_naming_quota_and_usage(
         assert _upload(svc, data, OWN).status_code == 201
         assert len(list((settings.data_dir / "scenarios").iterdir())) == 3
         # deleting one of its scenarios makes room again
-        sid = svc.client.get("/api/v1/scenarios", headers=svc.headers("national")).json()[-1]["id"]
+        sid = first.json()["id"]
         assert (
             svc.client.delete(f"/api/v1/scenarios/{sid}", headers=svc.headers("national"))
         ).status_code == 200
@@ -266,12 +270,16 @@ def test_the_office_page_deletes_with_the_token_and_the_box_ticked(
 
 
 def test_half_written_result_folders_are_removed_at_start(env: Any, tiny: Path) -> None:
+    tmp, _url, backend = env
+    with database_url(backend, tmp / "partials") as url:
+        _leave_partials(
+            Settings(data_dir=tmp / "partials", database_url=url, poll_seconds=0.1), tiny
+        )
+
+
+def _leave_partials(settings: Settings, tiny: Path) -> None:
     from api.server.storage import partial_dir
 
-    tmp, url = env
-    settings = Settings(data_dir=tmp / "partials", database_url=None, poll_seconds=0.1)
-    if url.startswith("postgresql"):
-        settings = settings.model_copy(update={"database_url": url})
     plans = settings.data_dir / "plans"
     with running_service(settings) as svc:
         sid = _upload(svc, zip_folder(tiny)).json()["id"]
