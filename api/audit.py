@@ -4,11 +4,12 @@ Each event is one row of the ``audit`` table: time, key prefix and role (never t
 signature), client address, action, object id, a short detail, outcome and HTTP status.
 Actions:
 
-``upload``, ``plan``, ``cancel``, ``download`` (a plan's tables, routes, workbook, summary,
+``upload``, ``plan``, ``cancel``, ``delete`` (a scenario with its plans), ``download`` (a plan's tables, routes, workbook, summary,
 budget or map; ``detail`` names which), ``map-link`` (a signed link made), ``key-create``,
 ``key-revoke`` (from the command line), ``sign-in`` and ``sign-out`` (the office pages),
 ``failed-auth`` (an unknown or revoked key, or a map link whose signature is wrong) and
-``throttled`` (refused with 429, see :mod:`api.throttle`).
+``throttled`` (refused with 429, see :mod:`api.throttle`; one row per address and minute,
+its ``count`` the refusals, so a flood of 429s cannot grow the table without bound).
 
 The service records events into memory and a background thread writes them in batches every
 ``PLANNER_AUDIT_FLUSH_SECONDS`` (0.2 s), so a read does not wait for a database write;
@@ -24,9 +25,9 @@ import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal, get_args
+from typing import Any, Literal, cast, get_args
 
-from sqlalchemy import insert, select
+from sqlalchemy import CursorResult, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db.models import AuditRow, utcnow
@@ -40,6 +41,7 @@ Action = Literal[
     "plan",
     "sweep",
     "cancel",
+    "delete",
     "download",
     "map-link",
     "key-create",
@@ -68,6 +70,7 @@ class Event:
     detail: str | None = None
     status: int | None = None
     at: datetime = field(default_factory=utcnow)
+    count: int = 1
 
 
 def role_of(who: Principal | None) -> tuple[str | None, str | None, str | None]:
@@ -90,6 +93,24 @@ def write(session: Session, events: Sequence[Event]) -> None:
         session.commit()
 
 
+def write_counted(session: Session, events: Sequence[Event]) -> None:
+    """Add counted events (one per action, address and minute) to the row of their minute, or
+    insert it; commit. Several servers on one database each add to the same row."""
+    for e in events:
+        found = session.execute(
+            update(AuditRow)
+            .where(
+                AuditRow.action == e.action,
+                AuditRow.at == e.at,
+                AuditRow.address.is_not_distinct_from(e.address),
+            )
+            .values(count=AuditRow.count + e.count)
+        )
+        if not cast(CursorResult[Any], found).rowcount:
+            session.execute(insert(AuditRow), [asdict(e)])
+    session.commit()
+
+
 class AuditLog:
     """Events kept in memory and written in batches by a background thread.
 
@@ -105,30 +126,58 @@ class AuditLog:
         self.sessions = sessions
         self.flush_seconds = flush_seconds
         self._pending: list[Event] = []
+        self._throttled: dict[tuple[datetime, str | None], Event] = {}
+        """``throttled`` events of this minute per address, their count growing."""
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def record(self, event: Event) -> None:
-        """Keep ``event`` for the next write (no I/O)."""
+        """Keep ``event`` for the next write (no I/O). Refusals with 429 (``throttled``) are
+        counted per address and minute instead: one row each, however many there are."""
         with self._lock:
-            self._pending.append(event)
+            if event.action != "throttled":
+                self._pending.append(event)
+                return
+            minute = event.at.replace(second=0, microsecond=0)
+            bucket = (minute, event.address)
+            held = self._throttled.get(bucket)
+            if held is None:
+                event.at = minute
+                self._throttled[bucket] = event
+            else:
+                held.count += 1
+                if held.key_prefix != event.key_prefix:  # several keys: no one prefix
+                    held.key_prefix = held.role = held.province = None
 
     def flush(self) -> None:
         """Write every pending event now (blocking)."""
         with self._write_lock:
             with self._lock:
                 events, self._pending = self._pending, []
-            if not events:
+                counted, self._throttled = list(self._throttled.values()), {}
+            if not events and not counted:
                 return
             try:
                 with self.sessions() as session:
                     write(session, events)
+                    write_counted(session, counted)
             except Exception:
                 log.exception("could not write %d audit event(s); keeping them", len(events))
                 with self._lock:
                     self._pending[:0] = events
+                    for e in counted:
+                        self.record_counted(e)
+
+    def record_counted(self, event: Event) -> None:
+        """Put back an aggregated event that could not be written (its count kept)."""
+        bucket = (event.at, event.address)
+        held = self._throttled.get(bucket)
+        if held is None:
+            self._throttled[bucket] = event
+        else:
+            held.count += event.count
 
     def _run(self) -> None:
         while not self._stop.wait(self.flush_seconds):

@@ -1032,7 +1032,7 @@ def audit(
                 r.key_prefix or "-",
                 r.address or "-",
                 r.object_id or "-",
-                r.detail or "",
+                (r.detail or "") + (f" x{r.count:,}" if r.count > 1 else ""),
             )
         )
     err.print(

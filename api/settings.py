@@ -28,6 +28,11 @@ class Settings(BaseSettings):
         default=2 * 1024**3, gt=0, description="Largest total uncompressed size of a zip."
     )
     max_rows: int = Field(default=2_000_000, gt=0, description="Most data rows in one table.")
+    storage_quota_bytes: int = Field(
+        default=2 * 1024**3,
+        gt=0,
+        description="Bytes of stored scenarios one key may keep (an upload over it: 507).",
+    )
     workers: int = Field(default=2, ge=1, description="Plan jobs that run at the same time.")
     worker_nice: int = Field(
         default=10, ge=0, le=19, description="Niceness of worker processes: requests come first."

@@ -16,6 +16,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from fractions import Fraction
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -389,6 +390,37 @@ def _settings(
 
 
 # --- the folder ------------------------------------------------------------------------------
+
+_SHAPEFILE_PARTS = (".shx", ".dbf", ".prj", ".cpg")
+"""The files a shapefile's ``.shp`` is read with (same name, these suffixes)."""
+
+
+def files_used(root: Path) -> list[Path]:
+    """The files of a scenario folder that loading it reads: ``scenario.toml``, the tables and
+    layers its ``[files]`` names (a shapefile with its ``.shx``, ``.dbf``, ``.prj`` and
+    ``.cpg``), each once and only when it exists inside ``root``. Whatever else the folder
+    holds (notes, copies, other files of a zip) is never read; a service keeps only these."""
+    doc = _read_toml(root, Report())
+    found = [(root / TOML).resolve()] if (root / TOML).is_file() else []
+    files = doc.get("files") if doc else None
+    if not isinstance(files, dict):
+        return found
+    inside = root.resolve()
+    for key, name in files.items():
+        if key not in _FILE_KEYS or not isinstance(name, str) or name == BUILTIN_COUNTIES:
+            continue
+        path = (root / name).resolve()
+        if not name or not path.is_relative_to(inside):
+            continue
+        parts = [path]
+        if path.suffix.lower() == ".shp":
+            parts += [
+                sibling
+                for sibling in path.parent.glob(f"{glob_escape(path.stem)}.*")
+                if sibling.suffix.lower() in _SHAPEFILE_PARTS
+            ]
+        found += [p for p in parts if p.is_file() and p not in found]
+    return found
 
 
 def _load_folder(root: Path, report: Report) -> sc.ScenarioData | None:

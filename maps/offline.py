@@ -20,6 +20,7 @@ import functools
 import mimetypes
 import os
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 __all__ = [
@@ -57,7 +58,6 @@ CSS: tuple[tuple[str, str], ...] = (
 
 _SCRIPT_TAG = re.compile(r'<script src="asset:([^"]+)"></script>')
 _LINK_TAG = re.compile(r'<link rel="stylesheet" href="asset:([^"]+)"\s*/>')
-_EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?(?!#|data:)[^"'\s>]+""", re.IGNORECASE)
 _CSS_URL = re.compile(r"""url\(\s*(['"]?)(?!data:|#)([^'")]+)\1\s*\)""")
 _SOURCE_MAP = re.compile(r"^[ \t]*//# sourceMappingURL=.*$", re.MULTILINE)
 
@@ -151,13 +151,38 @@ def inline(html: str) -> str:
     """
     html = _SCRIPT_TAG.sub(lambda m: f"<script>{_script(m[1], _mtime(m[1]))}</script>", html)
     html = _LINK_TAG.sub(lambda m: f"<style>{_style(m[1], _mtime(m[1]))}</style>", html)
-    outside = [m.group(0) for m in _EXTERNAL.finditer(_strip_inline(html))]
+    outside = external_links(html)
     if outside:
         raise ValueError(f"the map still links external resources: {outside[:5]}")
     return html
 
 
-def _strip_inline(html: str) -> str:
-    """The page without the contents of script and style elements (library code)."""
-    html = re.sub(r"(<script\b[^>]*>).*?(</script>)", r"\1\2", html, flags=re.S)
-    return re.sub(r"(<style\b[^>]*>).*?(</style>)", r"\1\2", html, flags=re.S)
+_LINKING = frozenset({"src", "href", "srcset", "poster", "data", "xlink:href", "background"})
+"""Attributes whose value a browser fetches or follows."""
+
+
+class _Links(HTMLParser):
+    """Collects the linking attributes of the page's real tags: text, attribute values that
+    merely contain ``src=`` (a county called ``src=x``) and the contents of script and style
+    elements are not tags."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            target = (value or "").strip()
+            if name in _LINKING and target and not target.startswith(("#", "data:")):
+                self.found.append(f"<{tag} {name}={target!r}>")
+
+    handle_startendtag = handle_starttag
+
+
+def external_links(html: str) -> list[str]:
+    """The page's tags that link something outside it (``src``, ``href`` and the like, other
+    than ``#fragment`` and ``data:``), found by parsing the HTML as a browser would."""
+    parser = _Links()
+    parser.feed(html)
+    parser.close()
+    return parser.found

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import random
 import re
 import signal
 import socket
@@ -290,3 +291,28 @@ class Server:
         except subprocess.TimeoutExpired:
             self.kill()
         self.log.close()
+
+
+_BLOCK = 1 << 20
+
+
+def padding_block(seed: int) -> bytes:
+    """One MiB of 'a' with one random byte per 1,000: deflate shrinks it about 190-fold, under
+    the zip check's 200-fold limit."""
+    rng = random.Random(seed)
+    block = bytearray(b"a" * _BLOCK)
+    for i in range(0, _BLOCK - 1000, 1000):
+        block[i + rng.randrange(1000)] = rng.randrange(256)
+    return bytes(block)
+
+
+def padded_zip(folder: Path, megabytes: int) -> bytes:
+    """The scenario folder under ``tiny/`` plus ``tiny/notes.bin`` of ``megabytes`` MiB."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for p in sorted(folder.iterdir()):
+            zf.write(p, f"tiny/{p.name}")
+        with zf.open("tiny/notes.bin", "w", force_zip64=True) as out:
+            for i in range(megabytes):
+                out.write(padding_block(i))
+    return buf.getvalue()

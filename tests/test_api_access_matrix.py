@@ -91,6 +91,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/api/v1/scenarios"): Rule("office", note="lists only what the key sees"),
     ("GET", "/api/v1/scenarios/{scenario_id}"): Rule("office", scoped=True),
+    ("DELETE", "/api/v1/scenarios/{scenario_id}"): Rule(
+        "office", scoped=True, note="with its plans; a Guizhou scenario uploaded for the call"
+    ),
     ("POST", "/api/v1/scenarios/{scenario_id}/plans"): Rule("office", 202, scoped=True),
     ("POST", "/api/v1/scenarios/{scenario_id}/sweeps"): Rule("office", 202, scoped=True),
     ("GET", "/api/v1/jobs"): Rule("office", note="lists only what the key sees"),
@@ -131,6 +134,9 @@ RULES |= {
         "office", 303, other=403, anon=303, note="the upload form (a Guizhou workbook)"
     ),
     ("GET", f"{OFFICE}/scenarios/{{scenario_id}}"): Rule("office", scoped=True, anon=303),
+    ("POST", f"{OFFICE}/scenarios/{{scenario_id}}/delete"): Rule(
+        "office", 303, scoped=True, anon=303, note="the delete button (box ticked), as the API's"
+    ),
     ("POST", f"{OFFICE}/scenarios/{{scenario_id}}/plans"): Rule(
         "office", 303, scoped=True, anon=303, note="303 to the job's page"
     ),
@@ -224,10 +230,23 @@ def _browser(w: dict[str, Any], role: str | None) -> Browser:
     return found
 
 
+def _ids(w: dict[str, Any], method: str, path: str) -> dict[str, str]:
+    """The ids a call names: a deletion gets a Guizhou scenario of its own, uploaded for it."""
+    if method != "DELETE" and not path.endswith("/delete"):
+        ids: dict[str, str] = w["ids"]
+        return ids
+    svc: Service = w["svc"]
+    r = svc.client.post(
+        "/api/v1/scenarios", files=zip_part(zip_folder(w["tiny"])), headers=svc.headers(OWN)
+    )
+    assert r.status_code == 201, r.text
+    return {**w["ids"], "scenario_id": r.json()["id"]}
+
+
 def _call_page(w: dict[str, Any], method: str, path: str, role: str | None) -> int:
     svc: Service = w["svc"]
     browser = _browser(w, role)
-    url = path.format(**w["ids"])
+    url = path.format(**_ids(w, method, path))
     if method == "GET":
         return browser.client.get(url, follow_redirects=False).status_code
     data: dict[str, str] = {}
@@ -238,6 +257,8 @@ def _call_page(w: dict[str, Any], method: str, path: str, role: str | None) -> i
         data = {"lang": "en"}
     elif path == f"{OFFICE}/scenarios":
         files = {"file": ("tiny.xlsx", w["book"].read_bytes(), XLSX)}
+    elif path.endswith("/delete"):
+        data = {"confirm": "yes"}
     r = browser.post(url, data, files)
     location = r.headers.get("location", "")
     if location.startswith(f"{OFFICE}/jobs/"):  # spend no CPU on the queued job
@@ -252,7 +273,7 @@ def _call(w: dict[str, Any], method: str, path: str, role: str | None) -> int:
     if path == OFFICE or path.startswith(f"{OFFICE}/"):
         return _call_page(w, method, path, role)
     svc: Service = w["svc"]
-    url = path.format(**w["ids"])
+    url = path.format(**_ids(w, method, path))
     kwargs: dict[str, Any] = {"headers": svc.headers(role)}
     if (method, path) == ("POST", "/api/v1/scenarios"):
         kwargs["files"] = zip_part(zip_folder(w["tiny"]))

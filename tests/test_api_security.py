@@ -215,7 +215,8 @@ def test_25_wrong_keys_give_429_from_the_21st(world: dict[str, Any]) -> None:
     ).json()
     mine = [e for e in events if e["address"] == "127.0.0.21"]
     assert sum(e["action"] == "failed-auth" for e in mine) == 20
-    assert sum(e["action"] == "throttled" for e in mine) == 6
+    throttled = [e for e in mine if e["action"] == "throttled"]
+    assert sum(e["count"] for e in throttled) == 6 and len(throttled) <= 2  # a row per minute
     assert {e["status"] for e in mine} == {401, 429}
     assert {e["key_prefix"] for e in mine if e["action"] == "failed-auth"} == {
         f"{i:08x}" for i in range(20)

@@ -148,7 +148,8 @@ def test_a_wrong_key_is_throttled_and_audited(world: dict[str, Any]) -> None:
     ).json()
     mine = [e for e in events if e["address"] == "127.0.3.1"]
     assert sum(e["action"] == "failed-auth" for e in mine) == 20
-    assert sum(e["action"] == "throttled" for e in mine) == 3
+    throttled = [e for e in mine if e["action"] == "throttled"]
+    assert sum(e["count"] for e in throttled) == 3 and len(throttled) <= 2  # a row per minute
     signed = [e for e in events if e["address"] == "127.0.3.2" and e["action"] == "sign-in"]
     assert signed and signed[0]["role"] == OWN and signed[0]["outcome"] == "ok"
     assert "guess" not in str(events) and svc.keys[OWN] not in str(events)

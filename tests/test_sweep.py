@@ -168,3 +168,44 @@ def test_a_bad_vary_exits_2_with_the_message(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "unknown key" in result.output
+
+
+def test_a_name_holding_src_or_href_does_not_stop_the_sweep(tmp_path: Path) -> None:
+    """The offline check reads the page's real tags: a scenario or county named with ``src=``
+    or ``href=`` is text, escaped, and the page is written (issue 22, item 12a)."""
+    from tests.scenario_files import write_tiny
+
+    folder = write_tiny(tmp_path / "tiny")
+    toml = folder / "scenario.toml"
+    named = '<img src=x onerror=alert(1)> 县 href=http://x.example/ src="y"'
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace('name = "tiny"', f"name = {named!r}"),
+        encoding="utf-8",
+    )
+    out = tmp_path / "sweep"
+    result = runner.invoke(
+        app, ["sweep", str(folder), "--vary", "weights.preference_rank=5", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    page = (out / "sweep.html").read_text(encoding="utf-8")
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page  # shown as text
+    from maps.offline import external_links
+
+    assert external_links(page) == []
+
+
+def test_the_offline_check_counts_real_attributes_only() -> None:
+    from maps.offline import external_links, inline
+
+    text = '<p>src=x href="http://a.example"</p><title>镇 src=y</title><a href="#top">t</a>'
+    assert external_links(text) == []
+    assert inline(text) == text
+    script = '<script>var s = "<img src=http://b.example>";</script><img src="data:image/png,">'
+    assert external_links(script) == []
+    bad = '<p>x</p><img alt="src=a" src="http://c.example/i.png"><link href=//d.example/s.css>'
+    assert external_links(bad) == [
+        "<img src='http://c.example/i.png'>",
+        "<link href='//d.example/s.css'>",
+    ]
+    with pytest.raises(ValueError, match=r"c\.example"):
+        inline(bad)

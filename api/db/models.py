@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -55,6 +55,9 @@ class ScenarioRow(Base):
     validation: Mapped[dict[str, object]] = mapped_column(JSON)
     """The validation report with its messages as templates and fields
     (:meth:`planner.issues.Report.to_data`), read in each reader's language."""
+    stored_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """Bytes its folder keeps on disk (counted against its key's quota); None for a scenario
+    stored before this was recorded (measured when its key's usage is next counted)."""
     created_by: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -153,3 +156,6 @@ class AuditRow(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     """``ok``, ``refused`` (an answer 4xx) or ``error`` (5xx)."""
     status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    """How many requests the row stands for: 1, except for ``throttled``, of which one row
+    per address and minute counts every refusal (``at`` is the minute's start)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +42,25 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def private_sqlite(path: Path) -> None:
+    """Create the SQLite file (and its folder) readable by this user only (0600, 0700), or
+    make an existing one so, with its WAL and shared-memory files: it holds applicant data and
+    the keys' digests. SQLite creates the WAL files with the database file's mode."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for part in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if part.exists():
+            part.chmod(0o600)
+
+
 def upgrade(url: str) -> None:
     """Bring the database at ``url`` to the newest schema (``alembic upgrade head``)."""
     from alembic import command
     from alembic.config import Config
 
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite(Path(url.removeprefix("sqlite:///")))
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))

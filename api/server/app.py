@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 
 from api.audit import AuditLog
 from api.db.session import make_engine, session_factory, upgrade
+from api.server import storage
 from api.server.deps import KeyCache
 from api.server.jobs import JobRunner
 from api.server.language import Language
@@ -50,22 +51,23 @@ def create_app(settings: Settings | None = None, run_jobs: bool = True) -> FastA
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        if settings.auto_migrate:
-            upgrade(settings.url)
-        engine = make_engine(settings.url)
-        app.state.sessions = session_factory(engine)
-        app.state.runner = JobRunner(settings, app.state.sessions)
-        app.state.audit = AuditLog(app.state.sessions, settings.audit_flush_seconds)
-        app.state.audit.start()
-        if run_jobs:
-            app.state.runner.start()
-        try:
-            yield
-        finally:
-            app.state.runner.stop()
-            app.state.audit.stop()
-            engine.dispose()
+        with storage.private_umask():  # applicant data: files 0600, folders 0700
+            storage.make_private(settings)
+            if settings.auto_migrate:
+                upgrade(settings.url)
+            engine = make_engine(settings.url)
+            app.state.sessions = session_factory(engine)
+            app.state.runner = JobRunner(settings, app.state.sessions)
+            app.state.audit = AuditLog(app.state.sessions, settings.audit_flush_seconds)
+            app.state.audit.start()
+            if run_jobs:
+                app.state.runner.start()
+            try:
+                yield
+            finally:
+                app.state.runner.stop()
+                app.state.audit.stop()
+                engine.dispose()
 
     app = FastAPI(
         title="westplan",

@@ -39,6 +39,7 @@ from sqlalchemy import CursorResult, Result, Update, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db.models import JobRow, PlanRow, SweepRow, utcnow
+from api.server import storage
 from api.settings import Settings
 from planner import i18n
 from planner.i18n import N_
@@ -169,6 +170,7 @@ class JobRunner:
     def start(self) -> None:
         """Recover abandoned jobs and start the runner thread."""
         self._recover()
+        storage.clean_partials(self.settings, self.sessions)  # what a killed server left
         self._thread = threading.Thread(target=self._loop, name="job-runner", daemon=True)
         self._thread.start()
 
@@ -412,6 +414,7 @@ _KINDS = {"plan": _plan, "sweep": _sweep}
 def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
     """Run one claimed job to its end; return the process exit status."""
     from api.db.session import make_engine, session_factory
+    from api.server.storage import partial_dir
     from api.server.store import job_log, new_id, plan_dir, scenario_source, sweep_dir
     from planner import workers
     from planner.issues import ScenarioError
@@ -460,7 +463,7 @@ def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
 
     result_id = new_id()
     final = (sweep_dir if job.kind == "sweep" else plan_dir)(settings, result_id)
-    partial = final.with_name(f"{result_id}.partial")
+    partial = partial_dir(final, job_id)
     scheduler = None
     try:
         # PLANNER_DASK_SCHEDULER: the job's tasks (counties, allocation parts, a sweep's
@@ -527,6 +530,7 @@ def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
 def main(argv: list[str]) -> int:
     """``python -m api.server.jobs JOB_ID ATTEMPT`` (started by :class:`JobRunner`)."""
     _die_with_parent()
+    os.umask(storage.PRIVATE_UMASK)  # the plan's files hold applicant data: 0600 / 0700
     return work(argv[0], int(argv[1]))
 
 

@@ -335,6 +335,7 @@ async def sign_in(
 @pages.post(
     "/sign-out",
     name="office_sign_out",
+    status_code=303,  # what it answers, and what the audit records
     dependencies=[CheckedForm, Depends(audited("sign-out", caller=session_principal))],
 )
 def sign_out(request: Request, session: SessionDep, who: CallerDep) -> RedirectResponse:
@@ -419,7 +420,7 @@ def _scenario_facts(row: ScenarioRow) -> dict[str, Any]:
     }
 
 
-@pages.post("/scenarios", name="office_upload", dependencies=[CheckedForm])
+@pages.post("/scenarios", name="office_upload", status_code=303, dependencies=[CheckedForm])
 def upload(
     note: Annotated[AuditNote, Depends(audited("upload", caller=session_principal))],
     session: SessionDep,
@@ -458,11 +459,40 @@ def scenario(
         scenario=_scenario_facts(row),
         issues=issues,
         jobs=jobs,
+        plans=sum(1 for j in jobs if j["plan_id"]),
         time_limit=settings.job_time_limit,
     )
 
 
-@pages.post("/scenarios/{scenario_id}/plans", name="office_plan", dependencies=[CheckedForm])
+@pages.post(
+    "/scenarios/{scenario_id}/delete",
+    name="office_delete",
+    status_code=303,
+    dependencies=[CheckedForm],
+)
+def delete_scenario(
+    scenario_id: str,
+    note: Annotated[AuditNote, Depends(audited("delete", caller=session_principal))],
+    session: SessionDep,
+    settings: SettingsDep,
+    who: OfficeDep,
+    confirm: Annotated[str, Form(max_length=10)] = "",
+) -> RedirectResponse:
+    """Delete a scenario with its plans as ``DELETE /api/v1/scenarios/{id}`` does, once the
+    box is ticked; then the start page."""
+    if confirm != "yes":
+        raise ApiProblem(422, N_("tick the box to confirm that the scenario and its plans go"))
+    gone = store.delete_scenario(session, settings, who, scenario_id)
+    note.detail = f"plans {gone.plans}, sweeps {gone.sweeps}, {gone.bytes} bytes"
+    return _go(PREFIX)
+
+
+@pages.post(
+    "/scenarios/{scenario_id}/plans",
+    name="office_plan",
+    status_code=303,
+    dependencies=[CheckedForm],
+)
 def start_plan(
     scenario_id: str,
     note: Annotated[AuditNote, Depends(audited("plan", caller=session_principal))],

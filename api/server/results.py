@@ -211,12 +211,23 @@ MEMORY_BYTES = 256 * 1024**2
 
 
 def cached_bytes(path: Path) -> bytes | None:
-    """A plan file's bytes if they are in memory (no I/O)."""
+    """A plan file's bytes if they are in memory and the file still exists (one ``stat``: a
+    plan deleted through another server of the same data folder is not served from here)."""
     with _memory_lock:
         data = _memory.get(path)
         if data is not None:
             _memory.move_to_end(path)
-        return data
+    if data is not None and not path.exists():
+        forget(path.parent)
+        return None
+    return data
+
+
+def forget(folder: Path) -> None:
+    """Drop from memory every file of ``folder`` (a plan or sweep that was deleted)."""
+    with _memory_lock:
+        for path in [p for p in _memory if p.is_relative_to(folder)]:
+            del _memory[path]
 
 
 def load_bytes(path: Path) -> bytes:
@@ -225,7 +236,10 @@ def load_bytes(path: Path) -> bytes:
     A map is a few hundred kB to a few MB; sending it from memory in one piece costs far less
     than streaming it from disk in chunks, each through the thread pool.
     """
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:  # deleted with its scenario meanwhile
+        raise ApiProblem(404, N_("no plan {id!r}"), id=path.parent.name) from None
     with _memory_lock:
         _memory[path] = data
         while sum(map(len, _memory.values())) > MEMORY_BYTES and len(_memory) > 1:

@@ -46,6 +46,7 @@ from api.server.schemas import (
     PlanPublic,
     Problem,
     ScenarioCreated,
+    ScenarioDeleted,
     ScenarioDetail,
     ScenarioPublic,
     SweepCreate,
@@ -138,6 +139,7 @@ def _plan(request: Request, plan: PlanRow, scenario: ScenarioRow) -> PlanPublic:
         **_ERRORS,
         400: {"model": Problem, "description": "Unsafe zip (absolute or '..' paths, zip bomb)."},
         413: {"model": Problem, "description": "Upload or a table too large."},
+        507: {"model": Problem, "description": "The key's storage quota is reached."},
         415: {"model": Problem, "description": "Not a zip, or not a readable .xlsx workbook."},
         422: {"model": Problem, "description": "Invalid scenario, with the full report."},
     },
@@ -177,6 +179,27 @@ def read_scenario(scenario_id: str, session: SessionDep, who: OfficeDep) -> dict
     """One scenario with its validation report."""
     row = store.get_scenario(session, who, scenario_id)
     return {**scenario_public(row), "validation": store.validation(row)}
+
+
+@api.delete(
+    "/scenarios/{scenario_id}",
+    response_model=ScenarioDeleted,
+    responses={**_ERRORS, 409: {"model": Problem, "description": "A job of it still runs."}},
+)
+def delete_scenario(
+    scenario_id: str,
+    note: Annotated[AuditNote, Depends(audited("delete"))],
+    session: SessionDep,
+    settings: SettingsDep,
+    who: OfficeDep,
+) -> ScenarioDeleted:
+    """Delete a scenario with its jobs, plans and sweeps (rows and files); 409 while a job of
+    it is queued or running."""
+    gone = store.delete_scenario(session, settings, who, scenario_id)
+    note.detail = f"plans {gone.plans}, sweeps {gone.sweeps}, {gone.bytes} bytes"
+    return ScenarioDeleted(
+        id=gone.scenario_id, jobs=gone.jobs, plans=gone.plans, sweeps=gone.sweeps, bytes=gone.bytes
+    )
 
 
 @api.post(

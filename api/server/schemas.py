@@ -31,6 +31,16 @@ class ScenarioCreated(BaseModel):
     validation: dict[str, Any]
 
 
+class ScenarioDeleted(BaseModel):
+    """Answer to a deletion: what went with the scenario."""
+
+    id: str
+    jobs: int = Field(description="Jobs of the scenario removed.")
+    plans: int = Field(description="Plans made from it, removed with it.")
+    sweeps: int = Field(description="Sweeps made from it, removed with it.")
+    bytes: int = Field(description="Bytes of files removed.")
+
+
 class ScenarioPublic(BaseModel):
     """A stored scenario."""
 
@@ -188,3 +198,8 @@ class AuditPublic(BaseModel):
     detail: str | None
     outcome: str
     status: int | None
+    count: int = Field(
+        default=1,
+        description="Requests the event stands for: refusals with 429 are one row per address "
+        "and minute, counted here.",
+    )

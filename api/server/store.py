@@ -19,11 +19,18 @@ from typing import Any, BinaryIO
 
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.db.models import JobRow, PlanRow, ScenarioRow, SweepRow, utcnow
 from api.keys import Principal
+from api.server import storage
 from api.server.problems import ApiProblem
+from api.server.results import forget as results_forget
+from api.server.storage import job_log as job_log
+from api.server.storage import plan_dir as plan_dir
+from api.server.storage import scenario_dir as scenario_dir
+from api.server.storage import sweep_dir as sweep_dir
 from api.settings import Settings
 from geodata.archive import ZipLimits, extract_zip, scenario_root
 from geodata.scenario import load_scenario
@@ -66,26 +73,6 @@ def new_id() -> str:
 
 
 # --- files -----------------------------------------------------------------------------------
-
-
-def scenario_dir(settings: Settings, scenario_id: str) -> Path:
-    """Folder of an uploaded scenario (holding ``scenario.toml``)."""
-    return settings.data_dir / "scenarios" / scenario_id
-
-
-def plan_dir(settings: Settings, plan_id: str) -> Path:
-    """Folder of a plan's outputs."""
-    return settings.data_dir / "plans" / plan_id
-
-
-def sweep_dir(settings: Settings, sweep_id: str) -> Path:
-    """Folder of a sweep's outputs."""
-    return settings.data_dir / "sweeps" / sweep_id
-
-
-def job_log(settings: Settings, job_id: str) -> Path:
-    """The log file of a job."""
-    return settings.data_dir / "jobs" / f"{job_id}.log"
 
 
 def scenario_source(settings: Settings, scenario_id: str) -> Path:
@@ -348,6 +335,7 @@ def create_scenario(
         raise ApiProblem(
             422, N_("no file: send the zip or the .xlsx workbook as multipart field 'file'")
         )
+    storage.check_quota(session, settings, who.key_id, 0)  # a full key uploads nothing more
     sid = new_id()
     work = settings.data_dir / "tmp" / sid
     work.mkdir(parents=True)
@@ -378,6 +366,8 @@ def create_scenario(
                 province=who.province,
                 others=", ".join(sorted(scope - {who.province or ""})) or "-",
             )
+        kept = storage.keep_used(source)  # only what the planner reads
+        storage.check_quota(session, settings, who.key_id, kept)
         dest = scenario_dir(settings, sid)
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(source.parent if source.is_file() else source), dest)
@@ -391,6 +381,7 @@ def create_scenario(
             provinces=",".join(sorted(scope)),
             tables=s.table_sizes(),
             validation=result.report.to_data(),
+            stored_bytes=kept,
             created_by=who.key_id,
         )
         session.add(row)
@@ -491,7 +482,11 @@ def _queue(session: Session, job: JobRow) -> JobRow:
     """Store ``job`` as queued under a new id."""
     job.id, job.state, job.stage, job.progress = new_id(), "queued", "queued", 0.0
     session.add(job)
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:  # its scenario was deleted meanwhile
+        session.rollback()
+        raise ApiProblem(404, N_("no scenario {id!r}"), id=job.scenario_id) from None
     return job
 
 
@@ -731,3 +726,84 @@ def get_sweep(session: Session, who: Principal, sweep_id: str) -> tuple[SweepRow
     if found is None or not who.sees(provinces(found[1])):
         raise ApiProblem(404, N_("no sweep {id!r}"), id=sweep_id)
     return found[0], found[1]
+
+
+# --- deleting a scenario ---------------------------------------------------------------------
+
+
+_JOB_STATES = {"queued": N_("queued"), "running": N_("running")}
+"""A busy job's state as words (the page's, in the reader's language)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Deleted:
+    """What deleting a scenario removed."""
+
+    scenario_id: str
+    jobs: int
+    plans: int
+    sweeps: int
+    bytes: int
+    """Bytes of files removed: the scenario's, its plans', sweeps' and job logs'."""
+
+
+def delete_scenario(
+    session: Session, settings: Settings, who: Principal, scenario_id: str
+) -> Deleted:
+    """Delete a scenario the caller sees together with everything made from it: its jobs, its
+    plans and sweeps (rows and files) and the jobs' logs. A plan cannot outlive its scenario:
+    its tables hold the scenario's applicants, and the scenario's scope is what decides who
+    may read it. The audit trail keeps its events.
+
+    Raises
+    ------
+    ApiProblem
+        404 for a scenario the caller does not see; 409 while a job of it is queued or
+        running, or while a queued or running job re-plans from one of its plans (cancel it
+        first, or wait for it to end).
+    """
+    row = get_scenario(session, who, scenario_id)
+    # lock the row: a job queued from now on waits for this transaction (PostgreSQL), then
+    # finds no scenario
+    session.execute(select(ScenarioRow.id).where(ScenarioRow.id == row.id).with_for_update())
+    jobs = session.scalars(select(JobRow).where(JobRow.scenario_id == row.id)).all()
+    plans = session.scalars(select(PlanRow).where(PlanRow.scenario_id == row.id)).all()
+    sweeps = session.scalars(select(SweepRow).where(SweepRow.scenario_id == row.id)).all()
+    plan_ids = [p.id for p in plans]
+    busy = [j for j in jobs if j.state not in FINAL]
+    if plan_ids:
+        busy += session.scalars(
+            select(JobRow).where(
+                JobRow.previous_plan_id.in_(plan_ids), JobRow.state.in_(("queued", "running"))
+            )
+        ).all()
+    if busy:
+        session.rollback()
+        raise ApiProblem(
+            409,
+            N_(
+                "scenario {id!r} cannot be deleted while job {job!r} is {state}; cancel the "
+                "job or wait for it to end"
+            ),
+            id=row.id,
+            job=busy[0].id,
+            state=Text(_JOB_STATES.get(busy[0].state, busy[0].state)),
+        )
+    files = [scenario_dir(settings, row.id)]
+    files += [plan_dir(settings, p) for p in plan_ids]
+    files += [sweep_dir(settings, w.id) for w in sweeps]
+    files += [job_log(settings, j.id) for j in jobs]
+    size = sum(storage.bytes_under(f) for f in files if f.exists())
+    for rows in (plans, sweeps, jobs):
+        for r in rows:
+            session.delete(r)
+        session.flush()  # children before their parents (foreign keys)
+    session.delete(row)
+    session.commit()
+    storage.remove(files)  # after the commit: a failed commit leaves everything as it was
+    for plan_id in plan_ids:
+        _plan_refs.pop(plan_id, None)
+    for folder in files:
+        results_forget(folder)
+    log.info("scenario %s deleted with %d plan(s), %d sweep(s)", row.id, len(plans), len(sweeps))
+    return Deleted(row.id, len(jobs), len(plans), len(sweeps), size)
