@@ -32,6 +32,7 @@ __version__ = "0.1.0"
 from planner.backend import backend
 from planner.issues import Issue, Report, ScenarioError, Severity
 from planner.scenario import PreviousPlan, Rules, Scenario, ScenarioData, Weights
+from planner.violation import Violation
 
 if TYPE_CHECKING:
     from planner.plan import AllocationParams, Plan, allocate
