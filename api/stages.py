@@ -9,7 +9,6 @@ stations and stops, and the map a plan folder with something to draw.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 import planner
+from geodata.planfolder import write_sweep
 from planner import i18n
 from planner.i18n import N_
 from planner.issues import ScenarioError
@@ -253,9 +253,6 @@ def run_sweep(
         raise ScenarioError(scenario.report, _nothing_to_solve(("allocation",)))
     on_stage("sweep", 10.0)
     result = sweep(scenario, axes, params)
-    out.mkdir(parents=True, exist_ok=True)
-    result.table.to_csv(out / "sweep.csv", index=False, encoding="utf-8-sig")
-    result.changes_by_county().to_csv(out / "sweep_counties.csv", index=False, encoding="utf-8-sig")
     meta = {
         "scenario": scenario.name,
         "source": scenario.source,
@@ -267,7 +264,7 @@ def run_sweep(
         "seconds": round(result.seconds, 3),
         "counties": sorted({str(c) for c in data.quotas.county_code}) if data.quotas else [],
     }
-    (out / "sweep.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), "utf-8")
+    write_sweep(result, meta, out)
     on_stage("map", 90.0)
     language = _language(language, data.language)
     with i18n.speaking(language):

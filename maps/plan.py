@@ -9,14 +9,13 @@ and what was expected.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from geodata.planfolder import PlanFolderError, read_json, read_json_object, read_table
 from planner.i18n import _
 
 __all__ = ["MapInputError", "PlanFiles", "Route", "read_plan"]
@@ -92,116 +91,45 @@ def read_plan(folder: Path) -> PlanFiles:
                 files=", ".join(known),
             )
         )
-    summary = _read_summary(folder / "summary.json")
-    seats = _read_csv(folder / "seats.csv", _SEATS, ints=_SEATS_INT, floats=("lon", "lat"))
-    assignments = _read_csv(
-        folder / "assignments.csv", _ASSIGNMENTS, ints=("budget_cny",), floats=()
-    )
-    coverage = _read_csv(
-        folder / "coverage.csv",
-        _COVERAGE,
-        ints=("demand", "served"),
-        floats=("target", "lon", "lat"),
-    )
-    if coverage is not None:
-        coverage["met"] = _flags(coverage, "met", folder / "coverage.csv")
-    routes = _read_routes(folder / "routes.geojson")
+    try:
+        summary = _read_summary(folder / "summary.json")
+        seats = _read_csv(folder / "seats.csv", _SEATS, ints=_SEATS_INT, floats=("lon", "lat"))
+        assignments = _read_csv(
+            folder / "assignments.csv", _ASSIGNMENTS, ints=("budget_cny",), floats=()
+        )
+        coverage = _read_csv(
+            folder / "coverage.csv",
+            _COVERAGE,
+            ints=("demand", "served"),
+            floats=("target", "lon", "lat"),
+            flags=("met",),
+        )
+        routes = _read_routes(folder / "routes.geojson")
+    except PlanFolderError as exc:
+        raise MapInputError(str(exc)) from None
     return PlanFiles(folder, summary, seats, assignments, routes, coverage)
 
 
 def _read_summary(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        return {}
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MapInputError(
-            _("{path}: not readable as JSON ({reason})", path=path, reason=exc)
-        ) from None
-    if not isinstance(doc, dict):
-        raise MapInputError(
-            _("{path}: expected a JSON object, found {type}", path=path, type=type(doc).__name__)
-        )
-    return doc
+    return read_json_object(path) if path.is_file() else {}
 
 
 def _read_csv(
-    path: Path, required: set[str], ints: tuple[str, ...], floats: tuple[str, ...]
+    path: Path,
+    required: set[str],
+    ints: tuple[str, ...],
+    floats: tuple[str, ...],
+    flags: tuple[str, ...] = (),
 ) -> pd.DataFrame | None:
     if not path.is_file():
         return None
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise MapInputError(
-            _("{path}: not readable as CSV ({reason})", path=path, reason=exc)
-        ) from None
-    missing = sorted(required - set(frame.columns))
-    if missing:
-        raise MapInputError(
-            _(
-                "{path}: missing column(s) {missing}; found {found}",
-                path=path,
-                missing=", ".join(missing),
-                found=", ".join(frame.columns),
-            )
-        )
-    for column in ints:
-        if column in frame.columns:
-            frame[column] = _numbers(frame, column, path, integer=True)
-    for column in floats:
-        if column in frame.columns:
-            frame[column] = _numbers(frame, column, path, integer=False)
-    return frame
-
-
-def _numbers(frame: pd.DataFrame, column: str, path: Path, integer: bool) -> pd.Series:
-    raw = frame[column].str.strip()
-    values = pd.to_numeric(raw.where(raw != "", None), errors="coerce")
-    bad = values.isna() & (raw != "") if not integer else values.isna() | (values % 1 != 0)
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise MapInputError(
-            _(
-                "{path}: row {row}, column {column}: found {found!r}; expected {what}",
-                path=path,
-                row=row + 2,
-                column=column,
-                found=frame[column].iloc[row],
-                what=_("an integer") if integer else _("a number"),
-            )
-        )
-    return values.astype(np.int64) if integer else values.astype(np.float64)
-
-
-def _flags(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
-    raw = frame[column].str.strip().str.lower()
-    truth = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
-    bad = ~raw.isin(list(truth))
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise MapInputError(
-            _(
-                "{path}: row {row}, column {column}: found {found!r}; expected {what}",
-                path=path,
-                row=row + 2,
-                column=column,
-                found=frame[column].iloc[row],
-                what=_("1/0 or true/false"),
-            )
-        )
-    return raw.map(truth).astype(bool)
+    return read_table(path, required, ints=ints, floats=floats, flags=flags)
 
 
 def _read_routes(path: Path) -> tuple[Route, ...] | None:
     if not path.is_file():
         return None
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MapInputError(
-            _("{path}: not readable as GeoJSON ({reason})", path=path, reason=exc)
-        ) from None
+    doc = read_json(path, geojson=True)
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
         raise MapInputError(_("{path}: expected a GeoJSON FeatureCollection", path=path))
     features = doc.get("features")

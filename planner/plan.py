@@ -13,14 +13,13 @@ import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from planner.allocation.check import check_assignments
 from planner.allocation.fairness import Fairness, fairness
 from planner.allocation.problem import AllocationProblem
-from planner.allocation.report import PlanReport, Terms, build_report
+from planner.allocation.report import PlanReport, build_report
 from planner.allocation.solver import AllocationSolution, solve_allocation
 from planner.allocation.status import SolveStatus
 from planner.allocation.summary import plan_summary, plan_tables, summary_texts, unassigned_table
@@ -29,6 +28,7 @@ from planner.i18n import N_, Text, _, language
 from planner.issues import ScenarioError
 from planner.routing.crews import hand_out_crews, mobile_volunteers
 from planner.scenario import PreviousPlan, Scenario
+from planner.summaries import PlanSummary, Terms
 from planner.violation import Violation
 
 
@@ -70,8 +70,8 @@ class Plan:
     tables : dict of str to DataFrame
         ``assignments``, ``unassigned``, ``seats``, ``fairness`` and, in a re-plan, ``moves``:
         the CSVs of the plan folder.
-    summary : dict
-        ``summary.json`` of the plan folder.
+    summary : PlanSummary
+        ``summary.json`` of the plan folder, typed (``summary.counts.placed``).
     language : str
         The language of the texts for people in ``tables`` and ``summary`` (the reasons of
         unplaced applicants, the causes of unfilled quota and empty relay seats): the
@@ -85,7 +85,7 @@ class Plan:
     report: PlanReport
     fairness_pairs: Fairness
     tables: dict[str, pd.DataFrame]
-    summary: dict[str, Any]
+    summary: PlanSummary
     language: str = "en"
 
     @property
@@ -185,7 +185,9 @@ class Plan:
         if lang == self.language:
             return self
         tables = {**self.tables, "unassigned": unassigned_table(self.problem, self.report)}
-        summary = {**self.summary, **summary_texts(self.report, self.scenario.report)}
+        summary = dataclasses.replace(
+            self.summary, **summary_texts(self.report, self.scenario.report)
+        )
         return dataclasses.replace(self, tables=tables, summary=summary, language=lang)
 
     def __repr__(self) -> str:

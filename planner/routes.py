@@ -32,6 +32,7 @@ from planner.routing.summary import (
     unserved_table,
 )
 from planner.scenario import Scenario
+from planner.summaries import RoutingSummary, freeze
 from planner.violation import Violation
 
 
@@ -72,8 +73,8 @@ class RoutePlan:
         ``routes``, ``visits``, ``coverage`` and ``unserved``: the CSVs of the plan folder.
     geojson : dict
         ``routes.geojson``: one LineString per vehicle-day.
-    summary : dict
-        The ``routing`` part of ``summary.json``.
+    summary : RoutingSummary
+        The ``routing`` part of ``summary.json``, typed.
     language : str
         The language of the reasons in ``unserved`` and the summary: the language of the
         moment when the routes were made; :meth:`write` writes them in the language of the
@@ -85,7 +86,7 @@ class RoutePlan:
     result: RoutingResult
     tables: dict[str, pd.DataFrame]
     geojson: dict[str, Any]
-    summary: dict[str, Any]
+    summary: RoutingSummary
     language: str = "en"
 
     @property
@@ -128,15 +129,15 @@ class RoutePlan:
         if lang == self.language:
             return self
         tables = {**self.tables, "unserved": unserved_table(self.problem, self.result)}
-        summary = {**self.summary, "reasons": reason_texts()}
+        summary = dataclasses.replace(self.summary, reasons=freeze(reason_texts()))
         return dataclasses.replace(self, tables=tables, summary=summary, language=lang)
 
     def __repr__(self) -> str:
         s = self.summary
         return (
-            f"<RoutePlan of {self.scenario.name!r}: {s['routes']:,} routes, "
-            f"{s['served']:,} of {s['demand']:,} clients served, townships at target "
-            f"{s['townships_met']} / {s['townships']}>"
+            f"<RoutePlan of {self.scenario.name!r}: {s.routes:,} routes, "
+            f"{s.served:,} of {s.demand:,} clients served, townships at target "
+            f"{s.townships_met} / {s.townships}>"
         )
 
 
@@ -182,12 +183,12 @@ def route(
     )
     result = solve_routing(problem, options)
     tables = routing_tables(problem, result)
-    summary = routing_summary(problem, result, tables["coverage"])
-    summary.update(
-        time_limit=params.time_limit,
-        seed=params.seed,
-        crews=crews_source or ("declared" if crews is None else "given"),
-        total_seconds=round(time.perf_counter() - t0, 3),
-    )
+    run = {
+        "time_limit": params.time_limit,
+        "seed": params.seed,
+        "crews": crews_source or ("declared" if crews is None else "given"),
+        "total_seconds": round(time.perf_counter() - t0, 3),
+    }
+    summary = routing_summary(problem, result, tables["coverage"], run)
     geojson = routes_geojson(problem, result)
     return RoutePlan(scenario, problem, result, tables, geojson, summary, language())

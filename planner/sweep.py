@@ -311,28 +311,28 @@ def plan_variant(
     """Plan one variant to its certified optimum (a task of the sweep: a top-level function)."""
     plan = allocate(apply(scenario, changes), params)
     s = plan.summary
-    terms = s["terms"]
+    terms = s.terms
     row = {
         "changes": "; ".join(f"{k}={v}" for k, v in changes.items()) or "(base)",
-        "status": str(s["status"]),
-        "optimal": bool(s["optimal"]),
-        "objective": s["objective"],
-        "term_relay_empty": terms["relay_empty"],
-        "term_quota_unfilled": terms["quota_unfilled"],
-        "term_preference": terms["preference"],
-        "term_major_mismatch": terms["major_mismatch"],
-        "term_transport": terms["transport_subsidy"],
-        "term_replan_moves": terms["replan_moves"],
-        "lower_bound": s["lower_bound"],
-        "gap": s["gap"],
-        "placed": s["counts"]["placed"],
-        "unplaced": s["counts"]["unplaced"],
-        "quota_unfilled": s["counts"]["quota_unfilled_units"],
-        "relay_empty_seats": s["counts"]["relay_empty_seats"],
-        "budget_cny": s["budget_cny"]["total"],
-        "wasted_seats": s["fairness"]["wasted_seats"],
-        "justified_envy": s["fairness"]["justified_envy"],
-        "solve_seconds": s["total_seconds"],
+        "status": str(s.status),
+        "optimal": bool(s.optimal),
+        "objective": s.objective,
+        "term_relay_empty": terms.relay_empty,
+        "term_quota_unfilled": terms.quota_unfilled,
+        "term_preference": terms.preference,
+        "term_major_mismatch": terms.major_mismatch,
+        "term_transport": terms.transport_subsidy,
+        "term_replan_moves": terms.replan_moves,
+        "lower_bound": s.lower_bound,
+        "gap": s.gap,
+        "placed": s.counts.placed,
+        "unplaced": s.counts.unplaced,
+        "quota_unfilled": s.counts.quota_unfilled_units,
+        "relay_empty_seats": s.counts.relay_empty_seats,
+        "budget_cny": s.budget_cny.total,
+        "wasted_seats": s.fairness.wasted_seats,
+        "justified_envy": s.fairness.justified_envy,
+        "solve_seconds": s.total_seconds,
     }
     placements = plan.assignments[["applicant_id", "post_id", "county_code"]].copy()
     return Outcome(row, placements.reset_index(drop=True))
