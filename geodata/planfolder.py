@@ -22,7 +22,7 @@ variant) and ``sweep.json`` (what was swept); :func:`write_sweep` and :func:`rea
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,11 +34,12 @@ from planner import __version__
 from planner.i18n import N_, _
 from planner.routing.crews import hand_out_crews, mobile_volunteers
 from planner.scenario import PreviousPlan, Stations
-from planner.summaries import SummaryFile
+from planner.summaries import SummaryFile, thaw
 
 if TYPE_CHECKING:
     from planner.plan import Plan
     from planner.routes import RoutePlan
+    from planner.scenario import Scenario
     from planner.sweep import Sweep
 
 SUMMARY = "summary.json"
@@ -58,7 +59,7 @@ def write_routes(routes: RoutePlan, folder: Path) -> Path:
     ``summary.json`` (merged into a plan's summary there, else a new file)."""
     folder.mkdir(parents=True, exist_ok=True)
     _write_tables(routes.tables, folder)
-    _write_json(folder / "routes.geojson", routes.geojson, indent=None)
+    _write_json(folder / "routes.geojson", thaw(routes.geojson), indent=None)
     path = folder / SUMMARY
     merged = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     merged.setdefault("planner_version", __version__)
@@ -77,7 +78,7 @@ def write_routes(routes: RoutePlan, folder: Path) -> Path:
     return folder
 
 
-def _write_tables(tables: dict[str, pd.DataFrame], folder: Path) -> None:
+def _write_tables(tables: Mapping[str, pd.DataFrame], folder: Path) -> None:
     for name, frame in tables.items():
         frame.to_csv(folder / f"{name}.csv", index=False, encoding="utf-8-sig")
 
@@ -227,6 +228,86 @@ def read_summary(folder: Path) -> SummaryFile:
         return SummaryFile.from_dict(read_json_object(path))
     except (KeyError, TypeError, ValueError) as exc:
         raise PlanFolderError(f"{path}: {exc}") from None
+
+
+PLAN_TABLES = ("assignments", "unassigned", "seats", "fairness", "moves")
+ROUTE_TABLES = ("routes", "visits", "coverage", "unserved")
+
+
+def _scenario_of(summary: SummaryFile, scenario: Scenario | None, folder: Path) -> Scenario:
+    """The given scenario, else the one the summary names."""
+    if scenario is not None:
+        return scenario
+    if not summary.scenario.source:
+        raise ValueError(
+            f"{folder / SUMMARY}: the scenario {summary.scenario.name!r} was built from "
+            "DataFrames and has no source to read again; pass it (read_plan(folder, scenario))"
+        )
+    from geodata.scenario import load_scenario
+
+    return load_scenario(summary.scenario.source)
+
+
+def read_plan(folder: Path, scenario: Scenario | None = None) -> Plan:
+    """The plan that wrote ``folder`` (:meth:`planner.Plan.from_files`); its scenario is
+    ``scenario``, else the one ``summary.json`` names.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the folder has no plan.
+    ValueError
+        When its files are not what the scenario and its assignments give.
+    """
+    from planner.plan import Plan
+
+    summary = read_summary(folder)
+    if summary.plan is None:
+        raise FileNotFoundError(
+            _("{path}: no such file; expected a plan folder from `planner plan`", path=folder)
+        )
+    files = {
+        name: read_table(folder / f"{name}.csv")
+        for name in PLAN_TABLES
+        if (folder / f"{name}.csv").is_file()
+    }
+    return Plan.from_files(_scenario_of(summary, scenario, folder), files, summary.plan)
+
+
+def read_routes(
+    folder: Path, scenario: Scenario | None = None, crews: Mapping[str, int] | None = None
+) -> RoutePlan:
+    """The routes that wrote ``folder``'s routing files (:meth:`planner.RoutePlan.from_files`),
+    with the crews they were made with: none (declared), the plan's (``plan``: this folder's,
+    ``plan DIR``: that folder's) or ``crews`` (``given``).
+
+    Raises
+    ------
+    FileNotFoundError
+        When the folder has no routes.
+    ValueError
+        When its files are not what the scenario and its visits give, or the crews were
+        given by hand and ``crews`` is missing.
+    """
+    from planner.routes import RoutePlan
+
+    summary = read_summary(folder)
+    routing = summary.routing
+    if routing is None:
+        raise FileNotFoundError(
+            _("{path}: no such file; expected a plan folder from `planner plan`", path=folder)
+        )
+    scenario = _scenario_of(summary, scenario, folder)
+    if crews is None and routing.crews != "declared":
+        if routing.crews == "given":
+            raise ValueError(f"{folder}: the routes were made with crews given by hand; pass them")
+        stations = scenario.data.stations
+        assert stations is not None
+        plan = folder if routing.crews == "plan" else Path(routing.crews.removeprefix("plan "))
+        crews = read_crews(plan, stations)
+    files = {name: read_table(folder / f"{name}.csv") for name in ROUTE_TABLES}
+    geojson = read_json(folder / "routes.geojson", geojson=True)
+    return RoutePlan.from_files(scenario, crews, files, geojson, routing)
 
 
 def read_previous(folder: Path) -> PreviousPlan:
