@@ -36,6 +36,7 @@ from rich.progress import (
 from rich.table import Table
 
 from planner import i18n
+from planner.allocation.status import DEFAULT_TIME_LIMIT
 from planner.i18n import N_, _
 from planner.issues import Report, Severity
 from planner.summaries import PlanSummary, RoutingSummary
@@ -390,7 +391,7 @@ def plan(
         typer.Option(
             "--time-limit", help=_("Seconds for the solve; the best plan and its bound are kept.")
         ),
-    ] = 300.0,
+    ] = DEFAULT_TIME_LIMIT,
     previous: Annotated[
         Path | None,
         typer.Option(
@@ -620,7 +621,7 @@ def sweep(
     ],
     time_limit: Annotated[
         float, typer.Option("--time-limit", help=_("Seconds for each plan of the sweep."))
-    ] = 300.0,
+    ] = DEFAULT_TIME_LIMIT,
     scheduler: SchedulerOpt = None,
     verbose: Verbose = False,
 ) -> None:

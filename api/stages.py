@@ -10,7 +10,6 @@ stations and stops, and the map a plan folder with something to draw.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,9 +120,8 @@ def run_stages(
     on_stage("validation", 2.0)
     scenario = source if isinstance(source, planner.Scenario) else planner.read_scenario(source)
     data = scenario.data  # raises with the report when the scenario has errors
-    allocation = "allocation" in options.stages and data.posts is not None
-    allocation = allocation and data.applicants is not None
-    routing = "routing" in options.stages and data.stations is not None and data.stops is not None
+    allocation = "allocation" in options.stages and data.has_allocation_tables
+    routing = "routing" in options.stages and data.has_routing_tables
     if not (allocation or routing):
         raise ScenarioError(scenario.report, _nothing_to_solve(options.stages))
     previous = planner.read_previous(options.previous) if options.previous else None
@@ -136,14 +134,8 @@ def run_stages(
 
 
 def _language(asked: str | None, scenario: str | None) -> str:
-    """The language of the written files: the user's (``--lang``, a job's), else
-    ``PLANNER_LANG``, else the scenario's ``language``, else the language of the moment."""
-    return (
-        i18n.normalize(asked)
-        or i18n.normalize(os.environ.get(i18n.ENV))
-        or i18n.normalize(scenario)
-        or i18n.language()
-    )
+    """The language of the written files (:func:`planner.i18n.choose_written`)."""
+    return i18n.choose_written(asked, scenario)
 
 
 def _stages(
@@ -249,7 +241,7 @@ def run_sweep(
     on_stage("validation", 2.0)
     scenario = source if isinstance(source, planner.Scenario) else planner.read_scenario(source)
     data = scenario.data  # raises with the report when the scenario has errors
-    if data.posts is None or data.applicants is None:
+    if not data.has_allocation_tables:
         raise ScenarioError(scenario.report, _nothing_to_solve(("allocation",)))
     on_stage("sweep", 10.0)
     result = sweep(scenario, axes, params)

@@ -24,7 +24,7 @@ from planner.allocation.fairness import Fairness, fairness
 from planner.allocation.problem import AllocationProblem
 from planner.allocation.report import PlanReport, build_report
 from planner.allocation.solver import AllocationSolution, SolveStats, solve_allocation
-from planner.allocation.status import SolveStatus
+from planner.allocation.status import DEFAULT_TIME_LIMIT, SolveStatus
 from planner.allocation.summary import plan_summary, plan_tables, summary_texts, unassigned_table
 from planner.backend import backend
 from planner.frames import ReadOnlyFrames
@@ -51,7 +51,7 @@ class AllocationParams:
         5,000 applicants on.
     """
 
-    time_limit: float = 300.0
+    time_limit: float = DEFAULT_TIME_LIMIT
     gap_tolerance: float = 1e-4
     workers: int | None = None
 
@@ -317,7 +317,7 @@ def allocate(
             previous.as_previous() if isinstance(previous, Plan) else previous
         )
     data = scenario.data
-    if data.posts is None or data.applicants is None:
+    if not data.has_allocation_tables:
         raise ScenarioError(
             scenario.report, Text(N_("the scenario has no allocation tables (posts, applicants)"))
         )

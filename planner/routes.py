@@ -294,7 +294,7 @@ def route(
     """
     params = params or RoutingParams()
     data = scenario.data
-    if data.stations is None or data.stops is None:
+    if not data.has_routing_tables:
         raise ScenarioError(
             scenario.report, Text(N_("the scenario has no routing tables (stations, stops)"))
         )

@@ -30,7 +30,6 @@ import math
 import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, fields
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -38,7 +37,15 @@ import pandas as pd
 
 from planner.i18n import N_, Text
 from planner.plan import AllocationParams, allocate
-from planner.scenario import MAX_QUOTA_SCALE, MAX_WEIGHT, Rules, Scenario, ScenarioData, Weights
+from planner.scenario import (
+    MAX_QUOTA_SCALE,
+    MAX_WEIGHT,
+    Rules,
+    Scenario,
+    ScenarioData,
+    Weights,
+    share_fraction,
+)
 from planner.workers import map_tasks
 
 log = logging.getLogger(__name__)
@@ -174,9 +181,7 @@ def _value(key: str, kind: Any, text: str) -> Value:
         raise VaryError(
             N_("--vary {key}: found {found!r}; expected a number >= 0"), key=key, found=text
         )
-    if key == "rules.undergraduate_min_share" and (
-        value > 1 or Fraction(text).limit_denominator(10**6).denominator > 10_000
-    ):
+    if key == "rules.undergraduate_min_share" and (value > 1 or share_fraction(text) is None):
         raise VaryError(
             N_(
                 "--vary {key}: found {found!r}; expected a share between 0 and 1 with at most "
