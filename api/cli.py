@@ -36,8 +36,10 @@ from rich.progress import (
 from rich.table import Table
 
 from planner import i18n
+from planner.allocation.status import DEFAULT_TIME_LIMIT
 from planner.i18n import N_, _
 from planner.issues import Report, Severity
+from planner.summaries import PlanSummary, RoutingSummary
 
 R = TypeVar("R")
 
@@ -331,32 +333,32 @@ def _sizes(sizes: dict[str, int]) -> str:
     )
 
 
-def print_plan(summary: dict, out: Path) -> None:
+def print_plan(summary: PlanSummary, out: Path) -> None:
     """A short summary of a plan on the terminal."""
-    c = summary["counts"]
-    label = _(" [magenta](SYNTHETIC DATA)[/]") if summary["scenario"]["synthetic"] else ""
-    title = _("Plan of {name}{label}", name=summary["scenario"]["name"], label=label)
+    c = summary.counts
+    label = _(" [magenta](SYNTHETIC DATA)[/]") if summary.scenario.synthetic else ""
+    title = _("Plan of {name}{label}", name=summary.scenario.name, label=label)
     table = Table(title=title, show_header=False)
     table.add_column(_("item"))
     table.add_column(_("value"), justify="right")
-    table.add_row(_("status"), _(_STATUS.get(summary["status"], summary["status"])))
-    table.add_row(_("objective"), f"{summary['objective']:,.2f}")
-    table.add_row(_("proven lower bound"), f"{summary['lower_bound']:,.2f}")
-    table.add_row(_("gap"), f"{summary['gap']:.4%}")
-    for k, v in summary["terms"].items():
+    table.add_row(_("status"), _(_STATUS.get(summary.status, summary.status)))
+    table.add_row(_("objective"), f"{summary.objective:,.2f}")
+    table.add_row(_("proven lower bound"), f"{summary.lower_bound:,.2f}")
+    table.add_row(_("gap"), f"{summary.gap:.4%}")
+    for k, v in summary.terms.to_dict().items():
         table.add_row(_("  term {term}", term=_(_TERMS.get(k, k))), f"{v:,.2f}")
-    table.add_row(_("placed / applicants"), f"{c['placed']:,} / {c['applicants']:,}")
+    table.add_row(_("placed / applicants"), f"{c.placed:,} / {c.applicants:,}")
     table.add_row(
         _("quota units unfilled"),
-        _("{n:,} of {total:,}", n=c["quota_unfilled_units"], total=c["quota_units"]),
+        _("{n:,} of {total:,}", n=c.quota_unfilled_units, total=c.quota_units),
     )
     table.add_row(
         _("relay seats empty"),
-        _("{n:,} of {total:,}", n=c["relay_empty_seats"], total=c["relay_open_seats"]),
+        _("{n:,} of {total:,}", n=c.relay_empty_seats, total=c.relay_open_seats),
     )
-    table.add_row(_("first preference"), f"{c['first_preference']:,}")
-    table.add_row(_("budget (CNY / year)"), f"{summary['budget_cny']['total']:,}")
-    table.add_row(_("solve time"), _("{seconds:.1f} s", seconds=summary["total_seconds"]))
+    table.add_row(_("first preference"), f"{c.first_preference:,}")
+    table.add_row(_("budget (CNY / year)"), f"{summary.budget_cny.total:,}")
+    table.add_row(_("solve time"), _("{seconds:.1f} s", seconds=summary.total_seconds))
     console.print(table)
     console.print(_("plan written to [bold]{out}[/]", out=out))
 
@@ -389,7 +391,7 @@ def plan(
         typer.Option(
             "--time-limit", help=_("Seconds for the solve; the best plan and its bound are kept.")
         ),
-    ] = 300.0,
+    ] = DEFAULT_TIME_LIMIT,
     previous: Annotated[
         Path | None,
         typer.Option(
@@ -470,7 +472,7 @@ def map_(
         console.print(_("overview written to [bold]{picture}[/]", picture=picture))
 
 
-def print_routing(summary: dict, out: Path) -> None:
+def print_routing(summary: RoutingSummary, out: Path) -> None:
     """Coverage per county and the routing totals on the terminal."""
     table = Table(title=_("Routing: coverage per county"))
     for col in (
@@ -483,15 +485,15 @@ def print_routing(summary: dict, out: Path) -> None:
         N_("cap ≥ target"),
     ):
         table.add_column(_(col), justify="right")
-    for c in summary["counties"]:
+    for c in summary.counties:
         table.add_row(
-            c["county_code"],
-            f"{c['townships_met']} / {c['townships']}",
-            f"{c['demand']:,}",
-            f"{c['target']:,}",
-            f"{c['served']:,}",
-            f"{c['staffed_capacity']:,}",
-            _("yes") if c["capacity_allows_targets"] else "[yellow]" + _("no") + "[/]",
+            c.county_code,
+            f"{c.townships_met} / {c.townships}",
+            f"{c.demand:,}",
+            f"{c.target:,}",
+            f"{c.served:,}",
+            f"{c.staffed_capacity:,}",
+            _("yes") if c.capacity_allows_targets else "[yellow]" + _("no") + "[/]",
         )
     console.print(table)
     console.print(
@@ -499,15 +501,15 @@ def print_routing(summary: dict, out: Path) -> None:
             "{routes:,} routes, {served:,} of {demand:,} clients served; townships at target: "
             "{met} / {townships} ({met_allowed} / {allowed} where capacity allows); "
             "unserved by reason: {reasons}; {seconds:.1f} s",
-            routes=summary["routes"],
-            served=summary["served"],
-            demand=summary["demand"],
-            met=summary["townships_met"],
-            townships=summary["townships"],
-            met_allowed=summary["townships_met_where_capacity_allows"],
-            allowed=summary["townships_where_capacity_allows"],
-            reasons=summary["unserved_by_reason"],
-            seconds=summary["seconds"],
+            routes=summary.routes,
+            served=summary.served,
+            demand=summary.demand,
+            met=summary.townships_met,
+            townships=summary.townships,
+            met_allowed=summary.townships_met_where_capacity_allows,
+            allowed=summary.townships_where_capacity_allows,
+            reasons=dict(summary.unserved_by_reason),
+            seconds=summary.seconds,
         )
     )
     console.print(_("routes written to [bold]{out}[/]", out=out))
@@ -619,7 +621,7 @@ def sweep(
     ],
     time_limit: Annotated[
         float, typer.Option("--time-limit", help=_("Seconds for each plan of the sweep."))
-    ] = 300.0,
+    ] = DEFAULT_TIME_LIMIT,
     scheduler: SchedulerOpt = None,
     verbose: Verbose = False,
 ) -> None:

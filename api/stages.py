@@ -9,15 +9,14 @@ stations and stops, and the map a plan folder with something to draw.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import planner
+from geodata.planfolder import write_sweep
 from planner import i18n
 from planner.i18n import N_
 from planner.issues import ScenarioError
@@ -121,9 +120,8 @@ def run_stages(
     on_stage("validation", 2.0)
     scenario = source if isinstance(source, planner.Scenario) else planner.read_scenario(source)
     data = scenario.data  # raises with the report when the scenario has errors
-    allocation = "allocation" in options.stages and data.posts is not None
-    allocation = allocation and data.applicants is not None
-    routing = "routing" in options.stages and data.stations is not None and data.stops is not None
+    allocation = "allocation" in options.stages and data.has_allocation_tables
+    routing = "routing" in options.stages and data.has_routing_tables
     if not (allocation or routing):
         raise ScenarioError(scenario.report, _nothing_to_solve(options.stages))
     previous = planner.read_previous(options.previous) if options.previous else None
@@ -136,14 +134,8 @@ def run_stages(
 
 
 def _language(asked: str | None, scenario: str | None) -> str:
-    """The language of the written files: the user's (``--lang``, a job's), else
-    ``PLANNER_LANG``, else the scenario's ``language``, else the language of the moment."""
-    return (
-        i18n.normalize(asked)
-        or i18n.normalize(os.environ.get(i18n.ENV))
-        or i18n.normalize(scenario)
-        or i18n.language()
-    )
+    """The language of the written files (:func:`planner.i18n.choose_written`)."""
+    return i18n.choose_written(asked, scenario)
 
 
 def _stages(
@@ -249,13 +241,10 @@ def run_sweep(
     on_stage("validation", 2.0)
     scenario = source if isinstance(source, planner.Scenario) else planner.read_scenario(source)
     data = scenario.data  # raises with the report when the scenario has errors
-    if data.posts is None or data.applicants is None:
+    if not data.has_allocation_tables:
         raise ScenarioError(scenario.report, _nothing_to_solve(("allocation",)))
     on_stage("sweep", 10.0)
     result = sweep(scenario, axes, params)
-    out.mkdir(parents=True, exist_ok=True)
-    result.table.to_csv(out / "sweep.csv", index=False, encoding="utf-8-sig")
-    result.changes_by_county().to_csv(out / "sweep_counties.csv", index=False, encoding="utf-8-sig")
     meta = {
         "scenario": scenario.name,
         "source": scenario.source,
@@ -267,7 +256,7 @@ def run_sweep(
         "seconds": round(result.seconds, 3),
         "counties": sorted({str(c) for c in data.quotas.county_code}) if data.quotas else [],
     }
-    (out / "sweep.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), "utf-8")
+    write_sweep(result, meta, out)
     on_stage("map", 90.0)
     language = _language(language, data.language)
     with i18n.speaking(language):

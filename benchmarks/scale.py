@@ -123,7 +123,7 @@ def routing_part(
             [
                 label,
                 f"{seconds:,.1f}",
-                f"{s['townships_met']:,} / {s['townships']:,}",
+                f"{s.townships_met:,} / {s.townships:,}",
                 f"{len(plan.result.subproblems):,} / {capped}",
                 f"{violations} / {unexplained}",
                 f"{peak_per_worker(rec):,.0f}",
@@ -263,7 +263,7 @@ def overhead_part(time_limit: float) -> str:
     seconds = {}
     for spec in ("processes:2", "local:2"):
         plan, _rec, s = on(spec, lambda: planner.route(sc, params=params))
-        seconds[spec] = (s, plan.summary["townships_met"])
+        seconds[spec] = (s, plan.summary.townships_met)
         print(f"province routing on {spec}: {s:.1f} s", flush=True)
     ratio = seconds["local:2"][0] / seconds["processes:2"][0]
     rows = [

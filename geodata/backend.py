@@ -50,6 +50,14 @@ class GeodataBackend:
     def read_previous(self, folder: Path) -> PreviousPlan:
         return planfolder.read_previous(folder)
 
+    def read_plan(self, folder: Path, scenario: Scenario | None) -> Plan:
+        return planfolder.read_plan(folder, scenario)
+
+    def read_routes(
+        self, folder: Path, scenario: Scenario | None, crews: Mapping[str, int] | None
+    ) -> RoutePlan:
+        return planfolder.read_routes(folder, scenario, crews)
+
     def write_plan(self, plan: Plan, folder: Path) -> Path:
         return planfolder.write_plan(plan, folder)
 

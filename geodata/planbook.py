@@ -105,7 +105,7 @@ def write_plan_workbook(path: Path, plan: Plan) -> Path:
             frame = plan.tables.get(key)
             if frame is not None:
                 _table_sheet(book, styles, tr(SHEETS[key]), frame)
-        unfilled = pd.DataFrame(plan.summary["unfilled_quota"])
+        unfilled = pd.DataFrame([u.to_dict() for u in plan.summary.unfilled_quota])
         _table_sheet(book, styles, tr(SHEETS["unfilled_quota"]), unfilled)
     finally:
         book.close()
@@ -169,25 +169,25 @@ def _summary_sheet(book: Any, styles: _Styles, plan: Plan, names: Mapping[str, s
     sheet.set_paper(9)
     sheet.fit_to_pages(1, 0)
     s = plan.summary
-    scenario = s["scenario"]
+    scenario = s.scenario
     row = 0
     sheet.write(
         row,
         0,
-        tr(N_("Western Plan volunteer allocation: {name}"), name=scenario["name"]),
+        tr(N_("Western Plan volunteer allocation: {name}"), name=scenario.name),
         styles.title,
     )
     row += 2
     facts: list[tuple[str, Any, Any]] = [
-        (tr(N_("Year")), scenario["year"], None),
-        (tr(N_("Synthetic data")), tr(N_("yes")) if scenario["synthetic"] else tr(N_("no")), None),
-        (tr(N_("Status")), s["status"], None),
-        (tr(N_("Objective")), s["objective"], styles.number),
-        (tr(N_("Proven lower bound")), s["lower_bound"], styles.number),
-        (tr(N_("Gap")), s["gap"] if math.isfinite(s["gap"]) else None, styles.percent),
+        (tr(N_("Year")), scenario.year, None),
+        (tr(N_("Synthetic data")), tr(N_("yes")) if scenario.synthetic else tr(N_("no")), None),
+        (tr(N_("Status")), s.status, None),
+        (tr(N_("Objective")), s.objective, styles.number),
+        (tr(N_("Proven lower bound")), s.lower_bound, styles.number),
+        (tr(N_("Gap")), s.gap if math.isfinite(s.gap) else None, styles.percent),
     ]
-    facts += [(tr(TERMS.get(k, k)), v, styles.number) for k, v in s["terms"].items()]
-    facts += [(tr(COUNTS.get(k, k)), v, styles.number) for k, v in s["counts"].items()]
+    facts += [(tr(TERMS.get(k, k)), v, styles.number) for k, v in s.terms.to_dict().items()]
+    facts += [(tr(COUNTS.get(k, k)), v, styles.number) for k, v in s.counts.to_dict().items()]
     for label, value, fmt in facts:
         sheet.write(row, 0, label)
         sheet.write(row, 1, value, fmt)

@@ -15,7 +15,6 @@ import tempfile
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from fractions import Fraction
 from glob import escape as glob_escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,9 +56,6 @@ _TOP_KEYS = {
 _FILE_KEYS = {"counties", "townships", *TABLES}
 _LAYER_CODES = {"counties": ("code", "county_code"), "townships": ("township_code", "code")}
 """Accepted names of a layer's code column, first match wins."""
-MAX_SHARE_DENOMINATOR = 10_000
-"""The bachelor share is read as the fraction it is written as, with at most four decimals
-(planner.allocation.lp.share_fraction)."""
 FRAMES = "DataFrames"
 """Where the issues of a scenario given as DataFrames point when no table is at fault."""
 
@@ -366,7 +362,7 @@ def _settings(
             value=language,
         )
     share = rules.undergraduate_min_share
-    if not 0 <= share <= 1 or Fraction(str(share)).denominator > MAX_SHARE_DENOMINATOR:
+    if not 0 <= share <= 1 or sc.share_fraction(share) is None:
         report.error(
             file,
             line_of("undergraduate_min_share"),

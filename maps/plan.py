@@ -1,25 +1,33 @@
-"""Reading a plan folder for the maps: every file optional, every problem named.
+"""What a map draws (:class:`PlanFiles`), from a plan and its routes or from a plan folder.
 
-A plan folder is written by ``planner plan`` (``summary.json``, ``seats.csv``,
-``assignments.csv`` ...) and, when routing has run into the same folder, ``routes.geojson``
-and ``coverage.csv``. The map draws the layers whose files are present. A file that is
-present but malformed raises :class:`MapInputError` naming the file, the row, the column
-and what was expected.
+:meth:`PlanFiles.from_results` takes a :class:`~planner.Plan` and/or a
+:class:`~planner.RoutePlan` (and their scenario); :func:`read_plan` reads a plan folder written
+by ``planner plan`` (``summary.json``, ``seats.csv``, ``assignments.csv`` ...) and, when
+routing has run into the same folder, ``routes.geojson`` and ``coverage.csv``, through the
+plan folder's one reader (:mod:`geodata.planfolder`): every file optional, the map draws the
+layers whose files are present, and a file that is present but malformed raises
+:class:`MapInputError` naming the file, the row, the column and what was expected.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
+from geodata.planfolder import PlanFolderError, read_json, read_json_object, read_table
 from planner.i18n import _
+from planner.summaries import thaw
 
-__all__ = ["MapInputError", "PlanFiles", "Route", "read_plan"]
+if TYPE_CHECKING:
+    from planner.plan import Plan
+    from planner.routes import RoutePlan
+    from planner.scenario import Scenario
+
+__all__ = ["Heading", "MapInputError", "PlanFiles", "Route", "read_plan", "township_points"]
 
 
 class MapInputError(ValueError):
@@ -43,15 +51,75 @@ class Route:
 
 
 @dataclass(frozen=True, slots=True)
-class PlanFiles:
-    """The tables of a plan folder that the map uses; ``None`` when the file is absent."""
+class Heading:
+    """The scenario a map names in its title."""
 
-    folder: Path
-    summary: dict[str, Any]
+    name: str
+    year: str = ""
+    synthetic: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PlanFiles:
+    """The tables of a plan that the map uses; ``None`` when the plan lacks them.
+
+    ``county_quota`` is the quota units per non-barred county (``summary.json``);
+    ``township_points`` (index: township code; ``lon``, ``lat``) locates coverage rows that
+    carry no point of their own (folders of older versions), when the scenario is at hand.
+    """
+
+    folder: Path | None
+    heading: Heading
+    county_quota: Mapping[str, int]
     seats: pd.DataFrame | None
     assignments: pd.DataFrame | None
     routes: tuple[Route, ...] | None
     coverage: pd.DataFrame | None
+    township_points: pd.DataFrame | None = None
+
+    @classmethod
+    def from_results(
+        cls,
+        plan: Plan | None = None,
+        routes: RoutePlan | None = None,
+        scenario: Scenario | None = None,
+    ) -> PlanFiles:
+        """What a map draws of a plan and/or its routes (and their scenario: default the
+        plan's or the routes')."""
+        if plan is None and routes is None:
+            raise TypeError("nothing to draw: expected a plan or routes")
+        scenario = scenario or (plan.scenario if plan is not None else None)
+        scenario = scenario or (routes.scenario if routes is not None else None)
+        assert scenario is not None
+        data = scenario.data
+        heading = Heading(scenario.name, str(data.year), bool(data.synthetic))
+        if plan is not None:
+            info = plan.summary.scenario
+            heading = Heading(info.name, str(info.year), info.synthetic)
+        return cls(
+            folder=None,
+            heading=heading,
+            county_quota=plan.summary.county_quota if plan is not None else {},
+            seats=plan.seats if plan is not None else None,
+            assignments=plan.assignments if plan is not None else None,
+            routes=_routes_of(thaw(routes.geojson), "routes") if routes is not None else None,
+            coverage=routes.coverage if routes is not None else None,
+            township_points=township_points(scenario),
+        )
+
+    @property
+    def name(self) -> str:
+        """What the plan is called where its scenario has no name."""
+        return self.folder.name if self.folder is not None else "plan"
+
+
+def township_points(scenario: Scenario | None) -> pd.DataFrame | None:
+    """Mean stop location per township of a scenario (``None`` without stops)."""
+    if scenario is None or not scenario.valid or scenario.data.stops is None:
+        return None
+    stops = scenario.data.stops
+    frame = pd.DataFrame({"township": stops.township_code, "lon": stops.lon, "lat": stops.lat})
+    return frame[frame["township"] != ""].groupby("township")[["lon", "lat"]].mean()
 
 
 _SEATS = {"post_id", "county_code", "township_code", "category", "seats", "filled", "relay"}
@@ -62,13 +130,16 @@ _ROUTE_KEYS = ("station_id", "vehicle", "day", "stops")
 _STOP_KEYS = ("stop_id", "arrive", "clients")
 
 
-def read_plan(folder: Path) -> PlanFiles:
+def read_plan(folder: Path, scenario: Scenario | None = None) -> PlanFiles:
     """Read the files of a plan folder that a map draws.
 
     Parameters
     ----------
     folder : pathlib.Path
         A folder written by ``planner plan`` (and possibly ``planner route``).
+    scenario : Scenario, optional
+        Its scenario, to locate coverage rows without a point of their own (never read
+        again from ``summary.json``'s source).
 
     Returns
     -------
@@ -92,116 +163,66 @@ def read_plan(folder: Path) -> PlanFiles:
                 files=", ".join(known),
             )
         )
-    summary = _read_summary(folder / "summary.json")
-    seats = _read_csv(folder / "seats.csv", _SEATS, ints=_SEATS_INT, floats=("lon", "lat"))
-    assignments = _read_csv(
-        folder / "assignments.csv", _ASSIGNMENTS, ints=("budget_cny",), floats=()
+    try:
+        summary = _read_summary(folder / "summary.json")
+        seats = _read_csv(folder / "seats.csv", _SEATS, ints=_SEATS_INT, floats=("lon", "lat"))
+        assignments = _read_csv(
+            folder / "assignments.csv", _ASSIGNMENTS, ints=("budget_cny",), floats=()
+        )
+        coverage = _read_csv(
+            folder / "coverage.csv",
+            _COVERAGE,
+            ints=("demand", "served"),
+            floats=("target", "lon", "lat"),
+            flags=("met",),
+        )
+        routes = _read_routes(folder / "routes.geojson")
+    except PlanFolderError as exc:
+        raise MapInputError(str(exc)) from None
+    named = summary.get("scenario")
+    named = named if isinstance(named, dict) else {}
+    heading = Heading(
+        str(named.get("name", folder.name)),
+        str(named.get("year", "")),
+        bool(named.get("synthetic", False)),
     )
-    coverage = _read_csv(
-        folder / "coverage.csv",
-        _COVERAGE,
-        ints=("demand", "served"),
-        floats=("target", "lon", "lat"),
+    quota = summary.get("county_quota")
+    return PlanFiles(
+        folder,
+        heading,
+        quota if isinstance(quota, dict) else {},
+        seats,
+        assignments,
+        routes,
+        coverage,
+        township_points(scenario),
     )
-    if coverage is not None:
-        coverage["met"] = _flags(coverage, "met", folder / "coverage.csv")
-    routes = _read_routes(folder / "routes.geojson")
-    return PlanFiles(folder, summary, seats, assignments, routes, coverage)
 
 
 def _read_summary(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        return {}
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MapInputError(
-            _("{path}: not readable as JSON ({reason})", path=path, reason=exc)
-        ) from None
-    if not isinstance(doc, dict):
-        raise MapInputError(
-            _("{path}: expected a JSON object, found {type}", path=path, type=type(doc).__name__)
-        )
-    return doc
+    return read_json_object(path) if path.is_file() else {}
 
 
 def _read_csv(
-    path: Path, required: set[str], ints: tuple[str, ...], floats: tuple[str, ...]
+    path: Path,
+    required: set[str],
+    ints: tuple[str, ...],
+    floats: tuple[str, ...],
+    flags: tuple[str, ...] = (),
 ) -> pd.DataFrame | None:
     if not path.is_file():
         return None
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise MapInputError(
-            _("{path}: not readable as CSV ({reason})", path=path, reason=exc)
-        ) from None
-    missing = sorted(required - set(frame.columns))
-    if missing:
-        raise MapInputError(
-            _(
-                "{path}: missing column(s) {missing}; found {found}",
-                path=path,
-                missing=", ".join(missing),
-                found=", ".join(frame.columns),
-            )
-        )
-    for column in ints:
-        if column in frame.columns:
-            frame[column] = _numbers(frame, column, path, integer=True)
-    for column in floats:
-        if column in frame.columns:
-            frame[column] = _numbers(frame, column, path, integer=False)
-    return frame
-
-
-def _numbers(frame: pd.DataFrame, column: str, path: Path, integer: bool) -> pd.Series:
-    raw = frame[column].str.strip()
-    values = pd.to_numeric(raw.where(raw != "", None), errors="coerce")
-    bad = values.isna() & (raw != "") if not integer else values.isna() | (values % 1 != 0)
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise MapInputError(
-            _(
-                "{path}: row {row}, column {column}: found {found!r}; expected {what}",
-                path=path,
-                row=row + 2,
-                column=column,
-                found=frame[column].iloc[row],
-                what=_("an integer") if integer else _("a number"),
-            )
-        )
-    return values.astype(np.int64) if integer else values.astype(np.float64)
-
-
-def _flags(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
-    raw = frame[column].str.strip().str.lower()
-    truth = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
-    bad = ~raw.isin(list(truth))
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise MapInputError(
-            _(
-                "{path}: row {row}, column {column}: found {found!r}; expected {what}",
-                path=path,
-                row=row + 2,
-                column=column,
-                found=frame[column].iloc[row],
-                what=_("1/0 or true/false"),
-            )
-        )
-    return raw.map(truth).astype(bool)
+    return read_table(path, required, ints=ints, floats=floats, flags=flags)
 
 
 def _read_routes(path: Path) -> tuple[Route, ...] | None:
     if not path.is_file():
         return None
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MapInputError(
-            _("{path}: not readable as GeoJSON ({reason})", path=path, reason=exc)
-        ) from None
+    return _routes_of(read_json(path, geojson=True), path)
+
+
+def _routes_of(doc: Any, path: Path | str) -> tuple[Route, ...]:
+    """The vehicle-days of a GeoJSON document (``routes.geojson``, ``RoutePlan.geojson``)."""
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
         raise MapInputError(_("{path}: expected a GeoJSON FeatureCollection", path=path))
     features = doc.get("features")
@@ -210,7 +231,7 @@ def _read_routes(path: Path) -> tuple[Route, ...] | None:
     return tuple(_route(path, i, f) for i, f in enumerate(features))
 
 
-def _route(path: Path, i: int, feature: Any) -> Route:
+def _route(path: Path | str, i: int, feature: Any) -> Route:
     where = _("{path}: feature {i}", path=path, i=i)
     geometry = feature.get("geometry") if isinstance(feature, dict) else None
     if not isinstance(geometry, dict) or geometry.get("type") != "LineString":

@@ -105,13 +105,16 @@ def tiles_crs(tiles: str | None) -> str:
     )
 
 
-def render_map(plan_dir: Path, province: str | None = None, tiles: str | None = None) -> str:
+def render_map(
+    plan_dir: Path | PlanFiles, province: str | None = None, tiles: str | None = None
+) -> str:
     """The standalone HTML page of a plan's map.
 
     Parameters
     ----------
-    plan_dir : pathlib.Path
-        A plan folder (``planner plan``, optionally ``planner route`` into the same folder).
+    plan_dir : pathlib.Path or PlanFiles
+        A plan folder (``planner plan``, optionally ``planner route`` into the same folder),
+        or what to draw of a plan and its routes (:meth:`PlanFiles.from_results`)
     province : str, optional
         Six-digit province code: draw only this province (counties, posts, flows into and
         out of it, its routes and townships) at a finer scale. Default: the whole plan.
@@ -128,20 +131,24 @@ def render_map(plan_dir: Path, province: str | None = None, tiles: str | None = 
     MapInputError
         If the plan folder cannot be read or the province is unknown.
     """
-    files = read_plan(Path(plan_dir))
+    files = plan_dir if isinstance(plan_dir, PlanFiles) else read_plan(Path(plan_dir))
     payload = build_payload(files, province, tiles_crs(tiles))
     return csp.with_meta(_page(payload, tiles), csp.image_sources(tiles))
 
 
 def write_map(
-    plan_dir: Path,
+    plan_dir: Path | PlanFiles,
     out: Path | None = None,
     province: str | None = None,
     tiles: str | None = None,
 ) -> Path:
-    """Write :func:`render_map` to ``out`` (default ``plan_dir / "map.html"``)."""
+    """Write :func:`render_map` to ``out`` (default ``plan_dir / "map.html"``; required when
+    ``plan_dir`` is a :class:`PlanFiles` of results)."""
     page = render_map(plan_dir, province=province, tiles=tiles)
-    target = Path(out) if out is not None else Path(plan_dir) / "map.html"
+    folder = plan_dir.folder if isinstance(plan_dir, PlanFiles) else Path(plan_dir)
+    if out is None and folder is None:
+        raise TypeError("write_map of results needs out=, the file to write")
+    target = Path(out) if out is not None else Path(folder or ".") / "map.html"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(page, encoding="utf-8")
     log.info("map written to %s (%d bytes)", target, target.stat().st_size)
@@ -293,7 +300,7 @@ def _markers(
 
 
 def _county_codes(files: PlanFiles) -> set[str]:
-    codes: set[str] = set(files.summary.get("county_quota", {}))
+    codes: set[str] = set(files.county_quota)
     for table in (files.seats, files.assignments, files.coverage):
         if table is not None and "county_code" in table.columns:
             codes |= set(table["county_code"].astype(str))
@@ -309,7 +316,6 @@ def _title(
     prefecture or province that holds every drawn county, else the whole country;
     ``local`` is false for the latter.
     """
-    scenario = files.summary.get("scenario", {}) if isinstance(files.summary, dict) else {}
     where = frame[["province_code", "province_name", "prefecture_name"]].drop_duplicates()
     area = asked
     if area is None and len(where) == 1:
@@ -317,9 +323,9 @@ def _title(
     elif area is None and where["province_code"].nunique() == 1:
         area = f"{where['province_name'].iloc[0]} {where['province_code'].iloc[0]}"
     return {
-        "scenario": str(scenario.get("name", files.folder.name)),
-        "year": str(scenario.get("year", "")),
-        "synthetic": bool(scenario.get("synthetic", False)),
+        "scenario": files.heading.name,
+        "year": files.heading.year,
+        "synthetic": files.heading.synthetic,
         "area": area or labels["national"],
         "local": area is not None,
     }
@@ -366,7 +372,7 @@ def _bounds(geoms: gpd.GeoSeries, project: Projector) -> list[list[float]]:
 
 def _county_values(frame: gpd.GeoDataFrame, files: PlanFiles) -> gpd.GeoDataFrame:
     """Quota, placements, fill rate, empty relay seats and budget per county."""
-    quota = pd.Series(files.summary.get("county_quota", {}), dtype="float64")
+    quota = pd.Series(dict(files.county_quota), dtype="float64")
     frame = frame.copy()
     frame["quota"] = frame["code"].map(quota)
     if files.assignments is not None:
@@ -626,12 +632,12 @@ def _coverage(files: PlanFiles, province: str | None, project: Projector) -> dic
     if "lon" in cov.columns and "lat" in cov.columns:
         lon, lat = cov["lon"].to_numpy(float), cov["lat"].to_numpy(float)
     else:
-        located = _township_points(files)
+        located = files.township_points
         if located is None:
             log.warning(
-                "%s has no lon/lat columns and the scenario's stops cannot be read; "
-                "the coverage layer is left out",
-                files.folder / "coverage.csv",
+                "the coverage of %s has no lon/lat columns and no scenario was given to "
+                "locate its townships; the coverage layer is left out",
+                files.name,
             )
             return None
         lon = cov["township_code"].map(located["lon"]).to_numpy(float)
@@ -656,21 +662,6 @@ def _coverage(files: PlanFiles, province: str | None, project: Projector) -> dic
         for i, (r, n) in enumerate(zip(cov.itertuples(index=False), names, strict=True))
     ]
     return {"rows": rows, "max": max((row[4] for row in rows), default=0)}
-
-
-def _township_points(files: PlanFiles) -> pd.DataFrame | None:
-    """Mean stop location per township, from the scenario recorded in ``summary.json``."""
-    source = files.summary.get("scenario", {}).get("source")
-    if not source:
-        return None
-    from geodata.scenario import load_scenario
-
-    scenario = load_scenario(source)
-    if not scenario.valid or scenario.data.stops is None:
-        return None
-    stops = scenario.data.stops
-    frame = pd.DataFrame({"township": stops.township_code, "lon": stops.lon, "lat": stops.lat})
-    return frame[frame["township"] != ""].groupby("township")[["lon", "lat"]].mean()
 
 
 # --- the page --------------------------------------------------------------------------------

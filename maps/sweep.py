@@ -28,6 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from geodata import planfolder
+from geodata.planfolder import PlanFolderError
 from maps.plan import MapInputError
 from planner.i18n import N_, render
 
@@ -84,28 +86,18 @@ _LABELS: dict[str, str] = {
 
 
 def read_sweep(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """``sweep.csv``, ``sweep_counties.csv`` and ``sweep.json`` of a sweep folder.
+    """``sweep.csv``, ``sweep_counties.csv`` and ``sweep.json`` of a sweep folder
+    (:func:`geodata.planfolder.read_sweep`).
 
     Raises
     ------
     MapInputError
         When a file is missing or lacks its columns.
     """
-    files = {n: folder / n for n in ("sweep.csv", "sweep_counties.csv", "sweep.json")}
-    missing = [str(p) for p in files.values() if not p.is_file()]
-    if missing:
-        raise MapInputError(f"not a sweep folder: missing {', '.join(missing)}")
-    table = pd.read_csv(files["sweep.csv"], encoding="utf-8-sig", dtype={"changes": str})
-    counties = pd.read_csv(
-        files["sweep_counties.csv"], encoding="utf-8-sig", dtype={"county_code": str}
-    )
-    need = {"variant", "county_code", "base", "variant_placed", "arrived", "left", "change"}
-    if not need <= set(counties.columns):
-        raise MapInputError(
-            f"{files['sweep_counties.csv']}: expected the columns {', '.join(sorted(need))}"
-        )
-    meta = json.loads(files["sweep.json"].read_text(encoding="utf-8"))
-    return table, counties, meta
+    try:
+        return planfolder.read_sweep(folder)
+    except PlanFolderError as exc:
+        raise MapInputError(str(exc)) from None
 
 
 def render_sweep(folder: Path) -> str:

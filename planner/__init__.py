@@ -24,6 +24,7 @@ See ``docs/library.md`` for a session end to end and ``docs/architecture.md`` fo
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,7 @@ __version__ = "0.1.0"
 from planner.backend import backend
 from planner.issues import Issue, Report, ScenarioError, Severity
 from planner.scenario import PreviousPlan, Rules, Scenario, ScenarioData, Weights
+from planner.violation import Violation
 
 if TYPE_CHECKING:
     from planner.plan import AllocationParams, Plan, allocate
@@ -72,6 +74,46 @@ def read_scenario(source: str | Path) -> Scenario:
     return backend().read_scenario(source)
 
 
+def read_plan(folder: str | Path, scenario: Scenario | None = None) -> Plan:
+    """The :class:`Plan` that wrote a plan folder (``planner plan``, :meth:`Plan.write`): its
+    tables, summary, solution and report, so that ``check()``, ``crews()`` and ``write()``
+    work as on the plan itself.
+
+    ``scenario`` is the scenario it was planned for; default: the one its ``summary.json``
+    names (a folder, ``.zip`` or ``builtin:NAME``; a scenario built from DataFrames has no
+    such name, so pass it).
+
+    Raises
+    ------
+    FileNotFoundError
+        When the folder has no plan.
+    ValueError
+        When the folder's files are not what the scenario and its assignments give.
+    """
+    return backend().read_plan(Path(folder), scenario)
+
+
+def read_routes(
+    folder: str | Path,
+    scenario: Scenario | None = None,
+    crews: Mapping[str, int] | None = None,
+) -> RoutePlan:
+    """The :class:`RoutePlan` that wrote a plan folder's routing files (``planner route``,
+    :meth:`RoutePlan.write`), with its scenario as for :func:`read_plan`; ``crews`` only when
+    the routes were made with crews given by hand (``summary.json`` says ``"crews":
+    "given"``). Times are those of the files, whole minutes, so ``check()`` of read routes
+    may report R7 (times against the travel matrix) for fractions of a minute.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the folder has no routes.
+    ValueError
+        When the folder's files are not what the scenario and its visits give.
+    """
+    return backend().read_routes(Path(folder), scenario, crews)
+
+
 def read_previous(folder: str | Path) -> PreviousPlan:
     """The assignments of an earlier plan folder, to re-plan from (``allocate(previous=)``)."""
     return backend().read_previous(Path(folder))
@@ -94,7 +136,9 @@ __all__ = [
     "Weights",
     "__version__",
     "allocate",
+    "read_plan",
     "read_previous",
+    "read_routes",
     "read_scenario",
     "route",
 ]

@@ -55,6 +55,17 @@ class Backend(Protocol):
         """The assignments of an earlier plan folder, as a previous plan."""
         ...
 
+    def read_plan(self, folder: Path, scenario: Scenario | None) -> Plan:
+        """The plan that wrote a plan folder (its scenario: ``scenario``, else the one its
+        summary names)."""
+        ...
+
+    def read_routes(
+        self, folder: Path, scenario: Scenario | None, crews: Mapping[str, int] | None
+    ) -> RoutePlan:
+        """The routes that wrote a plan folder's routing files."""
+        ...
+
     def write_plan(self, plan: Plan, folder: Path) -> Path:
         """Write a plan folder (the CSVs, summary.json and plan.xlsx) and return it."""
         ...

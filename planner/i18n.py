@@ -99,6 +99,14 @@ def choose(*candidates: str | None) -> str:
     return system_language()
 
 
+def choose_written(asked: str | None, scenario: str | None) -> str:
+    """The language of what a run writes (plan folders, workbooks, maps): the user's
+    (``--lang``, a job's, a page's), else ``PLANNER_LANG``, else the scenario's ``language``,
+    else the language of the moment. (The environment comes before the scenario here: an
+    office that sets ``PLANNER_LANG`` reads its files in it whatever the scenario says.)"""
+    return normalize(asked) or normalize(os.environ.get(ENV)) or normalize(scenario) or language()
+
+
 def language() -> str:
     """The language of the moment (:func:`use`), else :func:`choose`'s default."""
     return _current.get() or choose()

@@ -11,24 +11,28 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from planner.allocation.arcs import ArcBuilder
 from planner.allocation.check import check_assignments
 from planner.allocation.fairness import Fairness, fairness
 from planner.allocation.problem import AllocationProblem
-from planner.allocation.report import PlanReport, Terms, build_report
-from planner.allocation.solver import AllocationSolution, solve_allocation
-from planner.allocation.status import SolveStatus
+from planner.allocation.report import PlanReport, build_report
+from planner.allocation.solver import AllocationSolution, SolveStats, solve_allocation
+from planner.allocation.status import DEFAULT_TIME_LIMIT, SolveStatus
 from planner.allocation.summary import plan_summary, plan_tables, summary_texts, unassigned_table
 from planner.backend import backend
-from planner.i18n import N_, Text, _, language
+from planner.frames import ReadOnlyFrames
+from planner.i18n import LANGUAGES, N_, Text, _, language, speaking
 from planner.issues import ScenarioError
 from planner.routing.crews import hand_out_crews, mobile_volunteers
 from planner.scenario import PreviousPlan, Scenario
+from planner.summaries import PlanSummary, Terms
 from planner.violation import Violation
 
 
@@ -47,7 +51,7 @@ class AllocationParams:
         5,000 applicants on.
     """
 
-    time_limit: float = 300.0
+    time_limit: float = DEFAULT_TIME_LIMIT
     gap_tolerance: float = 1e-4
     workers: int | None = None
 
@@ -67,11 +71,11 @@ class Plan:
         Terms, rule usage, budget and the reasons behind every gap.
     fairness_pairs : Fairness
         Wasted seats and justified envy as index arrays.
-    tables : dict of str to DataFrame
+    tables : ReadOnlyFrames
         ``assignments``, ``unassigned``, ``seats``, ``fairness`` and, in a re-plan, ``moves``:
-        the CSVs of the plan folder.
-    summary : dict
-        ``summary.json`` of the plan folder.
+        the CSVs of the plan folder (each access gives a copy: a plan is a value).
+    summary : PlanSummary
+        ``summary.json`` of the plan folder, typed (``summary.counts.placed``).
     language : str
         The language of the texts for people in ``tables`` and ``summary`` (the reasons of
         unplaced applicants, the causes of unfilled quota and empty relay seats): the
@@ -84,8 +88,8 @@ class Plan:
     solution: AllocationSolution
     report: PlanReport
     fairness_pairs: Fairness
-    tables: dict[str, pd.DataFrame]
-    summary: dict[str, Any]
+    tables: ReadOnlyFrames
+    summary: PlanSummary
     language: str = "en"
 
     @property
@@ -184,9 +188,55 @@ class Plan:
         lang = language()
         if lang == self.language:
             return self
-        tables = {**self.tables, "unassigned": unassigned_table(self.problem, self.report)}
-        summary = {**self.summary, **summary_texts(self.report, self.scenario.report)}
+        tables = ReadOnlyFrames(
+            {**self.tables, "unassigned": unassigned_table(self.problem, self.report)}
+        )
+        summary = dataclasses.replace(
+            self.summary, **summary_texts(self.report, self.scenario.report)
+        )
         return dataclasses.replace(self, tables=tables, summary=summary, language=lang)
+
+    @classmethod
+    def from_files(
+        cls, scenario: Scenario, files: Mapping[str, pd.DataFrame], summary: PlanSummary
+    ) -> Plan:
+        """The plan that wrote a plan folder, rebuilt from its scenario, its files (text
+        frames: ``assignments`` and, in a re-plan, ``moves``) and its summary; the I/O
+        layer's ``read_plan`` reads them (:func:`planner.read_plan`).
+
+        The assignments give the solution, the summary the solve's figures; the report, the
+        fairness pairs and the tables are recomputed from them and must write the folder's
+        CSV files byte for byte (in the language they were written in).
+
+        Raises
+        ------
+        ValueError
+            When the folder's files are not what this scenario and these assignments give
+            (another scenario, or files changed by hand).
+        """
+        moves = files.get("moves")
+        if moves is not None:
+            previous = PreviousPlan(
+                moves["applicant_id"].to_numpy(str), moves["previous_post_id"].to_numpy(str)
+            )
+            scenario = scenario.with_previous(previous)
+        data = scenario.data
+        problem = AllocationProblem.from_scenario(data)
+        solution = _solution_of(problem, files["assignments"], summary)
+        report = build_report(problem, solution)
+        fair = fairness(problem, solution)
+        for lang in (language(), *LANGUAGES):
+            with speaking(lang):
+                tables = plan_tables(data, problem, solution, report, fair)
+            if all(_same_csv(tables.get(name), frame) for name, frame in files.items()):
+                return cls(
+                    scenario, problem, solution, report, fair, ReadOnlyFrames(tables), summary, lang
+                )
+        differ = sorted(n for n, f in files.items() if not _same_csv(tables.get(n), f))
+        raise ValueError(
+            f"the plan folder's {', '.join(differ)} differ from what scenario "
+            f"{scenario.name!r} and its assignments give: not this scenario's plan, or changed"
+        )
 
     def __repr__(self) -> str:
         placed = len(self.assignments)
@@ -194,6 +244,49 @@ class Plan:
             f"<Plan of {self.scenario.name!r}: {self.status}, objective {self.objective:,.2f}, "
             f"bound {self.bound:,.2f}, gap {self.gap:.4%}, {placed:,} placed>"
         )
+
+
+def _solution_of(
+    problem: AllocationProblem, assignments: pd.DataFrame, summary: PlanSummary
+) -> AllocationSolution:
+    """The solution of a plan folder: its assignments, with the figures of its summary."""
+    index_a = {str(a): i for i, a in enumerate(problem.applicant_id)}
+    index_p = {str(p): i for i, p in enumerate(problem.post_id)}
+    try:
+        a = np.array([index_a[x] for x in assignments["applicant_id"]], dtype=np.int64)
+        p = np.array([index_p[x] for x in assignments["post_id"]], dtype=np.int64)
+    except KeyError as exc:
+        raise ValueError(f"assignments.csv names {exc} that the scenario lacks") from None
+    post_of = np.full(problem.n_applicants, -1, dtype=np.int64)
+    post_of[a] = p
+    placed = np.flatnonzero(post_of >= 0)
+    arcs = ArcBuilder(problem).arcs_for_pairs(placed, post_of[placed])
+    if len(arcs) != len(placed):
+        raise ValueError("assignments.csv places applicants on posts they are not eligible for")
+    stats = SolveStats(
+        build_seconds=summary.build_seconds,
+        solve_seconds=summary.solve_seconds,
+        pricing_rounds=summary.pricing_rounds,
+        columns=summary.columns,
+        lp_bound=summary.lp_bound,
+        status=SolveStatus(summary.status),
+    )
+    return AllocationSolution(
+        post_of,
+        arcs,
+        summary.objective,
+        summary.lower_bound,
+        summary.optimal,
+        stats,
+        list(summary.notes),
+    )
+
+
+def _same_csv(ours: pd.DataFrame | None, text: pd.DataFrame) -> bool:
+    """Whether a table writes the CSV that was read as ``text`` (every cell a string)."""
+    if ours is None:
+        return False
+    return bool(ours.to_csv(index=False) == text.to_csv(index=False))
 
 
 def allocate(
@@ -224,7 +317,7 @@ def allocate(
             previous.as_previous() if isinstance(previous, Plan) else previous
         )
     data = scenario.data
-    if data.posts is None or data.applicants is None:
+    if not data.has_allocation_tables:
         raise ScenarioError(
             scenario.report, Text(N_("the scenario has no allocation tables (posts, applicants)"))
         )
@@ -250,4 +343,6 @@ def allocate(
         time.perf_counter() - t0,
         tables.get("moves"),
     )
-    return Plan(scenario, problem, solution, report, fair, tables, summary, language())
+    return Plan(
+        scenario, problem, solution, report, fair, ReadOnlyFrames(tables), summary, language()
+    )

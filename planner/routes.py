@@ -16,14 +16,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from planner.backend import backend
-from planner.i18n import N_, Text, language
+from planner.frames import ReadOnlyFrames
+from planner.i18n import LANGUAGES, N_, Text, language, speaking
 from planner.issues import ScenarioError
 from planner.routing.check import check_routes
 from planner.routing.problem import RoutingProblem
-from planner.routing.result import RoutingResult, reason_texts
+from planner.routing.result import (
+    Routes,
+    RoutingResult,
+    SubproblemStats,
+    Visits,
+    reason_texts,
+)
 from planner.routing.solver import SolveOptions, solve_routing
 from planner.routing.summary import (
     routes_geojson,
@@ -32,6 +40,7 @@ from planner.routing.summary import (
     unserved_table,
 )
 from planner.scenario import Scenario
+from planner.summaries import RoutingSummary, freeze, thaw
 from planner.violation import Violation
 
 
@@ -68,12 +77,13 @@ class RoutePlan:
     problem : RoutingProblem
     result : RoutingResult
         The solver's result (indices into ``problem``).
-    tables : dict of str to DataFrame
-        ``routes``, ``visits``, ``coverage`` and ``unserved``: the CSVs of the plan folder.
-    geojson : dict
-        ``routes.geojson``: one LineString per vehicle-day.
-    summary : dict
-        The ``routing`` part of ``summary.json``.
+    tables : ReadOnlyFrames
+        ``routes``, ``visits``, ``coverage`` and ``unserved``: the CSVs of the plan folder (each
+        access gives a copy: routes are a value).
+    geojson : Mapping
+        ``routes.geojson``: one LineString per vehicle-day (read-only: mappings and tuples).
+    summary : RoutingSummary
+        The ``routing`` part of ``summary.json``, typed.
     language : str
         The language of the reasons in ``unserved`` and the summary: the language of the
         moment when the routes were made; :meth:`write` writes them in the language of the
@@ -83,9 +93,9 @@ class RoutePlan:
     scenario: Scenario
     problem: RoutingProblem
     result: RoutingResult
-    tables: dict[str, pd.DataFrame]
-    geojson: dict[str, Any]
-    summary: dict[str, Any]
+    tables: ReadOnlyFrames
+    geojson: Mapping[str, Any]
+    summary: RoutingSummary
     language: str = "en"
 
     @property
@@ -127,17 +137,133 @@ class RoutePlan:
         lang = language()
         if lang == self.language:
             return self
-        tables = {**self.tables, "unserved": unserved_table(self.problem, self.result)}
-        summary = {**self.summary, "reasons": reason_texts()}
+        tables = ReadOnlyFrames(
+            {**self.tables, "unserved": unserved_table(self.problem, self.result)}
+        )
+        summary = dataclasses.replace(self.summary, reasons=freeze(reason_texts()))
         return dataclasses.replace(self, tables=tables, summary=summary, language=lang)
+
+    @classmethod
+    def from_files(
+        cls,
+        scenario: Scenario,
+        crews: Mapping[str, int] | None,
+        files: Mapping[str, pd.DataFrame],
+        geojson: Mapping[str, Any],
+        summary: RoutingSummary,
+    ) -> RoutePlan:
+        """The routes that wrote a plan folder's routing files, rebuilt from the scenario, the
+        crews they were made with, the files (text frames: ``routes``, ``visits``,
+        ``coverage``, ``unserved``), ``routes.geojson`` and the routing summary; the I/O
+        layer's ``read_routes`` reads them (:func:`planner.read_routes`). Times are the files'
+        whole minutes.
+
+        Raises
+        ------
+        ValueError
+            When the files are not what the scenario and the visits give.
+        """
+        problem = RoutingProblem.from_scenario(
+            scenario.data, crews=dict(crews) if crews is not None else None
+        )
+        result = _result_of(problem, files, summary)
+        ours = thaw(freeze(routes_geojson(problem, result)))
+        tables: dict[str, pd.DataFrame] = {}
+        for lang in (language(), *LANGUAGES):
+            with speaking(lang):
+                tables = routing_tables(problem, result)
+            if all(_same_csv(tables[n], f) for n, f in files.items()) and ours == thaw(geojson):
+                return cls(
+                    scenario, problem, result, ReadOnlyFrames(tables), freeze(ours), summary, lang
+                )
+        differ = sorted(n for n, f in files.items() if not _same_csv(tables[n], f))
+        raise ValueError(
+            f"the plan folder's {', '.join(differ) or 'routes.geojson'} differ from what "
+            f"scenario {scenario.name!r} and its visits give: not this scenario's routes, or "
+            "changed"
+        )
 
     def __repr__(self) -> str:
         s = self.summary
         return (
-            f"<RoutePlan of {self.scenario.name!r}: {s['routes']:,} routes, "
-            f"{s['served']:,} of {s['demand']:,} clients served, townships at target "
-            f"{s['townships_met']} / {s['townships']}>"
+            f"<RoutePlan of {self.scenario.name!r}: {s.routes:,} routes, "
+            f"{s.served:,} of {s.demand:,} clients served, townships at target "
+            f"{s.townships_met} / {s.townships}>"
         )
+
+
+def _minutes(clock: pd.Series) -> np.ndarray:
+    """``HH:MM`` as minutes after midnight."""
+    parts = clock.str.split(":", expand=True) if len(clock) else None
+    if parts is None:
+        return np.zeros(0, dtype=np.float64)
+    return (parts[0].astype(np.int64) * 60 + parts[1].astype(np.int64)).to_numpy(np.float64)
+
+
+def _result_of(
+    p: RoutingProblem, files: Mapping[str, pd.DataFrame], summary: RoutingSummary
+) -> RoutingResult:
+    """The routing result of a plan folder's ``routes``, ``visits`` and ``unserved`` files."""
+    routes, visits, unserved = files["routes"], files["visits"], files["unserved"]
+    station = {str(s): i for i, s in enumerate(p.station_id)}
+    stop = {str(s): i for i, s in enumerate(p.stop_id)}
+    route = {r: i for i, r in enumerate(routes["route_id"])}
+    try:
+        ro = Routes(
+            station=np.array([station[s] for s in routes["station_id"]], dtype=np.int64),
+            day=routes["day"].astype(np.int64).to_numpy() - 1,
+            vehicle=routes["vehicle"].astype(np.int64).to_numpy() - 1,
+            depart=_minutes(routes["depart"]),
+            back=_minutes(routes["return"]),
+            travel=routes["travel_minutes"].astype(np.float64).to_numpy(),
+            clients=routes["clients"].astype(np.int64).to_numpy(),
+        )
+        at = np.array([stop[s] for s in visits["stop_id"]], dtype=np.int64)
+        vi = Visits(
+            route=np.array([route[r] for r in visits["route_id"]], dtype=np.int64),
+            order=visits["order"].astype(np.int64).to_numpy(),
+            stop=at,
+            arrive=_minutes(visits["arrive"]),
+            start=_minutes(visits["start"]),
+            depart=_minutes(visits["depart"]),
+            clients=visits["clients"].astype(np.int64).to_numpy(),
+        )
+        short = np.array([stop[s] for s in unserved["stop_id"]], dtype=np.int64)
+    except KeyError as exc:
+        raise ValueError(f"the routing files name {exc}, which the scenario lacks") from None
+    served = np.bincount(at, weights=vi.clients, minlength=p.n_stops).astype(np.int64)
+    reason = np.full(p.n_stops, "", dtype=object)
+    reason[short] = unserved["reason_code"].to_numpy(str)
+    counties = {c.county_code: c for c in summary.counties}
+    subproblems = tuple(
+        SubproblemStats(
+            county=s.county_code,
+            stations=int(np.sum(p.station_county == s.county_code)),
+            stops=int(np.sum(p.stop_county == s.county_code)),
+            vehicle_days=s.vehicle_days,
+            nodes=s.visit_nodes,
+            status=s.status,
+            seconds=s.seconds,
+            townships_met=counties[s.county_code].townships_met,
+            proof=counties[s.county_code].pattern_proof or "",
+            unreachable=counties[s.county_code].targets_proven_unreachable,
+        )
+        for s in summary.subproblems
+    )
+    return RoutingResult(
+        routes=ro,
+        visits=vi,
+        served=served,
+        reason=reason.astype(str),
+        travel_minutes=summary.travel_minutes,
+        subproblems=subproblems,
+        seconds=summary.seconds,
+    )
+
+
+def _same_csv(ours: pd.DataFrame, text: pd.DataFrame) -> bool:
+    """Whether a table writes the CSV that was read as ``text`` (every cell a string)."""
+    return bool(ours.to_csv(index=False) == text.to_csv(index=False))
 
 
 def route(
@@ -168,7 +294,7 @@ def route(
     """
     params = params or RoutingParams()
     data = scenario.data
-    if data.stations is None or data.stops is None:
+    if not data.has_routing_tables:
         raise ScenarioError(
             scenario.report, Text(N_("the scenario has no routing tables (stations, stops)"))
         )
@@ -182,12 +308,14 @@ def route(
     )
     result = solve_routing(problem, options)
     tables = routing_tables(problem, result)
-    summary = routing_summary(problem, result, tables["coverage"])
-    summary.update(
-        time_limit=params.time_limit,
-        seed=params.seed,
-        crews=crews_source or ("declared" if crews is None else "given"),
-        total_seconds=round(time.perf_counter() - t0, 3),
+    run = {
+        "time_limit": params.time_limit,
+        "seed": params.seed,
+        "crews": crews_source or ("declared" if crews is None else "given"),
+        "total_seconds": round(time.perf_counter() - t0, 3),
+    }
+    summary = routing_summary(problem, result, tables["coverage"], run)
+    geojson = freeze(routes_geojson(problem, result))
+    return RoutePlan(
+        scenario, problem, result, ReadOnlyFrames(tables), geojson, summary, language()
     )
-    geojson = routes_geojson(problem, result)
-    return RoutePlan(scenario, problem, result, tables, geojson, summary, language())

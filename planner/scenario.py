@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -141,6 +142,21 @@ class ExtraColumns(_Frozen):
             return self.values[self.names.index(name)]
         except ValueError:
             return None
+
+
+SHARE_DECIMALS = 4
+"""The bachelor share (``undergraduate_min_share``) has at most this many decimals."""
+
+
+def share_fraction(share: float | str) -> Fraction | None:
+    """The bachelor share as the exact fraction it is written as (``0.85`` -> 17/20), or
+    ``None`` when it has more than :data:`SHARE_DECIMALS` decimals: the rule, said once, that
+    the settings check, A4 and a sweep's ``--vary`` apply."""
+    try:
+        written = Fraction(str(share).strip())
+    except (ValueError, ZeroDivisionError):
+        return None
+    return written if written.denominator <= 10**SHARE_DECIMALS else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,6 +407,16 @@ class ScenarioData(_Frozen):
     stations: Stations | None = None
     stops: Stops | None = None
     travel_times: TravelTimes | None = None
+
+    @property
+    def has_allocation_tables(self) -> bool:
+        """Whether the scenario can be allocated: it has posts and applicants."""
+        return self.posts is not None and self.applicants is not None
+
+    @property
+    def has_routing_tables(self) -> bool:
+        """Whether the scenario can be routed: it has stations and stops."""
+        return self.stations is not None and self.stops is not None
 
     def table_sizes(self) -> dict[str, int]:
         """Rows per table that the scenario has, for summaries."""

@@ -4,7 +4,7 @@ One :class:`TableSchema` per ``[files]`` key of ``scenario.toml``. The I/O layer
 sheet or a DataFrame against its schema and checks every cell by its :class:`Kind`;
 :meth:`TableSchema.build` turns the checked columns into the typed table of
 :mod:`planner.scenario`; the routing problem takes its defaults from here. The names are the
-contract (``shared/spec/data-contract.md``).
+contract (``docs/data-contract.md``).
 """
 
 from __future__ import annotations

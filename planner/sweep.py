@@ -30,7 +30,6 @@ import math
 import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, fields
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -38,7 +37,15 @@ import pandas as pd
 
 from planner.i18n import N_, Text
 from planner.plan import AllocationParams, allocate
-from planner.scenario import MAX_QUOTA_SCALE, MAX_WEIGHT, Rules, Scenario, ScenarioData, Weights
+from planner.scenario import (
+    MAX_QUOTA_SCALE,
+    MAX_WEIGHT,
+    Rules,
+    Scenario,
+    ScenarioData,
+    Weights,
+    share_fraction,
+)
 from planner.workers import map_tasks
 
 log = logging.getLogger(__name__)
@@ -174,9 +181,7 @@ def _value(key: str, kind: Any, text: str) -> Value:
         raise VaryError(
             N_("--vary {key}: found {found!r}; expected a number >= 0"), key=key, found=text
         )
-    if key == "rules.undergraduate_min_share" and (
-        value > 1 or Fraction(text).limit_denominator(10**6).denominator > 10_000
-    ):
+    if key == "rules.undergraduate_min_share" and (value > 1 or share_fraction(text) is None):
         raise VaryError(
             N_(
                 "--vary {key}: found {found!r}; expected a share between 0 and 1 with at most "
@@ -311,28 +316,28 @@ def plan_variant(
     """Plan one variant to its certified optimum (a task of the sweep: a top-level function)."""
     plan = allocate(apply(scenario, changes), params)
     s = plan.summary
-    terms = s["terms"]
+    terms = s.terms
     row = {
         "changes": "; ".join(f"{k}={v}" for k, v in changes.items()) or "(base)",
-        "status": str(s["status"]),
-        "optimal": bool(s["optimal"]),
-        "objective": s["objective"],
-        "term_relay_empty": terms["relay_empty"],
-        "term_quota_unfilled": terms["quota_unfilled"],
-        "term_preference": terms["preference"],
-        "term_major_mismatch": terms["major_mismatch"],
-        "term_transport": terms["transport_subsidy"],
-        "term_replan_moves": terms["replan_moves"],
-        "lower_bound": s["lower_bound"],
-        "gap": s["gap"],
-        "placed": s["counts"]["placed"],
-        "unplaced": s["counts"]["unplaced"],
-        "quota_unfilled": s["counts"]["quota_unfilled_units"],
-        "relay_empty_seats": s["counts"]["relay_empty_seats"],
-        "budget_cny": s["budget_cny"]["total"],
-        "wasted_seats": s["fairness"]["wasted_seats"],
-        "justified_envy": s["fairness"]["justified_envy"],
-        "solve_seconds": s["total_seconds"],
+        "status": str(s.status),
+        "optimal": bool(s.optimal),
+        "objective": s.objective,
+        "term_relay_empty": terms.relay_empty,
+        "term_quota_unfilled": terms.quota_unfilled,
+        "term_preference": terms.preference,
+        "term_major_mismatch": terms.major_mismatch,
+        "term_transport": terms.transport_subsidy,
+        "term_replan_moves": terms.replan_moves,
+        "lower_bound": s.lower_bound,
+        "gap": s.gap,
+        "placed": s.counts.placed,
+        "unplaced": s.counts.unplaced,
+        "quota_unfilled": s.counts.quota_unfilled_units,
+        "relay_empty_seats": s.counts.relay_empty_seats,
+        "budget_cny": s.budget_cny.total,
+        "wasted_seats": s.fairness.wasted_seats,
+        "justified_envy": s.fairness.justified_envy,
+        "solve_seconds": s.total_seconds,
     }
     placements = plan.assignments[["applicant_id", "post_id", "county_code"]].copy()
     return Outcome(row, placements.reset_index(drop=True))

@@ -318,13 +318,19 @@ def test_gaode_tiles_get_gcj02_coordinates(plan_dir: Path) -> None:
 
 
 def test_coverage_found_through_the_scenario(routed_dir: Path, tmp_path: Path) -> None:
-    """Without lon/lat in coverage.csv, townships are placed at their stops' mean point."""
+    """Without lon/lat in coverage.csv, townships are placed at their stops' mean point, from
+    the scenario given (never read again from summary.json's source)."""
+    import planner
+    from maps.plan import read_plan as read_map_files
+
     folder = tmp_path / "plan"
     shutil.copytree(routed_dir, folder)
     coverage = read_table(folder / "coverage.csv").drop(columns=["lon", "lat"])
     coverage.to_csv(folder / "coverage.csv", index=False, encoding="utf-8-sig")
-    rows = page_data(render_map(folder))["coverage"]["rows"]
     source = json.loads((folder / "summary.json").read_text(encoding="utf-8"))["scenario"]["source"]
+    assert "coverage" not in page_data(render_map(folder))
+    files = read_map_files(folder, planner.read_scenario(source))
+    rows = page_data(render_map(files))["coverage"]["rows"]
     stops = read_table(Path(source) / "stops.csv")
     assert len(rows) == len(coverage)
     for row in rows:

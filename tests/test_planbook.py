@@ -97,9 +97,7 @@ def test_the_budget_follows_section_five(planned: tuple[planner.Plan, Path]) -> 
         living + transport + insurance,
     ]
     total = next(r for r in cells if r[0] == "Budget in all (CNY a year)")
-    assert (
-        total[1] == living + transport + insurance + checks == plan.summary["budget_cny"]["total"]
-    )
+    assert total[1] == living + transport + insurance + checks == plan.summary.budget_cny.total
     recruit = next(i for i, r in enumerate(cells) if r[0] == "Recruiting province")
     by_recruit = {r[0][:6]: r[2] for r in cells[recruit + 1 : recruit + 3]}
     counts = a["recruit_province"].value_counts()

@@ -54,12 +54,10 @@ def test_routes_write_files_and_merge_summary(county: planner.Scenario, tmp_path
     outcome = planner.route(county, params=planner.RoutingParams(time_limit=5.0))
     assert outcome.write(tmp_path) == tmp_path
     summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
-    assert (
-        summary["objective"] == 12.5 and summary["routing"]["routes"] == outcome.summary["routes"]
-    )
+    assert summary["objective"] == 12.5 and summary["routing"]["routes"] == outcome.summary.routes
     routes = pd.read_csv(tmp_path / "routes.csv", encoding="utf-8-sig", dtype={"county_code": str})
     geo = json.loads((tmp_path / "routes.geojson").read_text(encoding="utf-8"))
-    assert len(geo["features"]) == len(routes) == outcome.summary["routes"]
+    assert len(geo["features"]) == len(routes) == outcome.summary.routes
     feat = geo["features"][0]
     assert feat["geometry"]["type"] == "LineString"
     assert feat["geometry"]["coordinates"][0] == feat["geometry"]["coordinates"][-1]
@@ -67,14 +65,14 @@ def test_routes_write_files_and_merge_summary(county: planner.Scenario, tmp_path
     assert sum(s["clients"] for s in feat["properties"]["stops"]) == feat["properties"]["clients"]
     cov = pd.read_csv(tmp_path / "coverage.csv", encoding="utf-8-sig")
     assert set(cov.columns) >= {"township_code", "demand", "served", "target", "met"}
-    assert routes["clients"].sum() == cov["served"].sum() == outcome.summary["served"]
+    assert routes["clients"].sum() == cov["served"].sum() == outcome.summary.served
     # Every township short of its target where capacity allows is listed, with its reason.
-    allows = {c["county_code"] for c in outcome.summary["counties"] if c["capacity_allows_targets"]}
+    allows = {c.county_code for c in outcome.summary.counties if c.capacity_allows_targets}
     short = cov[cov["county_code"].astype(str).isin(allows) & (cov["served"] < cov["target"])]
-    missed = outcome.summary["townships_missed_where_capacity_allows"]
-    assert sorted(m["township_code"] for m in missed) == sorted(short["township_code"].astype(str))
-    assert all(m["reason"] for m in missed)
-    assert outcome.summary["townships_met_where_capacity_allows"] + len(missed) == len(
+    missed = outcome.summary.townships_missed_where_capacity_allows
+    assert sorted(m.township_code for m in missed) == sorted(short["township_code"].astype(str))
+    assert all(m.reason for m in missed)
+    assert outcome.summary.townships_met_where_capacity_allows + len(missed) == len(
         cov[cov["county_code"].astype(str).isin(allows)]
     )
 
@@ -163,7 +161,7 @@ def test_same_seed_same_files(county: planner.Scenario, tmp_path: Path) -> None:
     b = planner.route(county, params=params)
     a.write(tmp_path / "a")
     b.write(tmp_path / "b")
-    assert all("time cap" not in s["status"] for s in a.summary["subproblems"])
+    assert all("time cap" not in s.status for s in a.summary.subproblems)
     for name in ("routes.csv", "visits.csv", "coverage.csv", "routes.geojson"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
-    assert a.summary["served"] == b.summary["served"]
+    assert a.summary.served == b.summary.served

@@ -470,11 +470,11 @@ def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
         # variants) run on that Dask cluster; this process stays the job's owner and writes
         # its row and folder
         scheduler = workers.from_environment()
-        workers.use(scheduler)
         if os.environ.get(workers.ENV):
             log.info("tasks run on the Dask scheduler %s", scheduler)
         source = scenario_source(settings, job.scenario_id)
-        made = _KINDS[job.kind](job, source, partial, result_id, on_stage)
+        with workers.using(scheduler):
+            made = _KINDS[job.kind](job, source, partial, result_id, on_stage)
         language = made.language
         final.parent.mkdir(parents=True, exist_ok=True)
         partial.rename(final)

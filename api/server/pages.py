@@ -26,7 +26,6 @@ import functools
 import hashlib
 import hmac
 import secrets
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -62,6 +61,7 @@ from api.settings import Settings
 from planner import i18n
 from planner.i18n import N_, _
 from planner.issues import Report, Severity
+from planner.summaries import SummaryFile
 
 PREFIX = "/office"
 CSRF_COOKIE = "wp_csrf"
@@ -583,46 +583,38 @@ def plan_page(
     )
 
 
-def _plan_facts(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
+def _plan_facts(summary: SummaryFile) -> list[tuple[str, str]]:
     """The plan's main numbers, labelled in the language of the moment."""
     facts: list[tuple[str, str]] = []
-    counts = summary.get("counts")
-    if counts:
-        status = str(summary.get("status", ""))
+    plan = summary.plan
+    if plan is not None:
+        counts = plan.counts
         facts += [
-            (_("status"), _(status) if status else ""),
-            (_("objective"), f"{summary['objective']:,.2f}"),
-            (_("gap"), f"{summary['gap']:.4%}"),
-            (_("placed / applicants"), f"{counts['placed']:,} / {counts['applicants']:,}"),
+            (_("status"), _(plan.status) if plan.status else ""),
+            (_("objective"), f"{plan.objective:,.2f}"),
+            (_("gap"), f"{plan.gap:.4%}"),
+            (_("placed / applicants"), f"{counts.placed:,} / {counts.applicants:,}"),
             (
                 _("quota units unfilled"),
-                _(
-                    "{n:,} of {total:,}",
-                    n=counts["quota_unfilled_units"],
-                    total=counts["quota_units"],
-                ),
+                _("{n:,} of {total:,}", n=counts.quota_unfilled_units, total=counts.quota_units),
             ),
             (
                 _("relay seats empty"),
-                _(
-                    "{n:,} of {total:,}",
-                    n=counts["relay_empty_seats"],
-                    total=counts["relay_open_seats"],
-                ),
+                _("{n:,} of {total:,}", n=counts.relay_empty_seats, total=counts.relay_open_seats),
             ),
-            (_("budget (CNY / year)"), f"{summary['budget_cny']['total']:,}"),
+            (_("budget (CNY / year)"), f"{plan.budget_cny.total:,}"),
         ]
-    routing = summary.get("routing")
-    if routing:
+    routing = summary.routing
+    if routing is not None:
         facts += [
-            (_("routes"), f"{routing['routes']:,}"),
+            (_("routes"), f"{routing.routes:,}"),
             (
                 _("clients served"),
-                _("{n:,} of {total:,}", n=routing["served"], total=routing["demand"]),
+                _("{n:,} of {total:,}", n=routing.served, total=routing.demand),
             ),
             (
                 _("townships at target"),
-                _("{n:,} of {total:,}", n=routing["townships_met"], total=routing["townships"]),
+                _("{n:,} of {total:,}", n=routing.townships_met, total=routing.townships),
             ),
         ]
     return facts

@@ -27,8 +27,10 @@ from typing import Any
 import pandas as pd
 
 from api.server.problems import ApiProblem
+from geodata.planfolder import read_json_object, read_summary, read_sweep, read_table
 from planner import i18n
 from planner.i18n import N_, speaking
+from planner.summaries import SummaryFile
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,7 @@ _TEXT = re.compile(r"(_id|_code|_name|^reason.*|^category|^degree|^major_class|^
 
 @lru_cache(maxsize=32)
 def _read(path: Path, mtime_ns: int) -> pd.DataFrame:
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    frame = read_table(path)
     for col in frame.columns:
         if _TEXT.search(col):
             continue
@@ -128,19 +130,17 @@ def table(
     return Page(frame.iloc[offset : offset + limit], len(frame), offset, limit)
 
 
-def summary(folder: Path) -> dict[str, Any]:
-    """``summary.json`` of a plan."""
-    data: dict[str, Any] = json.loads((folder / "summary.json").read_bytes())
-    return data
+def summary(folder: Path) -> SummaryFile:
+    """``summary.json`` of a plan, typed."""
+    return read_summary(folder)
 
 
 def budget(folder: Path) -> dict[str, Any]:
     """The allocation's budget per service and recruiting province (CNY per year)."""
-    s = summary(folder)
-    if "budget_cny" not in s:
+    plan = summary(folder).plan
+    if plan is None:
         raise ApiProblem(404, N_("this plan has no budget: its scenario had no allocation stage"))
-    out: dict[str, Any] = s["budget_cny"]
-    return out
+    return plan.budget_cny.to_dict()
 
 
 def routes_file(folder: Path) -> Path:
@@ -291,14 +291,12 @@ SWEEP_FILES = {"csv": "sweep.csv", "counties": "sweep_counties.csv", "page": "sw
 
 def sweep_meta(folder: Path) -> dict[str, Any]:
     """``sweep.json`` of a sweep: the scenario, what was varied, time limit, gap tolerance."""
-    data: dict[str, Any] = json.loads((folder / "sweep.json").read_bytes())
-    return data
+    return read_json_object(folder / "sweep.json")
 
 
 def sweep_rows(folder: Path) -> list[dict[str, Any]]:
     """``sweep.csv`` as JSON-ready rows (one per plan, the base first), numbers as numbers."""
-    path = folder / "sweep.csv"
-    frame = pd.read_csv(path, encoding="utf-8-sig", dtype={"changes": str, "status": str})
+    frame = read_sweep(folder)[0]
     rows: list[dict[str, Any]] = json.loads(frame.to_json(orient="records"))
     return rows
 

@@ -35,6 +35,7 @@ from api.settings import Settings
 from geodata.archive import ZipLimits, extract_zip, scenario_root
 from geodata.scenario import load_scenario
 from geodata.workbook import SUFFIXES as WORKBOOK_SUFFIXES
+from planner.geo import provinces_of
 from planner.i18n import N_, Text
 from planner.issues import Report
 from planner.scenario import Scenario
@@ -310,9 +311,7 @@ def _scope(scenario: Scenario) -> frozenset[str]:
     ]
     if not used:
         return frozenset()
-    codes = np.unique(np.concatenate(used))
-    where = np.isin(s.counties.code, codes)
-    return frozenset(s.counties.province_code[where].tolist())
+    return frozenset(provinces_of(np.concatenate(used)).tolist())
 
 
 def create_scenario(

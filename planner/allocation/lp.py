@@ -29,6 +29,7 @@ from ortools.linear_solver.python import model_builder_helper as mbh
 
 from planner.allocation.arcs import Arcs
 from planner.allocation.problem import UNBOUNDED, AllocationProblem
+from planner.scenario import share_fraction as written_share
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +51,10 @@ class RowLayout:
 
 @functools.cache
 def share_fraction(share: float) -> Fraction:
-    """The bachelor share as the fraction it was written as (0.85 -> 17/20)."""
-    return Fraction(str(share)).limit_denominator(10_000)
+    """The bachelor share as the fraction it was written as (0.85 -> 17/20; a validated
+    scenario's share has at most four decimals, :func:`planner.scenario.share_fraction`)."""
+    exact = written_share(share)
+    return exact if exact is not None else Fraction(str(share)).limit_denominator(10_000)
 
 
 def share_ok(pr: AllocationProblem, placed: Any, bachelors: Any) -> Any:

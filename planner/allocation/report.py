@@ -18,6 +18,7 @@ from planner.allocation.problem import UNBOUNDED, AllocationProblem
 from planner.allocation.solver import AllocationSolution
 from planner.geo import province_of
 from planner.i18n import N_, Text
+from planner.summaries import PlanCounts, Terms
 
 MONTHS = 12
 """The budget is yearly: 12 months of living subsidy."""
@@ -75,34 +76,11 @@ def _joined(parts: list[Text]) -> Text:
 
 
 @dataclass(frozen=True, slots=True)
-class Terms:
-    """The six objective terms of section 2, each already weighted."""
-
-    relay_empty: float
-    quota_unfilled: float
-    preference: float
-    major_mismatch: float
-    transport_subsidy: float
-    replan_moves: float
-
-    @property
-    def total(self) -> float:
-        return (
-            self.relay_empty
-            + self.quota_unfilled
-            + self.preference
-            + self.major_mismatch
-            + self.transport_subsidy
-            + self.replan_moves
-        )
-
-
-@dataclass(frozen=True, slots=True)
 class PlanReport:
     """Everything the outputs show besides the assignment itself."""
 
     terms: Terms
-    counts: dict[str, int]
+    counts: PlanCounts
     living_month: np.ndarray
     """Per used arc: the monthly living subsidy (2.4)."""
     budget_each: np.ndarray
@@ -154,20 +132,20 @@ def build_report(pr: AllocationProblem, sol: AllocationSolution) -> PlanReport:
     for a, p, money in zip(used.a.tolist(), used.p.tolist(), per_head.tolist(), strict=True):
         by_s[str(pr.service_code[pr.post_s[p]])] += int(money)
         by_r[str(pr.recruit_code[pr.app_r[a]])] += int(money)
-    counts = {
-        "applicants": pr.n_applicants,
-        "placed": len(used),
-        "unplaced": pr.n_applicants - len(used),
-        "quota_units": quota,
-        "quota_unfilled_units": quota - len(used),
-        "relay_open_seats": relay_open,
-        "relay_empty_seats": relay_open - relay_filled,
-        "outside_preferences": int(np.sum(~inside)),
-        "first_preference": int(np.sum(used.rank == 1)),
-        "major_mismatch": int(np.sum(used.mismatch)),
-        "previous_kept": kept,
-        "previous_moved": pr.prev_count - kept,
-    }
+    counts = PlanCounts(
+        applicants=pr.n_applicants,
+        placed=len(used),
+        unplaced=pr.n_applicants - len(used),
+        quota_units=quota,
+        quota_unfilled_units=quota - len(used),
+        relay_open_seats=relay_open,
+        relay_empty_seats=relay_open - relay_filled,
+        outside_preferences=int(np.sum(~inside)),
+        first_preference=int(np.sum(used.rank == 1)),
+        major_mismatch=int(np.sum(used.mismatch)),
+        previous_kept=kept,
+        previous_moved=pr.prev_count - kept,
+    )
     usage = _rule_usage(pr, counts_by_row)
     reasons = _unassigned_reasons(pr, used, usage)
     # the counties short of their quota and the relay posts with an empty seat, explained by

@@ -40,7 +40,14 @@ from planner.allocation.components import Part, split
 from planner.allocation.pricing import Pricer
 from planner.allocation.problem import AllocationProblem
 from planner.allocation.share import solve_share
-from planner.allocation.status import SolveStatus, absolute_gap, judge, relative_gap
+from planner.allocation.status import (
+    DEFAULT_TIME_LIMIT,
+    SolveStatus,
+    absolute_gap,
+    judge,
+    relative_gap,
+)
+from planner.scenario import _Frozen
 from planner.workers import default_workers, map_tasks, parallelism
 
 log = logging.getLogger(__name__)
@@ -73,8 +80,9 @@ class SolveStats:
 
 
 @dataclass(frozen=True, slots=True)
-class AllocationSolution:
-    """The plan: ``post_of[a]`` is the post index of applicant ``a`` or -1."""
+class AllocationSolution(_Frozen):
+    """The plan: ``post_of[a]`` is the post index of applicant ``a`` or -1 (read-only, as
+    every array of a solution)."""
 
     post_of: np.ndarray
     arcs: Arcs
@@ -228,7 +236,7 @@ def _as_solution(
 
 def solve_allocation(
     problem: AllocationProblem,
-    time_limit: float = 300.0,
+    time_limit: float = DEFAULT_TIME_LIMIT,
     gap_tolerance: float = 1e-4,
     workers: int | None = None,
 ) -> AllocationSolution:

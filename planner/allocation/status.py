@@ -12,6 +12,9 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
+DEFAULT_TIME_LIMIT = 300.0
+"""Wall seconds an allocation may take unless told otherwise (the library, the solver, the
+command line)."""
 EXACT_GAP = 1e-9
 """A relative gap at most this is no gap: the plan is optimal, not just within tolerance."""
 

@@ -1,6 +1,7 @@
 """A solved allocation as the outputs show it: the tables and the summary of a plan folder.
 
-Pure: DataFrames and a JSON-ready dict from the problem, the solution and its report; writing
+Pure: DataFrames and a :class:`~planner.summaries.PlanSummary` from the problem, the solution
+and its report; writing
 them is the I/O layer's work. The columns are those of the data contract's ``assignments.csv``,
 ``unassigned.csv``, ``seats.csv``, ``fairness.csv`` and (in a re-plan) ``moves.csv``.
 """
@@ -20,6 +21,16 @@ from planner.allocation.report import PlanReport
 from planner.allocation.solver import AllocationSolution
 from planner.issues import Report
 from planner.scenario import DEGREES, PreviousPlan, ScenarioData
+from planner.summaries import (
+    Budget,
+    EmptyRelaySeat,
+    FairnessCounts,
+    PlanSummary,
+    RuleUsage,
+    ScenarioInfo,
+    UnfilledQuota,
+    freeze,
+)
 
 DECISIONS = {
     "open_seats": "a post's open seats are its seats minus the continuing volunteers on it (A1, D4)",
@@ -120,12 +131,17 @@ def unassigned_table(pr: AllocationProblem, rep: PlanReport) -> pd.DataFrame:
 
 
 def summary_texts(rep: PlanReport, validation: Report) -> dict[str, Any]:
-    """The parts of ``summary.json`` that a person reads, in the language of the moment: the
-    causes of unfilled quota and empty relay seats, and the declaration warnings."""
+    """The parts of the summary that a person reads, in the language of the moment (the
+    fields of :class:`PlanSummary` they replace): the causes of unfilled quota and empty relay
+    seats, and the declaration warnings."""
     return {
-        "unfilled_quota": [{**u, "cause": str(u["cause"])} for u in rep.unfilled],
-        "empty_relay_seats": [{**e, "cause": str(e["cause"])} for e in rep.empty_relay],
-        "declaration_warnings": [i.to_dict() for i in validation.warnings],
+        "unfilled_quota": tuple(
+            UnfilledQuota.from_dict({**u, "cause": str(u["cause"])}) for u in rep.unfilled
+        ),
+        "empty_relay_seats": tuple(
+            EmptyRelaySeat.from_dict({**e, "cause": str(e["cause"])}) for e in rep.empty_relay
+        ),
+        "declaration_warnings": freeze([i.to_dict() for i in validation.warnings]),
     }
 
 
@@ -169,49 +185,49 @@ def plan_summary(
     source: str,
     seconds: float,
     moves: pd.DataFrame | None = None,
-) -> dict[str, Any]:
+) -> PlanSummary:
     """The content of ``summary.json`` (without the ``routing`` part)."""
-    summary: dict[str, Any] = {
-        "planner_version": __version__,
-        "scenario": {"name": sc.name, "year": sc.year, "synthetic": sc.synthetic, "source": source},
-        "status": sol.stats.status,
-        "optimal": sol.optimal,
-        "objective": sol.objective,
-        "terms": dataclasses.asdict(rep.terms),
-        "lower_bound": sol.bound,
-        "gap": sol.gap,
-        "lp_bound": sol.stats.lp_bound,
-        "build_seconds": round(sol.stats.build_seconds, 3),
-        "solve_seconds": round(sol.stats.solve_seconds, 3),
-        "total_seconds": round(seconds, 3),
-        "pricing_rounds": sol.stats.pricing_rounds,
-        "columns": sol.stats.columns,
-        "notes": sol.notes,
-        "counts": rep.counts,
-        "rules": rep.rule_usage,
-        "budget_cny": {
-            "total": rep.budget_total,
-            "by_service_province": rep.budget_by_service,
-            "by_recruit_province": rep.budget_by_recruit,
-        },
+    return PlanSummary(
+        planner_version=__version__,
+        scenario=ScenarioInfo(name=sc.name, year=sc.year, synthetic=sc.synthetic, source=source),
+        status=sol.stats.status,
+        optimal=sol.optimal,
+        objective=sol.objective,
+        terms=rep.terms,
+        lower_bound=sol.bound,
+        gap=sol.gap,
+        lp_bound=sol.stats.lp_bound,
+        build_seconds=round(sol.stats.build_seconds, 3),
+        solve_seconds=round(sol.stats.solve_seconds, 3),
+        total_seconds=round(seconds, 3),
+        pricing_rounds=sol.stats.pricing_rounds,
+        columns=sol.stats.columns,
+        notes=tuple(sol.notes),
+        counts=rep.counts,
+        rules=RuleUsage.from_dict(rep.rule_usage),
+        budget_cny=Budget(
+            total=rep.budget_total,
+            by_service_province=freeze(rep.budget_by_service),
+            by_recruit_province=freeze(rep.budget_by_recruit),
+        ),
         **summary_texts(rep, validation),
-        "decisions": DECISIONS,
-        "weights": dataclasses.asdict(sc.weights),
-        "county_quota": {
-            str(code): int(q)
-            for code, q, barred in zip(
-                pr.county_code, pr.county_quota, pr.county_barred, strict=True
-            )
-            if not barred
-        },
-        "fairness": {
-            "wasted_seats": len(fair.wasted_a),
-            "applicants_with_a_wasted_seat": fair.wasted_applicants,
-            "justified_envy": len(fair.envy_a),
-            "applicants_with_justified_envy": fair.envious_applicants,
-            "definition": "see docs/allocation.md#fairness",
-        },
-    }
-    if moves is not None:
-        summary["moves"] = moves["change"].value_counts().to_dict()
-    return summary
+        decisions=freeze(DECISIONS),
+        weights=freeze(dataclasses.asdict(sc.weights)),
+        county_quota=freeze(
+            {
+                str(code): int(q)
+                for code, q, barred in zip(
+                    pr.county_code, pr.county_quota, pr.county_barred, strict=True
+                )
+                if not barred
+            }
+        ),
+        fairness=FairnessCounts(
+            wasted_seats=len(fair.wasted_a),
+            applicants_with_a_wasted_seat=fair.wasted_applicants,
+            justified_envy=len(fair.envy_a),
+            applicants_with_justified_envy=fair.envious_applicants,
+            definition="see docs/allocation.md#fairness",
+        ),
+        moves=freeze(moves["change"].value_counts().to_dict()) if moves is not None else None,
+    )

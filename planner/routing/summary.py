@@ -10,6 +10,7 @@ with unserved demand and its reason) and the ``"routing"`` part of ``summary.jso
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ import pandas as pd
 from planner.routing.bound import target_workload
 from planner.routing.problem import RoutingProblem
 from planner.routing.result import REASONS, RoutingResult, reason_texts
+from planner.summaries import RoutingSummary
 
 ROUTING_DECISIONS = {
     "crews": "with --plan, a station's crew is the volunteers on the mobile_service posts of its "
@@ -160,8 +162,11 @@ def coverage_table(p: RoutingProblem, r: RoutingResult) -> pd.DataFrame:
     return agg[[*columns, "reason", "lon", "lat"]]
 
 
-def routing_summary(p: RoutingProblem, r: RoutingResult, coverage: pd.DataFrame) -> dict[str, Any]:
-    """The ``routing`` part of summary.json."""
+def routing_summary(
+    p: RoutingProblem, r: RoutingResult, coverage: pd.DataFrame, run: Mapping[str, Any]
+) -> RoutingSummary:
+    """The ``routing`` part of summary.json; ``run`` gives how it was run (``time_limit``,
+    ``seed``, ``crews``, ``total_seconds``)."""
     capacity = (p.staffed.sum(axis=1) * p.capacity).astype(np.int64)
     proofs = {s.county: s for s in r.subproblems if s.proof}
     counties = []
@@ -197,7 +202,7 @@ def routing_summary(p: RoutingProblem, r: RoutingResult, coverage: pd.DataFrame)
     by_reason = {
         code: int(unserved[r.reason == code].sum()) for code in REASONS if (r.reason == code).any()
     }
-    return {
+    part = {
         "status": "routed",
         "seconds": round(r.seconds, 3),
         "routes": len(r.routes),
@@ -237,6 +242,7 @@ def routing_summary(p: RoutingProblem, r: RoutingResult, coverage: pd.DataFrame)
         ],
         "decisions": ROUTING_DECISIONS,
     }
+    return RoutingSummary.from_dict({**part, **run})
 
 
 def routes_geojson(p: RoutingProblem, r: RoutingResult) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Benchmark mode: CVRPLIB (CVRP) and Solomon (VRPTW) instances, ``.sol`` files, two engines.
 
-Cost conventions (those of the best-known solutions, ``shared/benchmarks/vrp/README.md``):
+Cost conventions (those of the best-known solutions, ``benchmarks/instances/vrp/README.md``):
 
 - **CVRP** (``*.vrp``, EUC_2D): the arc cost is the Euclidean distance rounded to the nearest
   integer (TSPLIB ``nint``); ``scale`` is 1.
