@@ -861,6 +861,16 @@ def serve(
     access_log: Annotated[
         bool, typer.Option("--access-log/--no-access-log", help=_("Log every request."))
     ] = False,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trusted-proxy",
+            help=_(
+                "Address of a reverse proxy whose X-Forwarded-For and X-Forwarded-Proto are "
+                "believed (repeat for several; default PLANNER_TRUSTED_PROXIES, else none)."
+            ),
+        ),
+    ] = None,
 ) -> None:
     """Start the HTTP service (settings from PLANNER_* variables; see docs/api.md)."""
     import uvicorn
@@ -870,6 +880,9 @@ def serve(
 
     _setup_logging(True)
     settings = Settings()
+    if trusted_proxy:
+        settings = settings.model_copy(update={"trusted_proxies": ",".join(trusted_proxy)})
+    proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
     console.print(
         _(
             "data in [bold]{folder}[/], database {url}; pages in {language} unless the browser "
@@ -879,7 +892,21 @@ def serve(
             language=i18n.language(),
         )
     )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=access_log)
+    if proxies:
+        console.print(
+            _("X-Forwarded-For and X-Forwarded-Proto believed from {proxies}", proxies=proxies)
+        )
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=access_log,
+        # forwarded headers only from the proxies the operator named (uvicorn's default would
+        # believe any client on 127.0.0.1, who could then choose its address)
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
+    )
 
 
 def _safe_url(url: str) -> str:

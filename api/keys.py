@@ -112,3 +112,10 @@ def principal_for(session: Session, key: str) -> Principal | None:
     if row is None or row.revoked_at is not None:
         return None
     return Principal(row.id, row.role, row.province, row.prefix)
+
+
+def prefix_is_active(session: Session, prefix: str) -> bool:
+    """Whether the key with ``prefix`` exists and is not revoked (a signed map link works while
+    the key that made it does)."""
+    row = session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).first()
+    return row is not None and row.revoked_at is None

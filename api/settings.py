@@ -49,7 +49,24 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(
         default=None, description="Signs map links; default a random key kept in the data dir."
     )
-    map_link_seconds: int = Field(default=7 * 24 * 3600, gt=0, description="Map link lifetime.")
+    map_link_seconds: int = Field(
+        default=24 * 3600,
+        gt=0,
+        le=30 * 24 * 3600,
+        description="Default lifetime of a signed map link (at most 30 days).",
+    )
+    base_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
+        description="The address people reach the service at (e.g. https://plans.example.org/); "
+        "links in answers start with it. Default: links are relative (never taken from the "
+        "request's Host header).",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Addresses (comma-separated, or *) of the reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed. Default: none.",
+    )
     key_cache_seconds: float = Field(
         default=5.0, ge=0, description="How long a key lookup is reused (a revocation's delay)."
     )
@@ -79,6 +96,13 @@ class Settings(BaseSettings):
     audit_flush_seconds: float = Field(
         default=0.2, gt=0, description="How often audit events are written to the database."
     )
+
+    def link(self, path: str) -> str:
+        """A link to ``path`` (absolute, from the root of the app): under ``base_url`` when it
+        is set, else the path itself."""
+        if not self.base_url:
+            return path
+        return self.base_url.rstrip("/") + path
 
     @property
     def url(self) -> str:

@@ -194,6 +194,6 @@ def test_signed_map_link(world: dict[str, Any], tmp_path: Path) -> None:
     from api.server.results import sign_map
 
     settings: Settings = svc.settings
-    expires, sig = sign_map(settings.secret(), pid, None, -10)
-    r = svc.client.get(url.path, params={"expires": expires, "signature": sig})
+    expires, sig = sign_map(settings.secret(), pid, None, -10, query["key"])
+    r = svc.client.get(url.path, params={"expires": expires, "key": query["key"], "signature": sig})
     assert r.status_code == 403 and "expired" in r.json()["detail"]

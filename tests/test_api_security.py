@@ -346,6 +346,7 @@ def test_pages_run_under_their_policy_in_chromium(tmp_path: Path) -> None:
         assert job["state"] == "succeeded", job
         pid = job["plan_id"]
         link = httpx.post(f"{server.url}/api/v1/plans/{pid}/map-link", headers=h).json()["url"]
+        link = server.url + link  # links are relative unless PLANNER_BASE_URL is set
         ready = "window.westplan && window.westplan.ready"
         with browser() as b:
             keyed = b.new_context(http_credentials={"username": "office", "password": key})

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from api.audit import AuditLog
@@ -18,7 +20,7 @@ from api.server.language import Language
 from api.server.pages import is_page, pages, problem_page
 from api.server.problems import ApiProblem
 from api.server.routes import api, root
-from api.server.security import BodyLimit, HeadAsGet, SecurityHeaders
+from api.server.security import BodyLimit, HeadAsGet, SecurityHeaders, ServerErrors, finite
 from api.settings import Settings
 from api.throttle import Throttle
 from planner import __version__
@@ -89,9 +91,16 @@ def create_app(settings: Settings | None = None, run_jobs: bool = True) -> FastA
             return problem_page(request, exc)
         return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
 
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI's own answer, except that a NaN or infinite input (which JSON cannot carry)
+        # is named by its text instead of failing the answer with a 500
+        return JSONResponse({"detail": finite(jsonable_encoder(exc.errors()))}, status_code=422)
+
     app.add_middleware(
         BodyLimit, upload_limit=settings.max_upload_bytes, body_limit=settings.max_body_bytes
     )
+    app.add_middleware(ServerErrors)  # inside the headers and the language: a 500 has both
     app.add_middleware(Language)  # the request's language, for everything inside it
     app.add_middleware(SecurityHeaders)  # outside the others: every answer has the headers
     app.add_middleware(HeadAsGet)  # outermost: the headers are those of the GET

@@ -5,16 +5,30 @@ prompt for it) HTTP Basic with the key as the password. The office pages (:mod:`
 sign in with a key once and then carry a session cookie (:mod:`api.sessions`); both end in the
 same :class:`~api.keys.Principal` and the same role checks (:func:`require_office`,
 :func:`require_national`), throttle and audit trail.
+
+Forged requests: what a browser sends by itself (its saved Basic credentials, a cookie) could
+be sent by any other site's page. So HTTP Basic authorises reads only (a write with it answers
+403, whatever the request says of its origin), and a write carrying the office pages' session
+answers 403 when the browser says it comes from another origin (``Sec-Fetch-Site``, else
+``Origin``), on top of the forms' tokens. Bearer and X-API-Key, which a browser never adds by
+itself to another site's request, are unaffected.
+
+Routes of the routers made with :class:`AuthFirst` authenticate a write (and check its role)
+before its body is read, so a request without a key or with a viewer's is refused without
+reading the upload it announces.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, Response
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from fastapi.security import (
     APIKeyHeader,
     HTTPAuthorizationCredentials,
@@ -97,21 +111,86 @@ class KeyCache:
         return who
 
 
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+"""Methods that change something: never authorised by what a browser sends by itself."""
+
+
 async def optional_principal(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     header: Annotated[str | None, Depends(_header)],
     basic: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
 ) -> Principal | None:
-    """The caller, None when no key was sent; 401 for an unknown or revoked key."""
-    key = (
-        (bearer.credentials if bearer else None)
-        or header
-        or (basic.password if basic and basic.password else None)
-    )
+    """The caller, None when no key was sent; 401 for an unknown or revoked key; 403 for a
+    write authenticated by HTTP Basic (a browser sends saved credentials by itself, also in a
+    request another site's page makes it send)."""
+    known: Principal | None = getattr(request.state, "key_caller", None)
+    if known is not None:  # checked before the body was read (:class:`AuthFirst`)
+        return known
+    key = (bearer.credentials if bearer else None) or header
+    if not key and basic and basic.password:
+        if request.method in UNSAFE_METHODS:
+            raise ApiProblem(
+                403,
+                N_(
+                    "HTTP Basic (a key the browser saved) is accepted for reading only, because "
+                    "another site's page could make the browser send it; send the key as "
+                    "Authorization: Bearer KEY or X-API-Key: KEY, or use the office pages at "
+                    "/office"
+                ),
+                audit="HTTP Basic write refused",
+            )
+        key = basic.password
     if not key:
         return None
-    return await authenticate(request, key, _challenge())
+    who = await authenticate(request, key, _challenge())
+    request.state.key_caller = who
+    return who
+
+
+async def key_caller(request: Request) -> Principal | None:
+    """:func:`optional_principal` of a request, called outside FastAPI's dependency solving."""
+    return await optional_principal(
+        request, await _bearer(request), await _header(request), await _basic(request)
+    )
+
+
+def own_origin(request: Request) -> str:
+    """The service's origin: that of ``PLANNER_BASE_URL``, else the one the request was sent
+    to (used to compare with a browser's ``Origin`` only, never to build a link)."""
+    settings: Settings = request.app.state.settings
+    if settings.base_url:
+        parts = urlsplit(settings.base_url)
+        return f"{parts.scheme}://{parts.netloc}".lower()
+    return f"{request.url.scheme}://{request.headers.get('host', '')}".lower()
+
+
+def from_another_origin(request: Request) -> bool:
+    """Whether the browser says the request comes from a page of another origin:
+    ``Sec-Fetch-Site`` other than ``same-origin`` or ``none`` (another port of the same host is
+    ``same-site``: another origin too), else an ``Origin`` other than the service's own. A
+    request that says neither (not a browser, or ``Origin: null`` under the pages'
+    ``Referrer-Policy``) is not taken as cross-origin; the forms' tokens cover it."""
+    site = request.headers.get("sec-fetch-site")
+    if site:
+        return site.lower() not in ("same-origin", "none")
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return False
+    return origin.lower() != own_origin(request)
+
+
+def refuse_cross_origin_write(request: Request) -> None:
+    """403 for a write that a browser says comes from another site's page."""
+    if request.method in UNSAFE_METHODS and from_another_origin(request):
+        raise ApiProblem(
+            403,
+            N_(
+                "this request comes from another site's page and is refused; open this "
+                "service's own page and send the form from there"
+            ),
+            audit="cross-origin write refused",
+        )
 
 
 async def authenticate(request: Request, key: str, headers: dict[str, str] | None) -> Principal:
@@ -131,16 +210,23 @@ async def authenticate(request: Request, key: str, headers: dict[str, str] | Non
 
 async def session_principal(request: Request) -> Principal | None:
     """The caller of an office page: the key signed in with the session cookie, None without
-    a valid session (none, expired, signed out, or its key revoked)."""
+    a valid session (none, expired, signed out, or its key revoked); 403 for a write with the
+    cookie that the browser says comes from another site's page."""
     token = request.cookies.get(web_sessions.COOKIE)
     if not token:
         return None
+    refuse_cross_origin_write(request)
+    known: Principal | None = getattr(request.state, "session_caller", None)
+    if known is not None:  # looked up before the body was read (:class:`AuthFirst`)
+        return known
 
     def load() -> Principal | None:
         with request.app.state.sessions() as session:
             return web_sessions.principal_of(session, token)
 
-    return await run_in_threadpool(load)
+    who = await run_in_threadpool(load)
+    request.state.session_caller = who
+    return who
 
 
 def client_address(request: Request) -> str | None:
@@ -290,6 +376,7 @@ def audited(action: str, detail: str | None = None, caller: Any = optional_princ
             status = getattr(request.scope.get("route"), "status_code", None) or 200
         except ApiProblem as exc:
             status = exc.status
+            note.detail = exc.audit or note.detail
             raise
         except HTTPException as exc:
             status = exc.status_code
@@ -315,4 +402,91 @@ def audited(action: str, detail: str | None = None, caller: Any = optional_princ
                 ),
             )
 
+    dependency.audit_action = action  # type: ignore[attr-defined]  # read by AuthFirst
     return dependency
+
+
+# --- authenticate before the body ------------------------------------------------------------
+
+Gate = Callable[[Request], Awaitable[Principal]]
+_GATES: dict[Callable[..., Any], Gate] = {}
+"""The caller dependencies that refuse (401/403), each with the same check runnable on a
+request whose body has not been read; the strictest first (registration order)."""
+
+
+def gate_of(dependency: Callable[..., Any]) -> Callable[[Gate], Gate]:
+    """Register ``check`` as what ``dependency`` refuses, to run before a write's body."""
+
+    def register(check: Gate) -> Gate:
+        _GATES[dependency] = check
+        return check
+
+    return register
+
+
+@gate_of(office)
+async def _office_gate(request: Request) -> Principal:
+    return require_office(await principal(await key_caller(request)))
+
+
+@gate_of(national)
+async def _national_gate(request: Request) -> Principal:
+    return require_national(await principal(await key_caller(request)))
+
+
+@gate_of(principal)
+async def _caller_gate(request: Request) -> Principal:
+    return await principal(await key_caller(request))
+
+
+def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
+    for sub in dependant.dependencies:
+        if sub.call is not None:
+            yield sub.call
+        yield from _calls(sub)
+
+
+class AuthFirst(APIRoute):
+    """A route whose writes authenticate the caller and check its role before the body is
+    read: a request without a key, with a bad key or with a viewer's answers 401/403 without
+    the server reading the (up to ``PLANNER_MAX_UPLOAD_BYTES``) body it announces. The check
+    is the one the route's own caller dependency makes (:func:`gate_of`); a refusal is audited
+    as the route's action."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if not (self.methods or set()) & UNSAFE_METHODS:
+            return handler
+        calls = set(_calls(self.dependant))
+        check = next((g for dep, g in _GATES.items() if dep in calls), None)
+        if check is None:
+            return handler
+        action = next((c.audit_action for c in calls if hasattr(c, "audit_action")), None)
+
+        async def authenticated_first(request: Request) -> Response:
+            try:
+                await check(request)
+            except ApiProblem as exc:
+                if action is not None and exc.status != 429:  # (a 429 is audited already)
+                    object_id = next(
+                        (
+                            request.path_params[p]
+                            for p in _OBJECT_PARAMS
+                            if p in request.path_params
+                        ),
+                        None,
+                    )
+                    record(
+                        request,
+                        Event(
+                            action,
+                            outcome_of(exc.status),
+                            object_id=object_id,
+                            detail=exc.audit,
+                            status=exc.status,
+                        ),
+                    )
+                raise
+            return await handler(request)
+
+        return authenticated_first

@@ -42,13 +42,16 @@ from api.keys import Principal
 from api.server import results, store
 from api.server.deps import (
     AuditNote,
+    AuthFirst,
     RunnerDep,
     SessionDep,
     SettingsDep,
     audited,
     authenticate,
+    gate_of,
     plan_for,
     record,
+    refuse_cross_origin_write,
     require_office,
     session_principal,
 )
@@ -70,7 +73,7 @@ CSRF_FIELD = "csrf"
 STATIC = Path(__file__).parent / "static"
 _MEDIA = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 
-pages = APIRouter(prefix=PREFIX, include_in_schema=False)
+pages = APIRouter(prefix=PREFIX, include_in_schema=False, route_class=AuthFirst)
 
 SEVERITIES = {Severity.ERROR: N_("error"), Severity.WARNING: N_("warning")}
 STATES = {
@@ -140,7 +143,9 @@ async def checked_form(
     settings: SettingsDep,
     csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
 ) -> None:
-    """Refuse (403) a form whose token is not the one this browser's pages carry."""
+    """Refuse (403) a form that the browser says comes from another site's page, or whose
+    token is not the one this browser's pages carry."""
+    refuse_cross_origin_write(request)
     base = request.cookies.get(CSRF_COOKIE)
     expected = _csrf_token(settings, base, request.cookies.get(web_sessions.COOKIE)) if base else ""
     if not (base and csrf and hmac.compare_digest(csrf, expected)):
@@ -173,6 +178,16 @@ async def signed_in(request: Request, who: PageCaller) -> Principal:
 async def signed_in_office(who: Annotated[Principal, Depends(signed_in)]) -> Principal:
     """A signed-in national or province key (viewers: 403, as in the JSON API)."""
     return require_office(who)
+
+
+@gate_of(signed_in_office)
+async def _office_gate(request: Request) -> Principal:
+    return require_office(await signed_in(request, await session_principal(request)))
+
+
+@gate_of(signed_in)
+async def _caller_gate(request: Request) -> Principal:
+    return await signed_in(request, await session_principal(request))
 
 
 CallerDep = Annotated[Principal, Depends(signed_in)]
@@ -529,7 +544,7 @@ def _job_facts(job: Any) -> dict[str, Any]:
         "stage_text": _(STAGES.get(job.stage, job.stage)),
         "progress": round(job.progress or 0.0),
         "final": final,
-        "error": job.error,
+        "error": store.without_server_paths(job.error) if job.error else None,
         "plan_id": job.plan_id,
         "plan_url": f"{PREFIX}/plans/{job.plan_id}" if job.plan_id else None,
         "language": LANGUAGE_NAMES.get(job.language or "", ""),

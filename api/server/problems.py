@@ -28,6 +28,8 @@ class ApiProblem(Exception):
         Further fields of the answer (a :class:`~planner.issues.Report` is rendered).
     headers : dict, optional
         Headers of the answer (``Retry-After``, ``WWW-Authenticate``).
+    audit : str, optional
+        What the audit trail's event of a refused request says (its ``detail``).
     """
 
     def __init__(
@@ -38,9 +40,11 @@ class ApiProblem(Exception):
         *,
         extra: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        audit: str | None = None,
         **fields: Any,
     ) -> None:
         self.status = status
+        self.audit = audit
         self.text = template if isinstance(template, Text) else Text(template, fields)
         self.extra = extra or {}
         self.headers = headers

@@ -21,7 +21,7 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 import pandas as pd
@@ -247,6 +247,31 @@ def load_bytes(path: Path) -> bytes:
     return data
 
 
+def public_summary(path: Path) -> bytes:
+    """``summary.json`` as the API serves it: every absolute server path in it (the
+    scenario's ``source``) reduced to its last part (the scenario's id or workbook name);
+    kept in memory like the file."""
+    key = path.with_name(path.name + ".public")
+    data = cached_bytes(key)
+    if data is None:
+        data = json.dumps(
+            _without_paths(json.loads(path.read_bytes())), ensure_ascii=False, indent=2
+        ).encode()
+        with _memory_lock:
+            _memory[key] = data
+    return data
+
+
+def _without_paths(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _without_paths(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_without_paths(v) for v in data]
+    if isinstance(data, str) and (PurePosixPath(data).is_absolute() or PureWindowsPath(data).drive):
+        return PureWindowsPath(data).name
+    return data
+
+
 def gzipped(path: Path) -> Path:
     """A gzip copy of a cached map next to it (made once; maps compress about 4x)."""
     gz = path.with_name(path.name + ".gz")
@@ -260,22 +285,26 @@ def gzipped(path: Path) -> Path:
 # --- signed map links ------------------------------------------------------------------------
 
 
-def _mac(secret: bytes, plan_id: str, province: str | None, expires: int) -> str:
-    msg = f"map|{plan_id}|{province or ''}|{expires}".encode()
+def _mac(secret: bytes, plan_id: str, province: str | None, expires: int, key: str) -> str:
+    msg = f"map|{plan_id}|{province or ''}|{expires}|{key}".encode()
     return hmac.new(secret, msg, hashlib.sha256).hexdigest()
 
 
-def sign_map(secret: bytes, plan_id: str, province: str | None, seconds: int) -> tuple[int, str]:
-    """Expiry (Unix seconds) and signature of a map link."""
+def sign_map(
+    secret: bytes, plan_id: str, province: str | None, seconds: int, key: str
+) -> tuple[int, str]:
+    """Expiry (Unix seconds) and signature of a map link made by the key with prefix ``key``
+    (the link works while that key does)."""
     expires = int(time.time()) + seconds
-    return expires, _mac(secret, plan_id, province, expires)
+    return expires, _mac(secret, plan_id, province, expires, key)
 
 
 def check_map_signature(
-    secret: bytes, plan_id: str, province: str | None, expires: int, signature: str
+    secret: bytes, plan_id: str, province: str | None, expires: int, signature: str, key: str
 ) -> None:
-    """Raise 403 unless the link is genuine and unexpired."""
-    if not hmac.compare_digest(_mac(secret, plan_id, province, expires), signature):
+    """Raise 403 unless the link is genuine and unexpired (whether its key still works is
+    the caller's to check)."""
+    if not hmac.compare_digest(_mac(secret, plan_id, province, expires, key), signature):
         raise ApiProblem(
             403, N_("the map link's signature is not valid for this plan and province")
         )

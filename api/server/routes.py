@@ -7,6 +7,7 @@ directly.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -17,11 +18,12 @@ from fastapi.responses import FileResponse, HTMLResponse
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
-from api import audit
+from api import audit, keys
 from api.db.models import JobRow, PlanRow, ScenarioRow, SweepRow
 from api.server import results, security, store
 from api.server.deps import (
     AuditNote,
+    AuthFirst,
     CallerDep,
     MaybeCallerDep,
     NationalDep,
@@ -59,7 +61,7 @@ from api.settings import Settings
 from planner import i18n
 from planner.i18n import N_, Text
 
-api = APIRouter(prefix="/api/v1")
+api = APIRouter(prefix="/api/v1", route_class=AuthFirst)
 root = APIRouter()
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -87,6 +89,14 @@ def scenario_public(row: ScenarioRow) -> dict[str, Any]:
     }
 
 
+def link(request: Request, name: str, **params: str) -> str:
+    """The link to the route ``name``: under ``PLANNER_BASE_URL`` when it is set, else
+    relative to the server's root; never from the request's ``Host`` header, which the client
+    chooses."""
+    settings: Settings = request.app.state.settings
+    return settings.link(str(request.app.url_path_for(name, **params)))
+
+
 def _job(settings: Settings, job: JobRow) -> JobPublic:
     return JobPublic(
         id=job.id,
@@ -99,7 +109,7 @@ def _job(settings: Settings, job: JobRow) -> JobPublic:
         sweep_id=job.sweep_id,
         vary=(job.options or {}).get("vary") if job.kind == "sweep" else None,
         previous_plan_id=job.previous_plan_id,
-        error=job.error,
+        error=store.without_server_paths(job.error) if job.error else None,
         time_limit=job.time_limit,
         attempt=job.attempt,
         interruptions=job.interruptions,
@@ -124,7 +134,7 @@ def _plan(request: Request, plan: PlanRow, scenario: ScenarioRow) -> PlanPublic:
         job_id=plan.job_id,
         stages=stages,
         created_at=plan.created_at,
-        links={n: str(request.url_for(f"plan_{n}", plan_id=plan.id)) for n in names},
+        links={n: link(request, f"plan_{n}", plan_id=plan.id) for n in names},
     )
 
 
@@ -331,9 +341,11 @@ def read_plan(plan_id: str, request: Request, session: SessionDep, who: OfficeDe
     responses={**_ERRORS, 200: {"content": {"application/json": {"schema": {"type": "object"}}}}},
 )
 async def plan_summary(plan: VisiblePlanDep, settings: SettingsDep) -> Any:
-    """``summary.json``: objective, terms, bound, gap, counts, budget, routing (viewers too)."""
+    """``summary.json``: objective, terms, bound, gap, counts, budget, routing (viewers too;
+    the scenario's ``source`` is its id or workbook name, never a path on the server)."""
     path = store.plan_dir(settings, plan.id) / "summary.json"  # written once, never changed
-    body = results.cached_bytes(path) or await run_in_threadpool(results.load_bytes, path)
+    key = path.with_name(path.name + ".public")
+    body = results.cached_bytes(key) or await run_in_threadpool(results.public_summary, path)
     return Response(body, media_type="application/json")
 
 
@@ -449,11 +461,15 @@ async def plan_map(
     province: ProvinceQ = None,
     expires: int | None = None,
     signature: Annotated[str | None, Query(max_length=128)] = None,
+    key: Annotated[
+        str | None, Query(max_length=64, description="Prefix of the link's key.")
+    ] = None,
 ) -> Any:
     """The plan's map as a standalone HTML page (one province with ``province``).
 
     Works with a key (viewers too) or, without one, through a signed link from
-    ``POST /api/v1/plans/{plan_id}/map-link``.
+    ``POST /api/v1/plans/{plan_id}/map-link`` while it has not expired and the key that made
+    it has not been revoked (410 then).
     """
     if who is None:
         if expires is None or signature is None:
@@ -464,10 +480,21 @@ async def plan_map(
             )
         await refuse_if_throttled(request, None)
         try:
-            results.check_map_signature(settings.secret(), plan_id, province, expires, signature)
+            results.check_map_signature(
+                settings.secret(), plan_id, province, expires, signature, key or ""
+            )
         except ApiProblem:
             await failed_auth(request, None, "invalid or expired map link")
             raise
+
+        def key_works() -> bool:
+            with request.app.state.sessions() as session:
+                return keys.prefix_is_active(session, key or "")
+
+        if not await run_in_threadpool(key_works):
+            raise ApiProblem(
+                410, N_("the key that made this map link has been revoked; ask for a new link")
+            )
     plan = await plan_for(request, who, plan_id)
     return await map_response(request, settings, plan, province)
 
@@ -502,35 +529,43 @@ async def page_file_response(request: Request, path: Path) -> Response:
     return Response(body, media_type="text/html; charset=utf-8", headers=headers)
 
 
-@api.post(
-    "/plans/{plan_id}/map-link",
-    response_model=MapLink,
-    responses=_ERRORS,
-    dependencies=[Depends(audited("map-link"))],
-)
+@api.post("/plans/{plan_id}/map-link", response_model=MapLink, responses=_ERRORS)
 def plan_map_link(
     plan_id: str,
     request: Request,
+    note: Annotated[AuditNote, Depends(audited("map-link"))],
     session: SessionDep,
     settings: SettingsDep,
     who: CallerDep,
     province: ProvinceQ = None,
-    seconds: Annotated[int | None, Query(ge=60, le=365 * 86_400)] = None,
+    seconds: Annotated[
+        int | None,
+        Query(ge=60, le=30 * 86_400, description="Lifetime; default PLANNER_MAP_LINK_SECONDS."),
+    ] = None,
 ) -> MapLink:
-    """A link to the map that works without a key until it expires (viewers too)."""
+    """A link to the map that works without a key (viewers too) until it expires (default
+    24 hours, at most 30 days) or the key that made it is revoked; audited as ``map-link``."""
     plan = store.plan_ref(session, who, plan_id)
-    return _map_link(request, settings, plan.id, province, seconds)
+    made = _map_link(request, settings, plan.id, province, seconds, who.prefix or "")
+    until = dt.datetime.fromtimestamp(made.expires, dt.UTC).isoformat(timespec="seconds")
+    note.detail = f"province {province}, until {until}" if province else f"until {until}"
+    return made
 
 
 def _map_link(
-    request: Request, settings: Settings, plan_id: str, province: str | None, seconds: int | None
+    request: Request,
+    settings: Settings,
+    plan_id: str,
+    province: str | None,
+    seconds: int | None,
+    key: str,
 ) -> MapLink:
     expires, sig = results.sign_map(
-        settings.secret(), plan_id, province, seconds or settings.map_link_seconds
+        settings.secret(), plan_id, province, seconds or settings.map_link_seconds, key
     )
     query = {"province": province} if province else {}
-    query |= {"expires": str(expires), "signature": sig}
-    url = f"{request.url_for('plan_map', plan_id=plan_id)}?{urlencode(query)}"
+    query |= {"expires": str(expires), "key": key, "signature": sig}
+    url = f"{link(request, 'plan_map', plan_id=plan_id)}?{urlencode(query)}"
     return MapLink(url=url, expires=expires)
 
 
@@ -539,7 +574,7 @@ def _map_link(
 
 def _sweep(request: Request, sweep: SweepRow, scenario: ScenarioRow) -> dict[str, Any]:
     """A sweep's fields (:class:`~api.server.schemas.SweepPublic`)."""
-    links = {n: str(request.url_for(f"sweep_{n}", sweep_id=sweep.id)) for n in ("csv", "page")}
+    links = {n: link(request, f"sweep_{n}", sweep_id=sweep.id) for n in ("csv", "page")}
     return {
         "id": sweep.id,
         "scenario_id": sweep.scenario_id,
@@ -547,7 +582,7 @@ def _sweep(request: Request, sweep: SweepRow, scenario: ScenarioRow) -> dict[str
         "job_id": sweep.job_id,
         "variants": sweep.variants,
         "created_at": sweep.created_at,
-        "links": {"self": str(request.url_for("sweep", sweep_id=sweep.id)), **links},
+        "links": {"self": link(request, "sweep", sweep_id=sweep.id), **links},
     }
 
 
@@ -680,18 +715,19 @@ def readyz(request: Request, session: SessionDep, settings: SettingsDep, runner:
 
 
 @root.get("/", response_class=HTMLResponse, include_in_schema=True)
-def index(request: Request, session: SessionDep, settings: SettingsDep, who: CallerDep) -> str:
-    """A page for browsers (HTTP Basic with the key): the scenarios and plans this key sees,
-    with links to the maps; in the language of ``Accept-Language`` (or the office pages'
-    switch). People sign in to the office pages at ``/office`` instead."""
+def index(request: Request, session: SessionDep, who: CallerDep) -> str:
+    """A page for browsers (HTTP Basic with the key, for reading): the scenarios and plans this
+    key sees, with links to their maps (opened with the same key: no link is signed here); in
+    the language of ``Accept-Language`` (or the office pages' switch). People sign in to the
+    office pages at ``/office`` instead."""
     plans = [
         {
             "scenario": s.name,
             "provinces": ", ".join(sorted(store.provinces(s))),
             "stages": p.stages,
             "created": f"{p.created_at:%Y-%m-%d %H:%M}",
-            "map": _map_link(request, settings, p.id, None, None).url,
-            "summary": str(request.url_for("plan_summary", plan_id=p.id)),
+            "map": link(request, "plan_map", plan_id=p.id),
+            "summary": link(request, "plan_summary", plan_id=p.id),
         }
         for p, s in store.list_plans(session, who)
     ]
@@ -710,6 +746,6 @@ def index(request: Request, session: SessionDep, settings: SettingsDep, who: Cal
         lang=i18n.language(),
         plans=plans,
         scenarios=scenarios if who.writes else None,
-        docs=str(request.url_for("swagger_ui_html")),
-        office=request.app.url_path_for("office_home"),
+        docs=link(request, "swagger_ui_html"),
+        office=link(request, "office_home"),
     )

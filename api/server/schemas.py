@@ -67,6 +67,7 @@ class JobCreate(BaseModel):
         default=None,
         gt=0,
         le=86_400,
+        allow_inf_nan=False,
         description="Solver seconds per stage; default PLANNER_JOB_TIME_LIMIT.",
     )
     previous_plan_id: str | None = Field(
@@ -91,6 +92,7 @@ class SweepCreate(BaseModel):
         default=None,
         gt=0,
         le=86_400,
+        allow_inf_nan=False,
         description="Solver seconds for each plan of the sweep; default PLANNER_JOB_TIME_LIMIT.",
     )
 

@@ -11,13 +11,19 @@ Other answers get ``default-src 'none'; frame-ancestors 'none'``.
 
 :class:`BodyLimit` refuses a request body over the limit with 413 before it is read whole:
 from ``Content-Length`` at once, and while a body without one streams in.
+
+:class:`ServerErrors` answers an unhandled exception with a JSON problem 500 (no traceback, no
+server path: the server's log keeps them), inside :class:`SecurityHeaders` so that it carries
+the same headers as every other answer.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import math
 from pathlib import Path
+from typing import Any
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -190,6 +196,59 @@ class BodyLimit:
         except Exception:
             if not refused:
                 raise
+
+
+class ServerErrors:
+    """Answer an unhandled exception with 500 and a JSON problem in the request's language;
+    the exception goes on to the server, which logs it with its traceback for the operator."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception:
+            if not started:
+                detail = _(
+                    "unexpected error on the server; the details are in the server's log for "
+                    "the operator"
+                )
+                body = json.dumps({"detail": detail}, ensure_ascii=False).encode()
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+            raise
+
+
+def finite(data: Any) -> Any:
+    """``data`` (a validation error's fields) with every NaN or infinite number as its text,
+    which JSON can carry."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return str(data)
+    if isinstance(data, dict):
+        return {k: finite(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [finite(v) for v in data]
+    return data
 
 
 class HeadAsGet:

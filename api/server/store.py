@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import shutil
 import uuid
 from collections.abc import Iterable
@@ -86,13 +87,24 @@ def scenario_source(settings: Settings, scenario_id: str) -> Path:
     return books[0] if books else folder
 
 
+_ABSOLUTE_DIRS = re.compile(r"(?<![\w.:/])(?:/[^\s/'\"<>|]+)+/")
+"""The folders of an absolute path in a text (``/srv/planner-data/plans/ID/``)."""
+
+
+def without_server_paths(text: str) -> str:
+    """``text`` with the folders of every absolute path taken out (``/srv/data/plans/x.csv``
+    reads ``x.csv``): what a job's log and error may show a caller."""
+    return _ABSOLUTE_DIRS.sub("", text)
+
+
 def tail(path: Path, lines: int = 50) -> list[str]:
-    """The last ``lines`` lines of a text file (none when it does not exist)."""
+    """The last ``lines`` lines of a text file (none when it does not exist), without server
+    paths (:func:`without_server_paths`)."""
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return []
-    return text.splitlines()[-lines:]
+    return [without_server_paths(line) for line in text.splitlines()[-lines:]]
 
 
 # --- scenarios -------------------------------------------------------------------------------
