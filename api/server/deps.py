@@ -476,11 +476,15 @@ class AuthFirst(APIRoute):
                         ),
                         None,
                     )
+                    prefix, role, province = role_of(getattr(request.state, "key_caller", None))
                     record(
                         request,
                         Event(
                             action,
                             outcome_of(exc.status),
+                            key_prefix=prefix,
+                            role=role,
+                            province=province,
                             object_id=object_id,
                             detail=exc.audit,
                             status=exc.status,
