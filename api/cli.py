@@ -887,6 +887,10 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+from api.roads_cli import roads  # noqa: E402  (after the language is chosen, as its help is)
+
+app.add_typer(roads, name="roads")
+
 keys = typer.Typer(help=_("API keys of the HTTP service (stored hashed)."), no_args_is_help=True)
 app.add_typer(keys, name="keys")
 

@@ -1,0 +1,287 @@
+"""Drive metres and seconds between points over a :class:`~geodata.roads.graph.RoadGraph`.
+
+Each point is snapped to the nearest drivable segment (a shapely STRtree on the segments in
+a local metric plane around the points; the snap distance is reported). A point farther
+than ``snap_limit_m`` (:data:`SNAP_LIMIT_M`) is not snapped: every pair with it is
+unreachable and the caller names it. From a snapped point a vehicle leaves along its
+segment (towards ``v``; towards ``u`` too when the segment is two-way) and arrives the same
+way. The shortest times between the segments' ends are Dijkstra's
+(:func:`scipy.sparse.csgraph.dijkstra` from each point's exits); the metres are those of the
+fastest path. A pair without a path has ``inf`` seconds and metres, never a large number.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import shapely
+from scipy.sparse import csgraph
+
+from geodata.roads.graph import Box, RoadGraph, read_graph
+from geodata.roads.speeds import Speeds
+
+SNAP_LIMIT_M = 1000.0
+"""A point farther than this from every drivable segment is not on the network: its pairs
+are unreachable and the matrix names it (1 km: a township stop is on a road, a village
+1 km from the nearest mapped road has a road the extract lacks)."""
+
+SEARCH_BUFFER_M = 20_000.0
+"""The graph around the points' bounding box that a matrix reads: paths between a county's
+points may leave the county's box (a valley road around a ridge), up to this far."""
+
+_M_PER_DEG = math.radians(1) * 6_371_008.8  # the haversine sphere
+_AT_NODE = 1e-9
+"""A snap this close to a segment's end (as a fraction) is at its node."""
+
+
+@dataclass(frozen=True, slots=True)
+class Snap:
+    """Where the points join the network.
+
+    Attributes
+    ----------
+    segment : ndarray of int, shape (P,)
+        The segment each point is on (-1: farther than the limit).
+    fraction : ndarray of float, shape (P,)
+        Position along the segment from ``u`` (0) to ``v`` (1).
+    meters : ndarray of float, shape (P,)
+        Straight distance from the point to the segment.
+    lon, lat : ndarray of float, shape (P,)
+        The snapped position.
+    """
+
+    segment: np.ndarray
+    fraction: np.ndarray
+    meters: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class RoadMatrix:
+    """Metres and seconds for every ordered pair of points (``inf``: no path)."""
+
+    meters: np.ndarray
+    seconds: np.ndarray
+    snap: Snap
+    snap_limit_m: float
+
+    @property
+    def far(self) -> np.ndarray:
+        """Indices of the points farther than the snap limit from every road."""
+        return np.flatnonzero(self.snap.segment < 0)
+
+
+def _plane(lon0: float, lat0: float) -> tuple[float, float]:
+    return _M_PER_DEG * math.cos(math.radians(lat0)), _M_PER_DEG
+
+
+def snap_points(
+    graph: RoadGraph, lon: np.ndarray, lat: np.ndarray, limit_m: float = SNAP_LIMIT_M
+) -> Snap:
+    """Snap each point to its nearest segment (see the module docstring)."""
+    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+    p = len(lon)
+    seg = np.full(p, -1, dtype=np.int64)
+    frac = np.zeros(p)
+    dist = np.full(p, np.inf)
+    slon, slat = lon.copy(), lat.copy()
+    if graph.n_segments == 0 or p == 0:
+        return Snap(seg, frac, dist, slon, slat)
+    lon0, lat0 = float(np.nanmean(lon)), float(np.nanmean(lat))
+    kx, ky = _plane(lon0, lat0)
+    ux, uy = (graph.lon[graph.seg_u] - lon0) * kx, (graph.lat[graph.seg_u] - lat0) * ky
+    vx, vy = (graph.lon[graph.seg_v] - lon0) * kx, (graph.lat[graph.seg_v] - lat0) * ky
+    lines = shapely.linestrings(np.stack([np.stack([ux, uy], 1), np.stack([vx, vy], 1)], axis=1))
+    tree = shapely.STRtree(lines)
+    pts = shapely.points((lon - lon0) * kx, (lat - lat0) * ky)
+    (which, nearest), d = tree.query_nearest(pts, return_distance=True, all_matches=False)
+    nearest_line = lines[nearest]
+    f = shapely.line_locate_point(nearest_line, pts[which], normalized=True)
+    f = np.where(np.isfinite(f), f, 0.0)  # a zero-length segment: its start
+    ok = d <= limit_m
+    seg[which[ok]] = nearest[ok]
+    frac[which] = f
+    dist[which] = d
+    on = shapely.line_interpolate_point(nearest_line, f, normalized=True)
+    slon[which] = shapely.get_x(on) / kx + lon0
+    slat[which] = shapely.get_y(on) / ky + lat0
+    return Snap(seg, frac, dist, slon, slat)
+
+
+def _ends(graph: RoadGraph, snap: Snap) -> tuple[list, list]:
+    """Per point, its exits ``[(node, seconds, metres)]`` and entries (same form)."""
+    exits: list[list[tuple[int, float, float]]] = []
+    entries: list[list[tuple[int, float, float]]] = []
+    for s, t in zip(snap.segment.tolist(), snap.fraction.tolist(), strict=True):
+        if s < 0:
+            exits.append([])
+            entries.append([])
+            continue
+        sec, met = float(graph.seg_seconds[s]), float(graph.seg_meters[s])
+        u, v = int(graph.seg_u[s]), int(graph.seg_v[s])
+        out = [(v, (1 - t) * sec, (1 - t) * met)]
+        into = [(u, t * sec, t * met)]
+        if graph.seg_both[s]:
+            out.append((u, t * sec, t * met))
+            into.append((v, (1 - t) * sec, (1 - t) * met))
+        # a point on a node is that node: left and reached by every arc of it
+        if t <= _AT_NODE:
+            out.append((u, 0.0, 0.0))
+            into.append((u, 0.0, 0.0))
+        if t >= 1 - _AT_NODE:
+            out.append((v, 0.0, 0.0))
+            into.append((v, 0.0, 0.0))
+        exits.append(out)
+        entries.append(into)
+    return exits, entries
+
+
+def _tree_meters(graph: RoadGraph, pred: np.ndarray, source: int) -> np.ndarray:
+    """Metres from ``source`` to every node along the shortest-time tree ``pred`` (pointer
+    doubling: log(depth) vectorised steps); ``inf`` where unreached."""
+    n = graph.n_nodes
+    m = graph.meters.tocsr()
+    m.sort_indices()
+    rows = np.repeat(np.arange(n), np.diff(m.indptr))
+    keys = rows.astype(np.int64) * n + m.indices
+    reached = pred >= 0
+    parent = np.where(reached, pred, np.arange(n))
+    w = np.zeros(n)
+    nodes = np.flatnonzero(reached)
+    w[nodes] = m.data[np.searchsorted(keys, parent[nodes].astype(np.int64) * n + nodes)]
+    while True:
+        up = parent[parent]
+        if np.array_equal(up, parent):
+            break
+        w = w + np.where(parent != np.arange(n), w[parent], 0.0)
+        parent = up
+    out = np.where(reached, w, np.inf)
+    out[source] = 0.0
+    return out
+
+
+def _sources(exits: list) -> np.ndarray:
+    return np.array(sorted({a for ex in exits for a, _, _ in ex}), dtype=np.int64)
+
+
+def point_matrix(
+    graph: RoadGraph, lon: np.ndarray, lat: np.ndarray, snap_limit_m: float = SNAP_LIMIT_M
+) -> RoadMatrix:
+    """Metres and seconds between every ordered pair of points over ``graph``."""
+    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+    p = len(lon)
+    snap = snap_points(graph, lon, lat, snap_limit_m)
+    exits, entries = _ends(graph, snap)
+    src = _sources(exits)
+    secs = np.full((p, p), np.inf)
+    mets = np.full((p, p), np.inf)
+    if len(src):
+        dist, pred = csgraph.dijkstra(graph.seconds, indices=src, return_predecessors=True)
+        row = {int(a): k for k, a in enumerate(src.tolist())}
+        tree_m = np.vstack([_tree_meters(graph, pred[k], int(a)) for k, a in enumerate(src)])
+        for i in range(p):
+            for a, sa, ma in exits[i]:
+                k = row[a]
+                for j in range(p):
+                    for b, sb, mb in entries[j]:
+                        s = sa + dist[k, b] + sb
+                        if s < secs[i, j]:
+                            secs[i, j] = s
+                            mets[i, j] = ma + tree_m[k, b] + mb
+        _same_segment(graph, snap, secs, mets)
+    np.fill_diagonal(secs, 0.0)
+    np.fill_diagonal(mets, 0.0)
+    return RoadMatrix(mets, secs, snap, snap_limit_m)
+
+
+def _same_segment(graph: RoadGraph, snap: Snap, secs: np.ndarray, mets: np.ndarray) -> None:
+    """Two points on one segment: along it, where its direction allows."""
+    seg = snap.segment
+    for s in np.unique(seg[seg >= 0]).tolist():
+        on = np.flatnonzero(seg == s)
+        if len(on) < 2:
+            continue
+        for i in on.tolist():
+            for j in on.tolist():
+                d = snap.fraction[j] - snap.fraction[i]
+                if d >= 0 or graph.seg_both[s]:
+                    sec, met = abs(d) * graph.seg_seconds[s], abs(d) * graph.seg_meters[s]
+                    if sec < secs[i, j]:
+                        secs[i, j], mets[i, j] = sec, met
+
+
+def points_box(lon: np.ndarray, lat: np.ndarray, buffer_m: float = SEARCH_BUFFER_M) -> Box:
+    """The points' bounding box grown by ``buffer_m``."""
+    lat0 = float(np.nanmean(lat))
+    dx = buffer_m / (_M_PER_DEG * max(math.cos(math.radians(lat0)), 0.2))
+    dy = buffer_m / _M_PER_DEG
+    return (
+        float(np.nanmin(lon)) - dx,
+        float(np.nanmin(lat)) - dy,
+        float(np.nanmax(lon)) + dx,
+        float(np.nanmax(lat)) + dy,
+    )
+
+
+def road_matrix(
+    folder: Path,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    speeds: Speeds | None = None,
+    snap_limit_m: float = SNAP_LIMIT_M,
+    buffer_m: float = SEARCH_BUFFER_M,
+) -> RoadMatrix:
+    """The matrix of some points over the part of a graph folder around them."""
+    graph = read_graph(folder, points_box(lon, lat, buffer_m), speeds)
+    return point_matrix(graph, lon, lat, snap_limit_m)
+
+
+def road_paths(
+    graph: RoadGraph,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    legs: list[tuple[int, int]],
+    snap_limit_m: float = SNAP_LIMIT_M,
+) -> list[list[tuple[float, float]] | None]:
+    """The fastest road path of each leg ``(i, j)`` between points as ``(lon, lat)``
+    vertices: the point, its snapped position, the nodes, the snapped end, the end point;
+    ``None`` for a leg without a path."""
+    snap = snap_points(graph, lon, lat, snap_limit_m)
+    exits, entries = _ends(graph, snap)
+    needed = sorted({i for i, _ in legs})
+    src = _sources([exits[i] for i in needed])
+    if len(src) == 0:
+        return [None if i != j else [] for i, j in legs]
+    dist, pred = csgraph.dijkstra(graph.seconds, indices=src, return_predecessors=True)
+    row = {int(a): k for k, a in enumerate(src.tolist())}
+    out: list[list[tuple[float, float]] | None] = []
+    for i, j in legs:
+        head = [(float(lon[i]), float(lat[i])), (float(snap.lon[i]), float(snap.lat[i]))]
+        tail = [(float(snap.lon[j]), float(snap.lat[j])), (float(lon[j]), float(lat[j]))]
+        best, choice = math.inf, None
+        for a, sa, _ in exits[i]:
+            for b, sb, _ in entries[j]:
+                s = sa + dist[row[a], b] + sb
+                if s < best:
+                    best, choice = s, (row[a], b)
+        same = snap.segment[i] >= 0 and snap.segment[i] == snap.segment[j]
+        if same:
+            d = snap.fraction[j] - snap.fraction[i]
+            s_id = int(snap.segment[i])
+            if (d >= 0 or graph.seg_both[s_id]) and abs(d) * graph.seg_seconds[s_id] <= best:
+                out.append(head + tail)
+                continue
+        if choice is None or not math.isfinite(best):
+            out.append(None)
+            continue
+        k, b = choice
+        nodes = [b]
+        while pred[k, nodes[-1]] >= 0:
+            nodes.append(int(pred[k, nodes[-1]]))
+        nodes.reverse()
+        out.append(head + [(float(graph.lon[n]), float(graph.lat[n])) for n in nodes] + tail)
+    return out
