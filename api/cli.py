@@ -527,6 +527,12 @@ def route(
         float, typer.Option("--time-limit", help=_("Wall seconds for the whole solve."))
     ] = 60.0,
     seed: Annotated[int, typer.Option("--seed", help=_("Same seed, same routes."))] = 0,
+    roads: Annotated[
+        Path | None,
+        typer.Option(
+            "--roads", help=_("A road graph folder (planner roads build): drive on its roads.")
+        ),
+    ] = None,
     scheduler: SchedulerOpt = None,
     verbose: Verbose = False,
 ) -> None:
@@ -540,9 +546,17 @@ def route(
             _("--plan {folder}: no assignments.csv there; expected a plan folder", folder=plan_dir)
         )
         raise typer.Exit(2)
+    if roads is not None and not (roads / "manifest.json").is_file():
+        err.print(
+            _(
+                "--roads {folder}: no manifest.json there; expected a folder of planner roads build",
+                folder=roads,
+            )
+        )
+        raise typer.Exit(2)
     options = StageOptions(
         stages=("routing",),
-        routing=RoutingParams(time_limit=time_limit, seed=seed),
+        routing=RoutingParams(time_limit=time_limit, seed=seed, roads=roads),
         crews=plan_dir if plan_dir is not None else "declared",
     )
     with _scheduler(scheduler):

@@ -186,7 +186,9 @@ def test_helsinki_matches_networkx(helsinki: Path) -> None:
     g = _networkx(helsinki)
     assert g.number_of_edges() > 2000
     rng = np.random.default_rng(7)
-    nodes = list(g.nodes)
+    # points snap to the largest strongly connected part (docs/routing.md "Roads")
+    nodes = sorted(max(nx.strongly_connected_components(g), key=len))
+    assert len(nodes) > 0.8 * g.number_of_nodes()
     picked = [nodes[i] for i in rng.choice(len(nodes), 25, replace=False)]
     lon, lat = np.array([g.nodes[n]["xy"] for n in picked]).T
     m = point_matrix(read_graph(helsinki), lon, lat)

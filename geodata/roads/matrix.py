@@ -1,6 +1,7 @@
 """Drive metres and seconds between points over a :class:`~geodata.roads.graph.RoadGraph`.
 
-Each point is snapped to the nearest drivable segment (a shapely STRtree on the segments in
+Each point is snapped to the nearest drivable segment of the largest strongly connected part
+of the graph (a shapely STRtree on those segments in
 a local metric plane around the points; the snap distance is reported). A point farther
 than ``snap_limit_m`` (:data:`SNAP_LIMIT_M`) is not snapped: every pair with it is
 unreachable and the caller names it. From a snapped point a vehicle leaves along its
@@ -68,6 +69,8 @@ class RoadMatrix:
     seconds: np.ndarray
     snap: Snap
     snap_limit_m: float
+    edges: int = 0
+    """Road segments of the graph the matrix was computed on."""
 
     @property
     def far(self) -> np.ndarray:
@@ -93,13 +96,16 @@ def snap_points(
         return Snap(seg, frac, dist, slon, slat)
     lon0, lat0 = float(np.nanmean(lon)), float(np.nanmean(lat))
     kx, ky = _plane(lon0, lat0)
-    ux, uy = (graph.lon[graph.seg_u] - lon0) * kx, (graph.lat[graph.seg_u] - lat0) * ky
-    vx, vy = (graph.lon[graph.seg_v] - lon0) * kx, (graph.lat[graph.seg_v] - lat0) * ky
+    candidates = _main_segments(graph)
+    cu, cv = graph.seg_u[candidates], graph.seg_v[candidates]
+    ux, uy = (graph.lon[cu] - lon0) * kx, (graph.lat[cu] - lat0) * ky
+    vx, vy = (graph.lon[cv] - lon0) * kx, (graph.lat[cv] - lat0) * ky
     lines = shapely.linestrings(np.stack([np.stack([ux, uy], 1), np.stack([vx, vy], 1)], axis=1))
     tree = shapely.STRtree(lines)
     pts = shapely.points((lon - lon0) * kx, (lat - lat0) * ky)
-    (which, nearest), d = tree.query_nearest(pts, return_distance=True, all_matches=False)
-    nearest_line = lines[nearest]
+    (which, near), d = tree.query_nearest(pts, return_distance=True, all_matches=False)
+    nearest = candidates[near]
+    nearest_line = lines[near]
     f = shapely.line_locate_point(nearest_line, pts[which], normalized=True)
     f = np.where(np.isfinite(f), f, 0.0)  # a zero-length segment: its start
     ok = d <= limit_m
@@ -110,6 +116,16 @@ def snap_points(
     slon[which] = shapely.get_x(on) / kx + lon0
     slat[which] = shapely.get_y(on) / ky + lat0
     return Snap(seg, frac, dist, slon, slat)
+
+
+def _main_segments(graph: RoadGraph) -> np.ndarray:
+    """The segments inside the largest strongly connected part of the graph: the only ones
+    a point snaps to (as OSRM does), so that a point never lands on a fragment cut off by
+    the clip, a one-way dead end or a driveway mapped apart from the streets."""
+    _, label = csgraph.connected_components(graph.seconds, directed=True, connection="strong")
+    main = np.bincount(label).argmax()
+    keep = (label[graph.seg_u] == main) & (label[graph.seg_v] == main)
+    return np.flatnonzero(keep)
 
 
 def _ends(graph: RoadGraph, snap: Snap) -> tuple[list, list]:
@@ -195,7 +211,7 @@ def point_matrix(
         _same_segment(graph, snap, secs, mets)
     np.fill_diagonal(secs, 0.0)
     np.fill_diagonal(mets, 0.0)
-    return RoadMatrix(mets, secs, snap, snap_limit_m)
+    return RoadMatrix(mets, secs, snap, snap_limit_m, graph.n_segments)
 
 
 def _same_segment(graph: RoadGraph, snap: Snap, secs: np.ndarray, mets: np.ndarray) -> None:
