@@ -162,3 +162,36 @@ def matrix(
             out=out,
         )
     )
+
+
+@roads.command(
+    help=_(
+        "A SYNTHETIC road graph for the counties of a scenario's stations and stops (for "
+        "trying routing on roads without an extract)."
+    )
+)
+def synthetic(
+    scenario: Annotated[
+        str, typer.Argument(help=_("Scenario folder, .zip or builtin:NAME."), show_default=False)
+    ],
+    out: Annotated[Path, typer.Option("--out", help=_("The graph folder to write."))],
+    seed: Annotated[int, typer.Option("--seed", help=_("Seed of the synthetic roads."))] = 0,
+) -> None:
+    """A SYNTHETIC road graph for the counties of a scenario's stations and stops."""
+    import planner
+    from geodata.roads.synthetic import build_synthetic_roads
+    from planner.issues import ScenarioError
+
+    try:
+        report = build_synthetic_roads(planner.read_scenario(scenario).data, out, seed)
+    except (ScenarioError, ValueError) as exc:
+        err.print(str(exc))
+        raise typer.Exit(1) from None
+    console.print(
+        _(
+            "SYNTHETIC roads: {edges:,} road segments, {nodes:,} nodes written to [bold]{out}[/]",
+            edges=report.edges,
+            nodes=report.nodes,
+            out=out,
+        )
+    )

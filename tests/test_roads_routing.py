@@ -18,6 +18,7 @@ from api.cli import app
 from geodata.china import load_counties
 from geodata.roads import build_roads, read_graph, road_matrix
 from geodata.roads.synthetic import build_synthetic_roads
+from maps.plan import read_plan
 from planner.routing.problem import RoutingProblem
 from planner.routing.solver import SolveOptions, solve_routing
 from planner.scenario import RoadSettings
@@ -211,6 +212,18 @@ def test_route_on_roads_is_checked_and_drawn_along_the_roads(
     routes.write(tmp_path / "out")
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["routing"]["travel_model"]["kind"] == "roads"
+    # the map reads the lines along the roads and the stops where they are
+    drawn = read_plan(tmp_path / "out").routes
+    assert drawn is not None and len(drawn) == len(routes.routes)
+    stops = routes.scenario.data.stops
+    assert stops is not None
+    where = dict(zip(stops.stop_id.tolist(), zip(stops.lon, stops.lat, strict=True), strict=True))
+    for route in drawn:
+        assert len(route.line) > len(route.stop_ids) + 2
+        for sid, xy in zip(route.stop_ids, route.stop_points, strict=True):
+            assert xy == pytest.approx(where[sid])
+    r = CliRunner().invoke(app, ["map", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
 
 
 def test_without_roads_the_summary_says_great_circle(
@@ -249,3 +262,16 @@ def test_params_roads_overrides_and_cli(
         app, ["route", str(base / "plain"), "--out", str(tmp_path / "p"), "--roads", str(tmp_path)]
     )
     assert r.exit_code == 2
+
+
+def test_cli_synthetic_roads_say_so(
+    on_roads: tuple[planner.Scenario, Path], tmp_path: Path
+) -> None:
+    _, base = on_roads
+    r = CliRunner().invoke(
+        app, ["roads", "synthetic", str(base / "plain"), "--out", str(tmp_path / "s")]
+    )
+    assert r.exit_code == 0, r.output
+    assert "SYNTHETIC" in r.output
+    manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
+    assert manifest["synthetic"] is True and manifest["counts"]["edges"] > 50

@@ -1,7 +1,7 @@
 """Drive metres and seconds between points over a :class:`~geodata.roads.graph.RoadGraph`.
 
-Each point is snapped to the nearest drivable segment of the largest strongly connected part
-of the graph (a shapely STRtree on those segments in
+Each point is snapped to the nearest drivable segment of a large strongly connected part of
+the graph (:data:`SMALL_COMPONENT`) (a shapely STRtree on those segments in
 a local metric plane around the points; the snap distance is reported). A point farther
 than ``snap_limit_m`` (:data:`SNAP_LIMIT_M`) is not snapped: every pair with it is
 unreachable and the caller names it. From a snapped point a vehicle leaves along its
@@ -32,6 +32,10 @@ are unreachable and the matrix names it (1 km: a township stop is on a road, a v
 SEARCH_BUFFER_M = 20_000.0
 """The graph around the points' bounding box that a matrix reads: paths between a county's
 points may leave the county's box (a valley road around a ridge), up to this far."""
+
+SMALL_COMPONENT = 500
+"""Strongly connected parts of fewer nodes are fragments that points do not snap to
+(OSRM's default is 1,000; a county's road network read by its box has tens of thousands)."""
 
 _M_PER_DEG = math.radians(1) * 6_371_008.8  # the haversine sphere
 _AT_NODE = 1e-9
@@ -119,12 +123,14 @@ def snap_points(
 
 
 def _main_segments(graph: RoadGraph) -> np.ndarray:
-    """The segments inside the largest strongly connected part of the graph: the only ones
-    a point snaps to (as OSRM does), so that a point never lands on a fragment cut off by
-    the clip, a one-way dead end or a driveway mapped apart from the streets."""
+    """The segments a point may snap to: those inside a strongly connected part of the graph
+    of at least :data:`SMALL_COMPONENT` nodes (or the largest part, when none is that big),
+    as OSRM does, so that a point never lands on a fragment cut off by the clip, a one-way
+    dead end or a driveway mapped apart from the streets."""
     _, label = csgraph.connected_components(graph.seconds, directed=True, connection="strong")
-    main = np.bincount(label).argmax()
-    keep = (label[graph.seg_u] == main) & (label[graph.seg_v] == main)
+    size = np.bincount(label)
+    big = size >= min(SMALL_COMPONENT, int(size.max()))
+    keep = big[label[graph.seg_u]] & (label[graph.seg_u] == label[graph.seg_v])
     return np.flatnonzero(keep)
 
 

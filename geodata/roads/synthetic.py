@@ -8,7 +8,7 @@ kept (every crossing of a county connected) plus a share of the other links; eac
 a way with a few bends (so the roads wiggle as valley roads do); a few straight lines of
 crossings become ``secondary`` roads, the rest ``unclassified``, a share ``track`` with a
 ``tracktype`` grade, a few links one-way. Each given point (a station, a stop) gets an
-access road to its nearest crossing of its county. Counties are not linked to each other.
+access road to its nearest crossing of its county. Neighbouring counties are joined by one road.
 Deterministic for a seed.
 """
 
@@ -81,9 +81,22 @@ def synthetic_roads_osm(
     """
     rng = np.random.default_rng(seed)
     osm = _Osm()
-    for code in sorted(polygons):
+    codes = sorted(polygons)
+    crossings = {}
+    for code in codes:
         lon, lat = points.get(code, (np.zeros(0), np.zeros(0)))
-        _county(osm, polygons[code], np.asarray(lon, float), np.asarray(lat, float), rng)
+        crossings[code] = _county(
+            osm, polygons[code], np.asarray(lon, float), np.asarray(lat, float), rng
+        )
+    # neighbouring counties joined by a road between their nearest crossings
+    for k, a in enumerate(codes):
+        for b in codes[k + 1 :]:
+            if not shapely.intersects(polygons[a], shapely.buffer(polygons[b], 0.01)):
+                continue
+            (ax, ay, an), (bx, by, bn) = crossings[a], crossings[b]
+            gap = np.hypot(ax[:, None] - bx[None, :], ay[:, None] - by[None, :])
+            i, j = np.unravel_index(np.argmin(gap), gap.shape)
+            osm.way([int(an[i]), int(bn[j])], {"highway": "secondary"})
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
@@ -98,7 +111,8 @@ def synthetic_roads_osm(
 
 def _county(
     osm: _Osm, polygon: shapely.Geometry, lon: np.ndarray, lat: np.ndarray, rng: np.random.Generator
-) -> None:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Write one county's roads; its crossings' lon, lat and node ids."""
     w, s, e, n = shapely.bounds(polygon).tolist()
     lat0 = (s + n) / 2
     dx = SPACING_M / (_M_PER_DEG * math.cos(math.radians(lat0)))
@@ -187,6 +201,7 @@ def _county(
         q = int(np.argmin(d))
         mid = osm.node((x + cx[q]) / 2 + rng.normal(0, 0.05) * dx, (y + cy[q]) / 2)
         osm.way([osm.node(x, y), mid, crossing[q]], {"highway": "unclassified"})
+    return cx, cy, np.array([crossing[q] for q in range(m)], dtype=np.int64)
 
 
 def build_synthetic_roads(scenario: ScenarioData, out: Path, seed: int = 0) -> BuildReport:

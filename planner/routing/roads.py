@@ -52,7 +52,9 @@ def county_on_roads(p: RoutingProblem, roads: RoadSettings) -> tuple[RoutingProb
 
 def road_geojson(geojson: dict[str, Any], p: RoutingProblem, roads: RoadSettings) -> dict[str, Any]:
     """``routes.geojson`` with each vehicle-day's line along its road paths (a leg without a
-    path, which no route takes, stays straight), read county by county."""
+    path, which no route takes, stays straight), read county by county; as the line no
+    longer has one vertex per stop, each stop says where it is (``lon``, ``lat``) and the
+    feature that it runs ``along`` the roads."""
     features = geojson["features"]
     by_station = {str(s): i for i, s in enumerate(p.station_id.tolist())}
     by_stop = {str(s): p.n_stations + j for j, s in enumerate(p.stop_id.tolist())}
@@ -85,7 +87,22 @@ def road_geojson(geojson: dict[str, Any], p: RoutingProblem, roads: RoadSettings
             leg = paths[f_index, k]
             coords.extend(leg if not coords else leg[1:])
         geometry = {**feature["geometry"], "coordinates": coords}
-        out.append({**feature, "geometry": geometry})
+        props = feature["properties"]
+        stops = [
+            {
+                **v,
+                "lon": float(p.lon[by_stop[v["stop_id"]]]),
+                "lat": float(p.lat[by_stop[v["stop_id"]]]),
+            }
+            for v in props["stops"]
+        ]
+        out.append(
+            {
+                **feature,
+                "geometry": geometry,
+                "properties": {**props, "stops": stops, "along": "roads"},
+            }
+        )
     return {**geojson, "features": out}
 
 
