@@ -288,3 +288,64 @@ def test_cli_bbox_clip_and_bad_input(tmp_path: Path) -> None:
     assert r.exit_code == 2
     r = runner.invoke(app, ["roads", "build", str(tmp_path / "none.pbf"), "--out", str(tmp_path)])
     assert r.exit_code == 2
+
+
+# --- streaming, tiles and the county clip ---------------------------------------------------
+
+
+def _edge_set(folder: Path) -> set[tuple[int, int]]:
+    e = pd.concat(pq.read_table(f).to_pandas() for f in (folder / "edges").glob("*.parquet"))
+    return set(zip(e["u"].tolist(), e["v"].tolist(), strict=True))
+
+
+def test_small_batches_give_the_same_graph(helsinki: Path, tmp_path: Path) -> None:
+    """Written a hundred segments at a time (the streaming path of a national build)."""
+    small = build_roads(HELSINKI, tmp_path / "small", batch_edges=100)
+    assert _edge_set(small.folder) == _edge_set(helsinki)
+    assert small.nodes == json.loads((helsinki / "manifest.json").read_text())["counts"]["nodes"]
+
+
+def test_a_box_reads_the_edges_with_an_end_inside(helsinki: Path) -> None:
+    from geodata.roads import read_edges
+
+    box = (24.940, 60.168, 24.946, 60.172)
+    part = read_edges(helsinki, box).to_pandas()
+    whole = read_edges(helsinki).to_pandas()
+    w, s, e, n = box
+
+    def inside(lon: pd.Series, lat: pd.Series) -> pd.Series:
+        return (lon >= w) & (lon <= e) & (lat >= s) & (lat <= n)
+
+    expected = whole[inside(whole.u_lon, whole.u_lat) | inside(whole.v_lon, whole.v_lat)]
+    assert 0 < len(part) < len(whole)
+    assert set(zip(part.u, part.v, strict=True)) == set(zip(expected.u, expected.v, strict=True))
+
+
+def test_county_clip_keeps_the_county_and_its_buffer(tmp_path: Path) -> None:
+    """Synthetic roads over two neighbouring Guizhou counties, built for one of them."""
+    import shapely
+
+    from geodata.china import load_counties
+    from geodata.roads import county_clip
+    from geodata.roads.synthetic import synthetic_roads_osm
+
+    frame = load_counties()
+    gz = frame[frame["province_code"] == "520000"].sort_values("code")
+    a = gz.iloc[0]
+    b = gz[gz.geometry.touches(a.geometry) | gz.geometry.intersects(a.geometry.buffer(0.01))]
+    b = b[b["code"] != a["code"]].iloc[0]
+    xml = synthetic_roads_osm(
+        {a["code"]: a.geometry, b["code"]: b.geometry}, {}, tmp_path / "two.osm", seed=2
+    )
+    both = build_roads(xml, tmp_path / "both")
+    clip = county_clip([a["code"]], buffer_m=2000)
+    one = build_roads(xml, tmp_path / "one", clip)
+    assert 0 < one.edges < both.edges
+    e = pd.concat(pq.read_table(f).to_pandas() for f in (one.folder / "edges").glob("*.parquet"))
+    grown = shapely.buffer(a.geometry, 2000 / 100_000)  # 2 km in degrees, loosely
+    ends_in = shapely.contains_xy(grown, e.u_lon, e.u_lat) | shapely.contains_xy(
+        grown, e.v_lon, e.v_lat
+    )
+    assert ends_in.all()
+    with pytest.raises(ValueError, match="unknown county"):
+        county_clip(["999999"])
