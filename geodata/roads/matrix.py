@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import shapely
+from scipy import sparse
 from scipy.sparse import csgraph
 
 from geodata.roads.graph import Box, RoadGraph, read_graph
@@ -162,28 +163,33 @@ def _ends(graph: RoadGraph, snap: Snap) -> tuple[list, list]:
     return exits, entries
 
 
-def _tree_meters(graph: RoadGraph, pred: np.ndarray, source: int) -> np.ndarray:
-    """Metres from ``source`` to every node along the shortest-time tree ``pred`` (pointer
-    doubling: log(depth) vectorised steps); ``inf`` where unreached."""
-    n = graph.n_nodes
-    m = graph.meters.tocsr()
+def _arc_keys(seconds: sparse.csr_matrix, meters: sparse.csr_matrix) -> tuple[np.ndarray, ...]:
+    """Sorted keys ``a * n + b`` of the arcs and their metres, to look arcs up by their ends
+    (``seconds`` and ``meters`` share their sparsity)."""
+    m = meters.tocsr()
     m.sort_indices()
+    n = m.shape[0]
     rows = np.repeat(np.arange(n), np.diff(m.indptr))
-    keys = rows.astype(np.int64) * n + m.indices
-    reached = pred >= 0
-    parent = np.where(reached, pred, np.arange(n))
-    w = np.zeros(n)
-    nodes = np.flatnonzero(reached)
-    w[nodes] = m.data[np.searchsorted(keys, parent[nodes].astype(np.int64) * n + nodes)]
-    while True:
-        up = parent[parent]
-        if np.array_equal(up, parent):
-            break
-        w = w + np.where(parent != np.arange(n), w[parent], 0.0)
-        parent = up
-    out = np.where(reached, w, np.inf)
-    out[source] = 0.0
-    return out
+    return rows.astype(np.int64) * n + m.indices, m.data
+
+
+def _path_meters(arcs: tuple[np.ndarray, ...], pred: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Metres along the shortest-time trees ``pred`` (one row a tree) from their roots to
+    ``targets``: all the paths walked up at once, one vectorised step an arc."""
+    keys, metres = arcs
+    n = pred.shape[1]
+    rows = np.broadcast_to(np.arange(pred.shape[0])[:, None], (pred.shape[0], len(targets)))
+    cur = np.broadcast_to(targets[None, :], rows.shape).copy()
+    total = np.zeros(rows.shape)
+    up = pred[rows, cur]
+    alive = up >= 0
+    while alive.any():
+        key = up[alive].astype(np.int64) * n + cur[alive]
+        total[alive] += metres[np.searchsorted(keys, key)]
+        cur[alive] = up[alive]
+        up = pred[rows, cur]
+        alive = up >= 0
+    return total
 
 
 def _sources(exits: list) -> np.ndarray:
@@ -193,31 +199,71 @@ def _sources(exits: list) -> np.ndarray:
 def point_matrix(
     graph: RoadGraph, lon: np.ndarray, lat: np.ndarray, snap_limit_m: float = SNAP_LIMIT_M
 ) -> RoadMatrix:
-    """Metres and seconds between every ordered pair of points over ``graph``."""
+    """Metres and seconds between every ordered pair of points over ``graph``.
+
+    One Dijkstra tree a snapped point: the point is a node of its own with arcs to its exits
+    (the parts of its segment to their ends), so its tree holds the fastest way out.
+    """
     lon, lat = np.asarray(lon, float), np.asarray(lat, float)
     p = len(lon)
     snap = snap_points(graph, lon, lat, snap_limit_m)
     exits, entries = _ends(graph, snap)
-    src = _sources(exits)
     secs = np.full((p, p), np.inf)
     mets = np.full((p, p), np.inf)
-    if len(src):
-        dist, pred = csgraph.dijkstra(graph.seconds, indices=src, return_predecessors=True)
-        row = {int(a): k for k, a in enumerate(src.tolist())}
-        tree_m = np.vstack([_tree_meters(graph, pred[k], int(a)) for k, a in enumerate(src)])
-        for i in range(p):
-            for a, sa, ma in exits[i]:
-                k = row[a]
-                for j in range(p):
-                    for b, sb, mb in entries[j]:
-                        s = sa + dist[k, b] + sb
-                        if s < secs[i, j]:
-                            secs[i, j] = s
-                            mets[i, j] = ma + tree_m[k, b] + mb
+    on = np.flatnonzero(snap.segment >= 0)
+    if len(on):
+        n = graph.n_nodes
+        a = [n + i for i in on.tolist() for _ in exits[i]]
+        b = [x for i in on.tolist() for x, _, _ in exits[i]]
+        sa = [sec for i in on.tolist() for _, sec, _ in exits[i]]
+        ma = [met for i in on.tolist() for _, _, met in exits[i]]
+        seconds, meters = _with_points(graph, p, a, b, sa, ma)
+        dist, pred = csgraph.dijkstra(seconds, indices=n + on, return_predecessors=True)
+        # every point's entries, padded to the same number
+        width = max(len(entries[j]) for j in on.tolist())
+        e_node = np.zeros((p, width), dtype=np.int64)
+        e_sec = np.full((p, width), np.inf)
+        e_met = np.zeros((p, width))
+        for j in on.tolist():
+            for k, (node, sec, met) in enumerate(entries[j]):
+                e_node[j, k], e_sec[j, k], e_met[j, k] = node, sec, met
+        nodes, inverse = np.unique(e_node, return_inverse=True)
+        inverse = inverse.reshape(e_node.shape)
+        node_m = _path_meters(_arc_keys(seconds, meters), pred, nodes)
+        cand = dist[:, nodes][:, inverse] + e_sec[None, :, :]  # (sources, points, entries)
+        best = np.argmin(cand, axis=2)
+        pick = np.take_along_axis(cand, best[:, :, None], axis=2)[:, :, 0]
+        via = np.take_along_axis(inverse[None, :, :].repeat(len(on), 0), best[:, :, None], 2)
+        extra = np.take_along_axis(e_met[None, :, :].repeat(len(on), 0), best[:, :, None], 2)
+        metres = np.take_along_axis(node_m, via[:, :, 0], axis=1) + extra[:, :, 0]
+        secs[on, :] = pick
+        mets[on, :] = np.where(np.isfinite(pick), metres, np.inf)
         _same_segment(graph, snap, secs, mets)
     np.fill_diagonal(secs, 0.0)
     np.fill_diagonal(mets, 0.0)
     return RoadMatrix(mets, secs, snap, snap_limit_m, graph.n_segments)
+
+
+def _with_points(
+    graph: RoadGraph, p: int, a: list[int], b: list[int], sa: list[float], ma: list[float]
+) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+    """The graph's seconds and metres with ``p`` point nodes after its nodes and the arcs
+    ``a -> b`` from them (the fastest of parallel arcs; a zero arc kept at a nanosecond)."""
+    n = graph.n_nodes + p
+    sec = graph.seconds.tocoo()
+    met = graph.meters.tocoo()
+    rows = np.concatenate([sec.row, np.asarray(a, np.int64)])
+    cols = np.concatenate([sec.col, np.asarray(b, np.int64)])
+    s_all = np.concatenate([sec.data, np.maximum(np.asarray(sa, float), 1e-9)])
+    m_all = np.concatenate([met.data, np.maximum(np.asarray(ma, float), 1e-9)])
+    order = np.lexsort((s_all, cols, rows))
+    rows, cols, s_all, m_all = rows[order], cols[order], s_all[order], m_all[order]
+    first = np.r_[True, (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])]
+    rows, cols, s_all, m_all = rows[first], cols[first], s_all[first], m_all[first]
+    return (
+        sparse.csr_matrix((s_all, (rows, cols)), shape=(n, n)),
+        sparse.csr_matrix((m_all, (rows, cols)), shape=(n, n)),
+    )
 
 
 def _same_segment(graph: RoadGraph, snap: Snap, secs: np.ndarray, mets: np.ndarray) -> None:
