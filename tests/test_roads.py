@@ -349,3 +349,21 @@ def test_county_clip_keeps_the_county_and_its_buffer(tmp_path: Path) -> None:
     assert ends_in.all()
     with pytest.raises(ValueError, match="unknown county"):
         county_clip(["999999"])
+
+
+def test_helsinki_road_paths_are_as_long_as_the_matrix_says(helsinki: Path) -> None:
+    """The drawn path of a leg (nodes between the snapped ends) measures the matrix's metres."""
+    from geodata.roads.build import haversine_m
+
+    rng = np.random.default_rng(11)
+    lon = rng.uniform(24.938, 24.952, 8)
+    lat = rng.uniform(60.166, 60.177, 8)
+    graph = read_graph(helsinki)
+    m = point_matrix(graph, lon, lat)
+    legs = [(i, j) for i in range(8) for j in range(8) if i != j]
+    paths = road_paths(graph, lon, lat, legs)
+    for (i, j), path in zip(legs, paths, strict=True):
+        assert path is not None
+        xy = np.array(path[1:-1])  # without the points themselves: snapped end to snapped end
+        length = haversine_m(xy[:-1, 0], xy[:-1, 1], xy[1:, 0], xy[1:, 1]).sum()
+        assert length == pytest.approx(m.meters[i, j], rel=2e-3, abs=1.0), (i, j)
