@@ -529,6 +529,12 @@ def route(
         float, typer.Option("--time-limit", help=_("Wall seconds for the whole solve."))
     ] = 60.0,
     seed: Annotated[int, typer.Option("--seed", help=_("Same seed, same routes."))] = 0,
+    roads: Annotated[
+        Path | None,
+        typer.Option(
+            "--roads", help=_("A road graph folder (planner roads build): drive on its roads.")
+        ),
+    ] = None,
     scheduler: SchedulerOpt = None,
     verbose: Verbose = False,
 ) -> None:
@@ -542,9 +548,17 @@ def route(
             _("--plan {folder}: no assignments.csv there; expected a plan folder", folder=plan_dir)
         )
         raise typer.Exit(2)
+    if roads is not None and not (roads / "manifest.json").is_file():
+        err.print(
+            _(
+                "--roads {folder}: no manifest.json there; expected a folder of planner roads build",
+                folder=roads,
+            )
+        )
+        raise typer.Exit(2)
     options = StageOptions(
         stages=("routing",),
-        routing=RoutingParams(time_limit=time_limit, seed=seed),
+        routing=RoutingParams(time_limit=time_limit, seed=seed, roads=roads),
         crews=plan_dir if plan_dir is not None else "declared",
     )
     with _scheduler(scheduler):
@@ -915,6 +929,10 @@ def _safe_url(url: str) -> str:
 
     return make_url(url).render_as_string(hide_password=True)
 
+
+from api.roads_cli import roads  # noqa: E402  (after the language is chosen, as its help is)
+
+app.add_typer(roads, name="roads")
 
 keys = typer.Typer(help=_("API keys of the HTTP service (stored hashed)."), no_args_is_help=True)
 app.add_typer(keys, name="keys")

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from geodata import planfolder
 from geodata.scenario import load_scenario, scenario_from_frames
 
@@ -17,7 +19,8 @@ if TYPE_CHECKING:
 
     from planner.plan import Plan
     from planner.routes import RoutePlan
-    from planner.scenario import PreviousPlan, Scenario
+    from planner.routing.roads import RoadTravel
+    from planner.scenario import PreviousPlan, RoadSettings, Scenario
 
 
 class GeodataBackend:
@@ -63,3 +66,36 @@ class GeodataBackend:
 
     def write_routes(self, routes: RoutePlan, folder: Path) -> Path:
         return planfolder.write_routes(routes, folder)
+
+    def road_travel(self, roads: RoadSettings, lon: Any, lat: Any) -> RoadTravel:
+        from geodata.roads.matrix import road_matrix
+        from geodata.roads.speeds import Speeds
+        from planner.routing.roads import RoadTravel
+
+        m = road_matrix(
+            Path(roads.path),
+            lon,
+            lat,
+            Speeds.with_overrides(dict(roads.speeds)),
+            snap_limit_m=roads.snap_limit_m,
+        )
+        snap = np.where(m.snap.segment >= 0, m.snap.meters, np.inf)
+        return RoadTravel(m.seconds / 60.0, m.meters, snap, m.edges)
+
+    def road_paths(
+        self, roads: RoadSettings, lon: Any, lat: Any, legs: list[tuple[int, int]]
+    ) -> list[list[tuple[float, float]] | None]:
+        from geodata.roads.graph import read_graph
+        from geodata.roads.matrix import points_box, road_paths
+        from geodata.roads.speeds import Speeds
+
+        lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+        graph = read_graph(
+            Path(roads.path), points_box(lon, lat), Speeds.with_overrides(dict(roads.speeds))
+        )
+        return road_paths(graph, lon, lat, legs, roads.snap_limit_m)
+
+    def road_manifest(self, roads: RoadSettings) -> dict[str, Any]:
+        from geodata.roads.graph import read_manifest
+
+        return read_manifest(Path(roads.path))

@@ -52,6 +52,7 @@ _TOP_KEYS = {
     "files",
     "rules",
     "weights",
+    "routing",
 }
 _FILE_KEYS = {"counties", "townships", *TABLES}
 _LAYER_CODES = {"counties": ("code", "county_code"), "townships": ("township_code", "code")}
@@ -73,6 +74,8 @@ class _Inputs:
     layers: dict[str, Layer]
     settings_file: str
     """Where the missing-table issues point (``scenario.toml``, or the frames)."""
+    roads: sc.RoadSettings | None = None
+    """``[routing] roads``, its path resolved against the scenario folder."""
 
 
 def read_scenario_data(path: str | Path, zip_limits: ZipLimits | None = None) -> sc.ScenarioData:
@@ -506,7 +509,79 @@ def _read_folder(root: Path, report: Report) -> _Inputs | None:
         table = read_table(path, name, TABLES[key], report)
         if table is not None:
             tables[key] = table
-    return _Inputs(doc, declared, rules, weights, tables, layers, TOML)
+    roads = _road_settings(doc.get("routing", {}), root, report, line_of)
+    return _Inputs(doc, declared, rules, weights, tables, layers, TOML, roads)
+
+
+def _road_settings(
+    section: Any, root: Path, report: Report, line_of: LineOf
+) -> sc.RoadSettings | None:
+    """``[routing]``: ``roads`` (a graph folder, relative to the scenario folder),
+    ``snap_limit_m`` and ``[routing.speeds]`` (checked by the road layer's speed table)."""
+    from geodata.roads.speeds import DEFAULT_KMH, Speeds
+
+    if not isinstance(section, dict) or not section.get("roads"):
+        return None
+    roads, speeds = section["roads"], section.get("speeds", {})
+    limit = section.get("snap_limit_m", 1000.0)
+    if not isinstance(roads, str):
+        report.error(
+            TOML,
+            line_of("roads"),
+            "roads",
+            "toml-type",
+            N_("[routing] roads = {value!r}; expected the path of a road graph folder"),
+            value=roads,
+        )
+        return None
+    path = (root / roads) if not Path(roads).is_absolute() else Path(roads)
+    if not (path / "manifest.json").is_file():
+        report.error(
+            TOML,
+            line_of("roads"),
+            "roads",
+            "missing-file",
+            N_(
+                "[routing] roads = {value!r}: no road graph there ({path}); expected a "
+                "folder written by planner roads build"
+            ),
+            value=roads,
+            path=str(path),
+        )
+        return None
+    if not isinstance(speeds, dict):
+        speeds = {"speeds": speeds}
+    for key, value in speeds.items():
+        try:
+            Speeds.with_overrides({key: value})
+        except ValueError:
+            report.error(
+                TOML,
+                line_of(key),
+                key,
+                "toml-type",
+                N_(
+                    "[routing.speeds] {key} = {value!r}; expected km/h > 0 for a highway class "
+                    "({known}), or a factor > 0 for unpaved or grade1..grade5"
+                ),
+                key=key,
+                value=value,
+                known=", ".join(DEFAULT_KMH),
+            )
+            return None
+    if isinstance(limit, bool) or not isinstance(limit, int | float) or limit <= 0:
+        report.error(
+            TOML,
+            line_of("snap_limit_m"),
+            "snap_limit_m",
+            "toml-type",
+            N_("[routing] snap_limit_m = {value!r}; expected metres > 0"),
+            value=limit,
+        )
+        return None
+    return sc.RoadSettings(
+        str(path.resolve()), tuple((str(k), float(v)) for k, v in speeds.items()), float(limit)
+    )
 
 
 # --- the workbook ----------------------------------------------------------------------------
@@ -659,6 +734,7 @@ def _build(inputs: _Inputs, geography: Geography, townships: Layer | None) -> sc
         rules=inputs.rules,
         weights=inputs.weights,
         counties=counties,
+        roads=inputs.roads,
         **typed,
     )
 

@@ -264,6 +264,18 @@ def _route(path: Path | str, i: int, feature: Any) -> Route:
                 keys=", ".join(_STOP_KEYS),
             )
         )
+    placed = _stop_places(stops)
+    if placed is not None and len(line) >= 2:  # a line along the roads: the stops say where
+        return Route(
+            station_id=str(props["station_id"]),
+            vehicle=str(props["vehicle"]),
+            day=str(props["day"]),
+            line=line,
+            stop_ids=tuple(str(stop["stop_id"]) for stop in stops),
+            arrivals=tuple(_clock(stop["arrive"]) for stop in stops),
+            clients=_counts(where, stops),
+            stop_points=placed,
+        )
     if len(line) not in (len(stops), len(stops) + 1, len(stops) + 2) or len(line) < 2:
         raise MapInputError(
             _(
@@ -275,10 +287,7 @@ def _route(path: Path | str, i: int, feature: Any) -> Route:
             )
         )
     first = 0 if len(line) == len(stops) else 1
-    try:
-        counts = tuple(int(stop["clients"]) for stop in stops)
-    except (TypeError, ValueError):
-        raise MapInputError(_("{where}, stops: clients must be integers", where=where)) from None
+    counts = _counts(where, stops)
     return Route(
         station_id=str(props["station_id"]),
         vehicle=str(props["vehicle"]),
@@ -289,6 +298,22 @@ def _route(path: Path | str, i: int, feature: Any) -> Route:
         clients=counts,
         stop_points=line[first : first + len(stops)],
     )
+
+
+def _counts(where: str, stops: list[dict[str, Any]]) -> tuple[int, ...]:
+    try:
+        return tuple(int(stop["clients"]) for stop in stops)
+    except (TypeError, ValueError):
+        raise MapInputError(_("{where}, stops: clients must be integers", where=where)) from None
+
+
+def _stop_places(stops: list[dict[str, Any]]) -> tuple[tuple[float, float], ...] | None:
+    """Each stop's ``lon``/``lat`` where every stop has them (a line along the roads has
+    more vertices than stops); ``None`` otherwise."""
+    try:
+        return tuple((float(stop["lon"]), float(stop["lat"])) for stop in stops)
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _clock(value: Any) -> str:

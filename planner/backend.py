@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
     from planner.plan import Plan
     from planner.routes import RoutePlan
-    from planner.scenario import PreviousPlan, Scenario
+    from planner.routing.roads import RoadTravel
+    from planner.scenario import PreviousPlan, RoadSettings, Scenario
 
 GROUP = "westplan.io"
 """Entry-point group of the I/O backends."""
@@ -72,6 +73,22 @@ class Backend(Protocol):
 
     def write_routes(self, routes: RoutePlan, folder: Path) -> Path:
         """Write the routing files into a plan folder (merging its summary.json)."""
+        ...
+
+    def road_travel(self, roads: RoadSettings, lon: Any, lat: Any) -> RoadTravel:
+        """Drive minutes between points (WGS-84) over the part of a road graph folder around
+        them; ``inf`` where there is no path."""
+        ...
+
+    def road_paths(
+        self, roads: RoadSettings, lon: Any, lat: Any, legs: list[tuple[int, int]]
+    ) -> list[list[tuple[float, float]] | None]:
+        """The fastest road path of each leg ``(i, j)`` between points, as (lon, lat)
+        vertices; ``None`` without a path."""
+        ...
+
+    def road_manifest(self, roads: RoadSettings) -> dict[str, Any]:
+        """The manifest of a road graph folder (the extract, its hash, the counts)."""
         ...
 
 

@@ -32,6 +32,7 @@ from planner.routing.result import (
     Visits,
     reason_texts,
 )
+from planner.routing.roads import road_geojson, travel_model
 from planner.routing.solver import SolveOptions, solve_routing
 from planner.routing.summary import (
     routes_geojson,
@@ -39,7 +40,7 @@ from planner.routing.summary import (
     routing_tables,
     unserved_table,
 )
-from planner.scenario import Scenario
+from planner.scenario import RoadSettings, Scenario
 from planner.summaries import RoutingSummary, freeze, thaw
 from planner.violation import Violation
 
@@ -59,12 +60,17 @@ class RoutingParams:
     proof_seconds : float
         Time for the day-pattern proof of a county whose routes miss a township that the
         workload bound allows (within what is left of ``time_limit``; 0: no proofs).
+    roads : str or Path or None
+        A road graph folder (``planner roads build``): travel times from its roads, each
+        county's computed in its own task. ``None``: the scenario's ``[routing] roads`` if it
+        has one, else the great-circle model and ``travel_times.csv``.
     """
 
     time_limit: float = 60.0
     seed: int = 0
     workers: int | None = None
     proof_seconds: float = 30.0
+    roads: str | Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,23 +305,41 @@ def route(
             scenario.report, Text(N_("the scenario has no routing tables (stations, stops)"))
         )
     t0 = time.perf_counter()
+    roads = _road_settings(data.roads, params.roads)
     problem = RoutingProblem.from_scenario(data, crews=dict(crews) if crews is not None else None)
     options = SolveOptions(
         time_limit=params.time_limit,
         seed=params.seed,
         workers=params.workers,
         proof_seconds=params.proof_seconds,
+        roads=roads,
     )
     result = solve_routing(problem, options)
+    if result.travel is not None:  # the road minutes the routes were made with
+        problem = dataclasses.replace(problem, travel=result.travel)
     tables = routing_tables(problem, result)
     run = {
         "time_limit": params.time_limit,
         "seed": params.seed,
         "crews": crews_source or ("declared" if crews is None else "given"),
+        "travel_model": travel_model(data, problem, result, roads),
         "total_seconds": round(time.perf_counter() - t0, 3),
     }
     summary = routing_summary(problem, result, tables["coverage"], run)
-    geojson = freeze(routes_geojson(problem, result))
+    geojson = routes_geojson(problem, result)
+    if roads is not None:
+        geojson = road_geojson(geojson, problem, roads)
     return RoutePlan(
-        scenario, problem, result, ReadOnlyFrames(tables), geojson, summary, language()
+        scenario, problem, result, ReadOnlyFrames(tables), freeze(geojson), summary, language()
     )
+
+
+def _road_settings(scenario: RoadSettings | None, given: str | Path | None) -> RoadSettings | None:
+    """The roads to route on: ``RoutingParams.roads`` (with the scenario's speeds and snap
+    limit, if it names roads too), else the scenario's ``[routing] roads``."""
+    if given is None:
+        return scenario
+    path = str(Path(given).resolve())
+    if scenario is None:
+        return RoadSettings(path)
+    return dataclasses.replace(scenario, path=path)

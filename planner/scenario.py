@@ -179,6 +179,26 @@ class Rules(_Frozen):
     speed_kmh: float = 40.0
 
 
+@dataclass(frozen=True, slots=True)
+class RoadSettings:
+    """Drive times from a road graph folder (``[routing]`` of ``scenario.toml``,
+    ``planner route --roads``, ``RoutingParams(roads=...)``; docs/routing.md "Roads").
+
+    Attributes
+    ----------
+    path : str
+        A graph folder of ``planner roads build`` (absolute, or as given).
+    speeds : tuple of (str, float)
+        ``[routing.speeds]``: km/h per ``highway`` class, ``unpaved``, ``grade1``..``grade5``.
+    snap_limit_m : float
+        A station or stop farther than this from every road has no path.
+    """
+
+    path: str
+    speeds: tuple[tuple[str, float], ...] = ()
+    snap_limit_m: float = 1000.0
+
+
 MAX_WEIGHT = 1_000_000
 """The largest objective weight a scenario may set: the costs stay far inside the solvers'
 64-bit integers (a plan's value is at most about 10^5 placements x 10^6 x 10^3)."""
@@ -407,6 +427,9 @@ class ScenarioData(_Frozen):
     stations: Stations | None = None
     stops: Stops | None = None
     travel_times: TravelTimes | None = None
+    roads: RoadSettings | None = None
+    """Drive times from a road graph (``[routing] roads``); ``None``: the great-circle model
+    and ``travel_times.csv``."""
 
     @property
     def has_allocation_tables(self) -> bool:

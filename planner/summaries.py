@@ -393,6 +393,9 @@ class RoutingSummary(_Model):
     crews: str
     """Where the crews came from: ``declared``, ``given``, ``plan`` or ``plan DIR``."""
     total_seconds: float
+    travel_model: Mapping[str, Any] | None = field(default=None, metadata=_OPTIONAL)
+    """Which travel times the routes were made with: ``kind`` ``great_circle`` (with the
+    circuity and speed) or ``roads`` (the graph folder, its extract, speeds, snapping)."""
 
 
 # --- the file --------------------------------------------------------------------------------

@@ -117,6 +117,13 @@ class RoutingResult(_Frozen):
         One per county, in county order.
     seconds : float
         Wall time of the solve.
+    travel : ndarray of float, shape (S + T, S + T), or None
+        With roads: the minutes the routes were made with, each county's block computed in
+        its task from the roads (``inf`` between counties and where there is no path); the
+        problem's matrix is to be replaced by it. ``None``: the problem's own.
+    snap_m : ndarray of float, shape (S + T,), or None
+        With roads: each node's distance to the road it joins (``inf``: beyond the snap
+        limit, or in a county without stops).
     """
 
     routes: Routes
@@ -126,3 +133,5 @@ class RoutingResult(_Frozen):
     travel_minutes: float
     subproblems: tuple[SubproblemStats, ...]
     seconds: float
+    travel: np.ndarray | None = None
+    snap_m: np.ndarray | None = None

@@ -60,6 +60,8 @@ from ortools.util import optional_boolean_pb2
 from planner.routing.bound import prove_targets_unreachable, target_workload
 from planner.routing.problem import NO_WINDOW, RoutingProblem
 from planner.routing.result import Routes, RoutingResult, SubproblemStats, Visits
+from planner.routing.roads import county_on_roads
+from planner.scenario import RoadSettings
 from planner.workers import default_workers, map_tasks, parallelism
 
 log = logging.getLogger(__name__)
@@ -115,6 +117,9 @@ class SolveOptions:
         Time for the day-pattern proof in a county whose routes miss a township although
         the workload bound allows its targets, at most what is left of ``time_limit`` (0:
         never try).
+    roads : RoadSettings or None
+        Travel times from a road graph, each county's built in its own task from the part of
+        the graph around its points (:mod:`planner.routing.roads`); ``None``: the problem's.
     """
 
     time_limit: float = 60.0
@@ -127,6 +132,7 @@ class SolveOptions:
     metaheuristic: str = "GREEDY_DESCENT"
     make_active_moves: bool = False
     proof_seconds: float = 30.0
+    roads: RoadSettings | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +152,9 @@ class _SubSolution:
     """(route row within this county, order, stop, arrive, start, depart, clients)."""
     reason: dict[int, str]
     stats: SubproblemStats
+    travel: np.ndarray | None = None
+    """The county's travel minutes when they came from the roads (its nodes' order)."""
+    snap_m: np.ndarray | None = None
 
 
 def solve_routing(problem: RoutingProblem, options: SolveOptions | None = None) -> RoutingResult:
@@ -179,6 +188,11 @@ def solve_routing(problem: RoutingProblem, options: SolveOptions | None = None) 
         workers,
         label="county",
     )
+    if opts.roads is not None:  # the proofs see the road minutes the routes were made with
+        counties = [
+            dataclasses.replace(c, travel=c.travel if part.travel is None else part.travel)
+            for c, part in zip(counties, solved, strict=True)
+        ]
     # Then, in the time left, the proofs where a township is missed (see _prove).
     ask = [
         k
@@ -195,13 +209,43 @@ def solve_routing(problem: RoutingProblem, options: SolveOptions | None = None) 
         _to_global(part, subs[k])
         for k, part in sorted(zip(order, solved, strict=True), key=lambda x: x[0])
     ]
-    return _assemble(problem, parts, time.perf_counter() - t0)
+    result = _assemble(problem, parts, time.perf_counter() - t0)
+    if opts.roads is None:
+        return result
+    travel, snap = _road_blocks(problem, subs, order, solved)
+    return dataclasses.replace(result, travel=travel, snap_m=snap)
+
+
+def _road_blocks(
+    problem: RoutingProblem, subs: list[_Sub], order: list[int], solved: list[_SubSolution]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The whole problem's matrix of the counties' road minutes (``inf`` elsewhere) and the
+    nodes' snap distances."""
+    n = problem.n_stations + problem.n_stops
+    travel = np.full((n, n), np.inf)
+    np.fill_diagonal(travel, 0.0)
+    snap = np.full(n, np.inf)
+    for k, part in zip(order, solved, strict=True):
+        nodes = np.concatenate([subs[k].stations, problem.n_stations + subs[k].stops])
+        assert part.travel is not None and part.snap_m is not None
+        travel[np.ix_(nodes, nodes)] = part.travel
+        snap[nodes] = part.snap_m
+    return travel, snap
 
 
 def _solve_county(p: RoutingProblem, budget: float, opts: SolveOptions) -> _SubSolution:
-    """Solve a one-county problem (all its stations and stops)."""
+    """Solve a one-county problem (all its stations and stops); with roads, its travel
+    minutes are computed here first, from the part of the road graph around its points."""
     county = str(p.stop_county[0]) if p.n_stops else ""
-    return _solve_sub(p, _Sub(county, np.arange(p.n_stations), np.arange(p.n_stops)), budget, opts)
+    if opts.roads is None:
+        return _solve_sub(
+            p, _Sub(county, np.arange(p.n_stations), np.arange(p.n_stops)), budget, opts
+        )
+    started = time.perf_counter()
+    p, road = county_on_roads(p, opts.roads)
+    budget = max(budget - (time.perf_counter() - started), 1.0)
+    part = _solve_sub(p, _Sub(county, np.arange(p.n_stations), np.arange(p.n_stops)), budget, opts)
+    return dataclasses.replace(part, travel=p.travel, snap_m=road.snap_m)
 
 
 def _worth_proving(p: RoutingProblem, part: _SubSolution) -> bool:
@@ -230,6 +274,8 @@ def _to_global(part: _SubSolution, sub: _Sub) -> _SubSolution:
         [(r, o, int(sp[j]), a, b, c, d) for r, o, j, a, b, c, d in part.visits],
         {int(sp[j]): code for j, code in part.reason.items()},
         part.stats,
+        part.travel,
+        part.snap_m,
     )
 
 
