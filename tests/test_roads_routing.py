@@ -196,11 +196,11 @@ def test_route_on_roads_is_checked_and_drawn_along_the_roads(
     routes = planner.route(sc, params=planner.RoutingParams(time_limit=20, workers=1))
     assert check_routes(routes.problem, routes.result) == []
     assert routes.check() == []
-    model = routes.summary["travel_model"]
+    model = routes.summary.travel_model
     assert model["kind"] == "roads" and model["synthetic"] is True
     assert model["speeds_overrides"] == {"unclassified": 35.0}
-    assert model["beyond_snap_limit"] == []
-    assert routes.summary["served"] > 0
+    assert list(model["beyond_snap_limit"]) == []
+    assert routes.summary.served > 0
     graph = read_graph(Path(model["roads"]))
     road_points = set(zip(graph.lon.round(7).tolist(), graph.lat.round(7).tolist(), strict=True))
     for feature in routes.geojson["features"]:
@@ -232,7 +232,7 @@ def test_without_roads_the_summary_says_great_circle(
     _, base = on_roads
     sc = planner.read_scenario(base / "plain")
     routes = planner.route(sc, params=planner.RoutingParams(time_limit=10, workers=1))
-    assert routes.summary["travel_model"]["kind"] == "great_circle"
+    assert routes.summary.travel_model["kind"] == "great_circle"
     assert routes.result.travel is None
     for feature in routes.geojson["features"]:
         assert len(feature["geometry"]["coordinates"]) == len(feature["properties"]["stops"]) + 2
