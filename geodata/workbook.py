@@ -31,10 +31,10 @@ from pathlib import Path
 from typing import Any
 
 import python_calamine as calamine
-import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
 from geodata.tables import ParsedTable, check_header, parse_records
+from geodata.xlsxbook import open_workbook
 from planner.i18n import LANGUAGES, N_, render, speaking
 from planner.i18n import _ as tr
 from planner.issues import Report
@@ -366,7 +366,7 @@ def write_template(path: Path, lang: str) -> Path:
     its headers (with a comment explaining the column), lists to choose from and an example
     row (a comment row, starting with ``#``)."""
     with speaking(lang):
-        book = xlsxwriter.Workbook(str(path))
+        book = open_workbook(path)
         try:
             head = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
             need = book.add_format({"bold": True, "bg_color": "#FCE4D6", "border": 1})
