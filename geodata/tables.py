@@ -439,25 +439,38 @@ def _parse_column(
     not_finite = ~np.isfinite(number) & ~empty
     ok &= ~not_finite
     if kind is Kind.COUNT:
+        top = np.inf if col.maximum is None else col.maximum
         with np.errstate(invalid="ignore"):
             negative = ok & ~empty & (number < 0)
-            fractional = ok & ~empty & ~negative & (number != np.round(number))
+            too_large = ok & ~empty & (number > top)
+            fractional = ok & ~empty & ~negative & ~too_large & (number != np.round(number))
         for mask, what in (
             (~ok & ~empty, Text(Kind.COUNT.value)),
             (negative, Text(N_("a whole number >= 0, not a negative number"))),
+            (too_large, _at_most(col)),
             (fractional, Text(N_("a whole number >= 0, not a fraction"))),
         ):
             if mask.any():
                 idx = np.flatnonzero(mask)
                 bad[idx] = True
                 _report_cells(file, col, line, idx, values, what, report)
-        out = np.where(ok & ~empty & ~negative & ~fractional, number, -1)
+        out = np.where(ok & ~empty & ~negative & ~too_large & ~fractional, number, -1)
         return out.astype(np.int64)
     unparsable = ~ok & ~empty
     if unparsable.any():
         idx = np.flatnonzero(unparsable)
         bad[idx] = True
         _report_cells(file, col, line, idx, values, Text(kind.value), report)
+    if col.maximum is not None or col.minimum is not None:
+        low = -np.inf if col.minimum is None else col.minimum
+        high = np.inf if col.maximum is None else col.maximum
+        with np.errstate(invalid="ignore"):
+            outside = ok & ~empty & ((number < low) | (number > high))
+        if outside.any():
+            idx = np.flatnonzero(outside)
+            bad[idx] = True
+            _report_cells(file, col, line, idx, values, _between(col, low, high), report)
+            ok &= ~outside
     limit = {Kind.LON: 180.0, Kind.LAT: 90.0}.get(kind)
     if limit is not None:
         with np.errstate(invalid="ignore"):
@@ -475,6 +488,34 @@ def _parse_column(
             _report_cells(file, col, line, idx, values, what, report)
             ok &= ~outside
     return np.where(ok, number, np.nan)
+
+
+def _at_most(col: Column) -> Text:
+    """What a count column larger than its maximum should hold."""
+    return Text(
+        N_(
+            "a whole number from 0 to {maximum:,} (the largest value of {column} the contract allows)"
+        ),
+        {"maximum": int(col.maximum or 0), "column": col.name},
+    )
+
+
+def _between(col: Column, low: float, high: float) -> Text:
+    """What a number column outside its range should hold."""
+    if np.isfinite(low):
+        return Text(
+            N_("a number from {minimum:,} to {maximum:,} (the range the contract allows)"),
+            {"minimum": _whole(low), "maximum": _whole(high)},
+        )
+    return Text(
+        N_("a number up to {maximum:,} (the largest value of {column} the contract allows)"),
+        {"maximum": _whole(high), "column": col.name},
+    )
+
+
+def _whole(x: float) -> float | int:
+    """``1440`` rather than ``1440.0`` in a message."""
+    return int(x) if float(x).is_integer() else x
 
 
 def _check_unique(table: ParsedTable, schema: TableSchema, report: Report) -> None:

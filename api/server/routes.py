@@ -105,7 +105,7 @@ def _job(settings: Settings, job: JobRow) -> JobPublic:
         created_at=job.created_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
-        log=store.tail(store.job_log(settings, job.id)),
+        log=store.tail(store.job_log(settings, job.id), settings=settings),
     )
 
 

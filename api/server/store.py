@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import shutil
 import uuid
 from collections.abc import Iterable
@@ -98,13 +99,33 @@ def scenario_source(settings: Settings, scenario_id: str) -> Path:
     return books[0] if books else folder
 
 
-def tail(path: Path, lines: int = 50) -> list[str]:
-    """The last ``lines`` lines of a text file (none when it does not exist)."""
+_ABSOLUTE_PATH = re.compile(r"""(?<![\w.~])/(?:[^\s/'"]+/)+[^\s'",:;)\]]*""")
+"""An absolute path on the server (two or more parts, ``/a/b``)."""
+
+
+def public_text(text: str, settings: Settings) -> str:
+    """A text for people without server paths: a place in the data folder is named from the
+    folder on (``scenarios/ID``), any other absolute path reads ``…``."""
+    for folder in (settings.data_dir.resolve(), settings.data_dir.absolute()):
+        text = text.replace(f"{folder}/", "").replace(str(folder), "…")
+    return _ABSOLUTE_PATH.sub("…", text)
+
+
+def tail(path: Path, lines: int = 50, settings: Settings | None = None) -> list[str]:
+    """The last ``lines`` lines of a text file (none when it does not exist); with
+    ``settings``, for people: no traceback line and no server path (:func:`public_text`)."""
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return []
-    return text.splitlines()[-lines:]
+    if settings is None:
+        return text.splitlines()[-lines:]
+    shown = [
+        public_text(line, settings)
+        for line in text.splitlines()
+        if not line.startswith(("Traceback ", "  File ", "    "))
+    ]
+    return shown[-lines:]
 
 
 # --- scenarios -------------------------------------------------------------------------------
