@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from geodata.limits import cell_too_long, limits, line_too_long, too_many_columns, too_many_rows
 from planner.i18n import N_, Text
 from planner.issues import Report
 from planner.schema import Column, Kind, TableSchema
@@ -115,7 +116,7 @@ def read_table(path: Path, file: str, schema: TableSchema, report: Report) -> Pa
         in ``bad``.
     """
     try:
-        raw = path.read_bytes()
+        raw = _read_bounded(path, file, report)
     except FileNotFoundError:
         report.error(
             file,
@@ -137,6 +138,8 @@ def read_table(path: Path, file: str, schema: TableSchema, report: Report) -> Pa
             reason=exc.strerror,
         )
         return None
+    if raw is None:
+        return None
     text = decode_text(raw, file, report)
     if text is None:
         return None
@@ -153,6 +156,24 @@ def read_table(path: Path, file: str, schema: TableSchema, report: Report) -> Pa
     return parse_rows(text, file, schema, report)
 
 
+def _read_bounded(path: Path, file: str, report: Report) -> bytes | None:
+    """The bytes of a CSV file, read line by line under the limits of the moment
+    (:mod:`geodata.limits`): ``None`` with one issue at the first line that is too long or
+    the first row past the most rows, before the rest is read."""
+    bound = limits()
+    lines: list[bytes] = []
+    with path.open("rb") as f:
+        while line := f.readline(bound.max_line_bytes + 1):
+            if len(line) > bound.max_line_bytes:
+                line_too_long(report, file, len(lines) + 1, bound.max_line_bytes)
+                return None
+            lines.append(line)
+            if len(lines) > bound.max_rows + 1 and line.strip():
+                too_many_rows(report, file, len(lines), bound.max_rows)
+                return None
+    return b"".join(lines)
+
+
 def parse_rows(text: str, file: str, schema: TableSchema, report: Report) -> ParsedTable | None:
     """Check the decoded text of a table (see :func:`read_table`)."""
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -162,6 +183,10 @@ def parse_rows(text: str, file: str, schema: TableSchema, report: Report) -> Par
         report.error(
             file, 1, None, "header", N_("cannot read the header line: {reason}"), reason=str(exc)
         )
+        return None
+    bound = limits()
+    if len(header) > bound.max_columns:
+        too_many_columns(report, file, len(header), bound.max_columns)
         return None
     if check_header(header, file, schema, report):
         return None
@@ -188,6 +213,8 @@ def parse_rows(text: str, file: str, schema: TableSchema, report: Report) -> Par
                     width=width,
                 )
                 row = (row + [""] * width)[:width]  # padded; its cells are still checked
+            if drop_long_cells(row, header, file, reader.line_num, bound.max_cell_chars, report):
+                ragged.append(len(rows))
             rows.append(row)
             lines.append(reader.line_num)
     except csv.Error as exc:
@@ -201,6 +228,19 @@ def parse_rows(text: str, file: str, schema: TableSchema, report: Report) -> Par
         )
         return None
     return parse_records(header, rows, lines, file, schema, report, ragged)
+
+
+def drop_long_cells(
+    row: list[str], header: Sequence[str], file: str, line: int, limit: int, report: Report
+) -> bool:
+    """Empty the cells of ``row`` longer than ``limit`` characters, each with an issue;
+    whether there was one (the row is then flagged bad)."""
+    long = [j for j, v in enumerate(row) if len(v) > limit]
+    for j in long:
+        column = header[j] if j < len(header) else None
+        cell_too_long(report, file, line, column, len(row[j]), limit)
+        row[j] = ""
+    return bool(long)
 
 
 def parse_frame(

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from api.audit import AuditLog
 from api.db.session import make_engine, session_factory, upgrade
@@ -83,9 +84,12 @@ def create_app(settings: Settings | None = None, run_jobs: bool = True) -> FastA
 
     @app.exception_handler(ApiProblem)
     async def _problem(request: Request, exc: ApiProblem) -> Response:
+        # rendered in a worker thread: a page or report of a large upload must not stall
+        # the event loop (and /healthz with it)
         if is_page(request.url.path):
-            return problem_page(request, exc)
-        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+            return await run_in_threadpool(problem_page, request, exc)
+        body = await run_in_threadpool(exc.body)
+        return JSONResponse(body, status_code=exc.status, headers=exc.headers)
 
     app.add_middleware(
         BodyLimit, upload_limit=settings.max_upload_bytes, body_limit=settings.max_body_bytes

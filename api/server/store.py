@@ -27,6 +27,7 @@ from api.keys import Principal
 from api.server.problems import ApiProblem
 from api.settings import Settings
 from geodata.archive import ZipLimits, extract_zip, scenario_root
+from geodata.limits import TOO_LARGE, ReadLimits, reading_limits
 from geodata.scenario import load_scenario
 from geodata.workbook import SUFFIXES as WORKBOOK_SUFFIXES
 from planner.i18n import N_, Text
@@ -374,7 +375,9 @@ def create_scenario(
     work.mkdir(parents=True)
     try:
         source = _unpack(settings, work, archive, files)
-        result = load_scenario(source)
+        with reading_limits(read_limits(settings)):
+            result = load_scenario(source)
+        _refuse_too_large(result.report)
         unreadable = [i for i in result.report.errors if i.rule == "not-a-workbook"]
         if unreadable:
             raise ApiProblem(415, unreadable[0].text, extra={"validation": result.report})
@@ -420,6 +423,23 @@ def create_scenario(
         return row
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def read_limits(settings: Settings) -> ReadLimits:
+    """The limits an upload is read under (:mod:`geodata.limits`)."""
+    return ReadLimits(
+        max_rows=settings.max_rows,
+        max_line_bytes=settings.max_line_bytes,
+        max_cell_chars=settings.max_cell_chars,
+        max_columns=settings.max_columns,
+    )
+
+
+def _refuse_too_large(report: Report) -> None:
+    """413 naming the file and the limit when a table was too large to be read."""
+    found = [i for i in report.errors if i.rule == TOO_LARGE]
+    if found:
+        raise ApiProblem(413, found[0].text, extra={"validation": report})
 
 
 def _check_table_sizes(sizes: dict[str, int], limit: int) -> None:
