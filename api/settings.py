@@ -33,6 +33,13 @@ class Settings(BaseSettings):
         gt=0,
         description="Bytes of stored scenarios one key may keep (an upload over it: 507).",
     )
+    max_line_bytes: int = Field(
+        default=1024**2, gt=0, description="Longest line of an uploaded CSV table, in bytes."
+    )
+    max_cell_chars: int = Field(
+        default=1_000, gt=0, description="Longest cell of an uploaded table, in characters."
+    )
+    max_columns: int = Field(default=200, gt=0, description="Most columns in one table.")
     workers: int = Field(default=2, ge=1, description="Plan jobs that run at the same time.")
     worker_nice: int = Field(
         default=10, ge=0, le=19, description="Niceness of worker processes: requests come first."

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import xlsxwriter
 
+from geodata.xlsxbook import open_workbook
 from planner.geo import provinces_of
 from planner.i18n import N_
 from planner.i18n import _ as tr
@@ -92,7 +92,7 @@ def write_plan_workbook(path: Path, plan: Plan) -> Path:
     names = dict(
         county_table()[["province_code", "province_name"]].drop_duplicates().to_numpy().tolist()
     )
-    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    book = open_workbook(path, constant_memory=True)
     try:
         styles = _Styles(book)
         _summary_sheet(book, styles, plan, names)

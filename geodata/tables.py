@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from geodata.limits import cell_too_long, limits, line_too_long, too_many_columns, too_many_rows
 from planner.i18n import N_, Text
 from planner.issues import Report
 from planner.schema import Column, Kind, TableSchema
@@ -115,7 +116,7 @@ def read_table(path: Path, file: str, schema: TableSchema, report: Report) -> Pa
         in ``bad``.
     """
     try:
-        raw = path.read_bytes()
+        raw = _read_bounded(path, file, report)
     except FileNotFoundError:
         report.error(
             file,
@@ -137,6 +138,8 @@ def read_table(path: Path, file: str, schema: TableSchema, report: Report) -> Pa
             reason=exc.strerror,
         )
         return None
+    if raw is None:
+        return None
     text = decode_text(raw, file, report)
     if text is None:
         return None
@@ -153,6 +156,24 @@ def read_table(path: Path, file: str, schema: TableSchema, report: Report) -> Pa
     return parse_rows(text, file, schema, report)
 
 
+def _read_bounded(path: Path, file: str, report: Report) -> bytes | None:
+    """The bytes of a CSV file, read line by line under the limits of the moment
+    (:mod:`geodata.limits`): ``None`` with one issue at the first line that is too long or
+    the first row past the most rows, before the rest is read."""
+    bound = limits()
+    lines: list[bytes] = []
+    with path.open("rb") as f:
+        while line := f.readline(bound.max_line_bytes + 1):
+            if len(line) > bound.max_line_bytes:
+                line_too_long(report, file, len(lines) + 1, bound.max_line_bytes)
+                return None
+            lines.append(line)
+            if len(lines) > bound.max_rows + 1 and line.strip():
+                too_many_rows(report, file, len(lines), bound.max_rows)
+                return None
+    return b"".join(lines)
+
+
 def parse_rows(text: str, file: str, schema: TableSchema, report: Report) -> ParsedTable | None:
     """Check the decoded text of a table (see :func:`read_table`)."""
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -162,6 +183,10 @@ def parse_rows(text: str, file: str, schema: TableSchema, report: Report) -> Par
         report.error(
             file, 1, None, "header", N_("cannot read the header line: {reason}"), reason=str(exc)
         )
+        return None
+    bound = limits()
+    if len(header) > bound.max_columns:
+        too_many_columns(report, file, len(header), bound.max_columns)
         return None
     if check_header(header, file, schema, report):
         return None
@@ -188,6 +213,8 @@ def parse_rows(text: str, file: str, schema: TableSchema, report: Report) -> Par
                     width=width,
                 )
                 row = (row + [""] * width)[:width]  # padded; its cells are still checked
+            if drop_long_cells(row, header, file, reader.line_num, bound.max_cell_chars, report):
+                ragged.append(len(rows))
             rows.append(row)
             lines.append(reader.line_num)
     except csv.Error as exc:
@@ -201,6 +228,19 @@ def parse_rows(text: str, file: str, schema: TableSchema, report: Report) -> Par
         )
         return None
     return parse_records(header, rows, lines, file, schema, report, ragged)
+
+
+def drop_long_cells(
+    row: list[str], header: Sequence[str], file: str, line: int, limit: int, report: Report
+) -> bool:
+    """Empty the cells of ``row`` longer than ``limit`` characters, each with an issue;
+    whether there was one (the row is then flagged bad)."""
+    long = [j for j, v in enumerate(row) if len(v) > limit]
+    for j in long:
+        column = header[j] if j < len(header) else None
+        cell_too_long(report, file, line, column, len(row[j]), limit)
+        row[j] = ""
+    return bool(long)
 
 
 def parse_frame(
@@ -439,25 +479,38 @@ def _parse_column(
     not_finite = ~np.isfinite(number) & ~empty
     ok &= ~not_finite
     if kind is Kind.COUNT:
+        top = np.inf if col.maximum is None else col.maximum
         with np.errstate(invalid="ignore"):
             negative = ok & ~empty & (number < 0)
-            fractional = ok & ~empty & ~negative & (number != np.round(number))
+            too_large = ok & ~empty & (number > top)
+            fractional = ok & ~empty & ~negative & ~too_large & (number != np.round(number))
         for mask, what in (
             (~ok & ~empty, Text(Kind.COUNT.value)),
             (negative, Text(N_("a whole number >= 0, not a negative number"))),
+            (too_large, _at_most(col)),
             (fractional, Text(N_("a whole number >= 0, not a fraction"))),
         ):
             if mask.any():
                 idx = np.flatnonzero(mask)
                 bad[idx] = True
                 _report_cells(file, col, line, idx, values, what, report)
-        out = np.where(ok & ~empty & ~negative & ~fractional, number, -1)
+        out = np.where(ok & ~empty & ~negative & ~too_large & ~fractional, number, -1)
         return out.astype(np.int64)
     unparsable = ~ok & ~empty
     if unparsable.any():
         idx = np.flatnonzero(unparsable)
         bad[idx] = True
         _report_cells(file, col, line, idx, values, Text(kind.value), report)
+    if col.maximum is not None or col.minimum is not None:
+        low = -np.inf if col.minimum is None else col.minimum
+        high = np.inf if col.maximum is None else col.maximum
+        with np.errstate(invalid="ignore"):
+            outside = ok & ~empty & ((number < low) | (number > high))
+        if outside.any():
+            idx = np.flatnonzero(outside)
+            bad[idx] = True
+            _report_cells(file, col, line, idx, values, _between(col, low, high), report)
+            ok &= ~outside
     limit = {Kind.LON: 180.0, Kind.LAT: 90.0}.get(kind)
     if limit is not None:
         with np.errstate(invalid="ignore"):
@@ -475,6 +528,34 @@ def _parse_column(
             _report_cells(file, col, line, idx, values, what, report)
             ok &= ~outside
     return np.where(ok, number, np.nan)
+
+
+def _at_most(col: Column) -> Text:
+    """What a count column larger than its maximum should hold."""
+    return Text(
+        N_(
+            "a whole number from 0 to {maximum:,} (the largest value of {column} the contract allows)"
+        ),
+        {"maximum": int(col.maximum or 0), "column": col.name},
+    )
+
+
+def _between(col: Column, low: float, high: float) -> Text:
+    """What a number column outside its range should hold."""
+    if np.isfinite(low):
+        return Text(
+            N_("a number from {minimum:,} to {maximum:,} (the range the contract allows)"),
+            {"minimum": _whole(low), "maximum": _whole(high)},
+        )
+    return Text(
+        N_("a number up to {maximum:,} (the largest value of {column} the contract allows)"),
+        {"maximum": _whole(high), "column": col.name},
+    )
+
+
+def _whole(x: float) -> float | int:
+    """``1440`` rather than ``1440.0`` in a message."""
+    return int(x) if float(x).is_integer() else x
 
 
 def _check_unique(table: ParsedTable, schema: TableSchema, report: Report) -> None:

@@ -31,10 +31,11 @@ from pathlib import Path
 from typing import Any
 
 import python_calamine as calamine
-import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
-from geodata.tables import ParsedTable, check_header, parse_records
+from geodata.limits import limits, too_many_columns, too_many_rows
+from geodata.tables import ParsedTable, check_header, drop_long_cells, parse_records
+from geodata.xlsxbook import open_workbook
 from planner.i18n import LANGUAGES, N_, render, speaking
 from planner.i18n import _ as tr
 from planner.issues import Report
@@ -169,6 +170,8 @@ def read_workbook(path: Path, report: Report) -> WorkbookTables | None:
             )
             continue
         sheet = book.get_sheet_by_name(sheet_name)
+        if _too_large(sheet, sheet_name, report):
+            continue
         _check_merged(sheet, sheet_name, report)
         rows = sheet.to_python(skip_empty_area=False)
         top, left = sheet.start if sheet.start is not None else (0, 0)
@@ -197,6 +200,19 @@ def read_workbook(path: Path, report: Report) -> WorkbookTables | None:
             sheets=", ".join(book.sheet_names) or "-",
         )
     return WorkbookTables(settings, tables, letters, settings_sheet)
+
+
+def _too_large(sheet: Any, name: str, report: Report) -> bool:
+    """Whether a sheet has more rows or columns than the limits of the moment allow (one
+    issue; its cells are not turned into Python values)."""
+    bound = limits()
+    if sheet.height > bound.max_rows + 1:
+        too_many_rows(report, name, bound.max_rows + 2, bound.max_rows)
+        return True
+    if sheet.width > bound.max_columns:
+        too_many_columns(report, name, sheet.width, bound.max_columns)
+        return True
+    return False
 
 
 def _check_merged(sheet: Any, name: str, report: Report) -> None:
@@ -248,11 +264,14 @@ def _table(
     kinds = [known.get(h) for h in header]
     body: list[list[str]] = []
     lines: list[int] = []
+    bad: list[int] = []
     for i, row in enumerate(rows[1:], start=top + 2):
         cells = [_cell_text(v, k) for v, k in zip(row[:width], kinds, strict=False)]
         cells += [""] * (width - len(cells))
         if not any(cells) or cells[0].startswith(COMMENT_MARK):
             continue  # an empty row, or a comment (the template's example)
+        if drop_long_cells(cells, header, sheet, i, limits().max_cell_chars, report):
+            bad.append(len(body))
         stray = next((j for j in range(width, len(row)) if _cell_text(row[j], None)), None)
         if stray is not None:
             report.warning(
@@ -267,7 +286,7 @@ def _table(
         lines.append(i)
     if check_header(header, sheet, schema, report):
         return None
-    table = parse_records(header, body, lines, sheet, schema, report)
+    table = parse_records(header, body, lines, sheet, schema, report, bad)
     lettering = {h: xl_col_to_name(left + j) for j, h in enumerate(header) if h}
     return table, lettering
 
@@ -366,7 +385,7 @@ def write_template(path: Path, lang: str) -> Path:
     its headers (with a comment explaining the column), lists to choose from and an example
     row (a comment row, starting with ``#``)."""
     with speaking(lang):
-        book = xlsxwriter.Workbook(str(path))
+        book = open_workbook(path)
         try:
             head = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
             need = book.add_format({"bold": True, "bg_color": "#FCE4D6", "border": 1})

@@ -9,11 +9,11 @@ machine-readable; the message is a :class:`~planner.i18n.Text`, read in the read
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from planner.i18n import Text, _, _n
+from planner.i18n import N_, Text, _, _n
 
 
 class Severity(StrEnum):
@@ -103,11 +103,46 @@ class Issue:
         )
 
 
+MAX_PER_RULE = 300
+"""Issues kept per file, rule and severity; the rest are counted in one summary issue."""
+
+
 @dataclass(slots=True)
 class Report:
-    """The growing list of issues of one scenario."""
+    """The growing list of issues of one scenario.
+
+    At most :data:`MAX_PER_RULE` issues are kept per file, rule and severity; past that, one
+    summary issue of the same file and rule counts the rest ("and 1,048,500 more of the
+    same"), so a report stays readable and small whatever a file holds.
+    """
 
     issues: list[Issue] = field(default_factory=list)
+    _seen: dict[tuple[str, str, Severity], int] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    _summary: dict[tuple[str, str, Severity], int] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def _add(self, issue: Issue) -> None:
+        key = (issue.file, issue.rule, issue.severity)
+        seen = self._seen.get(key, 0) + 1
+        self._seen[key] = seen
+        if seen <= MAX_PER_RULE:
+            self.issues.append(issue)
+            return
+        more = Text(
+            N_("and {n:,} more of the same ({rule}) in {file}"),
+            {"n": seen - MAX_PER_RULE, "rule": issue.rule, "file": issue.file},
+        )
+        where = self._summary.get(key)
+        if where is None:  # at the line of the first one left out
+            self._summary[key] = len(self.issues)
+            self.issues.append(
+                Issue(issue.file, issue.line, None, issue.severity, issue.rule, more)
+            )
+        else:
+            self.issues[where] = replace(self.issues[where], text=more)
 
     def error(
         self,
@@ -122,7 +157,7 @@ class Report:
         """Record an error: ``message`` is a template marked with ``N_`` and filled with
         ``fields`` when read (:class:`~planner.i18n.Text`); the arguments before it are
         positional, so that a field may be called ``line`` or ``file``."""
-        self.issues.append(Issue(file, line, column, Severity.ERROR, rule, Text(message, fields)))
+        self._add(Issue(file, line, column, Severity.ERROR, rule, Text(message, fields)))
 
     def warning(
         self,
@@ -135,7 +170,7 @@ class Report:
         **fields: Any,
     ) -> None:
         """Record a warning (see :meth:`error`)."""
-        self.issues.append(Issue(file, line, column, Severity.WARNING, rule, Text(message, fields)))
+        self._add(Issue(file, line, column, Severity.WARNING, rule, Text(message, fields)))
 
     @property
     def errors(self) -> list[Issue]:

@@ -43,6 +43,34 @@ class Kind(Enum):
     TERM = N_("a term of 1 or 2 years")
 
 
+# The largest value of each number column (docs/data-contract.md, "Largest values"). Each is
+# far above anything real (the whole Western Plan places about 20,000 volunteers a year; a
+# township has at most a few hundred thousand people) and far below where the solvers'
+# integers (int64, OR-Tools' scaled costs) would overflow.
+MAX_QUOTA = 100_000
+"""A county's quota of one kind (general or a special action)."""
+MAX_POST_SEATS = 10_000
+"""Seats of one post."""
+MAX_TARGET = 1_000_000
+"""A province's dispatch or recruitment target, a pair's seats."""
+MAX_VEHICLES = 1_000
+"""Vehicles of one station."""
+MAX_CLIENTS_PER_DAY = 10_000
+"""Clients one vehicle serves in a day."""
+MAX_CREW = 100
+"""Volunteers one vehicle needs."""
+MAX_DAYS = 366
+"""Days of a campaign (a year)."""
+MAX_DEMAND = 10_000_000
+"""Clients of one stop."""
+MAX_PRIORITY = 1_000
+"""A stop's priority."""
+MINUTES_A_DAY = 1_440
+"""Service or set-up minutes at a stop (a day)."""
+MAX_TRAVEL_MINUTES = 10_080
+"""Travel minutes between two places (a week)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Column:
     """One column of a table: ``required`` columns must exist and have a value in every row."""
@@ -59,6 +87,11 @@ class Column:
     """What the column holds, for the template workbook's comments (a template)."""
     example: str = ""
     """A value for the template workbook's example row."""
+    maximum: float | None = None
+    """The largest value a number column accepts (documented in the data contract): larger
+    ones are typing errors, and would overflow the solvers' integers."""
+    minimum: float | None = None
+    """The smallest value a ``NUMBER`` column accepts (a ``COUNT`` is never below 0)."""
 
     def typed(self, values: np.ndarray) -> Any:
         """The checked text or numbers of this column as the typed table holds them: a
@@ -136,8 +169,9 @@ def _req(
     help: str,
     example: str,
     choices: tuple[str, ...] = (),
+    maximum: float | None = None,
 ) -> Column:
-    return Column(name, kind, True, "", choices, label, help, example)
+    return Column(name, kind, True, "", choices, label, help, example, maximum)
 
 
 def _opt(
@@ -148,8 +182,10 @@ def _opt(
     example: str = "",
     default: str = "",
     choices: tuple[str, ...] = (),
+    maximum: float | None = None,
+    minimum: float | None = None,
 ) -> Column:
-    return Column(name, kind, False, default, choices, label, help, example)
+    return Column(name, kind, False, default, choices, label, help, example, maximum, minimum)
 
 
 _ACTION_LABELS = {
@@ -179,6 +215,7 @@ QUOTAS = TableSchema(
             N_("General quota"),
             N_("New volunteers the county receives in the general posts."),
             "10",
+            maximum=MAX_QUOTA,
         ),
         *(
             _opt(
@@ -188,6 +225,7 @@ QUOTAS = TableSchema(
                 N_("New volunteers of this special action; 0 when empty."),
                 "0",
                 "0",
+                maximum=MAX_QUOTA,
             )
             for a in SPECIAL_ACTIONS
         ),
@@ -240,7 +278,14 @@ POSTS = TableSchema(
             "education",
             CATEGORIES,
         ),
-        _req("seats", Kind.COUNT, N_("Seats"), N_("Volunteers the post takes."), "2"),
+        _req(
+            "seats",
+            Kind.COUNT,
+            N_("Seats"),
+            N_("Volunteers the post takes."),
+            "2",
+            maximum=MAX_POST_SEATS,
+        ),
         _opt(
             "lon",
             Kind.LON,
@@ -402,6 +447,7 @@ PAIRING = TableSchema(
             Kind.COUNT,
             N_("Pair seats"),
             N_("At most this many from the pair. Empty: no limit."),
+            maximum=MAX_TARGET,
         ),
     ),
     unique=("service_province", "recruit_province"),
@@ -421,7 +467,14 @@ TARGETS = TableSchema(
             "service",
             ("service", "recruit"),
         ),
-        _req("target", Kind.COUNT, N_("Target"), N_("The number of volunteers."), "100"),
+        _req(
+            "target",
+            Kind.COUNT,
+            N_("Target"),
+            N_("The number of volunteers."),
+            "100",
+            maximum=MAX_TARGET,
+        ),
     ),
     unique=("province_code", "role"),
     label=N_("Targets"),
@@ -452,13 +505,21 @@ STATIONS = TableSchema(
         _req("county_code", Kind.COUNTY, N_("County code"), N_("The station's county."), "520102"),
         _req("lon", Kind.LON, N_("Longitude"), N_("Where the station is."), "106.7513"),
         _req("lat", Kind.LAT, N_("Latitude"), N_("Where the station is."), "26.5408"),
-        _req("vehicles", Kind.COUNT, N_("Vehicles"), N_("Service vehicles of the station."), "2"),
+        _req(
+            "vehicles",
+            Kind.COUNT,
+            N_("Vehicles"),
+            N_("Service vehicles of the station."),
+            "2",
+            maximum=MAX_VEHICLES,
+        ),
         _req(
             "clients_per_vehicle_day",
             Kind.COUNT,
             N_("Clients a vehicle a day"),
             N_("Clients one vehicle serves in a day."),
             "40",
+            maximum=MAX_CLIENTS_PER_DAY,
         ),
         _opt(
             "shift_start",
@@ -476,8 +537,24 @@ STATIONS = TableSchema(
             "17:00",
             "17:00",
         ),
-        _opt("crew_size", Kind.COUNT, N_("Crew size"), N_("Volunteers a vehicle needs."), "2", "2"),
-        _opt("days", Kind.COUNT, N_("Campaign days"), N_("Days of the campaign."), "20", "20"),
+        _opt(
+            "crew_size",
+            Kind.COUNT,
+            N_("Crew size"),
+            N_("Volunteers a vehicle needs."),
+            "2",
+            "2",
+            maximum=MAX_CREW,
+        ),
+        _opt(
+            "days",
+            Kind.COUNT,
+            N_("Campaign days"),
+            N_("Days of the campaign."),
+            "20",
+            "20",
+            maximum=MAX_DAYS,
+        ),
     ),
     unique=("station_id",),
     label=N_("Stations"),
@@ -491,7 +568,14 @@ STOPS = TableSchema(
         _req("county_code", Kind.COUNTY, N_("County code"), N_("The stop's county."), "520102"),
         _req("lon", Kind.LON, N_("Longitude"), N_("Where the stop is."), "106.7350"),
         _req("lat", Kind.LAT, N_("Latitude"), N_("Where the stop is."), "26.5500"),
-        _req("demand", Kind.COUNT, N_("Demand"), N_("Clients to serve there."), "120"),
+        _req(
+            "demand",
+            Kind.COUNT,
+            N_("Demand"),
+            N_("Clients to serve there."),
+            "120",
+            maximum=MAX_DEMAND,
+        ),
         _opt(
             "township_code",
             Kind.TOWNSHIP,
@@ -506,6 +590,8 @@ STOPS = TableSchema(
             N_("Service minutes per client."),
             "6",
             "6",
+            maximum=MINUTES_A_DAY,
+            minimum=0,
         ),
         _opt(
             "setup_minutes",
@@ -514,6 +600,8 @@ STOPS = TableSchema(
             N_("Minutes to set up at the stop."),
             "20",
             "20",
+            maximum=MINUTES_A_DAY,
+            minimum=0,
         ),
         _opt("open", Kind.TIME, N_("Opens"), N_("Start of the stop's time window, HH:MM.")),
         _opt("close", Kind.TIME, N_("Closes"), N_("End of the stop's time window, HH:MM.")),
@@ -524,6 +612,7 @@ STOPS = TableSchema(
             N_("1 is ordinary; more weighs its demand beyond the target more."),
             "1",
             "1",
+            maximum=MAX_PRIORITY,
         ),
     ),
     unique=("stop_id",),
@@ -536,7 +625,13 @@ TRAVEL_TIMES = TableSchema(
     (
         _req("from_id", Kind.ID, N_("From"), N_("A station or stop id."), "S520102"),
         _req("to_id", Kind.ID, N_("To"), N_("A station or stop id."), "T0001"),
-        _opt("minutes", Kind.NUMBER, N_("Minutes"), N_("Travel minutes; empty: no path.")),
+        _opt(
+            "minutes",
+            Kind.NUMBER,
+            N_("Minutes"),
+            N_("Travel minutes; empty: no path."),
+            maximum=MAX_TRAVEL_MINUTES,
+        ),
     ),
     unique=("from_id", "to_id"),
     label=N_("Travel times"),

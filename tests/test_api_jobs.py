@@ -125,6 +125,7 @@ def test_a_job_whose_files_are_gone_fails_with_the_reason(tmp_path: Path) -> Non
         job = svc.wait(job_id)
     assert job["state"] == "failed"
     assert "does not exist" in job["error"] and sid in job["error"]
+    assert str(settings.data_dir.resolve()) not in job["error"]  # no server path
     assert job["plan_id"] is None
     assert any("failed" in line for line in job["log"])
 

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from api.audit import AuditLog
 from api.db.session import make_engine, session_factory, upgrade
@@ -87,9 +88,12 @@ def create_app(settings: Settings | None = None, run_jobs: bool = True) -> FastA
 
     @app.exception_handler(ApiProblem)
     async def _problem(request: Request, exc: ApiProblem) -> Response:
+        # rendered in a worker thread: a page or report of a large upload must not stall
+        # the event loop (and /healthz with it)
         if is_page(request.url.path):
-            return problem_page(request, exc)
-        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+            return await run_in_threadpool(problem_page, request, exc)
+        body = await run_in_threadpool(exc.body)
+        return JSONResponse(body, status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:

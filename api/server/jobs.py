@@ -407,6 +407,21 @@ def _sweep(job: _Job, source: Path, out: Path, result_id: str, on_stage: OnStage
     return _Made(row, {"sweep_id": result_id}, outcome.language, what)
 
 
+OPERATOR_ONLY = "operator_only"
+"""A log record with this attribute set goes to the server's log only, never to the job's
+log that the office reads (a traceback: server paths and code)."""
+UNEXPECTED = N_(
+    "the job stopped because of an error in the planner, not in the scenario; the operator "
+    "of the service finds the details in the server log under job {job}"
+)
+"""A failed job's error when the cause is no problem of the scenario or of the request."""
+
+
+def _for_people(record: logging.LogRecord) -> bool:
+    """Whether a log record may go to the job's log (no traceback, nothing operator-only)."""
+    return not getattr(record, OPERATOR_ONLY, False) and record.exc_info is None
+
+
 _KINDS = {"plan": _plan, "sweep": _sweep}
 """What each kind of job runs."""
 
@@ -415,7 +430,14 @@ def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
     """Run one claimed job to its end; return the process exit status."""
     from api.db.session import make_engine, session_factory
     from api.server.storage import partial_dir
-    from api.server.store import job_log, new_id, plan_dir, scenario_source, sweep_dir
+    from api.server.store import (
+        job_log,
+        new_id,
+        plan_dir,
+        public_text,
+        scenario_source,
+        sweep_dir,
+    )
     from planner import workers
     from planner.issues import ScenarioError
     from planner.sweep import VaryError
@@ -428,8 +450,13 @@ def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
     logfile.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(logfile, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_for_people)  # the job's log is shown to the office (its last lines)
+    operator = logging.StreamHandler(sys.stderr)  # the server's log: the operator's
+    operator.setLevel(logging.ERROR)
+    operator.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.addHandler(handler)
+    root.addHandler(operator)
     root.setLevel(logging.INFO)
     with sessions() as s:
         row = s.get(JobRow, job_id)
@@ -510,8 +537,12 @@ def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
         elif isinstance(exc, VaryError):
             message = exc.text.render(i18n.choose(language))
         else:
-            message = f"{type(exc).__name__}: {exc}"
-            log.error("job %s failed:\n%s", job_id, traceback.format_exc())
+            log.error(
+                "job %s failed:\n%s", job_id, traceback.format_exc(), extra={OPERATOR_ONLY: True}
+            )
+            with i18n.speaking(i18n.choose(language)):
+                message = i18n._(UNEXPECTED, job=job_id)
+        message = public_text(message, settings)  # a scenario's file: no server path
         log.error("job %s failed: %s", job_id, message)
         with sessions() as s:
             s.execute(

@@ -8,6 +8,7 @@ to the plan).
 
 from __future__ import annotations
 
+import csv
 import gzip
 import hashlib
 import hmac
@@ -89,10 +90,40 @@ class Page:
         return data
 
     def csv(self) -> str:
-        """The rows as CSV text."""
-        buf = io.StringIO()
-        self.frame.to_csv(buf, index=False)
-        return buf.getvalue()
+        """The rows as CSV text for people (:func:`csv_for_people`)."""
+        return csv_for_people(self.frame)
+
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet read a CSV cell as a formula (OWASP, CSV
+Injection)."""
+
+
+def neutralised(value: Any) -> Any:
+    """A text cell starting with one of :data:`FORMULA_TRIGGERS` with a leading single quote,
+    so a spreadsheet shows it as text and runs nothing; numbers and other text unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def csv_for_people(frame: pd.DataFrame, bom: bool = False) -> str:
+    """A table as the CSV text a person downloads and opens in a spreadsheet, neutralised as
+    OWASP's CSV Injection guidance says: a text cell starting with ``=``, ``+``, ``-``, ``@``,
+    a tab or a carriage return gets a leading ``'``, and every text cell is quoted (a
+    separator inside a cell cannot start a new one). Number columns are written as numbers.
+
+    The plan folder's own CSVs are not written this way: scripts and re-plans read them back,
+    so they hold the values exactly (:mod:`geodata.planfolder`)."""
+    out = frame.copy()
+    for column in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[column]):
+            out[column] = out[column].map(neutralised)
+    buf = io.StringIO()
+    if bom:
+        buf.write("\ufeff")
+    out.to_csv(buf, index=False, quoting=csv.QUOTE_NONNUMERIC)
+    return buf.getvalue()
 
 
 def table(
@@ -328,6 +359,18 @@ def sweep_rows(folder: Path) -> list[dict[str, Any]]:
     frame = read_sweep(folder)[0]
     rows: list[dict[str, Any]] = json.loads(frame.to_json(orient="records"))
     return rows
+
+
+def sweep_csv(folder: Path) -> str:
+    """``sweep.csv`` for a person to download: :func:`csv_for_people`, with the BOM that makes
+    a spreadsheet read it as UTF-8 (the file in the sweep folder stays as it was written)."""
+    path = sweep_file(folder, "csv")
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    for column in frame.columns:
+        numbers = pd.to_numeric(frame[column], errors="coerce")
+        if column != "changes" and len(frame) and not numbers.isna().any():
+            frame[column] = numbers
+    return csv_for_people(frame, bom=True)
 
 
 def sweep_file(folder: Path, name: str) -> Path:

@@ -116,7 +116,7 @@ def _job(settings: Settings, job: JobRow) -> JobPublic:
         created_at=job.created_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
-        log=store.tail(store.job_log(settings, job.id)),
+        log=store.tail(store.job_log(settings, job.id), settings=settings),
     )
 
 
@@ -622,16 +622,19 @@ def read_sweep(
 @api.get(
     "/sweeps/{sweep_id}/csv",
     name="sweep_csv",
-    response_class=FileResponse,
+    response_class=Response,
     responses={**_ERRORS, 200: {"content": {"text/csv": {}}}},
     dependencies=[Depends(audited("download", "sweep.csv"))],
 )
 def sweep_csv(sweep_id: str, session: SessionDep, settings: SettingsDep, who: CallerDep) -> Any:
     """``sweep.csv``: one row per plan, the base first (viewers too)."""
     sweep, _ = store.get_sweep(session, who, sweep_id)
-    path = results.sweep_file(store.sweep_dir(settings, sweep.id), "csv")
-    return FileResponse(
-        path, media_type="text/csv; charset=utf-8", filename=f"sweep-{sweep.id}.csv"
+    text = results.sweep_csv(store.sweep_dir(settings, sweep.id))
+    disposition = f'attachment; filename="sweep-{sweep.id}.csv"'
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": disposition},
     )
 
 

@@ -34,6 +34,7 @@ from api.server.storage import scenario_dir as scenario_dir
 from api.server.storage import sweep_dir as sweep_dir
 from api.settings import Settings
 from geodata.archive import ZipLimits, extract_zip, scenario_root
+from geodata.limits import TOO_LARGE, ReadLimits, reading_limits
 from geodata.scenario import load_scenario
 from geodata.workbook import SUFFIXES as WORKBOOK_SUFFIXES
 from planner.geo import provinces_of
@@ -89,6 +90,8 @@ def scenario_source(settings: Settings, scenario_id: str) -> Path:
 
 _ABSOLUTE_DIRS = re.compile(r"(?<![\w.:/])(?:/[^\s/'\"<>|]+)+/")
 """The folders of an absolute path in a text (``/srv/planner-data/plans/ID/``)."""
+_ABSOLUTE_PATH = re.compile(r"""(?<![\w.~])/(?:[^\s/'"]+/)+[^\s'",:;)\]]*""")
+"""An absolute path on the server (two or more parts, ``/a/b``)."""
 
 
 def without_server_paths(text: str) -> str:
@@ -97,14 +100,28 @@ def without_server_paths(text: str) -> str:
     return _ABSOLUTE_DIRS.sub("", text)
 
 
-def tail(path: Path, lines: int = 50) -> list[str]:
-    """The last ``lines`` lines of a text file (none when it does not exist), without server
-    paths (:func:`without_server_paths`)."""
+def public_text(text: str, settings: Settings) -> str:
+    """A text for people without server paths: a place in the data folder is named from the
+    folder on (``scenarios/ID``), any other absolute path reads ``…``."""
+    for folder in (settings.data_dir.resolve(), settings.data_dir.absolute()):
+        text = text.replace(f"{folder}/", "").replace(str(folder), "…")
+    return _ABSOLUTE_PATH.sub("…", text)
+
+
+def tail(path: Path, lines: int = 50, settings: Settings | None = None) -> list[str]:
+    """The last ``lines`` lines of a text file (none when it does not exist), for people: no
+    traceback line and no server path (:func:`public_text` with ``settings``, else
+    :func:`without_server_paths`)."""
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return []
-    return [without_server_paths(line) for line in text.splitlines()[-lines:]]
+    shown = [
+        public_text(line, settings) if settings is not None else without_server_paths(line)
+        for line in text.splitlines()
+        if not line.startswith(("Traceback ", "  File ", "    "))
+    ]
+    return shown[-lines:]
 
 
 # --- scenarios -------------------------------------------------------------------------------
@@ -352,7 +369,9 @@ def create_scenario(
     work.mkdir(parents=True)
     try:
         source = _unpack(settings, work, archive, files)
-        result = load_scenario(source)
+        with reading_limits(read_limits(settings)):
+            result = load_scenario(source)
+        _refuse_too_large(result.report)
         unreadable = [i for i in result.report.errors if i.rule == "not-a-workbook"]
         if unreadable:
             raise ApiProblem(415, unreadable[0].text, extra={"validation": result.report})
@@ -401,6 +420,23 @@ def create_scenario(
         return row
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def read_limits(settings: Settings) -> ReadLimits:
+    """The limits an upload is read under (:mod:`geodata.limits`)."""
+    return ReadLimits(
+        max_rows=settings.max_rows,
+        max_line_bytes=settings.max_line_bytes,
+        max_cell_chars=settings.max_cell_chars,
+        max_columns=settings.max_columns,
+    )
+
+
+def _refuse_too_large(report: Report) -> None:
+    """413 naming the file and the limit when a table was too large to be read."""
+    found = [i for i in report.errors if i.rule == TOO_LARGE]
+    if found:
+        raise ApiProblem(413, found[0].text, extra={"validation": report})
 
 
 def _check_table_sizes(sizes: dict[str, int], limit: int) -> None:
