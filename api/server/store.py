@@ -201,6 +201,12 @@ def _check_magic(path: Path, up: Upload, workbook: bool) -> None:
         magic = f.read(4)
     if magic in _ZIP_MAGIC:
         return
+    if not magic:
+        raise ApiProblem(
+            415,
+            N_("file {file!r} is empty (0 bytes); save the file again and upload that"),
+            file=up.filename,
+        )
     if workbook and magic == _OLE_MAGIC:
         raise ApiProblem(
             415,
@@ -214,14 +220,14 @@ def _check_magic(path: Path, up: Upload, workbook: bool) -> None:
         raise ApiProblem(
             415,
             N_(
-                "file {file!r} is not an Excel workbook (an .xlsx file starts with 'PK'); "
-                "expected an .xlsx workbook"
+                "file {file!r} is not an Excel workbook (perhaps another kind of file renamed "
+                "to .xlsx); expected an .xlsx workbook saved by Excel or WPS"
             ),
             file=up.filename,
         )
     raise ApiProblem(
         415,
-        N_("file {file!r} is not a zip archive (it does not start with 'PK')"),
+        N_("file {file!r} is not a zip archive; expected a .zip of the scenario folder"),
         file=up.filename,
     )
 
