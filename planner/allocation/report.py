@@ -347,7 +347,7 @@ class _Why:
             self.reasons[int(a)] for a in np.setdiff1d(eligible, placed) if int(a) in self.reasons
         )
         parts += [
-            Text(N_("{n} unplaced: {why}"), {"n": n, "why": why.described})
+            Text(N_("{n} unplaced: {why}"), {"n": n, "why": why.text})
             for why, n in sorted(counted.items(), key=lambda item: (item[0].code, item[0].province))
         ]
         return _joined(parts)
