@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from api.keys import create_key
 from api.server.app import create_app
 from api.settings import Settings
 from tests.api_support import XLSX, Browser, Service, running_service, zip_folder, zip_part
@@ -139,6 +140,13 @@ RULES |= {
     ("GET", f"{OFFICE}/plans/{{plan_id}}"): Rule("any", scoped=True, anon=303),
     ("GET", f"{OFFICE}/plans/{{plan_id}}/map"): Rule("any", scoped=True, anon=303),
     ("GET", f"{OFFICE}/plans/{{plan_id}}/xlsx"): Rule("office", scoped=True, anon=303),
+    ("GET", f"{OFFICE}/template"): Rule("any", anon=303, note="the empty scenario workbook"),
+    ("GET", f"{OFFICE}/keys"): Rule("national", anon=303, note="the keys and their forms"),
+    ("POST", f"{OFFICE}/keys"): Rule("national", 201, anon=303, note="makes a key, shown once"),
+    ("POST", f"{OFFICE}/keys/{{prefix}}/revoke"): Rule(
+        "national", 303, anon=303, note="a spare key of the matrix"
+    ),
+    ("GET", "/api/v1/template"): Rule("any", note="the empty scenario workbook"),
 }
 
 
@@ -212,6 +220,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     with running_service(settings) as svc:
         ids = svc.upload_and_plan(tiny, OWN) | {"name": "office.css"}
         ids["sweep_id"] = svc.sweep(ids["scenario_id"], SWEEP, OWN)
+        with svc.client.app.state.sessions() as session:  # type: ignore[attr-defined]
+            ids["prefix"] = create_key(session, "viewer", name="spare")[0].prefix
         yield {"svc": svc, "tiny": tiny, "book": book, "ids": ids, "browsers": {}}
 
 
@@ -236,6 +246,8 @@ def _call_page(w: dict[str, Any], method: str, path: str, role: str | None) -> i
         data = {"key": "" if role is None else svc.keys[role]}
     elif path == f"{OFFICE}/language":
         data = {"lang": "en"}
+    elif path == f"{OFFICE}/keys":
+        data = {"role": "viewer", "name": "matrix"}
     elif path == f"{OFFICE}/scenarios":
         files = {"file": ("tiny.xlsx", w["book"].read_bytes(), XLSX)}
     r = browser.post(url, data, files)

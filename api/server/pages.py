@@ -58,7 +58,9 @@ from api.server.problems import ApiProblem
 from api.server.routes import map_response, scenario_public, xlsx_response
 from api.server.schemas import JobCreate
 from api.server.templating import render_template
+from api.server.times import local_time
 from api.settings import Settings
+from geodata.shown import place_name
 from planner import i18n
 from planner.i18n import N_, _
 from planner.issues import Report, Severity
@@ -182,7 +184,8 @@ OfficeDep = Annotated[Principal, Depends(signed_in_office)]
 def _role(who: Principal | None) -> str:
     if who is None:
         return ""
-    return _(ROLES.get(who.role, who.role), province=who.province)
+    shown = place_name(who.province or "") or who.province
+    return _(ROLES.get(who.role, who.role), province=shown)
 
 
 # --- rendering -------------------------------------------------------------------------------
@@ -398,24 +401,26 @@ def home(request: Request, session: SessionDep, settings: SettingsDep, who: Call
         {
             "id": p.id,
             "scenario": s.name,
-            "provinces": ", ".join(sorted(store.provinces(s))),
+            "provinces": ", ".join(place_name(p) or p for p in sorted(store.provinces(s))),
             "stages": [_(STAGES.get(x, x)) for x in p.stages.split(",") if x],
-            "created": f"{p.created_at:%Y-%m-%d %H:%M}",
+            "created": local_time(p.created_at, settings.time_zone),
         }
         for p, s in store.list_plans(session, who)
     ]
     scenarios = (
-        [_scenario_facts(r) for r in store.list_scenarios(session, who)] if who.writes else []
+        [_scenario_facts(r, settings.time_zone) for r in store.list_scenarios(session, who)]
+        if who.writes
+        else []
     )
     return page(request, settings, "home.html", who, plans=plans, scenarios=scenarios)
 
 
-def _scenario_facts(row: ScenarioRow) -> dict[str, Any]:
-    """A scenario's fields as the API answers them, for a page."""
+def _scenario_facts(row: ScenarioRow, zone: str) -> dict[str, Any]:
+    """A scenario's fields as the API answers them, for a page (provinces by name)."""
     fields = scenario_public(row)
     return fields | {
-        "provinces": ", ".join(fields["provinces"]),
-        "created": f"{row.created_at:%Y-%m-%d %H:%M}",
+        "provinces": ", ".join(place_name(p) or p for p in fields["provinces"]),
+        "created": local_time(row.created_at, zone),
     }
 
 
@@ -448,14 +453,18 @@ def scenario(
     """A scenario: what it holds, its validation table (warnings), the plan form, its plan
     jobs (sweeps are started and read through the JSON API)."""
     row = store.get_scenario(session, who, scenario_id)
-    jobs = [_job_facts(j) for j in store.list_jobs(session, who, scenario_id) if j.kind == "plan"]
+    jobs = [
+        _job_facts(j, settings.time_zone)
+        for j in store.list_jobs(session, who, scenario_id)
+        if j.kind == "plan"
+    ]
     issues = issue_rows(Report.from_data(row.validation))
     return page(
         request,
         settings,
         "scenario.html",
         who,
-        scenario=_scenario_facts(row),
+        scenario=_scenario_facts(row, settings.time_zone),
         issues=issues,
         jobs=jobs,
         time_limit=settings.job_time_limit,
@@ -490,7 +499,7 @@ def start_plan(
     return _go(f"{PREFIX}/jobs/{job.id}")
 
 
-def _job_facts(job: Any) -> dict[str, Any]:
+def _job_facts(job: Any, zone: str) -> dict[str, Any]:
     final = job.state in store.FINAL
     return {
         "id": job.id,
@@ -503,7 +512,7 @@ def _job_facts(job: Any) -> dict[str, Any]:
         "plan_id": job.plan_id,
         "plan_url": f"{PREFIX}/plans/{job.plan_id}" if job.plan_id else None,
         "language": LANGUAGE_NAMES.get(job.language or "", ""),
-        "created": f"{job.created_at:%Y-%m-%d %H:%M}",
+        "created": local_time(job.created_at, zone),
     }
 
 
@@ -519,16 +528,18 @@ def job_page(
         settings,
         "job.html",
         who,
-        job=_job_facts(job),
-        scenario=_scenario_facts(row),
+        job=_job_facts(job, settings.time_zone),
+        scenario=_scenario_facts(row, settings.time_zone),
         progress_url=f"{PREFIX}/jobs/{job.id}/progress",
     )
 
 
 @pages.get("/jobs/{job_id}/progress", name="office_job_progress")
-def job_progress(job_id: str, session: SessionDep, who: OfficeDep) -> JSONResponse:
+def job_progress(
+    job_id: str, session: SessionDep, settings: SettingsDep, who: OfficeDep
+) -> JSONResponse:
     """What the job page's script polls: state, stage and progress in the page's language."""
-    return JSONResponse(_job_facts(store.get_job(session, who, job_id)))
+    return JSONResponse(_job_facts(store.get_job(session, who, job_id), settings.time_zone))
 
 
 @pages.get("/plans/{plan_id}", response_class=HTMLResponse, name="office_plan_page")
@@ -546,8 +557,11 @@ def plan_page(
         settings,
         "plan.html",
         who,
-        plan={"id": plan.id, "created": f"{plan.created_at:%Y-%m-%d %H:%M}"},
-        scenario={"name": row.name, "provinces": ", ".join(sorted(store.provinces(row)))},
+        plan={"id": plan.id, "created": local_time(plan.created_at, settings.time_zone)},
+        scenario={
+            "name": row.name,
+            "provinces": ", ".join(place_name(p) or p for p in sorted(store.provinces(row))),
+        },
         facts=_plan_facts(summary),
         workbook="allocation" in stages and who.writes,
     )
