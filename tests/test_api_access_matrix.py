@@ -147,6 +147,9 @@ RULES |= {
         "national", 303, anon=303, note="a spare key of the matrix"
     ),
     ("GET", "/api/v1/template"): Rule("any", note="the empty scenario workbook"),
+    ("GET", f"{OFFICE}/plans/{{plan_id}}/placements"): Rule("office", scoped=True, anon=303),
+    ("GET", f"{OFFICE}/plans/{{plan_id}}/placements.xlsx"): Rule("office", scoped=True, anon=303),
+    ("GET", f"{P}/placements"): Rule("office", scoped=True, note="who goes where, JSON pages"),
 }
 
 

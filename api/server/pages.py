@@ -54,16 +54,19 @@ from api.server.deps import (
     session_principal,
 )
 from api.server.language import COOKIE as LANGUAGE_COOKIE
+from api.server.outcome import outcome_of
 from api.server.problems import ApiProblem
 from api.server.routes import map_response, scenario_public, xlsx_response
 from api.server.schemas import JobCreate
 from api.server.templating import render_template
-from api.server.times import local_time
+from api.server.times import local_date, local_time
 from api.settings import Settings
+from geodata.planbook import TERMS
 from geodata.shown import place_name
 from planner import i18n
 from planner.i18n import N_, _
 from planner.issues import Report, Severity
+from planner.labels import STATUS
 
 PREFIX = "/office"
 CSRF_COOKIE = "wp_csrf"
@@ -544,14 +547,22 @@ def job_progress(
 
 @pages.get("/plans/{plan_id}", response_class=HTMLResponse, name="office_plan_page")
 def plan_page(
-    plan_id: str, request: Request, session: SessionDep, settings: SettingsDep, who: CallerDep
+    plan_id: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    who: CallerDep,
+    sort: str = "unfilled",
 ) -> Any:
-    """A plan: its main numbers, the map, the workbook (office keys)."""
+    """A plan: what an office decides on first (counties, relay posts, budget, unplaced; office
+    keys), the map, the workbook, then the optimiser's numbers folded."""
     plan = store.get_plan(session, who, plan_id)
     row = session.get(ScenarioRow, plan.scenario_id)
     assert row is not None
-    summary = results.summary(store.plan_dir(settings, plan.id))
+    folder = store.plan_dir(settings, plan.id)
+    summary = results.summary(folder)
     stages = plan.stages.split(",")
+    allocation = "allocation" in stages
     return page(
         request,
         settings,
@@ -563,7 +574,10 @@ def plan_page(
             "provinces": ", ".join(place_name(p) or p for p in sorted(store.provinces(row))),
         },
         facts=_plan_facts(summary),
-        workbook="allocation" in stages and who.writes,
+        technical=_technical_facts(summary),
+        workbook=allocation and who.writes,
+        outcome=outcome_of(folder, summary, sort) if allocation and who.writes else None,
+        sort=sort,
     )
 
 
@@ -574,9 +588,7 @@ def _plan_facts(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
     if counts:
         status = str(summary.get("status", ""))
         facts += [
-            (_("status"), _(status) if status else ""),
-            (_("objective"), f"{summary['objective']:,.2f}"),
-            (_("gap"), f"{summary['gap']:.4%}"),
+            (_("status"), STATUS.label(status) if status else ""),
             (_("placed / applicants"), f"{counts['placed']:,} / {counts['applicants']:,}"),
             (
                 _("quota units unfilled"),
@@ -597,7 +609,7 @@ def _plan_facts(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
             (_("budget (CNY / year)"), f"{summary['budget_cny']['total']:,}"),
         ]
     routing = summary.get("routing")
-    if routing:
+    if routing and routing.get("demand"):  # no routing facts without vehicles and stops
         facts += [
             (_("routes"), f"{routing['routes']:,}"),
             (
@@ -609,6 +621,20 @@ def _plan_facts(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
                 _("{n:,} of {total:,}", n=routing["townships_met"], total=routing["townships"]),
             ),
         ]
+    return facts
+
+
+def _technical_facts(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The optimiser's numbers (objective, bound, gap, the six terms), for the folded 技术细节."""
+    if not summary.get("counts"):
+        return []
+    gap = summary.get("gap")
+    facts = [
+        (_("objective"), f"{summary['objective']:,.2f}"),
+        (_("Proven lower bound"), f"{summary.get('lower_bound', 0):,.2f}"),
+        (_("gap"), f"{gap:.4%}" if isinstance(gap, int | float) else str(gap)),
+    ]
+    facts += [(_(TERMS.get(k, k)), f"{v:,.2f}") for k, v in (summary.get("terms") or {}).items()]
     return facts
 
 
@@ -631,5 +657,13 @@ async def plan_map(
     dependencies=[Depends(audited("download", "xlsx", caller=session_principal))],
 )
 def plan_xlsx(plan_id: str, session: SessionDep, settings: SettingsDep, who: OfficeDep) -> Any:
-    """The plan's workbook ``plan.xlsx`` (as ``GET /api/v1/plans/{id}/xlsx``)."""
-    return xlsx_response(settings, store.plan_ref(session, who, plan_id))
+    """The plan's workbook ``plan.xlsx`` (as ``GET /api/v1/plans/{id}/xlsx``), named after
+    the scenario and the day (``宁夏2026年西部计划-方案-2026-12-06.xlsx``)."""
+    plan = store.plan_ref(session, who, plan_id)
+    row = session.get(ScenarioRow, store.get_plan(session, who, plan_id).scenario_id)
+    name = _(
+        "{scenario}-plan-{date}.xlsx",
+        scenario=row.name if row is not None else plan.id,
+        date=local_date(None, settings.time_zone),
+    )
+    return xlsx_response(settings, plan, name)

@@ -401,13 +401,16 @@ def plan_xlsx(plan_id: str, session: SessionDep, settings: SettingsDep, who: Off
     return xlsx_response(settings, store.plan_ref(session, who, plan_id))
 
 
-def xlsx_response(settings: Settings, plan: store.PlanRef) -> FileResponse:
-    """A plan's ``plan.xlsx`` as a download (the API's and the office pages')."""
+def xlsx_response(
+    settings: Settings, plan: store.PlanRef, filename: str | None = None
+) -> FileResponse:
+    """A plan's ``plan.xlsx`` as a download (the API's and the office pages', which name it
+    after the scenario and the date)."""
     path = results.xlsx_file(store.plan_dir(settings, plan.id))
     return FileResponse(
         path,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        filename=f"plan-{plan.id}.xlsx",
+        filename=filename or f"plan-{plan.id}.xlsx",
     )
 
 
