@@ -67,6 +67,7 @@ from planner import i18n
 from planner.i18n import N_, _
 from planner.issues import Report, Severity
 from planner.labels import STATUS
+from planner.schema import TABLES
 
 PREFIX = "/office"
 CSRF_COOKIE = "wp_csrf"
@@ -424,6 +425,10 @@ def _scenario_facts(row: ScenarioRow, zone: str) -> dict[str, Any]:
     return fields | {
         "provinces": ", ".join(place_name(p) or p for p in fields["provinces"]),
         "created": local_time(row.created_at, zone),
+        "tables": {
+            i18n.render(TABLES[k].label) if k in TABLES else k: n
+            for k, n in fields["tables"].items()
+        },
     }
 
 
