@@ -15,6 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from planner import i18n
 from planner.i18n import N_
 from planner.labels import OUTPUT_COLUMNS, YES_NO, Vocabulary
 
@@ -101,3 +102,6 @@ def _flag(value: object) -> str:
         return "1" if value else "0"
     text = str(value)
     return {"True": "1", "False": "0", "1.0": "1", "0.0": "0"}.get(text, text)
+
+
+i18n.name_places(place_name)  # texts of the core name their places: 江苏省（320000）

@@ -100,10 +100,12 @@ WORDS = {
     "zh-CN": {
         "Sign in": "登录", "Upload": "上传方案数据", "Where": "位置", "state": "已完成",
         "summary": "汇总", "placed": "已安排", "template": "说明",
+        "did you mean": "是否应为 {code}（{name}）",
     },
     "en": {
         "Sign in": "Sign in", "Upload": "Upload a scenario", "Where": "Where",
         "state": "succeeded", "summary": "Summary", "placed": "placed", "template": "Instructions",
+        "did you mean": "did you mean {code} ({name})?",
     },
 }  # fmt: skip
 
@@ -289,19 +291,26 @@ def test_an_office_day(served: dict[str, Any], run: str, tmp_path: Path) -> None
         if lang == "zh-CN":
             assert _sheet_words(template) == []
 
-        # filled in with labels, with one mistake: a seat count of -2
+        # filled in with labels, with two mistakes: a seat count of -2 and a mistyped county
+        # code, whose township code beside it says which county was meant
         name = {"zh-CN": "贵州2026年西部计划", "en": "Guizhou 2026"}[lang] + f" {run}"
         book = _fill(template, tmp_path / f"{name}.xlsx", lang, name, a, b)
         cell = _set(book, 3, "E5", -2)  # 岗位!E5: the seats of PA3
+        county_cell = _set(book, 3, "B3", int(a.code[:4] + "99"))  # 岗位!B3: PA1's county
         page.set_input_files("#scenario-file", str(book))
         page.click("#upload")
         header = page.locator("#validation thead th").all_inner_texts()
         assert words["Where"] in header
-        assert cell in page.locator("#validation td.where").all_inner_texts()
+        where = page.locator("#validation td.where").all_inner_texts()
+        assert cell in where and county_cell in where, where
+        messages = page.locator("#validation tbody tr").all_inner_texts()
+        meant = [m for m in messages if county_cell in m]
+        assert words["did you mean"].format(code=a.code, name=a.name) in meant[0], meant
         day.step("mistake", full_page=True)
 
         # fixed, uploaded again
         _set(book, 3, "E5", 2)
+        _set(book, 3, "B3", int(a.code))
         page.set_input_files("#scenario-file", str(book))
         page.click("#upload")
         assert "/office/scenarios/" in page.url, page.locator("main").inner_text()[:2000]

@@ -17,7 +17,7 @@ from planner.allocation.lp import usage as lp_usage
 from planner.allocation.problem import UNBOUNDED, AllocationProblem
 from planner.allocation.solver import AllocationSolution
 from planner.geo import province_of
-from planner.i18n import N_, Text
+from planner.i18n import N_, Place, Text
 
 MONTHS = 12
 """The budget is yearly: 12 months of living subsidy."""
@@ -55,7 +55,7 @@ class Reason:
     @property
     def text(self) -> Text:
         """What the code means for this applicant, read in the reader's language."""
-        return Text(UNPLACED[self.code], {"province": self.province})
+        return Text(UNPLACED[self.code], {"province": _places(self.province)})
 
     @property
     def described(self) -> Text:
@@ -452,4 +452,18 @@ def _empty_relay(
 
 
 def _dispatch_reached(province: str) -> Text:
-    return Text(N_("the dispatch target of {province} is reached (A6)"), {"province": province})
+    return Text(
+        N_("the dispatch target of {province} is reached (A6)"), {"province": Place(province)}
+    )
+
+
+def _places(codes: str) -> Place | Text | str:
+    """``"110000, 320000"`` as places in a sentence (北京市（110000）、江苏省（320000）)."""
+    parts = [c for c in codes.split(", ") if c]
+    if not parts:
+        return codes
+    if len(parts) == 1:
+        return Place(parts[0])
+    return Text(
+        N_("{first}, {rest}"), {"first": Place(parts[0]), "rest": _places(", ".join(parts[1:]))}
+    )
