@@ -445,9 +445,12 @@ def upload(
     if file is None or not file.filename:
         raise ApiProblem(422, N_("choose a scenario file (.zip or .xlsx) first"))
     archive = store.Upload(file.filename, file.content_type, file.file)
-    row = store.create_scenario(session, settings, who, archive, [])
-    note.object_id = row.id
-    return _go(f"{PREFIX}/scenarios/{row.id}")
+    stored = store.create_scenario(session, settings, who, archive, [])
+    note.object_id = stored.row.id
+    if stored.existing:  # the same file again: its scenario, saying so
+        note.detail = "same upload"
+        return _go(f"{PREFIX}/scenarios/{stored.row.id}?same=1")
+    return _go(f"{PREFIX}/scenarios/{stored.row.id}")
 
 
 @pages.get("/scenarios/{scenario_id}", response_class=HTMLResponse, name="office_scenario")
@@ -457,9 +460,11 @@ def scenario(
     session: SessionDep,
     settings: SettingsDep,
     who: OfficeDep,
+    same: bool = False,
 ) -> Any:
     """A scenario: what it holds, its validation table (warnings), the plan form, its plan
-    jobs (sweeps are started and read through the JSON API)."""
+    jobs (sweeps are started and read through the JSON API); with ``same``, a note that the
+    file just uploaded is this scenario's (the same bytes: nothing new was stored)."""
     row = store.get_scenario(session, who, scenario_id)
     jobs = [
         _job_facts(j, settings.time_zone)
@@ -473,6 +478,7 @@ def scenario(
         "scenario.html",
         who,
         scenario=_scenario_facts(row, settings.time_zone),
+        same=same,
         issues=issues,
         jobs=jobs,
         time_limit=settings.job_time_limit,
