@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import sys
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -270,7 +271,8 @@ def _call(w: dict[str, Any], method: str, path: str, role: str | None) -> int:
     url = path.format(**w["ids"])
     kwargs: dict[str, Any] = {"headers": svc.headers(role)}
     if (method, path) == ("POST", "/api/v1/scenarios"):
-        kwargs["files"] = zip_part(zip_folder(w["tiny"]))
+        # bytes of its own per call: the same bytes again would answer the stored one (200)
+        kwargs["files"] = zip_part(zip_folder(w["tiny"], top=f"tiny-{uuid.uuid4().hex[:8]}"))
     if (method, path) == ("POST", "/api/v1/scenarios/{scenario_id}/sweeps"):
         kwargs["json"] = {"vary": SWEEP}
     r = svc.client.request(method, url, **kwargs)
