@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -103,6 +103,21 @@ class Settings(BaseSettings):
     audit_flush_seconds: float = Field(
         default=0.2, gt=0, description="How often audit events are written to the database."
     )
+    time_zone: str = Field(
+        default="Asia/Shanghai",
+        description="The offices' time zone: the pages show times in it, with its name.",
+    )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; expected e.g. Asia/Shanghai") from None
+        return value
 
     def link(self, path: str) -> str:
         """A link to ``path`` (absolute, from the root of the app): under ``base_url`` when it

@@ -27,9 +27,12 @@ import numpy as np
 import pandas as pd
 
 from geodata.xlsxbook import open_workbook
+from geodata.shown import COLUMNS as SHOWN_COLUMNS
+from geodata.shown import for_people
 from planner.geo import provinces_of
 from planner.i18n import N_
 from planner.i18n import _ as tr
+from planner.labels import STATUS
 
 if TYPE_CHECKING:
     from planner.plan import Plan
@@ -81,6 +84,7 @@ COLUMNS = {
     "cause": N_("Cause"),
 }
 """Headers of the plan's columns (extra columns of the scenario keep their own names)."""
+COLUMNS.update(SHOWN_COLUMNS)  # place names and labels (geodata.shown.for_people)
 
 CNY = {"transport_subsidy", "living_subsidy_month", "budget_cny"}
 
@@ -100,12 +104,16 @@ def write_plan_workbook(path: Path, plan: Plan) -> Path:
         service = provinces_of(assignments["county_code"])
         for code in sorted(set(service)):
             rows = assignments[service == code]
-            _table_sheet(book, styles, f"{code} {names.get(code, '')}".strip(), rows)
+            _table_sheet(book, styles, f"{code} {names.get(code, '')}".strip(), for_people(rows))
         for key in ("unassigned", "seats", "fairness", "moves"):
             frame = plan.tables.get(key)
             if frame is not None:
-                _table_sheet(book, styles, tr(SHEETS[key]), frame)
-        unfilled = pd.DataFrame([u.to_dict() for u in plan.summary.unfilled_quota])
+                _table_sheet(book, styles, tr(SHEETS[key]), for_people(frame))
+        unfilled = pd.DataFrame(
+            [u.to_dict() for u in plan.summary.unfilled_quota],
+            columns=["county_code", "quota", "placed", "unfilled", "cause"],
+        )
+        unfilled = for_people(unfilled)
         _table_sheet(book, styles, tr(SHEETS["unfilled_quota"]), unfilled)
     finally:
         book.close()
@@ -181,19 +189,29 @@ def _summary_sheet(book: Any, styles: _Styles, plan: Plan, names: Mapping[str, s
     facts: list[tuple[str, Any, Any]] = [
         (tr(N_("Year")), scenario.year, None),
         (tr(N_("Synthetic data")), tr(N_("yes")) if scenario.synthetic else tr(N_("no")), None),
-        (tr(N_("Status")), s.status, None),
+        (tr(N_("Status")), STATUS.label(s.status), None),
+    ]
+    facts += [(tr(COUNTS.get(k, k)), v, styles.number) for k, v in s.counts.to_dict().items()]
+    row = _facts(sheet, facts, row) + 1
+    row = _budget_tables(sheet, styles, plan, names, row) + 1
+    # the optimiser's facts last, for whoever checks the solve
+    sheet.write(row, 0, tr(N_("Technical details")), styles.title)
+    technical: list[tuple[str, Any, Any]] = [
         (tr(N_("Objective")), s.objective, styles.number),
         (tr(N_("Proven lower bound")), s.lower_bound, styles.number),
         (tr(N_("Gap")), s.gap if math.isfinite(s.gap) else None, styles.percent),
     ]
-    facts += [(tr(TERMS.get(k, k)), v, styles.number) for k, v in s.terms.to_dict().items()]
-    facts += [(tr(COUNTS.get(k, k)), v, styles.number) for k, v in s.counts.to_dict().items()]
+    technical += [(tr(TERMS.get(k, k)), v, styles.number) for k, v in s.terms.to_dict().items()]
+    _facts(sheet, technical, row + 1)
+
+
+def _facts(sheet: Any, facts: list[tuple[str, Any, Any]], row: int) -> int:
+    """``label | value`` rows from ``row``; the row after them."""
     for label, value, fmt in facts:
         sheet.write(row, 0, label)
         sheet.write(row, 1, value, fmt)
         row += 1
-    row += 1
-    row = _budget_tables(sheet, styles, plan, names, row)
+    return row
 
 
 TERMS = {
@@ -210,8 +228,8 @@ COUNTS = {
     "unplaced": N_("Not placed"),
     "quota_units": N_("Quota"),
     "quota_unfilled_units": N_("Quota left unfilled"),
-    "relay_open_seats": N_("Open relay seats"),
-    "relay_empty_seats": N_("Empty relay seats"),
+    "relay_open_seats": N_("Relay seats to fill"),
+    "relay_empty_seats": N_("Relay seats left empty"),
     "first_preference": N_("Placed at the first preference"),
     "outside_preferences": N_("Placed outside the preferences"),
     "major_mismatch": N_("Majors that do not fit"),

@@ -13,7 +13,7 @@ import logging
 import re
 import tempfile
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from glob import escape as glob_escape
 from pathlib import Path
@@ -31,6 +31,7 @@ from geodata.workbook import cell_references, read_workbook
 from planner import scenario as sc
 from planner.i18n import N_, Text, normalize
 from planner.issues import Report
+from planner.labels import join_texts
 from planner.schema import ALLOCATION_TABLES, ROUTING_TABLES, TABLES
 
 if TYPE_CHECKING:
@@ -631,9 +632,19 @@ def _assemble(inputs: _Inputs, named: set[str], report: Report) -> sc.ScenarioDa
 def _check_table_sets(named: set[str], file: str, report: Report) -> None:
     """An allocation needs all its tables, routing both of its; a scenario needs one of them."""
 
+    book = file not in (TOML, FRAMES)  # a workbook: its sheets, by the names they have
+    column = None if book else "files"
+
+    def names(tables: Sequence[str]) -> str | Text:
+        if book:
+            return join_texts(Text(TABLES[t].label) for t in tables)
+        return ", ".join(tables)
+
     def lacking(tables: list[str]) -> Text:
         if file == TOML:
             return Text(N_("[files] lacks {tables}"), {"tables": ", ".join(tables)})
+        if book:
+            return Text(N_("the workbook has no sheet {sheets}"), {"sheets": names(tables)})
         return Text(N_("missing: {tables}"), {"tables": ", ".join(tables)})
 
     has_alloc = [t for t in ALLOCATION_TABLES if t in named]
@@ -642,10 +653,10 @@ def _check_table_sets(named: set[str], file: str, report: Report) -> None:
         report.error(
             file,
             None,
-            "files",
+            column,
             "missing-table",
             N_("an allocation scenario needs {needed}; {lacking}"),
-            needed=", ".join(ALLOCATION_TABLES),
+            needed=names(ALLOCATION_TABLES),
             lacking=lacking(missing),
         )
     has_route = [t for t in ROUTING_TABLES if t in named]
@@ -654,7 +665,7 @@ def _check_table_sets(named: set[str], file: str, report: Report) -> None:
         report.error(
             file,
             None,
-            "files",
+            column,
             "missing-table",
             N_("a routing scenario needs stations and stops; {lacking}"),
             lacking=lacking(missing),

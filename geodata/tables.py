@@ -24,6 +24,7 @@ import pandas as pd
 from geodata.limits import cell_too_long, limits, line_too_long, too_many_columns, too_many_rows
 from planner.i18n import N_, Text
 from planner.issues import Report
+from planner.labels import Vocabulary, vocabulary_of
 from planner.schema import Column, Kind, TableSchema
 
 log = logging.getLogger(__name__)
@@ -437,35 +438,8 @@ def _parse_column(
                     what=Text(kind.value),
                 )
         return minutes
-    if kind in (Kind.CHOICE, Kind.DEGREE, Kind.TERM, Kind.FLAG):
-        choices = ("0", "1") if kind is Kind.FLAG else col.choices
-        wrong = ~np.isin(values, choices) & ~empty
-        if wrong.any():
-            idx = np.flatnonzero(wrong)
-            bad[idx] = True
-            what = Text(N_("one of {choices}"), {"choices": ", ".join(choices)})
-            _report_cells(file, col, line, idx, values, what, report)
-        if kind is Kind.FLAG:
-            return values == "1"
-        return values
-    if kind is Kind.CHOICES:
-        allowed = set(col.choices)
-        for i, v in enumerate(values):
-            if not v:
-                continue
-            unknown = [p for p in (s.strip() for s in v.split(";")) if p and p not in allowed]
-            if unknown:
-                bad[i] = True
-                report.error(
-                    file,
-                    int(line[i]),
-                    col.name,
-                    "bad-value",
-                    N_("found {found}; expected ;-separated values from {choices}"),
-                    found=", ".join(map(repr, unknown)),
-                    choices=", ".join(col.choices),
-                )
-        return values
+    if kind in (Kind.CHOICE, Kind.DEGREE, Kind.TERM, Kind.FLAG, Kind.CHOICES):
+        return _parse_coded(values, col, file, line, bad, report)
     # numbers
     number = np.full(len(values), np.nan)
     ok = np.ones(len(values), dtype=bool)
@@ -556,6 +530,57 @@ def _between(col: Column, low: float, high: float) -> Text:
 def _whole(x: float) -> float | int:
     """``1440`` rather than ``1440.0`` in a message."""
     return int(x) if float(x).is_integer() else x
+
+
+def _parse_coded(
+    values: np.ndarray,
+    col: Column,
+    file: str,
+    line: np.ndarray,
+    bad: np.ndarray,
+    report: Report,
+) -> np.ndarray:
+    """A column of codes: each cell may hold the code, its label in either language or a
+    documented synonym (:mod:`planner.labels`) and becomes the code; an unknown value's
+    message lists the labels."""
+    vocabulary = vocabulary_of(col.name, col.choices, col.kind is Kind.FLAG)
+    out = values.astype(object)
+    if vocabulary is None:  # a column of choices without labels: the codes only
+        choices = ("0", "1") if col.kind is Kind.FLAG else col.choices
+        vocabulary = Vocabulary(f"{file}:{col.name}:{choices}", {c: c for c in choices})
+    wrong: list[int] = []
+    for i, v in enumerate(values):
+        if not v:
+            continue
+        if col.kind is Kind.CHOICES:
+            codes, unknown = vocabulary.codes_of_list(str(v))
+            if unknown:
+                bad[i] = True
+                report.error(
+                    file,
+                    int(line[i]),
+                    col.name,
+                    "bad-value",
+                    N_("found {found}; expected ;-separated values from {choices}"),
+                    found=", ".join(map(repr, unknown)),
+                    choices=vocabulary.listing(),
+                )
+            out[i] = ";".join(codes)
+            continue
+        code = vocabulary.code(str(v))
+        if code is None:
+            wrong.append(i)
+        else:
+            out[i] = code
+    if wrong:
+        idx = np.asarray(wrong, dtype=np.int64)
+        bad[idx] = True
+        what = Text(N_("one of {choices}"), {"choices": vocabulary.listing()})
+        _report_cells(file, col, line, idx, values, what, report)
+    codes_out = out.astype(str) if len(out) else values
+    if col.kind is Kind.FLAG:
+        return codes_out == "1"
+    return codes_out
 
 
 def _check_unique(table: ParsedTable, schema: TableSchema, report: Report) -> None:

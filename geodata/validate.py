@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 import geopandas as gpd
@@ -223,12 +223,54 @@ def check_scenario(
         _check_travel(travel, known, report)
 
 
+def _name_for_code(t: ParsedTable, i: int, col: str, geography: Geography, report: Report) -> None:
+    """A county's name typed where its code belongs (``南明区`` for 520102): when the name is
+    that of exactly one county of the geography (within the province of the row's township,
+    if it has one), the reader's ``bad-value`` error of the cell says which code it means."""
+    name = str(t.columns[col][i]).strip()
+    counties = geography.counties
+    found = counties.index[counties["name"] == name]
+    towns = t.columns.get("township_code")
+    if len(found) > 1 and towns is not None and _is_code(str(towns[i]), 9):
+        province = str(towns[i])[:2]
+        found = [k for k in found if str(counties.at[k, "code"]).startswith(province)]
+    if len(found) != 1:
+        return
+    code = str(counties.at[found[0], "code"])
+    line = int(t.line[i])
+    for n, issue in enumerate(report.issues):
+        if (issue.file, issue.line, issue.column, issue.rule) == (t.file, line, col, "bad-value"):
+            report.issues[n] = replace(
+                issue,
+                text=Text(
+                    N_("found {found!r}, the name of county {county}; write its code {code}"),
+                    {"found": name, "county": _county_label(geography, code), "code": code},
+                ),
+            )
+            return
+
+
+def _meant_county(t: ParsedTable, i: int, geography: Geography) -> tuple[str, str] | None:
+    """The county an unknown county code of row ``i`` most likely means: the county of the
+    township code beside it (its first six digits), when that is a county of the geography;
+    ``(county code, township code)`` or None."""
+    towns = t.columns.get("township_code")
+    if towns is None:
+        return None
+    town = str(towns[i])
+    if not _is_code(town, 9) or town[:6] not in geography.index:
+        return None
+    return town[:6], town
+
+
 def _unknown_county(t: ParsedTable, col: str, geography: Geography, report: Report) -> np.ndarray:
     """Flag codes that are well-formed but not a county of the geography; returns a mask."""
     index = geography.index
     codes = t.columns[col]
     unknown = np.zeros(len(t), dtype=bool)
     for i, code in enumerate(codes):
+        if code and not _is_code(code, 6):
+            _name_for_code(t, i, col, geography, report)
         if _is_code(code, 6) and code not in index:
             unknown[i] = True
             what = (
@@ -240,7 +282,22 @@ def _unknown_county(t: ParsedTable, col: str, geography: Geography, report: Repo
                     else None
                 )
             )
-            if what is None:
+            meant = _meant_county(t, i, geography) if what is None else None
+            if meant is not None:
+                report.error(
+                    t.file,
+                    int(t.line[i]),
+                    col,
+                    "unknown-county",
+                    N_(
+                        "county code {code!r} is unknown; did you mean {county}? The township "
+                        "code {township} beside it lies there"
+                    ),
+                    code=str(code),
+                    county=_county_label(geography, meant[0]),
+                    township=meant[1],
+                )
+            elif what is None:
                 report.error(
                     t.file,
                     int(t.line[i]),

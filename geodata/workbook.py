@@ -36,13 +36,17 @@ from xlsxwriter.utility import xl_col_to_name
 from geodata.limits import limits, too_many_columns, too_many_rows
 from geodata.tables import ParsedTable, check_header, drop_long_cells, parse_records
 from geodata.xlsxbook import open_workbook
-from planner.i18n import LANGUAGES, N_, render, speaking
+from planner.i18n import LANGUAGES, N_, Text, render, speaking
 from planner.i18n import _ as tr
 from planner.issues import Report
+from planner.labels import join_texts, vocabulary_of
 from planner.schema import ALLOCATION_TABLES, ROUTING_TABLES, TABLES, Column, Kind, TableSchema
 
 SETTINGS = "settings"
 SETTINGS_LABEL = N_("Settings")
+INSTRUCTIONS = "instructions"
+INSTRUCTIONS_LABEL = N_("Instructions")
+"""The template's first sheet, for people: the reader passes over it."""
 COMMENT_MARK = "#"
 """A row whose first cell starts with this is a comment (the template's example row)."""
 SUFFIXES = (".xlsx", ".xlsm")
@@ -72,6 +76,8 @@ def _table_of(sheet: str) -> str | None:
     name = sheet.strip().casefold()
     if name in _names(SETTINGS_LABEL, SETTINGS):
         return SETTINGS
+    if name in _names(INSTRUCTIONS_LABEL, INSTRUCTIONS):
+        return INSTRUCTIONS
     return next((k for k, s in TABLES.items() if name in _names(s.label, k)), None)
 
 
@@ -146,8 +152,10 @@ def read_workbook(path: Path, report: Report) -> WorkbookTables | None:
                         "expected sheets named like {expected}"
                     ),
                     sheet=sheet_name,
-                    expected=", ".join(s.key for s in TABLES.values()),
+                    expected=join_texts(Text(s.label) for s in TABLES.values()),
                 )
+            continue
+        if key == INSTRUCTIONS:
             continue
         if not visible.get(sheet_name, True):
             report.warning(
@@ -195,8 +203,8 @@ def read_workbook(path: Path, report: Report) -> WorkbookTables | None:
                 "the workbook has no sheet of an allocation table ({allocation}) nor of a "
                 "routing table ({routing}); its sheets: {sheets}"
             ),
-            allocation=", ".join(ALLOCATION_TABLES),
-            routing=", ".join(ROUTING_TABLES),
+            allocation=join_texts(Text(TABLES[t].label) for t in ALLOCATION_TABLES),
+            routing=join_texts(Text(TABLES[t].label) for t in ROUTING_TABLES),
             sheets=", ".join(book.sheet_names) or "-",
         )
     return WorkbookTables(settings, tables, letters, settings_sheet)
@@ -284,6 +292,8 @@ def _table(
             )
         body.append(cells)
         lines.append(i)
+    if not body and schema.key in OPTIONAL_TABLES:
+        return None  # an optional sheet left empty: as if it were not there
     if check_header(header, sheet, schema, report):
         return None
     table = parse_records(header, body, lines, sheet, schema, report, bad)
@@ -379,23 +389,101 @@ TEMPLATE_TABLES: Sequence[str] = (
 )
 """The sheets of the template (previous_plan and travel_times are rarely kept in Excel)."""
 
+OPTIONAL_TABLES: frozenset[str] = frozenset(TABLES) - frozenset(ALLOCATION_TABLES)
+"""Sheets that may be left empty: such a sheet is read as if it were not there (no warning,
+and an empty stations or stops sheet does not ask for routing)."""
+
+
+TABLE_PURPOSES: dict[str, str] = {
+    "quotas": N_(
+        "The quota of each service county: new volunteers in the general posts and in each "
+        "special action."
+    ),
+    "posts": N_("Every post of the service counties: where it is, its category and seats."),
+    "continuing": N_("Two-year volunteers who stay on their post (their seats are taken)."),
+    "applicants": N_("Every applicant: recruiting province, degree, major and wishes."),
+    "pairing": N_("Which recruiting provinces recruit for which service province (对口)."),
+    "targets": N_(
+        "The dispatch target of each service province, the recruitment target of "
+        "each recruiting province."
+    ),
+    "previous_plan": N_("The earlier plan, for a re-plan."),
+    "stations": N_("County service stations with service vehicles (for routing only)."),
+    "stops": N_("Township stops the vehicles visit (for routing only)."),
+    "travel_times": N_("Travel minutes between stations and stops (for routing only)."),
+}
+"""What each sheet is for, in the template's instructions."""
+
 
 def write_template(path: Path, lang: str) -> Path:
-    """An empty scenario workbook in ``lang``: a settings sheet and a sheet per table, each with
-    its headers (with a comment explaining the column), lists to choose from and an example
-    row (a comment row, starting with ``#``)."""
+    """An empty scenario workbook in ``lang``: an instructions sheet, a settings sheet and a
+    sheet per table, each with its headers (with a comment explaining the column), lists of
+    the labels to choose from and an example row (a comment row, starting with ``#``)."""
     with speaking(lang):
         book = open_workbook(path)
         try:
             head = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
             need = book.add_format({"bold": True, "bg_color": "#FCE4D6", "border": 1})
             example = book.add_format({"italic": True, "font_color": "#808080"})
+            wrap = book.add_format({"text_wrap": True, "valign": "top"})
+            title = book.add_format({"bold": True, "font_size": 14})
+            _instructions_sheet(book, title, head, wrap)
             _settings_sheet(book, head, example)
             for key in TEMPLATE_TABLES:
                 _table_sheet(book, TABLES[key], head, need, example)
         finally:
             book.close()
     return path
+
+
+def _instructions_sheet(book: Any, title: Any, head: Any, wrap: Any) -> None:
+    """The first sheet: what to fill in, which sheets are required, an example row of each."""
+    sheet = book.add_worksheet(tr(INSTRUCTIONS_LABEL))
+    sheet.write(0, 0, tr(N_("How to fill in this workbook")), title)
+    notes = [
+        N_("Fill in one sheet per table; keep the first row (the column names) as it is."),
+        N_(
+            "Required sheets must have rows; optional sheets may stay empty (an empty "
+            "sheet is left out)."
+        ),
+        N_(
+            "Where a cell has a list, choose from it: the words of either language are "
+            "accepted (for example 本科 or bachelor)."
+        ),
+        N_("Orange headers are required columns; hover over a header for its explanation."),
+        N_("The grey example row starts with #: it is not read; overwrite or delete it."),
+        N_("Upload the saved workbook on the office pages; problems are named by their cell."),
+    ]
+    for i, note in enumerate(notes, start=2):
+        sheet.write(i, 0, f"{i - 1}. {tr(note)}")
+    row = len(notes) + 3
+    sheet.write_row(
+        row,
+        0,
+        [tr(N_("Sheet")), tr(N_("Required")), tr(N_("What it is for")), tr(N_("Example row"))],
+        head,
+    )
+    required = set(ALLOCATION_TABLES)
+    for key in TEMPLATE_TABLES:
+        schema = TABLES[key]
+        row += 1
+        sheet.write(row, 0, tr(schema.label))
+        sheet.write(row, 1, tr(N_("required")) if key in required else tr(N_("optional")))
+        sheet.write(row, 2, tr(TABLE_PURPOSES[key]), wrap)
+        shown = [f"{tr(c.label)}={_example(c)}" for c in schema.columns if c.example]
+        sheet.write(row, 3, "; ".join(shown), wrap)
+    sheet.set_column(0, 0, 16)
+    sheet.set_column(1, 1, 10)
+    sheet.set_column(2, 2, 50)
+    sheet.set_column(3, 3, 90)
+
+
+def _example(c: Column) -> str:
+    """A column's example value as a person types it (a coded value as its label)."""
+    vocabulary = vocabulary_of(c.name, c.choices, c.kind is Kind.FLAG)
+    if vocabulary is None or not c.example:
+        return c.example
+    return vocabulary.label(c.example)
 
 
 def _settings_sheet(book: Any, head: Any, example: Any) -> None:
@@ -428,8 +516,8 @@ def _table_sheet(book: Any, schema: TableSchema, head: Any, need: Any, example: 
     for j, c in enumerate(schema.columns):
         sheet.write(0, j, tr(c.label), need if c.required else head)
         sheet.write_comment(0, j, _comment(c), {"x_scale": 2.2, "y_scale": 1.6})
-        choices = ("0", "1") if c.kind is Kind.FLAG else c.choices
-        if choices and c.kind is not Kind.CHOICES:
+        vocabulary = vocabulary_of(c.name, c.choices, c.kind is Kind.FLAG)
+        if vocabulary is not None and c.kind is not Kind.CHOICES:
             sheet.data_validation(
                 1,
                 j,
@@ -437,12 +525,12 @@ def _table_sheet(book: Any, schema: TableSchema, head: Any, need: Any, example: 
                 j,
                 {
                     "validate": "list",
-                    "source": list(choices),
+                    "source": vocabulary.labels_in(),
                     "error_title": tr(c.label),
                     "error_message": tr(N_("choose one of the list")),
                 },
             )
-        value = c.example
+        value = _example(c)
         if j == 0:
             value = f"{COMMENT_MARK} {value}" if value else COMMENT_MARK
         sheet.write_string(1, j, value, example)
@@ -451,16 +539,17 @@ def _table_sheet(book: Any, schema: TableSchema, head: Any, need: Any, example: 
 
 
 def _comment(c: Column) -> str:
-    lines = [
-        f"{tr(c.label)} ({c.name})",
-        tr(c.help),
-        tr(N_("expected: {what}"), what=tr(c.kind.value)),
-    ]
-    if c.choices:
-        lines.append(tr(N_("allowed: {values}"), values=", ".join(c.choices)))
+    lines = [tr(c.label), tr(c.help)]
+    vocabulary = vocabulary_of(c.name, c.choices, c.kind is Kind.FLAG)
+    if vocabulary is not None:
+        lines.append(tr(N_("allowed: {values}"), values=vocabulary.listing().render()))
+        if c.kind is Kind.CHOICES:
+            lines.append(tr(N_("several values are separated by ; or 、")))
+    else:
+        lines.append(tr(N_("expected: {what}"), what=tr(c.kind.value)))
     if c.required:
         lines.append(tr(N_("required")))
     elif c.default:
-        lines.append(tr(N_("empty: {default}"), default=c.default))
+        lines.append(tr(N_("empty: {default}"), default=_example(replace(c, example=c.default))))
     lines.append(tr(N_("A row whose first cell starts with # is not read (like the example).")))
     return "\n".join(lines)

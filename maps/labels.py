@@ -42,6 +42,8 @@ LABELS: dict[str, str] = {
     "category_mobile_service": N_("mobile service"),
     "category_other": N_("other"),
     # legends
+    "legend": N_("Legend"),
+    "legend_flows": N_("line width: volunteers"),
     "legend_posts": N_("Post category"),
     "legend_vehicles": N_("Service vehicles"),
     "legend_met": N_("target met (size: demand)"),

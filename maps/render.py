@@ -294,7 +294,7 @@ def _markers(
             out["routes"] = routes
     if files.coverage is not None:
         coverage = _coverage(files, province, project)
-        if coverage is not None:
+        if coverage is not None and coverage["rows"]:  # no layer, no legend when empty
             out["coverage"] = coverage
     return out
 
@@ -492,6 +492,8 @@ def _counties_json(
             "province": row.province_name,
             "label": f"{row.name} {row.code}",
         }
+        at = row.geometry.representative_point()  # where the county's name is written
+        props["at"] = [round(at.y, 5), round(at.x, 5)]
         for col in ("quota", "placed", "fill", "relay", "budget", "townships", "met"):
             value = getattr(row, col, None)
             if value is not None and np.isfinite(value):
@@ -710,7 +712,7 @@ def _page(payload: dict[str, Any], tiles: str | None) -> str:
     if "routes" in payload:  # one layer; westplan.js shows the day chosen in its day control
         group("stations")
         group("routes")
-    folium.LayerControl(collapsed=False).add_to(m)
+    control = folium.LayerControl(collapsed=False).add_to(m)
 
     data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     data = data.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
@@ -728,7 +730,7 @@ def _page(payload: dict[str, Any], tiles: str | None) -> str:
     refs = ",".join(f'"{k}":{g.get_name()}' for k, g in groups.items())
     call._template = Template(
         "{% macro script(this, kwargs) %}"
-        "westplanMap({{ this._parent.get_name() }}, {" + refs + "});"
+        "westplanMap({{ this._parent.get_name() }}, {" + refs + "}, " + control.get_name() + ");"
         "{% endmacro %}"
     )
     call.add_to(m)

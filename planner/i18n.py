@@ -28,7 +28,7 @@ import io
 import locale as _locale
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
@@ -158,7 +158,7 @@ def render(template: str, fields: Mapping[str, Any] | None = None, lang: str | N
     text = translations(lang).gettext(template)
     if not fields:
         return text
-    values = {k: v.render(lang) if isinstance(v, Text) else v for k, v in fields.items()}
+    values = {k: v.render(lang) if isinstance(v, Text | Place) else v for k, v in fields.items()}
     return text.format(**values)
 
 
@@ -172,7 +172,7 @@ def _n(singular: str, plural: str, n: int, **fields: Any) -> str:
     and filled with ``fields`` and ``n``."""
     lang = language()
     text = translations(lang).ngettext(singular, plural, n)
-    values = {k: v.render(lang) if isinstance(v, Text) else v for k, v in fields.items()}
+    values = {k: v.render(lang) if isinstance(v, Text | Place) else v for k, v in fields.items()}
     return text.format(n=n, **values)
 
 
@@ -203,6 +203,35 @@ class Text:
         return cls(data["template"], {k: _load(v) for k, v in data.get("fields", {}).items()})
 
 
+_PLACE_NAMERS: list[Callable[[str], str]] = []
+
+
+def name_places(namer: Callable[[str], str]) -> None:
+    """Install ``namer`` (code -> name, ``""`` when unknown) to show the :class:`Place` fields
+    of every text by name; ``geodata`` installs the geography's names when it is imported.
+    The core knows codes only."""
+    _PLACE_NAMERS[:] = [namer]
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A province, prefecture or county code inside a sentence for people: shown as its name
+    and code (``江苏省（320000）``) when a namer is installed (:func:`name_places`) and knows
+    the code, else as the code."""
+
+    code: str
+
+    def render(self, lang: str | None = None) -> str:
+        """The place in ``lang`` (default: the language of the moment)."""
+        name = _PLACE_NAMERS[0](self.code) if _PLACE_NAMERS else ""
+        if not name:
+            return self.code
+        return render(N_("{name} ({code})"), {"name": name, "code": self.code}, lang)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
 class _Shown:
     """A stored field that was no plain value: it formats, converts and prints as the value
     did when it was stored."""
@@ -229,6 +258,8 @@ def _dump(value: Any) -> Any:
         return value
     if isinstance(value, Text):
         return {"text": value.to_data()}
+    if isinstance(value, Place):
+        return {"place": value.code}
     if isinstance(value, list):
         return [_dump(v) for v in value]
     if isinstance(value, tuple):
@@ -247,6 +278,8 @@ def _load(data: Any) -> Any:
         return data
     if "text" in data:
         return Text.from_data(data["text"])
+    if "place" in data:
+        return Place(str(data["place"]))
     if "tuple" in data:
         return tuple(_load(v) for v in data["tuple"])
     return _Shown(data["str"], data["repr"])

@@ -39,7 +39,7 @@ class Kind(Enum):
     TIME = N_("a time HH:MM")
     CHOICE = N_("one of the allowed values")
     CHOICES = N_("a ;-separated list of allowed values")
-    DEGREE = N_("a degree (junior_college, bachelor, master or doctor)")
+    DEGREE = N_("a degree (junior college, bachelor, master or doctor)")
     TERM = N_("a term of 1 or 2 years")
 
 
@@ -233,7 +233,7 @@ QUOTAS = TableSchema(
             "barred",
             Kind.FLAG,
             N_("Barred"),
-            N_("1: the county receives no volunteer this year (a serious accident)."),
+            N_("Yes: the county receives no volunteer this year (a serious accident)."),
             "0",
             "0",
         ),
@@ -241,7 +241,7 @@ QUOTAS = TableSchema(
             "served_last_year",
             Kind.FLAG,
             N_("Served last year"),
-            N_("1: the county was a service county last year; 0: it is new."),
+            N_("Yes: the county was a service county last year; no: it is new."),
             "1",
             "1",
         ),
@@ -274,7 +274,9 @@ POSTS = TableSchema(
             "category",
             Kind.CHOICE,
             N_("Category"),
-            N_("The post's category (education, health, a special action, ...)."),
+            N_(
+                "The post's category (education, health, a special action, ...): choose from the list."
+            ),
             "education",
             CATEGORIES,
         ),
@@ -298,7 +300,7 @@ POSTS = TableSchema(
             "relay",
             Kind.FLAG,
             N_("Relay post"),
-            N_("1: a relay post, kept continuous (接力机制)."),
+            N_("Yes: a relay post, kept continuous (接力机制)."),
             "0",
             "0",
         ),
@@ -358,7 +360,7 @@ APPLICANTS = TableSchema(
             "degree",
             Kind.DEGREE,
             N_("Degree"),
-            N_("junior_college, bachelor, master or doctor."),
+            N_("The applicant's highest degree."),
             "bachelor",
             DEGREES,
         ),
@@ -414,7 +416,7 @@ APPLICANTS = TableSchema(
             "health_ok",
             Kind.FLAG,
             N_("Passed health check"),
-            N_("1: passed the health check; 0: not (not placed)."),
+            N_("Yes: passed the health check; no: not (not placed)."),
             "1",
             "1",
         ),
@@ -463,7 +465,10 @@ TARGETS = TableSchema(
             "role",
             Kind.CHOICE,
             N_("Role"),
-            N_("service: dispatch target (计划派遣名额); recruit: recruitment target (招募指标)."),
+            N_(
+                "A service province's dispatch target (计划派遣名额) or a recruiting "
+                "province's recruitment target (招募指标)."
+            ),
             "service",
             ("service", "recruit"),
         ),

@@ -589,7 +589,8 @@ def test_bachelor_share_binds() -> None:
     # every unfilled county names the rule that keeps the 8 juniors out, and the province
     report = build_report(problem, sol)
     assert report.unfilled and all(
-        "8 unplaced: bachelor-share" in str(u["cause"]) and "110000" in str(u["cause"])
+        "8 unplaced: placing one more non-bachelor" in str(u["cause"])
+        and "110000" in str(u["cause"])
         for u in report.unfilled
     )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import sys
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from api.keys import create_key
 from api.server.app import create_app
 from api.settings import Settings
 from tests.api_support import XLSX, Browser, Service, running_service, zip_folder, zip_part
@@ -145,6 +147,16 @@ RULES |= {
     ("GET", f"{OFFICE}/plans/{{plan_id}}"): Rule("any", scoped=True, anon=303),
     ("GET", f"{OFFICE}/plans/{{plan_id}}/map"): Rule("any", scoped=True, anon=303),
     ("GET", f"{OFFICE}/plans/{{plan_id}}/xlsx"): Rule("office", scoped=True, anon=303),
+    ("GET", f"{OFFICE}/template"): Rule("any", anon=303, note="the empty scenario workbook"),
+    ("GET", f"{OFFICE}/keys"): Rule("national", anon=303, note="the keys and their forms"),
+    ("POST", f"{OFFICE}/keys"): Rule("national", 201, anon=303, note="makes a key, shown once"),
+    ("POST", f"{OFFICE}/keys/{{prefix}}/revoke"): Rule(
+        "national", 303, anon=303, note="a spare key of the matrix"
+    ),
+    ("GET", "/api/v1/template"): Rule("any", note="the empty scenario workbook"),
+    ("GET", f"{OFFICE}/plans/{{plan_id}}/placements"): Rule("office", scoped=True, anon=303),
+    ("GET", f"{OFFICE}/plans/{{plan_id}}/placements.xlsx"): Rule("office", scoped=True, anon=303),
+    ("GET", f"{P}/placements"): Rule("office", scoped=True, note="who goes where, JSON pages"),
 }
 
 
@@ -218,6 +230,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     with running_service(settings) as svc:
         ids = svc.upload_and_plan(tiny, OWN) | {"name": "office.css"}
         ids["sweep_id"] = svc.sweep(ids["scenario_id"], SWEEP, OWN)
+        with svc.client.app.state.sessions() as session:  # type: ignore[attr-defined]
+            ids["prefix"] = create_key(session, "viewer", name="spare")[0].prefix
         yield {"svc": svc, "tiny": tiny, "book": book, "ids": ids, "browsers": {}}
 
 
@@ -255,6 +269,8 @@ def _call_page(w: dict[str, Any], method: str, path: str, role: str | None) -> i
         data = {"key": "" if role is None else svc.keys[role]}
     elif path == f"{OFFICE}/language":
         data = {"lang": "en"}
+    elif path == f"{OFFICE}/keys":
+        data = {"role": "viewer", "name": "matrix"}
     elif path == f"{OFFICE}/scenarios":
         files = {"file": ("tiny.xlsx", w["book"].read_bytes(), XLSX)}
     elif path.endswith("/delete"):
@@ -276,7 +292,8 @@ def _call(w: dict[str, Any], method: str, path: str, role: str | None) -> int:
     url = path.format(**_ids(w, method, path))
     kwargs: dict[str, Any] = {"headers": svc.headers(role)}
     if (method, path) == ("POST", "/api/v1/scenarios"):
-        kwargs["files"] = zip_part(zip_folder(w["tiny"]))
+        # bytes of its own per call: the same bytes again would answer the stored one (200)
+        kwargs["files"] = zip_part(zip_folder(w["tiny"], top=f"tiny-{uuid.uuid4().hex[:8]}"))
     if (method, path) == ("POST", "/api/v1/scenarios/{scenario_id}/sweeps"):
         kwargs["json"] = {"vary": SWEEP}
     r = svc.client.request(method, url, **kwargs)

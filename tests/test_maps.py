@@ -430,3 +430,92 @@ def test_missing_assets_are_explained(
 def test_png_overview(plan_dir: Path, tmp_path: Path) -> None:
     out = write_png(plan_dir, out=tmp_path / "r.png", province="520000")
     assert out.is_file() and out.stat().st_size > 10_000
+
+
+def _legend_titles(page: Any) -> list[str]:
+    """The titles of the legend's sections that show."""
+    return page.eval_on_selector_all(
+        ".wp-legend-section",
+        "ss => ss.filter(s => s.offsetParent !== null)"
+        ".map(s => s.querySelector('.wp-title').textContent)",
+    )
+
+
+def test_maps_an_office_reads(
+    plan_dir: Path, routed_dir: Path, chromium: Any, tmp_path: Path
+) -> None:
+    """County names where they fit; a legend section for each drawn layer that is on (the
+    flows too, in a colour no category has) and none for a layer not drawn; empty coverage
+    draws no layer; on a phone (390x844) the layer list and the legend start folded and the
+    legend opens from its button; no flag in the attribution."""
+    labels = map_labels()
+    seen: dict[str, Any] = {}
+
+    def desk(page: Any) -> None:
+        seen["names_start"] = page.evaluate("window.westplan.counts.county_names")
+        seen["flow_colour"] = page.evaluate(
+            "getComputedStyle(document.querySelector('.wp-flow') || document.body).stroke"
+        )
+        page.click(f".leaflet-control-layers-overlays label:has-text('{labels['layer_flows']}')")
+        seen["titles"] = _legend_titles(page)
+        seen["swatches"] = page.eval_on_selector_all(
+            ".wp-legend-row .wp-swatch", "ss => ss.map(s => getComputedStyle(s).backgroundColor)"
+        )
+        page.evaluate("window.westplan.layers.county_names._map.setZoom(3)")
+        page.wait_for_timeout(300)
+        seen["names_far"] = page.evaluate("window.westplan.counts.county_names")
+        page.evaluate(
+            "window.westplan.layers.county_names._map"
+            ".fitBounds(window.westplan.countyBounds[0], {animate: false})"
+        )
+        page.wait_for_timeout(300)
+        seen["names_near"] = page.evaluate("window.westplan.counts.county_names")
+        seen["shown_names"] = page.eval_on_selector_all(
+            ".wp-county-name", "ns => ns.map(n => n.textContent)"
+        )
+        seen["attribution"] = page.inner_html(".leaflet-control-attribution")
+
+    page_file = write_map(plan_dir, out=tmp_path / "office.html", province="520000")
+    v = visit(chromium, page_file, ARTIFACTS / "map-office.png", action=desk)
+    check_clean(v)
+    counties = v.counts["counties"]
+    assert seen["names_start"] <= counties
+    assert seen["names_far"] == 0  # the whole country: no name fits
+    assert 1 <= seen["names_near"] <= counties  # zoomed to a county: its name fits
+    county_names = set(read_table(plan_dir / "seats.csv")["county_code"])
+    assert len(seen["shown_names"]) == seen["names_near"] and county_names
+    assert labels["layer_flows"] in seen["titles"]
+    assert labels["layer_coverage"] not in seen["titles"]
+    assert "<svg" not in seen["attribution"] and "Leaflet" in seen["attribution"]
+    flow = "rgb(17, 17, 17)"
+    if seen["flow_colour"] not in ("none", ""):
+        assert seen["flow_colour"] == flow
+    # the flows' swatch is the only one of its colour: no category, class or vehicle has it
+    assert seen["swatches"].count(flow) == 1, seen["swatches"]
+
+    # a plan whose coverage.csv is empty draws no coverage layer and no legend for it
+    empty = tmp_path / "empty-coverage"
+    shutil.copytree(routed_dir, empty)
+    cov = (empty / "coverage.csv").read_text(encoding="utf-8").splitlines()[0]
+    (empty / "coverage.csv").write_text(cov + "\n", encoding="utf-8")
+    html = render_map(empty)
+    assert '"coverage":' not in html
+
+    # a phone: the layer list and the legend start folded; the legend opens from its button
+    phone: dict[str, Any] = {}
+
+    def fold(page: Any) -> None:
+        phone["layers_open"] = page.evaluate(
+            "document.querySelector('.leaflet-control-layers')"
+            ".classList.contains('leaflet-control-layers-expanded')"
+        )
+        phone["folded"] = _legend_titles(page)
+        page.click(".wp-legend-toggle")
+        phone["open"] = _legend_titles(page)
+
+    v = visit(
+        chromium, page_file, ARTIFACTS / "map-office-phone.png", action=fold, viewport=(390, 844)
+    )
+    check_clean(v)
+    assert phone["layers_open"] is False
+    assert phone["folded"] == [] and phone["open"], phone

@@ -3,6 +3,7 @@ service province, translated headers, print settings; every row of the CSVs is t
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import openpyxl
@@ -11,6 +12,7 @@ import pytest
 
 import planner
 from planner import i18n
+from planner.scenario import CATEGORIES, DEGREES, MAJOR_CLASSES
 from tests.scenario_files import write_tiny
 
 
@@ -102,3 +104,84 @@ def test_the_budget_follows_section_five(planned: tuple[planner.Plan, Path]) -> 
     by_recruit = {r[0][:6]: r[2] for r in cells[recruit + 1 : recruit + 3]}
     counts = a["recruit_province"].value_counts()
     assert by_recruit == {p: int(n) * rules.health_check_cny for p, n in counts.items()}
+
+
+CODE_WORDS = (
+    *CATEGORIES,
+    *DEGREES,
+    *MAJOR_CLASSES,
+    "service",
+    "recruit",
+    "optimal",
+    "time-limit",
+    "gap open",
+    "wasted_seat",
+    "justified_envy",
+    "kept",
+    "moved",
+    "unplaced",
+    "dropout",
+    "no-quota",
+    "barred",
+    "no-open-seat",
+    "quota-0",
+    "health",
+    "pairing",
+    "no-eligible-post",
+    "recruit-target",
+    "bachelor-share",
+    "dispatch-target",
+    "not-selected",
+    "True",
+    "False",
+)
+"""Codes of the contract and of a plan: none may show in a Chinese sheet but in a column whose
+header says it holds codes (代码) or ids (编号)."""
+
+
+def english_codes(text: str) -> list[str]:
+    """The code words in ``text`` (whole words: ``education`` but not ``educational``)."""
+    return [w for w in CODE_WORDS if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text, re.I)]
+
+
+def test_a_chinese_workbook_shows_labels_not_codes(planned: tuple[planner.Plan, Path]) -> None:
+    plan, root = planned
+    folder = root / "labels"
+    with i18n.speaking("zh-CN"):
+        plan.write(folder)
+    book = openpyxl.load_workbook(folder / "plan.xlsx")
+    seen = set()
+    for sheet in book:
+        assert not english_codes(sheet.title), sheet.title
+        rows = list(sheet.iter_rows(values_only=True))
+        header = [str(v or "") for v in rows[0]] if rows else []
+        for row in rows:
+            for j, value in enumerate(row):
+                if not isinstance(value, str):
+                    continue
+                head = header[j] if j < len(header) else ""
+                if "代码" in head or "编号" in head or head == "university":
+                    continue
+                assert not english_codes(value), (sheet.title, head, value)
+                seen.add(value)
+    # the labels are there instead: categories, degrees, majors, yes/no, names, the status
+    for label in (
+        "教育",
+        "农业科技",
+        "本科",
+        "硕士",
+        "教育学",
+        "是",
+        "否",
+        "南明区",
+        "北京市",
+        "最优",
+    ):
+        assert label in seen, label
+    # and the CSVs for machines keep the codes
+    assignments = _csv(folder, "assignments")
+    assert set(assignments["degree"]) <= set(DEGREES)
+    assert set(assignments["category"]) <= set(CATEGORIES)
+    # the unfilled quota sheet has its header even when nothing is unfilled
+    unfilled = [[c.value for c in r] for r in book["未完成名额"].iter_rows()]
+    assert unfilled[0][:3] == ["县代码", "县", "名额"]

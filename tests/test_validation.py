@@ -94,3 +94,71 @@ def test_cli_table_output_is_readable(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert "posts.csv" in proc.stdout and "seats" in proc.stdout and "-2" in proc.stdout
     assert "1 error(s)" in proc.stdout
+
+
+def _post_line(folder: Path, post: str, column: str, value: str) -> int:
+    """Set ``column`` of ``post`` in posts.csv; return the file line of that row."""
+    path = folder / "posts.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    for n, line in enumerate(lines):
+        cells = line.split(",")
+        if cells[0] == post:
+            cells[header.index(column)] = value
+            lines[n] = ",".join(cells)
+            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            return n + 1
+    raise AssertionError(post)
+
+
+def test_an_unknown_county_code_suggests_the_county_of_its_township(tiny_dir: Path) -> None:
+    """A mistyped county code beside a township code of a real county: 'did you mean' that
+    county, by code and name, in either language."""
+    from planner import i18n
+
+    a, _b = tiny_counties()
+    wrong = a.code[:4] + "99"
+    line = _post_line(tiny_dir, "PA1", "county_code", wrong)
+    result = load_scenario(tiny_dir)
+    found = [
+        i
+        for i in result.report.errors
+        if (i.file, i.line, i.rule) == ("posts.csv", line, "unknown-county")
+    ]
+    assert len(found) == 1, result.report.errors
+    assert found[0].column == "county_code"
+    en = found[0].text.render("en")
+    zh = found[0].text.render("zh-CN")
+    assert f"did you mean {a.code} ({a.name})?" in en and f"{a.code}001" in en, en
+    assert f"是否应为 {a.code}（{a.name}）" in zh, zh
+    # a code without a township beside it keeps the plain message
+    (tiny_dir / "quotas.csv").write_text(
+        (tiny_dir / "quotas.csv").read_text(encoding="utf-8").replace(a.code, wrong, 1),
+        encoding="utf-8",
+    )
+    quota = [i for i in load_scenario(tiny_dir).report.errors if i.file == "quotas.csv"]
+    assert quota and all("did you mean" not in i.text.render("en") for i in quota)
+    assert i18n.language()  # untouched
+
+
+def test_a_county_name_where_its_code_belongs_says_the_code(tiny_dir: Path) -> None:
+    a, _b = tiny_counties()
+    line = _post_line(tiny_dir, "PA2", "county_code", a.name)
+    errors = load_scenario(tiny_dir).report.errors
+    cell = [i for i in errors if (i.file, i.line, i.column) == ("posts.csv", line, "county_code")]
+    assert len(cell) == 1 and cell[0].rule == "bad-value", errors
+    assert f"write its code {a.code}" in cell[0].text.render("en")
+    assert f"请填写它的代码 {a.code}" in cell[0].text.render("zh-CN")
+
+
+def test_reasons_name_the_provinces_they_mention() -> None:
+    """A reason names a province by its name and code (江苏省（320000）); the code stays
+    where the machines read it (the reason's code and fields)."""
+    from planner.allocation.report import Reason
+
+    why = Reason("bachelor-share", "320000")
+    assert "来自 江苏省（320000） 的" in why.text.render("zh-CN")
+    assert "江苏省 (320000)" in why.text.render("en")
+    both = Reason("dispatch-target", "520000, 530000").text.render("zh-CN")
+    assert "贵州省（520000）、云南省（530000）" in both, both
+    assert why.code == "bachelor-share" and why.province == "320000"

@@ -164,13 +164,18 @@ def test_the_template(tmp_path: Path, lang: str) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     book = openpyxl.load_workbook(out)
-    expected = [i18n.render("Settings", lang=lang)] + [_label(k, lang) for k in TABLE_FILES]
+    expected = [i18n.render("Instructions", lang=lang), i18n.render("Settings", lang=lang)] + [
+        _label(k, lang) for k in TABLE_FILES
+    ]
     assert book.sheetnames == expected
     posts = book[_label("posts", lang)]
     header = [c.value for c in posts[1]]
     assert header[0] == i18n.render("Post ID", lang=lang)
     assert posts["A2"].value.startswith("#")  # the example row is a comment
-    assert posts["A1"].comment is not None and "post_id" in posts["A1"].comment.text
+    comment = posts["A1"].comment
+    assert (
+        comment is not None and i18n.render("A unique id of the post.", lang=lang) in comment.text
+    )
     category = header.index(i18n.render("Category", lang=lang))
     lists = [dv for dv in posts.data_validations.dataValidation if dv.type == "list"]
     assert any(get_column_letter(category + 1) in str(dv.sqref) for dv in lists)

@@ -60,6 +60,9 @@ class ScenarioRow(Base):
     stored before this was recorded (measured when its key's usage is next counted)."""
     created_by: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    content_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    """SHA-256 of the uploaded bytes (the zip or workbook; files sent one by one: their names
+    and bytes), so the same upload is recognised; NULL for scenarios stored before."""
 
 
 class JobRow(Base):

@@ -18,7 +18,9 @@ from api.server import storage
 from api.server.deps import KeyCache
 from api.server.jobs import JobRunner
 from api.server.language import Language
+from api.server.office import office, template_api
 from api.server.pages import is_page, pages, problem_page
+from api.server.placement_routes import placement_api, placement_pages
 from api.server.problems import ApiProblem
 from api.server.routes import api, root
 from api.server.security import BodyLimit, HeadAsGet, SecurityHeaders, ServerErrors, finite
@@ -85,6 +87,10 @@ def create_app(settings: Settings | None = None, run_jobs: bool = True) -> FastA
     app.include_router(root)
     app.include_router(api)
     app.include_router(pages)
+    app.include_router(office)
+    app.include_router(template_api)
+    app.include_router(placement_pages)
+    app.include_router(placement_api)
 
     @app.exception_handler(ApiProblem)
     async def _problem(request: Request, exc: ApiProblem) -> Response:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import math
 import secrets
 from pathlib import Path
 from typing import Annotated, Any
@@ -56,14 +57,20 @@ from api.server.deps import (
     session_principal,
 )
 from api.server.language import COOKIE as LANGUAGE_COOKIE
+from api.server.outcome import outcome_of
 from api.server.problems import ApiProblem
 from api.server.routes import map_response, scenario_public, xlsx_response
 from api.server.schemas import JobCreate
 from api.server.templating import render_template
+from api.server.times import local_date, local_time
 from api.settings import Settings
+from geodata.planbook import TERMS
+from geodata.shown import place_name
 from planner import i18n
 from planner.i18n import N_, _
 from planner.issues import Report, Severity
+from planner.labels import STATUS
+from planner.schema import TABLES
 from planner.summaries import SummaryFile
 
 PREFIX = "/office"
@@ -197,7 +204,8 @@ OfficeDep = Annotated[Principal, Depends(signed_in_office)]
 def _role(who: Principal | None) -> str:
     if who is None:
         return ""
-    return _(ROLES.get(who.role, who.role), province=who.province)
+    shown = place_name(who.province or "") or who.province
+    return _(ROLES.get(who.role, who.role), province=shown)
 
 
 # --- rendering -------------------------------------------------------------------------------
@@ -414,24 +422,30 @@ def home(request: Request, session: SessionDep, settings: SettingsDep, who: Call
         {
             "id": p.id,
             "scenario": s.name,
-            "provinces": ", ".join(sorted(store.provinces(s))),
+            "provinces": ", ".join(place_name(p) or p for p in sorted(store.provinces(s))),
             "stages": [_(STAGES.get(x, x)) for x in p.stages.split(",") if x],
-            "created": f"{p.created_at:%Y-%m-%d %H:%M}",
+            "created": local_time(p.created_at, settings.time_zone),
         }
         for p, s in store.list_plans(session, who)
     ]
     scenarios = (
-        [_scenario_facts(r) for r in store.list_scenarios(session, who)] if who.writes else []
+        [_scenario_facts(r, settings.time_zone) for r in store.list_scenarios(session, who)]
+        if who.writes
+        else []
     )
     return page(request, settings, "home.html", who, plans=plans, scenarios=scenarios)
 
 
-def _scenario_facts(row: ScenarioRow) -> dict[str, Any]:
-    """A scenario's fields as the API answers them, for a page."""
+def _scenario_facts(row: ScenarioRow, zone: str) -> dict[str, Any]:
+    """A scenario's fields as the API answers them, for a page (provinces by name)."""
     fields = scenario_public(row)
     return fields | {
-        "provinces": ", ".join(fields["provinces"]),
-        "created": f"{row.created_at:%Y-%m-%d %H:%M}",
+        "provinces": ", ".join(place_name(p) or p for p in fields["provinces"]),
+        "created": local_time(row.created_at, zone),
+        "tables": {
+            i18n.render(TABLES[k].label) if k in TABLES else k: n
+            for k, n in fields["tables"].items()
+        },
     }
 
 
@@ -448,9 +462,12 @@ def upload(
     if file is None or not file.filename:
         raise ApiProblem(422, N_("choose a scenario file (.zip or .xlsx) first"))
     archive = store.Upload(file.filename, file.content_type, file.file)
-    row = store.create_scenario(session, settings, who, archive, [])
-    note.object_id = row.id
-    return _go(f"{PREFIX}/scenarios/{row.id}")
+    stored = store.create_scenario(session, settings, who, archive, [])
+    note.object_id = stored.row.id
+    if stored.existing:  # the same file again: its scenario, saying so
+        note.detail = "same upload"
+        return _go(f"{PREFIX}/scenarios/{stored.row.id}?same=1")
+    return _go(f"{PREFIX}/scenarios/{stored.row.id}")
 
 
 @pages.get("/scenarios/{scenario_id}", response_class=HTMLResponse, name="office_scenario")
@@ -460,18 +477,25 @@ def scenario(
     session: SessionDep,
     settings: SettingsDep,
     who: OfficeDep,
+    same: bool = False,
 ) -> Any:
     """A scenario: what it holds, its validation table (warnings), the plan form, its plan
-    jobs (sweeps are started and read through the JSON API)."""
+    jobs (sweeps are started and read through the JSON API); with ``same``, a note that the
+    file just uploaded is this scenario's (the same bytes: nothing new was stored)."""
     row = store.get_scenario(session, who, scenario_id)
-    jobs = [_job_facts(j) for j in store.list_jobs(session, who, scenario_id) if j.kind == "plan"]
+    jobs = [
+        _job_facts(j, settings.time_zone)
+        for j in store.list_jobs(session, who, scenario_id)
+        if j.kind == "plan"
+    ]
     issues = issue_rows(Report.from_data(row.validation))
     return page(
         request,
         settings,
         "scenario.html",
         who,
-        scenario=_scenario_facts(row),
+        scenario=_scenario_facts(row, settings.time_zone),
+        same=same,
         issues=issues,
         jobs=jobs,
         plans=sum(1 for j in jobs if j["plan_id"]),
@@ -535,7 +559,7 @@ def start_plan(
     return _go(f"{PREFIX}/jobs/{job.id}")
 
 
-def _job_facts(job: Any) -> dict[str, Any]:
+def _job_facts(job: Any, zone: str) -> dict[str, Any]:
     final = job.state in store.FINAL
     return {
         "id": job.id,
@@ -548,7 +572,7 @@ def _job_facts(job: Any) -> dict[str, Any]:
         "plan_id": job.plan_id,
         "plan_url": f"{PREFIX}/plans/{job.plan_id}" if job.plan_id else None,
         "language": LANGUAGE_NAMES.get(job.language or "", ""),
-        "created": f"{job.created_at:%Y-%m-%d %H:%M}",
+        "created": local_time(job.created_at, zone),
     }
 
 
@@ -564,37 +588,55 @@ def job_page(
         settings,
         "job.html",
         who,
-        job=_job_facts(job),
-        scenario=_scenario_facts(row),
+        job=_job_facts(job, settings.time_zone),
+        scenario=_scenario_facts(row, settings.time_zone),
         progress_url=f"{PREFIX}/jobs/{job.id}/progress",
     )
 
 
 @pages.get("/jobs/{job_id}/progress", name="office_job_progress")
-def job_progress(job_id: str, session: SessionDep, who: OfficeDep) -> JSONResponse:
+def job_progress(
+    job_id: str, session: SessionDep, settings: SettingsDep, who: OfficeDep
+) -> JSONResponse:
     """What the job page's script polls: state, stage and progress in the page's language."""
-    return JSONResponse(_job_facts(store.get_job(session, who, job_id)))
+    return JSONResponse(_job_facts(store.get_job(session, who, job_id), settings.time_zone))
 
 
 @pages.get("/plans/{plan_id}", response_class=HTMLResponse, name="office_plan_page")
 def plan_page(
-    plan_id: str, request: Request, session: SessionDep, settings: SettingsDep, who: CallerDep
+    plan_id: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    who: CallerDep,
+    sort: str = "unfilled",
 ) -> Any:
-    """A plan: its main numbers, the map, the workbook (office keys)."""
+    """A plan: what an office decides on first (counties, relay posts, budget, unplaced; office
+    keys), the map, the workbook, then the optimiser's numbers folded."""
     plan = store.get_plan(session, who, plan_id)
     row = session.get(ScenarioRow, plan.scenario_id)
     assert row is not None
-    summary = results.summary(store.plan_dir(settings, plan.id))
+    folder = store.plan_dir(settings, plan.id)
+    summary = results.summary(folder)
     stages = plan.stages.split(",")
+    allocation = "allocation" in stages
     return page(
         request,
         settings,
         "plan.html",
         who,
-        plan={"id": plan.id, "created": f"{plan.created_at:%Y-%m-%d %H:%M}"},
-        scenario={"name": row.name, "provinces": ", ".join(sorted(store.provinces(row)))},
+        plan={"id": plan.id, "created": local_time(plan.created_at, settings.time_zone)},
+        scenario={
+            "name": row.name,
+            "provinces": ", ".join(place_name(p) or p for p in sorted(store.provinces(row))),
+        },
         facts=_plan_facts(summary),
-        workbook="allocation" in stages and who.writes,
+        technical=_technical_facts(summary),
+        workbook=allocation and who.writes,
+        outcome=outcome_of(folder, summary.plan, sort)
+        if allocation and who.writes and summary.plan is not None
+        else None,
+        sort=sort,
     )
 
 
@@ -605,9 +647,7 @@ def _plan_facts(summary: SummaryFile) -> list[tuple[str, str]]:
     if plan is not None:
         counts = plan.counts
         facts += [
-            (_("status"), _(plan.status) if plan.status else ""),
-            (_("objective"), f"{plan.objective:,.2f}"),
-            (_("gap"), f"{plan.gap:.4%}"),
+            (_("status"), STATUS.label(plan.status) if plan.status else ""),
             (_("placed / applicants"), f"{counts.placed:,} / {counts.applicants:,}"),
             (
                 _("quota units unfilled"),
@@ -620,7 +660,7 @@ def _plan_facts(summary: SummaryFile) -> list[tuple[str, str]]:
             (_("budget (CNY / year)"), f"{plan.budget_cny.total:,}"),
         ]
     routing = summary.routing
-    if routing is not None:
+    if routing is not None and routing.demand:  # no routing facts without vehicles and stops
         facts += [
             (_("routes"), f"{routing.routes:,}"),
             (
@@ -632,6 +672,21 @@ def _plan_facts(summary: SummaryFile) -> list[tuple[str, str]]:
                 _("{n:,} of {total:,}", n=routing.townships_met, total=routing.townships),
             ),
         ]
+    return facts
+
+
+def _technical_facts(summary: SummaryFile) -> list[tuple[str, str]]:
+    """The optimiser's numbers (objective, bound, gap, the six terms), for the folded 技术细节."""
+    plan = summary.plan
+    if plan is None:
+        return []
+    gap = plan.gap
+    facts = [
+        (_("objective"), f"{plan.objective:,.2f}"),
+        (_("Proven lower bound"), f"{plan.lower_bound:,.2f}"),
+        (_("gap"), f"{gap:.4%}" if math.isfinite(gap) else str(gap)),
+    ]
+    facts += [(_(TERMS.get(k, k)), f"{v:,.2f}") for k, v in plan.terms.to_dict().items()]
     return facts
 
 
@@ -654,5 +709,13 @@ async def plan_map(
     dependencies=[Depends(audited("download", "xlsx", caller=session_principal))],
 )
 def plan_xlsx(plan_id: str, session: SessionDep, settings: SettingsDep, who: OfficeDep) -> Any:
-    """The plan's workbook ``plan.xlsx`` (as ``GET /api/v1/plans/{id}/xlsx``)."""
-    return xlsx_response(settings, store.plan_ref(session, who, plan_id))
+    """The plan's workbook ``plan.xlsx`` (as ``GET /api/v1/plans/{id}/xlsx``), named after
+    the scenario and the day (``宁夏2026年西部计划-方案-2026-12-06.xlsx``)."""
+    plan = store.plan_ref(session, who, plan_id)
+    row = session.get(ScenarioRow, store.get_plan(session, who, plan_id).scenario_id)
+    name = _(
+        "{scenario}-plan-{date}.xlsx",
+        scenario=row.name if row is not None else plan.id,
+        date=local_date(None, settings.time_zone),
+    )
+    return xlsx_response(settings, plan, name)

@@ -147,6 +147,11 @@ def _plan(request: Request, plan: PlanRow, scenario: ScenarioRow) -> PlanPublic:
     response_model=ScenarioCreated,
     responses={
         **_ERRORS,
+        200: {
+            "model": ScenarioCreated,
+            "description": "The same bytes were uploaded before: the scenario the key already "
+            "has, with `existing` true (nothing stored).",
+        },
         400: {"model": Problem, "description": "Unsafe zip (absolute or '..' paths, zip bomb)."},
         413: {"model": Problem, "description": "Upload or a table too large."},
         507: {"model": Problem, "description": "The key's storage quota is reached."},
@@ -156,6 +161,7 @@ def _plan(request: Request, plan: PlanRow, scenario: ScenarioRow) -> PlanPublic:
 )
 def upload_scenario(
     note: Annotated[AuditNote, Depends(audited("upload"))],
+    response: Response,
     session: SessionDep,
     settings: SettingsDep,
     who: OfficeDep,
@@ -173,9 +179,14 @@ def upload_scenario(
         None if file is None else store.Upload(file.filename or "", file.content_type, file.file)
     )
     each = [store.Upload(f.filename or "", f.content_type, f.file) for f in files or []]
-    row = store.create_scenario(session, settings, who, archive, each)
-    note.object_id = row.id
-    return ScenarioCreated(id=row.id, validation=store.validation(row))
+    stored = store.create_scenario(session, settings, who, archive, each)
+    note.object_id = stored.row.id
+    if stored.existing:
+        response.status_code = 200
+        note.detail = "same upload"
+    return ScenarioCreated(
+        id=stored.row.id, validation=store.validation(stored.row), existing=stored.existing
+    )
 
 
 @api.get("/scenarios", response_model=list[ScenarioPublic], responses=_ERRORS)
@@ -436,13 +447,16 @@ def plan_xlsx(plan_id: str, session: SessionDep, settings: SettingsDep, who: Off
     return xlsx_response(settings, store.plan_ref(session, who, plan_id))
 
 
-def xlsx_response(settings: Settings, plan: store.PlanRef) -> FileResponse:
-    """A plan's ``plan.xlsx`` as a download (the API's and the office pages')."""
+def xlsx_response(
+    settings: Settings, plan: store.PlanRef, filename: str | None = None
+) -> FileResponse:
+    """A plan's ``plan.xlsx`` as a download (the API's and the office pages', which name it
+    after the scenario and the date)."""
     path = results.xlsx_file(store.plan_dir(settings, plan.id))
     return FileResponse(
         path,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        filename=f"plan-{plan.id}.xlsx",
+        filename=filename or f"plan-{plan.id}.xlsx",
     )
 
 

@@ -25,10 +25,15 @@ class Problem(BaseModel):
 
 
 class ScenarioCreated(BaseModel):
-    """Answer to an upload: the new scenario's id and its validation report."""
+    """Answer to an upload: the new scenario's id and its validation report; for bytes
+    uploaded before, the scenario the key already has and ``existing`` true."""
 
     id: str
     validation: dict[str, Any]
+    existing: bool = Field(
+        default=False,
+        description="True when the same bytes were uploaded before (nothing new stored).",
+    )
 
 
 class ScenarioDeleted(BaseModel):

@@ -8,6 +8,7 @@ learns that another province's resource exists (404, as for an unknown id).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import re
@@ -136,11 +137,16 @@ class Upload:
     stream: BinaryIO
 
 
-def _copy_limited(src: BinaryIO, dest: Path, start: int, limit: int, what: Text) -> int:
-    """Copy ``src`` to ``dest``; 413 when ``start`` + its size passes ``limit``; return the size."""
+def _copy_limited(
+    src: BinaryIO, dest: Path, start: int, limit: int, what: Text, digest: Any = None
+) -> int:
+    """Copy ``src`` to ``dest``; 413 when ``start`` + its size passes ``limit``; return the size.
+    ``digest`` (a hashlib object) is updated with the bytes copied."""
     written = 0
     with dest.open("wb") as out:
         while chunk := src.read(_CHUNK):
+            if digest is not None:
+                digest.update(chunk)
             written += len(chunk)
             if start + written > limit:
                 raise ApiProblem(
@@ -218,6 +224,12 @@ def _check_magic(path: Path, up: Upload, workbook: bool) -> None:
         magic = f.read(4)
     if magic in _ZIP_MAGIC:
         return
+    if not magic:
+        raise ApiProblem(
+            415,
+            N_("file {file!r} is empty (0 bytes); save the file again and upload that"),
+            file=up.filename,
+        )
     if workbook and magic == _OLE_MAGIC:
         raise ApiProblem(
             415,
@@ -231,14 +243,14 @@ def _check_magic(path: Path, up: Upload, workbook: bool) -> None:
         raise ApiProblem(
             415,
             N_(
-                "file {file!r} is not an Excel workbook (an .xlsx file starts with 'PK'); "
-                "expected an .xlsx workbook"
+                "file {file!r} is not an Excel workbook (perhaps another kind of file renamed "
+                "to .xlsx); expected an .xlsx workbook saved by Excel or WPS"
             ),
             file=up.filename,
         )
     raise ApiProblem(
         415,
-        N_("file {file!r} is not a zip archive (it does not start with 'PK')"),
+        N_("file {file!r} is not a zip archive; expected a .zip of the scenario folder"),
         file=up.filename,
     )
 
@@ -257,7 +269,7 @@ def _check_archive(settings: Settings, path: Path, into: Path) -> None:
         )
 
 
-def _unpack_workbook(settings: Settings, work: Path, up: Upload, ctype: str) -> Path:
+def _unpack_workbook(settings: Settings, work: Path, up: Upload, ctype: str, digest: Any) -> Path:
     """Write an uploaded workbook into ``work/x``; return its path. Its zip is checked as an
     uploaded zip is (members, sizes, ratio) before the workbook reader opens it."""
     if ctype not in WORKBOOK_TYPES:
@@ -274,22 +286,25 @@ def _unpack_workbook(settings: Settings, work: Path, up: Upload, ctype: str) -> 
     root = work / "x"
     root.mkdir()
     book = root / name
-    _copy_limited(up.stream, book, 0, settings.max_upload_bytes, _file_named(up))
+    _copy_limited(up.stream, book, 0, settings.max_upload_bytes, _file_named(up), digest)
     _check_magic(book, up, workbook=True)
     _check_archive(settings, book, work / "check")
     shutil.rmtree(work / "check", ignore_errors=True)
     return book
 
 
-def _unpack(settings: Settings, work: Path, archive: Upload | None, files: list[Upload]) -> Path:
+def _unpack(
+    settings: Settings, work: Path, archive: Upload | None, files: list[Upload], digest: Any
+) -> Path:
     """Write the upload into ``work``; return the folder that holds ``scenario.toml``, or the
-    workbook."""
+    workbook. ``digest`` (a hashlib object) takes the uploaded bytes (of files sent one by one,
+    each name and its bytes)."""
     limit = settings.max_upload_bytes
     if archive is not None:
         up = archive
         ctype = (up.content_type or "").split(";")[0].strip().lower()
         if _is_workbook(up, ctype):
-            return _unpack_workbook(settings, work, up, ctype)
+            return _unpack_workbook(settings, work, up, ctype, digest)
         if ctype not in ZIP_TYPES:
             raise ApiProblem(
                 415,
@@ -302,7 +317,7 @@ def _unpack(settings: Settings, work: Path, archive: Upload | None, files: list[
                 types=", ".join(sorted(ZIP_TYPES)),
             )
         zip_path = work / "upload.zip"
-        _copy_limited(up.stream, zip_path, 0, limit, _file_named(up))
+        _copy_limited(up.stream, zip_path, 0, limit, _file_named(up), digest)
         _check_magic(zip_path, up, workbook=False)
         _check_archive(settings, zip_path, work / "x")
         zip_path.unlink()
@@ -325,7 +340,8 @@ def _unpack(settings: Settings, work: Path, archive: Upload | None, files: list[
                 N_("file name {name!r}; expected a plain name like posts.csv"),
                 name=up.filename,
             )
-        total += _copy_limited(up.stream, root / name, total, limit, Text(N_("the upload")))
+        digest.update(name.encode() + b"\0")
+        total += _copy_limited(up.stream, root / name, total, limit, Text(N_("the upload")), digest)
     if not (root / "scenario.toml").is_file():
         raise ApiProblem(422, N_("the files include no scenario.toml; send it with the tables"))
     _count_rows(root, settings.max_rows)
@@ -343,14 +359,35 @@ def _scope(scenario: Scenario) -> frozenset[str]:
     return frozenset(provinces_of(np.concatenate(used)).tolist())
 
 
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """An upload's scenario: the one just stored, or (``existing``) the scenario the caller
+    already has with the same bytes."""
+
+    row: ScenarioRow
+    existing: bool = False
+
+
+def same_upload(session: Session, who: Principal, content_sha256: str) -> ScenarioRow | None:
+    """The oldest stored scenario with these bytes that ``who`` sees, or None."""
+    rows = session.scalars(
+        select(ScenarioRow)
+        .where(ScenarioRow.content_sha256 == content_sha256)
+        .order_by(ScenarioRow.created_at)
+    )
+    return next((r for r in rows if who.sees(provinces(r))), None)
+
+
 def create_scenario(
     session: Session,
     settings: Settings,
     who: Principal,
     archive: Upload | None,
     files: list[Upload] | None = None,
-) -> ScenarioRow:
+) -> Stored:
     """Unpack, check and validate an upload (a zip, or the files one by one); keep it when valid.
+    The same bytes uploaded again (SHA-256) are not stored twice: the answer is the scenario
+    the caller already has (``existing``).
 
     Raises
     ------
@@ -368,7 +405,9 @@ def create_scenario(
     work = settings.data_dir / "tmp" / sid
     work.mkdir(parents=True)
     try:
-        source = _unpack(settings, work, archive, files)
+        digest = hashlib.sha256()
+        source = _unpack(settings, work, archive, files, digest)
+        content = digest.hexdigest()
         with reading_limits(read_limits(settings)):
             result = load_scenario(source)
         _refuse_too_large(result.report)
@@ -396,6 +435,10 @@ def create_scenario(
                 province=who.province,
                 others=", ".join(sorted(scope - {who.province or ""})) or "-",
             )
+        same = same_upload(session, who, content)  # checked as a new upload was, first
+        if same is not None:
+            log.info("scenario %s uploaded again: same bytes as %s", sid, same.id)
+            return Stored(same, existing=True)
         kept = storage.keep_used(source)  # only what the planner reads
         storage.check_quota(session, settings, who.key_id, kept)
         dest = scenario_dir(settings, sid)
@@ -413,11 +456,12 @@ def create_scenario(
             validation=result.report.to_data(),
             stored_bytes=kept,
             created_by=who.key_id,
+            content_sha256=content,
         )
         session.add(row)
         session.commit()
         log.info("scenario %s (%s) stored", sid, s.name)
-        return row
+        return Stored(row)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -54,6 +54,7 @@
   }
 
   var NO_DATA = "#d9d9d9";
+  var FLOW = "#111111";  /* recruitment flows: dark and dashed, no category's colour */
 
   function countyCard(p) {
     return card(p.name + " " + p.code, [
@@ -92,6 +93,7 @@
           className: "wp-county wp-county-" + metric,
         });
         poly.feature = { type: "Feature", properties: f.p };
+        if (!state.countyBounds[i]) state.countyBounds[i] = poly.getBounds();
         poly.bindTooltip(function () { return el("span", f.p.name + " " + f.p.code); }, { sticky: true });
         poly.bindPopup(function () { return countyCard(f.p); });
         poly.addTo(layer);
@@ -161,13 +163,40 @@
     });
   }
 
+  /* County names on the map, each only at a zoom where it fits inside its county's box. */
+  function countyNames(map, data, state) {
+    if (!data.counties) return;
+    var layer = L.layerGroup().addTo(map);
+    var names = data.counties.map(function (f) {
+      var icon = L.divIcon({ html: el("span", f.p.name, "wp-county-name"), className: "wp-county-label", iconSize: null });
+      return { marker: L.marker(f.p.at, { icon: icon, interactive: false, keyboard: false }), width: 13 * f.p.name.length + 6 };
+    });
+    function place() {
+      var shown = 0;
+      names.forEach(function (n, i) {
+        var b = state.countyBounds[i];
+        var nw = map.latLngToLayerPoint(b.getNorthWest());
+        var se = map.latLngToLayerPoint(b.getSouthEast());
+        var fits = 0.7 * (se.x - nw.x) >= n.width && 0.7 * (se.y - nw.y) >= 16;
+        if (fits) shown += 1;
+        if (fits && !layer.hasLayer(n.marker)) layer.addLayer(n.marker);
+        else if (!fits && layer.hasLayer(n.marker)) layer.removeLayer(n.marker);
+      });
+      state.counts.county_names = shown;
+    }
+    map.on("zoomend", place);
+    place();
+    state.layers.county_names = layer;
+  }
+
   function flows(data, groups, state) {
     var f = data.flows;
     if (!f || !groups.flows) return;
     f.rows.forEach(function (r) {
       var line = L.polyline([[r[0], r[1]], [r[2], r[3]]], {
-        color: "#6a3d9a",
-        opacity: 0.55,
+        color: FLOW,
+        dashArray: "8 5",
+        opacity: 0.75,
         weight: 1.5 + 10 * Math.sqrt(r[4] / Math.max(f.max, 1)),
         className: "wp-flow",
       });
@@ -178,6 +207,7 @@
     });
     state.layers.flows = groups.flows;
     state.counts.flows = f.rows.length;
+    state.legends.push({ group: groups.flows, title: T.layer_flows, items: [[FLOW, T.legend_flows]] });
   }
 
   /* The routes and stops of each day in a layer of its own (state.layers.routes_<i>); the
@@ -333,6 +363,17 @@
     var control = L.control({ position: "topright" });
     var sections = [];
     var box = el("div", null, "wp-box wp-legend");
+    var toggle = el("button", T.legend, "wp-legend-toggle");  // folds the legend (a phone)
+    toggle.type = "button";
+    box.appendChild(toggle);
+    L.DomEvent.on(toggle, "click", function (e) {
+      L.DomEvent.stop(e);
+      box.classList.toggle("wp-folded");
+      toggle.setAttribute("aria-expanded", box.classList.contains("wp-folded") ? "false" : "true");
+      refresh();
+    });
+    if (narrow(map)) box.classList.add("wp-folded");
+    toggle.setAttribute("aria-expanded", box.classList.contains("wp-folded") ? "false" : "true");
     control.onAdd = function () {
       state.legends.forEach(function (entry) {
         var section = el("div", null, "wp-legend-section");
@@ -394,14 +435,20 @@
     state.search = control;
   }
 
-  window.westplanMap = function (map, groups) {
+  /* A phone-sized map: the layer list and the legend start folded. */
+  function narrow(map) {
+    return map.getContainer().clientWidth < 600;
+  }
+
+  window.westplanMap = function (map, groups, layersControl) {
     var data = JSON.parse(document.getElementById("westplan-data").textContent);
     T = data.labels;
-    var state = { layers: {}, counts: {}, legends: [], searchLayer: null, search: null };
+    var state = { layers: {}, counts: {}, legends: [], searchLayer: null, search: null, countyBounds: [] };
     window.westplan = state;
     if (data.bounds) map.fitBounds(data.bounds, { animate: false });  // before clustering
     outlines(data, groups, state);
     counties(data, groups, state);
+    countyNames(map, data, state);
     flows(data, groups, state);
     posts(data, groups, state);
     coverage(data, groups, state);
@@ -409,6 +456,11 @@
     title(map, data);
     legend(map, state);
     search(map, state);
+    if (map.attributionControl) map.attributionControl.setPrefix("Leaflet");  // no flag
+    if (layersControl && narrow(map)) {  // the list opens from its button, closes on the map
+      layersControl.collapse();
+      map.on("click", function () { layersControl.collapse(); });
+    }
     state.ready = performance.now();
   };
 })();

@@ -17,7 +17,7 @@ from planner.allocation.lp import usage as lp_usage
 from planner.allocation.problem import UNBOUNDED, AllocationProblem
 from planner.allocation.solver import AllocationSolution
 from planner.geo import province_of
-from planner.i18n import N_, Text
+from planner.i18n import N_, Place, Text
 from planner.summaries import PlanCounts, Terms
 
 MONTHS = 12
@@ -56,7 +56,7 @@ class Reason:
     @property
     def text(self) -> Text:
         """What the code means for this applicant, read in the reader's language."""
-        return Text(UNPLACED[self.code], {"province": self.province})
+        return Text(UNPLACED[self.code], {"province": _places(self.province)})
 
     @property
     def described(self) -> Text:
@@ -325,7 +325,7 @@ class _Why:
             self.reasons[int(a)] for a in np.setdiff1d(eligible, placed) if int(a) in self.reasons
         )
         parts += [
-            Text(N_("{n} unplaced: {why}"), {"n": n, "why": why.described})
+            Text(N_("{n} unplaced: {why}"), {"n": n, "why": why.text})
             for why, n in sorted(counted.items(), key=lambda item: (item[0].code, item[0].province))
         ]
         return _joined(parts)
@@ -430,4 +430,18 @@ def _empty_relay(
 
 
 def _dispatch_reached(province: str) -> Text:
-    return Text(N_("the dispatch target of {province} is reached (A6)"), {"province": province})
+    return Text(
+        N_("the dispatch target of {province} is reached (A6)"), {"province": Place(province)}
+    )
+
+
+def _places(codes: str) -> Place | Text | str:
+    """``"110000, 320000"`` as places in a sentence (北京市（110000）、江苏省（320000）)."""
+    parts = [c for c in codes.split(", ") if c]
+    if not parts:
+        return codes
+    if len(parts) == 1:
+        return Place(parts[0])
+    return Text(
+        N_("{first}, {rest}"), {"first": Place(parts[0]), "rest": _places(", ".join(parts[1:]))}
+    )
