@@ -177,22 +177,13 @@ def build_flow_network(
     bucket_s = pr.county_s[pr.bucket_county]
     big = n_a
     empty = np.zeros(0, dtype=np.int64)
+    hub_in, hub_out, hub_mid = _hub_blocks(hubs, a0, h0, p0, big)
     parts = [  # (tails, heads, capacities, costs)
         (np.full(n_r, src), r0 + np.arange(n_r), np.minimum(pr.recruit_cap, big), np.zeros(n_r)),
         (feeder, a0 + np.flatnonzero(has_r), np.ones(n_has), np.zeros(n_has)),
         (a0 + direct.a, p0 + direct.p, np.ones(len(direct)), direct.cost),
-        (
-            a0 + (hubs.in_a if hubs else empty),
-            h0 + (hubs.in_hub if hubs else empty),
-            np.ones(len(hubs.in_a) if hubs else 0),
-            hubs.in_cost if hubs else np.zeros(0),
-        ),
-        (
-            h0 + (hubs.out_hub if hubs else empty),
-            p0 + (hubs.out_p if hubs else empty),
-            np.full(len(hubs.out_p) if hubs else 0, big),
-            hubs.out_cost if hubs else np.zeros(0),
-        ),
+        hub_in,
+        hub_out,
         (
             p0 + np.arange(n_p),
             b0 + np.maximum(pr.post_bucket, 0),
@@ -202,12 +193,7 @@ def build_flow_network(
         (b0 + np.arange(n_b), s0 + bucket_s, np.minimum(pr.bucket_cap, big), np.zeros(n_b)),
         (s0 + np.arange(n_s), np.full(n_s, sink), np.minimum(pr.service_cap, big), np.zeros(n_s)),
         (np.asarray([src]), np.asarray([sink]), np.asarray([big]), np.zeros(1)),
-        (
-            h0 + (hubs.mid_from if hubs else empty),
-            h0 + (hubs.mid_to if hubs else empty),
-            np.full(len(hubs.mid_to) if hubs else 0, big),
-            hubs.mid_cost if hubs else np.zeros(0),
-        ),
+        hub_mid,
         (
             r0 + group_r,
             g0 + np.arange(n_g),
@@ -231,6 +217,37 @@ def build_flow_network(
     return FlowNetwork(
         tails, heads, caps, solver_costs, costs, priced, unit, den, offsets, n_nodes, big, scale
     )
+
+
+_Block = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+"""A block of arcs: tails, heads, capacities, costs."""
+
+
+def _hub_blocks(
+    hubs: Hubs | None, a0: int, h0: int, p0: int, big: int
+) -> tuple[_Block, _Block, _Block]:
+    """The hub arcs (empty without hubs): applicant -> hub, hub -> post, preference hub ->
+    county hub; ``a0``, ``h0`` and ``p0`` are the first applicant, hub and post nodes."""
+    empty = np.zeros(0, dtype=np.int64)
+    hub_in = (
+        a0 + (hubs.in_a if hubs else empty),
+        h0 + (hubs.in_hub if hubs else empty),
+        np.ones(len(hubs.in_a) if hubs else 0),
+        hubs.in_cost if hubs else np.zeros(0),
+    )
+    hub_out = (
+        h0 + (hubs.out_hub if hubs else empty),
+        p0 + (hubs.out_p if hubs else empty),
+        np.full(len(hubs.out_p) if hubs else 0, big),
+        hubs.out_cost if hubs else np.zeros(0),
+    )
+    hub_mid = (
+        h0 + (hubs.mid_from if hubs else empty),
+        h0 + (hubs.mid_to if hubs else empty),
+        np.full(len(hubs.mid_to) if hubs else 0, big),
+        hubs.mid_cost if hubs else np.zeros(0),
+    )
+    return hub_in, hub_out, hub_mid
 
 
 def _feeders(
