@@ -30,16 +30,84 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
-from planner.scenario import (
-    BACHELOR_RANK,
-    DEFAULT_FIT,
-    GENERAL_CATEGORIES,
-    HIGH_LIVING_SUBSIDY_AREAS,
-    SPECIAL_ACTIONS,
-    Rules,
-    ScenarioData,
+if TYPE_CHECKING:  # the types of the inputs, for mypy only: nothing of the planner runs here
+    from planner.scenario import Rules, ScenarioData
+
+# The facts of the rules, restated from the spec (/work/shared/spec/planning-model.md,
+# section 2) rather than imported from the planner, so that a wrong constant there is caught
+# here instead of being shared.
+
+DEGREES: tuple[str, ...] = ("junior_college", "bachelor", "master", "doctor")
+"""Degrees in increasing order (A5: junior_college < bachelor < master < doctor)."""
+
+BACHELOR_RANK = DEGREES.index("bachelor")
+"""A4 counts ``bachelor``, ``master`` and ``doctor``: the ranks from this one up."""
+
+SPECIAL_ACTIONS: tuple[str, ...] = (
+    "youth_center",
+    "remote_education",
+    "rural_culture",
+    "procuratorate",
+    "legal_aid",
+    "court",
+    "development_finance",
 )
+"""The special actions (专项行动), in the order of their quota columns; one bucket each (A2)."""
+
+GENERAL_CATEGORIES: tuple[str, ...] = (
+    "education",
+    "health",
+    "agriculture",
+    "mobile_service",
+    "other",
+)
+"""The categories of a county's general bucket (A2)."""
+
+MAJOR_CLASSES: tuple[str, ...] = (
+    "education",
+    "medicine",
+    "agriculture",
+    "law",
+    "economics_finance",
+    "engineering",
+    "science",
+    "humanities",
+    "arts",
+    "management",
+    "other",
+)
+"""The major classes (``other``'s default fit is every class)."""
+
+DEFAULT_FIT: dict[str, frozenset[str]] = {
+    "education": frozenset({"education", "humanities", "science", "arts"}),
+    "health": frozenset({"medicine"}),
+    "mobile_service": frozenset({"medicine"}),
+    "agriculture": frozenset({"agriculture", "science", "engineering"}),
+    "youth_center": frozenset({"education", "humanities", "management", "arts"}),
+    "remote_education": frozenset({"engineering", "science", "education"}),
+    "rural_culture": frozenset({"arts", "humanities"}),
+    "procuratorate": frozenset({"law"}),
+    "legal_aid": frozenset({"law"}),
+    "court": frozenset({"law"}),
+    "development_finance": frozenset({"economics_finance", "management"}),
+    "other": frozenset(MAJOR_CLASSES),
+}
+"""Objective term 4's default fit table: the major classes that fit each category."""
+
+HIGH_LIVING_SUBSIDY_AREAS: tuple[str, ...] = (
+    "54",  # Tibet
+    "5133",  # Ganzi, Sichuan
+    "5132",  # Aba, Sichuan
+    "5134",  # Liangshan, Sichuan
+    "6325",  # Hainan, Qinghai
+    "6328",  # Haixi, Qinghai
+    "6322",  # Haibei, Qinghai
+    "6323",  # Huangnan, Qinghai
+    "5334",  # Diqing, Yunnan
+)
+"""Code prefixes paid the higher living subsidy (section 2.4)."""
 
 EARTH_RADIUS_KM = 6371.0088
 """Mean earth radius (IUGG) of the spec's great-circle distance."""

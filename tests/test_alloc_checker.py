@@ -527,3 +527,17 @@ def test_ten_thousand_applicants_in_a_few_seconds() -> None:
     assert r.counts["placed"] == n
     assert r.rules_broken() == {"A2", "A6"}  # quotas and targets are those of the tiny scenario
     assert elapsed < 10.0
+
+
+def test_the_restated_facts_agree_with_the_planner() -> None:
+    # the checker restates the spec's facts instead of importing them; the two copies agree
+    import planner.scenario as sc
+    from tests import alloc_checker
+
+    assert alloc_checker.DEGREES == sc.DEGREES
+    assert alloc_checker.BACHELOR_RANK == sc.BACHELOR_RANK
+    assert alloc_checker.SPECIAL_ACTIONS == sc.SPECIAL_ACTIONS
+    assert alloc_checker.GENERAL_CATEGORIES == sc.GENERAL_CATEGORIES
+    assert alloc_checker.MAJOR_CLASSES == sc.MAJOR_CLASSES
+    assert alloc_checker.DEFAULT_FIT == sc.DEFAULT_FIT
+    assert alloc_checker.HIGH_LIVING_SUBSIDY_AREAS == sc.HIGH_LIVING_SUBSIDY_AREAS

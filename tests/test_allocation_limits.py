@@ -8,9 +8,10 @@ import pytest
 from geodata.scenario import read_scenario_data
 from planner.allocation import lp
 from planner.allocation.arcs import ArcBuilder
+from planner.allocation.column_generation import lagrangian_bound
 from planner.allocation.pricing import Pricer
 from planner.allocation.problem import AllocationProblem
-from planner.allocation.solver import _lagrangian_bound, solve_allocation
+from planner.allocation.solver import solve_allocation
 from tests.alloc_checker import check_plan
 
 
@@ -24,7 +25,7 @@ def test_lagrangian_bound_never_exceeds_the_optimum(name: str) -> None:
     for per_pref in (1, 3, 10):
         cols, _, _ = pricer.candidates(*zeros, 0.0, max_per_preference=per_pref)
         relaxed = lp.solve(pr, layout, cols, integral=False, time_limit=60)
-        bound = _lagrangian_bound(pr, layout, pricer, relaxed.duals)
+        bound = lagrangian_bound(pr, layout, pricer, relaxed.duals)
         assert bound <= optimum + 1e-6
         assert relaxed.objective >= optimum - 1e-6  # a restricted LP is no lower than the LP
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from api.server.jobs import _fenced, recover
 from api.server.store import scenario_dir
 from api.settings import Settings
 from tests.api_support import running_service, zip_folder, zip_part
+from tests.process_support import session_processes
 from tests.scenario_files import write_tiny
 
 
@@ -164,23 +164,6 @@ time.sleep(60)
 """
 
 
-def _session(sid: int) -> list[int]:
-    """Live (not zombie) processes of session ``sid``."""
-    found = []
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                if os.getsid(int(d.name)) == sid and "Z" not in _state(d):
-                    found.append(int(d.name))
-            except (ProcessLookupError, PermissionError, FileNotFoundError):
-                continue
-    return found
-
-
-def _state(d: Path) -> str:
-    return (d / "stat").read_text().rsplit(")", 1)[1].split()[0]
-
-
 def test_a_worker_and_the_processes_it_forks_die_with_the_server() -> None:
     server = subprocess.Popen(
         [sys.executable, "-c", SERVER, WORKER], stdout=subprocess.PIPE, text=True
@@ -188,12 +171,12 @@ def test_a_worker_and_the_processes_it_forks_die_with_the_server() -> None:
     assert server.stdout is not None
     worker = int(server.stdout.readline())
     end = time.monotonic() + 30
-    while len(_session(worker)) < 3:  # the worker and its two pool processes
-        assert time.monotonic() < end, _session(worker)
+    while len(session_processes(worker)) < 3:  # the worker and its two pool processes
+        assert time.monotonic() < end, session_processes(worker)
         time.sleep(0.1)
     server.kill()
     server.wait()
     end = time.monotonic() + 10
-    while _session(worker):
-        assert time.monotonic() < end, f"orphans: {_session(worker)}"
+    while session_processes(worker):
+        assert time.monotonic() < end, f"orphans: {session_processes(worker)}"
         time.sleep(0.1)

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from geodata import china
+from geodata import china, china_source
 
 HUAIHUA = "431200"
 HECHENG = "431202"
@@ -334,8 +334,8 @@ def test_concurrent_builds_do_not_collide(tmp_path):
 
 
 def test_data_mismatch_raises_clear_error():
-    index = china._read_index()
-    china._check_index(index)  # the installed package passes
+    index = china_source.read_index()
+    china_source.check_index(index)  # the installed package passes
     fewer = index.drop(index[index["level"] == "county"].index[:1])
     with pytest.raises(RuntimeError, match=r"2874 county rows .*expected 2875"):
-        china._check_index(fewer)
+        china_source.check_index(fewer)

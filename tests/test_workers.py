@@ -13,7 +13,7 @@ import pytest
 
 from planner import workers
 from planner.cluster import DaskCluster
-from tests.test_api_jobs import _session
+from tests.process_support import session_processes
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -119,15 +119,15 @@ def test_workers_exit_when_the_process_that_asked_for_them_is_gone() -> None:
     try:
         end = time.monotonic() + 60
         # the requester, the fork server, the resource tracker and two workers
-        while len(_session(requester.pid)) < 5:
-            assert time.monotonic() < end, _session(requester.pid)
+        while len(session_processes(requester.pid)) < 5:
+            assert time.monotonic() < end, session_processes(requester.pid)
             time.sleep(0.2)
     finally:
         requester.kill()
         requester.wait()
     end = time.monotonic() + 15
-    while _session(requester.pid):
-        assert time.monotonic() < end, f"left running: {_session(requester.pid)}"
+    while session_processes(requester.pid):
+        assert time.monotonic() < end, f"left running: {session_processes(requester.pid)}"
         time.sleep(0.2)
 
 

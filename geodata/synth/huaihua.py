@@ -22,6 +22,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geodata.synth.allocation_spec import AllocationSpec
 from geodata.synth.common import (
     GEOMETRY_NOTE,
     SyntheticScenario,
@@ -30,7 +31,9 @@ from geodata.synth.common import (
     make_scenario,
     township_table,
 )
-from geodata.synth.western import AllocationSpec, allocation_scenario_tables, area_of, summarize
+from geodata.synth.counties import area_of
+from geodata.synth.western import allocation_scenario_tables, summarize
+from planner.schema import STATIONS, STOPS
 
 log = logging.getLogger(__name__)
 
@@ -57,31 +60,10 @@ _WINDOWS: tuple[tuple[str, str], ...] = (
 _PRIORITY_MIX = np.array([0.6, 0.3, 0.1])
 """Share of stops with priority 1, 2, 3 (1, the contract default, is the ordinary level)."""
 
-STATION_COLUMNS: tuple[str, ...] = (
-    "station_id",
-    "county_code",
-    "lon",
-    "lat",
-    "vehicles",
-    "clients_per_vehicle_day",
-    "shift_start",
-    "shift_end",
-    "crew_size",
-    "days",
-)
-STOP_COLUMNS: tuple[str, ...] = (
-    "stop_id",
-    "county_code",
-    "lon",
-    "lat",
-    "demand",
-    "township_code",
-    "minutes_per_client",
-    "setup_minutes",
-    "open",
-    "close",
-    "priority",
-)
+STATION_COLUMNS: tuple[str, ...] = tuple(c.name for c in STATIONS.columns)
+"""The columns of ``stations.csv``, in the order of the contract (:data:`planner.schema.STATIONS`)."""
+STOP_COLUMNS: tuple[str, ...] = tuple(c.name for c in STOPS.columns)
+"""The columns of ``stops.csv``, in the order of the contract (:data:`planner.schema.STOPS`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,67 +147,20 @@ def routing_tables(
     if (town_county < 0).any():
         raise ValueError("townships name counties that are not in the county list")
 
-    # Women of reproductive age: a county's total grows with the square root of its area
-    # (large mountain counties have large, sparse townships), split over its townships.
-    women_total = (
-        spec.women_total if spec.women_total is not None else round(WOMEN_PER_TOWNSHIP * spec.stops)
-    )
-    county_women = apportion(
-        women_total,
-        np.sqrt(area_of(counties)) * rng.lognormal(0.0, 0.2, n),
-        minimum=np.bincount(town_county, minlength=n),
-    )
-    women = np.zeros(spec.stops, dtype=np.int64)
-    spread = rng.lognormal(0.0, 0.5, spec.stops)
-    for i in range(n):
-        rows = np.flatnonzero(town_county == i)
-        women[rows] = apportion(int(county_women[i]), spread[rows], minimum=1)
+    women_total, women = _women(counties, town_county, spec, rng)
 
     # One campaign's demand: the same fraction of every township's women, sized for about
     # 2 vehicles x 50 clients a day per station at the mean demand/capacity ratio.
-    lo, hi = spec.clients_per_vehicle_day
     design = n * (spec.vehicles or 2) * 50 * spec.days / spec.demand_ratio
     fraction = spec.demand_ratio * design / women_total
     demand = apportion(max(round(fraction * women_total), spec.stops), women.astype(float), 1)
     county_demand = np.bincount(town_county, weights=demand, minlength=n)
-
-    # Capacity follows demand with a county ratio demand/capacity drawn around
-    # demand_ratio (+-0.2): where it exceeds 1.25 the 80 % target is out of reach.
-    ratio = rng.uniform(spec.demand_ratio - 0.2, spec.demand_ratio + 0.2, n)
-    wanted = county_demand / ratio
-    if spec.vehicles is not None:
-        vehicles = np.full(n, spec.vehicles, dtype=np.int64)
-    else:
-        vehicles = np.clip(np.ceil(wanted / (hi * spec.days)), 1, 3).astype(np.int64)
-    per_day = np.clip(np.round(wanted / (vehicles * spec.days)), lo, hi).astype(np.int64)
-    k_zero = min(spec.zero_vehicle_stations, n - 1) if n > 1 else 0
-    if k_zero:  # among the smaller half of the counties by demand
-        small = np.argsort(county_demand, kind="stable")[: max(k_zero, n // 2)]
-        vehicles[rng.choice(np.sort(small), size=k_zero, replace=False)] = 0
+    vehicles, per_day = _station_capacity(county_demand, spec, rng)
     capacity = int((vehicles * per_day * spec.days).sum())
     demand_total = int(demand.sum())
 
-    seat = np.flatnonzero(np.r_[True, town_county[1:] != town_county[:-1]])
-    stations = pd.DataFrame(
-        {
-            "station_id": [f"S{c}" for c in codes],
-            "county_code": codes,
-            "lon": townships["lon"].to_numpy(float)[seat],
-            "lat": townships["lat"].to_numpy(float)[seat],
-            "vehicles": vehicles,
-            "clients_per_vehicle_day": per_day.astype(np.int64),
-            "shift_start": "08:00",
-            "shift_end": "17:00",
-            "crew_size": np.full(n, spec.crew_size, dtype=np.int64),
-            "days": np.full(n, spec.days, dtype=np.int64),
-        },
-        columns=list(STATION_COLUMNS),
-    )
-    has_window = rng.random(spec.stops) < spec.window_share
-    window = rng.integers(0, len(_WINDOWS), spec.stops)
-    opens = np.where(has_window, np.asarray([w[0] for w in _WINDOWS])[window], "")
-    closes = np.where(has_window, np.asarray([w[1] for w in _WINDOWS])[window], "")
-    priority = rng.choice(3, size=spec.stops, p=_PRIORITY_MIX) + 1
+    stations = _stations(counties, townships, town_county, vehicles, per_day, spec)
+    opens, closes, priority = _stop_windows(spec, rng)
     town_codes = townships["township_code"].to_numpy(str)
     stops = pd.DataFrame(
         {
@@ -252,6 +187,97 @@ def routing_tables(
         capacity,
     )
     return stations, stops
+
+
+def _stations(
+    counties: pd.DataFrame,
+    townships: pd.DataFrame,
+    town_county: np.ndarray,
+    vehicles: np.ndarray,
+    per_day: np.ndarray,
+    spec: RoutingSpec,
+) -> pd.DataFrame:
+    """The stations table: one per county, at its township 001 (the county seat)."""
+    codes = counties["code"].to_numpy(str)
+    n = len(codes)
+    seat = np.flatnonzero(np.r_[True, town_county[1:] != town_county[:-1]])
+    return pd.DataFrame(
+        {
+            "station_id": [f"S{c}" for c in codes],
+            "county_code": codes,
+            "lon": townships["lon"].to_numpy(float)[seat],
+            "lat": townships["lat"].to_numpy(float)[seat],
+            "vehicles": vehicles,
+            "clients_per_vehicle_day": per_day.astype(np.int64),
+            "shift_start": "08:00",
+            "shift_end": "17:00",
+            "crew_size": np.full(n, spec.crew_size, dtype=np.int64),
+            "days": np.full(n, spec.days, dtype=np.int64),
+        },
+        columns=list(STATION_COLUMNS),
+    )
+
+
+def _women(
+    counties: pd.DataFrame, town_county: np.ndarray, spec: RoutingSpec, rng: np.random.Generator
+) -> tuple[int, np.ndarray]:
+    """Women of reproductive age in all and per township.
+
+    A county's total grows with the square root of its area (large mountain counties have
+    large, sparse townships), split over its townships.
+    """
+    n = len(counties)
+    women_total = (
+        spec.women_total if spec.women_total is not None else round(WOMEN_PER_TOWNSHIP * spec.stops)
+    )
+    county_women = apportion(
+        women_total,
+        np.sqrt(area_of(counties)) * rng.lognormal(0.0, 0.2, n),
+        minimum=np.bincount(town_county, minlength=n),
+    )
+    women = np.zeros(spec.stops, dtype=np.int64)
+    spread = rng.lognormal(0.0, 0.5, spec.stops)
+    for i in range(n):
+        rows = np.flatnonzero(town_county == i)
+        women[rows] = apportion(int(county_women[i]), spread[rows], minimum=1)
+    return women_total, women
+
+
+def _station_capacity(
+    county_demand: np.ndarray, spec: RoutingSpec, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Vehicles and clients per vehicle-day of each county's station.
+
+    Capacity follows demand with a county ratio demand/capacity drawn around
+    ``demand_ratio`` (+-0.2): where it exceeds 1.25 the 80 % target is out of reach; a few
+    stations of the smaller counties get no vehicle.
+    """
+    n = len(county_demand)
+    lo, hi = spec.clients_per_vehicle_day
+    ratio = rng.uniform(spec.demand_ratio - 0.2, spec.demand_ratio + 0.2, n)
+    wanted = county_demand / ratio
+    if spec.vehicles is not None:
+        vehicles = np.full(n, spec.vehicles, dtype=np.int64)
+    else:
+        vehicles = np.clip(np.ceil(wanted / (hi * spec.days)), 1, 3).astype(np.int64)
+    per_day = np.clip(np.round(wanted / (vehicles * spec.days)), lo, hi).astype(np.int64)
+    k_zero = min(spec.zero_vehicle_stations, n - 1) if n > 1 else 0
+    if k_zero:  # among the smaller half of the counties by demand
+        small = np.argsort(county_demand, kind="stable")[: max(k_zero, n // 2)]
+        vehicles[rng.choice(np.sort(small), size=k_zero, replace=False)] = 0
+    return vehicles, per_day
+
+
+def _stop_windows(
+    spec: RoutingSpec, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``open``, ``close`` (``""``: no window) and ``priority`` of each stop."""
+    has_window = rng.random(spec.stops) < spec.window_share
+    window = rng.integers(0, len(_WINDOWS), spec.stops)
+    opens = np.where(has_window, np.asarray([w[0] for w in _WINDOWS])[window], "")
+    closes = np.where(has_window, np.asarray([w[1] for w in _WINDOWS])[window], "")
+    priority = rng.choice(3, size=spec.stops, p=_PRIORITY_MIX) + 1
+    return opens, closes, priority
 
 
 def county_coverage_ratio(stations: pd.DataFrame, stops: pd.DataFrame) -> pd.Series:

@@ -37,6 +37,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geodata.synth.allocation_spec import AllocationSpec
 from geodata.synth.common import (
     GEOMETRY_NOTE,
     MAINLAND_PROVINCES,
@@ -45,17 +46,9 @@ from geodata.synth.common import (
     make_scenario,
     township_table,
 )
+from geodata.synth.counties import area_of, choose_counties, county_weights, townships_by_area
 from geodata.synth.huaihua import RoutingSpec, routing_tables, stops_per_county
-from geodata.synth.western import (
-    AllocationSpec,
-    allocation_scenario_tables,
-    area_of,
-    choose_counties,
-    county_weights,
-    summarize,
-    townships_by_area,
-    western_counties,
-)
+from geodata.synth.western import allocation_scenario_tables, summarize, western_counties
 
 log = logging.getLogger(__name__)
 

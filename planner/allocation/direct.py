@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.sat.python import cp_model
 
-from planner.allocation.arcs import ArcBuilder
+from planner.allocation.arcs import ArcBuilder, Arcs
 from planner.allocation.lp import share_fraction
 from planner.allocation.problem import UNBOUNDED, AllocationProblem
 
@@ -128,6 +128,36 @@ def solve_direct(
     if n and not np.allclose(scaled, arcs.cost * SCALE, rtol=0.0, atol=1e-6):
         raise ValueError("arc costs must be multiples of 0.01")
 
+    model, x = _model(pr, arcs, scaled)
+    solver = _solver(time_limit, workers)
+    status = solver.solve(model)
+    name = solver.status_name(status)
+    post_of = np.full(pr.n_applicants, -1, dtype=np.int64)
+    constant = pr.constant()
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        values = np.fromiter((solver.boolean_value(v) for v in x), dtype=bool, count=n)
+        post_of[arcs.a[values]] = arcs.p[values]
+        objective = constant + int(scaled[values].sum()) / SCALE
+    else:
+        objective = float("inf")
+    bound = constant + solver.best_objective_bound / SCALE
+    return DirectSolution(
+        post_of=post_of,
+        objective=float(objective),
+        bound=float(bound),
+        optimal=status == cp_model.OPTIMAL,
+        status=name,
+        seconds=time.perf_counter() - t0,
+        n_vars=n,
+    )
+
+
+def _model(
+    pr: AllocationProblem, arcs: Arcs, scaled: np.ndarray
+) -> tuple[cp_model.CpModel, list[cp_model.IntVar]]:
+    """One boolean per arc, the rules A1, A2, A3 (seat counts), A4 and A6 as rows, and the
+    objective in units of ``1 / SCALE``."""
+    n = len(arcs)
     model = cp_model.CpModel()
     x = [model.new_bool_var("") for _ in range(n)]
 
@@ -173,7 +203,11 @@ def solve_direct(
                 <= 0
             )
     model.minimize(cp_model.LinearExpr.weighted_sum(x, scaled.tolist()))
+    return model, x
 
+
+def _solver(time_limit: float, workers: int) -> cp_model.CpSolver:
+    """CP-SAT with the parameters that prove this model's optimum (see the comment)."""
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = float(time_limit)
     solver.parameters.num_workers = int(workers)
@@ -187,23 +221,4 @@ def solve_direct(
     solver.parameters.cp_model_presolve = False
     solver.parameters.add_lp_constraints_lazily = False
     solver.parameters.root_lp_iterations = 1_000_000
-    status = solver.solve(model)
-    name = solver.status_name(status)
-    post_of = np.full(pr.n_applicants, -1, dtype=np.int64)
-    constant = pr.constant()
-    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        values = np.fromiter((solver.boolean_value(v) for v in x), dtype=bool, count=n)
-        post_of[arcs.a[values]] = arcs.p[values]
-        objective = constant + int(scaled[values].sum()) / SCALE
-    else:
-        objective = float("inf")
-    bound = constant + solver.best_objective_bound / SCALE
-    return DirectSolution(
-        post_of=post_of,
-        objective=float(objective),
-        bound=float(bound),
-        optimal=status == cp_model.OPTIMAL,
-        status=name,
-        seconds=time.perf_counter() - t0,
-        n_vars=n,
-    )
+    return solver

@@ -173,32 +173,17 @@ def build_flow_network(
     n_nodes = g0 + n_g
     has_r = pr.app_r >= 0
     n_has = int(has_r.sum())
-    feeder = r0 + pr.app_r[has_r]
-    group_r = np.zeros(0, dtype=np.int64)
-    if groups is not None:
-        in_group = groups.group[has_r] >= 0
-        feeder[in_group] = g0 + groups.group[has_r][in_group]
-        group_r = np.zeros(n_g, dtype=np.int64)
-        group_r[groups.group[has_r][in_group]] = pr.app_r[has_r][in_group]
+    feeder, group_r = _feeders(pr, has_r, groups, r0, g0)
     bucket_s = pr.county_s[pr.bucket_county]
     big = n_a
     empty = np.zeros(0, dtype=np.int64)
+    hub_in, hub_out, hub_mid = _hub_blocks(hubs, a0, h0, p0, big)
     parts = [  # (tails, heads, capacities, costs)
         (np.full(n_r, src), r0 + np.arange(n_r), np.minimum(pr.recruit_cap, big), np.zeros(n_r)),
         (feeder, a0 + np.flatnonzero(has_r), np.ones(n_has), np.zeros(n_has)),
         (a0 + direct.a, p0 + direct.p, np.ones(len(direct)), direct.cost),
-        (
-            a0 + (hubs.in_a if hubs else empty),
-            h0 + (hubs.in_hub if hubs else empty),
-            np.ones(len(hubs.in_a) if hubs else 0),
-            hubs.in_cost if hubs else np.zeros(0),
-        ),
-        (
-            h0 + (hubs.out_hub if hubs else empty),
-            p0 + (hubs.out_p if hubs else empty),
-            np.full(len(hubs.out_p) if hubs else 0, big),
-            hubs.out_cost if hubs else np.zeros(0),
-        ),
+        hub_in,
+        hub_out,
         (
             p0 + np.arange(n_p),
             b0 + np.maximum(pr.post_bucket, 0),
@@ -208,12 +193,7 @@ def build_flow_network(
         (b0 + np.arange(n_b), s0 + bucket_s, np.minimum(pr.bucket_cap, big), np.zeros(n_b)),
         (s0 + np.arange(n_s), np.full(n_s, sink), np.minimum(pr.service_cap, big), np.zeros(n_s)),
         (np.asarray([src]), np.asarray([sink]), np.asarray([big]), np.zeros(1)),
-        (
-            h0 + (hubs.mid_from if hubs else empty),
-            h0 + (hubs.mid_to if hubs else empty),
-            np.full(len(hubs.mid_to) if hubs else 0, big),
-            hubs.mid_cost if hubs else np.zeros(0),
-        ),
+        hub_mid,
         (
             r0 + group_r,
             g0 + np.arange(n_g),
@@ -225,21 +205,82 @@ def build_flow_network(
     heads = np.concatenate([h for _, h, _, _ in parts]).astype(np.int32)
     caps = np.concatenate([k for _, _, k, _ in parts]).astype(np.int64)
     raw = np.concatenate([c for _, _, _, c in parts])
-    unit = cost_unit(raw)
-    costs = np.round(raw * unit).astype(np.int64)
     offsets = np.cumsum([0] + [len(t) for t, _, _, _ in parts])
     app_arcs = slice(offsets[1], offsets[2])
+    unit = cost_unit(raw)
+    costs = np.round(raw * unit).astype(np.int64)
     den = price.denominator if price is not None else 1
     priced = costs * den
     if price is not None:
         priced[app_arcs] += price.numerator[has_r].astype(np.int64) * unit
-    solver_costs = priced
-    scale = 2 * int(np.abs(tiebreak).max(initial=0)) * n_a + 1 if tiebreak is not None else 1
-    if tiebreak is not None and int(np.abs(priced).max(initial=0)) * scale * n_nodes < 2**60:
-        solver_costs = priced * scale  # no overflow in the solver's cost scaling either
-        solver_costs[app_arcs] += tiebreak[has_r].astype(np.int64)
-    else:
-        scale = 1
+    solver_costs, scale = _tie_broken(priced, app_arcs, tiebreak, has_r, n_a, n_nodes)
     return FlowNetwork(
         tails, heads, caps, solver_costs, costs, priced, unit, den, offsets, n_nodes, big, scale
     )
+
+
+_Block = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+"""A block of arcs: tails, heads, capacities, costs."""
+
+
+def _hub_blocks(
+    hubs: Hubs | None, a0: int, h0: int, p0: int, big: int
+) -> tuple[_Block, _Block, _Block]:
+    """The hub arcs (empty without hubs): applicant -> hub, hub -> post, preference hub ->
+    county hub; ``a0``, ``h0`` and ``p0`` are the first applicant, hub and post nodes."""
+    empty = np.zeros(0, dtype=np.int64)
+    hub_in = (
+        a0 + (hubs.in_a if hubs else empty),
+        h0 + (hubs.in_hub if hubs else empty),
+        np.ones(len(hubs.in_a) if hubs else 0),
+        hubs.in_cost if hubs else np.zeros(0),
+    )
+    hub_out = (
+        h0 + (hubs.out_hub if hubs else empty),
+        p0 + (hubs.out_p if hubs else empty),
+        np.full(len(hubs.out_p) if hubs else 0, big),
+        hubs.out_cost if hubs else np.zeros(0),
+    )
+    hub_mid = (
+        h0 + (hubs.mid_from if hubs else empty),
+        h0 + (hubs.mid_to if hubs else empty),
+        np.full(len(hubs.mid_to) if hubs else 0, big),
+        hubs.mid_cost if hubs else np.zeros(0),
+    )
+    return hub_in, hub_out, hub_mid
+
+
+def _feeders(
+    pr: AllocationProblem, has_r: np.ndarray, groups: GroupCap | None, r0: int, g0: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The node that feeds each applicant with a recruiting province (his province's node,
+    or his group's), and the recruiting province's node index of each group."""
+    feeder = r0 + pr.app_r[has_r]
+    group_r = np.zeros(0, dtype=np.int64)
+    if groups is not None:
+        in_group = groups.group[has_r] >= 0
+        feeder[in_group] = g0 + groups.group[has_r][in_group]
+        group_r = np.zeros(len(groups.cap), dtype=np.int64)
+        group_r[groups.group[has_r][in_group]] = pr.app_r[has_r][in_group]
+    return feeder, group_r
+
+
+def _tie_broken(
+    priced: np.ndarray,
+    app_arcs: slice,
+    tiebreak: np.ndarray | None,
+    has_r: np.ndarray,
+    n_a: int,
+    n_nodes: int,
+) -> tuple[np.ndarray, int]:
+    """The solver's costs and their scale: ``priced`` times a scale at which no sum of
+    tie-breaks outweighs one cost unit, plus the tie-break on the applicants' arcs; ``priced``
+    itself (scale 1) without a tie-break or where the scaled costs could overflow."""
+    if tiebreak is None:
+        return priced, 1
+    scale = 2 * int(np.abs(tiebreak).max(initial=0)) * n_a + 1
+    if int(np.abs(priced).max(initial=0)) * scale * n_nodes >= 2**60:
+        return priced, 1
+    solver_costs = priced * scale  # no overflow in the solver's cost scaling either
+    solver_costs[app_arcs] += tiebreak[has_r].astype(np.int64)
+    return solver_costs, scale

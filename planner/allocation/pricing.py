@@ -160,60 +160,95 @@ class Pricer:
             sel = self.app_major[self.pref_a] == m
             if not sel.any():
                 continue
-            fa, farea, frank = self.pref_a[sel], self.pref_area[sel], self.pref_rank[sel]
-            key = base + w.major_mismatch * ((pr.post_fit_mask[p] & (1 << m)) == 0)
-            order = np.lexsort((key, self.member_area))
-            skey = self.member_area[order] * _BIG + key[order]
-            spost = p[order]
-            r = pr.app_r[fa]
-            pair = pr.pair_index[np.maximum(r, 0), self.area_service[farea]]
-            ydp = np.where((r >= 0) & (pair >= 0), pair_dual[np.maximum(pair, 0)], 0.0)
-            rank_cost = np.where(
-                frank == OUTSIDE_RANK, w.outside_preference, w.preference_rank * (frank - 1)
+            found, cut = self._candidates_of_major(
+                m, sel, base, post_dual, app_dual, pair_dual, threshold, max_per_preference
             )
-            limit = threshold + app_dual[fa] + ydp - rank_cost - self.min_subsidy_cost + 1e-9
-            lo = np.searchsorted(skey, farea * _BIG - _BIG / 2)
-            hi = np.searchsorted(skey, farea * _BIG + limit, side="right")
-            n = np.maximum(hi - lo, 0)
-            if max_per_preference is not None:
-                truncated |= bool((n > max_per_preference).any())
-                n = np.minimum(n, max_per_preference)
-            total = int(n.sum())
-            if total == 0:
-                continue
-            a_rep = np.repeat(fa, n)
-            posts = spost[segments(lo, n)]
-            arcs = self.builder.arcs_for_pairs(a_rep, posts)
-            if len(arcs) == 0:
-                continue
-            r2 = pr.app_r[arcs.a]
-            pair2 = pr.pair_index[np.maximum(r2, 0), pr.post_s[arcs.p]]
-            rc = (
-                arcs.cost
-                - post_dual[arcs.p]
-                - app_dual[arcs.a]
-                - np.where(pair2 >= 0, pair_dual[np.maximum(pair2, 0)], 0.0)
-            )
-            keep = rc < threshold
-            out_arcs.append(arcs.take(np.flatnonzero(keep)))
-            out_rc.append(rc[keep])
+            truncated |= cut
+            if found is not None:
+                out_arcs.append(found[0])
+                out_rc.append(found[1])
         if not out_arcs:
             empty = self.builder.arcs_for_pairs(np.zeros(0, np.int64), np.zeros(0, np.int64))
             return empty, np.zeros(0), truncated
-        arcs = Arcs.concat(out_arcs)
-        rc = np.concatenate(out_rc)
-        # the same arc may come from two preferences: keep it once
-        key2 = arcs.a * pr.n_posts + arcs.p
-        order = np.lexsort((rc, key2))
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = key2[order][1:] != key2[order][:-1]
-        idx = order[first]
-        arcs, rc = arcs.take(idx), rc[idx]
+        arcs, rc = _once_each(Arcs.concat(out_arcs), np.concatenate(out_rc), pr.n_posts)
         if max_per_applicant is not None and len(arcs):
-            order = np.lexsort((rc, arcs.a))
-            a_sorted = arcs.a[order]
-            starts = np.searchsorted(a_sorted, a_sorted, side="left")
-            pos = np.arange(len(order)) - starts
-            idx = order[pos < max_per_applicant]
-            arcs, rc = arcs.take(idx), rc[idx]
+            arcs, rc = _cheapest_per_applicant(arcs, rc, max_per_applicant)
         return arcs, rc, truncated
+
+    def _candidates_of_major(
+        self,
+        m: int,
+        sel: np.ndarray,
+        base: np.ndarray,
+        post_dual: np.ndarray,
+        app_dual: np.ndarray,
+        pair_dual: np.ndarray,
+        threshold: float,
+        max_per_preference: int | None,
+    ) -> tuple[tuple[Arcs, np.ndarray] | None, bool]:
+        """:meth:`candidates` for the preferences ``sel`` of the applicants of major class
+        ``m``: their arcs below ``threshold`` and reduced costs (None: none), and whether a
+        scan was cut at ``max_per_preference``. ``base`` is the post part of the reduced cost
+        of each area member."""
+        pr = self.problem
+        w = pr.weights
+        p = self.member_post
+        truncated = False
+        fa, farea, frank = self.pref_a[sel], self.pref_area[sel], self.pref_rank[sel]
+        key = base + w.major_mismatch * ((pr.post_fit_mask[p] & (1 << m)) == 0)
+        order = np.lexsort((key, self.member_area))
+        skey = self.member_area[order] * _BIG + key[order]
+        spost = p[order]
+        r = pr.app_r[fa]
+        pair = pr.pair_index[np.maximum(r, 0), self.area_service[farea]]
+        ydp = np.where((r >= 0) & (pair >= 0), pair_dual[np.maximum(pair, 0)], 0.0)
+        rank_cost = np.where(
+            frank == OUTSIDE_RANK, w.outside_preference, w.preference_rank * (frank - 1)
+        )
+        limit = threshold + app_dual[fa] + ydp - rank_cost - self.min_subsidy_cost + 1e-9
+        lo = np.searchsorted(skey, farea * _BIG - _BIG / 2)
+        hi = np.searchsorted(skey, farea * _BIG + limit, side="right")
+        n = np.maximum(hi - lo, 0)
+        if max_per_preference is not None:
+            truncated |= bool((n > max_per_preference).any())
+            n = np.minimum(n, max_per_preference)
+        total = int(n.sum())
+        if total == 0:
+            return None, truncated
+        a_rep = np.repeat(fa, n)
+        posts = spost[segments(lo, n)]
+        arcs = self.builder.arcs_for_pairs(a_rep, posts)
+        if len(arcs) == 0:
+            return None, truncated
+        r2 = pr.app_r[arcs.a]
+        pair2 = pr.pair_index[np.maximum(r2, 0), pr.post_s[arcs.p]]
+        rc = (
+            arcs.cost
+            - post_dual[arcs.p]
+            - app_dual[arcs.a]
+            - np.where(pair2 >= 0, pair_dual[np.maximum(pair2, 0)], 0.0)
+        )
+        keep = rc < threshold
+        return (arcs.take(np.flatnonzero(keep)), rc[keep]), truncated
+
+
+def _once_each(arcs: Arcs, rc: np.ndarray, n_posts: int) -> tuple[Arcs, np.ndarray]:
+    """The same arc may come from two preferences: keep it once, at its least reduced cost."""
+    key2 = arcs.a * n_posts + arcs.p
+    order = np.lexsort((rc, key2))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = key2[order][1:] != key2[order][:-1]
+    idx = order[first]
+    return arcs.take(idx), rc[idx]
+
+
+def _cheapest_per_applicant(
+    arcs: Arcs, rc: np.ndarray, max_per_applicant: int
+) -> tuple[Arcs, np.ndarray]:
+    """The ``max_per_applicant`` arcs of least reduced cost of each applicant."""
+    order = np.lexsort((rc, arcs.a))
+    a_sorted = arcs.a[order]
+    starts = np.searchsorted(a_sorted, a_sorted, side="left")
+    pos = np.arange(len(order)) - starts
+    idx = order[pos < max_per_applicant]
+    return arcs.take(idx), rc[idx]
