@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from geodata.xlsxbook import open_workbook
 from geodata.shown import COLUMNS as SHOWN_COLUMNS
 from geodata.shown import for_people
+from geodata.xlsxbook import open_workbook
 from planner.geo import provinces_of
 from planner.i18n import N_
 from planner.i18n import _ as tr

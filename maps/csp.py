@@ -106,7 +106,12 @@ def image_sources(tiles: str | None) -> list[str]:
     return [f"{parts.scheme}://{host}"]
 
 
-def policy(page: str, images: Iterable[str] = (), frame_ancestors: bool = True) -> str:
+def policy(
+    page: str,
+    images: Iterable[str] = (),
+    frame_ancestors: bool = True,
+    runtime_styles: Iterable[str] = (),
+) -> str:
     """The Content-Security-Policy that lets ``page`` run its own inline code and nothing else.
 
     Parameters
@@ -117,6 +122,9 @@ def policy(page: str, images: Iterable[str] = (), frame_ancestors: bool = True) 
         Further ``img-src`` sources (a tile server, from :func:`image_sources`).
     frame_ancestors : bool
         Add ``frame-ancestors 'none'`` (for a header; a ``<meta>`` policy cannot carry it).
+    runtime_styles : iterable of str
+        Hash sources (``'sha256-…'``) of style elements that the page's own scripts insert
+        when they run (a bundle's fixed style sheet), which the page text cannot show.
 
     Returns
     -------
@@ -139,7 +147,7 @@ def policy(page: str, images: Iterable[str] = (), frame_ancestors: bool = True) 
             f"the page has inline attributes that its policy would block: {found.handlers[:5]}"
         )
     scripts = sorted({_sha256(s) for s in found.scripts})
-    styles = sorted({_sha256(s) for s in found.styles})
+    styles = sorted({_sha256(s) for s in found.styles} | set(runtime_styles))
     directives = [
         "default-src 'none'",
         " ".join(["script-src 'self'", *scripts]),

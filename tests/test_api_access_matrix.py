@@ -85,6 +85,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/openapi.json"): Rule("public"),
     ("GET", "/docs"): Rule("public"),
     ("GET", "/docs/oauth2-redirect"): Rule("public"),
+    ("GET", "/docs/assets/{asset}"): Rule(
+        "public", note="the docs pages' bundles, from make assets"
+    ),
+    ("GET", "/redoc"): Rule("public"),
     ("GET", "/healthz"): Rule("public"),
     ("GET", "/readyz"): Rule("public"),
     ("GET", "/"): Rule("any", note="lists only what the key sees"),
@@ -228,7 +232,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tiny = write_tiny(tmp / "tiny")
     book = workbook_of(tiny, tmp / "tiny.xlsx", "zh-CN")
     with running_service(settings) as svc:
-        ids = svc.upload_and_plan(tiny, OWN) | {"name": "office.css"}
+        ids = svc.upload_and_plan(tiny, OWN) | {"name": "office.css", "asset": "favicon.png"}
         ids["sweep_id"] = svc.sweep(ids["scenario_id"], SWEEP, OWN)
         with svc.client.app.state.sessions() as session:  # type: ignore[attr-defined]
             ids["prefix"] = create_key(session, "viewer", name="spare")[0].prefix
@@ -250,9 +254,8 @@ def _ids(w: dict[str, Any], method: str, path: str) -> dict[str, str]:
         ids: dict[str, str] = w["ids"]
         return ids
     svc: Service = w["svc"]
-    r = svc.client.post(
-        "/api/v1/scenarios", files=zip_part(zip_folder(w["tiny"])), headers=svc.headers(OWN)
-    )
+    data = zip_folder(w["tiny"], top=f"tiny-{uuid.uuid4().hex[:8]}")  # bytes of its own
+    r = svc.client.post("/api/v1/scenarios", files=zip_part(data), headers=svc.headers(OWN))
     assert r.status_code == 201, r.text
     return {**w["ids"], "scenario_id": r.json()["id"]}
 

@@ -140,3 +140,30 @@ def test_the_workbook_download_is_named_after_the_scenario(world: dict[str, Any]
     header = r.headers["content-disposition"]
     name = unquote(re.search(r"filename\*=(?:UTF-8|utf-8)''(.+)", header).group(1))  # type: ignore[union-attr]
     assert re.fullmatch(r"tiny-方案-\d{4}-\d{2}-\d{2}\.xlsx", name), name
+
+
+def test_assignments_keeps_its_shape_and_placements_is_the_searchable_table(
+    world: dict[str, Any],
+) -> None:
+    """``/assignments`` is not an alias of who goes where (docs/api.md says why): it stays
+    ``assignments.csv`` in pages of offset and limit, while ``/placements`` searches the placed
+    and the unplaced; both agree on who is placed where."""
+    svc: Service = world["svc"]
+    h = svc.headers(OWN)
+    base = f"/api/v1/plans/{world['plan_id']}"
+    table = svc.client.get(f"{base}/assignments", params={"limit": 1000}, headers=h).json()
+    assert set(table) == {"total", "offset", "limit", "items"}
+    found = svc.client.get(f"{base}/placements", params={"reason": "placed"}, headers=h).json()
+    assert set(found) == {"total", "page", "pages", "size", "items", "facets"}
+    assert found["total"] == table["total"] == len(_rows(world["folder"], "assignments"))
+    pairs = {(r["applicant_id"], r["post_id"], r["county_code"]) for r in table["items"]}
+    assert {(r["applicant_id"], r["post_id"], r["county_code"]) for r in found["items"]} == pairs
+    # the schema keeps the two apart: search, facets and pages of numbers only on /placements
+    paths = svc.client.get("/openapi.json").json()["paths"]
+    named = {
+        p: {q["name"] for q in paths[f"/api/v1/plans/{{plan_id}}/{p}"]["get"]["parameters"]}
+        for p in ("assignments", "placements")
+    }
+    assert {"province", "format", "offset", "limit"} <= named["assignments"]
+    assert not {"q", "category", "reason", "page"} & named["assignments"]
+    assert {"q", "county", "category", "reason", "page", "size"} <= named["placements"]

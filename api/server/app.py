@@ -16,6 +16,7 @@ from api.audit import AuditLog
 from api.db.session import make_engine, session_factory, upgrade
 from api.server import storage
 from api.server.deps import KeyCache
+from api.server.docs import docs
 from api.server.jobs import JobRunner
 from api.server.language import Language
 from api.server.office import office, template_api
@@ -79,12 +80,14 @@ def create_app(settings: Settings | None = None, run_jobs: bool = True) -> FastA
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        redoc_url=None,  # ReDoc's CDN scripts and styles would need 'unsafe-inline'
+        docs_url=None,  # /docs and /redoc from the service's own files (api.server.docs)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.throttle = Throttle(settings.auth_failures_per_minute, settings.throttle_storage)
     app.state.keys = KeyCache(settings.key_cache_seconds)
     app.include_router(root)
+    app.include_router(docs)
     app.include_router(api)
     app.include_router(pages)
     app.include_router(office)

@@ -34,28 +34,10 @@ from planner.i18n import _
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
 """The policy of answers that are not HTML (JSON, CSV, files)."""
 
-DOCS_SOURCES = {
-    "script-src": "https://cdn.jsdelivr.net",
-    "style-src": "https://cdn.jsdelivr.net",
-    "img-src": "https://fastapi.tiangolo.com",
-}
-"""The one exception to 'own assets only': FastAPI's interactive docs at ``/docs`` load
-Swagger UI from this CDN (the page holds no data; it reads ``/openapi.json``)."""
-DOCS_PATH = "/docs"
 
-
-def _with_sources(policy: str, extra: dict[str, str]) -> str:
-    out = []
-    for directive in policy.split("; "):
-        name = directive.split(" ", 1)[0]
-        out.append(f"{directive} {extra[name]}" if name in extra else directive)
-    return "; ".join(out)
-
-
-def html_policy(path: str, body: bytes) -> str:
+def html_policy(body: bytes) -> str:
     """The policy of an HTML page the service wrote (hashes of its inline code)."""
-    policy = csp.policy(body.decode("utf-8", errors="replace"))
-    return _with_sources(policy, DOCS_SOURCES) if path == DOCS_PATH else policy
+    return csp.policy(body.decode("utf-8", errors="replace"))
 
 
 @functools.lru_cache(maxsize=256)
@@ -102,9 +84,7 @@ class SecurityHeaders:
                 if message.get("more_body", False):
                     return
                 body = b"".join(parts)
-                MutableHeaders(scope=held)["Content-Security-Policy"] = html_policy(
-                    scope["path"], body
-                )
+                MutableHeaders(scope=held)["Content-Security-Policy"] = html_policy(body)
                 await send(held)
                 message = {"type": "http.response.body", "body": body}
                 held = None
