@@ -134,11 +134,12 @@ def test_an_upload_over_the_keys_quota_answers_507_naming_quota_and_usage(
         ) as svc,
     ):
         settings = svc.settings
-        data = zip_folder(tiny)
+        # each upload its own bytes (the same bytes again would be the same scenario)
+        data, second, third, fourth, fifth = (zip_folder(tiny, top=f"tiny-{n}") for n in range(5))
         first = _upload(svc, data)
         assert first.status_code == 201
-        assert _upload(svc, data).status_code == 201
-        r = _upload(svc, data)
+        assert _upload(svc, second).status_code == 201
+        r = _upload(svc, third)
         assert r.status_code == 507, r.text
         body = r.json()
         assert body["quota_bytes"] == settings.storage_quota_bytes
@@ -147,19 +148,19 @@ def test_an_upload_over_the_keys_quota_answers_507_naming_quota_and_usage(
         assert f"{2 * size:,}" in body["detail"] and "PLANNER_STORAGE_QUOTA_BYTES" in body["detail"]
         zh = svc.client.post(
             "/api/v1/scenarios",
-            files=zip_part(data),
+            files=zip_part(third),
             headers={**svc.headers("national"), "Accept-Language": "zh-CN"},
         )
         assert zh.status_code == 507 and "配额" in zh.json()["detail"]
         # the quota is the key's: another key still uploads; nothing of the refused is kept
-        assert _upload(svc, data, OWN).status_code == 201
+        assert _upload(svc, fourth, OWN).status_code == 201
         assert len(list((settings.data_dir / "scenarios").iterdir())) == 3
         # deleting one of its scenarios makes room again
         sid = first.json()["id"]
         assert (
             svc.client.delete(f"/api/v1/scenarios/{sid}", headers=svc.headers("national"))
         ).status_code == 200
-        assert _upload(svc, data).status_code == 201
+        assert _upload(svc, fifth).status_code == 201
 
 
 def test_delete_removes_the_scenario_its_plans_and_files_and_is_audited(

@@ -17,6 +17,10 @@ from tests.alloc_checker import check_plan
 pytestmark = pytest.mark.slow  # the whole module runs only in `make test`
 
 
+PLACE_NAME_HEADERS = {"County", "Prefecture", "Province", "Recruiting province", "Service province"}
+"""The English headers of the place-name columns plan.xlsx adds after each code column."""
+
+
 def _planner(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "api.cli", *args],
@@ -88,7 +92,12 @@ def test_outputs_exist_and_agree_with_the_independent_checker(prefecture_plan: P
         ("Fairness", "fairness"),
     ):
         sheet = pd.read_excel(xlsx, sheet_name=sheet_name, dtype=object)
-        assert len(sheet.columns) == len(read(f"{name}.csv").columns)
+        # for people each place code is followed by the place's name (a column of its own)
+        names = [c for c in sheet.columns if c in PLACE_NAME_HEADERS]
+        for named in names:
+            code = sheet.columns[sheet.columns.get_loc(named) - 1]
+            assert "code" in str(code).lower(), (named, code)
+        assert len(sheet.columns) - len(names) == len(read(f"{name}.csv").columns)
         assert len(sheet) == len(read(f"{name}.csv"))
     sheets = [pd.read_excel(xlsx, sheet_name=n, dtype=object) for n in provinces]
     for name, sheet in zip(provinces, sheets, strict=True):
