@@ -198,6 +198,8 @@ def _preferences(
     s = code_s[code_id]
     ok = pr.app_health[pref_a] & (r >= 0) & (s >= 0)
     ok &= pr.pair_index[np.maximum(r, 0), np.maximum(s, 0)] >= 0
+    if len(pr.pin_forbid):  # an applicant with a forbidden pair has direct arcs only
+        ok &= ~np.isin(pref_a, pr.pin_restricted)
     # an applicant who names an area twice (a county and, again, outside) keeps the best rank
     named = KeyPacking(("applicant", "area", "rank"), (max(len(codes), 1), RANK_RADIX))
     key = named.pack(pref_a[ok], code_id[ok], pref_rank[ok])
@@ -227,11 +229,15 @@ def build_compact_network(pr: AllocationProblem, builder: ArcBuilder) -> Compact
 
 
 def _keep_arcs(pr: AllocationProblem, builder: ArcBuilder) -> Arcs:
-    """The direct arcs: each previous volunteer's previous post (term 6)."""
+    """The direct arcs: each previous volunteer's previous post (term 6), and every eligible
+    post of an applicant with a forbidden pair (pins; he has no hub arcs)."""
     keep = pr.app_prev_post >= 0
-    return builder.arcs_for_pairs(
-        np.flatnonzero(keep).astype(np.int64), pr.app_prev_post[keep].astype(np.int64)
-    )
+    a = np.flatnonzero(keep).astype(np.int64)
+    p = pr.app_prev_post[keep].astype(np.int64)
+    if len(pr.pin_forbid):
+        pinned = builder.arcs(pr.pin_restricted)
+        a, p = np.concatenate([a, pinned.a]), np.concatenate([p, pinned.p])
+    return builder.arcs_for_pairs(a, p)
 
 
 def _no_hubs() -> Hubs:
