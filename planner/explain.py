@@ -10,7 +10,7 @@ not choose it, read off the plan: the seat went to a cheaper applicant (named, w
 difference of their placements there), the county's quota bucket is full (A2), the pair's
 seats are used up (A3), the bachelor share (A4), the dispatch or recruitment target (A6), the
 degree or major requirement or the health check (A5), no post in that area, or only his own
-placement there costs more.
+placement there costs more; or an equally good plan places him there (a tie).
 """
 
 from __future__ import annotations
@@ -55,10 +55,14 @@ REASONS: dict[str, str] = {
     "pairing": N_("the applicant's province is not paired with this province (A3)"),
     "no-post": N_("no post there takes new volunteers"),
     "costlier": N_("placing the applicant there costs the plan more than where he is"),
+    "tie": N_("an equally good plan places the applicant there (a tie the solver broke)"),
     "unplace-costlier": N_("leaving the applicant unplaced costs the plan more"),
     "infeasible": N_("no plan keeps every rule with the applicant there"),
 }
 """Reason codes of an alternative and their text (a template, in the catalogue)."""
+
+TIE = 1e-6
+"""An alternative within this of the plan's objective is a tie: an equally good plan."""
 
 ALTERNATIVE_COLUMNS = (
     "choice",
@@ -250,6 +254,8 @@ def _alternative(
         why = "bachelor-share" if not pr.app_bachelor[a] else "infeasible"
         return _row(choice, code, post_id, False, np.nan, why, province=str(pr.recruit_code[r]))
     extra = pinned.objective - sol.objective
+    if abs(extra) < TIE:
+        return _row(choice, code, post_id, True, extra, "tie")
     reason, fields = _why(plan, a, p, extra, pinned)
     return _row(choice, code, post_id, True, extra, reason, **fields)
 
@@ -297,4 +303,5 @@ def _unplaced_row(plan: Plan, a: int, limits: Limits) -> dict[str, Any]:
     pinned = _price(plan, Pins(exclude=[str(pr.applicant_id[a])]), limits)
     if pinned is None:
         return _row("unplaced", "", "", False, np.nan, "infeasible")
-    return _row("unplaced", "", "", True, pinned.objective - sol.objective, "unplace-costlier")
+    extra = pinned.objective - sol.objective
+    return _row("unplaced", "", "", True, extra, "tie" if abs(extra) < TIE else "unplace-costlier")

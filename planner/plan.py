@@ -236,6 +236,8 @@ class Plan:
             When the folder's files are not what this scenario and these assignments give
             (another scenario, or files changed by hand).
         """
+        files = dict(files)
+        pins = Pins.from_frame(files.pop("pins")) if "pins" in files else None
         moves = files.get("moves")
         if moves is not None:
             previous = PreviousPlan(
@@ -245,14 +247,22 @@ class Plan:
         data = scenario.data
         problem = AllocationProblem.from_scenario(data)
         solution = _solution_of(problem, files["assignments"], summary)
-        report = build_report(problem, solution)
-        fair = fairness(problem, solution)
+        report, fair = _report(problem, solution, pins)
         for lang in (language(), *LANGUAGES):
             with speaking(lang):
                 tables = plan_tables(data, problem, solution, report, fair)
             if all(_same_csv(tables.get(name), frame) for name, frame in files.items()):
                 return cls(
-                    scenario, problem, solution, report, fair, ReadOnlyFrames(tables), summary, lang
+                    scenario,
+                    problem,
+                    solution,
+                    report,
+                    fair,
+                    ReadOnlyFrames(tables),
+                    summary,
+                    lang,
+                    pins,
+                    summary.pins_cost,
                 )
         differ = sorted(n for n, f in files.items() if not _same_csv(tables.get(n), f))
         raise ValueError(
@@ -406,15 +416,7 @@ def _allocate_pinned(
     if baseline is not None:
         parts += "; the others kept from the baseline"
     solution = dataclasses.replace(solved.solution, notes=[parts, *solved.solution.notes])
-    restricted = restrict(problem, index_pins(problem, pins))
-    report = build_report(problem, solution)
-    excluded = {int(a) for a in index_pins(problem, pins).excluded}
-    reasons = {
-        a: Reason("pinned-exclude") if a in excluded else r
-        for a, r in report.unassigned_reason.items()
-    }
-    report = dataclasses.replace(report, unassigned_reason=reasons)
-    fair = fairness(restricted, solution)
+    report, fair = _report(problem, solution, pins)
     data = scenario.data
     tables = plan_tables(data, problem, solution, report, fair)
     cost = solution.objective - baseline.objective if baseline is not None else None
@@ -447,6 +449,24 @@ def _allocate_pinned(
         pins,
         cost,
     )
+
+
+def _report(
+    problem: AllocationProblem, solution: AllocationSolution, pins: Pins | None
+) -> tuple[PlanReport, Fairness]:
+    """The report and the fairness pairs of a plan; under pins, an excluded applicant's
+    reason is the pin, and fairness looks only at the placements the pins leave open."""
+    report = build_report(problem, solution)
+    if not pins:
+        return report, fairness(problem, solution)
+    ix = index_pins(problem, pins)
+    excluded = {int(a) for a in ix.excluded}
+    reasons = {
+        a: Reason("pinned-exclude") if a in excluded else r
+        for a, r in report.unassigned_reason.items()
+    }
+    report = dataclasses.replace(report, unassigned_reason=reasons)
+    return report, fairness(restrict(problem, ix), solution)
 
 
 def _same_problem(a: AllocationProblem, b: AllocationProblem) -> bool:
