@@ -143,6 +143,8 @@ def explain(plan: Plan, applicant_id: str, limits: Limits | None = None) -> Expl
     if not len(where):
         raise KeyError(f"no applicant {applicant_id!r} in the plan's scenario")
     a = int(where[0])
+    if pr.prev_count or np.any(pr.app_prev_post >= 0):
+        raise ValueError("explaining a re-plan (a plan with a previous plan) is not supported yet")
     sol = plan.solution
     builder = ArcBuilder(pr)
     mine = builder.arcs(np.asarray([a]))
@@ -198,9 +200,13 @@ def _row(
     }
 
 
-def _price(plan: Plan, pins: Pins, limits: Limits) -> AllocationSolution | None:
+REFUSED = {"A1": "seat-taken", "A2": "quota-full", "A3": "pair-seats", "A4": "bachelor-share"}
+"""The reason code of an alternative whose pin is refused by this rule (else infeasible)."""
+
+
+def _price(plan: Plan, pins: Pins, limits: Limits) -> AllocationSolution | str:
     """The certified optimum under ``pins`` from the plan (its touched part solved again), or
-    None when the pins are refused."""
+    the reason code when the pins are refused."""
     try:
         return solve_pinned(
             plan.problem,
@@ -210,8 +216,9 @@ def _price(plan: Plan, pins: Pins, limits: Limits) -> AllocationSolution | None:
             limits.workers,
             plan.solution,
         ).solution
-    except ScenarioError:
-        return None
+    except ScenarioError as exc:
+        rules = {i.rule for i in exc.report.errors}
+        return next((REFUSED[r] for r in sorted(rules) if r in REFUSED), "infeasible")
 
 
 def _area_posts(pr: AllocationProblem, code: str) -> np.ndarray:
@@ -250,9 +257,10 @@ def _alternative(
     if sol.post_of[a] == p:
         return _row(choice, code, post_id, True, 0.0, "placed")
     pinned = _price(plan, Pins(assign={str(pr.applicant_id[a]): post_id}), limits)
-    if pinned is None:
-        why = "bachelor-share" if not pr.app_bachelor[a] else "infeasible"
-        return _row(choice, code, post_id, False, np.nan, why, province=str(pr.recruit_code[r]))
+    if isinstance(pinned, str):
+        fields = {"province": str(pr.recruit_code[r]), "other": "", "delta": ""}
+        fields["pair"] = f"{pr.service_code[s]} <- {pr.recruit_code[r]}"
+        return _row(choice, code, post_id, False, np.nan, pinned, **fields)
     extra = pinned.objective - sol.objective
     if abs(extra) < TIE:
         return _row(choice, code, post_id, True, extra, "tie")
@@ -301,7 +309,7 @@ def _unplaced_row(plan: Plan, a: int, limits: Limits) -> dict[str, Any]:
         row["reason"] = reason.text.render()
         return row
     pinned = _price(plan, Pins(exclude=[str(pr.applicant_id[a])]), limits)
-    if pinned is None:
+    if isinstance(pinned, str):
         return _row("unplaced", "", "", False, np.nan, "infeasible")
     extra = pinned.objective - sol.objective
     return _row("unplaced", "", "", True, extra, "tie" if abs(extra) < TIE else "unplace-costlier")

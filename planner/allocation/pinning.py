@@ -389,8 +389,12 @@ def _solve(
     # above the value range of every plan: a plan breaking a pin then always loses
     bonuses.append(int(2 * (pr.n_applicants + 1) * (largest + 1)))
     for bonus in bonuses if len(ix.assign_a) else bonuses[:1]:
-        forced = force(restricted, ix, bonus) if len(ix.assign_a) else restricted
-        sol, n_parts = _solve_forced(pr, forced, ix, time_limit, gap_tolerance, workers, baseline)
+        if not len(ix.assign_a):
+            bonus = 0
+        forced = force(restricted, ix, bonus) if bonus else restricted
+        sol, n_parts = _solve_forced(
+            pr, forced, ix, bonus, time_limit, gap_tolerance, workers, baseline
+        )
         if np.all(sol.post_of[ix.assign_a] == ix.assign_p):
             return sol, n_parts
     return None
@@ -400,13 +404,14 @@ def _solve_forced(
     pr: AllocationProblem,
     forced: AllocationProblem,
     ix: Indexed,
+    bonus: int,
     time_limit: float,
     gap_tolerance: float,
     workers: int | None,
     baseline: AllocationSolution | None,
 ) -> tuple[AllocationSolution, int]:
-    """Solve ``forced`` (all of it, or with a baseline its touched parts) and express the plan
-    and its bound in ``pr``'s objective."""
+    """Solve ``forced`` (all of it, or with a baseline its touched parts; ``bonus``: that of
+    its assign pins, 0 without) and express the plan and its bound in ``pr``'s objective."""
     builder = ArcBuilder(pr)
     if baseline is None:
         sol = solve_allocation(forced, time_limit, gap_tolerance, workers)
@@ -432,9 +437,9 @@ def _solve_forced(
         base_arcs = builder.arcs_for_pairs(part.applicants[placed], base[placed])
         # the part's share of the baseline's objective is at least its share of the bound
         bound -= float(base_arcs.cost.sum())
-        k = int(np.sum(part.problem.app_prev_post >= 0))
-        constant = part.problem.constant() - k * part.problem.weights.replan_move
-        bound += sol.bound - constant
+        # the part's constant in pr's objective: without the bonus of its assign pins
+        k = int(np.isin(part.applicants, ix.assign_a).sum())
+        bound += sol.bound - (part.problem.constant() - k * bonus)
         post_of[part.applicants] = -1
         mine = sol.post_of >= 0
         post_of[part.applicants[mine]] = part.posts[sol.post_of[mine]]
