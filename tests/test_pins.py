@@ -456,3 +456,19 @@ def test_plan_diff(seat: planner.Scenario) -> None:
     assert d.loc["A"].tolist() == ["P2", "P1", "moved"]
     assert d.loc["B"].tolist() == ["P1", "", "unplaced"]
     assert pinned.pins_cost == pytest.approx(75.0)
+
+
+def test_pins_on_a_replan(small: planner.Scenario) -> None:
+    """Close, forbid and exclude pins on a re-plan (term 6 counts the moves from the first
+    plan); assign pins there are refused plainly."""
+    first = planner.allocate(small)
+    again = planner.allocate(small, previous=first)
+    pins = Pins(close_posts=["P1"], exclude=["a3"])
+    pinned = planner.allocate(small, previous=first, pins=pins, baseline=again)
+    fresh = planner.allocate(small, previous=first, pins=pins)
+    assert pinned.objective == pytest.approx(fresh.objective)
+    assert pinned.optimal and pinned.bound <= pinned.objective + 1e-9
+    assert pinned.pins_cost == pytest.approx(pinned.objective - again.objective)
+    _checked(pinned)  # term 6 included: the checker reads the previous plan of its scenario
+    with pytest.raises(PinError):
+        planner.allocate(small, previous=first, pins=Pins(assign={"a1": "P1"}), baseline=again)
