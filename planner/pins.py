@@ -139,7 +139,7 @@ class Pins:
         if missing:
             raise PinError(report)
         items: list[Pin] = []
-        seen: dict[tuple[str, str, str], int] = {}
+        seen: dict[tuple[str, ...], int] = {}
         for i, row in zip(frame.index, frame.itertuples(index=False), strict=True):
             line = int(i) + 2  # the frame's index is the row of the file (header: line 1)
             action = str(row.action).strip().lower()
@@ -189,7 +189,20 @@ class Pins:
                     other=seen[key],
                 )
                 continue
+            if pin.action == "assign" and (pin.action, pin.applicant_id) in seen:
+                report.error(
+                    file,
+                    line,
+                    "applicant_id",
+                    "duplicate",
+                    N_("applicant {id} is assigned on line {other} already"),
+                    id=pin.applicant_id,
+                    other=seen[(pin.action, pin.applicant_id)],
+                )
+                continue
             seen[key] = line
+            if pin.action == "assign":
+                seen[(pin.action, pin.applicant_id)] = line
             items.append(pin)
         if not report.ok:
             raise PinError(report)

@@ -344,6 +344,13 @@ def test_pins_from_frame_name_file_line_column() -> None:
         ("pins.csv", 4, "post_id", "missing-value"),
         ("pins.csv", 6, "action", "duplicate"),
     }
+    twice = pd.DataFrame(
+        {"action": ["assign", "assign"], "applicant_id": ["A1", "A1"], "post_id": ["P1", "P2"]}
+    )
+    with pytest.raises(PinError) as info:
+        Pins.from_frame(twice, "pins.csv")
+    (issue,) = info.value.report.errors
+    assert (issue.line, issue.column, issue.rule) == (3, "applicant_id", "duplicate")
     good = Pins.from_frame(frame.iloc[[0, 3]], "pins.csv")
     assert good.items == [Pin("assign", "A1", "P1", 2), Pin("close", "", "P7", 5)]
     assert Pins.from_frame(good.to_frame()).items == [
