@@ -479,3 +479,53 @@ def test_pins_on_a_replan(small: planner.Scenario) -> None:
     _checked(pinned)  # term 6 included: the checker reads the previous plan of its scenario
     with pytest.raises(PinError):
         planner.allocate(small, previous=first, pins=Pins(assign={"a1": "P1"}), baseline=again)
+
+
+def _random_pins(
+    rng: np.random.Generator, apps: list[str], posts: list[str], pairs: list[tuple[str, str]]
+) -> Pins:
+    """A few pins of every kind, drawn at random (they may contradict each other); assign
+    pins from ``pairs`` (the eligible ones, so that most sets can hold)."""
+    pick = lambda xs, k: [str(x) for x in rng.choice(xs, size=k, replace=False)]  # noqa: E731
+    chosen = [pairs[i] for i in rng.choice(len(pairs), size=int(rng.integers(0, 3)))]
+    return Pins(
+        assign=dict(chosen),
+        forbid=[(str(rng.choice(apps)), str(rng.choice(posts))) for _ in range(rng.integers(0, 3))],
+        close_posts=pick(posts, int(rng.integers(0, 2))),
+        exclude=pick(apps, int(rng.integers(0, 2))),
+    )
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_pins_against_enumeration(small: planner.Scenario, seed: int) -> None:
+    """Random pins: either refused (and then no assignment keeps the rules and the pins) or
+    the certified optimum equals the best enumerated assignment."""
+    apps, posts = ["a1", "a2", "a3", "a4", "a5"], ["P1", "P2", "P3"]
+    base = planner.allocate(small)
+    pairs = [
+        (a, p)
+        for a in apps
+        for p in posts
+        if check_plan(small.data, {a: p}).rules_broken() <= {"A4"}  # eligible (A4 aside)
+    ]
+    pins = _random_pins(np.random.default_rng(seed), apps, posts, pairs)
+    best = _enumerated_optimum(small, pins)
+    try:
+        pinned = planner.allocate(small, pins=pins, baseline=base)
+    except PinError:
+        assert not np.isfinite(best), (pins, best)
+        return
+    assert np.isfinite(best), pins
+    _checked(pinned)
+    assert pinned.optimal and pinned.objective == pytest.approx(best), pins
+
+
+def test_explanation_in_chinese(seat: planner.Scenario) -> None:
+    from planner.i18n import speaking
+
+    plan = planner.allocate(seat)
+    with speaking("zh-CN"):
+        e = plan.explain("A")
+    reason = e.alternatives.set_index("choice").loc["pref_1", "reason"]
+    assert "该岗位给了 B" in reason and "75" in reason
+    assert e.to_dict()["alternatives"][0]["reason_code"] == "seat-taken"
