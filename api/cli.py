@@ -359,6 +359,10 @@ def print_plan(summary: PlanSummary, out: Path) -> None:
     table.add_row(_("first preference"), f"{c.first_preference:,}")
     table.add_row(_("budget (CNY / year)"), f"{summary.budget_cny.total:,}")
     table.add_row(_("solve time"), _("{seconds:.1f} s", seconds=summary.total_seconds))
+    if summary.pins is not None:
+        table.add_row(_("pins"), ", ".join(f"{k} {v}" for k, v in summary.pins.items() if v))
+    if summary.pins_cost is not None:
+        table.add_row(_("price of the pins"), f"{summary.pins_cost:+,.2f}")
     console.print(table)
     console.print(_("plan written to [bold]{out}[/]", out=out))
 
@@ -398,13 +402,44 @@ def plan(
             "--previous", help=_("An earlier plan folder: re-plan with as few moves as possible.")
         ),
     ] = None,
+    pins: Annotated[
+        Path | None,
+        typer.Option(
+            "--pins",
+            help=_(
+                "The office's decisions, pins.csv (action,applicant_id,post_id; actions "
+                "assign, forbid, close, exclude): the optimum under them, priced."
+            ),
+        ),
+    ] = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline",
+            help=_("The plan folder the pins were set on (default: the plan without them)."),
+        ),
+    ] = None,
     scheduler: SchedulerOpt = None,
     verbose: Verbose = False,
 ) -> None:
     """Assign applicants to posts under rules A1-A6; write assignments, seats, summary, xlsx."""
     _setup_logging(verbose)
     from api.stages import StageOptions
+    from geodata.planfolder import PlanFolderError, read_pins
+    from planner.pins import PinError
     from planner.plan import AllocationParams
+
+    decisions = None
+    if pins is not None:
+        try:
+            decisions = read_pins(pins)
+        except PinError as exc:
+            print_report(exc.report, str(pins))
+            err.print(_(exc.message))
+            raise typer.Exit(1) from None
+        except PlanFolderError as exc:
+            err.print(str(exc))
+            raise typer.Exit(1) from None
 
     if previous is not None and not (previous / "assignments.csv").is_file():
         err.print(
@@ -418,6 +453,8 @@ def plan(
         stages=("allocation",),
         allocation=AllocationParams(time_limit=time_limit),
         previous=previous,
+        pins=decisions,
+        baseline=baseline,
     )
     with _scheduler(scheduler):
         outcome = _run(scenario, out, options, _("validating, pricing and solving"))
@@ -930,7 +967,17 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+from api.decide_cli import diff_command, explain_command  # noqa: E402
 from api.roads_cli import roads  # noqa: E402  (after the language is chosen, as its help is)
+
+app.command(
+    "explain",
+    help=_("Why an applicant is where a plan put him, and the exact price of each preference."),
+)(explain_command)
+app.command(
+    "diff",
+    help=_("Who kept, changed, gained or lost a post between two plan folders."),
+)(diff_command)
 
 app.add_typer(roads, name="roads")
 

@@ -20,6 +20,7 @@ from geodata.planfolder import write_sweep
 from planner import i18n
 from planner.i18n import N_
 from planner.issues import ScenarioError
+from planner.pins import Pins
 from planner.plan import AllocationParams, Plan
 from planner.routes import RoutePlan, RoutingParams
 from planner.sweep import Sweep, Vary, sweep
@@ -52,6 +53,12 @@ class StageOptions:
         Where the vehicles' crews come from (:data:`Crews`).
     previous
         An earlier plan folder: the allocation re-plans from it (objective term 6).
+    pins
+        The office's decisions (``pins.csv``): the allocation is the optimum under them, and
+        the plan folder records them and their price against ``baseline``.
+    baseline
+        The plan folder the pins were set on; without it, the plan without the pins is
+        solved first, to price them.
     language
         The language the user asked for (see the attribute).
     """
@@ -61,6 +68,8 @@ class StageOptions:
     routing: RoutingParams = field(default_factory=RoutingParams)
     crews: Crews = "plan"
     previous: Path | None = None
+    pins: Pins | None = None
+    baseline: Path | None = None
     language: str | None = None
     """The language of the written files when the user said it (``--lang``); else
     ``PLANNER_LANG``, else the scenario's ``language``, else the language of the moment."""
@@ -138,6 +147,22 @@ def _language(asked: str | None, scenario: str | None) -> str:
     return i18n.choose_written(asked, scenario)
 
 
+def _allocate(
+    scenario: planner.Scenario, options: StageOptions, previous: planner.PreviousPlan | None
+) -> Plan:
+    """The allocation stage: the plan, or with pins the plan under them, priced against the
+    baseline folder (else against the plan without them, solved first)."""
+    if not options.pins:
+        return planner.allocate(scenario, options.allocation, previous=previous)
+    if options.baseline is not None:
+        base = planner.read_plan(options.baseline, scenario)
+    else:
+        base = planner.allocate(scenario, options.allocation, previous=previous)
+    return planner.allocate(
+        scenario, options.allocation, previous=previous, pins=options.pins, baseline=base
+    )
+
+
 def _stages(
     scenario: planner.Scenario,
     out: Path,
@@ -152,7 +177,7 @@ def _stages(
     plan = routes = None
     if allocation:
         on_stage("allocation", 10.0)
-        plan = planner.allocate(scenario, options.allocation, previous=previous)
+        plan = _allocate(scenario, options, previous)
         plan.write(out)
     if routing:
         on_stage("routing", 50.0 if allocation else 10.0)

@@ -37,6 +37,7 @@ from planner.scenario import PreviousPlan, Stations
 from planner.summaries import SummaryFile, thaw
 
 if TYPE_CHECKING:
+    from planner.pins import Pins
     from planner.plan import Plan
     from planner.routes import RoutePlan
     from planner.scenario import Scenario
@@ -49,6 +50,8 @@ def write_plan(plan: Plan, folder: Path) -> Path:
     """Write a plan's tables, summary and workbook into ``folder`` (created)."""
     folder.mkdir(parents=True, exist_ok=True)
     _write_tables(plan.tables, folder)
+    if plan.pins:  # the office's decisions the plan was solved under
+        _write_tables({"pins": plan.pins.to_frame()}, folder)
     _write_json(folder / SUMMARY, plan.summary.to_dict(), indent=2)
     write_plan_workbook(folder / "plan.xlsx", plan)
     return folder
@@ -96,6 +99,28 @@ def _read_csv(path: Path) -> pd.DataFrame:
     """The one CSV read of the planner's outputs: every cell as text, nothing as NaN, BOM
     or not."""
     return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+
+
+def read_pins(path: Path) -> Pins:
+    """The office's pins of a ``pins.csv`` (action, applicant_id, post_id; actions assign,
+    forbid, close, exclude).
+
+    Raises
+    ------
+    PinError
+        Naming the file, line and column of every bad row.
+    PlanFolderError
+        When the file is not readable as CSV.
+    """
+    from planner.pins import Pins
+
+    try:
+        frame = _read_csv(path)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise PlanFolderError(
+            _("{path}: not readable as CSV ({reason})", path=path, reason=exc)
+        ) from None
+    return Pins.from_frame(frame, str(path))
 
 
 def read_table(
@@ -230,7 +255,7 @@ def read_summary(folder: Path) -> SummaryFile:
         raise PlanFolderError(f"{path}: {exc}") from None
 
 
-PLAN_TABLES = ("assignments", "unassigned", "seats", "fairness", "moves")
+PLAN_TABLES = ("assignments", "unassigned", "seats", "fairness", "moves", "pins")
 ROUTE_TABLES = ("routes", "visits", "coverage", "unserved")
 
 

@@ -32,6 +32,7 @@ __version__ = "0.1.0"
 
 from planner.backend import backend
 from planner.issues import Issue, Report, ScenarioError, Severity
+from planner.pins import PinError, Pins
 from planner.scenario import PreviousPlan, Rules, Scenario, ScenarioData, Weights
 from planner.violation import Violation
 
@@ -122,6 +123,8 @@ def read_previous(folder: str | Path) -> PreviousPlan:
 __all__ = [
     "AllocationParams",
     "Issue",
+    "PinError",
+    "Pins",
     "Plan",
     "PreviousPlan",
     "Report",

@@ -21,15 +21,19 @@ import pandas as pd
 from planner.allocation.arcs import ArcBuilder
 from planner.allocation.check import check_assignments
 from planner.allocation.fairness import Fairness, fairness
+from planner.allocation.pinning import index_pins, restrict, solve_pinned
 from planner.allocation.problem import AllocationProblem
-from planner.allocation.report import PlanReport, build_report
+from planner.allocation.report import PlanReport, Reason, build_report
 from planner.allocation.solver import AllocationSolution, SolveStats, solve_allocation
 from planner.allocation.status import DEFAULT_TIME_LIMIT, SolveStatus
 from planner.allocation.summary import plan_summary, plan_tables, summary_texts, unassigned_table
 from planner.backend import backend
+from planner.diff import diff_assignments
+from planner.explain import Explanation, Limits, explain
 from planner.frames import ReadOnlyFrames
 from planner.i18n import LANGUAGES, N_, Text, _, language, speaking
 from planner.issues import ScenarioError
+from planner.pins import ACTIONS, Pins
 from planner.routing.crews import hand_out_crews, mobile_volunteers
 from planner.scenario import PreviousPlan, Scenario
 from planner.summaries import PlanSummary, Terms
@@ -91,6 +95,11 @@ class Plan:
     tables: ReadOnlyFrames
     summary: PlanSummary
     language: str = "en"
+    pins: Pins | None = None
+    """The office's decisions this plan was solved under (:func:`allocate`'s ``pins``)."""
+    pins_cost: float | None = None
+    """With pins and a baseline: this objective less the baseline's, the exact price of
+    the pins (both certified optima)."""
 
     @property
     def objective(self) -> float:
@@ -158,6 +167,19 @@ class Plan:
             a["post_id"].to_numpy(str),
         )
 
+    def explain(self, applicant_id: str, params: AllocationParams | None = None) -> Explanation:
+        """Why ``applicant_id`` is where this plan put him: his placement, its cost terms and
+        every preference's best post with its exact price (:func:`planner.explain.explain`;
+        each alternative is a certified solve under one pin, with ``params``)."""
+        params = params or AllocationParams()
+        limits = Limits(params.time_limit, params.gap_tolerance, params.workers)
+        return explain(self, applicant_id, limits)
+
+    def diff(self, other: Plan) -> pd.DataFrame:
+        """Who changed between ``other`` (before) and this plan (after): applicant_id,
+        before_post, after_post, change (kept, moved, placed, unplaced)."""
+        return diff_assignments(other.assignments, self.assignments)
+
     def crews(self) -> dict[str, int]:
         """Volunteers crewing each station (by station id): the plan's ``mobile_service``
         volunteers of each county, new and continuing, handed to its stations in file order.
@@ -214,6 +236,8 @@ class Plan:
             When the folder's files are not what this scenario and these assignments give
             (another scenario, or files changed by hand).
         """
+        files = dict(files)
+        pins = Pins.from_frame(files.pop("pins")) if "pins" in files else None
         moves = files.get("moves")
         if moves is not None:
             previous = PreviousPlan(
@@ -223,14 +247,22 @@ class Plan:
         data = scenario.data
         problem = AllocationProblem.from_scenario(data)
         solution = _solution_of(problem, files["assignments"], summary)
-        report = build_report(problem, solution)
-        fair = fairness(problem, solution)
+        report, fair = _report(problem, solution, pins)
         for lang in (language(), *LANGUAGES):
             with speaking(lang):
                 tables = plan_tables(data, problem, solution, report, fair)
             if all(_same_csv(tables.get(name), frame) for name, frame in files.items()):
                 return cls(
-                    scenario, problem, solution, report, fair, ReadOnlyFrames(tables), summary, lang
+                    scenario,
+                    problem,
+                    solution,
+                    report,
+                    fair,
+                    ReadOnlyFrames(tables),
+                    summary,
+                    lang,
+                    pins,
+                    summary.pins_cost,
                 )
         differ = sorted(n for n, f in files.items() if not _same_csv(tables.get(n), f))
         raise ValueError(
@@ -293,6 +325,8 @@ def allocate(
     scenario: Scenario,
     params: AllocationParams | None = None,
     previous: Plan | PreviousPlan | None = None,
+    pins: Pins | None = None,
+    baseline: Plan | None = None,
 ) -> Plan:
     """Place applicants on posts under the hard rules A1-A6, certified optimal.
 
@@ -305,11 +339,20 @@ def allocate(
     previous
         A plan to re-plan from (objective term 6 counts who moves); default: the scenario's
         own ``previous_plan`` table, if any.
+    pins
+        The office's decisions (:class:`~planner.pins.Pins`): the plan is the certified
+        optimum under them (``docs/allocation.md``, "Pins").
+    baseline
+        The plan of this scenario the pins were set on: only the independent parts of the
+        pairing that a pin touches are solved again, and ``pins_cost`` is the objective
+        less the baseline's.
 
     Raises
     ------
     ScenarioError
         When the scenario has errors or no allocation tables.
+    PinError
+        When a pin breaks a hard rule by itself, or the pins cannot hold together.
     """
     params = params or AllocationParams()
     if previous is not None:
@@ -323,6 +366,8 @@ def allocate(
         )
     t0 = time.perf_counter()
     problem = AllocationProblem.from_scenario(data)
+    if pins:
+        return _allocate_pinned(scenario, problem, params, pins, baseline, t0)
     solution = solve_allocation(
         problem,
         time_limit=params.time_limit,
@@ -345,4 +390,92 @@ def allocate(
     )
     return Plan(
         scenario, problem, solution, report, fair, ReadOnlyFrames(tables), summary, language()
+    )
+
+
+def _allocate_pinned(
+    scenario: Scenario,
+    problem: AllocationProblem,
+    params: AllocationParams,
+    pins: Pins,
+    baseline: Plan | None,
+    t0: float,
+) -> Plan:
+    """:func:`allocate` under the office's pins (:mod:`planner.allocation.pinning`)."""
+    if baseline is not None and not _same_problem(baseline.problem, problem):
+        raise ValueError("the baseline is a plan of another scenario (or of another previous plan)")
+    solved = solve_pinned(
+        problem,
+        pins,
+        params.time_limit,
+        params.gap_tolerance,
+        params.workers,
+        baseline.solution if baseline is not None else None,
+    )
+    parts = f"{solved.parts_solved} part(s) of the pairing solved under {len(pins)} pin(s)"
+    if baseline is not None:
+        parts += "; the others kept from the baseline"
+    solution = dataclasses.replace(solved.solution, notes=[parts, *solved.solution.notes])
+    report, fair = _report(problem, solution, pins)
+    data = scenario.data
+    tables = plan_tables(data, problem, solution, report, fair)
+    cost = solution.objective - baseline.objective if baseline is not None else None
+    summary = plan_summary(
+        data,
+        problem,
+        solution,
+        report,
+        fair,
+        scenario.report,
+        scenario.source,
+        time.perf_counter() - t0,
+        tables.get("moves"),
+    )
+    summary = dataclasses.replace(
+        summary,
+        pins={a: sum(1 for x in pins.items if x.action == a) for a in ACTIONS},
+        baseline_objective=baseline.objective if baseline is not None else None,
+        pins_cost=cost,
+    )
+    return Plan(
+        scenario,
+        problem,
+        solution,
+        report,
+        fair,
+        ReadOnlyFrames(tables),
+        summary,
+        language(),
+        pins,
+        cost,
+    )
+
+
+def _report(
+    problem: AllocationProblem, solution: AllocationSolution, pins: Pins | None
+) -> tuple[PlanReport, Fairness]:
+    """The report and the fairness pairs of a plan; under pins, an excluded applicant's
+    reason is the pin, and fairness looks only at the placements the pins leave open."""
+    report = build_report(problem, solution)
+    if not pins:
+        return report, fairness(problem, solution)
+    ix = index_pins(problem, pins)
+    excluded = {int(a) for a in ix.excluded}
+    reasons = {
+        a: Reason("pinned-exclude") if a in excluded else r
+        for a, r in report.unassigned_reason.items()
+    }
+    report = dataclasses.replace(report, unassigned_reason=reasons)
+    return report, fairness(restrict(problem, ix), solution)
+
+
+def _same_problem(a: AllocationProblem, b: AllocationProblem) -> bool:
+    """Whether two problems are of the same scenario (ids, seats, quotas and previous plan)."""
+    return (
+        np.array_equal(a.applicant_id, b.applicant_id)
+        and np.array_equal(a.post_id, b.post_id)
+        and np.array_equal(a.post_open, b.post_open)
+        and np.array_equal(a.bucket_cap, b.bucket_cap)
+        and np.array_equal(a.app_prev_post, b.app_prev_post)
+        and a.constant() == b.constant()
     )

@@ -322,6 +322,13 @@ class PlanSummary(_Model):
     fairness: FairnessCounts
     moves: Mapping[str, int] | None = field(default=None, metadata=_OPTIONAL)
     """In a re-plan: volunteers of the previous plan kept, moved, unplaced, dropped out."""
+    pins: Mapping[str, int] | None = field(default=None, metadata=_OPTIONAL)
+    """With the office's pins (``pins.csv``): how many of each action."""
+    baseline_objective: float | None = field(default=None, metadata=_OPTIONAL)
+    """With pins and the plan they were set on: that plan's objective."""
+    pins_cost: float | None = field(default=None, metadata=_OPTIONAL)
+    """With pins and the plan they were set on: this objective less that plan's, the exact
+    price of the pins."""
 
 
 # --- the routing -----------------------------------------------------------------------------

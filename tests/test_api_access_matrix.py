@@ -161,6 +161,10 @@ RULES |= {
     ("GET", f"{OFFICE}/plans/{{plan_id}}/placements"): Rule("office", scoped=True, anon=303),
     ("GET", f"{OFFICE}/plans/{{plan_id}}/placements.xlsx"): Rule("office", scoped=True, anon=303),
     ("GET", f"{P}/placements"): Rule("office", scoped=True, note="who goes where, JSON pages"),
+    ("GET", f"{P}/applicants/{{applicant_id}}/explanation"): Rule(
+        "office", scoped=True, note="exact price of each preference"
+    ),
+    ("GET", f"{P}/diff/{{other_id}}"): Rule("office", scoped=True, note="two plans side by side"),
 }
 
 
@@ -234,6 +238,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     with running_service(settings) as svc:
         ids = svc.upload_and_plan(tiny, OWN) | {"name": "office.css", "asset": "favicon.png"}
         ids["sweep_id"] = svc.sweep(ids["scenario_id"], SWEEP, OWN)
+        ids["other_id"] = ids["plan_id"]  # a plan against itself
+        placed = (settings.data_dir / "plans" / ids["plan_id"] / "assignments.csv").read_text(
+            encoding="utf-8-sig"
+        )
+        ids["applicant_id"] = placed.splitlines()[1].split(",")[0]
         with svc.client.app.state.sessions() as session:  # type: ignore[attr-defined]
             ids["prefix"] = create_key(session, "viewer", name="spare")[0].prefix
         yield {"svc": svc, "tiny": tiny, "book": book, "ids": ids, "browsers": {}}

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from api.audit import AuditLog
 from api.db.session import make_engine, session_factory, upgrade
 from api.server import storage
+from api.server.decision_routes import decision_api
 from api.server.deps import KeyCache
 from api.server.docs import docs
 from api.server.jobs import JobRunner
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, run_jobs: bool = True) -> FastA
     app.include_router(template_api)
     app.include_router(placement_pages)
     app.include_router(placement_api)
+    app.include_router(decision_api)
 
     @app.exception_handler(ApiProblem)
     async def _problem(request: Request, exc: ApiProblem) -> Response:

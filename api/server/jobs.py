@@ -361,6 +361,8 @@ class _Job:
     """The folder of the plan a re-plan starts from."""
     options: dict[str, Any]
     language: str | None
+    baseline: Path | None = None
+    """The folder of the plan the pins were set on (``options["baseline_plan_id"]``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,10 +382,19 @@ def _plan(job: _Job, source: Path, out: Path, result_id: str, on_stage: OnStage)
     from planner.plan import AllocationParams
     from planner.routes import RoutingParams
 
+    pins = None
+    if job.options.get("pins"):
+        import pandas as pd
+
+        from planner.pins import PIN_COLUMNS, Pins
+
+        pins = Pins.from_frame(pd.DataFrame(job.options["pins"], columns=PIN_COLUMNS), "pins")
     options = StageOptions(
         allocation=AllocationParams(time_limit=job.time_limit),
         routing=RoutingParams(time_limit=job.time_limit),
         previous=job.previous,
+        pins=pins,
+        baseline=job.baseline,
         language=job.language,
     )
     outcome = run_stages(source, out, options, on_stage)
@@ -471,6 +482,9 @@ def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
             plan_dir(settings, row.previous_plan_id) if row.previous_plan_id else None,
             dict(row.options or {}),
             row.language,
+            plan_dir(settings, row.options["baseline_plan_id"])
+            if row.options and row.options.get("baseline_plan_id")
+            else None,
         )
     language = job.language
     log.info(

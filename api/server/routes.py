@@ -243,13 +243,25 @@ def start_plan(
 
     With ``previous_plan_id`` the allocation is a re-plan from that earlier plan (term 6 counts
     every moved volunteer; ``moves.csv`` lists each one as kept, moved, unplaced or dropout).
+    With ``pins`` it is the certified optimum under the office's decisions, priced against
+    ``baseline_plan_id`` (else the plan without them); pins that break a rule by themselves
+    fail the job with the issues naming them.
     The plan's files (workbook headers, reasons, map) are written in the language of
     ``Accept-Language`` when it names zh-CN or en, else in the server's default.
     """
     options = options or JobCreate()
     language = i18n.accept_language(request.headers.get("accept-language"))
+    pins = [p.model_dump() for p in options.pins] if options.pins else None
     job = store.create_job(
-        session, settings, who, scenario_id, options.time_limit, options.previous_plan_id, language
+        session,
+        settings,
+        who,
+        scenario_id,
+        options.time_limit,
+        options.previous_plan_id,
+        language,
+        pins=pins,
+        baseline_plan_id=options.baseline_plan_id,
     )
     runner.wake()
     note.object_id, note.detail = job.id, f"scenario {scenario_id}"

@@ -65,6 +65,14 @@ class ScenarioDetail(ScenarioPublic):
     validation: dict[str, Any]
 
 
+class PinIn(BaseModel):
+    """One decision of the office (a row of ``pins.csv``)."""
+
+    action: Literal["assign", "forbid", "close", "exclude"]
+    applicant_id: str = Field(default="", max_length=64)
+    post_id: str = Field(default="", max_length=64)
+
+
 class JobCreate(BaseModel):
     """Options of a plan job."""
 
@@ -80,6 +88,18 @@ class JobCreate(BaseModel):
         max_length=64,
         description="Re-plan from this earlier plan, moving as few volunteers as possible "
         "(like `planner plan --previous`).",
+    )
+    pins: list[PinIn] | None = Field(
+        default=None,
+        max_length=10_000,
+        description="The office's decisions (like `planner plan --pins`): the plan is the "
+        "certified optimum under them, and its summary gives their price.",
+    )
+    baseline_plan_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The plan the pins were set on (like `--baseline`); default: the plan "
+        "without them is solved first.",
     )
 
 

@@ -537,6 +537,8 @@ def create_job(
     time_limit: float | None,
     previous_plan_id: str | None = None,
     language: str | None = None,
+    pins: list[dict[str, str]] | None = None,
+    baseline_plan_id: str | None = None,
 ) -> JobRow:
     """Queue a plan job of a scenario the caller sees (a re-plan with ``previous_plan_id``);
     ``language`` is the language its files are written in (the person's who started it;
@@ -546,9 +548,10 @@ def create_job(
     ------
     ApiProblem
         404 for a scenario or previous plan the caller does not see; 422 when the previous
-        plan has no allocation.
+        plan has no allocation, or a pin row is incomplete (each row named).
     """
     get_scenario(session, who, scenario_id)
+    options = _pin_options(session, settings, who, pins, baseline_plan_id)
     if previous_plan_id is not None:
         ref = plan_ref(session, who, previous_plan_id)
         if not (plan_dir(settings, ref.id) / "assignments.csv").is_file():
@@ -565,8 +568,42 @@ def create_job(
             previous_plan_id=previous_plan_id,
             language=language,
             created_by=who.key_id,
+            options=options,
         ),
     )
+
+
+def _pin_options(
+    session: Session,
+    settings: Settings,
+    who: Principal,
+    pins: list[dict[str, str]] | None,
+    baseline_plan_id: str | None,
+) -> dict[str, Any] | None:
+    """A plan job's ``options`` for its pins (checked as ``pins.csv`` rows) and baseline."""
+    if not pins:
+        return None
+    import pandas as pd
+
+    from planner.pins import PIN_COLUMNS, PinError, Pins
+
+    frame = pd.DataFrame([[p.get(c, "") for c in PIN_COLUMNS] for p in pins], columns=PIN_COLUMNS)
+    try:
+        Pins.from_frame(frame, "pins")
+    except PinError as exc:
+        first = exc.report.errors[0]
+        raise ApiProblem(
+            422, first.text, extra={"issues": [i.to_dict() for i in exc.report.errors]}
+        ) from None
+    options: dict[str, Any] = {"pins": frame.values.tolist()}
+    if baseline_plan_id is not None:
+        ref = plan_ref(session, who, baseline_plan_id)
+        if not (plan_dir(settings, ref.id) / "assignments.csv").is_file():
+            raise ApiProblem(
+                422, N_("plan {id!r} has no assignments; pins need an allocation plan"), id=ref.id
+            )
+        options["baseline_plan_id"] = ref.id
+    return options
 
 
 def _queue(session: Session, job: JobRow) -> JobRow:

@@ -251,6 +251,8 @@ class ArcBuilder:
         req = pr.post_req_mask[p]
         ok &= (req == 0) | ((req & pr.app_major_bit[a]) != 0)
         ok &= pr.app_degree[a] >= pr.post_min_degree[p]
+        if len(pr.pin_forbid):  # the office's forbidden pairs (pins)
+            ok &= ~np.isin(a * pr.n_posts + p, pr.pin_forbid)
         return self._priced(a[ok], p[ok], rank[ok])
 
     def _priced(self, a: np.ndarray, p: np.ndarray, rank: np.ndarray) -> Arcs:

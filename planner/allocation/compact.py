@@ -177,11 +177,15 @@ def build_compact_network(pr: AllocationProblem, builder: ArcBuilder) -> Compact
 
 
 def _keep_arcs(pr: AllocationProblem, builder: ArcBuilder) -> Arcs:
-    """The direct arcs: each previous volunteer's previous post (term 6)."""
+    """The direct arcs: each previous volunteer's previous post (term 6), and every eligible
+    post of an applicant with a forbidden pair (pins; he has no hub arcs)."""
     keep = pr.app_prev_post >= 0
-    return builder.arcs_for_pairs(
-        np.flatnonzero(keep).astype(np.int64), pr.app_prev_post[keep].astype(np.int64)
-    )
+    a = np.flatnonzero(keep).astype(np.int64)
+    p = pr.app_prev_post[keep].astype(np.int64)
+    if len(pr.pin_forbid):
+        pinned = builder.arcs(pr.pin_restricted)
+        a, p = np.concatenate([a, pinned.a]), np.concatenate([p, pinned.p])
+    return builder.arcs_for_pairs(a, p)
 
 
 def _no_hubs() -> Hubs:

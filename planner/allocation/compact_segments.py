@@ -75,6 +75,8 @@ def _preferences(
     s = code_s[code_id]
     ok = pr.app_health[pref_a] & (r >= 0) & (s >= 0)
     ok &= pr.pair_index[np.maximum(r, 0), np.maximum(s, 0)] >= 0
+    if len(pr.pin_forbid):  # an applicant with a forbidden pair has direct arcs only
+        ok &= ~np.isin(pref_a, pr.pin_restricted)
     # an applicant who names an area twice (a county and, again, outside) keeps the best rank
     named = KeyPacking(("applicant", "area", "rank"), (max(len(codes), 1), RANK_RADIX))
     key = named.pack(pref_a[ok], code_id[ok], pref_rank[ok])

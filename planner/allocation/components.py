@@ -110,5 +110,17 @@ def _restrict(pr: AllocationProblem, rs: np.ndarray, ss: np.ndarray) -> Part:
         app_home_lat=pr.app_home_lat[apps],
         app_prev_post=np.where(prev >= 0, new_post[np.maximum(prev, 0)], -1),
         prev_count=int((prev >= 0).sum()),
+        pin_forbid=_part_pairs(pr, apps, new_post),
     )
     return Part(sub, apps, posts)
+
+
+def _part_pairs(pr: AllocationProblem, apps: np.ndarray, new_post: np.ndarray) -> np.ndarray:
+    """The forbidden pairs (pins) of a part's applicants, renumbered in the part."""
+    if not len(pr.pin_forbid):
+        return pr.pin_forbid
+    a, p = np.divmod(pr.pin_forbid, pr.n_posts)
+    new_a = np.full(pr.n_applicants, -1, dtype=np.int64)
+    new_a[apps] = np.arange(len(apps))
+    mine = (new_a[a] >= 0) & (new_post[p] >= 0)
+    return np.sort(new_a[a[mine]] * len(np.flatnonzero(new_post >= 0)) + new_post[p[mine]])

@@ -7,7 +7,7 @@ pairs ``(r, s)``. Capacities that the scenario leaves open are :data:`UNBOUNDED`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -113,6 +113,14 @@ class AllocationProblem(Frozen):
     weights: Weights
     prev_count: int
     """Applicants of the previous plan who are still applicants (term 6 constant)."""
+    pin_forbid: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """Forbidden pairs of the office's pins (:mod:`planner.allocation.pinning`), sorted keys
+    ``a * n_posts + p``: not eligible; such an applicant reaches his posts by direct arcs."""
+
+    @property
+    def pin_restricted(self) -> np.ndarray:
+        """Applicants with a forbidden pair (sorted, unique)."""
+        return np.unique(self.pin_forbid // max(self.n_posts, 1))
 
     @property
     def n_applicants(self) -> int:

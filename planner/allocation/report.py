@@ -37,6 +37,7 @@ UNPLACED: dict[str, str] = {
         "placing one more non-bachelor from {province} would break the 85% rule (A4)"
     ),
     "dispatch-target": N_("{province} reached the dispatch target (A6)"),
+    "pinned-exclude": N_("excluded by the office's decision (pin)"),
     "not-selected": N_(
         "every eligible seat went to an applicant for whom it costs the plan less (closer "
         "preference, better fit or lower subsidy), or its county quota is filled (A2)"
