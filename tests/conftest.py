@@ -24,9 +24,17 @@ os.environ["PLANNER_LANG"] = "en"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark what tests need by the fixtures they use and their ``postgres`` parameter."""
     for item in items:
-        if "chromium" in getattr(item, "fixturenames", ()):
+        fixtures = getattr(item, "fixturenames", ())
+        if "chromium" in fixtures:
             item.add_marker(pytest.mark.needs("chromium"))
+        if "redis_url" in fixtures:
+            item.add_marker(pytest.mark.needs("redis-server"))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        on_postgres = any(isinstance(v, str) and v == "postgres" for v in params.values())
+        if on_postgres and not os.environ.get(pg_cluster.ENV):
+            item.add_marker(pytest.mark.needs("postgresql"))
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
