@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-fast install install-dev lint bench clean assets messages
+.PHONY: demo test test-fast test-deps install install-dev lint bench clean assets messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,13 +36,19 @@ lint: install-dev
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
-test: lint
-	$(BIN)/pytest -q
+# The system packages of the tests (Chromium, fonts-noto-cjk, redis-server, PostgreSQL):
+# installed when missing, as root or with passwordless sudo; else their tests are skipped.
+test-deps:
+	$(PYTHON) tests/deps.py
+
+# PYTEST_ARGS selects tests, e.g. make test PYTEST_ARGS="tests/test_maps.py -k offline".
+test: test-deps lint
+	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 # The quick lane while working: ruff and the tests not marked slow (under 2 minutes here).
-test-fast: install-dev
+test-fast: test-deps install-dev
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q -m "not slow"
+	$(BIN)/pytest -q -m "not slow" $(PYTEST_ARGS)
 
 bench: install-dev
 	$(BIN)/python benchmarks/allocation.py

@@ -50,8 +50,15 @@ def cjk_font() -> str:
             f"the font {CJK_FONT_FILE} of the mplfonts package is not installed; "
             "reinstall westplan's dependencies (make install, or pip install mplfonts)"
         )
-    if not any(Path(f.fname) == path for f in font_manager.fontManager.ttflist):
-        font_manager.fontManager.addfont(str(path))
+    manager = font_manager.fontManager
+    if not any(Path(f.fname) == path for f in manager.ttflist):
+        manager.addfont(str(path))
+    # A system with fonts-noto-cjk has a family of the same name (NotoSansCJK-Regular.ttc);
+    # matplotlib takes the first of equally good fonts, so this file goes first.
+    ours = [f for f in manager.ttflist if Path(f.fname) == path]
+    if manager.ttflist[: len(ours)] != ours:
+        manager.ttflist = ours + [f for f in manager.ttflist if Path(f.fname) != path]
+        manager._findfont_cached.cache_clear()  # type: ignore[attr-defined]
     return str(font_manager.FontProperties(fname=path).get_name())
 
 

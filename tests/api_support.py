@@ -21,17 +21,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from fastapi.testclient import TestClient
 
 from api.keys import create_key
 from api.server.app import create_app
 from api.settings import Settings
+from tests import pg_cluster
 from tests.scenario_files import write_tiny
 
 PLANNER = str(Path(sys.executable).with_name("planner"))
-POSTGRES_ENV = "PLANNER_TEST_POSTGRES_URL"
-"""A PostgreSQL URL whose user may create databases; .ci/run always sets it."""
+POSTGRES_ENV = pg_cluster.ENV
+"""A PostgreSQL URL whose user may create databases; without it the tests start a throwaway
+cluster of their own (tests/pg_cluster.py)."""
 ROLES = ("national", "province:520000", "province:530000", "viewer")
 """The tiny scenario serves Guizhou (520000); Yunnan (530000) is 'another province'."""
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -70,9 +71,7 @@ def zip_part(data: bytes, name: str = "tiny.zip", ctype: str = "application/zip"
 @contextlib.contextmanager
 def postgres_database() -> Iterator[str]:
     """A fresh PostgreSQL database for one test module, dropped afterwards."""
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        pytest.skip(f"{POSTGRES_ENV} is not set (.ci/run sets it and runs these tests)")
+    base = pg_cluster.url()
     import psycopg
     from sqlalchemy.engine import make_url
 

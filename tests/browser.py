@@ -7,8 +7,6 @@ not used.
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,7 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-CHROMIUM_ENV_VAR = "WESTPLAN_CHROMIUM"
+from tests import deps
+
+CHROMIUM_ENV_VAR = deps.CHROMIUM_ENV_VAR
 CSP_LISTENER = (
     "window.__csp = [];"
     "document.addEventListener('securitypolicyviolation', e => window.__csp.push("
@@ -29,7 +29,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu"]
 
 def chromium_path() -> str:
     """The Chromium executable; raises with the installation hint if there is none."""
-    path = os.environ.get(CHROMIUM_ENV_VAR) or shutil.which("chromium")
+    path = deps.chromium()
     if not path:
         raise RuntimeError(
             "no chromium found: install Debian's chromium (apt-get install chromium) or set "

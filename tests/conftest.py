@@ -1,5 +1,7 @@
 """Shared fixtures: the tiny scenario folder, its plan (with and without routing files) for
-the maps, and a headless Chromium."""
+the maps, and a headless Chromium; the system packages tests need (tests/deps.py: a test
+marked ``needs("chromium")``, or using the ``chromium`` fixture, is skipped when the package is
+missing, failed under CI=true) and the session's throwaway PostgreSQL (tests/pg_cluster.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests import deps, pg_cluster
 from tests.browser import browser
 from tests.map_support import write_routes
 from tests.scenario_files import plan_directly, write_tiny
@@ -18,6 +21,30 @@ from tests.scenario_files import plan_directly, write_tiny
 # The tests read English unless they ask for a language (i18n.speaking, PLANNER_LANG in a
 # subprocess's environment), whatever the machine's locale.
 os.environ["PLANNER_LANG"] = "en"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark what tests need by the fixtures they use and their ``postgres`` parameter."""
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "chromium" in fixtures:
+            item.add_marker(pytest.mark.needs("chromium"))
+        if "redis_url" in fixtures:
+            item.add_marker(pytest.mark.needs("redis-server"))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        on_postgres = any(isinstance(v, str) and v == "postgres" for v in params.values())
+        if on_postgres and not os.environ.get(pg_cluster.ENV):
+            item.add_marker(pytest.mark.needs("postgresql"))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip (or fail, under CI) before any fixture is built: some take a minute."""
+    for mark in item.iter_markers("needs"):
+        deps.require(*mark.args)
+
+
+def pytest_sessionfinish() -> None:
+    pg_cluster.remove()
 
 
 @pytest.fixture

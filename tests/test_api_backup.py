@@ -158,6 +158,7 @@ def test_restore_checks_the_manifest(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.needs("postgresql")  # pg_dump and pg_restore, whichever server
 def test_postgres_backup_and_restore(tmp_path: Path) -> None:
     with postgres_database() as source_url, postgres_database() as target_url:
         settings = Settings(data_dir=tmp_path / "data", database_url=source_url, poll_seconds=0.1)

@@ -323,6 +323,7 @@ def _open(context: Any, url: str, ready: str | None) -> tuple[Any, Any]:
 
 
 @pytest.mark.slow
+@pytest.mark.needs("chromium")
 def test_pages_run_under_their_policy_in_chromium(tmp_path: Path) -> None:
     from tests.browser import browser
 
@@ -395,11 +396,12 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
     import shutil
     import subprocess
 
+    from tests import deps
     from tests.api_support import free_port
 
+    deps.require("redis-server")
     exe = shutil.which("redis-server")
-    if exe is None:
-        pytest.fail("redis-server is not installed (.ci/run installs Debian's redis-server)")
+    assert exe is not None
     port = free_port()
     proc = subprocess.Popen(
         [exe, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",

@@ -149,6 +149,7 @@ def test_the_csv_is_the_table_of_the_json(svc: Service, swept: dict[str, Any]) -
         assert int(line["placed"]) == row["placed"]
 
 
+@pytest.mark.needs("chromium")
 def test_the_page_opens_in_chromium_under_the_policy_it_is_sent_with(
     env: Any, svc: Service, swept: dict[str, Any], tmp_path: Path
 ) -> None:

@@ -331,6 +331,7 @@ def test_the_png_overview_speaks_the_language_it_was_drawn_in(
 # --- Chinese text in a CJK font ----------------------------------------------------------------
 
 
+@pytest.mark.needs("fonts-noto-cjk")
 def test_chinese_text_renders_in_a_cjk_font(demo_dir: Path, chromium: Any) -> None:
     """Chromium names the platform font of every glyph: the CJK ones come from a CJK font.
 

@@ -76,6 +76,7 @@ class Visit:
         self.seen[name] = self.page.evaluate("window.__csp || ['no listener']")
 
 
+@pytest.mark.needs("chromium")
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
 def test_the_office_flow_in_chromium(served: dict[str, Any], lang: str, tmp_path: Path) -> None:
     from tests.browser import browser

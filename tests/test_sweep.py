@@ -123,6 +123,7 @@ def test_each_plan_of_a_sweep_is_the_plan_of_the_scenario_read_with_that_setting
     ).all()
 
 
+@pytest.mark.needs("chromium")
 def test_planner_sweep_writes_the_table_and_a_page_that_opens_offline(tmp_path: Path) -> None:
     out = tmp_path / "sweep"
     result = runner.invoke(
