@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from pathlib import Path
@@ -48,7 +49,13 @@ def private_sqlite(path: Path) -> None:
     the keys' digests. SQLite creates the WAL files with the database file's mode."""
     if not path.parent.exists():
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    # never open (and close) an existing database file here: closing any descriptor of a file
+    # drops every POSIX lock this process holds on it, so the connections of another service
+    # in the same process (a restart in the tests, a backup) would lose theirs and SQLite
+    # reports "disk I/O error" (SQLite's "How To Corrupt": close() breaks locks)
+    if not path.exists():
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     for part in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         if part.exists():
             part.chmod(0o600)
