@@ -10,6 +10,7 @@ Both end in the same checks and the same build (:func:`_assemble`).
 from __future__ import annotations
 
 import logging
+import math
 import re
 import tempfile
 import tomllib
@@ -265,6 +266,22 @@ def _declared_crs(value: Any, report: Report, line_of: LineOf, file: str) -> str
     return str(value)
 
 
+def _whole(x: float) -> float:
+    """``x`` as an int when it is whole (10000.0 is shown as 10,000)."""
+    return int(x) if float(x).is_integer() else x
+
+
+def _numbers_within(value: Any, span: tuple[float, float]) -> bool:
+    """Whether ``value`` (a number or a list of numbers) is finite and within ``span``; a value
+    of another type is the type check's to name."""
+    for v in value if isinstance(value, list | tuple) else [value]:
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            continue
+        if not (math.isfinite(v) and span[0] <= v <= span[1]):
+            return False
+    return True
+
+
 def _settings(
     doc: Mapping[str, Any], report: Report, line_of: LineOf, file: str
 ) -> tuple[sc.Rules, sc.Weights]:
@@ -301,6 +318,24 @@ def _settings(
                 )
                 continue
             default = known[key]
+            span = sc.RULE_RANGES.get(key) if section == "rules" else (0, sc.MAX_WEIGHT)
+            if span is not None and not _numbers_within(value, span):
+                report.error(
+                    file,
+                    line,
+                    key,
+                    "bad-value",
+                    N_(
+                        "[{section}] {key} = {value!r}; expected a number from {least:,} to "
+                        "{most:,}"
+                    ),
+                    section=section,
+                    key=key,
+                    value=value,
+                    least=_whole(span[0]),
+                    most=_whole(span[1]),
+                )
+                continue
             if isinstance(default, bool):
                 ok = isinstance(value, bool)
             elif isinstance(default, int):
@@ -323,19 +358,6 @@ def _settings(
                     key=key,
                     value=value,
                     default=default,
-                )
-                continue
-            if section == "weights" and value > sc.MAX_WEIGHT:
-                report.error(
-                    file,
-                    line,
-                    key,
-                    "toml-type",
-                    N_("[{section}] {key} = {value!r}; expected a weight of at most {most:,}"),
-                    section=section,
-                    key=key,
-                    value=value,
-                    most=sc.MAX_WEIGHT,
                 )
                 continue
             values[key] = float(value) if isinstance(default, float) else value
@@ -364,6 +386,24 @@ def _settings(
             "toml-type",
             N_("language = {value!r}; expected zh-CN or en"),
             value=language,
+        )
+    year = doc.get("year")
+    low, high = sc.YEAR_RANGE
+    if year is not None and (
+        isinstance(year, bool)
+        or not isinstance(year, int | float)
+        or not low <= year <= high  # also false for nan
+        or not float(year).is_integer()
+    ):
+        report.error(
+            file,
+            line_of("year"),
+            "year",
+            "bad-value",
+            N_("year = {value!r}; expected a whole number from {least} to {most}"),
+            value=year,
+            least=low,
+            most=high,
         )
     share = rules.undergraduate_min_share
     if not 0 <= share <= 1 or sc.share_fraction(share) is None:
@@ -519,7 +559,7 @@ def _road_settings(
 ) -> sc.RoadSettings | None:
     """``[routing]``: ``roads`` (a graph folder, relative to the scenario folder),
     ``snap_limit_m`` and ``[routing.speeds]`` (checked by the road layer's speed table)."""
-    from geodata.roads.speeds import DEFAULT_KMH, Speeds
+    from geodata.roads.speeds import DEFAULT_KMH, MAX_FACTOR, MAX_KMH, Speeds
 
     if not isinstance(section, dict) or not section.get("roads"):
         return None
@@ -562,22 +602,32 @@ def _road_settings(
                 key,
                 "toml-type",
                 N_(
-                    "[routing.speeds] {key} = {value!r}; expected km/h > 0 for a highway class "
-                    "({known}), or a factor > 0 for unpaved or grade1..grade5"
+                    "[routing.speeds] {key} = {value!r}; expected km/h more than 0 and at most "
+                    "{kmh:,} for a highway class ({known}), or a factor more than 0 and at most "
+                    "{factor} for unpaved or grade1..grade5"
                 ),
                 key=key,
                 value=value,
                 known=", ".join(DEFAULT_KMH),
+                kmh=int(MAX_KMH),
+                factor=int(MAX_FACTOR),
             )
             return None
-    if isinstance(limit, bool) or not isinstance(limit, int | float) or limit <= 0:
+    if (
+        isinstance(limit, bool)
+        or not isinstance(limit, int | float)
+        or not 0 < limit <= sc.MAX_SNAP_LIMIT_M  # also false for nan
+    ):
         report.error(
             TOML,
             line_of("snap_limit_m"),
             "snap_limit_m",
-            "toml-type",
-            N_("[routing] snap_limit_m = {value!r}; expected metres > 0"),
+            "bad-value",
+            N_(
+                "[routing] snap_limit_m = {value!r}; expected metres more than 0 and at most {most:,}"
+            ),
             value=limit,
+            most=int(sc.MAX_SNAP_LIMIT_M),
         )
         return None
     return sc.RoadSettings(

@@ -203,6 +203,31 @@ MAX_WEIGHT = 1_000_000
 """The largest objective weight a scenario may set: the costs stay far inside the solvers'
 64-bit integers (a plan's value is at most about 10^5 placements x 10^6 x 10^3)."""
 
+RULE_RANGES: dict[str, tuple[float, float]] = {
+    "undergraduate_min_share": (0.0, 1.0),
+    "general_post_ratio": (0.0, 100.0),
+    "special_post_ratio": (0.0, 100.0),
+    "other_max_share": (0.0, 1.0),
+    "living_subsidy_month": (0, 100_000),
+    "living_subsidy_month_high": (0, 100_000),
+    "transport_tiers_km": (0.0, 10_000.0),
+    "transport_tiers_cny": (0, 100_000),
+    "insurance_cny": (0, 100_000),
+    "health_check_cny": (0, 100_000),
+    "coverage_target": (0.0, 1.0),
+    "circuity": (1.0, 10.0),
+    "speed_kmh": (1.0, 300.0),
+}
+"""The range (least, most; both allowed) of each number of ``[rules]``; for a list, of each of
+its items. Sums of subsidies over a plan stay far inside 64-bit integers, and a ratio or
+distance far from these is a typing error, not a policy (docs/data-contract.md)."""
+
+YEAR_RANGE = (1900, 2200)
+"""The range of ``year``."""
+
+MAX_SNAP_LIMIT_M = 100_000.0
+"""The largest ``[routing] snap_limit_m``: 100 km."""
+
 MAX_QUOTA_SCALE = 10.0
 """The largest factor a sweep may scale a province's quotas by."""
 

@@ -137,5 +137,5 @@ def test_a_weight_beyond_a_million_is_refused(tiny_dir: Path) -> None:
     toml = tiny_dir / "scenario.toml"
     toml.write_text(toml.read_text(encoding="utf-8") + "\n[weights]\nrelay_empty = 10000000\n")
     (issue,) = load_scenario(tiny_dir).report.errors
-    assert (issue.column, issue.rule) == ("relay_empty", "toml-type")
+    assert (issue.column, issue.rule) == ("relay_empty", "bad-value")
     assert "1,000,000" in issue.message

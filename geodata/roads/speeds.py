@@ -9,6 +9,7 @@ road drives below the design speed. No slope factor: no elevation source is read
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -33,6 +34,12 @@ DEFAULT_KMH: dict[str, float] = {
     "track": 15.0,
 }
 """km/h per drivable ``highway`` class; a class not listed here is not drivable."""
+
+MAX_KMH = 300.0
+"""The fastest speed ``[routing.speeds]`` may give a class."""
+
+MAX_FACTOR = 1.0
+"""The largest speed factor (``unpaved``, ``gradeN``): a factor slows a way down."""
 
 DEFAULT_UNPAVED = 0.6
 """Speed factor of a way with an unpaved ``surface`` (gravel, dirt, ground, ...)."""
@@ -82,6 +89,9 @@ class Speeds:
         for key, value in (given or {}).items():
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
                 raise ValueError(f"[routing.speeds] {key} = {value!r}; expected a number > 0")
+            most = MAX_KMH if key in kmh else MAX_FACTOR
+            if not math.isfinite(value) or value > most:
+                raise ValueError(f"[routing.speeds] {key} = {value!r}; expected at most {most}")
             if key in kmh:
                 kmh[key] = float(value)
             elif key == "unpaved":
