@@ -40,6 +40,7 @@ from planner.plan import AllocationParams, allocate
 from planner.scenario import (
     MAX_QUOTA_SCALE,
     MAX_WEIGHT,
+    RULE_RANGES,
     Rules,
     Scenario,
     ScenarioData,
@@ -197,6 +198,17 @@ def _value(key: str, kind: Any, text: str) -> Value:
             found=text,
             most=MAX_QUOTA_SCALE,
         )
+    rule = key.removeprefix("rules.")
+    if key.startswith("rules.") and rule in RULE_RANGES:
+        least, most = RULE_RANGES[rule]
+        if not least <= value <= most:
+            raise VaryError(
+                N_("--vary {key}: found {found!r}; expected a number from {least:g} to {most:g}"),
+                key=key,
+                found=text,
+                least=least,
+                most=most,
+            )
     if key.startswith("weights.") and value > MAX_WEIGHT:
         raise VaryError(
             N_("--vary {key}: found {found!r}; expected a weight of at most {most:,}"),

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 import planner
 from api.cli import app
 from geodata.builtin import write_builtin
-from planner.sweep import COLUMNS, Vary, apply, variants
+from planner.sweep import COLUMNS, Vary, VaryError, apply, variants
 from tests.browser import browser, visit
 from tests.map_support import check_clean
 
@@ -210,3 +210,14 @@ def test_the_offline_check_counts_real_attributes_only() -> None:
     ]
     with pytest.raises(ValueError, match=r"c\.example"):
         inline(bad)
+
+
+@pytest.mark.parametrize(
+    ("vary", "most"),
+    [("rules.circuity=1.2,1e308", "10"), ("rules.speed_kmh=40,99999", "300")],
+)
+def test_a_vary_outside_a_rules_range_is_refused(vary: str, most: str) -> None:
+    """``--vary`` holds a rule to the range ``scenario.toml`` holds it to (issue 22 item 5)."""
+    with pytest.raises(VaryError) as caught:
+        Vary.parse(vary)
+    assert most in str(caught.value) and vary.split("=")[0] in str(caught.value)
