@@ -183,7 +183,8 @@ def scenario_from_frames(
     frame would be written as (header = line 1).
     """
     report = Report()
-    doc: dict[str, Any] = {"name": name, "year": year, **(settings or {})}
+    # year 0: not given (a scenario built in memory need not say it), never out of range
+    doc: dict[str, Any] = {"name": name, **({"year": year} if year else {}), **(settings or {})}
     declared = _declared_crs(crs, report, lambda _: None, FRAMES)
     rules, weights = _settings(doc, report, lambda _: None, FRAMES)
     tables: dict[str, ParsedTable] = {}
