@@ -89,6 +89,10 @@ class Speeds:
         for key, value in (given or {}).items():
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
                 raise ValueError(f"[routing.speeds] {key} = {value!r}; expected a number > 0")
+            is_grade = key.startswith("grade") and key[5:].isdigit() and int(key[5:]) in track
+            if key not in kmh and key != "unpaved" and not is_grade:
+                known = ", ".join([*kmh, "unpaved", "grade1..grade5"])
+                raise ValueError(f"[routing.speeds] {key} is not known; expected one of {known}")
             most = MAX_KMH if key in kmh else MAX_FACTOR
             if not math.isfinite(value) or value > most:
                 raise ValueError(f"[routing.speeds] {key} = {value!r}; expected at most {most}")
@@ -96,11 +100,8 @@ class Speeds:
                 kmh[key] = float(value)
             elif key == "unpaved":
                 unpaved = float(value)
-            elif key.startswith("grade") and key[5:].isdigit() and int(key[5:]) in track:
-                track[int(key[5:])] = float(value)
             else:
-                known = ", ".join([*kmh, "unpaved", "grade1..grade5"])
-                raise ValueError(f"[routing.speeds] {key} is not known; expected one of {known}")
+                track[int(key[5:])] = float(value)
         return cls(kmh, unpaved, track)
 
     def as_dict(self) -> dict[str, object]:
