@@ -376,9 +376,24 @@ def allocate(
     )
     report = build_report(problem, solution)
     fair = fairness(problem, solution)
-    tables = plan_tables(data, problem, solution, report, fair)
+    tables, summary = _tables_and_summary(scenario, problem, solution, report, fair, t0)
+    return Plan(
+        scenario, problem, solution, report, fair, ReadOnlyFrames(tables), summary, language()
+    )
+
+
+def _tables_and_summary(
+    scenario: Scenario,
+    problem: AllocationProblem,
+    solution: AllocationSolution,
+    report: PlanReport,
+    fair: Fairness,
+    t0: float,
+) -> tuple[dict[str, pd.DataFrame], PlanSummary]:
+    """A solved plan's tables and its summary (seconds counted from ``t0``)."""
+    tables = plan_tables(scenario.data, problem, solution, report, fair)
     summary = plan_summary(
-        data,
+        scenario.data,
         problem,
         solution,
         report,
@@ -388,9 +403,7 @@ def allocate(
         time.perf_counter() - t0,
         tables.get("moves"),
     )
-    return Plan(
-        scenario, problem, solution, report, fair, ReadOnlyFrames(tables), summary, language()
-    )
+    return tables, summary
 
 
 def _allocate_pinned(
@@ -417,20 +430,8 @@ def _allocate_pinned(
         parts += "; the others kept from the baseline"
     solution = dataclasses.replace(solved.solution, notes=[parts, *solved.solution.notes])
     report, fair = _report(problem, solution, pins)
-    data = scenario.data
-    tables = plan_tables(data, problem, solution, report, fair)
+    tables, summary = _tables_and_summary(scenario, problem, solution, report, fair, t0)
     cost = solution.objective - baseline.objective if baseline is not None else None
-    summary = plan_summary(
-        data,
-        problem,
-        solution,
-        report,
-        fair,
-        scenario.report,
-        scenario.source,
-        time.perf_counter() - t0,
-        tables.get("moves"),
-    )
     summary = dataclasses.replace(
         summary,
         pins={a: sum(1 for x in pins.items if x.action == a) for a in ACTIONS},
