@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.audit import AuditLog
+from api.core.errors import ServiceError
 from api.db.session import make_engine, session_factory, upgrade
 from api.server import storage
 from api.server.decision_routes import decision_api
@@ -105,6 +106,11 @@ def create_app(settings: Settings | None = None, run_jobs: bool = True) -> FastA
             return await run_in_threadpool(problem_page, request, exc)
         body = await run_in_threadpool(exc.body)
         return JSONResponse(body, status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(ServiceError)
+    async def _service_error(request: Request, exc: ServiceError) -> Response:
+        # a service's domain error is answered as its HTTP problem (api.server.problems.STATUS)
+        return await _problem(request, ApiProblem.of(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:

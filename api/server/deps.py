@@ -41,6 +41,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api import sessions as web_sessions
 from api.audit import AuditLog, Event, outcome_of, role_of
+from api.core.errors import ServiceError
 from api.keys import Principal, principal_for
 from api.server import store
 from api.server.jobs import JobRunner
@@ -376,6 +377,10 @@ def audited(action: str, detail: str | None = None, caller: Any = optional_princ
             status = getattr(request.scope.get("route"), "status_code", None) or 200
         except ApiProblem as exc:
             status = exc.status
+            note.detail = exc.audit or note.detail
+            raise
+        except ServiceError as exc:
+            status = ApiProblem.of(exc).status
             note.detail = exc.audit or note.detail
             raise
         except HTTPException as exc:

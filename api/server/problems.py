@@ -10,8 +10,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.core import errors
 from planner.i18n import Text
 from planner.issues import Report
+
+#: The HTTP status of each domain error: the one place where the service's errors meet HTTP.
+STATUS: dict[type[errors.ServiceError], int] = {
+    errors.BadRequest: 400,
+    errors.Unauthenticated: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.Gone: 410,
+    errors.TooLarge: 413,
+    errors.Unreadable: 415,
+    errors.Invalid: 422,
+    errors.Busy: 429,
+    errors.Failed: 500,
+    errors.Unavailable: 503,
+    errors.StorageFull: 507,
+}
 
 
 class ApiProblem(Exception):
@@ -49,6 +67,14 @@ class ApiProblem(Exception):
         self.extra = extra or {}
         self.headers = headers
         super().__init__(template)
+
+    @classmethod
+    def of(cls, error: errors.ServiceError) -> ApiProblem:
+        """The answer to a domain error: its status from :data:`STATUS`, its message and
+        fields, a ``Retry-After`` header where it says when to try again."""
+        status = next(code for kind, code in STATUS.items() if isinstance(error, kind))
+        headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
+        return cls(status, error.text, extra=error.extra, headers=headers, audit=error.audit)
 
     @property
     def detail(self) -> str:
