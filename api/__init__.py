@@ -1,2 +1,2 @@
 """Interfaces: the ``planner`` command line (:mod:`api.cli`), the stage runner they share
-(:mod:`api.stages`) and the HTTP service (:mod:`api.server`)."""
+(:mod:`api.core.stages`) and the HTTP service (:mod:`api.server`)."""

@@ -46,7 +46,7 @@ R = TypeVar("R")
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
-    from api.stages import StageOptions, StageOutcome
+    from api.core.stages import StageOptions, StageOutcome
 
 
 def _argv_language(argv: list[str]) -> str | None:
@@ -424,7 +424,7 @@ def plan(
 ) -> None:
     """Assign applicants to posts under rules A1-A6; write assignments, seats, summary, xlsx."""
     _setup_logging(verbose)
-    from api.stages import StageOptions
+    from api.core.stages import StageOptions
     from geodata.planfolder import PlanFolderError, read_pins
     from planner.pins import PinError
     from planner.plan import AllocationParams
@@ -577,8 +577,8 @@ def route(
 ) -> None:
     """Route the service vehicles: routes.csv, routes.geojson, coverage.csv, summary.json."""
     _setup_logging(verbose)
-    from api.stages import StageOptions
-    from planner.routes import RoutingParams
+    from api.core.stages import StageOptions
+    from planner.route_plan import RoutingParams
 
     if plan_dir is not None and not (plan_dir / "assignments.csv").is_file():
         err.print(
@@ -609,7 +609,7 @@ def _run(scenario: str, out: Path, options: StageOptions, doing: str) -> StageOu
     solved prints its report and exits 1; what is printed next speaks as the files do."""
     from dataclasses import replace
 
-    from api.stages import run_stages
+    from api.core.stages import run_stages
 
     outcome = _guarded(
         scenario,
@@ -678,7 +678,7 @@ def sweep(
 ) -> None:
     """Plan a scenario under every combination of changed rules, weights or quotas."""
     _setup_logging(verbose)
-    from api.stages import run_sweep
+    from api.core.stages import run_sweep
     from planner.plan import AllocationParams
     from planner.sweep import Vary
 
@@ -822,7 +822,7 @@ def demo(
     """Run every stage that exists on the built-in data (western-2006, huaihua-screening)."""
     _setup_logging(verbose)
     import planner
-    from api.stages import StageOptions, run_stages
+    from api.core.stages import StageOptions, run_stages
     from geodata.builtin import builtin_folder, write_builtin
 
     if write is not None:
@@ -894,7 +894,7 @@ def template(
 ) -> None:
     """Write an empty scenario workbook: a sheet per table, explained headers, lists, an
     example row."""
-    from geodata.workbook import write_template
+    from geodata.scenario_xlsx import write_template
 
     path = write_template(out, i18n.language())
     console.print(_("template written to [bold]{path}[/]", path=path))
@@ -926,8 +926,8 @@ def serve(
     """Start the HTTP service (settings from PLANNER_* variables; see docs/api.md)."""
     import uvicorn
 
+    from api.core.settings import Settings
     from api.server.app import create_app
-    from api.settings import Settings
 
     _setup_logging(True)
     settings = Settings()
@@ -986,8 +986,8 @@ app.add_typer(keys, name="keys")
 
 
 def _key_sessions() -> sessionmaker[Session]:
+    from api.core.settings import Settings
     from api.db.session import make_engine, session_factory, upgrade
-    from api.settings import Settings
 
     settings = Settings()
     upgrade(settings.url)
@@ -1003,7 +1003,7 @@ def keys_create(
     name: Annotated[str, typer.Option("--name", help=_("Who holds the key."))] = "",
 ) -> None:
     """Create a key and print it once (only its hash is stored)."""
-    from api.keys import KeyProblem, create_key
+    from api.core.api_keys import KeyProblem, create_key
 
     with _key_sessions()() as session:
         try:
@@ -1024,7 +1024,7 @@ _KEY_COLUMNS = (N_("prefix"), N_("role"), N_("name"), N_("created"), N_("revoked
 @keys.command("list", help=_("List the keys (prefix, role, name, created, revoked)."))
 def keys_list() -> None:
     """List the keys (prefix, role, name, created, revoked)."""
-    from api.keys import list_keys
+    from api.core.api_keys import list_keys
 
     with _key_sessions()() as session:
         rows = list_keys(session)
@@ -1039,7 +1039,7 @@ def keys_list() -> None:
 @keys.command("revoke", help=_("Revoke a key: it stops working at once."))
 def keys_revoke(prefix: Annotated[str, typer.Argument(help=_("The key's prefix."))]) -> None:
     """Revoke a key: it stops working at once."""
-    from api.keys import KeyProblem, revoke_key
+    from api.core.api_keys import KeyProblem, revoke_key
 
     with _key_sessions()() as session:
         try:
@@ -1055,7 +1055,7 @@ def _record_key_event(session: Session, action: str, prefix: str, detail: str) -
     """Audit a key made or revoked on this machine (role ``cli``; the key itself never)."""
     import getpass
 
-    from api.audit import Event, write
+    from api.core.audit import Event, write
 
     try:
         user = getpass.getuser()
@@ -1085,7 +1085,7 @@ def audit(
     """The service's audit trail, newest first: who uploaded, planned, cancelled, downloaded."""
     import json
 
-    from api.audit import ACTIONS, parse_since, query
+    from api.core.audit import ACTIONS, parse_since, query
     from api.server.schemas import AuditPublic
 
     try:
@@ -1171,9 +1171,9 @@ def backup(
     dest: Annotated[Path, typer.Argument(help=_("A new, empty folder for the backup."))],
 ) -> None:
     """Copy the service's database and data folder into DEST (safe while the server runs)."""
-    from api.backup import BackupProblem
-    from api.backup import backup as run_backup
-    from api.settings import Settings
+    from api.core.backup import BackupProblem
+    from api.core.backup import backup as run_backup
+    from api.core.settings import Settings
 
     _setup_logging(False)
     try:
@@ -1198,9 +1198,9 @@ def restore(
     source: Annotated[Path, typer.Argument(help=_("A folder written by `planner backup`."))],
 ) -> None:
     """Bring a backup back into the configured, empty, data folder and database."""
-    from api.backup import BackupProblem
-    from api.backup import restore as run_restore
-    from api.settings import Settings
+    from api.core.backup import BackupProblem
+    from api.core.backup import restore as run_restore
+    from api.core.settings import Settings
 
     _setup_logging(False)
     settings = Settings()

@@ -45,9 +45,9 @@ CHILD = r"""
 import json, sys, time
 from pathlib import Path
 from fastapi.testclient import TestClient
-from api.keys import create_key
+from api.core.api_keys import create_key
 from api.server.app import create_app
-from api.settings import Settings
+from api.core.settings import Settings
 
 def status(field):
     for line in Path("/proc/self/status").read_text().splitlines():

@@ -21,9 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fastapi.testclient import TestClient
 
-from api.keys import create_key
+from api.core.api_keys import create_key
+from api.core.settings import Settings
 from api.server.app import create_app
-from api.settings import Settings
 from tests.api_support import padded_zip
 from tests.scenario_files import write_tiny
 

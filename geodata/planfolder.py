@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from geodata.planbook import write_plan_workbook
+from geodata.plan_xlsx import write_plan_workbook
 from planner import __version__
 from planner.i18n import N_, _
 from planner.routing.crews import hand_out_crews, mobile_volunteers
@@ -39,7 +39,7 @@ from planner.summaries import SummaryFile, thaw
 if TYPE_CHECKING:
     from planner.pins import Pins
     from planner.plan import Plan
-    from planner.routes import RoutePlan
+    from planner.route_plan import RoutePlan
     from planner.scenario import Scenario
     from planner.sweep import Sweep
 
@@ -314,7 +314,7 @@ def read_routes(
         When its files are not what the scenario and its visits give, or the crews were
         given by hand and ``crews`` is missing.
     """
-    from planner.routes import RoutePlan
+    from planner.route_plan import RoutePlan
 
     summary = read_summary(folder)
     routing = summary.routing

@@ -25,10 +25,10 @@ import numpy as np
 from geodata import crs as crsmod
 from geodata.archive import ZipLimits, extract_zip, scenario_root
 from geodata.layers import Layer, check_layer, read_layer
+from geodata.scenario_xlsx import SUFFIXES as WORKBOOK_SUFFIXES
+from geodata.scenario_xlsx import cell_references, read_workbook
 from geodata.tables import ParsedTable, parse_frame, read_table
 from geodata.validate import Geography, check_scenario
-from geodata.workbook import SUFFIXES as WORKBOOK_SUFFIXES
-from geodata.workbook import cell_references, read_workbook
 from planner import scenario as sc
 from planner.i18n import N_, Text, normalize
 from planner.issues import Report
@@ -640,7 +640,7 @@ def _road_settings(
 
 
 def _load_workbook(path: Path, report: Report) -> sc.ScenarioData | None:
-    """A scenario workbook (:mod:`geodata.workbook`): its settings sheet as scenario.toml, its
+    """A scenario workbook (:mod:`geodata.scenario_xlsx`): its settings sheet as scenario.toml, its
     sheets as the tables; issues name the cells as Excel does."""
     book = read_workbook(path, report)
     if book is None:

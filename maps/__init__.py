@@ -6,8 +6,8 @@
 
 from __future__ import annotations
 
+from maps.overview import write_png
 from maps.plan import MapInputError
 from maps.render import render_map, write_map
-from maps.report import write_png
 
 __all__ = ["MapInputError", "render_map", "write_map", "write_png"]

@@ -2,7 +2,7 @@
 
 The interactive page (``static/westplan.js`` reads them from the page's JSON document under
 ``labels``), the layer control (built in :mod:`maps.render`) and the static overview
-(:mod:`maps.report`) take their control names, legend titles and popup field names from
+(:mod:`maps.overview`) take their control names, legend titles and popup field names from
 :func:`map_labels` and from nowhere else. Each is a template of the catalogue
 (:mod:`planner.i18n`), read in the language of the moment when the map is drawn: a map drawn
 under zh-CN is all Chinese, under en all English. The Chinese terms follow the 2006

@@ -24,7 +24,7 @@ from planner.summaries import thaw
 
 if TYPE_CHECKING:
     from planner.plan import Plan
-    from planner.routes import RoutePlan
+    from planner.route_plan import RoutePlan
     from planner.scenario import Scenario
 
 __all__ = ["Heading", "MapInputError", "PlanFiles", "Route", "read_plan", "township_points"]

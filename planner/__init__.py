@@ -38,15 +38,15 @@ from planner.violation import Violation
 
 if TYPE_CHECKING:
     from planner.plan import AllocationParams, Plan, allocate
-    from planner.routes import RoutePlan, RoutingParams, route
+    from planner.route_plan import RoutePlan, RoutingParams, route
 
 _SOLVERS = {
     "AllocationParams": "planner.plan",
     "Plan": "planner.plan",
     "allocate": "planner.plan",
-    "RoutePlan": "planner.routes",
-    "RoutingParams": "planner.routes",
-    "route": "planner.routes",
+    "RoutePlan": "planner.route_plan",
+    "RoutingParams": "planner.route_plan",
+    "route": "planner.route_plan",
 }
 """Names whose modules load the solvers (OR-Tools, SciPy): imported on first use, so that
 ``import planner.scenario`` (which the I/O layer does) stays light."""

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from planner.plan import Plan
-    from planner.routes import RoutePlan
+    from planner.route_plan import RoutePlan
     from planner.routing.roads import RoadTravel
     from planner.scenario import PreviousPlan, RoadSettings, Scenario
 

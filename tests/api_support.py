@@ -23,9 +23,9 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
-from api.keys import create_key
+from api.core.api_keys import create_key
+from api.core.settings import Settings
 from api.server.app import create_app
-from api.settings import Settings
 from tests import pg_cluster
 from tests.scenario_files import write_tiny
 

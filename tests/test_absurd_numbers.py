@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 import planner
+from api.core.settings import Settings
 from api.server.store import plan_dir
-from api.settings import Settings
 from planner.schema import TABLES, Kind
 from tests.api_support import Browser, running_service, zip_folder, zip_part
 from tests.scenario_files import write_tiny

@@ -11,8 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from api.keys import revoke_key
-from api.settings import Settings
+from api.core.api_keys import revoke_key
+from api.core.settings import Settings
 from tests.api_support import Service, running_service, zip_folder, zip_part
 from tests.scenario_files import write_tiny
 
@@ -156,7 +156,7 @@ def test_both_key_headers_and_basic_auth(world: dict[str, Any]) -> None:
 
 def test_revoked_key_stops_working(world: dict[str, Any]) -> None:
     svc: Service = world["svc"]
-    from api.keys import create_key
+    from api.core.api_keys import create_key
 
     app = svc.client.app  # type: ignore[attr-defined]
     with app.state.sessions() as session:

@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
-from api.keys import create_key
+from api.core.api_keys import create_key
+from api.core.settings import Settings
 from api.server.app import create_app
-from api.settings import Settings
 from tests.api_support import XLSX, Browser, Service, running_service, zip_folder, zip_part
 from tests.scenario_files import write_tiny
 from tests.test_workbook import workbook_of

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from api.cli import app as cli
+from api.core.settings import Settings
 from api.db.models import AuditRow
-from api.settings import Settings
 from tests.api_support import Service, running_service
 from tests.scenario_files import write_tiny
 

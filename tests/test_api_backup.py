@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from api.backup import BackupProblem, backup, restore, verify
-from api.settings import Settings
+from api.core.backup import BackupProblem, backup, restore, verify
+from api.core.settings import Settings
 from tests.api_support import (
     PLANNER,
     Server,

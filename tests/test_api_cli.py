@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.cli import app
+from api.core.settings import Settings
 from api.server.app import create_app
-from api.settings import Settings
 
 
 @pytest.fixture

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from api.core.settings import Settings
 from api.server.app import create_app
 from api.server.docs import ASSETS, REDOC_STYLES
-from api.settings import Settings
 from maps import offline
 from tests.api_support import Server, server_env
 from tests.browser import CSP_LISTENER

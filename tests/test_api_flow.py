@@ -18,7 +18,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from api.settings import Settings
+from api.core.settings import Settings
 from tests.api_support import (
     Service,
     database_url,

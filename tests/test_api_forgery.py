@@ -31,10 +31,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from api.keys import revoke_key
+from api.core.api_keys import revoke_key
+from api.core.settings import Settings
 from api.server.app import create_app
 from api.server.security import API_POLICY
-from api.settings import Settings
 from tests.api_support import (
     CSRF,
     PLANNER,
@@ -214,7 +214,7 @@ def test_map_links_die_with_their_key_and_are_audited(world: dict[str, Any]) -> 
     svc: Service = world["svc"]
     c, pid = svc.client, world["plan_id"]
     with c.app.state.sessions() as session:  # type: ignore[attr-defined]
-        from api.keys import create_key
+        from api.core.api_keys import create_key
 
         _row, key = create_key(session, "viewer", name="press office")
     prefix = key.split("_")[1]

@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
+from api.core.settings import Settings
 from api.db.session import MIGRATIONS
-from api.settings import Settings
 from geodata.scenario import load_scenario
 from planner import i18n
 from planner.i18n import Text

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from api.settings import Settings
+from api.core.settings import Settings
 from tests.api_support import Service, database_url, running_service, zip_folder, zip_part
 from tests.scenario_files import write_tiny
 

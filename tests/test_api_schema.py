@@ -11,8 +11,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
+from api.core.settings import Settings
 from api.server.app import create_app
-from api.settings import Settings
 from tests.api_support import Service, running_service, zip_folder, zip_part
 from tests.scenario_files import write_tiny
 

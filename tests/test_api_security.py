@@ -21,7 +21,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from api.settings import Settings
+from api.core.settings import Settings
 from maps import csp
 from maps.plan import MapInputError
 from tests.api_support import (

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from api.core.settings import Settings
 from api.db.models import AuditRow, JobRow, PlanRow, ScenarioRow, utcnow
-from api.settings import Settings
 from tests.api_support import (
     Browser,
     Service,

@@ -27,9 +27,9 @@ import sqlalchemy as sa
 from alembic import command
 
 import planner
+from api.core.settings import Settings
 from api.db.models import JobRow, utcnow
 from api.server.jobs import DEADLINE_FACTOR
-from api.settings import Settings
 from planner import i18n
 from tests.api_support import Service, database_url, running_service, zip_folder, zip_part
 from tests.browser import CSP_LISTENER, browser

@@ -14,7 +14,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from api.settings import Settings
+from api.core.settings import Settings
 from tests.api_support import XLSX, Service, running_service, zip_folder
 from tests.scenario_files import write_tiny
 from tests.test_workbook import _break, workbook_of

@@ -13,7 +13,7 @@ from geodata.scenario import read_scenario_data
 from planner.allocation.arcs import ArcBuilder
 from planner.allocation.compact import DEGREE_RADIX, MAJOR_RADIX, solve_compact_flow
 from planner.allocation.flow import solve_arc_flow
-from planner.allocation.keys import KeyPacking, field_radix
+from planner.allocation.key_packing import KeyPacking, field_radix
 from planner.allocation.problem import AllocationProblem
 from planner.scenario import DEGREES, MAJOR_CLASSES, ScenarioData
 from tests.test_allocation import scenarios

@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 
 import planner
+from api.core.settings import Settings
 from api.server import results
 from api.server.store import plan_dir
-from api.settings import Settings
 from tests.api_support import running_service
 from tests.hostile import FORMULAS, HOSTILE, TRIGGERS, write_hostile
 

@@ -1,7 +1,7 @@
 """Issue 22 item 1: every workbook we write keeps text as text. A scenario whose cells hold
 formulas and links gives a plan.xlsx with no formula and no hyperlink, and the text reads
 back exactly; the same holds for the template and for anything written through
-:func:`geodata.xlsxbook.open_workbook`.
+:func:`geodata.xlsx_writer.open_workbook`.
 
 The workbooks are read with openpyxl, not with the writer: a formula cell is one whose type is
 ``f`` (openpyxl keeps the formula text), a link is a cell's ``hyperlink``."""
@@ -15,8 +15,8 @@ import openpyxl
 import pytest
 
 import planner
-from geodata.workbook import write_template
-from geodata.xlsxbook import open_workbook
+from geodata.scenario_xlsx import write_template
+from geodata.xlsx_writer import open_workbook
 from planner import i18n
 from tests.hostile import FORMULAS, HOSTILE, write_hostile
 

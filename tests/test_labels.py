@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from geodata.scenario import load_scenario
-from geodata.workbook import write_template
+from geodata.scenario_xlsx import write_template
 from planner import i18n, labels
 from planner.schema import TABLES
 from tests.scenario_files import write_tiny

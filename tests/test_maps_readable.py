@@ -311,7 +311,7 @@ def test_the_png_overview_speaks_the_language_it_was_drawn_in(
     """report.png's title and legend in the language of the moment."""
     import matplotlib.pyplot as plt
 
-    from maps.report import overview_figure
+    from maps.overview import overview_figure
 
     for lang in ("zh-CN", "en"):
         with i18n.speaking(lang):
@@ -394,7 +394,7 @@ def test_png_title_is_set_in_the_packaged_cjk_font(routed_dir: Path, tmp_path: P
     import matplotlib.pyplot as plt
     from fontTools.ttLib import TTFont
 
-    from maps.report import overview_figure
+    from maps.overview import overview_figure
 
     folder = tmp_path / "plan"
     shutil.copytree(routed_dir, folder)
@@ -424,11 +424,11 @@ def test_png_title_is_set_in_the_packaged_cjk_font(routed_dir: Path, tmp_path: P
 
 
 def test_missing_cjk_font_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
-    import maps.report
+    import maps.overview
 
-    monkeypatch.setattr(maps.report, "CJK_FONT_FILE", "NoSuchFont-Regular.otf")
+    monkeypatch.setattr(maps.overview, "CJK_FONT_FILE", "NoSuchFont-Regular.otf")
     with pytest.raises(RuntimeError, match=r"NoSuchFont-Regular\.otf of the mplfonts package"):
-        maps.report.cjk_font()
+        maps.overview.cjk_font()
 
 
 # --- the screenshots of docs/maps.md -----------------------------------------------------------

@@ -18,8 +18,8 @@ import openpyxl
 import pytest
 from fastapi.testclient import TestClient
 
-from api.keys import create_key
-from api.settings import Settings
+from api.core.api_keys import create_key
+from api.core.settings import Settings
 from tests.api_support import XLSX, Browser, Service, running_service
 from tests.scenario_files import write_tiny
 from tests.test_workbook import _break, workbook_of
@@ -177,7 +177,7 @@ def test_a_revoked_key_ends_its_sessions(world: dict[str, Any]) -> None:
     browser = Browser.signed_in_as(svc, "revoked")
     assert browser.client.get("/office", follow_redirects=False).status_code == 200
     with app.state.sessions() as session:
-        from api.keys import revoke_key
+        from api.core.api_keys import revoke_key
 
         revoke_key(session, row.prefix)
     assert browser.client.get("/office", follow_redirects=False).status_code == 303

@@ -17,7 +17,7 @@ from urllib.parse import unquote
 import openpyxl
 import pytest
 
-from api.settings import Settings
+from api.core.settings import Settings
 from tests.api_support import Browser, Service, running_service
 from tests.scenario_files import write_tiny
 

@@ -17,8 +17,8 @@ import openpyxl
 import pytest
 from fastapi.testclient import TestClient
 
+from api.core.settings import Settings
 from api.server.times import local_time
-from api.settings import Settings
 from tests.api_support import Browser, Service, running_service
 from tests.scenario_files import write_tiny
 

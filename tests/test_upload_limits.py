@@ -14,7 +14,7 @@ import pytest
 import xlsxwriter
 
 import planner
-from api.settings import Settings
+from api.core.settings import Settings
 from geodata.limits import ReadLimits, reading_limits
 from geodata.tables import read_table
 from planner.issues import Report

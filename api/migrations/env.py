@@ -14,7 +14,7 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
     fileConfig(config.config_file_name)
 
 if not config.get_main_option("sqlalchemy.url"):
-    from api.settings import Settings
+    from api.core.settings import Settings
 
     config.set_main_option("sqlalchemy.url", Settings().url.replace("%", "%%"))
 

@@ -12,23 +12,23 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.audit import AuditLog
+from api.core.audit import AuditLog
 from api.core.errors import ServiceError
+from api.core.settings import Settings
+from api.core.throttle import Throttle
 from api.db.session import make_engine, session_factory, upgrade
 from api.server import storage
-from api.server.decision_routes import decision_api
+from api.server.decision_endpoints import decision_api
 from api.server.deps import KeyCache
 from api.server.docs import docs
+from api.server.endpoints import api, root
 from api.server.jobs import JobRunner
 from api.server.language import Language
 from api.server.office import office, template_api
 from api.server.pages import is_page, pages, problem_page
-from api.server.placement_routes import placement_api, placement_pages
+from api.server.placement_endpoints import placement_api, placement_pages
 from api.server.problems import ApiProblem
-from api.server.routes import api, root
 from api.server.security import BodyLimit, HeadAsGet, SecurityHeaders, ServerErrors, finite
-from api.settings import Settings
-from api.throttle import Throttle
 from planner import __version__
 
 log = logging.getLogger(__name__)

@@ -2,8 +2,8 @@
 
 A key travels as ``Authorization: Bearer KEY``, ``X-API-Key: KEY`` or (for browsers, which
 prompt for it) HTTP Basic with the key as the password. The office pages (:mod:`api.server.pages`)
-sign in with a key once and then carry a session cookie (:mod:`api.sessions`); both end in the
-same :class:`~api.keys.Principal` and the same role checks (:func:`require_office`,
+sign in with a key once and then carry a session cookie (:mod:`api.core.logins`); both end in the
+same :class:`~api.core.api_keys.Principal` and the same role checks (:func:`require_office`,
 :func:`require_national`), throttle and audit trail.
 
 Forged requests: what a browser sends by itself (its saved Basic credentials, a cookie) could
@@ -39,15 +39,15 @@ from fastapi.security import (
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from api import sessions as web_sessions
-from api.audit import AuditLog, Event, outcome_of, role_of
+from api.core import logins
+from api.core.api_keys import Principal, principal_for
+from api.core.audit import AuditLog, Event, outcome_of, role_of
 from api.core.errors import ServiceError
-from api.keys import Principal, principal_for
+from api.core.settings import Settings
+from api.core.throttle import Throttle, key_prefix
 from api.server import store
 from api.server.jobs import JobRunner
 from api.server.problems import ApiProblem
-from api.settings import Settings
-from api.throttle import Throttle, key_prefix
 from planner.i18n import N_
 
 _bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer KEY")
@@ -213,7 +213,7 @@ async def session_principal(request: Request) -> Principal | None:
     """The caller of an office page: the key signed in with the session cookie, None without
     a valid session (none, expired, signed out, or its key revoked); 403 for a write with the
     cookie that the browser says comes from another site's page."""
-    token = request.cookies.get(web_sessions.COOKIE)
+    token = request.cookies.get(logins.COOKIE)
     if not token:
         return None
     refuse_cross_origin_write(request)
@@ -223,7 +223,7 @@ async def session_principal(request: Request) -> Principal | None:
 
     def load() -> Principal | None:
         with request.app.state.sessions() as session:
-            return web_sessions.principal_of(session, token)
+            return logins.principal_of(session, token)
 
     who = await run_in_threadpool(load)
     request.state.session_caller = who

@@ -4,7 +4,7 @@ The runner claims queued jobs (``state`` queued -> running, ``attempt`` + 1) and
 ``python -m api.server.jobs JOB_ID ATTEMPT``. A worker of a plan job runs the stages
 (allocation when the scenario has posts and applicants, routing when it has stations and
 stops, then the map) and writes the plan folder atomically; a worker of a sweep job plans the
-base and every variant (:func:`api.stages.run_sweep`) into a sweep folder the same way. It
+base and every variant (:func:`api.core.stages.run_sweep`) into a sweep folder the same way. It
 records the outcome; every write is fenced by ``attempt``, so a worker of an earlier attempt
 can never overwrite a later one. Workers die with the server (``PR_SET_PDEATHSIG``), so a
 killed server leaves no orphan solving.
@@ -38,14 +38,14 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import CursorResult, Result, Update, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.core.settings import Settings
 from api.db.models import JobRow, PlanRow, SweepRow, utcnow
 from api.server import storage
-from api.settings import Settings
 from planner import i18n
 from planner.i18n import N_
 
 if TYPE_CHECKING:
-    from api.stages import OnStage
+    from api.core.stages import OnStage
 
 log = logging.getLogger(__name__)
 
@@ -378,9 +378,9 @@ class _Made:
 
 def _plan(job: _Job, source: Path, out: Path, result_id: str, on_stage: OnStage) -> _Made:
     """A plan job: the stages into the plan folder ``out``."""
-    from api.stages import StageOptions, run_stages
+    from api.core.stages import StageOptions, run_stages
     from planner.plan import AllocationParams
-    from planner.routes import RoutingParams
+    from planner.route_plan import RoutingParams
 
     pins = None
     if job.options.get("pins"):
@@ -405,7 +405,7 @@ def _plan(job: _Job, source: Path, out: Path, result_id: str, on_stage: OnStage)
 
 def _sweep(job: _Job, source: Path, out: Path, result_id: str, on_stage: OnStage) -> _Made:
     """A sweep job: the base and every variant of its ``vary`` into the sweep folder ``out``."""
-    from api.stages import run_sweep
+    from api.core.stages import run_sweep
     from planner.plan import AllocationParams
     from planner.sweep import Vary
 

@@ -1,7 +1,7 @@
 """What an office does without a shell: the template workbook and, for national keys, the keys.
 
 - ``GET /office/template`` and ``GET /api/v1/template?lang=zh-CN|en``: the empty scenario
-  workbook (:func:`geodata.workbook.write_template`) in the page's (or the asked) language,
+  workbook (:func:`geodata.scenario_xlsx.write_template`) in the page's (or the asked) language,
   named for people (``西部计划方案模板.xlsx``).
 - ``/office/keys`` (national keys): list the keys, create one (shown once, on the page that
   answers the form), revoke one. Both forms carry the CSRF token and are audited
@@ -20,7 +20,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.keys import KeyProblem, Principal, create_key, list_keys, parse_role, revoke_key
+from api.core.api_keys import KeyProblem, Principal, create_key, list_keys, parse_role, revoke_key
 from api.server.deps import (
     AuditNote,
     CallerDep,
@@ -53,7 +53,7 @@ def attachment(filename: str) -> str:
 
 def _template(lang: str) -> Response:
     with tempfile.TemporaryDirectory(prefix="westplan-template-") as tmp:
-        from geodata.workbook import write_template
+        from geodata.scenario_xlsx import write_template
 
         data = write_template(Path(tmp) / "template.xlsx", lang).read_bytes()
     name = i18n.render(TEMPLATE_NAME, lang=lang)

@@ -7,7 +7,7 @@ pages run under the same hash-based Content-Security-Policy as every page of the
 
 - **Sign-in**: a form takes the key; the key is checked exactly as an API call's is
   (:func:`~api.server.deps.authenticate`: throttle, failed-authentication count, audit) and
-  a session starts (:mod:`api.sessions`): an HttpOnly, SameSite=Strict cookie, Secure when the
+  a session starts (:mod:`api.core.logins`): an HttpOnly, SameSite=Strict cookie, Secure when the
   page is served over HTTPS. Every page then acts as that key: the same services of
   :mod:`api.server.store` and the same role checks as the JSON API
   (:func:`~api.server.deps.require_office`), so a province key sees its province only and a
@@ -36,10 +36,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from api import sessions as web_sessions
-from api.audit import Event, role_of
+from api.core import logins
+from api.core.api_keys import Principal
+from api.core.audit import Event, role_of
+from api.core.settings import Settings
 from api.db.models import ScenarioRow
-from api.keys import Principal
 from api.server import results, store
 from api.server.deps import (
     AuditNote,
@@ -56,15 +57,14 @@ from api.server.deps import (
     require_office,
     session_principal,
 )
+from api.server.endpoints import map_response, scenario_public, xlsx_response
 from api.server.language import COOKIE as LANGUAGE_COOKIE
 from api.server.outcome import outcome_of
 from api.server.problems import ApiProblem
-from api.server.routes import map_response, scenario_public, xlsx_response
 from api.server.schemas import JobCreate
 from api.server.templating import render_template
 from api.server.times import local_date, local_time
-from api.settings import Settings
-from geodata.planbook import TERMS
+from geodata.plan_xlsx import TERMS
 from geodata.shown import place_name
 from planner import i18n
 from planner.i18n import N_, _
@@ -154,7 +154,7 @@ async def checked_form(
     token is not the one this browser's pages carry."""
     refuse_cross_origin_write(request)
     base = request.cookies.get(CSRF_COOKIE)
-    expected = _csrf_token(settings, base, request.cookies.get(web_sessions.COOKIE)) if base else ""
+    expected = _csrf_token(settings, base, request.cookies.get(logins.COOKIE)) if base else ""
     if not (base and csrf and hmac.compare_digest(csrf, expected)):
         raise ApiProblem(
             403,
@@ -229,7 +229,7 @@ def page(
         lang=lang,
         languages=[(code, LANGUAGE_NAMES[code], code == lang) for code in i18n.LANGUAGES],
         here=_here(request),
-        csrf=_csrf_token(settings, base, request.cookies.get(web_sessions.COOKIE)),
+        csrf=_csrf_token(settings, base, request.cookies.get(logins.COOKIE)),
         who=who,
         role=_role(who),
         url=lambda name, **params: request.app.url_path_for(name, **params),
@@ -344,14 +344,14 @@ async def sign_in(
 
     def start() -> str:
         with request.app.state.sessions() as session:
-            return web_sessions.start(session, key_id, settings.session_seconds)
+            return logins.start(session, key_id, settings.session_seconds)
 
     token = await run_in_threadpool(start)
     prefix, role, province = role_of(who)
     record(request, Event("sign-in", "ok", key_prefix=prefix, role=role, province=province,
                           status=303))  # fmt: skip
     response = _go(_safe_next(next))
-    _set_cookie(response, request, web_sessions.COOKIE, token)
+    _set_cookie(response, request, logins.COOKIE, token)
     return response
 
 
@@ -363,12 +363,12 @@ async def sign_in(
 )
 def sign_out(request: Request, session: SessionDep, who: CallerDep) -> RedirectResponse:
     """End the session (the cookie stops working everywhere it was copied to)."""
-    token = request.cookies.get(web_sessions.COOKIE)
+    token = request.cookies.get(logins.COOKIE)
     if token:
-        web_sessions.end(session, token)
+        logins.end(session, token)
     response = _go(f"{PREFIX}/sign-in")
     response.delete_cookie(
-        web_sessions.COOKIE, path=PREFIX, httponly=True, samesite="strict", secure=_secure(request)
+        logins.COOKIE, path=PREFIX, httponly=True, samesite="strict", secure=_secure(request)
     )
     return response
 

@@ -23,10 +23,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.core.settings import Settings
 from api.db.models import JobRow, ScenarioRow
 from api.db.session import private_sqlite
 from api.server.problems import ApiProblem
-from api.settings import Settings
 from geodata.scenario import files_used
 from planner.i18n import N_
 

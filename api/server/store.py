@@ -2,7 +2,7 @@
 the caller.
 
 Routes stay thin: they parse the request, call one function here and shape the answer.
-Every lookup goes through the caller's :class:`~api.keys.Principal`, so a province key never
+Every lookup goes through the caller's :class:`~api.core.api_keys.Principal`, so a province key never
 learns that another province's resource exists (404, as for an unknown id).
 """
 
@@ -24,8 +24,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.core.api_keys import Principal
+from api.core.settings import Settings
 from api.db.models import JobRow, PlanRow, ScenarioRow, SweepRow, utcnow
-from api.keys import Principal
 from api.server import storage
 from api.server.problems import ApiProblem
 from api.server.results import forget as results_forget
@@ -33,11 +34,10 @@ from api.server.storage import job_log as job_log
 from api.server.storage import plan_dir as plan_dir
 from api.server.storage import scenario_dir as scenario_dir
 from api.server.storage import sweep_dir as sweep_dir
-from api.settings import Settings
 from geodata.archive import ZipLimits, extract_zip, scenario_root
 from geodata.limits import TOO_LARGE, ReadLimits, reading_limits
 from geodata.scenario import load_scenario
-from geodata.workbook import SUFFIXES as WORKBOOK_SUFFIXES
+from geodata.scenario_xlsx import SUFFIXES as WORKBOOK_SUFFIXES
 from planner.geo import provinces_of
 from planner.i18n import N_, Text
 from planner.issues import Report

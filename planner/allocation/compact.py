@@ -61,7 +61,7 @@ from planner.allocation.compact_segments import (
     usable_counties,
 )
 from planner.allocation.flow import solve_flow
-from planner.allocation.keys import KeyPacking
+from planner.allocation.key_packing import KeyPacking
 from planner.allocation.network import Hubs
 from planner.allocation.problem import AllocationProblem
 from planner.scenario import Weights

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from planner.allocation.arcs import OUTSIDE_RANK, segments, tier_cny, transport_tier
-from planner.allocation.keys import KeyPacking, field_radix
+from planner.allocation.key_packing import KeyPacking, field_radix
 from planner.allocation.problem import AllocationProblem
 from planner.geo import haversine_km, is_province_code, provinces_of
 from planner.scenario import DEGREES, MAJOR_CLASSES

@@ -35,7 +35,7 @@ from xlsxwriter.utility import xl_col_to_name
 
 from geodata.limits import limits, too_many_columns, too_many_rows
 from geodata.tables import ParsedTable, check_header, drop_long_cells, parse_records
-from geodata.xlsxbook import open_workbook
+from geodata.xlsx_writer import open_workbook
 from planner.i18n import LANGUAGES, N_, Text, render, speaking
 from planner.i18n import _ as tr
 from planner.issues import Report

@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from api.core.api_keys import Principal
 from api.db.models import ApiKey, WebSession, utcnow
-from api.keys import Principal
 
 COOKIE = "wp_session"
 """The name of the session cookie (HttpOnly, SameSite=Strict, Secure over HTTPS)."""

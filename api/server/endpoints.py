@@ -18,7 +18,8 @@ from fastapi.responses import FileResponse, HTMLResponse
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
-from api import audit, keys
+from api.core import api_keys, audit
+from api.core.settings import Settings
 from api.db.models import JobRow, PlanRow, ScenarioRow, SweepRow
 from api.server import results, security, store
 from api.server.deps import (
@@ -57,7 +58,6 @@ from api.server.schemas import (
     TablePage,
 )
 from api.server.templating import render_template
-from api.settings import Settings
 from planner import i18n
 from planner.i18n import N_, Text
 
@@ -515,7 +515,7 @@ async def plan_map(
 
         def key_works() -> bool:
             with request.app.state.sessions() as session:
-                return keys.prefix_is_active(session, key or "")
+                return api_keys.prefix_is_active(session, key or "")
 
         if not await run_in_threadpool(key_works):
             raise ApiProblem(

@@ -34,8 +34,8 @@ from typing import Any
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import URL, make_url
 
+from api.core.settings import Settings
 from api.db.models import utcnow
-from api.settings import Settings
 from planner.i18n import _
 
 log = logging.getLogger(__name__)

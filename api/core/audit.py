@@ -8,7 +8,7 @@ Actions:
 budget or map; ``detail`` names which), ``map-link`` (a signed link made), ``key-create``,
 ``key-revoke`` (from the command line), ``sign-in`` and ``sign-out`` (the office pages),
 ``failed-auth`` (an unknown or revoked key, or a map link whose signature is wrong) and
-``throttled`` (refused with 429, see :mod:`api.throttle`; one row per address and minute,
+``throttled`` (refused with 429, see :mod:`api.core.throttle`; one row per address and minute,
 its ``count`` the refusals, so a flood of 429s cannot grow the table without bound).
 
 The service records events into memory and a background thread writes them in batches every
@@ -30,8 +30,8 @@ from typing import Any, Literal, cast, get_args
 from sqlalchemy import CursorResult, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.core.api_keys import Principal
 from api.db.models import AuditRow, utcnow
-from api.keys import Principal
 from planner.i18n import _
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from planner.i18n import N_
 from planner.issues import ScenarioError
 from planner.pins import Pins
 from planner.plan import AllocationParams, Plan
-from planner.routes import RoutePlan, RoutingParams
+from planner.route_plan import RoutePlan, RoutingParams
 from planner.sweep import Sweep, Vary, sweep
 from planner.workers import start as start_workers
 

@@ -28,7 +28,7 @@ import pandas as pd
 
 from geodata.shown import COLUMNS as SHOWN_COLUMNS
 from geodata.shown import for_people
-from geodata.xlsxbook import open_workbook
+from geodata.xlsx_writer import open_workbook
 from planner.geo import provinces_of
 from planner.i18n import N_
 from planner.i18n import _ as tr
