@@ -143,8 +143,6 @@ def explain(plan: Plan, applicant_id: str, limits: Limits | None = None) -> Expl
     if not len(where):
         raise KeyError(f"no applicant {applicant_id!r} in the plan's scenario")
     a = int(where[0])
-    if pr.prev_count or np.any(pr.app_prev_post >= 0):
-        raise ValueError("explaining a re-plan (a plan with a previous plan) is not supported yet")
     sol = plan.solution
     builder = ArcBuilder(pr)
     mine = builder.arcs(np.asarray([a]))

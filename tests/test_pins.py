@@ -467,7 +467,7 @@ def test_plan_diff(seat: planner.Scenario) -> None:
 
 def test_pins_on_a_replan(small: planner.Scenario) -> None:
     """Close, forbid and exclude pins on a re-plan (term 6 counts the moves from the first
-    plan); assign pins there are refused plainly."""
+    plan)."""
     first = planner.allocate(small)
     again = planner.allocate(small, previous=first)
     pins = Pins(close_posts=["P1"], exclude=["a3"])
@@ -477,8 +477,51 @@ def test_pins_on_a_replan(small: planner.Scenario) -> None:
     assert pinned.optimal and pinned.bound <= pinned.objective + 1e-9
     assert pinned.pins_cost == pytest.approx(pinned.objective - again.objective)
     _checked(pinned)  # term 6 included: the checker reads the previous plan of its scenario
-    with pytest.raises(PinError):
-        planner.allocate(small, previous=first, pins=Pins(assign={"a1": "P1"}), baseline=again)
+
+
+def _previous_plans(small: planner.Scenario) -> list[planner.Plan]:
+    """Two previous plans: the optimum, and one that is not (a1 held on P1), so that a re-plan
+    both keeps and moves volunteers."""
+    return [planner.allocate(small), planner.allocate(small, pins=Pins(assign={"a3": "P1"}))]
+
+
+@pytest.mark.parametrize("pins", [p for p in SMALL_PINS if p.assign], ids=lambda p: str(p.assign))
+def test_assign_pins_on_a_replan_are_the_enumerated_optimum(
+    small: planner.Scenario, pins: Pins
+) -> None:
+    """Assign pins in a re-plan: the optimum of term 6 (the moves from the previous plan) and
+    the pins together, against every assignment enumerated by the independent checker."""
+    for first in _previous_plans(small):
+        again = planner.allocate(small, previous=first)
+        best = _enumerated_optimum(again.scenario, pins)  # its data hold the previous plan
+        if not np.isfinite(best):
+            with pytest.raises(PinError):
+                planner.allocate(small, previous=first, pins=pins, baseline=again)
+            continue
+        for baseline in (again, None):
+            pinned = planner.allocate(small, previous=first, pins=pins, baseline=baseline)
+            assignment = _checked(pinned)
+            assert pinned.optimal
+            assert pinned.objective == pytest.approx(best)
+            assert all(assignment[a] == p for a, p in pins.assign.items())
+            if baseline is not None:
+                assert pinned.pins_cost == pytest.approx(pinned.objective - again.objective)
+
+
+def test_extra_cost_is_exact_on_a_replan(small: planner.Scenario) -> None:
+    """``explain`` on a re-plan: each extra cost is that of a re-plan solved from scratch
+    under the pin (term 6 included)."""
+    first = _previous_plans(small)[1]
+    again = planner.allocate(small, previous=first)
+    checked = 0
+    for aid in ("a1", "a2", "a3", "a4", "a5"):
+        for row in again.explain(aid).alternatives.itertuples():
+            if row.choice == "unplaced" or not row.post_id or not row.feasible:
+                continue
+            pinned = planner.allocate(small, previous=first, pins=Pins(assign={aid: row.post_id}))
+            assert row.extra_cost == pytest.approx(pinned.objective - again.objective)
+            checked += 1
+    assert checked >= 4
 
 
 def _random_pins(

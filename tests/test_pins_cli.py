@@ -108,3 +108,34 @@ def test_bad_pins_file_names_file_line_column(
     assert re.search(r"pins.csv\W+2\W+post_id\W+missing-value", text), text
     assert re.search(r"pins.csv\W+3\W+action\W+bad-value", text), text
     assert not (tmp_path / "out").exists()
+
+
+def test_assign_pin_on_a_replan(
+    plans: tuple[Path, Path, Path, pd.DataFrame], tmp_path: Path
+) -> None:
+    """`planner plan --previous DIR --pins` with an assign pin (the tiny scenario leaves no
+    applicant a second feasible post, so the pin holds one on his post while another is
+    excluded): the pins hold, and the folder's objective is the library's re-plan under them."""
+    scenario, base, _, _ = plans
+    before = planner.read_plan(base)
+    (aid, post), (gone, _) = before.assignments[["applicant_id", "post_id"]].values[[-1, 0]]
+    pins = pd.DataFrame(
+        {"action": ["assign", "exclude"], "applicant_id": [aid, gone], "post_id": [post, ""]}
+    )
+    pins.to_csv(tmp_path / "pins.csv", index=False)
+    out = tmp_path / "replan"
+    proc = _planner(
+        "plan", str(scenario), "--out", str(out), "--previous", str(base),
+        "--pins", str(tmp_path / "pins.csv"), "--time-limit", "60",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    a = _csv(out / "assignments.csv").set_index("applicant_id")["post_id"]
+    assert a[aid] == post and gone not in a.index
+    library = planner.allocate(
+        planner.read_scenario(str(scenario)),
+        previous=before,
+        pins=planner.Pins(assign={aid: post}, exclude=[gone]),
+    )
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["objective"] == pytest.approx(library.objective)
+    assert summary["pins"] == {"assign": 1, "forbid": 0, "close": 0, "exclude": 1}

@@ -85,6 +85,7 @@ def integral_objective(problem: AllocationProblem) -> bool:
         w.outside_preference,
         w.major_mismatch,
         w.replan_move,
+        problem.pin_bonus,
         problem.constant(),
         *(w.transport_subsidy_per_100cny * tier_cny(problem) / 100.0).tolist(),
     ]
@@ -268,6 +269,8 @@ class ArcBuilder:
             + w.major_mismatch * mismatch
             - w.replan_move * (pr.app_prev_post[a] == p)
         ).astype(float) + w.transport_subsidy_per_100cny * subsidy / 100.0
+        if pr.app_pin_post is not None:
+            cost -= pr.pin_bonus * (pr.app_pin_post[a] == p)
         return Arcs(a, p, rank, mismatch, km, subsidy, cost)
 
     def all_arcs(self, chunk: int = 4096) -> Arcs:

@@ -177,15 +177,20 @@ def build_compact_network(pr: AllocationProblem, builder: ArcBuilder) -> Compact
 
 
 def _keep_arcs(pr: AllocationProblem, builder: ArcBuilder) -> Arcs:
-    """The direct arcs: each previous volunteer's previous post (term 6), and every eligible
-    post of an applicant with a forbidden pair (pins; he has no hub arcs)."""
-    keep = pr.app_prev_post >= 0
-    a = np.flatnonzero(keep).astype(np.int64)
-    p = pr.app_prev_post[keep].astype(np.int64)
+    """The direct arcs: each previous volunteer's previous post (term 6), each assign pin's
+    post, and every eligible post of an applicant with a forbidden pair (pins; he has no hub
+    arcs)."""
+    a_parts, p_parts = [], []
+    for post in (pr.app_prev_post, pr.pinned_post):
+        keep = post >= 0
+        a_parts.append(np.flatnonzero(keep).astype(np.int64))
+        p_parts.append(post[keep].astype(np.int64))
     if len(pr.pin_forbid):
         pinned = builder.arcs(pr.pin_restricted)
-        a, p = np.concatenate([a, pinned.a]), np.concatenate([p, pinned.p])
-    return builder.arcs_for_pairs(a, p)
+        a_parts.append(pinned.a)
+        p_parts.append(pinned.p)
+    keys = np.unique(np.concatenate(a_parts) * max(pr.n_posts, 1) + np.concatenate(p_parts))
+    return builder.arcs_for_pairs(keys // max(pr.n_posts, 1), keys % max(pr.n_posts, 1))
 
 
 def _no_hubs() -> Hubs:

@@ -67,6 +67,7 @@ def _restrict(pr: AllocationProblem, rs: np.ndarray, ss: np.ndarray) -> Part:
     pairs = np.unique(pair_index[pair_index >= 0])
     new_pair = _renumber(pairs, len(pr.pair_cap))
     prev = pr.app_prev_post[apps]
+    pin = pr.pinned_post[apps]
     sub = replace(
         pr,
         post_id=pr.post_id[posts],
@@ -110,6 +111,11 @@ def _restrict(pr: AllocationProblem, rs: np.ndarray, ss: np.ndarray) -> Part:
         app_home_lat=pr.app_home_lat[apps],
         app_prev_post=np.where(prev >= 0, new_post[np.maximum(prev, 0)], -1),
         prev_count=int((prev >= 0).sum()),
+        app_pin_post=(
+            None
+            if pr.app_pin_post is None
+            else np.where(pin >= 0, new_post[np.maximum(pin, 0)], -1)
+        ),
         pin_forbid=_part_pairs(pr, apps, new_post),
     )
     return Part(sub, apps, posts)

@@ -61,7 +61,7 @@ def solve_flow(
     The flow's ``objective`` is its value without the price, ``value`` with it.
     """
     net = build_flow_network(pr, direct, hubs, tiebreak, price, groups)
-    if (pr.app_prev_post >= 0).any():  # a re-plan starts from the previous plan if it can
+    if (pr.keep_post >= 0).any():  # a re-plan (or pins) starts from the previous plan if it can
         from planner.allocation.warm import warm_solve  # numba: loaded for re-plans only
 
         warm = warm_solve(pr, net, direct)

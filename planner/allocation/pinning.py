@@ -10,8 +10,10 @@ How each pin enters the model (``docs/allocation.md``, "Pins"):
   applicant leaves the hubs of the compact network and reaches each of his other eligible
   posts by a direct arc, so the relaxation, the pricing and the compact MIP stay exact;
 - **assign** ``a -> p``: the arc gets a bonus ``-M`` and the objective a constant ``+M``,
-  exactly as term 6 keeps a previous volunteer on his post (the arc is one of the network's
-  direct arcs and every solver already knows it). A plan that honours every assign pin has
+  the way term 6 keeps a previous volunteer on his post, in a term of its own
+  (``AllocationProblem.app_pin_post``/``pin_bonus``) beside term 6, so a re-plan keeps its
+  previous plan's term unchanged (the arc is one of the network's direct arcs and every solver
+  already knows it). A plan that honours every assign pin has
   the same value in both objectives, every other plan pays ``M`` per pin it breaks, so the
   proven bound of the transformed problem is a proven bound of every plan that honours the
   pins, and its optimum, when it honours them, is the optimum under the pins. ``M`` is first
@@ -94,11 +96,10 @@ def restrict(pr: AllocationProblem, ix: Indexed) -> AllocationProblem:
 
 def force(pr: AllocationProblem, ix: Indexed, bonus: int) -> AllocationProblem:
     """The problem whose optimum honours the assign pins (module docstring): each pinned arc
-    is a term-6 arc worth ``bonus``. Only for a problem without a previous plan."""
-    prev = np.full(pr.n_applicants, -1, dtype=np.int64)
-    prev[ix.assign_a] = ix.assign_p
-    weights = dataclasses.replace(pr.weights, replan_move=int(bonus))
-    return dataclasses.replace(pr, app_prev_post=prev, prev_count=len(ix.assign_a), weights=weights)
+    saves ``bonus`` and the constant holds ``bonus`` per pin (term 6 of a re-plan untouched)."""
+    pin = np.full(pr.n_applicants, -1, dtype=np.int64)
+    pin[ix.assign_a] = ix.assign_p
+    return dataclasses.replace(pr, app_pin_post=pin, pin_bonus=int(bonus))
 
 
 def largest_arc_cost(pr: AllocationProblem) -> float:
@@ -352,15 +353,6 @@ def solve_pinned(
     """
     report = check_pins(pr, pins)
     if not report.ok:
-        raise PinError(report)
-    if len(pins.assign) and (pr.prev_count or np.any(pr.app_prev_post >= 0)):
-        report.error(
-            PINS_FILE,
-            None,
-            "assign",
-            "pin-replan",
-            N_("assign pins in a re-plan (a previous plan) are not supported yet"),
-        )
         raise PinError(report)
     t0 = time.perf_counter()
     solved = _solve(pr, pins, time_limit, gap_tolerance, workers, baseline)

@@ -113,6 +113,12 @@ class AllocationProblem(Frozen):
     weights: Weights
     prev_count: int
     """Applicants of the previous plan who are still applicants (term 6 constant)."""
+    app_pin_post: np.ndarray | None = None
+    """Post index of each applicant's assign pin, -1 if none; None when no pin
+    (:mod:`planner.allocation.pinning`): the arc to it saves ``pin_bonus``, and the constant
+    holds ``pin_bonus`` per pin, so a plan honouring the pins keeps its value."""
+    pin_bonus: int = 0
+    """The saving of an assign pin's arc (the ``M`` of :func:`~planner.allocation.pinning.force`)."""
     pin_forbid: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     """Forbidden pairs of the office's pins (:mod:`planner.allocation.pinning`), sorted keys
     ``a * n_posts + p``: not eligible; such an applicant reaches his posts by direct arcs."""
@@ -121,6 +127,21 @@ class AllocationProblem(Frozen):
     def pin_restricted(self) -> np.ndarray:
         """Applicants with a forbidden pair (sorted, unique)."""
         return np.unique(self.pin_forbid // max(self.n_posts, 1))
+
+    @property
+    def pinned_post(self) -> np.ndarray:
+        """Each applicant's assign-pin post, -1 if none (all -1 without pins)."""
+        if self.app_pin_post is None:
+            return np.full(self.n_applicants, -1, dtype=np.int64)
+        return self.app_pin_post
+
+    @property
+    def keep_post(self) -> np.ndarray:
+        """The post a plan starts from for each applicant (a warm start, a direct arc): his
+        assign pin's, else his previous plan's; -1 if neither."""
+        if self.app_pin_post is None:
+            return self.app_prev_post
+        return np.where(self.app_pin_post >= 0, self.app_pin_post, self.app_prev_post)
 
     @property
     def n_applicants(self) -> int:
@@ -137,12 +158,16 @@ class AllocationProblem(Frozen):
 
     def constant(self) -> float:
         """Objective value of the empty plan: every relay seat empty, every quota unit unfilled,
-        every previous volunteer moved."""
+        every previous volunteer moved (and every assign pin broken)."""
         w = self.weights
         relay_open = int(self.post_open[self.post_relay].sum())
         quota = int(self.county_quota[~self.county_barred].sum())
+        pins = int((self.pinned_post >= 0).sum()) if self.app_pin_post is not None else 0
         return float(
-            w.relay_empty * relay_open + w.quota_unfilled * quota + w.replan_move * self.prev_count
+            w.relay_empty * relay_open
+            + w.quota_unfilled * quota
+            + w.replan_move * self.prev_count
+            + self.pin_bonus * pins
         )
 
     @staticmethod

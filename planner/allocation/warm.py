@@ -142,7 +142,7 @@ def _start(
     them."""
     o = fn.offsets
     n_p = pr.n_posts
-    prev = pr.app_prev_post
+    prev = pr.keep_post
     wanted = np.flatnonzero((prev >= 0) & (pr.app_r >= 0))
     if not len(wanted) or not len(direct):
         return None
