@@ -8,19 +8,19 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from planner.i18n import _
+from api.cli.common import console, err
+from api.cli.language import Typer
+from planner.i18n import N_, _
 
-roads = typer.Typer(
-    help=_("Road networks from an OpenStreetMap extract: build a graph, drive matrices."),
+roads = Typer(
+    help=N_("Road networks from an OpenStreetMap extract: build a graph, drive matrices."),
     no_args_is_help=True,
 )
-console = Console()
-err = Console(stderr=True)
 
 
 def _floats(text: str, n: int, option: str) -> tuple[float, ...]:
+    """The ``n`` numbers of ``text`` (separated by commas); else exit 2 naming ``option``."""
     try:
         values = tuple(float(v) for v in text.split(","))
     except ValueError:
@@ -38,28 +38,28 @@ def _floats(text: str, n: int, option: str) -> tuple[float, ...]:
     return values
 
 
-@roads.command(help=_("Keep the drivable roads of an OSM extract and write a graph folder."))
+@roads.command(help=N_("Keep the drivable roads of an OSM extract and write a graph folder."))
 def build(
     extract: Annotated[
         Path,
-        typer.Argument(help=_("An OpenStreetMap extract (.osm.pbf, .osm)."), show_default=False),
+        typer.Argument(help=N_("An OpenStreetMap extract (.osm.pbf, .osm)."), show_default=False),
     ],
-    out: Annotated[Path, typer.Option("--out", help=_("The graph folder to write."))],
+    out: Annotated[Path, typer.Option("--out", help=N_("The graph folder to write."))],
     counties: Annotated[
         str | None,
-        typer.Option("--counties", help=_("County codes, separated by commas: keep their roads.")),
+        typer.Option("--counties", help=N_("County codes, separated by commas: keep their roads.")),
     ] = None,
     bbox: Annotated[
-        str | None, typer.Option("--bbox", help=_("W,S,E,N in degrees (WGS-84): keep its roads."))
+        str | None, typer.Option("--bbox", help=N_("W,S,E,N in degrees (WGS-84): keep its roads."))
     ] = None,
     buffer_m: Annotated[
-        float, typer.Option("--buffer", help=_("Metres kept around the counties."))
+        float, typer.Option("--buffer", help=N_("Metres kept around the counties."))
     ] = 10_000.0,
     storage: Annotated[
         str,
         typer.Option(
             "--node-index",
-            help=_(
+            help=N_(
                 "pyosmium's node-location index (dense_file_array,FILE for a national extract)."
             ),
         ),
@@ -113,20 +113,20 @@ def build(
     )
 
 
-@roads.command(help=_("Drive metres and seconds between every ordered pair of points."))
+@roads.command(help=N_("Drive metres and seconds between every ordered pair of points."))
 def matrix(
     folder: Annotated[
-        Path, typer.Argument(help=_("A graph folder of planner roads build."), show_default=False)
+        Path, typer.Argument(help=N_("A graph folder of planner roads build."), show_default=False)
     ],
-    points: Annotated[Path, typer.Option("--points", help=_("A CSV with id,lon,lat."))],
-    out: Annotated[Path, typer.Option("--out", help=_("The matrix CSV to write."))],
+    points: Annotated[Path, typer.Option("--points", help=N_("A CSV with id,lon,lat."))],
+    out: Annotated[Path, typer.Option("--out", help=N_("The matrix CSV to write."))],
     crs: Annotated[
-        str, typer.Option("--crs", help=_("The points' coordinates: wgs84, gcj02 or cgcs2000."))
+        str, typer.Option("--crs", help=N_("The points' coordinates: wgs84, gcj02 or cgcs2000."))
     ] = "wgs84",
     snap_limit: Annotated[
         float,
         typer.Option(
-            "--snap-limit", help=_("Metres from a road beyond which a point is off the network.")
+            "--snap-limit", help=N_("Metres from a road beyond which a point is off the network.")
         ),
     ] = 1000.0,
 ) -> None:
@@ -165,17 +165,17 @@ def matrix(
 
 
 @roads.command(
-    help=_(
+    help=N_(
         "A SYNTHETIC road graph for the counties of a scenario's stations and stops (for "
         "trying routing on roads without an extract)."
     )
 )
 def synthetic(
     scenario: Annotated[
-        str, typer.Argument(help=_("Scenario folder, .zip or builtin:NAME."), show_default=False)
+        str, typer.Argument(help=N_("Scenario folder, .zip or builtin:NAME."), show_default=False)
     ],
-    out: Annotated[Path, typer.Option("--out", help=_("The graph folder to write."))],
-    seed: Annotated[int, typer.Option("--seed", help=_("Seed of the synthetic roads."))] = 0,
+    out: Annotated[Path, typer.Option("--out", help=N_("The graph folder to write."))],
+    seed: Annotated[int, typer.Option("--seed", help=N_("Seed of the synthetic roads."))] = 0,
 ) -> None:
     """A SYNTHETIC road graph for the counties of a scenario's stations and stops."""
     import planner
