@@ -17,7 +17,6 @@ from api.core.errors import ServiceError
 from api.core.settings import Settings
 from api.core.throttle import Throttle
 from api.db.session import make_engine, session_factory, upgrade
-from api.server import storage
 from api.server.decision_endpoints import decision_api
 from api.server.deps import KeyCache
 from api.server.docs import docs
@@ -27,8 +26,11 @@ from api.server.language import Language
 from api.server.office import office, template_api
 from api.server.pages import is_page, pages, problem_page
 from api.server.placement_endpoints import placement_api, placement_pages
+from api.server.plan_endpoints import plan_api
+from api.server.plan_pages import plan_pages
 from api.server.problems import ApiProblem
 from api.server.security import BodyLimit, HeadAsGet, SecurityHeaders, ServerErrors, finite
+from api.services import storage
 from planner import __version__
 
 log = logging.getLogger(__name__)
@@ -91,7 +93,9 @@ def create_app(settings: Settings | None = None, run_jobs: bool = True) -> FastA
     app.include_router(root)
     app.include_router(docs)
     app.include_router(api)
+    app.include_router(plan_api)
     app.include_router(pages)
+    app.include_router(plan_pages)
     app.include_router(office)
     app.include_router(template_api)
     app.include_router(placement_pages)

@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.core.settings import Settings
 from api.db.models import JobRow, PlanRow, SweepRow, utcnow
-from api.server import storage
+from api.services import storage
 from planner import i18n
 from planner.i18n import N_
 
@@ -180,9 +180,7 @@ class JobRunner:
         recover(self.sessions, self._note, self.settings.job_lease_seconds, mine)
 
     def _note(self, job_id: str, message: str) -> None:
-        from api.server.store import job_log
-
-        path = job_log(self.settings, job_id)
+        path = storage.job_log(self.settings, job_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as f:
             f.write(f"{utcnow():%Y-%m-%d %H:%M:%S} WARNING api.server.jobs: {message}\n")
@@ -440,10 +438,10 @@ _KINDS = {"plan": _plan, "sweep": _sweep}
 def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
     """Run one claimed job to its end; return the process exit status."""
     from api.db.session import make_engine, session_factory
-    from api.server.storage import partial_dir
-    from api.server.store import (
+    from api.services.storage import (
         job_log,
         new_id,
+        partial_dir,
         plan_dir,
         public_text,
         scenario_source,
