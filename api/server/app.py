@@ -46,6 +46,21 @@ the plan's results. Messages (`detail`, a validation issue's `message`) are in t
 both. People use the office pages at `/office` instead.
 """
 
+ROUTERS = (
+    root,
+    docs,
+    api,
+    plan_api,
+    pages,
+    plan_pages,
+    office,
+    template_api,
+    placement_pages,
+    placement_api,
+    decision_api,
+)
+"""The routers of the app, in the order their routes are matched (and documented)."""
+
 
 def create_app(settings: Settings | None = None, run_jobs: bool = True) -> FastAPI:
     """Build the app.
@@ -90,17 +105,8 @@ def create_app(settings: Settings | None = None, run_jobs: bool = True) -> FastA
     app.state.settings = settings
     app.state.throttle = Throttle(settings.auth_failures_per_minute, settings.throttle_storage)
     app.state.keys = KeyCache(settings.key_cache_seconds)
-    app.include_router(root)
-    app.include_router(docs)
-    app.include_router(api)
-    app.include_router(plan_api)
-    app.include_router(pages)
-    app.include_router(plan_pages)
-    app.include_router(office)
-    app.include_router(template_api)
-    app.include_router(placement_pages)
-    app.include_router(placement_api)
-    app.include_router(decision_api)
+    for router in ROUTERS:
+        app.include_router(router)
 
     @app.exception_handler(ApiProblem)
     async def _problem(request: Request, exc: ApiProblem) -> Response:
