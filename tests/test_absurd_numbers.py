@@ -14,7 +14,7 @@ import pytest
 
 import planner
 from api.core.settings import Settings
-from api.server.store import plan_dir
+from api.services.storage import plan_dir
 from planner.schema import TABLES, Kind
 from tests.api_support import Browser, running_service, zip_folder, zip_part
 from tests.scenario_files import write_tiny

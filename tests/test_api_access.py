@@ -193,7 +193,7 @@ def test_signed_map_link(world: dict[str, Any], tmp_path: Path) -> None:
     assert other.status_code == 403
     assert svc.client.get(url.path).status_code == 401
     # an expired link, signed with the service's own key
-    from api.server.results import sign_map
+    from api.services.results import sign_map
 
     settings: Settings = svc.settings
     expires, sig = sign_map(settings.secret(), pid, None, -10, query["key"])

@@ -16,7 +16,7 @@ from api.core.settings import Settings
 from api.db.models import JobRow, ScenarioRow, utcnow
 from api.db.session import make_engine, session_factory, upgrade
 from api.server.jobs import _fenced, recover
-from api.server.store import scenario_dir
+from api.services.storage import scenario_dir
 from tests.api_support import running_service, zip_folder, zip_part
 from tests.process_support import session_processes
 from tests.scenario_files import write_tiny

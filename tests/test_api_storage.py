@@ -279,7 +279,7 @@ def test_half_written_result_folders_are_removed_at_start(env: Any, tiny: Path) 
 
 
 def _leave_partials(settings: Settings, tiny: Path) -> None:
-    from api.server.storage import partial_dir
+    from api.services.storage import partial_dir
 
     plans = settings.data_dir / "plans"
     with running_service(settings) as svc:

@@ -18,8 +18,8 @@ import pytest
 
 import planner
 from api.core.settings import Settings
-from api.server import results
-from api.server.store import plan_dir
+from api.services import results
+from api.services.storage import plan_dir
 from tests.api_support import running_service
 from tests.hostile import FORMULAS, HOSTILE, TRIGGERS, write_hostile
 

@@ -17,7 +17,6 @@ from api.core.errors import ServiceError
 from api.core.settings import Settings
 from api.core.throttle import Throttle
 from api.db.session import make_engine, session_factory, upgrade
-from api.server import storage
 from api.server.decision_endpoints import decision_api
 from api.server.deps import KeyCache
 from api.server.docs import docs
@@ -27,8 +26,11 @@ from api.server.language import Language
 from api.server.office import office, template_api
 from api.server.pages import is_page, pages, problem_page
 from api.server.placement_endpoints import placement_api, placement_pages
+from api.server.plan_endpoints import plan_api
+from api.server.plan_pages import plan_pages
 from api.server.problems import ApiProblem
 from api.server.security import BodyLimit, HeadAsGet, SecurityHeaders, ServerErrors, finite
+from api.services import storage
 from planner import __version__
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,21 @@ the plan's results. Messages (`detail`, a validation issue's `message`) are in t
 `Accept-Language` (zh-CN or en), else the server's default; every other field is the same in
 both. People use the office pages at `/office` instead.
 """
+
+ROUTERS = (
+    root,
+    docs,
+    api,
+    plan_api,
+    pages,
+    plan_pages,
+    office,
+    template_api,
+    placement_pages,
+    placement_api,
+    decision_api,
+)
+"""The routers of the app, in the order their routes are matched (and documented)."""
 
 
 def create_app(settings: Settings | None = None, run_jobs: bool = True) -> FastAPI:
@@ -88,15 +105,8 @@ def create_app(settings: Settings | None = None, run_jobs: bool = True) -> FastA
     app.state.settings = settings
     app.state.throttle = Throttle(settings.auth_failures_per_minute, settings.throttle_storage)
     app.state.keys = KeyCache(settings.key_cache_seconds)
-    app.include_router(root)
-    app.include_router(docs)
-    app.include_router(api)
-    app.include_router(pages)
-    app.include_router(office)
-    app.include_router(template_api)
-    app.include_router(placement_pages)
-    app.include_router(placement_api)
-    app.include_router(decision_api)
+    for router in ROUTERS:
+        app.include_router(router)
 
     @app.exception_handler(ApiProblem)
     async def _problem(request: Request, exc: ApiProblem) -> Response:

@@ -9,9 +9,9 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from starlette.concurrency import run_in_threadpool
 
-from api.server import store
+from api.core.errors import Invalid, NotFound
 from api.server.deps import OfficeDep, SessionDep, SettingsDep, audited
-from api.server.problems import ApiProblem
+from api.services import plans
 from planner.i18n import N_
 
 decision_api = APIRouter(prefix="/api/v1", tags=["plans"])
@@ -28,10 +28,7 @@ async def explanation(
     """Why an applicant is where the plan put him: his post, preference rank and cost terms,
     and per preference the best post there, whether it is feasible, ``extra_cost`` (exact: a
     certified solve under that one pin) and the reason, in the language of the request."""
-    plan = store.plan_ref(session, who, plan_id)
-    folder = store.plan_dir(settings, plan.id)
-    if not (folder / "assignments.csv").is_file():
-        raise ApiProblem(404, N_("plan {id!r} has no allocation"), id=plan.id)
+    folder = plans.allocation_folder(settings, plans.plan_ref(session, who, plan_id))
 
     def explain() -> dict[str, Any]:
         import planner
@@ -44,9 +41,9 @@ async def explanation(
     try:
         return await run_in_threadpool(explain)
     except KeyError:
-        raise ApiProblem(404, N_("no applicant {id!r} in this plan"), id=applicant_id) from None
+        raise NotFound(N_("no applicant {id!r} in this plan"), id=applicant_id) from None
     except ValueError as exc:
-        raise ApiProblem(422, N_("{problem}"), problem=str(exc)) from None
+        raise Invalid(N_("{problem}"), problem=str(exc)) from None
 
 
 @decision_api.get(
@@ -62,12 +59,10 @@ def diff(
     from geodata.planfolder import read_table
     from planner.diff import CHANGES, diff_assignments
 
-    after, before = (store.plan_ref(session, who, i) for i in (plan_id, other_id))
+    after, before = (plans.plan_ref(session, who, i) for i in (plan_id, other_id))
     tables = []
     for ref in (before, after):
-        path = store.plan_dir(settings, ref.id) / "assignments.csv"
-        if not path.is_file():
-            raise ApiProblem(404, N_("plan {id!r} has no allocation"), id=ref.id)
+        path = plans.allocation_folder(settings, ref) / "assignments.csv"
         tables.append(read_table(path, required=("applicant_id", "post_id")))
     d = diff_assignments(tables[0], tables[1])
     counts = d["change"].value_counts()

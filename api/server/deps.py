@@ -42,12 +42,12 @@ from starlette.concurrency import run_in_threadpool
 from api.core import logins
 from api.core.api_keys import Principal, principal_for
 from api.core.audit import AuditLog, Event, outcome_of, role_of
-from api.core.errors import ServiceError
+from api.core.errors import Forbidden, ServiceError
 from api.core.settings import Settings
 from api.core.throttle import Throttle, key_prefix
-from api.server import store
 from api.server.jobs import JobRunner
 from api.server.problems import ApiProblem
+from api.services.plans import PlanRef, cached_plan_ref, check_plan, plan_ref
 from planner.i18n import N_
 
 _bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer KEY")
@@ -267,17 +267,18 @@ async def failed_auth(request: Request, prefix: str | None, detail: str) -> None
     record(request, Event("failed-auth", "refused", key_prefix=prefix, detail=detail, status=401))
 
 
-async def plan_for(request: Request, who: Principal | None, plan_id: str) -> store.PlanRef:
-    """A plan's scope, from the cache or (in a thread) the database; 404 when not visible."""
-    ref = store.cached_plan_ref(plan_id)
+async def plan_for(request: Request, who: Principal | None, plan_id: str) -> PlanRef:
+    """A plan's scope, from the cache or (in a thread) the database; not found when not
+    visible."""
+    ref = cached_plan_ref(plan_id)
     if ref is None:
 
-        def load() -> store.PlanRef:
+        def load() -> PlanRef:
             with request.app.state.sessions() as session:
-                return store.plan_ref(session, None, plan_id)
+                return plan_ref(session, None, plan_id)
 
         ref = await run_in_threadpool(load)
-    return store.check_plan(ref, who)
+    return check_plan(ref, who)
 
 
 def _challenge() -> dict[str, str]:
@@ -297,16 +298,17 @@ async def principal(who: Annotated[Principal | None, Depends(optional_principal)
 
 
 def require_office(who: Principal) -> Principal:
-    """``who`` if it may read everything in scope, upload and plan (not a viewer); else 403."""
+    """``who`` if it may read everything in scope, upload and plan (not a viewer); else
+    forbidden."""
     if not who.writes:
-        raise ApiProblem(403, N_("a viewer key reads plan summaries and maps only"))
+        raise Forbidden(N_("a viewer key reads plan summaries and maps only"))
     return who
 
 
 def require_national(who: Principal) -> Principal:
-    """``who`` if it is a national key; else 403."""
+    """``who`` if it is a national key; else forbidden."""
     if who.role != "national":
-        raise ApiProblem(403, N_("only a national key reads the audit trail"))
+        raise Forbidden(N_("only a national key reads the audit trail"))
     return who
 
 
@@ -320,12 +322,12 @@ CallerDep = Annotated[Principal, Depends(principal)]
 """Any valid key, viewers included (summaries, maps, the index)."""
 
 
-async def visible_plan(plan_id: str, request: Request, who: CallerDep) -> store.PlanRef:
+async def visible_plan(plan_id: str, request: Request, who: CallerDep) -> PlanRef:
     """The plan in the path, if the caller (viewers included) sees it."""
     return await plan_for(request, who, plan_id)
 
 
-VisiblePlanDep = Annotated[store.PlanRef, Depends(visible_plan)]
+VisiblePlanDep = Annotated[PlanRef, Depends(visible_plan)]
 OfficeDep = Annotated[Principal, Depends(office)]
 """National and province keys: read, upload, plan, cancel."""
 
@@ -471,7 +473,8 @@ class AuthFirst(APIRoute):
         async def authenticated_first(request: Request) -> Response:
             try:
                 await check(request)
-            except ApiProblem as exc:
+            except (ApiProblem, ServiceError) as error:
+                exc = error if isinstance(error, ApiProblem) else ApiProblem.of(error)
                 if action is not None and exc.status != 429:  # (a 429 is audited already)
                     object_id = next(
                         (

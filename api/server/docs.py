@@ -25,7 +25,7 @@ from fastapi.openapi.docs import (
 )
 from fastapi.responses import HTMLResponse, Response
 
-from api.server.problems import ApiProblem
+from api.core.errors import NotFound, Unavailable
 from maps import csp, offline
 from planner.i18n import N_
 
@@ -92,8 +92,7 @@ def _asset(name: str) -> bytes:
         path = offline.assets_dir() / ASSETS[name]
         return _read(name, path, path.stat().st_mtime_ns)
     except (offline.AssetsMissing, FileNotFoundError) as error:
-        raise ApiProblem(
-            503,
+        raise Unavailable(
             N_(
                 "the docs' file {name!r} is not installed on the server "
                 "(make assets installs it): {error}"
@@ -114,7 +113,7 @@ def _url(request: Request, route: str, **params: str) -> str:
 def docs_asset(asset: str) -> Response:
     """The bundles and the icon of the docs pages (no other file is served from here)."""
     if asset not in ASSETS:
-        raise ApiProblem(404, N_("no file {name!r}"), name=asset)
+        raise NotFound(N_("no file {name!r}"), name=asset)
     headers = {"Cache-Control": "public, max-age=3600"}
     return Response(_asset(asset), media_type=_MEDIA[Path(asset).suffix], headers=headers)
 

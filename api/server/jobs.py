@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.core.settings import Settings
 from api.db.models import JobRow, PlanRow, SweepRow, utcnow
-from api.server import storage
+from api.services import storage
 from planner import i18n
 from planner.i18n import N_
 
@@ -180,9 +180,7 @@ class JobRunner:
         recover(self.sessions, self._note, self.settings.job_lease_seconds, mine)
 
     def _note(self, job_id: str, message: str) -> None:
-        from api.server.store import job_log
-
-        path = job_log(self.settings, job_id)
+        path = storage.job_log(self.settings, job_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as f:
             f.write(f"{utcnow():%Y-%m-%d %H:%M:%S} WARNING api.server.jobs: {message}\n")
@@ -212,58 +210,8 @@ class JobRunner:
             self._wake.clear()
 
     def _tick(self) -> None:
-        now = time.monotonic()
         with self.sessions() as s:
-            with self._lock:
-                ids = list(self._running)
-            rows = s.execute(
-                select(JobRow.id, JobRow.state, JobRow.attempt, JobRow.language).where(
-                    JobRow.id.in_(ids)
-                )
-            ).all()
-            states = {job_id: (state, attempt) for job_id, state, attempt, _ in rows}
-            languages = {job_id: language for job_id, *_, language in rows}
-            for job_id in ids:
-                r = self._running[job_id]
-                code = r.proc.poll()
-                if code is None and states.get(job_id) != ("running", r.attempt):
-                    log.info("job %s is %s; killing its worker", job_id, states.get(job_id))
-                    _kill(r.proc)
-                    code = r.proc.wait()
-                elif code is None and now > r.deadline:
-                    _kill(r.proc)
-                    r.proc.wait()
-                    s.execute(
-                        _fenced(job_id, r.attempt).values(
-                            state="failed",
-                            error=_in(
-                                languages.get(job_id),
-                                N_(
-                                    "killed: the job exceeded its wall-time limit of {seconds:.0f} s"
-                                ),
-                                seconds=r.limit,
-                            ),
-                            finished_at=utcnow(),
-                        )
-                    )
-                    s.commit()
-                    code = -9
-                if code is not None:
-                    if code != 0:
-                        s.execute(
-                            _fenced(job_id, r.attempt).values(
-                                state="failed",
-                                error=_in(
-                                    languages.get(job_id),
-                                    N_("the worker process ended with exit code {code}"),
-                                    code=code,
-                                ),
-                                finished_at=utcnow(),
-                            )
-                        )
-                        s.commit()
-                    with self._lock:
-                        del self._running[job_id]
+            self._reap(s)
             with self._lock:
                 alive = [r.job_id for r in self._running.values()]
             if alive:  # renew the lease of the jobs this server runs
@@ -274,30 +222,81 @@ class JobRunner:
                 )
                 s.commit()
             self._recover()
-            while len(self._running) < self.settings.workers and not self._stop.is_set():
-                job = s.scalars(
-                    select(JobRow).where(JobRow.state == "queued").order_by(JobRow.created_at)
-                ).first()
-                if job is None:
-                    break
-                attempt = job.attempt + 1
-                claimed = _rowcount(
-                    s.execute(
-                        update(JobRow)
-                        .where(JobRow.id == job.id, JobRow.state == "queued")
-                        .values(
-                            state="running",
-                            stage="starting",
-                            attempt=attempt,
-                            started_at=utcnow(),
-                            heartbeat_at=utcnow(),
-                            progress=0.0,
-                        )
+            self._claim(s)
+
+    def _fail(self, s: Session, job_id: str, attempt: int, error: str) -> None:
+        s.execute(
+            _fenced(job_id, attempt).values(state="failed", error=error, finished_at=utcnow())
+        )
+        s.commit()
+
+    def _reap(self, s: Session) -> None:
+        """Kill the workers of jobs cancelled or re-run elsewhere and of jobs over their
+        wall-time limit; record the end of every worker that ended."""
+        now = time.monotonic()
+        with self._lock:
+            ids = list(self._running)
+        rows = s.execute(
+            select(JobRow.id, JobRow.state, JobRow.attempt, JobRow.language).where(
+                JobRow.id.in_(ids)
+            )
+        ).all()
+        states = {job_id: (state, attempt) for job_id, state, attempt, _ in rows}
+        languages = {job_id: language for job_id, *_, language in rows}
+        for job_id in ids:
+            r = self._running[job_id]
+            code = r.proc.poll()
+            if code is None and states.get(job_id) != ("running", r.attempt):
+                log.info("job %s is %s; killing its worker", job_id, states.get(job_id))
+                _kill(r.proc)
+                code = r.proc.wait()
+            elif code is None and now > r.deadline:
+                _kill(r.proc)
+                r.proc.wait()
+                error = _in(
+                    languages.get(job_id),
+                    N_("killed: the job exceeded its wall-time limit of {seconds:.0f} s"),
+                    seconds=r.limit,
+                )
+                self._fail(s, job_id, r.attempt, error)
+                code = -9
+            if code is not None:
+                if code != 0:
+                    error = _in(
+                        languages.get(job_id),
+                        N_("the worker process ended with exit code {code}"),
+                        code=code,
+                    )
+                    self._fail(s, job_id, r.attempt, error)
+                with self._lock:
+                    del self._running[job_id]
+
+    def _claim(self, s: Session) -> None:
+        """Claim queued jobs, oldest first, while a worker is free; start each."""
+        while len(self._running) < self.settings.workers and not self._stop.is_set():
+            job = s.scalars(
+                select(JobRow).where(JobRow.state == "queued").order_by(JobRow.created_at)
+            ).first()
+            if job is None:
+                break
+            attempt = job.attempt + 1
+            claimed = _rowcount(
+                s.execute(
+                    update(JobRow)
+                    .where(JobRow.id == job.id, JobRow.state == "queued")
+                    .values(
+                        state="running",
+                        stage="starting",
+                        attempt=attempt,
+                        started_at=utcnow(),
+                        heartbeat_at=utcnow(),
+                        progress=0.0,
                     )
                 )
-                s.commit()
-                if claimed:
-                    self._launch(job.id, attempt, job.time_limit * _plans(job))
+            )
+            s.commit()
+            if claimed:
+                self._launch(job.id, attempt, job.time_limit * _plans(job))
 
     def _launch(self, job_id: str, attempt: int, time_limit: float) -> None:
         env = dict(os.environ)
@@ -437,27 +436,9 @@ _KINDS = {"plan": _plan, "sweep": _sweep}
 """What each kind of job runs."""
 
 
-def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
-    """Run one claimed job to its end; return the process exit status."""
-    from api.db.session import make_engine, session_factory
-    from api.server.storage import partial_dir
-    from api.server.store import (
-        job_log,
-        new_id,
-        plan_dir,
-        public_text,
-        scenario_source,
-        sweep_dir,
-    )
-    from planner import workers
-    from planner.issues import ScenarioError
-    from planner.sweep import VaryError
-
-    settings = settings or Settings()
-    os.nice(settings.worker_nice)  # the server's requests come before solving
-    engine = make_engine(settings.url)
-    sessions = session_factory(engine)
-    logfile = job_log(settings, job_id)
+def _log_to(logfile: Path) -> None:
+    """Send this process's log to the job's log file (for people: no traceback) and its
+    errors to the server's log (the operator's)."""
     logfile.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(logfile, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -469,32 +450,97 @@ def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
     root.addHandler(handler)
     root.addHandler(operator)
     root.setLevel(logging.INFO)
+
+
+def _claimed_job(
+    sessions: sessionmaker[Session], settings: Settings, job_id: str, attempt: int
+) -> _Job | None:
+    """The job's row as the worker needs it, None when this attempt is not this worker's to
+    run (cancelled, re-queued, taken by another)."""
     with sessions() as s:
         row = s.get(JobRow, job_id)
         if row is None or row.attempt != attempt or row.state != "running":
-            log.warning("job %s attempt %d is not mine to run; exiting", job_id, attempt)
-            return 0
-        job = _Job(
+            return None
+        return _Job(
             row.id,
             row.scenario_id,
             row.kind,
             row.time_limit,
-            plan_dir(settings, row.previous_plan_id) if row.previous_plan_id else None,
+            storage.plan_dir(settings, row.previous_plan_id) if row.previous_plan_id else None,
             dict(row.options or {}),
             row.language,
-            plan_dir(settings, row.options["baseline_plan_id"])
+            storage.plan_dir(settings, row.options["baseline_plan_id"])
             if row.options and row.options.get("baseline_plan_id")
             else None,
         )
+
+
+def _record_success(
+    sessions: sessionmaker[Session], job_id: str, attempt: int, made: _Made, final: Path
+) -> None:
+    """Mark the job succeeded with its result's row, unless it was cancelled or re-run
+    meanwhile (then its result is discarded)."""
+    with sessions() as s:
+        done = _rowcount(
+            s.execute(
+                _fenced(job_id, attempt).values(
+                    state="succeeded",
+                    stage="done",
+                    progress=100.0,
+                    language=made.language,  # what the files were written in
+                    finished_at=utcnow(),
+                    **made.ids,
+                )
+            )
+        )
+        if done:
+            s.add(made.row)
+        s.commit()
+    if not done:
+        log.warning("job %s was cancelled or re-run meanwhile; %s discarded", job_id, made.what)
+        shutil.rmtree(final, ignore_errors=True)
+    else:
+        log.info("job %s succeeded: %s", job_id, made.what)
+
+
+def _failure(exc: Exception, job_id: str, language: str | None, settings: Settings) -> str:
+    """What a failed job's ``error`` says, for people in the job's language and without
+    server paths (an unexpected error's traceback goes to the operator's log only)."""
+    from planner.issues import ScenarioError
+    from planner.sweep import VaryError
+
+    if isinstance(exc, ScenarioError):
+        with i18n.speaking(i18n.choose(language)):
+            message = f"{i18n._(exc.message)}: " + "; ".join(
+                f"{i.where()}: {i.message}" for i in exc.report.errors[:5]
+            )
+    elif isinstance(exc, VaryError):
+        message = exc.text.render(i18n.choose(language))
+    else:
+        log.error("job %s failed:\n%s", job_id, traceback.format_exc(), extra={OPERATOR_ONLY: True})
+        with i18n.speaking(i18n.choose(language)):
+            message = i18n._(UNEXPECTED, job=job_id)
+    return storage.public_text(message, settings)  # a scenario's file: no server path
+
+
+def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
+    """Run one claimed job to its end; return the process exit status."""
+    from api.db.session import make_engine, session_factory
+    from planner import workers
+
+    settings = settings or Settings()
+    os.nice(settings.worker_nice)  # the server's requests come before solving
+    engine = make_engine(settings.url)
+    sessions = session_factory(engine)
+    _log_to(storage.job_log(settings, job_id))
+    job = _claimed_job(sessions, settings, job_id, attempt)
+    if job is None:
+        log.warning("job %s attempt %d is not mine to run; exiting", job_id, attempt)
+        return 0
     language = job.language
-    log.info(
-        "%s job %s attempt %d started (time limit %.0f s per %s)",
-        job.kind,
-        job_id,
-        attempt,
-        job.time_limit,
-        "plan" if job.kind == "sweep" else "stage",
-    )
+    per = "plan" if job.kind == "sweep" else "stage"
+    started = "%s job %s attempt %d started (time limit %.0f s per %s)"
+    log.info(started, job.kind, job_id, attempt, job.time_limit, per)
 
     def on_stage(stage: str, progress: float) -> None:
         log.info("stage %s", stage)
@@ -502,9 +548,9 @@ def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
             s.execute(_fenced(job_id, attempt).values(stage=stage, progress=progress))
             s.commit()
 
-    result_id = new_id()
-    final = (sweep_dir if job.kind == "sweep" else plan_dir)(settings, result_id)
-    partial = partial_dir(final, job_id)
+    result_id = storage.new_id()
+    final = (storage.sweep_dir if job.kind == "sweep" else storage.plan_dir)(settings, result_id)
+    partial = storage.partial_dir(final, job_id)
     scheduler = None
     try:
         # PLANNER_DASK_SCHEDULER: the job's tasks (counties, allocation parts, a sweep's
@@ -513,50 +559,17 @@ def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
         scheduler = workers.from_environment()
         if os.environ.get(workers.ENV):
             log.info("tasks run on the Dask scheduler %s", scheduler)
-        source = scenario_source(settings, job.scenario_id)
+        source = storage.scenario_source(settings, job.scenario_id)
         with workers.using(scheduler):
             made = _KINDS[job.kind](job, source, partial, result_id, on_stage)
         language = made.language
         final.parent.mkdir(parents=True, exist_ok=True)
         partial.rename(final)
-        with sessions() as s:
-            done = _rowcount(
-                s.execute(
-                    _fenced(job_id, attempt).values(
-                        state="succeeded",
-                        stage="done",
-                        progress=100.0,
-                        language=language,  # what the files were written in
-                        finished_at=utcnow(),
-                        **made.ids,
-                    )
-                )
-            )
-            if done:
-                s.add(made.row)
-            s.commit()
-        if not done:
-            log.warning("job %s was cancelled or re-run meanwhile; %s discarded", job_id, made.what)
-            shutil.rmtree(final, ignore_errors=True)
-        else:
-            log.info("job %s succeeded: %s", job_id, made.what)
+        _record_success(sessions, job_id, attempt, made, final)
         return 0
     except Exception as exc:
         shutil.rmtree(partial, ignore_errors=True)
-        if isinstance(exc, ScenarioError):
-            with i18n.speaking(i18n.choose(language)):
-                message = f"{i18n._(exc.message)}: " + "; ".join(
-                    f"{i.where()}: {i.message}" for i in exc.report.errors[:5]
-                )
-        elif isinstance(exc, VaryError):
-            message = exc.text.render(i18n.choose(language))
-        else:
-            log.error(
-                "job %s failed:\n%s", job_id, traceback.format_exc(), extra={OPERATOR_ONLY: True}
-            )
-            with i18n.speaking(i18n.choose(language)):
-                message = i18n._(UNEXPECTED, job=job_id)
-        message = public_text(message, settings)  # a scenario's file: no server path
+        message = _failure(exc, job_id, language, settings)
         log.error("job %s failed: %s", job_id, message)
         with sessions() as s:
             s.execute(

@@ -15,12 +15,13 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.core.api_keys import KeyProblem, Principal, create_key, list_keys, parse_role, revoke_key
+from api.core.api_keys import Principal
+from api.core.errors import Forbidden, Invalid
+from api.server.common import XLSX, attachment
 from api.server.deps import (
     AuditNote,
     CallerDep,
@@ -31,8 +32,8 @@ from api.server.deps import (
 )
 from api.server.pages import PREFIX, CheckedForm, page, signed_in
 from api.server.pages import CallerDep as PageCallerDep
-from api.server.problems import ApiProblem
 from api.server.times import local_time
+from api.services import keys
 from geodata.shown import place_name
 from planner import i18n
 from planner.i18n import N_, _
@@ -40,15 +41,7 @@ from planner.i18n import N_, _
 office = APIRouter(prefix=PREFIX, include_in_schema=False)
 template_api = APIRouter(prefix="/api/v1", tags=["scenarios"])
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TEMPLATE_NAME = N_("Western Plan scenario template.xlsx")
-
-
-def attachment(filename: str) -> str:
-    """A ``Content-Disposition`` for a download named ``filename`` (RFC 6266 and RFC 5987:
-    an ASCII fallback, and the UTF-8 name that browsers use)."""
-    fallback = "".join(ch if ch.isascii() and ch not in '"\\;' else "_" for ch in filename)
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def _template(lang: str) -> Response:
@@ -65,8 +58,7 @@ def _language(lang: str | None) -> str:
         return i18n.language()
     chosen = i18n.normalize(lang)
     if chosen is None:
-        raise ApiProblem(
-            422,
+        raise Invalid(
             N_("language {lang!r}; expected one of {languages}"),
             lang=lang,
             languages=", ".join(i18n.LANGUAGES),
@@ -101,7 +93,7 @@ def office_template(who: PageCallerDep, lang: LangQ = None) -> Response:
 async def signed_in_national(who: Annotated[Principal, Depends(signed_in)]) -> Principal:
     """A signed-in national key (others: 403)."""
     if who.role != "national":
-        raise ApiProblem(403, N_("only a national key may manage keys"))
+        raise Forbidden(N_("only a national key may manage keys"))
     return who
 
 
@@ -115,7 +107,7 @@ ROLE_CHOICES = (
 
 def _key_rows(session: Any, zone: str) -> list[dict[str, Any]]:
     rows = []
-    for k in reversed(list_keys(session)):
+    for k in keys.all_keys(session):
         if k.role == "province":
             role = _("province {province}", province=_province_shown(k.province or ""))
         else:
@@ -186,15 +178,7 @@ def create_key_form(
 ) -> HTMLResponse:
     """Make a key; the answer shows it once."""
     wanted = f"province:{province.strip()}" if role == "province" else role
-    try:
-        parse_role(wanted)
-        row, key = create_key(session, wanted, name.strip())
-    except KeyProblem:
-        raise ApiProblem(
-            422,
-            N_("role {role!r}; expected national, viewer or a province and its code"),
-            role=wanted,
-        ) from None
+    row, key = keys.make_key(session, wanted, name.strip())
     note.object_id, note.detail = row.prefix, f"role {wanted}"
     return _keys_page(request, settings, session, who, new_key=key, status=201)
 
@@ -207,9 +191,6 @@ def revoke_key_form(
     who: NationalDep,
 ) -> RedirectResponse:
     """Revoke a key (it stops working within the key cache's seconds)."""
-    try:
-        revoke_key(session, prefix)
-    except KeyProblem:
-        raise ApiProblem(404, N_("no key {prefix!r}"), prefix=prefix) from None
+    keys.revoke(session, prefix)
     note.object_id, note.detail = prefix, "revoked"
     return RedirectResponse(f"{PREFIX}/keys", status_code=303)

@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from api.server import results
 from api.server.placements import ALL, reason_label
+from api.services import results
 from geodata.shown import place_name
 from planner.i18n import _
 from planner.summaries import PlanSummary

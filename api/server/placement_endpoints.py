@@ -12,14 +12,13 @@ import xlsxwriter
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.db.models import ScenarioRow
-from api.server import store
+from api.server.common import XLSX, attachment
 from api.server.deps import OfficeDep, SessionDep, SettingsDep, audited, session_principal
-from api.server.office import XLSX, attachment
 from api.server.pages import PREFIX, page
 from api.server.pages import OfficeDep as PageOfficeDep
 from api.server.placements import HEADERS, PAGE_SIZE, Filters, Found, query, reason_label
 from api.server.times import local_date
+from api.services import plans
 from geodata.shown import place_name
 from planner.i18n import _
 from planner.labels import CATEGORY
@@ -31,6 +30,16 @@ Q = Annotated[str, Query(max_length=100)]
 Code = Annotated[str, Query(max_length=40)]
 PageQ = Annotated[int, Query(ge=1, le=1_000_000)]
 SizeQ = Annotated[int, Query(ge=1, le=1000)]
+
+
+def filters(q: Q = "", county: Code = "", category: Code = "", reason: Code = "") -> Filters:
+    """The search and filters of who goes where, as the page, its workbook and the JSON route
+    take them: ``q`` searches applicant, post, county, township and recruiting province (code
+    or name); ``county``, ``category`` and ``reason`` (a reason code, or ``placed``) filter."""
+    return Filters(q, county, category, reason)
+
+
+FiltersDep = Annotated[Filters, Depends(filters)]
 SHOWN = (
     "applicant_id",
     "county_name",
@@ -52,10 +61,7 @@ def placements_json(
     session: SessionDep,
     settings: SettingsDep,
     who: OfficeDep,
-    q: Q = "",
-    county: Code = "",
-    category: Code = "",
-    reason: Code = "",
+    filters: FiltersDep,
     page: PageQ = 1,
     size: SizeQ = PAGE_SIZE,
 ) -> dict[str, Any]:
@@ -63,9 +69,8 @@ def placements_json(
     (applicant, post, county, township, recruiting province: code or name), filtered by
     ``county``, ``category`` and ``reason`` (a reason code, or ``placed``), one page of
     ``size`` rows; ``facets`` count the matching rows per county, category and reason."""
-    plan = store.plan_ref(session, who, plan_id)
-    filters = Filters(q, county, category, reason)
-    found = query(store.plan_dir(settings, plan.id), filters, page, size)
+    plan = plans.plan_ref(session, who, plan_id)
+    found = query(plans.plan_folder(settings, plan), filters, page, size)
     return {
         "total": found.total,
         "page": found.page,
@@ -106,16 +111,12 @@ def placements_page(
     session: SessionDep,
     settings: SettingsDep,
     who: PageOfficeDep,
-    q: Q = "",
-    county: Code = "",
-    category: Code = "",
-    reason: Code = "",
+    filters: FiltersDep,
     page_number: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1,
 ) -> Any:
     """Who goes where: search, filters with counts, one page of rows, the workbook."""
-    plan = store.plan_ref(session, who, plan_id)
-    filters = Filters(q, county, category, reason)
-    found = query(store.plan_dir(settings, plan.id), filters, page_number)
+    plan = plans.plan_ref(session, who, plan_id)
+    found = query(plans.plan_folder(settings, plan), filters, page_number)
     base = f"{PREFIX}/plans/{plan.id}/placements"
     rows = []
     for row in found.rows.to_dict(orient="records"):
@@ -168,19 +169,15 @@ def placements_xlsx(
     session: SessionDep,
     settings: SettingsDep,
     who: PageOfficeDep,
-    q: Q = "",
-    county: Code = "",
-    category: Code = "",
-    reason: Code = "",
+    filters: FiltersDep,
 ) -> Response:
     """The rows that match the filters (all of them, not one page) as a workbook."""
-    plan = store.plan_ref(session, who, plan_id)
-    found = query(store.plan_dir(settings, plan.id), Filters(q, county, category, reason), 1, 10**9)
-    row = session.get(ScenarioRow, plan.scenario_id)
-    name = row.name if row is not None else plan.id
+    row = plans.get_plan(session, who, plan_id)[1]
+    plan = plans.plan_ref(session, who, plan_id)
+    found = query(plans.plan_folder(settings, plan), filters, 1, 10**9)
     filename = _(
         "{scenario}-who goes where-{date}.xlsx",
-        scenario=name,
+        scenario=row.name,
         date=local_date(None, settings.time_zone),
     )
     return Response(

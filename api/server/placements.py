@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from api.server import results
+from api.services import results
 from geodata.shown import place_names
 from planner.allocation.report import UNPLACED
 from planner.i18n import N_, render

@@ -8,7 +8,7 @@ Create Date: 2026-12-10 09:00:00.000000
 
 ``stored_bytes`` is what the scenario's folder holds; a scenario stored before is NULL, and
 its folder is measured the first time its key's usage is counted
-(:func:`api.server.storage.usage`). Every audit row stored before stands for one request.
+(:func:`api.services.storage.usage`). Every audit row stored before stands for one request.
 """
 
 from __future__ import annotations

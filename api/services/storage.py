@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,11 +25,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.core.errors import StorageFull
 from api.core.settings import Settings
 from api.db.models import JobRow, ScenarioRow
 from api.db.session import private_sqlite
-from api.server.problems import ApiProblem
 from geodata.scenario import files_used
+from geodata.scenario_xlsx import SUFFIXES as WORKBOOK_SUFFIXES
 from planner.i18n import N_
 
 log = logging.getLogger(__name__)
@@ -60,10 +63,55 @@ def job_log(settings: Settings, job_id: str) -> Path:
     return settings.data_dir / "jobs" / f"{job_id}.log"
 
 
+def new_id() -> str:
+    """A fresh resource id (32 hex digits)."""
+    return uuid.uuid4().hex
+
+
+def scenario_source(settings: Settings, scenario_id: str) -> Path:
+    """What the stages read of a stored scenario: its folder (``scenario.toml`` and the
+    tables), or the workbook it was uploaded as (the one ``.xlsx`` in that folder)."""
+    folder = scenario_dir(settings, scenario_id)
+    if not folder.is_dir() or (folder / "scenario.toml").is_file():
+        return folder  # (a folder that is gone: the stages say so)
+    books = sorted(p for p in folder.iterdir() if p.suffix.lower() in WORKBOOK_SUFFIXES)
+    return books[0] if books else folder
+
+
 def partial_dir(final: Path, job_id: str) -> Path:
     """Where a job writes its result folder ``final`` before renaming it into place; the job's
     id in the name tells a restarted server whose it is (:func:`clean_partials`)."""
     return final.with_name(f"{final.name}.{job_id}{_PARTIAL}")
+
+
+# --- what people may see of the service's texts ----------------------------------------------
+
+_ABSOLUTE_PATH = re.compile(r"""(?<![\w.~])/(?:[^\s/'"]+/)+[^\s'",:;)\]]*""")
+"""An absolute path on the server (two or more parts, ``/a/b``)."""
+
+
+def public_text(text: str, settings: Settings) -> str:
+    """A text for people without server paths (a job's error and log, a scenario's file
+    named in a message): a place in the data folder is named from the folder on
+    (``scenarios/ID``), any other absolute path reads ``…``."""
+    for folder in (settings.data_dir.resolve(), settings.data_dir.absolute()):
+        text = text.replace(f"{folder}/", "").replace(str(folder), "…")
+    return _ABSOLUTE_PATH.sub("…", text)
+
+
+def tail(path: Path, settings: Settings, lines: int = 50) -> list[str]:
+    """The last ``lines`` lines of a text file (none when it does not exist), for people: no
+    traceback line and no server path (:func:`public_text`)."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    shown = [
+        public_text(line, settings)
+        for line in text.splitlines()
+        if not line.startswith(("Traceback ", "  File ", "    "))
+    ]
+    return shown[-lines:]
 
 
 # --- private files ---------------------------------------------------------------------------
@@ -133,21 +181,20 @@ def usage(session: Session, settings: Settings, key_id: int | None) -> int:
 
 
 def check_quota(session: Session, settings: Settings, key_id: int | None, adding: int) -> None:
-    """507 when the key's stored scenarios and ``adding`` more bytes pass its quota (with
-    ``adding`` = 0: when it is already full).
+    """Refuse (:class:`~api.core.errors.StorageFull`) when the key's stored scenarios and
+    ``adding`` more bytes pass its quota (with ``adding`` = 0: when it is already full).
 
     Raises
     ------
-    ApiProblem
-        507 naming the quota, the usage and the upload's size (also as ``quota_bytes``,
+    StorageFull
+        Naming the quota, the usage and the upload's size (also as ``quota_bytes``,
         ``usage_bytes``, ``upload_bytes``).
     """
     quota = settings.storage_quota_bytes
     used = usage(session, settings, key_id)
     if used + adding <= quota and (adding or used < quota):
         return
-    raise ApiProblem(
-        507,
+    raise StorageFull(
         N_(
             "storage quota reached: this key's scenarios keep {used:,} bytes, this upload "
             "needs {adding:,} more and the quota is {quota:,} bytes per key "

@@ -1,4 +1,4 @@
-"""Reading a finished plan's files for the API: tables with filters and pages, summary, map;
+"""Reading a finished plan's files for the API and the pages: tables with filters and pages, summary, map;
 and a finished sweep's table and page.
 
 Plan folders never change after the job that wrote them finished, so parsed tables and
@@ -27,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from api.server.problems import ApiProblem
+from api.core.errors import BadRequest, Failed, Forbidden, Invalid, NotFound
 from geodata.planfolder import read_json_object, read_summary, read_sweep, read_table
 from planner import i18n
 from planner.i18n import N_, speaking
@@ -71,7 +71,7 @@ def _file(folder: Path, name: str, stage: str) -> Path:
                 "this plan has no {name}: its scenario had no routing stage (stations and stops)"
             )
         )
-        raise ApiProblem(404, template, name=name)
+        raise NotFound(template, name=name)
     return path
 
 
@@ -139,23 +139,22 @@ def table(
     frame = _read(path, path.stat().st_mtime_ns)
     if province or county:
         if "county_code" not in frame.columns:
-            raise ApiProblem(
-                400,
+            raise BadRequest(
                 N_("{name} has no county_code column; province and county filters do not apply"),
                 name=name,
             )
         codes = frame["county_code"].astype(str)
         if province:
             if not PROVINCE.match(province):
-                raise ApiProblem(
-                    422, N_("province {province!r}; expected a code like 520000"), province=province
+                raise Invalid(
+                    N_("province {province!r}; expected a code like 520000"), province=province
                 )
             frame = frame[codes.str[:2] == province[:2]]
             codes = frame["county_code"].astype(str)
         if county:
             if not COUNTY.match(county):
-                raise ApiProblem(
-                    422, N_("county {county!r}; expected a 6-digit code like 520102"), county=county
+                raise Invalid(
+                    N_("county {county!r}; expected a 6-digit code like 520102"), county=county
                 )
             frame = frame[codes == county]
     return Page(frame.iloc[offset : offset + limit], len(frame), offset, limit)
@@ -170,7 +169,7 @@ def budget(folder: Path) -> dict[str, Any]:
     """The allocation's budget per service and recruiting province (CNY per year)."""
     plan = summary(folder).plan
     if plan is None:
-        raise ApiProblem(404, N_("this plan has no budget: its scenario had no allocation stage"))
+        raise NotFound(N_("this plan has no budget: its scenario had no allocation stage"))
     return plan.budget_cny.to_dict()
 
 
@@ -190,9 +189,7 @@ _map_guard = threading.Lock()
 
 def _map_path(folder: Path, province: str | None) -> Path:
     if province is not None and not PROVINCE.match(province):
-        raise ApiProblem(
-            422, N_("province {province!r}; expected a code like 520000"), province=province
-        )
+        raise Invalid(N_("province {province!r}; expected a code like 520000"), province=province)
     return folder / (f"map-{province}.html" if province else "map.html")
 
 
@@ -208,8 +205,8 @@ def map_html(folder: Path, province: str | None, language: str | None = None) ->
 
     Raises
     ------
-    ApiProblem
-        500 naming the file when the plan's files cannot be drawn.
+    Failed
+        Naming the file when the plan's files cannot be drawn.
     """
     path = _map_path(folder, province)
     if path.is_file():
@@ -225,8 +222,8 @@ def map_html(folder: Path, province: str | None, language: str | None = None) ->
                 with speaking(i18n.choose(language)):
                     html = render_map(folder, province=province)
             except MapInputError as exc:
-                raise ApiProblem(
-                    500, N_("the plan's files cannot be drawn: {problem}"), problem=str(exc)
+                raise Failed(
+                    N_("the plan's files cannot be drawn: {problem}"), problem=str(exc)
                 ) from None
             tmp = path.with_suffix(".tmp")
             tmp.write_text(html, encoding="utf-8")
@@ -270,7 +267,7 @@ def load_bytes(path: Path) -> bytes:
     try:
         data = path.read_bytes()
     except FileNotFoundError:  # deleted with its scenario meanwhile
-        raise ApiProblem(404, N_("no plan {id!r}"), id=path.parent.name) from None
+        raise NotFound(N_("no plan {id!r}"), id=path.parent.name) from None
     with _memory_lock:
         _memory[path] = data
         while sum(map(len, _memory.values())) > MEMORY_BYTES and len(_memory) > 1:
@@ -333,14 +330,12 @@ def sign_map(
 def check_map_signature(
     secret: bytes, plan_id: str, province: str | None, expires: int, signature: str, key: str
 ) -> None:
-    """Raise 403 unless the link is genuine and unexpired (whether its key still works is
+    """Refuse (:class:`~api.core.errors.Forbidden`) unless the link is genuine and unexpired (whether its key still works is
     the caller's to check)."""
     if not hmac.compare_digest(_mac(secret, plan_id, province, expires, key), signature):
-        raise ApiProblem(
-            403, N_("the map link's signature is not valid for this plan and province")
-        )
+        raise Forbidden(N_("the map link's signature is not valid for this plan and province"))
     if expires < time.time():
-        raise ApiProblem(403, N_("the map link has expired; ask for a new one"))
+        raise Forbidden(N_("the map link has expired; ask for a new one"))
 
 
 # --- sweeps ----------------------------------------------------------------------------------
@@ -374,11 +369,9 @@ def sweep_csv(folder: Path) -> str:
 
 
 def sweep_file(folder: Path, name: str) -> Path:
-    """A file of a sweep (:data:`SWEEP_FILES`); 404 when the sweep has none (a page that
+    """A file of a sweep (:data:`SWEEP_FILES`); :class:`~api.core.errors.NotFound` when the sweep has none (a page that
     could not be drawn: its reason is in the job's log)."""
     path = folder / SWEEP_FILES[name]
     if not path.is_file():
-        raise ApiProblem(
-            404, N_("this sweep has no {name}: see its job's log"), name=SWEEP_FILES[name]
-        )
+        raise NotFound(N_("this sweep has no {name}: see its job's log"), name=SWEEP_FILES[name])
     return path
