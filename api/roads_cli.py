@@ -64,6 +64,12 @@ def build(
             ),
         ),
     ] = "flex_mem",
+    elevation: Annotated[
+        Path | None,
+        typer.Option(
+            "--elevation", help=_("A DEM GeoTIFF: node elevations for the slope factors.")
+        ),
+    ] = None,
 ) -> None:
     """Keep the drivable roads of an OSM extract and write a graph folder."""
     from geodata.roads import Clip, build_roads, county_clip
@@ -87,8 +93,8 @@ def build(
             raise typer.Exit(2) from None
     try:
         with console.status(_("reading {extract}…", extract=extract)):
-            report = build_roads(extract, out, clip, storage=storage)
-    except FileNotFoundError as exc:
+            report = build_roads(extract, out, clip, storage=storage, elevation=elevation)
+    except (FileNotFoundError, ValueError) as exc:
         err.print(str(exc))
         raise typer.Exit(2) from None
     except RuntimeError as exc:  # pyosmium: not an OSM file

@@ -145,12 +145,13 @@ def _ends(graph: RoadGraph, snap: Snap) -> tuple[list, list]:
             entries.append([])
             continue
         sec, met = float(graph.seg_seconds[s]), float(graph.seg_meters[s])
+        back = float(graph.seg_seconds_back[s])  # v -> u: another slope factor
         u, v = int(graph.seg_u[s]), int(graph.seg_v[s])
         out = [(v, (1 - t) * sec, (1 - t) * met)]
         into = [(u, t * sec, t * met)]
         if graph.seg_both[s]:
-            out.append((u, t * sec, t * met))
-            into.append((v, (1 - t) * sec, (1 - t) * met))
+            out.append((u, t * back, t * met))
+            into.append((v, (1 - t) * back, (1 - t) * met))
         # a point on a node is that node: left and reached by every arc of it
         if t <= _AT_NODE:
             out.append((u, 0.0, 0.0))
@@ -277,7 +278,8 @@ def _same_segment(graph: RoadGraph, snap: Snap, secs: np.ndarray, mets: np.ndarr
             for j in on.tolist():
                 d = snap.fraction[j] - snap.fraction[i]
                 if d >= 0 or graph.seg_both[s]:
-                    sec, met = abs(d) * graph.seg_seconds[s], abs(d) * graph.seg_meters[s]
+                    along = graph.seg_seconds[s] if d >= 0 else graph.seg_seconds_back[s]
+                    sec, met = abs(d) * along, abs(d) * graph.seg_meters[s]
                     if sec < secs[i, j]:
                         secs[i, j], mets[i, j] = sec, met
 
@@ -340,7 +342,8 @@ def road_paths(
         if same:
             d = snap.fraction[j] - snap.fraction[i]
             s_id = int(snap.segment[i])
-            if (d >= 0 or graph.seg_both[s_id]) and abs(d) * graph.seg_seconds[s_id] <= best:
+            along = graph.seg_seconds[s_id] if d >= 0 else graph.seg_seconds_back[s_id]
+            if (d >= 0 or graph.seg_both[s_id]) and abs(d) * along <= best:
                 out.append(head + tail)
                 continue
         if choice is None or not math.isfinite(best):
