@@ -28,6 +28,7 @@ from api.server.office import office, template_api
 from api.server.pages import is_page, pages, problem_page
 from api.server.placement_endpoints import placement_api, placement_pages
 from api.server.problems import ApiProblem
+from api.server.roads_endpoints import roads_api
 from api.server.security import BodyLimit, HeadAsGet, SecurityHeaders, ServerErrors, finite
 from planner import __version__
 
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, run_jobs: bool = True) -> FastA
     app.include_router(placement_pages)
     app.include_router(placement_api)
     app.include_router(decision_api)
+    app.include_router(roads_api)
 
     @app.exception_handler(ApiProblem)
     async def _problem(request: Request, exc: ApiProblem) -> Response:

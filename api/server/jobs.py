@@ -304,6 +304,9 @@ class JobRunner:
         env["PLANNER_DATA_DIR"] = str(self.settings.data_dir.resolve())
         env["PLANNER_DATABASE_URL"] = self.settings.url
         env["PLANNER_WORKER_NICE"] = str(self.settings.worker_nice)
+        env.pop("PLANNER_ROADS_DIR", None)
+        if self.settings.roads_dir is not None:
+            env["PLANNER_ROADS_DIR"] = str(self.settings.roads_dir.resolve())
         env["PLANNER_PARENT_PID"] = str(os.getpid())
         proc = subprocess.Popen(
             [sys.executable, "-m", "api.server.jobs", job_id, str(attempt)],
@@ -363,6 +366,8 @@ class _Job:
     language: str | None
     baseline: Path | None = None
     """The folder of the plan the pins were set on (``options["baseline_plan_id"]``)."""
+    roads_dir: Path | None = None
+    """``PLANNER_ROADS_DIR``: where the network named by ``options["roads"]`` is."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,7 +396,7 @@ def _plan(job: _Job, source: Path, out: Path, result_id: str, on_stage: OnStage)
         pins = Pins.from_frame(pd.DataFrame(job.options["pins"], columns=PIN_COLUMNS), "pins")
     options = StageOptions(
         allocation=AllocationParams(time_limit=job.time_limit),
-        routing=RoutingParams(time_limit=job.time_limit),
+        routing=RoutingParams(time_limit=job.time_limit, roads=_roads(job, source)),
         previous=job.previous,
         pins=pins,
         baseline=job.baseline,
@@ -401,6 +406,16 @@ def _plan(job: _Job, source: Path, out: Path, result_id: str, on_stage: OnStage)
     stages = ",".join(outcome.solved)
     row = PlanRow(id=result_id, scenario_id=job.scenario_id, job_id=job.id, stages=stages)
     return _Made(row, {"plan_id": result_id}, outcome.language, f"plan {result_id} ({stages})")
+
+
+def _roads(job: _Job, source: Path) -> Path | None:
+    """The graph folder of the job's ``roads`` option (a network's name, resolved only here
+    and when the job was queued); a scenario's own ``[routing] roads`` must lie inside it."""
+    from api.core import roads
+
+    roads.confined(source)
+    name = job.options.get("roads")
+    return roads.resolve(job.roads_dir, str(name)) if name else None
 
 
 def _sweep(job: _Job, source: Path, out: Path, result_id: str, on_stage: OnStage) -> _Made:
@@ -439,6 +454,7 @@ _KINDS = {"plan": _plan, "sweep": _sweep}
 
 def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
     """Run one claimed job to its end; return the process exit status."""
+    from api.core.errors import ServiceError
     from api.db.session import make_engine, session_factory
     from api.server.storage import partial_dir
     from api.server.store import (
@@ -485,6 +501,7 @@ def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
             plan_dir(settings, row.options["baseline_plan_id"])
             if row.options and row.options.get("baseline_plan_id")
             else None,
+            settings.roads_dir,
         )
     language = job.language
     log.info(
@@ -548,7 +565,7 @@ def work(job_id: str, attempt: int, settings: Settings | None = None) -> int:
                 message = f"{i18n._(exc.message)}: " + "; ".join(
                     f"{i.where()}: {i.message}" for i in exc.report.errors[:5]
                 )
-        elif isinstance(exc, VaryError):
+        elif isinstance(exc, VaryError | ServiceError):
             message = exc.text.render(i18n.choose(language))
         else:
             log.error(

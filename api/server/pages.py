@@ -39,6 +39,7 @@ from starlette.concurrency import run_in_threadpool
 from api.core import logins
 from api.core.api_keys import Principal
 from api.core.audit import Event, role_of
+from api.core.roads import networks
 from api.core.settings import Settings
 from api.db.models import ScenarioRow
 from api.server import results, store
@@ -500,6 +501,7 @@ def scenario(
         jobs=jobs,
         plans=sum(1 for j in jobs if j["plan_id"]),
         time_limit=settings.job_time_limit,
+        roads=[n.public() for n in networks(settings.roads_dir)],
     )
 
 
@@ -540,9 +542,10 @@ def start_plan(
     runner: RunnerDep,
     who: OfficeDep,
     time_limit: Annotated[str, Form(max_length=20)] = "",
+    roads: Annotated[str, Form(max_length=100)] = "",
 ) -> RedirectResponse:
-    """Start a plan as ``POST /api/v1/scenarios/{id}/plans`` does; its files are written in
-    the language of this page."""
+    """Start a plan as ``POST /api/v1/scenarios/{id}/plans`` does (on the road network
+    chosen, if any); its files are written in the language of this page."""
     try:
         options = JobCreate(time_limit=float(time_limit) if time_limit.strip() else None)
     except (ValueError, ValidationError):
@@ -552,7 +555,14 @@ def start_plan(
             value=time_limit,
         ) from None
     job = store.create_job(
-        session, settings, who, scenario_id, options.time_limit, None, i18n.language()
+        session,
+        settings,
+        who,
+        scenario_id,
+        options.time_limit,
+        None,
+        i18n.language(),
+        roads=roads.strip() or None,
     )
     runner.wake()
     note.object_id, note.detail = job.id, f"scenario {scenario_id}"
