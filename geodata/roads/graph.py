@@ -49,10 +49,9 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     return manifest
 
 
-def read_edges(folder: Path, box: Box | None = None) -> pa.Table:
-    """The edges of a graph folder with an end inside ``box`` (all without one): only the
-    tiles the box touches are opened."""
-    read_manifest(folder)
+def edge_tiles(folder: Path, box: Box | None = None) -> list[Path]:
+    """The tile files :func:`read_edges` opens for ``box`` (every tile without one): those
+    the box touches and their neighbours (an edge is filed by its first end)."""
     files = sorted((Path(folder) / "edges").glob("*.parquet"))
     if box is not None:
         w, s, e, n = box
@@ -65,6 +64,14 @@ def read_edges(folder: Path, box: Box | None = None) -> pa.Table:
             if x0 - 1 <= x <= x1 + 1 and y0 - 1 <= y <= y1 + 1:
                 wanted.append(f)
         files = wanted
+    return files
+
+
+def read_edges(folder: Path, box: Box | None = None) -> pa.Table:
+    """The edges of a graph folder with an end inside ``box`` (all without one): only the
+    tiles the box touches are opened (:func:`edge_tiles`)."""
+    read_manifest(folder)
+    files = edge_tiles(folder, box)
     if not files:
         return EDGE_SCHEMA.empty_table()
     table = pa.concat_tables(pq.read_table(f, schema=EDGE_SCHEMA) for f in files)

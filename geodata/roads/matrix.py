@@ -13,6 +13,7 @@ fastest path. A pair without a path has ``inf`` seconds and metres, never a larg
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from geodata.roads.graph import Box, RoadGraph, read_graph
+from geodata.roads.graph import Box, RoadGraph, edge_tiles, read_graph
 from geodata.roads.speeds import Speeds
 
 SNAP_LIMIT_M = 1000.0
@@ -76,6 +77,10 @@ class RoadMatrix:
     snap_limit_m: float
     edges: int = 0
     """Road segments of the graph the matrix was computed on."""
+    tiles: tuple[str, ...] = ()
+    """The edge tiles read for it (file names under ``edges/``; :func:`road_matrix`)."""
+    bytes_read: int = 0
+    """Their size on disk."""
 
     @property
     def far(self) -> np.ndarray:
@@ -305,9 +310,14 @@ def road_matrix(
     snap_limit_m: float = SNAP_LIMIT_M,
     buffer_m: float = SEARCH_BUFFER_M,
 ) -> RoadMatrix:
-    """The matrix of some points over the part of a graph folder around them."""
-    graph = read_graph(folder, points_box(lon, lat, buffer_m), speeds)
-    return point_matrix(graph, lon, lat, snap_limit_m)
+    """The matrix of some points over the part of a graph folder around them (it says which
+    tiles were read and their bytes)."""
+    box = points_box(lon, lat, buffer_m)
+    graph = read_graph(folder, box, speeds)
+    files = edge_tiles(folder, box)
+    m = point_matrix(graph, lon, lat, snap_limit_m)
+    read = sum(f.stat().st_size for f in files)
+    return dataclasses.replace(m, tiles=tuple(f.name for f in files), bytes_read=read)
 
 
 def road_paths(
