@@ -182,6 +182,14 @@ def synthetic(
     ],
     out: Annotated[Path, typer.Option("--out", help=_("The graph folder to write."))],
     seed: Annotated[int, typer.Option("--seed", help=_("Seed of the synthetic roads."))] = 0,
+    spacing: Annotated[
+        float,
+        typer.Option(
+            "--spacing",
+            min=500.0,
+            help=_("Metres between the synthetic crossings (8000 for a national tier)."),
+        ),
+    ] = 4000.0,
 ) -> None:
     """A SYNTHETIC road graph for the counties of a scenario's stations and stops."""
     import planner
@@ -189,7 +197,7 @@ def synthetic(
     from planner.issues import ScenarioError
 
     try:
-        report = build_synthetic_roads(planner.read_scenario(scenario).data, out, seed)
+        report = build_synthetic_roads(planner.read_scenario(scenario).data, out, seed, spacing)
     except (ScenarioError, ValueError) as exc:
         err.print(str(exc))
         raise typer.Exit(1) from None
