@@ -397,42 +397,50 @@ class _TileWriter:
 
 def _write_nodes(out: Path) -> int:
     """``nodes.parquet``: every node id with its location and elevation (``ele``, ``nan``
-    without; a tile at a time in memory, the ids of all tiles at once: 8 bytes a node)."""
-    frames: list[pa.Table] = []
-    seen = np.zeros(0, dtype=np.int64)
-    for f in sorted((out / "edges").glob("*.parquet")):
-        t = pq.read_table(f)
-        ids = np.concatenate([t["u"].to_numpy(), t["v"].to_numpy()])
-        ele = np.concatenate([t["u_ele"].to_numpy(), t["v_ele"].to_numpy()])
-        lon = np.concatenate([t["u_lon"].to_numpy(), t["v_lon"].to_numpy()])
-        lat = np.concatenate([t["u_lat"].to_numpy(), t["v_lat"].to_numpy()])
-        ids, first = np.unique(ids, return_index=True)
-        new = ~np.isin(ids, seen, assume_unique=True)
-        frames.append(
-            pa.table(
-                {
-                    "id": ids[new],
-                    "lon": lon[first][new],
-                    "lat": lat[first][new],
-                    "ele": ele[first][new],
-                }
-            )
-        )
-        seen = np.union1d(seen, ids)
-    table = (
-        pa.concat_tables(frames)
-        if frames
-        else pa.table(
-            {
-                "id": pa.array([], pa.int64()),
-                "lon": pa.array([], pa.float64()),
-                "lat": pa.array([], pa.float64()),
-                "ele": pa.array([], pa.float32()),
-            }
-        )
+    without), in two passes over the tiles: the ids of each tile, then one sort of all of
+    them picks each node's first tile (16 bytes a node held), and the rows are written a
+    tile at a time."""
+    files = sorted((out / "edges").glob("*.parquet"))
+    per_tile = [_tile_nodes(f, with_rows=False)[0] for f in files]
+    all_ids = np.concatenate(per_tile) if per_tile else np.zeros(0, dtype=np.int64)
+    first = np.zeros(len(all_ids), dtype=bool)
+    first[np.unique(all_ids, return_index=True)[1]] = True
+    del all_ids
+    schema = pa.schema(
+        [("id", pa.int64()), ("lon", pa.float64()), ("lat", pa.float64()), ("ele", pa.float32())]
     )
-    pq.write_table(table, out / "nodes.parquet", compression="zstd")
-    return table.num_rows
+    written, start = 0, 0
+    with pq.ParquetWriter(out / "nodes.parquet", schema, compression="zstd") as writer:
+        for f, ids in zip(files, per_tile, strict=True):
+            keep = first[start : start + len(ids)]
+            start += len(ids)
+            _, rows = _tile_nodes(f, with_rows=True)
+            table = pa.table({k: v[keep] for k, v in rows.items()}, schema=schema)
+            writer.write_table(table)
+            written += table.num_rows
+        if not files:
+            writer.write_table(schema.empty_table())
+    return written
+
+
+def _tile_nodes(f: Path, with_rows: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The distinct node ids of a tile's edges (sorted) and, if asked, their columns."""
+    t = pq.read_table(f)
+    ids = np.concatenate([t["u"].to_numpy(), t["v"].to_numpy()])
+    unique, index = np.unique(ids, return_index=True)
+    if not with_rows:
+        return unique, {}
+    rows = {"id": unique}
+    for name, a, b in (
+        ("lon", "u_lon", "v_lon"),
+        ("lat", "u_lat", "v_lat"),
+        ("ele", "u_ele", "v_ele"),
+    ):
+        both = np.concatenate(
+            [t[a].to_numpy(zero_copy_only=False), t[b].to_numpy(zero_copy_only=False)]
+        )
+        rows[name] = both[index]
+    return unique, rows
 
 
 def _sha256(path: Path) -> str:
