@@ -2,6 +2,7 @@
 great-circle model's error against the roads. Prints markdown tables.
 
     nice .venv/bin/python benchmarks/roads.py [--grid 700] [--skip-large]
+    nice .venv/bin/python benchmarks/roads.py --national [--spacing 8000] [--roads FOLDER]
 
 1. Build time and peak memory per million edges: the Helsinki extract and a synthetic grid
    (``--grid N``: N x N crossings, about 2 N^2 segments) written as ``.osm.pbf`` with pyosmium.
@@ -13,6 +14,10 @@ great-circle model's error against the roads. Prints markdown tables.
 4. The great-circle x circuity model (1.3, as ``[rules] circuity``) against the roads on the
    same pairs (Helsinki: 40 random points in the largest strongly connected part): quantiles
    of road metres / great-circle metres, and of the model's metres error.
+5. ``--national`` (alone): builtin:tier-national's SYNTHETIC road graph (its 1,093 counties,
+   ``planner roads synthetic --spacing``), then every county's station/stop matrix as one
+   task each on 1 and 2 workers of the local process pool and of a Dask LocalCluster: wall
+   time, peak memory of each worker process, the tiles and bytes each county's task read.
 """
 
 from __future__ import annotations
@@ -232,15 +237,122 @@ def error_table(folder: Path, label: str, circuity: float = 1.3, speed_kmh: floa
     )
 
 
+def _national_build_in_child(out: str, spacing: float, q: multiprocessing.Queue) -> None:
+    import planner
+    from geodata.roads.synthetic import build_synthetic_roads
+
+    sc = planner.read_scenario("builtin:tier-national").data
+    assert sc.stops is not None
+    counties = len(set(sc.stops.county_code.tolist()))
+    t0 = time.perf_counter()
+    report = build_synthetic_roads(sc, Path(out), seed=0, spacing_m=spacing)
+    seconds = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    q.put((counties, report.edges, report.nodes, report.tiles, seconds, peak))
+
+
+def _national_tasks_in_child(folder: str, q: multiprocessing.Queue) -> None:
+    """One matrix task per county of builtin:tier-national: its stations and stops, the
+    arguments of :func:`geodata.roads.matrix.road_matrix` (what a county's routing task
+    computes first). Made in a child process, so that the benchmark's own process (which
+    runs the tasks of one local worker itself) does not hold the national tier."""
+    import planner
+    from planner.routing.problem import RoutingProblem
+
+    p = RoutingProblem.from_scenario(planner.read_scenario("builtin:tier-national").data)
+    lon, lat = np.asarray(p.lon), np.asarray(p.lat)
+    tasks = []
+    for c in sorted(set(p.stop_county.tolist())):
+        at = np.concatenate([p.station_county == c, p.stop_county == c])
+        tasks.append((Path(folder), lon[at], lat[at]))
+    q.put(tasks)
+
+
+def national_table(folder: Path, limit: int | None) -> None:
+    """Every county's station/stop matrix of the national tier, on 1 and 2 workers of the
+    local process pool and of a Dask LocalCluster: wall time, peak memory per worker, the
+    tiles and bytes each county's task read."""
+    from geodata.roads.matrix import road_matrix
+    from planner import workers
+
+    tasks = _run_child(_national_tasks_in_child, str(folder))
+    baseline = workers._peak_rss()  # this process, imports only: 1 local worker runs here
+    tasks = tasks[:limit] if limit else tasks
+    total = sum(f.stat().st_size for f in (folder / "edges").glob("*.parquet"))
+    tiles_all = len(list((folder / "edges").glob("*.parquet")))
+    print(f"\n#### Matrices of the national tier's {len(tasks):,} counties (SYNTHETIC roads)\n")
+    print(
+        f"(graph folder: {tiles_all} tiles, {total / 1e6:.1f} MB of edges; this process before "
+        f"the tasks: {baseline / 1e6:.0f} MB)\n"
+    )
+    print(
+        "| scheduler | workers | wall s | task s (sum) | peak MB per worker | tiles per county "
+        "(median / max) | MB read per county (median / max) | MB read in all | pairs without a path |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for kind, spec in (("local processes", "processes:{n}"), ("Dask LocalCluster", "local:{n}")):
+        for n in (1, 2):
+            scheduler = workers.parse(spec.format(n=n))
+            try:
+                scheduler.start()
+                t0 = time.perf_counter()
+                with workers.using(scheduler), workers.recording() as rec:
+                    out = workers.map_tasks(road_matrix, tasks, n, label="matrix")
+                wall = time.perf_counter() - t0
+            finally:
+                scheduler.close()
+            recs = rec.of("matrix")
+            peak: dict[str, int] = {}
+            for t in recs:
+                peak[t.worker] = max(peak.get(t.worker, 0), t.peak_rss)
+            tiles = np.array([len(m.tiles) for m in out])
+            read = np.array([m.bytes_read for m in out]) / 1e6
+            missing = sum(int((~np.isfinite(m.seconds)).sum()) for m in out)
+            peaks = ", ".join(f"{v / 1e6:.0f}" for v in sorted(peak.values()))
+            print(
+                f"| {kind} | {n} | {wall:.1f} | {sum(t.seconds for t in recs):.1f} | {peaks} "
+                f"| {np.median(tiles):.0f} / {tiles.max()} | {np.median(read):.2f} / "
+                f"{read.max():.2f} | {read.sum():.0f} | {missing:,} |"
+            )
+
+
+def national(tmp: Path, spacing: float, limit: int | None, folder: Path | None) -> None:
+    """The national tier: its synthetic road graph built (or ``folder``), then the matrices."""
+    if folder is None:
+        folder = tmp / "national-roads"
+        counties, edges, nodes, tiles, seconds, peak = _run_child(
+            _national_build_in_child, str(folder), spacing
+        )
+        print(f"\n#### SYNTHETIC national road graph (builtin:tier-national, {spacing:g} m grid)\n")
+        print("| counties | edges | nodes | tiles | build s (XML + build) | peak MB |")
+        print("|---|---|---|---|---|---|")
+        print(
+            f"| {counties:,} | {edges:,} | {nodes:,} | {tiles} | {seconds:.0f} | {peak / 1e6:.0f} |"
+        )
+    national_table(folder, limit)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
         "--grid", type=int, default=700, help="crossings per side of the synthetic grid"
     )
     parser.add_argument("--skip-large", action="store_true")
+    parser.add_argument(
+        "--national",
+        action="store_true",
+        help="only the national tier: its synthetic graph and every county's matrix on 1 and "
+        "2 workers (local processes, Dask LocalCluster)",
+    )
+    parser.add_argument("--spacing", type=float, default=8000.0, help="national grid, metres")
+    parser.add_argument("--roads", type=Path, help="a national graph folder built already")
+    parser.add_argument("--counties", type=int, help="only the first N counties")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
+        if args.national:
+            national(tmp, args.spacing, args.counties, args.roads)
+            return
         extracts = [("helsinki", HELSINKI)]
         large = None
         if not args.skip_large:

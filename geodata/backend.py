@@ -80,7 +80,7 @@ class GeodataBackend:
             snap_limit_m=roads.snap_limit_m,
         )
         snap = np.where(m.snap.segment >= 0, m.snap.meters, np.inf)
-        return RoadTravel(m.seconds / 60.0, m.meters, snap, m.edges)
+        return RoadTravel(m.seconds / 60.0, m.meters, snap, m.edges, m.tiles, m.bytes_read)
 
     def road_paths(
         self, roads: RoadSettings, lon: Any, lat: Any, legs: list[tuple[int, int]]

@@ -96,6 +96,7 @@ RULES: dict[tuple[str, str], Rule] = {
         "office", 201, other=403, note="a Guizhou scenario; other provinces 403 naming it"
     ),
     ("GET", "/api/v1/scenarios"): Rule("office", note="lists only what the key sees"),
+    ("GET", "/api/v1/roads"): Rule("office", note="the server's road networks, by name"),
     ("GET", "/api/v1/scenarios/{scenario_id}"): Rule("office", scoped=True),
     ("DELETE", "/api/v1/scenarios/{scenario_id}"): Rule(
         "office", scoped=True, note="with its plans; a Guizhou scenario uploaded for the call"

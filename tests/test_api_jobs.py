@@ -15,7 +15,7 @@ from sqlalchemy import select
 from api.core.settings import Settings
 from api.db.models import JobRow, ScenarioRow, utcnow
 from api.db.session import make_engine, session_factory, upgrade
-from api.server.jobs import _fenced, recover
+from api.server.jobs import fenced, recover
 from api.services.storage import scenario_dir
 from tests.api_support import running_service, zip_folder, zip_part
 from tests.process_support import session_processes
@@ -104,8 +104,8 @@ def test_a_stale_attempt_cannot_write(tmp_path: Path) -> None:
     with sessions() as s:
         s.add(JobRow(id="j", scenario_id="s", state="running", time_limit=1.0, attempt=2))
         s.commit()
-        stale = s.execute(_fenced("j", 1).values(state="succeeded"))
-        fresh = s.execute(_fenced("j", 2).values(progress=50.0))
+        stale = s.execute(fenced("j", 1).values(state="succeeded"))
+        fresh = s.execute(fenced("j", 2).values(progress=50.0))
         s.commit()
         assert (stale.rowcount, fresh.rowcount) == (0, 1)  # type: ignore[attr-defined]
         job = s.get(JobRow, "j")
@@ -149,7 +149,7 @@ def test_a_second_server_does_not_take_over_a_live_job(tmp_path: Path) -> None:
 WORKER = """
 import time
 from concurrent.futures import ProcessPoolExecutor
-from api.server.jobs import _die_with_parent
+from api.server.job_worker import _die_with_parent
 _die_with_parent()
 with ProcessPoolExecutor(2) as pool:  # like a solver's process pool
     print("ready", flush=True)

@@ -32,7 +32,7 @@ def _workers(job_id: str) -> list[int]:
                 cmd = (d / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if b"api.server.jobs" in cmd and job_id.encode() in cmd:
+            if b"api.server.job_worker" in cmd and job_id.encode() in cmd:
                 found.append(int(d.name))
     return found
 

@@ -194,7 +194,15 @@ def test_import_planner_is_light_and_finds_its_backend() -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["api.server.deps", "api.server.app", "api.server.jobs", "api.core.stages", "maps"]
+    "module",
+    [
+        "api.server.deps",
+        "api.server.app",
+        "api.server.jobs",
+        "api.server.job_worker",
+        "api.core.stages",
+        "maps",
+    ],
 )
 def test_module_imports_on_its_own(module: str) -> None:
     _run(f"import {module}")

@@ -275,3 +275,21 @@ def test_cli_synthetic_roads_say_so(
     assert "SYNTHETIC" in r.output
     manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
     assert manifest["synthetic"] is True and manifest["counts"]["edges"] > 50
+    assert manifest["synthetic_spacing_m"] == 4000
+    # a grid twice as coarse has about a quarter of the crossings, so fewer segments
+    r = CliRunner().invoke(
+        app,
+        [
+            "roads",
+            "synthetic",
+            str(base / "plain"),
+            "--out",
+            str(tmp_path / "c"),
+            "--spacing",
+            "8000",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    coarse = json.loads((tmp_path / "c" / "manifest.json").read_text())
+    assert coarse["synthetic_spacing_m"] == 8000
+    assert coarse["counts"]["edges"] < manifest["counts"]["edges"] / 2

@@ -64,6 +64,12 @@ def build(
             ),
         ),
     ] = "flex_mem",
+    elevation: Annotated[
+        Path | None,
+        typer.Option(
+            "--elevation", help=N_("A DEM GeoTIFF: node elevations for the slope factors.")
+        ),
+    ] = None,
 ) -> None:
     """Keep the drivable roads of an OSM extract and write a graph folder."""
     from geodata.roads import Clip, build_roads, county_clip
@@ -87,8 +93,8 @@ def build(
             raise typer.Exit(2) from None
     try:
         with console.status(_("reading {extract}…", extract=extract)):
-            report = build_roads(extract, out, clip, storage=storage)
-    except FileNotFoundError as exc:
+            report = build_roads(extract, out, clip, storage=storage, elevation=elevation)
+    except (FileNotFoundError, ValueError) as exc:
         err.print(str(exc))
         raise typer.Exit(2) from None
     except RuntimeError as exc:  # pyosmium: not an OSM file
@@ -176,6 +182,14 @@ def synthetic(
     ],
     out: Annotated[Path, typer.Option("--out", help=N_("The graph folder to write."))],
     seed: Annotated[int, typer.Option("--seed", help=N_("Seed of the synthetic roads."))] = 0,
+    spacing: Annotated[
+        float,
+        typer.Option(
+            "--spacing",
+            min=500.0,
+            help=N_("Metres between the synthetic crossings (8000 for a national tier)."),
+        ),
+    ] = 4000.0,
 ) -> None:
     """A SYNTHETIC road graph for the counties of a scenario's stations and stops."""
     import planner
@@ -183,7 +197,7 @@ def synthetic(
     from planner.issues import ScenarioError
 
     try:
-        report = build_synthetic_roads(planner.read_scenario(scenario).data, out, seed)
+        report = build_synthetic_roads(planner.read_scenario(scenario).data, out, seed, spacing)
     except (ScenarioError, ValueError) as exc:
         err.print(str(exc))
         raise typer.Exit(1) from None

@@ -108,6 +108,13 @@ class Settings(BaseSettings):
         description="The offices' time zone: the pages show times in it, with its name.",
     )
 
+    roads_dir: Path | None = Field(
+        default=None,
+        description="A folder of road graph folders (planner roads build), each known by its "
+        "name: routing jobs may name one (option roads); GET /api/v1/roads lists them. "
+        "Default: none, routes on the great-circle model.",
+    )
+
     @field_validator("time_zone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

@@ -29,6 +29,7 @@ from api.server.placement_endpoints import placement_api, placement_pages
 from api.server.plan_endpoints import plan_api
 from api.server.plan_pages import plan_pages
 from api.server.problems import ApiProblem
+from api.server.roads_endpoints import roads_api
 from api.server.security import BodyLimit, HeadAsGet, SecurityHeaders, ServerErrors, finite
 from api.services import storage
 from planner import __version__
@@ -58,6 +59,7 @@ ROUTERS = (
     placement_pages,
     placement_api,
     decision_api,
+    roads_api,
 )
 """The routers of the app, in the order their routes are matched (and documented)."""
 

@@ -175,7 +175,8 @@ def start_plan(
     every moved volunteer; ``moves.csv`` lists each one as kept, moved, unplaced or dropout).
     With ``pins`` it is the certified optimum under the office's decisions, priced against
     ``baseline_plan_id`` (else the plan without them); pins that break a rule by themselves
-    fail the job with the issues naming them.
+    fail the job with the issues naming them. With ``roads`` (a name of ``GET
+    /api/v1/roads``) the routes are planned on that road network (422 for another name).
     The plan's files (workbook headers, reasons, map) are written in the language of
     ``Accept-Language`` when it names zh-CN or en, else in the server's default.
     """
@@ -192,6 +193,7 @@ def start_plan(
         language,
         pins=pins,
         baseline_plan_id=options.baseline_plan_id,
+        roads=options.roads,
     )
     runner.wake()
     note.object_id, note.detail = job.id, f"scenario {scenario_id}"

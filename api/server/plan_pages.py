@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import ValidationError
 
 from api.core.errors import Invalid
+from api.core.roads import networks
 from api.core.settings import Settings
 from api.db.models import JobRow, ScenarioRow
 from api.server.common import map_response, scenario_public, xlsx_response
@@ -168,6 +169,7 @@ def scenario(
         jobs=job_rows,
         plans=sum(1 for j in job_rows if j["plan_id"]),
         time_limit=settings.job_time_limit,
+        roads=[n.public() for n in networks(settings.roads_dir)],
     )
 
 
@@ -208,9 +210,10 @@ def start_plan(
     runner: RunnerDep,
     who: OfficeDep,
     time_limit: Annotated[str, Form(max_length=20)] = "",
+    roads: Annotated[str, Form(max_length=100)] = "",
 ) -> RedirectResponse:
-    """Start a plan as ``POST /api/v1/scenarios/{id}/plans`` does; its files are written in
-    the language of this page."""
+    """Start a plan as ``POST /api/v1/scenarios/{id}/plans`` does (on the road network
+    chosen, if any); its files are written in the language of this page."""
     try:
         options = JobCreate(time_limit=float(time_limit) if time_limit.strip() else None)
     except (ValueError, ValidationError):
@@ -219,7 +222,14 @@ def start_plan(
             value=time_limit,
         ) from None
     job = jobs.create_job(
-        session, settings, who, scenario_id, options.time_limit, None, i18n.language()
+        session,
+        settings,
+        who,
+        scenario_id,
+        options.time_limit,
+        None,
+        i18n.language(),
+        roads=roads.strip() or None,
     )
     runner.wake()
     note.object_id, note.detail = job.id, f"scenario {scenario_id}"

@@ -101,6 +101,14 @@ class JobCreate(BaseModel):
         description="The plan the pins were set on (like `--baseline`); default: the plan "
         "without them is solved first.",
     )
+    roads: str | None = Field(
+        default=None,
+        max_length=100,
+        description="Route on this road network, a name of `GET /api/v1/roads` (like "
+        "`planner route --roads`); default: the scenario's `[routing] roads` if the server "
+        "has it, else the great-circle model. Ignored when the plan has no routing stage.",
+        examples=["huaihua-synthetic"],
+    )
 
 
 class SweepCreate(BaseModel):
@@ -230,3 +238,16 @@ class AuditPublic(BaseModel):
         description="Requests the event stands for: refusals with 429 are one row per address "
         "and minute, counted here.",
     )
+
+
+class RoadNetworkPublic(BaseModel):
+    """A road network of the server (a graph folder of ``PLANNER_ROADS_DIR``)."""
+
+    name: str = Field(description="What a job's `roads` option names.")
+    extract: str | None = Field(description="The OpenStreetMap extract it was built from.")
+    extract_timestamp: str | None = Field(
+        description="The extract's timestamp (its header's; null when it has none)."
+    )
+    synthetic: bool = Field(description="A synthetic network (`planner roads synthetic`).")
+    edges: int | None = Field(description="Road segments.")
+    elevation: bool = Field(description="Built with an elevation model (slope factors).")

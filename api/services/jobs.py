@@ -51,8 +51,10 @@ def create_job(
     language: str | None = None,
     pins: list[dict[str, str]] | None = None,
     baseline_plan_id: str | None = None,
+    roads: str | None = None,
 ) -> JobRow:
-    """Queue a plan job of a scenario the caller sees (a re-plan with ``previous_plan_id``);
+    """Queue a plan job of a scenario the caller sees (a re-plan with ``previous_plan_id``;
+    routes on the road network ``roads``, a name of :func:`api.core.roads.networks`);
     ``language`` is the language its files are written in (the person's who started it;
     ``None``: the server's ``PLANNER_LANG``, else the scenario's, else the system's).
 
@@ -61,10 +63,16 @@ def create_job(
     NotFound
         A scenario or previous plan the caller does not see.
     Invalid
-        The previous plan has no allocation, or a pin row is incomplete (each row named).
+        The previous plan has no allocation, or a pin row is incomplete (each row named), or
+        ``roads`` is not a road network of the server.
     """
     get_scenario(session, who, scenario_id)
     options = _pin_options(session, settings, who, pins, baseline_plan_id)
+    if roads is not None:
+        from api.core.roads import resolve
+
+        resolve(settings.roads_dir, roads)  # Invalid naming it and the available ones
+        options = {**(options or {}), "roads": roads}
     if previous_plan_id is not None:
         _check_allocation(
             settings,

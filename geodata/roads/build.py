@@ -11,7 +11,9 @@ geometry is its two end points):
 - ``oneway=yes|true|1`` keeps the drawn direction only, ``oneway=-1|reverse`` the opposite
   one (the edge is stored reversed), ``junction=roundabout|circular`` and ``highway=motorway``
   are one-way unless ``oneway=no``;
-- ``surface`` (unpaved or not) and ``tracktype`` are kept for the speeds.
+- ``surface`` (unpaved or not) and ``tracktype`` are kept for the speeds;
+- with an elevation model (``elevation``, a GeoTIFF DEM), each node's elevation (the cell
+  holding it, :mod:`geodata.roads.elevation`), for the slope factors.
 
 Segments are kept when one end lies inside the clip (a bounding box, or county polygons
 with a buffer). They are written in batches into tiles of :data:`TILE_DEG` degrees
@@ -39,6 +41,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
 
+from geodata.roads.elevation import Elevation
 from geodata.roads.speeds import DEFAULT_KMH, UNPAVED_SURFACES, Speeds
 
 log = logging.getLogger(__name__)
@@ -66,9 +69,13 @@ EDGE_SCHEMA = pa.schema(
         ("unpaved", pa.bool_()),
         ("tracktype", pa.int8()),
         ("way", pa.int64()),
+        ("u_ele", pa.float32()),
+        ("v_ele", pa.float32()),
     ]
 )
-"""One row per road segment ``u -> v`` (OSM node ids); ``oneway`` false: both directions."""
+"""One row per road segment ``u -> v`` (OSM node ids); ``oneway`` false: both directions;
+``u_ele``, ``v_ele`` the ends' elevations in metres (``nan`` without an elevation model; a
+folder built before they existed reads them as null)."""
 
 _CLOSED = frozenset({"no", "private"})
 _ACCESS_KEYS = ("access", "vehicle", "motor_vehicle", "motorcar")
@@ -148,6 +155,7 @@ def build_roads(
     *,
     storage: str = "flex_mem",
     batch_edges: int = BATCH_EDGES,
+    elevation: Path | None = None,
 ) -> BuildReport:
     """Read ``extract`` (``.osm.pbf``, ``.osm``, ``.osm.bz2``) and write the graph folder ``out``.
 
@@ -164,11 +172,16 @@ def build_roads(
         national extract on a small machine, ``dense_file_array,FILE`` (on disk).
     batch_edges : int
         Edges held before a batch is written.
+    elevation : Path, optional
+        A DEM GeoTIFF: each node's elevation is stored (``u_ele``, ``v_ele``, ``nodes.parquet``
+        ``ele``) and the arcs get slope factors when read.
 
     Raises
     ------
     FileNotFoundError
-        When ``extract`` does not exist.
+        When ``extract`` (or ``elevation``) does not exist.
+    ValueError
+        When ``elevation`` is not a raster with a coordinate system.
     """
     import osmium  # the reader is needed only here
 
@@ -176,6 +189,9 @@ def build_roads(
     if not extract.is_file():
         raise FileNotFoundError(f"{extract}: no such OpenStreetMap extract")
     clip = clip or Clip()
+    if elevation is not None:
+        with Elevation(elevation):  # a bad DEM is said before the extract is read
+            pass
     t0 = time.perf_counter()
     out = Path(out)
     if out.exists() and (out / "manifest.json").exists():
@@ -209,7 +225,11 @@ def build_roads(
             writer.write(rows.table(clip))
             rows = _Rows()
     writer.write(rows.table(clip))
-    tiles, edges = writer.compact(out / "edges")
+    if elevation is not None:
+        with Elevation(elevation) as dem:
+            tiles, edges, without = writer.compact(out / "edges", dem)
+    else:
+        tiles, edges, without = writer.compact(out / "edges")
     shutil.rmtree(parts)
     nodes = _write_nodes(out)
     seconds = time.perf_counter() - t0
@@ -225,11 +245,27 @@ def build_roads(
         "tile_degrees": TILE_DEG,
         "counts": {"edges": edges, "nodes": nodes, "ways": ways, "tiles": tiles},
         "speeds": Speeds().as_dict(),
+        "elevation": _elevation_note(elevation, edges, without),
         "build_seconds": round(seconds, 3),
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     log.info("roads: %s edges, %s nodes in %s tiles (%.1f s)", edges, nodes, tiles, seconds)
     return BuildReport(out, edges, nodes, ways, tiles, seconds, manifest)
+
+
+def _elevation_note(dem: Path | None, edges: int, without: int) -> dict[str, Any] | None:
+    """The manifest's ``elevation``: the DEM (name, bytes, sha256) and the segments with an
+    end it does not cover (no slope factor for them)."""
+    if dem is None:
+        return None
+    dem = Path(dem)
+    return {
+        "name": dem.name,
+        "bytes": dem.stat().st_size,
+        "sha256": _sha256(dem),
+        "segments": edges,
+        "segments_without": without,
+    }
 
 
 def _closed(tags: Any) -> bool:
@@ -307,6 +343,7 @@ class _Rows:
         vlon, vlat = arrays["v_lon"].astype(float), arrays["v_lat"].astype(float)
         keep = clip.keep(ulon, ulat) | clip.keep(vlon, vlat)
         arrays["meters"] = haversine_m(ulon, ulat, vlon, vlat).astype(np.float32)
+        arrays["u_ele"] = arrays["v_ele"] = np.full(n, np.nan, dtype=np.float32)
         return pa.table(
             {
                 name: pa.array(arrays[name][keep], type=EDGE_SCHEMA.field(name).type)
@@ -338,45 +375,72 @@ class _TileWriter:
             pq.write_table(table.slice(a, b - a), sub / f"{self.batch:06d}.parquet")
         self.batch += 1
 
-    def compact(self, edges: Path) -> tuple[int, int]:
-        """One parquet file per tile; returns (tiles, edges)."""
+    def compact(self, edges: Path, dem: Elevation | None = None) -> tuple[int, int, int]:
+        """One parquet file per tile, with the ends' elevations from ``dem`` (read a tile at
+        a time); returns (tiles, edges, edges with an end the DEM does not cover)."""
         edges.mkdir(parents=True, exist_ok=True)
-        tiles = total = 0
+        tiles = total = without = 0
         for sub in sorted(p for p in self.folder.iterdir() if p.is_dir()):
             table = pa.concat_tables(pq.read_table(f) for f in sorted(sub.glob("*.parquet")))
+            if dem is not None:
+                u_ele = dem.at(table["u_lon"].to_numpy(), table["u_lat"].to_numpy())
+                v_ele = dem.at(table["v_lon"].to_numpy(), table["v_lat"].to_numpy())
+                without += int((~np.isfinite(u_ele) | ~np.isfinite(v_ele)).sum())
+                for name, values in (("u_ele", u_ele), ("v_ele", v_ele)):
+                    column = pa.array(values.astype(np.float32), type=pa.float32())
+                    table = table.set_column(table.schema.get_field_index(name), name, column)
             pq.write_table(table, edges / f"{sub.name}.parquet", compression="zstd")
             tiles += 1
             total += table.num_rows
-        return tiles, total
+        return tiles, total, without
 
 
 def _write_nodes(out: Path) -> int:
-    """``nodes.parquet``: every node id with its location (a tile at a time in memory, the
-    ids of all tiles at once: 8 bytes a node)."""
-    frames: list[pa.Table] = []
-    seen = np.zeros(0, dtype=np.int64)
-    for f in sorted((out / "edges").glob("*.parquet")):
-        t = pq.read_table(f, columns=["u", "v", "u_lon", "u_lat", "v_lon", "v_lat"])
-        ids = np.concatenate([t["u"].to_numpy(), t["v"].to_numpy()])
-        lon = np.concatenate([t["u_lon"].to_numpy(), t["v_lon"].to_numpy()])
-        lat = np.concatenate([t["u_lat"].to_numpy(), t["v_lat"].to_numpy()])
-        ids, first = np.unique(ids, return_index=True)
-        new = ~np.isin(ids, seen, assume_unique=True)
-        frames.append(pa.table({"id": ids[new], "lon": lon[first][new], "lat": lat[first][new]}))
-        seen = np.union1d(seen, ids)
-    table = (
-        pa.concat_tables(frames)
-        if frames
-        else pa.table(
-            {
-                "id": pa.array([], pa.int64()),
-                "lon": pa.array([], pa.float64()),
-                "lat": pa.array([], pa.float64()),
-            }
-        )
+    """``nodes.parquet``: every node id with its location and elevation (``ele``, ``nan``
+    without), in two passes over the tiles: the ids of each tile, then one sort of all of
+    them picks each node's first tile (16 bytes a node held), and the rows are written a
+    tile at a time."""
+    files = sorted((out / "edges").glob("*.parquet"))
+    per_tile = [_tile_nodes(f, with_rows=False)[0] for f in files]
+    all_ids = np.concatenate(per_tile) if per_tile else np.zeros(0, dtype=np.int64)
+    first = np.zeros(len(all_ids), dtype=bool)
+    first[np.unique(all_ids, return_index=True)[1]] = True
+    del all_ids
+    schema = pa.schema(
+        [("id", pa.int64()), ("lon", pa.float64()), ("lat", pa.float64()), ("ele", pa.float32())]
     )
-    pq.write_table(table, out / "nodes.parquet", compression="zstd")
-    return table.num_rows
+    written, start = 0, 0
+    with pq.ParquetWriter(out / "nodes.parquet", schema, compression="zstd") as writer:
+        for f, ids in zip(files, per_tile, strict=True):
+            keep = first[start : start + len(ids)]
+            start += len(ids)
+            _, rows = _tile_nodes(f, with_rows=True)
+            table = pa.table({k: v[keep] for k, v in rows.items()}, schema=schema)
+            writer.write_table(table)
+            written += table.num_rows
+        if not files:
+            writer.write_table(schema.empty_table())
+    return written
+
+
+def _tile_nodes(f: Path, with_rows: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The distinct node ids of a tile's edges (sorted) and, if asked, their columns."""
+    t = pq.read_table(f)
+    ids = np.concatenate([t["u"].to_numpy(), t["v"].to_numpy()])
+    unique, index = np.unique(ids, return_index=True)
+    if not with_rows:
+        return unique, {}
+    rows = {"id": unique}
+    for name, a, b in (
+        ("lon", "u_lon", "v_lon"),
+        ("lat", "u_lat", "v_lat"),
+        ("ele", "u_ele", "v_ele"),
+    ):
+        both = np.concatenate(
+            [t[a].to_numpy(zero_copy_only=False), t[b].to_numpy(zero_copy_only=False)]
+        )
+        rows[name] = both[index]
+    return unique, rows
 
 
 def _sha256(path: Path) -> str:

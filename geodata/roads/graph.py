@@ -49,10 +49,9 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     return manifest
 
 
-def read_edges(folder: Path, box: Box | None = None) -> pa.Table:
-    """The edges of a graph folder with an end inside ``box`` (all without one): only the
-    tiles the box touches are opened."""
-    read_manifest(folder)
+def edge_tiles(folder: Path, box: Box | None = None) -> list[Path]:
+    """The tile files :func:`read_edges` opens for ``box`` (every tile without one): those
+    the box touches and their neighbours (an edge is filed by its first end)."""
     files = sorted((Path(folder) / "edges").glob("*.parquet"))
     if box is not None:
         w, s, e, n = box
@@ -65,6 +64,14 @@ def read_edges(folder: Path, box: Box | None = None) -> pa.Table:
             if x0 - 1 <= x <= x1 + 1 and y0 - 1 <= y <= y1 + 1:
                 wanted.append(f)
         files = wanted
+    return files
+
+
+def read_edges(folder: Path, box: Box | None = None) -> pa.Table:
+    """The edges of a graph folder with an end inside ``box`` (all without one): only the
+    tiles the box touches are opened (:func:`edge_tiles`)."""
+    read_manifest(folder)
+    files = edge_tiles(folder, box)
     if not files:
         return EDGE_SCHEMA.empty_table()
     table = pa.concat_tables(pq.read_table(f, schema=EDGE_SCHEMA) for f in files)
@@ -92,6 +99,10 @@ class RoadGraph:
     seg_both : ndarray of bool, shape (E,)
         ``v -> u`` allowed too.
     seg_meters, seg_seconds : ndarray of float, shape (E,)
+        ``seg_seconds``: driving ``u -> v``.
+    seg_seconds_back : ndarray of float, shape (E,)
+        Driving ``v -> u`` (differs from ``seg_seconds`` only by the slope factors; used
+        where ``seg_both``).
     seg_highway : ndarray of str, shape (E,)
     seconds : scipy.sparse.csr_matrix, shape (N, N)
         The fastest arc's seconds between two nodes (parallel arcs: the fastest kept).
@@ -107,6 +118,7 @@ class RoadGraph:
     seg_both: np.ndarray
     seg_meters: np.ndarray
     seg_seconds: np.ndarray
+    seg_seconds_back: np.ndarray
     seg_highway: np.ndarray
     seconds: sparse.csr_matrix
     meters: sparse.csr_matrix
@@ -133,16 +145,15 @@ class RoadGraph:
         lon[seg_v], lat[seg_v] = table["v_lon"].to_numpy(), table["v_lat"].to_numpy()
         meters = table["meters"].to_numpy().astype(float)
         highway = np.asarray(table["highway"].to_numpy(zero_copy_only=False), dtype=str)
-        seconds = speeds.seconds(
-            meters,
-            highway,
-            table["unpaved"].to_numpy(zero_copy_only=False),
-            table["tracktype"].to_numpy(),
-        )
+        rise = _column(table, "v_ele") - _column(table, "u_ele")
+        grade = np.divide(rise, meters, out=np.full(m, np.nan), where=meters > 0)
+        surface = (table["unpaved"].to_numpy(zero_copy_only=False), table["tracktype"].to_numpy())
+        seconds = speeds.seconds(meters, highway, *surface, slope=grade)
+        back = speeds.seconds(meters, highway, *surface, slope=-grade)
         both = ~table["oneway"].to_numpy(zero_copy_only=False).astype(bool)
         a = np.concatenate([seg_u, seg_v[both]])
         b = np.concatenate([seg_v, seg_u[both]])
-        sec = np.concatenate([seconds, seconds[both]])
+        sec = np.concatenate([seconds, back[both]])
         met = np.concatenate([meters, meters[both]])
         keep = (a != b) & np.isfinite(sec)
         a, b, sec, met = a[keep], b[keep], sec[keep], met[keep]
@@ -164,10 +175,18 @@ class RoadGraph:
             seg_both=both,
             seg_meters=meters,
             seg_seconds=seconds,
+            seg_seconds_back=back,
             seg_highway=highway,
             seconds=sec_m,
             meters=met_m,
         )
+
+
+def _column(table: pa.Table, name: str) -> np.ndarray:
+    """A float column as an array (``nan`` for nulls, and all ``nan`` when absent)."""
+    if name not in table.column_names:
+        return np.full(table.num_rows, np.nan)
+    return np.asarray(table[name].to_numpy(zero_copy_only=False), dtype=float)
 
 
 def read_graph(folder: Path, box: Box | None = None, speeds: Speeds | None = None) -> RoadGraph:

@@ -13,6 +13,7 @@ fastest path. A pair without a path has ``inf`` seconds and metres, never a larg
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from geodata.roads.graph import Box, RoadGraph, read_graph
+from geodata.roads.graph import Box, RoadGraph, edge_tiles, read_graph
 from geodata.roads.speeds import Speeds
 
 SNAP_LIMIT_M = 1000.0
@@ -76,6 +77,10 @@ class RoadMatrix:
     snap_limit_m: float
     edges: int = 0
     """Road segments of the graph the matrix was computed on."""
+    tiles: tuple[str, ...] = ()
+    """The edge tiles read for it (file names under ``edges/``; :func:`road_matrix`)."""
+    bytes_read: int = 0
+    """Their size on disk."""
 
     @property
     def far(self) -> np.ndarray:
@@ -145,12 +150,13 @@ def _ends(graph: RoadGraph, snap: Snap) -> tuple[list, list]:
             entries.append([])
             continue
         sec, met = float(graph.seg_seconds[s]), float(graph.seg_meters[s])
+        back = float(graph.seg_seconds_back[s])  # v -> u: another slope factor
         u, v = int(graph.seg_u[s]), int(graph.seg_v[s])
         out = [(v, (1 - t) * sec, (1 - t) * met)]
         into = [(u, t * sec, t * met)]
         if graph.seg_both[s]:
-            out.append((u, t * sec, t * met))
-            into.append((v, (1 - t) * sec, (1 - t) * met))
+            out.append((u, t * back, t * met))
+            into.append((v, (1 - t) * back, (1 - t) * met))
         # a point on a node is that node: left and reached by every arc of it
         if t <= _AT_NODE:
             out.append((u, 0.0, 0.0))
@@ -277,7 +283,8 @@ def _same_segment(graph: RoadGraph, snap: Snap, secs: np.ndarray, mets: np.ndarr
             for j in on.tolist():
                 d = snap.fraction[j] - snap.fraction[i]
                 if d >= 0 or graph.seg_both[s]:
-                    sec, met = abs(d) * graph.seg_seconds[s], abs(d) * graph.seg_meters[s]
+                    along = graph.seg_seconds[s] if d >= 0 else graph.seg_seconds_back[s]
+                    sec, met = abs(d) * along, abs(d) * graph.seg_meters[s]
                     if sec < secs[i, j]:
                         secs[i, j], mets[i, j] = sec, met
 
@@ -303,9 +310,14 @@ def road_matrix(
     snap_limit_m: float = SNAP_LIMIT_M,
     buffer_m: float = SEARCH_BUFFER_M,
 ) -> RoadMatrix:
-    """The matrix of some points over the part of a graph folder around them."""
-    graph = read_graph(folder, points_box(lon, lat, buffer_m), speeds)
-    return point_matrix(graph, lon, lat, snap_limit_m)
+    """The matrix of some points over the part of a graph folder around them (it says which
+    tiles were read and their bytes)."""
+    box = points_box(lon, lat, buffer_m)
+    graph = read_graph(folder, box, speeds)
+    files = edge_tiles(folder, box)
+    m = point_matrix(graph, lon, lat, snap_limit_m)
+    read = sum(f.stat().st_size for f in files)
+    return dataclasses.replace(m, tiles=tuple(f.name for f in files), bytes_read=read)
 
 
 def road_paths(
@@ -340,7 +352,8 @@ def road_paths(
         if same:
             d = snap.fraction[j] - snap.fraction[i]
             s_id = int(snap.segment[i])
-            if (d >= 0 or graph.seg_both[s_id]) and abs(d) * graph.seg_seconds[s_id] <= best:
+            along = graph.seg_seconds[s_id] if d >= 0 else graph.seg_seconds_back[s_id]
+            if (d >= 0 or graph.seg_both[s_id]) and abs(d) * along <= best:
                 out.append(head + tail)
                 continue
         if choice is None or not math.isfinite(best):

@@ -17,6 +17,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import shutil
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
@@ -38,31 +40,41 @@ _M_PER_DEG = 111_195.0
 
 
 class _Osm:
-    """Nodes and ways, numbered as written."""
+    """Nodes and ways, numbered as written, streamed to two spool files (a national network
+    has millions of nodes: never held as strings) and joined into one OSM XML file."""
 
-    def __init__(self) -> None:
-        self.nodes: list[str] = []
-        self.ways: list[str] = []
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._nodes = (folder / "nodes.part").open("w", encoding="utf-8")
+        self._ways = (folder / "ways.part").open("w", encoding="utf-8")
+        self.n_nodes = 0
+        self.n_ways = 0
 
     def node(self, lon: float, lat: float) -> int:
-        self.nodes.append(
-            f'  <node id="{len(self.nodes) + 1}" version="1" lat="{lat:.7f}" lon="{lon:.7f}"/>'
+        self.n_nodes += 1
+        self._nodes.write(
+            f'  <node id="{self.n_nodes}" version="1" lat="{lat:.7f}" lon="{lon:.7f}"/>\n'
         )
-        return len(self.nodes)
+        return self.n_nodes
 
     def way(self, refs: list[int], tags: Mapping[str, str]) -> None:
+        self.n_ways += 1
         nd = "".join(f'<nd ref="{r}"/>' for r in refs)
         tg = "".join(f"<tag k={quoteattr(k)} v={quoteattr(v)}/>" for k, v in tags.items())
-        self.ways.append(f'  <way id="{len(self.ways) + 1}" version="1">{nd}{tg}</way>')
+        self._ways.write(f'  <way id="{self.n_ways}" version="1">{nd}{tg}</way>\n')
 
-    def text(self, note: str) -> str:
-        return (
-            '<?xml version="1.0" encoding="UTF-8"?>\n'
-            f"<!-- {note} -->\n"
-            '<osm version="0.6" generator="westplan geodata.synth.roads (SYNTHETIC)">\n'
-            + "\n".join(self.nodes + self.ways)
-            + "\n</osm>\n"
-        )
+    def write(self, out: Path, note: str) -> None:
+        """Join the spools into ``out`` (nodes before ways, as OSM XML orders them)."""
+        self._nodes.close()
+        self._ways.close()
+        with out.open("w", encoding="utf-8") as f:
+            f.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+            f.write(f"<!-- {note} -->\n")
+            f.write('<osm version="0.6" generator="westplan geodata.synth.roads (SYNTHETIC)">\n')
+            for part in ("nodes.part", "ways.part"):
+                with (self.folder / part).open(encoding="utf-8") as src:
+                    shutil.copyfileobj(src, f, 1 << 20)
+            f.write("</osm>\n")
 
 
 def synthetic_roads_osm(
@@ -70,6 +82,7 @@ def synthetic_roads_osm(
     points: Mapping[str, tuple[np.ndarray, np.ndarray]],
     out: Path,
     seed: int = 0,
+    spacing_m: float = SPACING_M,
 ) -> Path:
     """Write the synthetic network of some counties as ``out`` (OSM XML).
 
@@ -78,45 +91,63 @@ def synthetic_roads_osm(
     polygons : mapping of county code to polygon (WGS-84)
     points : mapping of county code to (lon, lat) arrays
         The points that must be on the network (stations, stops), by county.
+    seed : int
+    spacing_m : float
+        Distance between neighbouring crossings (:data:`SPACING_M`; a national tier is
+        built coarser, e.g. 8 km, to stay a few million segments).
     """
     rng = np.random.default_rng(seed)
-    osm = _Osm()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     codes = sorted(polygons)
-    crossings = {}
-    for code in codes:
-        lon, lat = points.get(code, (np.zeros(0), np.zeros(0)))
-        crossings[code] = _county(
-            osm, polygons[code], np.asarray(lon, float), np.asarray(lat, float), rng
-        )
-    # neighbouring counties joined by a road between their nearest crossings
-    for k, a in enumerate(codes):
-        for b in codes[k + 1 :]:
-            if not shapely.intersects(polygons[a], shapely.buffer(polygons[b], 0.01)):
-                continue
+    with tempfile.TemporaryDirectory(dir=out.parent) as spool:
+        osm = _Osm(Path(spool))
+        crossings = {}
+        for code in codes:
+            lon, lat = points.get(code, (np.zeros(0), np.zeros(0)))
+            crossings[code] = _county(
+                osm, polygons[code], np.asarray(lon, float), np.asarray(lat, float), rng, spacing_m
+            )
+        # neighbouring counties joined by a road between their nearest crossings
+        for a, b in _neighbours(codes, polygons):
             (ax, ay, an), (bx, by, bn) = crossings[a], crossings[b]
             gap = np.hypot(ax[:, None] - bx[None, :], ay[:, None] - by[None, :])
             i, j = np.unravel_index(np.argmin(gap), gap.shape)
             osm.way([int(an[i]), int(bn[j])], {"highway": "secondary"})
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        osm.text(
+        osm.write(
+            out,
             "SYNTHETIC road network made by geodata.synth.roads for "
-            f"{len(polygons)} counties (seed {seed}); not OpenStreetMap data"
-        ),
-        encoding="utf-8",
-    )
+            f"{len(polygons)} counties (seed {seed}); not OpenStreetMap data",
+        )
     return out
 
 
+def _neighbours(
+    codes: list[str], polygons: Mapping[str, shapely.Geometry]
+) -> list[tuple[str, str]]:
+    """Pairs of counties (in code order) whose polygons lie within 0.01 degrees of each other
+    (an STRtree query: a national tier has a thousand counties)."""
+    geoms = np.array([polygons[c] for c in codes])
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="dwithin", distance=0.01)
+    return sorted(
+        {(codes[i], codes[j]) for i, j in zip(left.tolist(), right.tolist(), strict=True) if i < j}
+    )
+
+
 def _county(
-    osm: _Osm, polygon: shapely.Geometry, lon: np.ndarray, lat: np.ndarray, rng: np.random.Generator
+    osm: _Osm,
+    polygon: shapely.Geometry,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    rng: np.random.Generator,
+    spacing_m: float = SPACING_M,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Write one county's roads; its crossings' lon, lat and node ids."""
     w, s, e, n = shapely.bounds(polygon).tolist()
     lat0 = (s + n) / 2
-    dx = SPACING_M / (_M_PER_DEG * math.cos(math.radians(lat0)))
-    dy = SPACING_M / _M_PER_DEG
+    dx = spacing_m / (_M_PER_DEG * math.cos(math.radians(lat0)))
+    dy = spacing_m / _M_PER_DEG
     xs = np.arange(w + dx / 2, e, dx)
     ys = np.arange(s + dy / 2, n, dy)
     gx, gy = np.meshgrid(xs, ys)  # rows: y, columns: x
@@ -181,8 +212,7 @@ def _county(
         if not tree_link[k] and tags["highway"] != "secondary" and rng.random() < 0.05:
             tags["oneway"] = "yes"
         osm.way(refs, tags)
-    cx = np.array([gx[index == q][0] for q in range(m)])
-    cy = np.array([gy[index == q][0] for q in range(m)])
+    cx, cy = gx[inside], gy[inside]  # crossing q is the q-th inside, row by row
     # crossings the polygon splits into pieces (a concave county): each piece joined to the
     # largest by one road between their nearest crossings
     kept = [(i, j) for k, (i, j, *_rest) in enumerate(links) if keep[k]]
@@ -204,7 +234,9 @@ def _county(
     return cx, cy, np.array([crossing[q] for q in range(m)], dtype=np.int64)
 
 
-def build_synthetic_roads(scenario: ScenarioData, out: Path, seed: int = 0) -> BuildReport:
+def build_synthetic_roads(
+    scenario: ScenarioData, out: Path, seed: int = 0, spacing_m: float = SPACING_M
+) -> BuildReport:
     """A synthetic road graph folder for the counties of a scenario's stations and stops:
     :func:`synthetic_roads_osm` built by :func:`~geodata.roads.build.build_roads`; its
     manifest says ``"synthetic": true``.
@@ -229,9 +261,14 @@ def build_synthetic_roads(scenario: ScenarioData, out: Path, seed: int = 0) -> B
     points = {c: (lon[county == c], lat[county == c]) for c in codes}
     out = Path(out)
     xml = out.parent / f"{out.name}.synthetic.osm"
-    synthetic_roads_osm(polygons, points, xml, seed)
+    synthetic_roads_osm(polygons, points, xml, seed, spacing_m)
     report = build_roads(xml, out)
-    manifest = {**report.manifest, "synthetic": True, "synthetic_seed": seed}
+    manifest = {
+        **report.manifest,
+        "synthetic": True,
+        "synthetic_seed": seed,
+        "synthetic_spacing_m": spacing_m,
+    }
     manifest["note"] = (
         "SYNTHETIC road network (geodata.roads.synthetic): jittered grids per county, not "
         "OpenStreetMap data"

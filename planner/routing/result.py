@@ -98,6 +98,10 @@ class SubproblemStats:
     """How the day-pattern proof ended, where it was tried (see planner/routing/bound.py)."""
     unreachable: bool = False
     """True when that proof shows the county cannot meet all its townships' targets."""
+    road_tiles: tuple[str, ...] = ()
+    """With roads: the edge tiles the county's task read (it reads no others)."""
+    road_bytes: int = 0
+    """Their size on disk."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,12 +34,18 @@ class RoadTravel:
         Each point's distance to the road it joins (``inf``: farther than the limit).
     edges : int
         Road segments read for these points (the part of the graph around them).
+    tiles : tuple of str
+        The graph folder's edge tiles read (file names), all of them near these points.
+    bytes_read : int
+        Their size on disk.
     """
 
     minutes: np.ndarray
     meters: np.ndarray
     snap_m: np.ndarray
     edges: int
+    tiles: tuple[str, ...] = ()
+    bytes_read: int = 0
 
 
 def county_on_roads(p: RoutingProblem, roads: RoadSettings) -> tuple[RoutingProblem, RoadTravel]:

@@ -245,7 +245,8 @@ def _solve_county(p: RoutingProblem, budget: float, opts: SolveOptions) -> _SubS
     p, road = county_on_roads(p, opts.roads)
     budget = max(budget - (time.perf_counter() - started), 1.0)
     part = _solve_sub(p, _Sub(county, np.arange(p.n_stations), np.arange(p.n_stops)), budget, opts)
-    return dataclasses.replace(part, travel=p.travel, snap_m=road.snap_m)
+    stats = dataclasses.replace(part.stats, road_tiles=road.tiles, road_bytes=road.bytes_read)
+    return dataclasses.replace(part, travel=p.travel, snap_m=road.snap_m, stats=stats)
 
 
 def _worth_proving(p: RoutingProblem, part: _SubSolution) -> bool:
