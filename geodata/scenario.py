@@ -469,7 +469,7 @@ def _to_wgs84(tables: dict[str, ParsedTable], declared: str) -> None:
 
 
 def _build(inputs: _Inputs, geography: Geography, townships: Layer | None) -> sc.ScenarioData:
-    """The typed tables: each table through its schema (:meth:`planner.schema.TableSchema.build`),
+    """The typed tables: each table through its schema (:meth:`planner.columns.TableSchema.build`),
     posts without a location placed first (section 2)."""
     g = geography.counties
     counties = sc.Counties(

@@ -36,11 +36,12 @@ from xlsxwriter.utility import xl_col_to_name
 from geodata.limits import limits, too_many_columns, too_many_rows
 from geodata.tables import ParsedTable, check_header, drop_long_cells, parse_records
 from geodata.xlsx_writer import open_workbook
+from planner.columns import Column, Kind, TableSchema
 from planner.i18n import LANGUAGES, N_, Text, render, speaking
 from planner.i18n import _ as tr
 from planner.issues import Report
 from planner.labels import join_texts, vocabulary_of
-from planner.schema import ALLOCATION_TABLES, ROUTING_TABLES, TABLES, Column, Kind, TableSchema
+from planner.schema import ALLOCATION_TABLES, ROUTING_TABLES, TABLES
 
 SETTINGS = "settings"
 SETTINGS_LABEL = N_("Settings")

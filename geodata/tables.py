@@ -22,10 +22,10 @@ import numpy as np
 import pandas as pd
 
 from geodata.limits import cell_too_long, limits, line_too_long, too_many_columns, too_many_rows
+from planner.columns import Column, Kind, TableSchema
 from planner.i18n import N_, Text
 from planner.issues import Report
 from planner.labels import Vocabulary, vocabulary_of
-from planner.schema import Column, Kind, TableSchema
 
 log = logging.getLogger(__name__)
 

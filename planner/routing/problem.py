@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from planner.frozen import Frozen
 from planner.geo import haversine_km
-from planner.scenario import Rules, ScenarioData, TravelTimes, _Frozen
+from planner.scenario import Rules, ScenarioData, TravelTimes
 from planner.schema import STATIONS, STOPS
 
 DEFAULT_RULES = Rules()
@@ -63,7 +64,7 @@ _STOP_FIELDS = (
 
 
 @dataclass(frozen=True, slots=True)
-class RoutingProblem(_Frozen):
+class RoutingProblem(Frozen):
     """Stations, stops, crews and travel times of one mobile-service campaign.
 
     Attributes

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from planner.frozen import Frozen
 from planner.i18n import N_, _
-from planner.scenario import _Frozen
 
 REASONS: dict[str, str] = {
     "no_capacity": N_(
@@ -32,7 +32,7 @@ def reason_texts() -> dict[str, str]:
 
 
 @dataclass(frozen=True, slots=True)
-class Routes(_Frozen):
+class Routes(Frozen):
     """One row per vehicle-day that runs.
 
     Attributes
@@ -62,7 +62,7 @@ class Routes(_Frozen):
 
 
 @dataclass(frozen=True, slots=True)
-class Visits(_Frozen):
+class Visits(Frozen):
     """One row per stop visit, in route order.
 
     ``arrive`` is the arrival at the stop, ``start`` the start of service (after the
@@ -101,7 +101,7 @@ class SubproblemStats:
 
 
 @dataclass(frozen=True, slots=True)
-class RoutingResult(_Frozen):
+class RoutingResult(Frozen):
     """The routes of a campaign, what they serve and why the rest is not served.
 
     Attributes
