@@ -28,7 +28,7 @@ from maps.geometry import (
     projector,
 )
 from maps.labels import map_labels
-from maps.plan import MapInputError, PlanFiles, Route
+from maps.plan import MapInputError, PlanFiles, VehicleDayLine
 from planner.geo import provinces_of
 from planner.i18n import _ as tr
 
@@ -386,7 +386,7 @@ def _flows(
 
 
 def _routes(
-    routes: tuple[Route, ...],
+    routes: tuple[VehicleDayLine, ...],
     area: shapely.Geometry | None,
     project: Projector,
 ) -> dict[str, Any]:

@@ -32,8 +32,8 @@ def reason_texts() -> dict[str, str]:
 
 
 @dataclass(frozen=True, slots=True)
-class Routes(Frozen):
-    """One row per vehicle-day that runs.
+class RouteTable(Frozen):
+    """The routes table: one row per vehicle-day that runs.
 
     Attributes
     ----------
@@ -62,8 +62,8 @@ class Routes(Frozen):
 
 
 @dataclass(frozen=True, slots=True)
-class Visits(Frozen):
-    """One row per stop visit, in route order.
+class VisitTable(Frozen):
+    """The visits table: one row per stop visit, in route order.
 
     ``arrive`` is the arrival at the stop, ``start`` the start of service (after the
     set-up minutes and any wait for the window), ``depart`` the end of service.
@@ -106,7 +106,7 @@ class RoutingResult(Frozen):
 
     Attributes
     ----------
-    routes, visits : Routes, Visits
+    routes, visits : RouteTable, VisitTable
     served : ndarray of int, shape (T,)
         Clients served at each stop (sum of its visits).
     reason : ndarray of str, shape (T,)
@@ -126,8 +126,8 @@ class RoutingResult(Frozen):
         limit, or in a county without stops).
     """
 
-    routes: Routes
-    visits: Visits
+    routes: RouteTable
+    visits: VisitTable
     served: np.ndarray
     reason: np.ndarray
     travel_minutes: float

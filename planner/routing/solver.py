@@ -62,7 +62,7 @@ from planner.routing.bound import prove_targets_unreachable, target_workload
 from planner.routing.county import CountyPart, CountySolution, solve_county_part
 from planner.routing.options import SolveOptions
 from planner.routing.problem import RoutingProblem
-from planner.routing.result import Routes, RoutingResult, Visits
+from planner.routing.result import RouteTable, RoutingResult, VisitTable
 from planner.routing.roads import county_on_roads
 from planner.workers import default_workers, map_tasks, parallelism
 
@@ -215,13 +215,13 @@ def _assemble(p: RoutingProblem, parts: list[CountySolution], seconds: float) ->
         visit_rows.extend((r + offset, *rest) for r, *rest in part.visits)
         for j, code in part.reason.items():
             reason[j] = code
-    routes = Routes(
+    routes = RouteTable(
         *(
             np.array([r[c] for r in route_rows], dtype=dt)
             for c, dt in enumerate((np.int64, np.int64, np.int64, float, float, float, np.int64))
         )
     )
-    visits = Visits(
+    visits = VisitTable(
         *(
             np.array([r[c] for r in visit_rows], dtype=dt)
             for c, dt in enumerate((np.int64, np.int64, np.int64, float, float, float, np.int64))
