@@ -30,7 +30,7 @@ The same mending gives a tie-broken flow (:func:`tie_break`, the bachelors' tie-
 tie-break, whose potentials are right except where the tie-break breaks a tie.
 
 The kernels (:mod:`planner.allocation.flow_kernels`) are compiled with numba (cached on disk
-after the first use); :func:`warm_up` compiles them ahead.
+after the first use); :func:`planner.allocation.jit.compile_kernels` compiles them ahead.
 """
 
 from __future__ import annotations
@@ -116,22 +116,6 @@ def _reoptimize(
     if not shortest_paths(*residual, fn.caps, flow, fn.solver_costs, pot, excess):
         return None
     return flow if _certified(fn, flow, pot) else None
-
-
-def warm_up() -> None:
-    """Compile (or load from the disk cache) every kernel, on a network of three nodes."""
-    tails = np.asarray([0, 1], dtype=np.int32)
-    heads = np.asarray([1, 2], dtype=np.int32)
-    caps = np.ones(2, dtype=np.int64)
-    flow = np.zeros(2, dtype=np.int64)
-    cost = np.zeros(2, dtype=np.int64)
-    first, out = forward_index(3, tails)
-    back_first, back_next = backward_lists(3, heads, flow)
-    residual = (first, out, back_first, back_next, tails, heads)
-    pot = np.zeros(3, dtype=np.int64)
-    bellman_ford(*residual, caps, flow, cost, pot, SEARCH_BUDGET)
-    excess = np.asarray([1, 0, -1], dtype=np.int64)
-    shortest_paths(*residual, caps, flow, cost, pot, excess)
 
 
 def _start(
