@@ -350,7 +350,10 @@ class Scenario:
     source : str
         ``builtin:NAME``, the absolute path of the folder or zip, or ``""`` for DataFrames.
     report : Report
-        Every problem found (errors and warnings), with file, line and column.
+        Every problem found (errors and warnings), with file, line and column: the same
+        issues (rule, file, line, column, message) as ``planner validate``, found when the
+        scenario was read or built; ``report.raise_for_errors()`` raises when there is an
+        error.
     """
 
     source: str
@@ -434,11 +437,6 @@ stops, travel_times
             crs=crs,
             settings=settings,
         )
-
-    def validate(self) -> Report:
-        """The validation report: the same issues (rule, file, line, column, message) as
-        ``planner validate``. ``report.raise_for_errors()`` raises when there is an error."""
-        return self.report
 
     @property
     def valid(self) -> bool:
