@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from planner.allocation.account import UNPLACED
 from planner.allocation.arcs import OUTSIDE_RANK, ArcBuilder, Arcs
 from planner.allocation.lp import share_ok, usage
 from planner.allocation.pinning import solve_pinned
 from planner.allocation.problem import UNBOUNDED, AllocationProblem
-from planner.allocation.report import UNPLACED
 from planner.allocation.solver import AllocationSolution
 from planner.allocation.status import DEFAULT_TIME_LIMIT
 from planner.geo import is_province_code, province_of
@@ -157,7 +157,7 @@ def explain(plan: Plan, applicant_id: str, limits: Limits | None = None) -> Expl
         if str(code)
     ]
     rows.append(_unplaced_row(plan, a, limits))
-    reason = plan.report.unassigned_reason.get(a)
+    reason = plan.account.unassigned_reason.get(a)
     return Explanation(
         applicant_id=applicant_id,
         post_id=str(pr.post_id[p]) if p >= 0 else "",
@@ -303,7 +303,7 @@ def _why(
 def _unplaced_row(plan: Plan, a: int, limits: Limits) -> dict[str, Any]:
     """The row of leaving the applicant unplaced."""
     pr, sol = plan.problem, plan.solution
-    reason = plan.report.unassigned_reason.get(a)
+    reason = plan.account.unassigned_reason.get(a)
     if reason is not None:
         row = _row("unplaced", "", "", True, 0.0, reason.code)
         row["reason"] = reason.text.render()

@@ -15,20 +15,17 @@ import numpy as np
 import pandas as pd
 
 from planner import __version__
+from planner.allocation.account import PlanAccount
 from planner.allocation.fairness import Fairness
 from planner.allocation.problem import AllocationProblem
-from planner.allocation.report import PlanReport
 from planner.allocation.solver import AllocationSolution
 from planner.issues import Report
 from planner.scenario import DEGREES, PreviousPlan, ScenarioData
 from planner.summaries import (
     Budget,
-    EmptyRelaySeat,
     FairnessCounts,
     PlanSummary,
-    RuleUsage,
     ScenarioInfo,
-    UnfilledQuota,
     freeze,
 )
 
@@ -58,7 +55,7 @@ def plan_tables(
     sc: ScenarioData,
     pr: AllocationProblem,
     sol: AllocationSolution,
-    rep: PlanReport,
+    rep: PlanAccount,
     fair: Fairness,
 ) -> dict[str, pd.DataFrame]:
     """assignments, unassigned, seats, fairness and, in a re-plan, moves."""
@@ -117,7 +114,7 @@ def plan_tables(
     return tables
 
 
-def unassigned_table(pr: AllocationProblem, rep: PlanReport) -> pd.DataFrame:
+def unassigned_table(pr: AllocationProblem, rep: PlanAccount) -> pd.DataFrame:
     """``unassigned.csv``: every unplaced applicant, the reason code and the reason in the
     language of the moment."""
     idle = sorted(rep.unassigned_reason)
@@ -130,17 +127,13 @@ def unassigned_table(pr: AllocationProblem, rep: PlanReport) -> pd.DataFrame:
     )
 
 
-def summary_texts(rep: PlanReport, validation: Report) -> dict[str, Any]:
+def summary_texts(rep: PlanAccount, validation: Report) -> dict[str, Any]:
     """The parts of the summary that a person reads, in the language of the moment (the
     fields of :class:`PlanSummary` they replace): the causes of unfilled quota and empty relay
     seats, and the declaration warnings."""
     return {
-        "unfilled_quota": tuple(
-            UnfilledQuota.from_dict({**u, "cause": str(u["cause"])}) for u in rep.unfilled
-        ),
-        "empty_relay_seats": tuple(
-            EmptyRelaySeat.from_dict({**e, "cause": str(e["cause"])}) for e in rep.empty_relay
-        ),
+        "unfilled_quota": tuple(u.written() for u in rep.unfilled),
+        "empty_relay_seats": tuple(e.written() for e in rep.empty_relay),
         "declaration_warnings": freeze([i.to_dict() for i in validation.warnings]),
     }
 
@@ -179,7 +172,7 @@ def plan_summary(
     sc: ScenarioData,
     pr: AllocationProblem,
     sol: AllocationSolution,
-    rep: PlanReport,
+    rep: PlanAccount,
     fair: Fairness,
     validation: Report,
     source: str,
@@ -204,7 +197,7 @@ def plan_summary(
         columns=sol.stats.columns,
         notes=tuple(sol.notes),
         counts=rep.counts,
-        rules=RuleUsage.from_dict(rep.rule_usage),
+        rules=rep.rule_usage,
         budget_cny=Budget(
             total=rep.budget_total,
             by_service_province=freeze(rep.budget_by_service),

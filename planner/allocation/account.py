@@ -1,4 +1,5 @@
-"""What a plan means: objective terms, rule usage, money and the reasons behind every gap.
+"""The account of a plan (:class:`PlanAccount`): objective terms, rule usage, money and the
+reasons behind every gap.
 
 Built from the solver's chosen arcs; every figure here is recomputed from the plan itself
 (and the test suite checks them again with an independent checker).
@@ -7,7 +8,7 @@ Built from the solver's chosen arcs; every figure here is recomputed from the pl
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -18,7 +19,7 @@ from planner.allocation.problem import UNBOUNDED, AllocationProblem
 from planner.allocation.solver import AllocationSolution
 from planner.geo import province_of
 from planner.i18n import N_, Place, Text
-from planner.summaries import PlanCounts, Terms
+from planner.summaries import EmptyRelaySeat, PlanCounts, RuleUsage, Terms, UnfilledQuota
 
 MONTHS = 12
 """The budget is yearly: 12 months of living subsidy."""
@@ -77,8 +78,41 @@ def _joined(parts: list[Text]) -> Text:
 
 
 @dataclass(frozen=True, slots=True)
-class PlanReport:
-    """Everything the outputs show besides the assignment itself."""
+class UnfilledCounty:
+    """A county short of its quota and the binding cause (a text read in the reader's
+    language)."""
+
+    county_code: str
+    quota: int
+    placed: int
+    unfilled: int
+    cause: Text
+
+    def written(self) -> UnfilledQuota:
+        """As ``summary.json`` holds it: the cause in the language of the moment."""
+        return UnfilledQuota(
+            self.county_code, self.quota, self.placed, self.unfilled, str(self.cause)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EmptyRelayPost:
+    """A relay post with an empty open seat and why (a text read in the reader's language)."""
+
+    post_id: str
+    county_code: str
+    empty: int
+    cause: Text
+
+    def written(self) -> EmptyRelaySeat:
+        """As ``summary.json`` holds it: the cause in the language of the moment."""
+        return EmptyRelaySeat(self.post_id, self.county_code, self.empty, str(self.cause))
+
+
+@dataclass(frozen=True, slots=True)
+class PlanAccount:
+    """The account of a plan: everything the outputs show besides the assignment itself (the
+    objective terms, the counts, the money, the rule usage and the reasons of every gap)."""
 
     terms: Terms
     counts: PlanCounts
@@ -89,16 +123,16 @@ class PlanReport:
     budget_total: int
     budget_by_service: dict[str, int]
     budget_by_recruit: dict[str, int]
-    rule_usage: dict[str, list[dict[str, object]]]
+    rule_usage: RuleUsage
     unassigned_reason: dict[int, Reason]
     """Applicant index -> reason."""
-    unfilled: list[dict[str, object]]
-    """Per county with unfilled quota: the numbers and the binding cause (a :class:`Text`)."""
-    empty_relay: list[dict[str, object]] = field(default_factory=list)
-    """Per relay post with an empty seat: the numbers and why (a :class:`Text`)."""
+    unfilled: tuple[UnfilledCounty, ...]
+    """Each county with unfilled quota: the numbers and the binding cause."""
+    empty_relay: tuple[EmptyRelayPost, ...] = ()
+    """Each relay post with an empty seat: the numbers and why."""
 
 
-def build_report(pr: AllocationProblem, sol: AllocationSolution) -> PlanReport:
+def build_account(pr: AllocationProblem, sol: AllocationSolution) -> PlanAccount:
     """Recompute the terms and explain the plan."""
     w = pr.weights
     used = sol.arcs
@@ -156,7 +190,7 @@ def build_report(pr: AllocationProblem, sol: AllocationSolution) -> PlanReport:
     empty = np.flatnonzero(pr.post_relay & (pr.post_open > filled))
     counties = {str(c) for c in pr.county_code[short]} | {str(c) for c in pr.post_county[empty]}
     why = _Why(pr, used, reasons, counties, _full_services(usage))
-    return PlanReport(
+    return PlanAccount(
         terms=terms,
         counts=counts,
         living_month=living,
@@ -171,7 +205,7 @@ def build_report(pr: AllocationProblem, sol: AllocationSolution) -> PlanReport:
     )
 
 
-def _rule_usage(pr: AllocationProblem, counts: Usage) -> dict[str, list[dict[str, object]]]:
+def _rule_usage(pr: AllocationProblem, counts: Usage) -> RuleUsage:
     """How much of each capacity the plan takes (A2, A3, A4, A6)."""
     bucket_used = counts.bucket
     buckets: list[dict[str, object]] = [
@@ -226,17 +260,17 @@ def _rule_usage(pr: AllocationProblem, counts: Usage) -> dict[str, list[dict[str
                     "binding": bool(pair_used[k] >= pr.pair_cap[k]),
                 }
             )
-    return {"buckets": buckets, "service": service, "recruit": recruit, "pairs": pairs}
+    return RuleUsage.from_dict(
+        {"buckets": buckets, "service": service, "recruit": recruit, "pairs": pairs}
+    )
 
 
-def _full_services(usage: dict[str, list[dict[str, object]]]) -> set[str]:
+def _full_services(usage: RuleUsage) -> set[str]:
     """The service provinces whose dispatch target is reached (A6)."""
-    return {str(u["province_code"]) for u in usage["service"] if u["binding"]}
+    return {u.province_code for u in usage.service if u.binding}
 
 
-def _unassigned_reasons(
-    pr: AllocationProblem, used: Arcs, usage: dict[str, list[dict[str, object]]]
-) -> dict[int, Reason]:
+def _unassigned_reasons(pr: AllocationProblem, used: Arcs, usage: RuleUsage) -> dict[int, Reason]:
     placed = np.zeros(pr.n_applicants, dtype=bool)
     placed[used.a] = True
     out: dict[int, Reason] = {}
@@ -247,7 +281,7 @@ def _unassigned_reasons(
     has_arc = np.zeros(pr.n_applicants, dtype=bool)
     provinces = np.zeros(pr.n_applicants, dtype=np.int64)
     has_arc[idle], provinces[idle] = ArcBuilder(pr).reach(idle)
-    recruit = usage["recruit"]
+    recruit = usage.recruit
     service_full = _full_services(usage)
     for a in idle.tolist():
         r = int(pr.app_r[a])
@@ -257,9 +291,9 @@ def _unassigned_reasons(
             out[a] = Reason("pairing")
         elif not has_arc[a]:
             out[a] = Reason("no-eligible-post")
-        elif recruit[r]["target_binding"]:
+        elif recruit[r].target_binding:
             out[a] = Reason("recruit-target", str(pr.recruit_code[r]))
-        elif not pr.app_bachelor[a] and recruit[r]["share_binding"]:
+        elif not pr.app_bachelor[a] and recruit[r].share_binding:
             out[a] = Reason("bachelor-share", str(pr.recruit_code[r]))
         else:
             mine = [str(c) for i, c in enumerate(pr.service_code) if provinces[a] >> i & 1]
@@ -334,7 +368,7 @@ class _Why:
 
 def _unfilled(
     pr: AllocationProblem, placed_c: np.ndarray, short: np.ndarray, why: _Why
-) -> list[dict[str, object]]:
+) -> tuple[UnfilledCounty, ...]:
     """Each non-barred county ``short`` of its quota (``placed_c`` placed), and why."""
     open_by_bucket = np.bincount(
         pr.post_bucket[pr.post_usable],
@@ -342,7 +376,7 @@ def _unfilled(
         minlength=len(pr.bucket_cap),
     )
     prefs = pr.app_prefs
-    out: list[dict[str, object]] = []
+    out: list[UnfilledCounty] = []
     for c in short.tolist():
         code = str(pr.county_code[c])
         province = province_of(code)
@@ -371,20 +405,20 @@ def _unfilled(
             )
             cause = _joined([cause, short_seats])
         out.append(
-            {
-                "county_code": code,
-                "quota": int(pr.county_quota[c]),
-                "placed": int(placed_c[c]),
-                "unfilled": int(pr.county_quota[c] - placed_c[c]),
-                "cause": cause,
-            }
+            UnfilledCounty(
+                code,
+                int(pr.county_quota[c]),
+                int(placed_c[c]),
+                int(pr.county_quota[c] - placed_c[c]),
+                cause,
+            )
         )
-    return out
+    return tuple(out)
 
 
 def _empty_relay(
     pr: AllocationProblem, used: Arcs, empty: np.ndarray, why: _Why, filled: np.ndarray
-) -> list[dict[str, object]]:
+) -> tuple[EmptyRelayPost, ...]:
     """Every relay post with an ``empty`` open seat and why it stayed empty."""
     blocked = {
         "barred": N_("the county is barred (A2)"),
@@ -392,7 +426,7 @@ def _empty_relay(
         "quota-0": N_("the county's quota for this category is 0 (A2)"),
     }
     in_bucket = np.bincount(pr.post_bucket[used.p], minlength=len(pr.bucket_cap))
-    out: list[dict[str, object]] = []
+    out: list[EmptyRelayPost] = []
     for p in empty.tolist():
         code, b = str(pr.post_county[p]), int(pr.post_bucket[p])
         eligible = np.zeros(0, dtype=np.int64)
@@ -420,14 +454,9 @@ def _empty_relay(
         else:
             cause = why.who(eligible)
         out.append(
-            {
-                "post_id": str(pr.post_id[p]),
-                "county_code": code,
-                "empty": int(pr.post_open[p] - filled[p]),
-                "cause": cause,
-            }
+            EmptyRelayPost(str(pr.post_id[p]), code, int(pr.post_open[p] - filled[p]), cause)
         )
-    return out
+    return tuple(out)
 
 
 def _dispatch_reached(province: str) -> Text:
