@@ -211,11 +211,7 @@ def build_flow_network(
             np.zeros(n_g),
         ),
     ]
-    tails = np.concatenate([t for t, _, _, _ in parts]).astype(np.int32)
-    heads = np.concatenate([h for _, h, _, _ in parts]).astype(np.int32)
-    caps = np.concatenate([k for _, _, k, _ in parts]).astype(np.int64)
-    raw = np.concatenate([c for _, _, _, c in parts])
-    offsets = np.cumsum([0] + [len(t) for t, _, _, _ in parts])
+    tails, heads, caps, raw, offsets = _stacked(parts)
     app_arcs = slice(offsets[1], offsets[2])
     unit = cost_unit(raw)
     costs = np.round(raw * unit).astype(np.int64)
@@ -231,6 +227,19 @@ def build_flow_network(
 
 _Block = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 """A block of arcs: tails, heads, capacities, costs."""
+
+
+def _stacked(
+    parts: list[_Block],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The blocks of arcs one after the other: tails, heads (int32), capacities (int64), raw
+    costs, and where each block starts (the last entry: the number of arcs)."""
+    tails = np.concatenate([t for t, _, _, _ in parts]).astype(np.int32)
+    heads = np.concatenate([h for _, h, _, _ in parts]).astype(np.int32)
+    caps = np.concatenate([k for _, _, k, _ in parts]).astype(np.int64)
+    raw = np.concatenate([c for _, _, _, c in parts])
+    offsets = np.cumsum([0] + [len(t) for t, _, _, _ in parts])
+    return tails, heads, caps, raw, offsets
 
 
 def _hub_blocks(
