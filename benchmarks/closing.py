@@ -80,21 +80,23 @@ def main() -> None:
     ):
         table.add_column(col, justify="right")
     for part in split(problem):
-        pr = part.problem
-        label = "+".join(pr.service_code.tolist())
+        part_problem = part.problem
+        label = "+".join(part_problem.service_code.tolist())
         t0 = time.perf_counter()
-        first = _solve_part(pr, 300.0, TOLERANCE)
+        first = _solve_part(part_problem, 300.0, TOLERANCE)
         first_cells = [
             label,
-            f"{pr.n_applicants:,}",
+            f"{part_problem.n_applicants:,}",
             *_cells(first.objective, first.bound, time.perf_counter() - t0),
         ]
         if first.optimal and not args.all:
             table.add_row(*first_cells, "(within tolerance)", *[""] * 6)
             continue
         t0 = time.perf_counter()
-        builder = ArcBuilder(pr)
-        mip = solve_compact_mip(pr, builder, build_compact_network(pr, builder), 300.0, TOLERANCE)
+        builder = ArcBuilder(part_problem)
+        mip = solve_compact_mip(
+            part_problem, builder, build_compact_network(part_problem, builder), 300.0, TOLERANCE
+        )
         ours = time.perf_counter() - t0
         table.add_row(
             *first_cells,
@@ -104,7 +106,7 @@ def main() -> None:
             "",
         )
         t0 = time.perf_counter()
-        direct = solve_direct(pr, time_limit=args.direct_limit, workers=1)
+        direct = solve_direct(part_problem, time_limit=args.direct_limit, workers=1)
         seconds = time.perf_counter() - t0
         table.add_row(
             *[""] * 6,

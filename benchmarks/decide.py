@@ -47,7 +47,7 @@ def _explained(plan: planner.Plan) -> str:
 def _pins(plan: planner.Plan, province: str, n: int, seed: int = 0) -> Pins:
     """``n`` pins in service province ``province`` (module docstring), seeded."""
     rng = np.random.default_rng(seed)
-    pr = plan.problem
+    problem = plan.problem
     a = plan.assignments
     here = a[[province_of(str(c)) == province for c in a["county_code"]]]
     order = rng.permutation(len(here))
@@ -55,13 +55,13 @@ def _pins(plan: planner.Plan, province: str, n: int, seed: int = 0) -> Pins:
     rows = here.iloc[order]
     used: set[str] = set()
     assign: dict[str, str] = {}
-    index = {str(x): i for i, x in enumerate(pr.applicant_id)}
-    builder = ArcBuilder(pr)
+    index = {str(x): i for i, x in enumerate(problem.applicant_id)}
+    builder = ArcBuilder(problem)
     for aid, post in zip(rows["applicant_id"], rows["post_id"], strict=True):
         if len(assign) == k:
             break
         arcs = builder.arcs(np.asarray([index[str(aid)]]))
-        others = [str(pr.post_id[p]) for p in arcs.p if str(pr.post_id[p]) != post]
+        others = [str(problem.post_id[p]) for p in arcs.p if str(problem.post_id[p]) != post]
         if others:
             assign[str(aid)] = others[int(rng.integers(len(others)))]
             used.update({str(aid), str(post), *others})

@@ -65,103 +65,129 @@ def extract_zip(
         return False
     with zf:
         infos = zf.infolist()
-        ok = True
-        if len(infos) > limits.max_members:
-            report.error(
-                file,
-                None,
-                None,
-                "zip-members",
-                N_("zip has {members} members; at most {limit} are accepted"),
-                members=len(infos),
-                limit=limits.max_members,
-            )
-            ok = False
-        total = 0
-        for info in infos:
-            reason = _unsafe_reason(info.filename)
-            mode = info.external_attr >> 16
-            if reason is None and stat.S_ISLNK(mode):
-                reason = Text(N_("is a symbolic link"))
-            if reason:
-                report.error(
-                    file,
-                    None,
-                    info.filename,
-                    "zip-path",
-                    N_("member {member!r} {reason}; expected paths inside the scenario folder"),
-                    member=info.filename,
-                    reason=reason,
-                )
-                ok = False
-            total += info.file_size
-            if info.compress_size and info.file_size / info.compress_size > limits.max_ratio:
-                report.error(
-                    file,
-                    None,
-                    info.filename,
-                    "zip-bomb",
-                    N_(
-                        "member {member!r} expands {ratio:,.0f}x ({compressed:,} -> {size:,} "
-                        "bytes); at most {limit:,.0f}x is accepted"
-                    ),
-                    member=info.filename,
-                    ratio=info.file_size / info.compress_size,
-                    compressed=info.compress_size,
-                    size=info.file_size,
-                    limit=limits.max_ratio,
-                )
-                ok = False
-        if total > limits.max_total_bytes:
-            report.error(
-                file,
-                None,
-                None,
-                "zip-too-large",
-                N_(
-                    "zip declares {total:,} bytes uncompressed; at most {limit:,} are accepted "
-                    "(refused before extraction)"
-                ),
-                total=total,
-                limit=limits.max_total_bytes,
-            )
-            ok = False
-        if not ok:
+        if not _members_safe(infos, file, limits, report):
             return False
-        written = 0
-        dest.mkdir(parents=True, exist_ok=True)
-        try:
-            for info in infos:
-                target = dest / PurePosixPath(info.filename.replace("\\", "/"))
-                if info.is_dir():
-                    target.mkdir(parents=True, exist_ok=True)
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(info) as src, target.open("wb") as out:
-                    while chunk := src.read(_CHUNK):
-                        written += len(chunk)
-                        if written > limits.max_total_bytes:
-                            raise _TooLarge
-                        out.write(chunk)
-        except _TooLarge:
-            report.error(
-                file,
-                None,
-                None,
-                "zip-too-large",
-                N_(
-                    "zip expands past {limit:,} bytes although it declares less; extraction stopped"
-                ),
-                limit=limits.max_total_bytes,
-            )
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
-            report.error(
-                file, None, None, "bad-zip", N_("cannot extract the zip: {reason}"), reason=str(exc)
-            )
-        else:
-            return True
-        shutil.rmtree(dest, ignore_errors=True)
-        return False
+        return _extract(zf, infos, dest, file, limits, report)
+
+
+def _members_safe(
+    infos: list[zipfile.ZipInfo], file: str, limits: ZipLimits, report: Report
+) -> bool:
+    """Whether the zip's members pass the checks made before extraction: their number, their
+    paths (inside the folder, no links), their expansion ratios and their declared total."""
+    ok = True
+    if len(infos) > limits.max_members:
+        report.error(
+            file,
+            None,
+            None,
+            "zip-members",
+            N_("zip has {members} members; at most {limit} are accepted"),
+            members=len(infos),
+            limit=limits.max_members,
+        )
+        ok = False
+    total = 0
+    for info in infos:
+        ok = _member_safe(info, file, limits, report) and ok
+        total += info.file_size
+    if total > limits.max_total_bytes:
+        report.error(
+            file,
+            None,
+            None,
+            "zip-too-large",
+            N_(
+                "zip declares {total:,} bytes uncompressed; at most {limit:,} are accepted "
+                "(refused before extraction)"
+            ),
+            total=total,
+            limit=limits.max_total_bytes,
+        )
+        ok = False
+    return ok
+
+
+def _member_safe(info: zipfile.ZipInfo, file: str, limits: ZipLimits, report: Report) -> bool:
+    """Whether one member's path is safe and its expansion ratio within the limit."""
+    ok = True
+    reason = _unsafe_reason(info.filename)
+    mode = info.external_attr >> 16
+    if reason is None and stat.S_ISLNK(mode):
+        reason = Text(N_("is a symbolic link"))
+    if reason:
+        report.error(
+            file,
+            None,
+            info.filename,
+            "zip-path",
+            N_("member {member!r} {reason}; expected paths inside the scenario folder"),
+            member=info.filename,
+            reason=reason,
+        )
+        ok = False
+    if info.compress_size and info.file_size / info.compress_size > limits.max_ratio:
+        report.error(
+            file,
+            None,
+            info.filename,
+            "zip-bomb",
+            N_(
+                "member {member!r} expands {ratio:,.0f}x ({compressed:,} -> {size:,} "
+                "bytes); at most {limit:,.0f}x is accepted"
+            ),
+            member=info.filename,
+            ratio=info.file_size / info.compress_size,
+            compressed=info.compress_size,
+            size=info.file_size,
+            limit=limits.max_ratio,
+        )
+        ok = False
+    return ok
+
+
+def _extract(
+    zf: zipfile.ZipFile,
+    infos: list[zipfile.ZipInfo],
+    dest: Path,
+    file: str,
+    limits: ZipLimits,
+    report: Report,
+) -> bool:
+    """Write the checked members into ``dest``, counting the bytes really written (a zip may
+    declare less than it holds); on failure nothing is left in ``dest``."""
+    written = 0
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        for info in infos:
+            target = dest / PurePosixPath(info.filename.replace("\\", "/"))
+            if info.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(info) as src, target.open("wb") as out:
+                while chunk := src.read(_CHUNK):
+                    written += len(chunk)
+                    if written > limits.max_total_bytes:
+                        raise _TooLarge
+                    out.write(chunk)
+    except _TooLarge:
+        report.error(
+            file,
+            None,
+            None,
+            "zip-too-large",
+            N_("zip expands past {limit:,} bytes although it declares less; extraction stopped"),
+            limit=limits.max_total_bytes,
+        )
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        report.error(
+            file, None, None, "bad-zip", N_("cannot extract the zip: {reason}"), reason=str(exc)
+        )
+    else:
+        return True
+    shutil.rmtree(dest, ignore_errors=True)
+    return False
 
 
 class _TooLarge(Exception):

@@ -4,18 +4,17 @@ immutable tables (:class:`planner.scenario.ScenarioData`).
 
 ``load_scenario`` and ``scenario_from_frames`` never raise on bad input: the report lists every
 problem, and the typed tables exist only when there is no error (never a partial scenario).
-Both end in the same checks and the same build (:func:`_assemble`).
+Both end in the same checks and the same build (:func:`_assemble`). The settings
+(``scenario.toml``, a workbook's settings sheet, the ``settings`` of DataFrames) are read and
+checked in :mod:`geodata.settings`.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-import re
 import tempfile
-import tomllib
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from glob import escape as glob_escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +26,15 @@ from geodata.archive import ZipLimits, extract_zip, scenario_root
 from geodata.layers import Layer, check_layer, read_layer
 from geodata.scenario_xlsx import SUFFIXES as WORKBOOK_SUFFIXES
 from geodata.scenario_xlsx import cell_references, read_workbook
+from geodata.settings import (
+    TOML,
+    TOP_KEYS,
+    declared_crs,
+    read_toml,
+    road_settings,
+    rules_and_weights,
+    toml_line,
+)
 from geodata.tables import ParsedTable, parse_frame, read_table
 from geodata.validate import Geography, check_scenario
 from planner import scenario as sc
@@ -41,21 +49,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TOML = "scenario.toml"
+
 BUILTIN_COUNTIES = "builtin:china"
-_TOP_KEYS = {
-    "name",
-    "year",
-    "crs",
-    "language",
-    "synthetic",
-    "description",
-    "seed",
-    "files",
-    "rules",
-    "weights",
-    "routing",
-}
 _FILE_KEYS = {"counties", "townships", *TABLES}
 _LAYER_CODES = {"counties": ("code", "county_code"), "townships": ("township_code", "code")}
 """Accepted names of a layer's code column, first match wins."""
@@ -185,8 +180,8 @@ def scenario_from_frames(
     report = Report()
     # year 0: not given (a scenario built in memory need not say it), never out of range
     doc: dict[str, Any] = {"name": name, **({"year": year} if year else {}), **(settings or {})}
-    declared = _declared_crs(crs, report, lambda _: None, FRAMES)
-    rules, weights = _settings(doc, report, lambda _: None, FRAMES)
+    declared = declared_crs(crs, report, lambda _: None, FRAMES)
+    rules, weights = rules_and_weights(doc, report, lambda _: None, FRAMES)
     tables: dict[str, ParsedTable] = {}
     for key, frame in frames.items():
         if key not in TABLES:
@@ -213,223 +208,6 @@ def scenario_from_frames(
     return sc.Scenario("", report, _assemble(inputs, set(frames), report))
 
 
-# --- scenario.toml ---------------------------------------------------------------------------
-
-
-def _read_toml(root: Path, report: Report) -> dict[str, Any] | None:
-    try:
-        text = (root / TOML).read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        report.error(TOML, None, None, "encoding", N_("{toml} is not UTF-8 text"), toml=TOML)
-        return None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"line (\d+)", str(exc))
-        report.error(
-            TOML,
-            int(m.group(1)) if m else None,
-            None,
-            "toml-syntax",
-            N_("invalid TOML: {reason}"),
-            reason=str(exc),
-        )
-        return None
-
-
-def _toml_line(root: Path, key: str) -> int | None:
-    """Line of ``key = ...`` in scenario.toml, for messages."""
-    try:
-        for n, text in enumerate((root / TOML).read_text(encoding="utf-8-sig").splitlines(), 1):
-            if re.match(rf"\s*{re.escape(key)}\s*=", text):
-                return n
-    except (OSError, UnicodeDecodeError):
-        return None
-    return None
-
-
-LineOf = Callable[[str], int | None]
-"""The line where a setting is written (``None`` where settings have no lines)."""
-
-
-def _declared_crs(value: Any, report: Report, line_of: LineOf, file: str) -> str:
-    if value not in crsmod.CRS_NAMES:
-        report.error(
-            file,
-            line_of("crs"),
-            "crs",
-            "bad-crs",
-            N_("crs = {value!r}; expected one of {names}"),
-            value=value,
-            names=", ".join(crsmod.CRS_NAMES),
-        )
-        return "wgs84"
-    return str(value)
-
-
-def _whole(x: float) -> float:
-    """``x`` as an int when it is whole (10000.0 is shown as 10,000)."""
-    return int(x) if float(x).is_integer() else x
-
-
-def _numbers_within(value: Any, span: tuple[float, float]) -> bool:
-    """Whether ``value`` (a number or a list of numbers) is finite and within ``span``; a value
-    of another type is the type check's to name."""
-    for v in value if isinstance(value, list | tuple) else [value]:
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            continue
-        if not (math.isfinite(v) and span[0] <= v <= span[1]):
-            return False
-    return True
-
-
-def _settings(
-    doc: Mapping[str, Any], report: Report, line_of: LineOf, file: str
-) -> tuple[sc.Rules, sc.Weights]:
-    """The ``[rules]`` and ``[weights]`` of a scenario, each value checked against the type of
-    its default."""
-
-    def build(section: str, cls: type[Any]) -> Any:
-        given = doc.get(section, {})
-        if not isinstance(given, Mapping):
-            report.error(
-                file,
-                line_of(section),
-                section,
-                "toml-type",
-                N_("[{section}] must be a table"),
-                section=section,
-            )
-            return cls()
-        defaults = cls()
-        values: dict[str, Any] = {}
-        known = {f.name: getattr(defaults, f.name) for f in fields(cls)}
-        for key, value in given.items():
-            line = line_of(key)
-            if key not in known:
-                report.warning(
-                    file,
-                    line,
-                    key,
-                    "unknown-setting",
-                    N_("[{section}] {key} is not a known setting; expected one of {known}"),
-                    section=section,
-                    key=key,
-                    known=", ".join(known),
-                )
-                continue
-            default = known[key]
-            span = sc.RULE_RANGES.get(key) if section == "rules" else (0, sc.MAX_WEIGHT)
-            if span is not None and not _numbers_within(value, span):
-                report.error(
-                    file,
-                    line,
-                    key,
-                    "bad-value",
-                    N_(
-                        "[{section}] {key} = {value!r}; expected a number from {least:,} to "
-                        "{most:,}"
-                    ),
-                    section=section,
-                    key=key,
-                    value=value,
-                    least=_whole(span[0]),
-                    most=_whole(span[1]),
-                )
-                continue
-            if isinstance(default, bool):
-                ok = isinstance(value, bool)
-            elif isinstance(default, int):
-                ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
-            elif isinstance(default, float):
-                ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
-            else:
-                ok = isinstance(value, list | tuple) and all(
-                    isinstance(v, int | float) for v in value
-                )
-                value = tuple(value) if ok else value
-            if not ok:
-                report.error(
-                    file,
-                    line,
-                    key,
-                    "toml-type",
-                    N_("[{section}] {key} = {value!r}; expected a value like {default!r}"),
-                    section=section,
-                    key=key,
-                    value=value,
-                    default=default,
-                )
-                continue
-            values[key] = float(value) if isinstance(default, float) else value
-        try:
-            return cls(**values)
-        except (TypeError, ValueError) as exc:  # pragma: no cover - types checked above
-            report.error(
-                file,
-                None,
-                section,
-                "toml-type",
-                N_("[{section}] is not valid: {reason}"),
-                section=section,
-                reason=str(exc),
-            )
-            return defaults
-
-    rules = build("rules", sc.Rules)
-    weights = build("weights", sc.Weights)
-    language = doc.get("language")
-    if language is not None and normalize(str(language)) is None:
-        report.error(
-            file,
-            line_of("language"),
-            "language",
-            "toml-type",
-            N_("language = {value!r}; expected zh-CN or en"),
-            value=language,
-        )
-    year = doc.get("year")
-    low, high = sc.YEAR_RANGE
-    if year is not None and (
-        isinstance(year, bool)
-        or not isinstance(year, int | float)
-        or not low <= year <= high  # also false for nan
-        or not float(year).is_integer()
-    ):
-        report.error(
-            file,
-            line_of("year"),
-            "year",
-            "bad-value",
-            N_("year = {value!r}; expected a whole number from {least} to {most}"),
-            value=year,
-            least=low,
-            most=high,
-        )
-    share = rules.undergraduate_min_share
-    if not 0 <= share <= 1 or sc.share_fraction(share) is None:
-        report.error(
-            file,
-            line_of("undergraduate_min_share"),
-            "undergraduate_min_share",
-            "toml-type",
-            N_(
-                "undergraduate_min_share = {share}; expected a share between 0 and 1 with at "
-                "most four decimals, like 0.85 (A4 is checked in exact integers: 0.85 = 17/20)"
-            ),
-            share=share,
-        )
-    if len(rules.transport_tiers_km) != len(rules.transport_tiers_cny):
-        report.error(
-            file,
-            line_of("transport_tiers_km"),
-            "transport_tiers_km",
-            "toml-type",
-            N_("transport_tiers_km and transport_tiers_cny must have the same length"),
-        )
-    return rules, weights
-
-
 # --- the folder ------------------------------------------------------------------------------
 
 _SHAPEFILE_PARTS = (".shx", ".dbf", ".prj", ".cpg")
@@ -441,7 +219,7 @@ def files_used(root: Path) -> list[Path]:
     layers its ``[files]`` names (a shapefile with its ``.shx``, ``.dbf``, ``.prj`` and
     ``.cpg``), each once and only when it exists inside ``root``. Whatever else the folder
     holds (notes, copies, other files of a zip) is never read; a service keeps only these."""
-    doc = _read_toml(root, Report())
+    doc = read_toml(root, Report())
     found = [(root / TOML).resolve()] if (root / TOML).is_file() else []
     files = doc.get("files") if doc else None
     if not isinstance(files, dict):
@@ -473,15 +251,15 @@ def _load_folder(root: Path, report: Report) -> sc.ScenarioData | None:
 
 def _read_folder(root: Path, report: Report) -> _Inputs | None:
     """scenario.toml and the tables and layers it names, each checked on its own."""
-    doc = _read_toml(root, report)
+    doc = read_toml(root, report)
     if doc is None:
         return None
 
     def line_of(key: str) -> int | None:
-        return _toml_line(root, key)
+        return toml_line(root, key)
 
     for key in doc:
-        if key not in _TOP_KEYS:
+        if key not in TOP_KEYS:
             report.warning(
                 TOML,
                 line_of(key),
@@ -491,8 +269,8 @@ def _read_folder(root: Path, report: Report) -> _Inputs | None:
                 key=key,
                 toml=TOML,
             )
-    declared = _declared_crs(doc.get("crs", "wgs84"), report, line_of, TOML)
-    rules, weights = _settings(doc, report, line_of, TOML)
+    declared = declared_crs(doc.get("crs", "wgs84"), report, line_of, TOML)
+    rules, weights = rules_and_weights(doc, report, line_of, TOML)
     files = doc.get("files")
     if not isinstance(files, dict) or not files:
         report.error(
@@ -507,41 +285,8 @@ def _read_folder(root: Path, report: Report) -> _Inputs | None:
     tables: dict[str, ParsedTable] = {}
     layers: dict[str, Layer] = {}
     for key, name in files.items():
-        line = line_of(key)
-        if key not in _FILE_KEYS:
-            report.warning(
-                TOML,
-                line,
-                key,
-                "unknown-file-key",
-                N_("[files] {key} is not a table of the contract; ignored"),
-                key=key,
-            )
-            continue
-        if not isinstance(name, str) or not name:
-            report.error(
-                TOML,
-                line,
-                key,
-                "toml-type",
-                N_("[files] {key} = {name!r}; expected a file name"),
-                key=key,
-                name=name,
-            )
-            continue
-        if key == "counties" and name == BUILTIN_COUNTIES:
-            continue
-        path = (root / name).resolve()
-        if not path.is_relative_to(root.resolve()):
-            report.error(
-                TOML,
-                line,
-                key,
-                "path-outside",
-                N_("[files] {key} = {name!r} points outside the scenario folder"),
-                key=key,
-                name=name,
-            )
+        path = _file_path(root, key, name, line_of(key), report)
+        if path is None:
             continue
         if key in _LAYER_CODES:
             layer = read_layer(path, name, declared, _LAYER_CODES[key], report)
@@ -551,89 +296,49 @@ def _read_folder(root: Path, report: Report) -> _Inputs | None:
         table = read_table(path, name, TABLES[key], report)
         if table is not None:
             tables[key] = table
-    roads = _road_settings(doc.get("routing", {}), root, report, line_of)
+    roads = road_settings(doc.get("routing", {}), root, report, line_of)
     return _Inputs(doc, declared, rules, weights, tables, layers, TOML, roads)
 
 
-def _road_settings(
-    section: Any, root: Path, report: Report, line_of: LineOf
-) -> sc.RoadSettings | None:
-    """``[routing]``: ``roads`` (a graph folder, relative to the scenario folder),
-    ``snap_limit_m`` and ``[routing.speeds]`` (checked by the road layer's speed table)."""
-    from geodata.roads.speeds import DEFAULT_KMH, MAX_FACTOR, MAX_KMH, Speeds
-
-    if not isinstance(section, dict) or not section.get("roads"):
+def _file_path(root: Path, key: str, name: Any, line: int | None, report: Report) -> Path | None:
+    """The file ``[files] key = name`` names inside ``root``; None for an unknown key, a name
+    that is not a file name or points outside the folder (reported), or the built-in counties."""
+    if key not in _FILE_KEYS:
+        report.warning(
+            TOML,
+            line,
+            key,
+            "unknown-file-key",
+            N_("[files] {key} is not a table of the contract; ignored"),
+            key=key,
+        )
         return None
-    roads, speeds = section["roads"], section.get("speeds", {})
-    limit = section.get("snap_limit_m", 1000.0)
-    if not isinstance(roads, str):
+    if not isinstance(name, str) or not name:
         report.error(
             TOML,
-            line_of("roads"),
-            "roads",
+            line,
+            key,
             "toml-type",
-            N_("[routing] roads = {value!r}; expected the path of a road graph folder"),
-            value=roads,
+            N_("[files] {key} = {name!r}; expected a file name"),
+            key=key,
+            name=name,
         )
         return None
-    path = (root / roads) if not Path(roads).is_absolute() else Path(roads)
-    if not (path / "manifest.json").is_file():
+    if key == "counties" and name == BUILTIN_COUNTIES:
+        return None
+    path = (root / name).resolve()
+    if not path.is_relative_to(root.resolve()):
         report.error(
             TOML,
-            line_of("roads"),
-            "roads",
-            "missing-file",
-            N_(
-                "[routing] roads = {value!r}: no road graph there ({path}); expected a "
-                "folder written by planner roads build"
-            ),
-            value=roads,
-            path=str(path),
+            line,
+            key,
+            "path-outside",
+            N_("[files] {key} = {name!r} points outside the scenario folder"),
+            key=key,
+            name=name,
         )
         return None
-    if not isinstance(speeds, dict):
-        speeds = {"speeds": speeds}
-    for key, value in speeds.items():
-        try:
-            Speeds.with_overrides({key: value})
-        except ValueError:
-            report.error(
-                TOML,
-                line_of(key),
-                key,
-                "toml-type",
-                N_(
-                    "[routing.speeds] {key} = {value!r}; expected km/h more than 0 and at most "
-                    "{kmh:,} for a highway class ({known}), or a factor more than 0 and at most "
-                    "{factor} for unpaved or grade1..grade5"
-                ),
-                key=key,
-                value=value,
-                known=", ".join(DEFAULT_KMH),
-                kmh=int(MAX_KMH),
-                factor=int(MAX_FACTOR),
-            )
-            return None
-    if (
-        isinstance(limit, bool)
-        or not isinstance(limit, int | float)
-        or not 0 < limit <= sc.MAX_SNAP_LIMIT_M  # also false for nan
-    ):
-        report.error(
-            TOML,
-            line_of("snap_limit_m"),
-            "snap_limit_m",
-            "bad-value",
-            N_(
-                "[routing] snap_limit_m = {value!r}; expected metres more than 0 and at most {most:,}"
-            ),
-            value=limit,
-            most=int(sc.MAX_SNAP_LIMIT_M),
-        )
-        return None
-    return sc.RoadSettings(
-        str(path.resolve()), tuple((str(k), float(v)) for k, v in speeds.items()), float(limit)
-    )
+    return path
 
 
 # --- the workbook ----------------------------------------------------------------------------
@@ -651,12 +356,12 @@ def _load_workbook(path: Path, report: Report) -> sc.ScenarioData | None:
 
     file = book.settings_sheet
     for key in book.settings:
-        if key not in _TOP_KEYS:
+        if key not in TOP_KEYS:
             report.warning(
                 file, None, key, "unknown-setting", N_("unknown setting {key!r}"), key=key
             )
-    declared = _declared_crs(book.settings.get("crs", "wgs84"), report, line_of, file)
-    rules, weights = _settings(book.settings, report, line_of, file)
+    declared = declared_crs(book.settings.get("crs", "wgs84"), report, line_of, file)
+    rules, weights = rules_and_weights(book.settings, report, line_of, file)
     inputs = _Inputs(book.settings, declared, rules, weights, book.tables, {}, file)
     data = _assemble(inputs, set(book.tables), report)
     cell_references(report, book.letters)
@@ -764,7 +469,7 @@ def _to_wgs84(tables: dict[str, ParsedTable], declared: str) -> None:
 
 
 def _build(inputs: _Inputs, geography: Geography, townships: Layer | None) -> sc.ScenarioData:
-    """The typed tables: each table through its schema (:meth:`planner.schema.TableSchema.build`),
+    """The typed tables: each table through its schema (:meth:`planner.columns.TableSchema.build`),
     posts without a location placed first (section 2)."""
     g = geography.counties
     counties = sc.Counties(

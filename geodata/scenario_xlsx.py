@@ -36,11 +36,12 @@ from xlsxwriter.utility import xl_col_to_name
 from geodata.limits import limits, too_many_columns, too_many_rows
 from geodata.tables import ParsedTable, check_header, drop_long_cells, parse_records
 from geodata.xlsx_writer import open_workbook
+from planner.columns import Column, Kind, TableSchema
 from planner.i18n import LANGUAGES, N_, Text, render, speaking
 from planner.i18n import _ as tr
 from planner.issues import Report
 from planner.labels import join_texts, vocabulary_of
-from planner.schema import ALLOCATION_TABLES, ROUTING_TABLES, TABLES, Column, Kind, TableSchema
+from planner.schema import ALLOCATION_TABLES, ROUTING_TABLES, TABLES
 
 SETTINGS = "settings"
 SETTINGS_LABEL = N_("Settings")
@@ -139,34 +140,9 @@ def read_workbook(path: Path, report: Report) -> WorkbookTables | None:
     tables: dict[str, ParsedTable] = {}
     letters: dict[str, dict[str, str]] = {}
     for sheet_name in book.sheet_names:
-        key = _table_of(sheet_name)
+        key = _sheet_key(sheet_name, visible.get(sheet_name, True), report)
         if key is None:
-            if visible.get(sheet_name, True):
-                report.warning(
-                    sheet_name,
-                    None,
-                    None,
-                    "unknown-sheet",
-                    N_(
-                        "sheet {sheet!r} is not a table of the contract and was left out; "
-                        "expected sheets named like {expected}"
-                    ),
-                    sheet=sheet_name,
-                    expected=join_texts(Text(s.label) for s in TABLES.values()),
-                )
             continue
-        if key == INSTRUCTIONS:
-            continue
-        if not visible.get(sheet_name, True):
-            report.warning(
-                sheet_name,
-                None,
-                None,
-                "hidden-sheet",
-                N_("sheet {sheet!r} is hidden; it was read as the table {table}"),
-                sheet=sheet_name,
-                table=key,
-            )
         if key in tables or (key == SETTINGS and settings):
             report.error(
                 sheet_name,
@@ -192,7 +168,47 @@ def read_workbook(path: Path, report: Report) -> WorkbookTables | None:
             table, lettering = parsed
             tables[key] = table
             letters[sheet_name] = lettering
-    named = set(tables)
+    _check_some_table(file, set(tables), book.sheet_names, report)
+    return WorkbookTables(settings, tables, letters, settings_sheet)
+
+
+def _sheet_key(sheet_name: str, visible: bool, report: Report) -> str | None:
+    """The table (or the settings) a sheet holds; None for the instructions and for a sheet
+    of no table (warned about when it is visible). A hidden sheet of a table is read, with a
+    warning."""
+    key = _table_of(sheet_name)
+    if key is None:
+        if visible:
+            report.warning(
+                sheet_name,
+                None,
+                None,
+                "unknown-sheet",
+                N_(
+                    "sheet {sheet!r} is not a table of the contract and was left out; "
+                    "expected sheets named like {expected}"
+                ),
+                sheet=sheet_name,
+                expected=join_texts(Text(s.label) for s in TABLES.values()),
+            )
+        return None
+    if key == INSTRUCTIONS:
+        return None
+    if not visible:
+        report.warning(
+            sheet_name,
+            None,
+            None,
+            "hidden-sheet",
+            N_("sheet {sheet!r} is hidden; it was read as the table {table}"),
+            sheet=sheet_name,
+            table=key,
+        )
+    return key
+
+
+def _check_some_table(file: str, named: set[str], sheets: list[str], report: Report) -> None:
+    """The workbook has a sheet of an allocation or a routing table."""
     if not any(t in named for t in (*ALLOCATION_TABLES, *ROUTING_TABLES)):
         report.error(
             file,
@@ -205,9 +221,8 @@ def read_workbook(path: Path, report: Report) -> WorkbookTables | None:
             ),
             allocation=join_texts(Text(TABLES[t].label) for t in ALLOCATION_TABLES),
             routing=join_texts(Text(TABLES[t].label) for t in ROUTING_TABLES),
-            sheets=", ".join(book.sheet_names) or "-",
+            sheets=", ".join(sheets) or "-",
         )
-    return WorkbookTables(settings, tables, letters, settings_sheet)
 
 
 def _too_large(sheet: Any, name: str, report: Report) -> bool:

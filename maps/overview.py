@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from maps.payload import build_payload
 from maps.plan import read_plan
-from maps.render import build_payload
 
 __all__ = ["CJK_FONT_FILE", "cjk_font", "overview_figure", "write_png"]
 
@@ -190,7 +190,7 @@ def _draw(data: dict[str, Any]) -> Any:
 
 
 def _frame(features: list[dict[str, Any]], digits: int, polygons: bool) -> Any:
-    """A GeoDataFrame of the page's encoded features (see maps.render._encode)."""
+    """A GeoDataFrame of the page's encoded features (see maps.geometry.encode)."""
     import geopandas as gpd
     import polyline
     import shapely

@@ -27,7 +27,14 @@ if TYPE_CHECKING:
     from planner.route_plan import RoutePlan
     from planner.scenario import Scenario
 
-__all__ = ["Heading", "MapInputError", "PlanFiles", "Route", "read_plan", "township_points"]
+__all__ = [
+    "Heading",
+    "MapInputError",
+    "PlanFiles",
+    "VehicleDayLine",
+    "read_plan",
+    "township_points",
+]
 
 
 class MapInputError(ValueError):
@@ -35,8 +42,9 @@ class MapInputError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class Route:
-    """One vehicle-day of ``routes.geojson``: the line and its stops in visiting order."""
+class VehicleDayLine:
+    """The line a map draws for one vehicle-day of ``routes.geojson``: the line and its stops
+    in visiting order."""
 
     station_id: str
     vehicle: str
@@ -73,7 +81,7 @@ class PlanFiles:
     county_quota: Mapping[str, int]
     seats: pd.DataFrame | None
     assignments: pd.DataFrame | None
-    routes: tuple[Route, ...] | None
+    routes: tuple[VehicleDayLine, ...] | None
     coverage: pd.DataFrame | None
     township_points: pd.DataFrame | None = None
 
@@ -215,13 +223,13 @@ def _read_csv(
     return read_table(path, required, ints=ints, floats=floats, flags=flags)
 
 
-def _read_routes(path: Path) -> tuple[Route, ...] | None:
+def _read_routes(path: Path) -> tuple[VehicleDayLine, ...] | None:
     if not path.is_file():
         return None
     return _routes_of(read_json(path, geojson=True), path)
 
 
-def _routes_of(doc: Any, path: Path | str) -> tuple[Route, ...]:
+def _routes_of(doc: Any, path: Path | str) -> tuple[VehicleDayLine, ...]:
     """The vehicle-days of a GeoJSON document (``routes.geojson``, ``RoutePlan.geojson``)."""
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
         raise MapInputError(_("{path}: expected a GeoJSON FeatureCollection", path=path))
@@ -231,7 +239,7 @@ def _routes_of(doc: Any, path: Path | str) -> tuple[Route, ...]:
     return tuple(_route(path, i, f) for i, f in enumerate(features))
 
 
-def _route(path: Path | str, i: int, feature: Any) -> Route:
+def _route(path: Path | str, i: int, feature: Any) -> VehicleDayLine:
     where = _("{path}: feature {i}", path=path, i=i)
     geometry = feature.get("geometry") if isinstance(feature, dict) else None
     if not isinstance(geometry, dict) or geometry.get("type") != "LineString":
@@ -266,7 +274,7 @@ def _route(path: Path | str, i: int, feature: Any) -> Route:
         )
     placed = _stop_places(stops)
     if placed is not None and len(line) >= 2:  # a line along the roads: the stops say where
-        return Route(
+        return VehicleDayLine(
             station_id=str(props["station_id"]),
             vehicle=str(props["vehicle"]),
             day=str(props["day"]),
@@ -288,7 +296,7 @@ def _route(path: Path | str, i: int, feature: Any) -> Route:
         )
     first = 0 if len(line) == len(stops) else 1
     counts = _counts(where, stops)
-    return Route(
+    return VehicleDayLine(
         station_id=str(props["station_id"]),
         vehicle=str(props["vehicle"]),
         day=str(props["day"]),

@@ -104,7 +104,7 @@ def render_sweep(folder: Path) -> str:
     """The HTML of a sweep folder's page (see the module docstring)."""
     from geodata.china import load_counties
     from maps import csp, offline
-    from maps.render import Scale, _encode
+    from maps.geometry import Scale, encode
 
     table, by_county, meta = read_sweep(folder)
     offline.assets_dir()  # fail early, with the installation hint
@@ -137,7 +137,7 @@ def render_sweep(folder: Path) -> str:
                 "code": r.code,
                 "name": r.name,
                 "province": r.province_name,
-                "g": _encode(r.geometry, scale.grid),
+                "g": encode(r.geometry, scale.grid),
             }
             for r in frame.itertuples(index=False)
         ],

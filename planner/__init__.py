@@ -6,7 +6,7 @@ the service vehicles, and write the same plan folder as the command line::
     import planner
 
     sc = planner.read_scenario("builtin:huaihua-screening")   # or Scenario.from_frames(...)
-    sc.validate().raise_for_errors()
+    sc.report.raise_for_errors()
     plan = planner.allocate(sc, planner.AllocationParams(time_limit=60))
     plan.objective, plan.bound, plan.gap, plan.status, plan.terms
     plan.assignments, plan.unassigned, plan.seats, plan.fairness   # DataFrames
@@ -69,7 +69,7 @@ def read_scenario(source: str | Path) -> Scenario:
     """Read and validate a scenario: a folder with ``scenario.toml``, a ``.zip`` of one, or
     ``builtin:NAME`` (``western-2006``, ``huaihua-screening``, ``tier-county`` ...).
 
-    Never raises on bad input: the problems are in ``.validate()`` (the same report as
+    Never raises on bad input: the problems are in ``.report`` (the same report as
     ``planner validate``), and the solvers refuse a scenario with errors.
     """
     return backend().read_scenario(source)

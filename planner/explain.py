@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from planner.allocation.account import UNPLACED
 from planner.allocation.arcs import OUTSIDE_RANK, ArcBuilder, Arcs
 from planner.allocation.lp import share_ok, usage
 from planner.allocation.pinning import solve_pinned
 from planner.allocation.problem import UNBOUNDED, AllocationProblem
-from planner.allocation.report import UNPLACED
 from planner.allocation.solver import AllocationSolution
 from planner.allocation.status import DEFAULT_TIME_LIMIT
 from planner.geo import is_province_code, province_of
@@ -138,49 +138,49 @@ def explain(plan: Plan, applicant_id: str, limits: Limits | None = None) -> Expl
     KeyError
         When the scenario has no such applicant.
     """
-    pr = plan.problem
-    where = np.flatnonzero(pr.applicant_id == applicant_id)
+    problem = plan.problem
+    where = np.flatnonzero(problem.applicant_id == applicant_id)
     if not len(where):
         raise KeyError(f"no applicant {applicant_id!r} in the plan's scenario")
     a = int(where[0])
     sol = plan.solution
-    builder = ArcBuilder(pr)
+    builder = ArcBuilder(problem)
     mine = builder.arcs(np.asarray([a]))
     p = int(sol.post_of[a])
     own = mine.take(np.flatnonzero(mine.p == p)) if p >= 0 else None
     limits = limits or Limits()
     rows = [
         _alternative(plan, mine, a, j, str(code), limits)
-        for j, code in enumerate(pr.app_prefs[a])
+        for j, code in enumerate(problem.app_prefs[a])
         if str(code)
     ]
     rows.append(_unplaced_row(plan, a, limits))
-    reason = plan.report.unassigned_reason.get(a)
+    reason = plan.account.unassigned_reason.get(a)
     return Explanation(
         applicant_id=applicant_id,
-        post_id=str(pr.post_id[p]) if p >= 0 else "",
-        county_code=str(pr.post_county[p]) if p >= 0 else "",
+        post_id=str(problem.post_id[p]) if p >= 0 else "",
+        county_code=str(problem.post_county[p]) if p >= 0 else "",
         preference_rank=int(own.rank[0]) if own is not None and own.rank[0] < OUTSIDE_RANK else 0,
         cost=float(own.cost[0]) if own is not None else 0.0,
-        terms=_terms(pr, own) if own is not None else {},
+        terms=_terms(problem, own) if own is not None else {},
         unplaced_reason=reason.code if reason is not None else "",
         alternatives=pd.DataFrame(rows, columns=list(ALTERNATIVE_COLUMNS)),
     )
 
 
-def _terms(pr: AllocationProblem, arc: Arcs) -> dict[str, float]:
+def _terms(problem: AllocationProblem, arc: Arcs) -> dict[str, float]:
     """The cost of one placement by objective term."""
-    w = pr.weights
+    w = problem.weights
     p, a, rank = int(arc.p[0]), int(arc.a[0]), int(arc.rank[0])
     return {
-        "relay_empty": -float(w.relay_empty) * bool(pr.post_relay[p]),
+        "relay_empty": -float(w.relay_empty) * bool(problem.post_relay[p]),
         "quota_unfilled": -float(w.quota_unfilled),
         "preference": float(
             w.outside_preference if rank == OUTSIDE_RANK else w.preference_rank * (rank - 1)
         ),
         "major_mismatch": float(w.major_mismatch) * bool(arc.mismatch[0]),
         "transport_subsidy": float(w.transport_subsidy_per_100cny * arc.subsidy_cny[0] / 100),
-        "replan_moves": -float(w.replan_move) * bool(pr.app_prev_post[a] == p),
+        "replan_moves": -float(w.replan_move) * bool(problem.app_prev_post[a] == p),
     }
 
 
@@ -219,11 +219,13 @@ def _price(plan: Plan, pins: Pins, limits: Limits) -> AllocationSolution | str:
         return next((REFUSED[r] for r in sorted(rules) if r in REFUSED), "infeasible")
 
 
-def _area_posts(pr: AllocationProblem, code: str) -> np.ndarray:
+def _area_posts(problem: AllocationProblem, code: str) -> np.ndarray:
     """The posts in a county, or in a province."""
     if is_province_code(code):
-        return np.flatnonzero(np.asarray([province_of(str(c)) for c in pr.post_county]) == code)
-    return np.flatnonzero(pr.post_county == code)
+        return np.flatnonzero(
+            np.asarray([province_of(str(c)) for c in problem.post_county]) == code
+        )
+    return np.flatnonzero(problem.post_county == code)
 
 
 def _alternative(
@@ -231,33 +233,33 @@ def _alternative(
 ) -> dict[str, Any]:
     """The row of preference ``j`` (area ``code``): its best post for the applicant, the
     exact price of pinning him there and why the optimum did not."""
-    pr, sol = plan.problem, plan.solution
+    problem, sol = plan.problem, plan.solution
     choice = f"pref_{j + 1}"
-    posts = _area_posts(pr, code)
-    usable = posts[pr.post_usable[posts]]
-    if not pr.app_health[a]:
+    posts = _area_posts(problem, code)
+    usable = posts[problem.post_usable[posts]]
+    if not problem.app_health[a]:
         return _row(choice, code, "", False, np.nan, "health")
     if not len(usable):
         return _row(choice, code, "", False, np.nan, "no-post")
-    r, s = int(pr.app_r[a]), int(pr.post_s[usable[0]])
-    if r < 0 or s < 0 or pr.pair_index[r, s] < 0:
+    r, s = int(problem.app_r[a]), int(problem.post_s[usable[0]])
+    if r < 0 or s < 0 or problem.pair_index[r, s] < 0:
         return _row(choice, code, "", False, np.nan, "pairing")
     here = mine.take(np.flatnonzero(np.isin(mine.p, usable)))
     if not len(here):
         # "degree" when some post there is closed to him by the degree alone
-        req = pr.post_req_mask[usable]
-        major_ok = (req == 0) | ((req & pr.app_major_bit[a]) != 0)
-        only_degree = major_ok & (pr.app_degree[a] < pr.post_min_degree[usable])
+        req = problem.post_req_mask[usable]
+        major_ok = (req == 0) | ((req & problem.app_major_bit[a]) != 0)
+        only_degree = major_ok & (problem.app_degree[a] < problem.post_min_degree[usable])
         return _row(choice, code, "", False, np.nan, "degree" if only_degree.any() else "major")
     best = int(np.lexsort((here.p, here.cost))[0])
     p = int(here.p[best])
-    post_id = str(pr.post_id[p])
+    post_id = str(problem.post_id[p])
     if sol.post_of[a] == p:
         return _row(choice, code, post_id, True, 0.0, "placed")
-    pinned = _price(plan, Pins(assign={str(pr.applicant_id[a]): post_id}), limits)
+    pinned = _price(plan, Pins(assign={str(problem.applicant_id[a]): post_id}), limits)
     if isinstance(pinned, str):
-        fields = {"province": str(pr.recruit_code[r]), "other": "", "delta": ""}
-        fields["pair"] = f"{pr.service_code[s]} <- {pr.recruit_code[r]}"
+        fields = {"province": str(problem.recruit_code[r]), "other": "", "delta": ""}
+        fields["pair"] = f"{problem.service_code[s]} <- {problem.recruit_code[r]}"
         return _row(choice, code, post_id, False, np.nan, pinned, **fields)
     extra = pinned.objective - sol.objective
     if abs(extra) < TIE:
@@ -271,42 +273,50 @@ def _why(
 ) -> tuple[str, dict[str, Any]]:
     """Why the optimum did not put applicant ``a`` on post ``p`` (which would cost the plan
     ``extra`` more), read off the plan's binding rules."""
-    pr, sol = plan.problem, plan.solution
-    used = usage(pr, sol.arcs)
-    r, s = int(pr.app_r[a]), int(pr.post_s[p])
+    problem, sol = plan.problem, plan.solution
+    used = usage(problem, sol.arcs)
+    r, s = int(problem.app_r[a]), int(problem.post_s[p])
     unplaced = sol.post_of[a] < 0
-    if used.post[p] >= pr.post_open[p]:
+    if used.post[p] >= problem.post_open[p]:
         on = np.flatnonzero(sol.post_of == p)
         moved = on[pinned.post_of[on] != p]
         other = int(moved[0]) if len(moved) else int(on[0])
-        return "seat-taken", {"other": str(pr.applicant_id[other]), "delta": f"{extra:g}"}
+        return "seat-taken", {"other": str(problem.applicant_id[other]), "delta": f"{extra:g}"}
     old = int(sol.post_of[a])
-    b = int(pr.post_bucket[p])
-    if b >= 0 and used.bucket[b] >= pr.bucket_cap[b] and (unplaced or pr.post_bucket[old] != b):
+    b = int(problem.post_bucket[p])
+    if (
+        b >= 0
+        and used.bucket[b] >= problem.bucket_cap[b]
+        and (unplaced or problem.post_bucket[old] != b)
+    ):
         return "quota-full", {}
-    moves_in = unplaced or pr.post_s[old] != s
-    k = int(pr.pair_index[r, s])
-    if pr.pair_cap[k] < UNBOUNDED and used.pair[k] >= pr.pair_cap[k] and moves_in:
-        return "pair-seats", {"pair": f"{pr.service_code[s]} <- {pr.recruit_code[r]}"}
-    if pr.service_cap[s] < UNBOUNDED and used.service[s] >= pr.service_cap[s] and moves_in:
-        return "dispatch-target", {"province": str(pr.service_code[s])}
-    if unplaced and used.recruit[r] >= pr.recruit_cap[r]:
-        return "recruit-target", {"province": str(pr.recruit_code[r])}
-    share = share_ok(pr, int(used.recruit[r]) + 1, int(used.recruit_bachelors[r]))
-    if unplaced and not pr.app_bachelor[a] and not share:
-        return "bachelor-share", {"province": str(pr.recruit_code[r])}
+    moves_in = unplaced or problem.post_s[old] != s
+    k = int(problem.pair_index[r, s])
+    if problem.pair_cap[k] < UNBOUNDED and used.pair[k] >= problem.pair_cap[k] and moves_in:
+        return "pair-seats", {"pair": f"{problem.service_code[s]} <- {problem.recruit_code[r]}"}
+    if (
+        problem.service_cap[s] < UNBOUNDED
+        and used.service[s] >= problem.service_cap[s]
+        and moves_in
+    ):
+        return "dispatch-target", {"province": str(problem.service_code[s])}
+    if unplaced and used.recruit[r] >= problem.recruit_cap[r]:
+        return "recruit-target", {"province": str(problem.recruit_code[r])}
+    share = share_ok(problem, int(used.recruit[r]) + 1, int(used.recruit_bachelors[r]))
+    if unplaced and not problem.app_bachelor[a] and not share:
+        return "bachelor-share", {"province": str(problem.recruit_code[r])}
     return "costlier", {}
 
 
 def _unplaced_row(plan: Plan, a: int, limits: Limits) -> dict[str, Any]:
     """The row of leaving the applicant unplaced."""
-    pr, sol = plan.problem, plan.solution
-    reason = plan.report.unassigned_reason.get(a)
+    problem, sol = plan.problem, plan.solution
+    reason = plan.account.unassigned_reason.get(a)
     if reason is not None:
         row = _row("unplaced", "", "", True, 0.0, reason.code)
         row["reason"] = reason.text.render()
         return row
-    pinned = _price(plan, Pins(exclude=[str(pr.applicant_id[a])]), limits)
+    pinned = _price(plan, Pins(exclude=[str(problem.applicant_id[a])]), limits)
     if isinstance(pinned, str):
         return _row("unplaced", "", "", False, np.nan, "infeasible")
     extra = pinned.objective - sol.objective

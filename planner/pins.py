@@ -144,40 +144,9 @@ class Pins:
             line = int(i) + 2  # the frame's index is the row of the file (header: line 1)
             action = str(row.action).strip().lower()
             aid, pid = str(row.applicant_id).strip(), str(row.post_id).strip()
-            if action not in ACTIONS:
-                report.error(
-                    file,
-                    line,
-                    "action",
-                    "bad-value",
-                    N_("{value!r} is no pin action; expected one of {expected}"),
-                    value=action,
-                    expected=", ".join(ACTIONS),
-                )
+            pin = _row_pin(action, aid, pid, line, file, report)
+            if pin is None:
                 continue
-            if action != "close" and not aid:
-                report.error(
-                    file,
-                    line,
-                    "applicant_id",
-                    "missing-value",
-                    N_("a pin {action} needs an applicant"),
-                    action=action,
-                )
-                continue
-            if action != "exclude" and not pid:
-                report.error(
-                    file,
-                    line,
-                    "post_id",
-                    "missing-value",
-                    N_("a pin {action} needs a post"),
-                    action=action,
-                )
-                continue
-            pin = Pin(
-                action, "" if action == "close" else aid, "" if action == "exclude" else pid, line
-            )
             key = (pin.action, pin.applicant_id, pin.post_id)
             if key in seen:
                 report.error(
@@ -207,6 +176,43 @@ class Pins:
         if not report.ok:
             raise PinError(report)
         return Pins.of(items)
+
+
+def _row_pin(action: str, aid: str, pid: str, line: int, file: str, report: Report) -> Pin | None:
+    """The pin of one row (its action, applicant and post as written), or None after an
+    error: an unknown action, or an applicant or post missing where the action needs it."""
+    if action not in ACTIONS:
+        report.error(
+            file,
+            line,
+            "action",
+            "bad-value",
+            N_("{value!r} is no pin action; expected one of {expected}"),
+            value=action,
+            expected=", ".join(ACTIONS),
+        )
+        return None
+    if action != "close" and not aid:
+        report.error(
+            file,
+            line,
+            "applicant_id",
+            "missing-value",
+            N_("a pin {action} needs an applicant"),
+            action=action,
+        )
+        return None
+    if action != "exclude" and not pid:
+        report.error(
+            file,
+            line,
+            "post_id",
+            "missing-value",
+            N_("a pin {action} needs a post"),
+            action=action,
+        )
+        return None
+    return Pin(action, "" if action == "close" else aid, "" if action == "exclude" else pid, line)
 
 
 class PinError(ScenarioError):

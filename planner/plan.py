@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from planner.allocation.account import PlanAccount, Reason, build_account
 from planner.allocation.arcs import ArcBuilder
 from planner.allocation.check import check_assignments
 from planner.allocation.fairness import Fairness, fairness
 from planner.allocation.pinning import index_pins, restrict, solve_pinned
 from planner.allocation.problem import AllocationProblem
-from planner.allocation.report import PlanReport, Reason, build_report
 from planner.allocation.solver import AllocationSolution, SolveStats, solve_allocation
 from planner.allocation.status import DEFAULT_TIME_LIMIT, SolveStatus
 from planner.allocation.summary import plan_summary, plan_tables, summary_texts, unassigned_table
@@ -71,7 +71,7 @@ class Plan:
     problem : AllocationProblem
     solution : AllocationSolution
         The solver's result (indices into ``problem``).
-    report : PlanReport
+    account : PlanAccount
         Terms, rule usage, budget and the reasons behind every gap.
     fairness_pairs : Fairness
         Wasted seats and justified envy as index arrays.
@@ -90,7 +90,7 @@ class Plan:
     scenario: Scenario
     problem: AllocationProblem
     solution: AllocationSolution
-    report: PlanReport
+    account: PlanAccount
     fairness_pairs: Fairness
     tables: ReadOnlyFrames
     summary: PlanSummary
@@ -130,7 +130,7 @@ class Plan:
     @property
     def terms(self) -> Terms:
         """The six weighted objective terms (their ``total`` is the objective)."""
-        return self.report.terms
+        return self.account.terms
 
     @property
     def assignments(self) -> pd.DataFrame:
@@ -211,10 +211,10 @@ class Plan:
         if lang == self.language:
             return self
         tables = ReadOnlyFrames(
-            {**self.tables, "unassigned": unassigned_table(self.problem, self.report)}
+            {**self.tables, "unassigned": unassigned_table(self.problem, self.account)}
         )
         summary = dataclasses.replace(
-            self.summary, **summary_texts(self.report, self.scenario.report)
+            self.summary, **summary_texts(self.account, self.scenario.report)
         )
         return dataclasses.replace(self, tables=tables, summary=summary, language=lang)
 
@@ -226,7 +226,7 @@ class Plan:
         frames: ``assignments`` and, in a re-plan, ``moves``) and its summary; the I/O
         layer's ``read_plan`` reads them (:func:`planner.read_plan`).
 
-        The assignments give the solution, the summary the solve's figures; the report, the
+        The assignments give the solution, the summary the solve's figures; the account, the
         fairness pairs and the tables are recomputed from them and must write the folder's
         CSV files byte for byte (in the language they were written in).
 
@@ -247,16 +247,16 @@ class Plan:
         data = scenario.data
         problem = AllocationProblem.from_scenario(data)
         solution = _solution_of(problem, files["assignments"], summary)
-        report, fair = _report(problem, solution, pins)
+        account, fair = _account(problem, solution, pins)
         for lang in (language(), *LANGUAGES):
             with speaking(lang):
-                tables = plan_tables(data, problem, solution, report, fair)
+                tables = plan_tables(data, problem, solution, account, fair)
             if all(_same_csv(tables.get(name), frame) for name, frame in files.items()):
                 return cls(
                     scenario,
                     problem,
                     solution,
-                    report,
+                    account,
                     fair,
                     ReadOnlyFrames(tables),
                     summary,
@@ -374,11 +374,11 @@ def allocate(
         gap_tolerance=params.gap_tolerance,
         workers=params.workers,
     )
-    report = build_report(problem, solution)
+    account = build_account(problem, solution)
     fair = fairness(problem, solution)
-    tables, summary = _tables_and_summary(scenario, problem, solution, report, fair, t0)
+    tables, summary = _tables_and_summary(scenario, problem, solution, account, fair, t0)
     return Plan(
-        scenario, problem, solution, report, fair, ReadOnlyFrames(tables), summary, language()
+        scenario, problem, solution, account, fair, ReadOnlyFrames(tables), summary, language()
     )
 
 
@@ -386,17 +386,17 @@ def _tables_and_summary(
     scenario: Scenario,
     problem: AllocationProblem,
     solution: AllocationSolution,
-    report: PlanReport,
+    account: PlanAccount,
     fair: Fairness,
     t0: float,
 ) -> tuple[dict[str, pd.DataFrame], PlanSummary]:
     """A solved plan's tables and its summary (seconds counted from ``t0``)."""
-    tables = plan_tables(scenario.data, problem, solution, report, fair)
+    tables = plan_tables(scenario.data, problem, solution, account, fair)
     summary = plan_summary(
         scenario.data,
         problem,
         solution,
-        report,
+        account,
         fair,
         scenario.report,
         scenario.source,
@@ -429,8 +429,8 @@ def _allocate_pinned(
     if baseline is not None:
         parts += "; the others kept from the baseline"
     solution = dataclasses.replace(solved.solution, notes=[parts, *solved.solution.notes])
-    report, fair = _report(problem, solution, pins)
-    tables, summary = _tables_and_summary(scenario, problem, solution, report, fair, t0)
+    account, fair = _account(problem, solution, pins)
+    tables, summary = _tables_and_summary(scenario, problem, solution, account, fair, t0)
     cost = solution.objective - baseline.objective if baseline is not None else None
     summary = dataclasses.replace(
         summary,
@@ -442,7 +442,7 @@ def _allocate_pinned(
         scenario,
         problem,
         solution,
-        report,
+        account,
         fair,
         ReadOnlyFrames(tables),
         summary,
@@ -452,22 +452,22 @@ def _allocate_pinned(
     )
 
 
-def _report(
+def _account(
     problem: AllocationProblem, solution: AllocationSolution, pins: Pins | None
-) -> tuple[PlanReport, Fairness]:
-    """The report and the fairness pairs of a plan; under pins, an excluded applicant's
+) -> tuple[PlanAccount, Fairness]:
+    """The account and the fairness pairs of a plan; under pins, an excluded applicant's
     reason is the pin, and fairness looks only at the placements the pins leave open."""
-    report = build_report(problem, solution)
+    account = build_account(problem, solution)
     if not pins:
-        return report, fairness(problem, solution)
+        return account, fairness(problem, solution)
     ix = index_pins(problem, pins)
     excluded = {int(a) for a in ix.excluded}
     reasons = {
         a: Reason("pinned-exclude") if a in excluded else r
-        for a, r in report.unassigned_reason.items()
+        for a, r in account.unassigned_reason.items()
     }
-    report = dataclasses.replace(report, unassigned_reason=reasons)
-    return report, fairness(restrict(problem, ix), solution)
+    account = dataclasses.replace(account, unassigned_reason=reasons)
+    return account, fairness(restrict(problem, ix), solution)
 
 
 def _same_problem(a: AllocationProblem, b: AllocationProblem) -> bool:

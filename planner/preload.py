@@ -2,8 +2,8 @@
 forked from it has the solvers imported and the re-plan kernels compiled."""
 
 from planner.allocation import solver as _allocation  # noqa: F401
-from planner.allocation.warm import warm_up
+from planner.allocation.jit import compile_kernels
 from planner.routing import solver as _routing  # noqa: F401
 from planner.routing import vrp as _vrp  # noqa: F401
 
-warm_up()
+compile_kernels()

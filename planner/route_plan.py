@@ -26,10 +26,10 @@ from planner.issues import ScenarioError
 from planner.routing.check import check_routes
 from planner.routing.problem import RoutingProblem
 from planner.routing.result import (
-    Routes,
+    RouteTable,
     RoutingResult,
     SubproblemStats,
-    Visits,
+    VisitTable,
     reason_texts,
 )
 from planner.routing.roads import road_geojson, travel_model
@@ -215,7 +215,7 @@ def _result_of(
     stop = {str(s): i for i, s in enumerate(p.stop_id)}
     route = {r: i for i, r in enumerate(routes["route_id"])}
     try:
-        ro = Routes(
+        ro = RouteTable(
             station=np.array([station[s] for s in routes["station_id"]], dtype=np.int64),
             day=routes["day"].astype(np.int64).to_numpy() - 1,
             vehicle=routes["vehicle"].astype(np.int64).to_numpy() - 1,
@@ -225,7 +225,7 @@ def _result_of(
             clients=routes["clients"].astype(np.int64).to_numpy(),
         )
         at = np.array([stop[s] for s in visits["stop_id"]], dtype=np.int64)
-        vi = Visits(
+        vi = VisitTable(
             route=np.array([route[r] for r in visits["route_id"]], dtype=np.int64),
             order=visits["order"].astype(np.int64).to_numpy(),
             stop=at,

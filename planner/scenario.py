@@ -9,6 +9,8 @@ outputs unchanged.
 
 Nothing here knows where the data came from: the I/O backend (:mod:`planner.backend`) reads
 files or DataFrames, validates them and builds these objects; the optimisers only read them.
+The vocabularies, rules, weights and road settings the tables are planned with are in
+:mod:`planner.rules` (importable from here too).
 """
 
 from __future__ import annotations
@@ -16,121 +18,79 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from planner.backend import backend
+from planner.frozen import Frozen
 from planner.i18n import N_, Text
 from planner.issues import Report, ScenarioError
+from planner.rules import (
+    BACHELOR_RANK,
+    CATEGORIES,
+    DEFAULT_FIT,
+    DEGREES,
+    GENERAL_CATEGORIES,
+    HIGH_LIVING_SUBSIDY_AREAS,
+    MAJOR_CLASSES,
+    MAX_QUOTA_SCALE,
+    MAX_SNAP_LIMIT_M,
+    MAX_WEIGHT,
+    RULE_RANGES,
+    SHARE_DECIMALS,
+    SPECIAL_ACTIONS,
+    YEAR_RANGE,
+    RoadSettings,
+    Rules,
+    Weights,
+    share_fraction,
+)
 
 if TYPE_CHECKING:
     import geopandas as gpd
     import pandas as pd
 
-# Vocabulary of the planning model (section 2) ------------------------------------------------
-
-DEGREES: tuple[str, ...] = ("junior_college", "bachelor", "master", "doctor")
-"""Degrees in increasing order; a degree's index is its rank (A5 compares ranks)."""
-
-BACHELOR_RANK = DEGREES.index("bachelor")
-
-MAJOR_CLASSES: tuple[str, ...] = (
-    "education",
-    "medicine",
-    "agriculture",
-    "law",
-    "economics_finance",
-    "engineering",
-    "science",
-    "humanities",
-    "arts",
-    "management",
-    "other",
-)
-
-SPECIAL_ACTIONS: tuple[str, ...] = (
-    "youth_center",
-    "remote_education",
-    "rural_culture",
-    "procuratorate",
-    "legal_aid",
-    "court",
-    "development_finance",
-)
-"""The special actions (专项行动); each has its own quota bucket (A2)."""
-
-GENERAL_CATEGORIES: tuple[str, ...] = (
-    "education",
-    "health",
-    "agriculture",
-    "mobile_service",
-    "other",
-)
-"""Categories that fill a county's general bucket (A2)."""
-
-CATEGORIES: tuple[str, ...] = (
-    "education",
-    "health",
-    "agriculture",
-    *SPECIAL_ACTIONS,
-    "mobile_service",
-    "other",
-)
-
-DEFAULT_FIT: dict[str, frozenset[str]] = {
-    "education": frozenset({"education", "humanities", "science", "arts"}),
-    "health": frozenset({"medicine"}),
-    "mobile_service": frozenset({"medicine"}),
-    "agriculture": frozenset({"agriculture", "science", "engineering"}),
-    "youth_center": frozenset({"education", "humanities", "management", "arts"}),
-    "remote_education": frozenset({"engineering", "science", "education"}),
-    "rural_culture": frozenset({"arts", "humanities"}),
-    "procuratorate": frozenset({"law"}),
-    "legal_aid": frozenset({"law"}),
-    "court": frozenset({"law"}),
-    "development_finance": frozenset({"economics_finance", "management"}),
-    "other": frozenset(MAJOR_CLASSES),
-}
-"""Objective term 4: which major classes fit a post category."""
-
-HIGH_LIVING_SUBSIDY_AREAS: tuple[str, ...] = (
-    "54",
-    "5133",
-    "5132",
-    "5134",
-    "6325",
-    "6328",
-    "6322",
-    "6323",
-    "5334",
-)
-"""Code prefixes paid the higher living subsidy (Tibet and the listed prefectures, 2.4)."""
-
-
-def _freeze(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        value.flags.writeable = False
-    elif isinstance(value, tuple):
-        for item in value:
-            _freeze(item)
-    return value
-
-
-class _Frozen:
-    """Mixin: marks every numpy array of a frozen dataclass read-only after construction."""
-
-    __slots__ = ()
-
-    def __post_init__(self) -> None:
-        for f in fields(self):  # type: ignore[arg-type]
-            _freeze(getattr(self, f.name))
+# The settings' names are planner.rules'; they stay importable from here, beside the tables.
+__all__ = [
+    "BACHELOR_RANK",
+    "CATEGORIES",
+    "DEFAULT_FIT",
+    "DEGREES",
+    "GENERAL_CATEGORIES",
+    "HIGH_LIVING_SUBSIDY_AREAS",
+    "MAJOR_CLASSES",
+    "MAX_QUOTA_SCALE",
+    "MAX_SNAP_LIMIT_M",
+    "MAX_WEIGHT",
+    "RULE_RANGES",
+    "SHARE_DECIMALS",
+    "SPECIAL_ACTIONS",
+    "YEAR_RANGE",
+    "Applicants",
+    "Continuing",
+    "Counties",
+    "ExtraColumns",
+    "Pairing",
+    "Posts",
+    "PreviousPlan",
+    "Quotas",
+    "RoadSettings",
+    "Rules",
+    "Scenario",
+    "ScenarioData",
+    "Stations",
+    "Stops",
+    "Targets",
+    "TravelTimes",
+    "Weights",
+    "share_fraction",
+]
 
 
 @dataclass(frozen=True, slots=True)
-class ExtraColumns(_Frozen):
+class ExtraColumns(Frozen):
     """Pass-through columns of one table, in file order: ``names[i]`` holds ``values[i]``."""
 
     names: tuple[str, ...] = ()
@@ -144,109 +104,8 @@ class ExtraColumns(_Frozen):
             return None
 
 
-SHARE_DECIMALS = 4
-"""The bachelor share (``undergraduate_min_share``) has at most this many decimals."""
-
-
-def share_fraction(share: float | str) -> Fraction | None:
-    """The bachelor share as the exact fraction it is written as (``0.85`` -> 17/20), or
-    ``None`` when it has more than :data:`SHARE_DECIMALS` decimals: the rule, said once, that
-    the settings check, A4 and a sweep's ``--vary`` apply."""
-    try:
-        written = Fraction(str(share).strip())
-    except (ValueError, ZeroDivisionError):
-        return None
-    return written if written.denominator <= 10**SHARE_DECIMALS else None
-
-
 @dataclass(frozen=True, slots=True)
-class Rules(_Frozen):
-    """Overridable numbers of the planning model (``[rules]`` of ``scenario.toml``)."""
-
-    undergraduate_min_share: float = 0.85
-    general_post_ratio: float = 1.2
-    special_post_ratio: float = 1.0
-    other_max_share: float = 0.10
-    allow_outside_preferences: bool = False
-    living_subsidy_month: int = 600
-    living_subsidy_month_high: int = 800
-    transport_tiers_km: tuple[float, ...] = (0.0, 500.0, 1000.0, 2000.0)
-    transport_tiers_cny: tuple[int, ...] = (500, 1000, 1500, 2000)
-    insurance_cny: int = 200
-    health_check_cny: int = 100
-    coverage_target: float = 0.80
-    circuity: float = 1.3
-    speed_kmh: float = 40.0
-
-
-@dataclass(frozen=True, slots=True)
-class RoadSettings:
-    """Drive times from a road graph folder (``[routing]`` of ``scenario.toml``,
-    ``planner route --roads``, ``RoutingParams(roads=...)``; docs/routing.md "Roads").
-
-    Attributes
-    ----------
-    path : str
-        A graph folder of ``planner roads build`` (absolute, or as given).
-    speeds : tuple of (str, float)
-        ``[routing.speeds]``: km/h per ``highway`` class, ``unpaved``, ``grade1``..``grade5``.
-    snap_limit_m : float
-        A station or stop farther than this from every road has no path.
-    """
-
-    path: str
-    speeds: tuple[tuple[str, float], ...] = ()
-    snap_limit_m: float = 1000.0
-
-
-MAX_WEIGHT = 1_000_000
-"""The largest objective weight a scenario may set: the costs stay far inside the solvers'
-64-bit integers (a plan's value is at most about 10^5 placements x 10^6 x 10^3)."""
-
-RULE_RANGES: dict[str, tuple[float, float]] = {
-    "undergraduate_min_share": (0.0, 1.0),
-    "general_post_ratio": (0.0, 100.0),
-    "special_post_ratio": (0.0, 100.0),
-    "other_max_share": (0.0, 1.0),
-    "living_subsidy_month": (0, 100_000),
-    "living_subsidy_month_high": (0, 100_000),
-    "transport_tiers_km": (0.0, 10_000.0),
-    "transport_tiers_cny": (0, 100_000),
-    "insurance_cny": (0, 100_000),
-    "health_check_cny": (0, 100_000),
-    "coverage_target": (0.0, 1.0),
-    "circuity": (1.0, 10.0),
-    "speed_kmh": (1.0, 300.0),
-}
-"""The range (least, most; both allowed) of each number of ``[rules]``; for a list, of each of
-its items. Sums of subsidies over a plan stay far inside 64-bit integers, and a ratio or
-distance far from these is a typing error, not a policy (docs/data-contract.md)."""
-
-YEAR_RANGE = (1900, 2200)
-"""The range of ``year``."""
-
-MAX_SNAP_LIMIT_M = 100_000.0
-"""The largest ``[routing] snap_limit_m``: 100 km."""
-
-MAX_QUOTA_SCALE = 10.0
-"""The largest factor a sweep may scale a province's quotas by."""
-
-
-@dataclass(frozen=True, slots=True)
-class Weights(_Frozen):
-    """Objective weights (``[weights]`` of ``scenario.toml``); section 2, terms 1-6."""
-
-    relay_empty: int = 1000
-    quota_unfilled: int = 100
-    preference_rank: int = 10
-    outside_preference: int = 60
-    major_mismatch: int = 3
-    transport_subsidy_per_100cny: int = 1
-    replan_move: int = 50
-
-
-@dataclass(frozen=True, slots=True)
-class Counties(_Frozen):
+class Counties(Frozen):
     """Counties that the scenario refers to, from the built-in geography or a user layer."""
 
     code: np.ndarray
@@ -261,7 +120,7 @@ class Counties(_Frozen):
 
 
 @dataclass(frozen=True, slots=True)
-class Quotas(_Frozen):
+class Quotas(Frozen):
     """``quotas.csv``: a service county's new-volunteer quota (服务县志愿者名额)."""
 
     county_code: np.ndarray
@@ -277,7 +136,7 @@ class Quotas(_Frozen):
 
 
 @dataclass(frozen=True, slots=True)
-class Posts(_Frozen):
+class Posts(Frozen):
     """``posts.csv``: declared service posts (服务岗位)."""
 
     post_id: np.ndarray
@@ -300,7 +159,7 @@ class Posts(_Frozen):
 
 
 @dataclass(frozen=True, slots=True)
-class Continuing(_Frozen):
+class Continuing(Frozen):
     """``continuing.csv``: two-year volunteers who keep their seat (继续在岗的2年期志愿者)."""
 
     volunteer_id: np.ndarray
@@ -312,7 +171,7 @@ class Continuing(_Frozen):
 
 
 @dataclass(frozen=True, slots=True)
-class Applicants(_Frozen):
+class Applicants(Frozen):
     """``applicants.csv``: applicants (报名志愿者)."""
 
     applicant_id: np.ndarray
@@ -335,7 +194,7 @@ class Applicants(_Frozen):
 
 
 @dataclass(frozen=True, slots=True)
-class Pairing(_Frozen):
+class Pairing(Frozen):
     """``pairing.csv``: service province -> recruiting province (对口关系)."""
 
     service_province: np.ndarray
@@ -349,7 +208,7 @@ class Pairing(_Frozen):
 
 
 @dataclass(frozen=True, slots=True)
-class Targets(_Frozen):
+class Targets(Frozen):
     """``targets.csv``: dispatch (计划派遣名额) and recruitment (招募指标) targets."""
 
     province_code: np.ndarray
@@ -362,7 +221,7 @@ class Targets(_Frozen):
 
 
 @dataclass(frozen=True, slots=True)
-class PreviousPlan(_Frozen):
+class PreviousPlan(Frozen):
     """``previous_plan.csv``: the plan a re-plan starts from."""
 
     applicant_id: np.ndarray
@@ -374,7 +233,7 @@ class PreviousPlan(_Frozen):
 
 
 @dataclass(frozen=True, slots=True)
-class Stations(_Frozen):
+class Stations(Frozen):
     """``stations.csv``: county service stations, the depots of the vehicles."""
 
     station_id: np.ndarray
@@ -395,7 +254,7 @@ class Stations(_Frozen):
 
 
 @dataclass(frozen=True, slots=True)
-class Stops(_Frozen):
+class Stops(Frozen):
     """``stops.csv``: township stops a vehicle serves."""
 
     stop_id: np.ndarray
@@ -417,7 +276,7 @@ class Stops(_Frozen):
 
 
 @dataclass(frozen=True, slots=True)
-class TravelTimes(_Frozen):
+class TravelTimes(Frozen):
     """``travel_times.csv``: minutes between two ids (stations or stops)."""
 
     from_id: np.ndarray
@@ -430,7 +289,7 @@ class TravelTimes(_Frozen):
 
 
 @dataclass(frozen=True, slots=True)
-class ScenarioData(_Frozen):
+class ScenarioData(Frozen):
     """A whole validated scenario, ready for the optimisers."""
 
     name: str
@@ -491,7 +350,10 @@ class Scenario:
     source : str
         ``builtin:NAME``, the absolute path of the folder or zip, or ``""`` for DataFrames.
     report : Report
-        Every problem found (errors and warnings), with file, line and column.
+        Every problem found (errors and warnings), with file, line and column: the same
+        issues (rule, file, line, column, message) as ``planner validate``, found when the
+        scenario was read or built; ``report.raise_for_errors()`` raises when there is an
+        error.
     """
 
     source: str
@@ -575,11 +437,6 @@ stops, travel_times
             crs=crs,
             settings=settings,
         )
-
-    def validate(self) -> Report:
-        """The validation report: the same issues (rule, file, line, column, message) as
-        ``planner validate``. ``report.raise_for_errors()`` raises when there is an error."""
-        return self.report
 
     @property
     def valid(self) -> bool:

@@ -1,192 +1,36 @@
 """The tables of the data contract: their columns, kinds and defaults, written once.
 
-One :class:`TableSchema` per ``[files]`` key of ``scenario.toml``. The I/O layer reads a CSV, a
-sheet or a DataFrame against its schema and checks every cell by its :class:`Kind`;
-:meth:`TableSchema.build` turns the checked columns into the typed table of
+One table schema (:class:`~planner.columns.TableSchema`) per ``[files]`` key of
+``scenario.toml``. The I/O layer reads a CSV, a sheet or a DataFrame against its schema and
+checks every cell by its kind (:class:`~planner.columns.Kind`);
+:meth:`~planner.columns.TableSchema.build` turns the checked columns into the typed table of
 :mod:`planner.scenario`; the routing problem takes its defaults from here. The names are the
-contract (``docs/data-contract.md``).
+contract (``docs/data-contract.md``). The parts the tables are written with (kinds, columns,
+table schemas, the largest values) are in :mod:`planner.columns`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from enum import Enum
-from typing import Any
-
-import numpy as np
-
 from planner import scenario as sc
+from planner.columns import (
+    MAX_CLIENTS_PER_DAY,
+    MAX_CREW,
+    MAX_DAYS,
+    MAX_DEMAND,
+    MAX_POST_SEATS,
+    MAX_PRIORITY,
+    MAX_QUOTA,
+    MAX_TARGET,
+    MAX_TRAVEL_MINUTES,
+    MAX_VEHICLES,
+    MINUTES_A_DAY,
+    Kind,
+    TableSchema,
+    optional,
+    required,
+)
 from planner.i18n import N_
 from planner.scenario import CATEGORIES, DEGREES, MAJOR_CLASSES, SPECIAL_ACTIONS
-
-
-class Kind(Enum):
-    """How a cell is parsed and what it must look like (the value is the message's "expected"
-    part, a template of the catalogue)."""
-
-    PROVINCE = N_("a 6-digit province code like 510000")
-    COUNTY = N_("a 6-digit county code like 510104")
-    TOWNSHIP = N_("a 9-digit township code like 510104001")
-    AREA = N_("a province code (PP0000) or a county code (PPCCDD)")
-    ID = N_("a non-empty id")
-    TEXT = N_("text")
-    COUNT = N_("a whole number >= 0")
-    NUMBER = N_("a number")
-    LON = N_("a longitude in degrees (-180..180)")
-    LAT = N_("a latitude in degrees (-90..90)")
-    FLAG = N_("0 or 1")
-    TIME = N_("a time HH:MM")
-    CHOICE = N_("one of the allowed values")
-    CHOICES = N_("a ;-separated list of allowed values")
-    DEGREE = N_("a degree (junior college, bachelor, master or doctor)")
-    TERM = N_("a term of 1 or 2 years")
-
-
-# The largest value of each number column (docs/data-contract.md, "Largest values"). Each is
-# far above anything real (the whole Western Plan places about 20,000 volunteers a year; a
-# township has at most a few hundred thousand people) and far below where the solvers'
-# integers (int64, OR-Tools' scaled costs) would overflow.
-MAX_QUOTA = 100_000
-"""A county's quota of one kind (general or a special action)."""
-MAX_POST_SEATS = 10_000
-"""Seats of one post."""
-MAX_TARGET = 1_000_000
-"""A province's dispatch or recruitment target, a pair's seats."""
-MAX_VEHICLES = 1_000
-"""Vehicles of one station."""
-MAX_CLIENTS_PER_DAY = 10_000
-"""Clients one vehicle serves in a day."""
-MAX_CREW = 100
-"""Volunteers one vehicle needs."""
-MAX_DAYS = 366
-"""Days of a campaign (a year)."""
-MAX_DEMAND = 10_000_000
-"""Clients of one stop."""
-MAX_PRIORITY = 1_000
-"""A stop's priority."""
-MINUTES_A_DAY = 1_440
-"""Service or set-up minutes at a stop (a day)."""
-MAX_TRAVEL_MINUTES = 10_080
-"""Travel minutes between two places (a week)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    """One column of a table: ``required`` columns must exist and have a value in every row."""
-
-    name: str
-    kind: Kind
-    required: bool = False
-    default: str = ""
-    choices: tuple[str, ...] = ()
-    label: str = ""
-    """What a person calls the column (a template of the catalogue: 岗位编号 in zh-CN); a
-    workbook's header may be the label in either language or the name."""
-    help: str = ""
-    """What the column holds, for the template workbook's comments (a template)."""
-    example: str = ""
-    """A value for the template workbook's example row."""
-    maximum: float | None = None
-    """The largest value a number column accepts (documented in the data contract): larger
-    ones are typing errors, and would overflow the solvers' integers."""
-    minimum: float | None = None
-    """The smallest value a ``NUMBER`` column accepts (a ``COUNT`` is never below 0)."""
-
-    def typed(self, values: np.ndarray) -> Any:
-        """The checked text or numbers of this column as the typed table holds them: a
-        ``;``-list as a tuple of sets, a degree as its rank in ``DEGREES`` (-1: none), a term
-        as an integer; other kinds as they were parsed."""
-        if self.kind is Kind.CHOICES:
-            return tuple(frozenset(p.strip() for p in v.split(";") if p.strip()) for v in values)
-        if self.kind is Kind.DEGREE:
-            rank = {d: i for i, d in enumerate(DEGREES)}
-            return np.asarray([rank.get(v, -1) for v in values], dtype=np.int64)
-        if self.kind is Kind.TERM:
-            return np.asarray(values, dtype=np.int64)
-        return values
-
-
-@dataclass(frozen=True, slots=True)
-class TableSchema:
-    """A table of the contract; ``key`` columns together must be unique."""
-
-    key: str
-    columns: tuple[Column, ...]
-    unique: tuple[str, ...] = ()
-    label: str = ""
-    """What a person calls the table (a template: 岗位 in zh-CN), a workbook's sheet name."""
-    typed: type | None = None
-    """The class of :mod:`planner.scenario` the table becomes: one field per column of the
-    same name, the ``stacked`` fields, and ``extra``."""
-    stacked: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    """Fields made of several columns side by side, shape (rows, columns)."""
-
-    def column(self, name: str) -> Column:
-        """The column called ``name``."""
-        for c in self.columns:
-            if c.name == name:
-                return c
-        raise KeyError(name)
-
-    @property
-    def required(self) -> tuple[str, ...]:
-        """Names of the required columns."""
-        return tuple(c.name for c in self.columns if c.required)
-
-    def default(self, name: str) -> float:
-        """The default of a numeric column, as a number (what a row without it gets)."""
-        return float(self.column(name).default)
-
-    def build(self, columns: Mapping[str, np.ndarray], extra: sc.ExtraColumns) -> Any:
-        """The typed table (:attr:`typed`) from columns checked against this schema.
-
-        Raises
-        ------
-        TypeError
-            When the typed class and the schema disagree on the fields (a programming error).
-        """
-        if self.typed is None:
-            raise TypeError(f"table {self.key} has no typed class")
-        stacked = {name for _, names in self.stacked for name in names}
-        fields: dict[str, Any] = {
-            c.name: c.typed(columns[c.name]) for c in self.columns if c.name not in stacked
-        }
-        for field, names in self.stacked:
-            parts = [self.column(n).typed(columns[n]) for n in names]
-            fields[field] = (
-                np.stack(parts, axis=1)
-                if len(parts[0])
-                else np.zeros((0, len(names)), dtype=parts[0].dtype)
-            )
-        return self.typed(**fields, extra=extra)
-
-
-def _req(
-    name: str,
-    kind: Kind,
-    label: str,
-    help: str,
-    example: str,
-    choices: tuple[str, ...] = (),
-    maximum: float | None = None,
-) -> Column:
-    return Column(name, kind, True, "", choices, label, help, example, maximum)
-
-
-def _opt(
-    name: str,
-    kind: Kind,
-    label: str,
-    help: str,
-    example: str = "",
-    default: str = "",
-    choices: tuple[str, ...] = (),
-    maximum: float | None = None,
-    minimum: float | None = None,
-) -> Column:
-    return Column(name, kind, False, default, choices, label, help, example, maximum, minimum)
-
 
 _ACTION_LABELS = {
     "youth_center": N_("Youth center quota"),
@@ -202,14 +46,14 @@ _ACTION_LABELS = {
 QUOTAS = TableSchema(
     "quotas",
     (
-        _req(
+        required(
             "county_code",
             Kind.COUNTY,
             N_("Service county code"),
             N_("The service county (GB/T 2260 code)."),
             "520102",
         ),
-        _req(
+        required(
             "general_quota",
             Kind.COUNT,
             N_("General quota"),
@@ -218,7 +62,7 @@ QUOTAS = TableSchema(
             maximum=MAX_QUOTA,
         ),
         *(
-            _opt(
+            optional(
                 f"{a}_quota",
                 Kind.COUNT,
                 _ACTION_LABELS[a],
@@ -229,7 +73,7 @@ QUOTAS = TableSchema(
             )
             for a in SPECIAL_ACTIONS
         ),
-        _opt(
+        optional(
             "barred",
             Kind.FLAG,
             N_("Barred"),
@@ -237,7 +81,7 @@ QUOTAS = TableSchema(
             "0",
             "0",
         ),
-        _opt(
+        optional(
             "served_last_year",
             Kind.FLAG,
             N_("Served last year"),
@@ -255,22 +99,22 @@ QUOTAS = TableSchema(
 POSTS = TableSchema(
     "posts",
     (
-        _req("post_id", Kind.ID, N_("Post ID"), N_("A unique id of the post."), "P0001"),
-        _req(
+        required("post_id", Kind.ID, N_("Post ID"), N_("A unique id of the post."), "P0001"),
+        required(
             "county_code",
             Kind.COUNTY,
             N_("Service county code"),
             N_("The service county of the post."),
             "520102",
         ),
-        _req(
+        required(
             "township_code",
             Kind.TOWNSHIP,
             N_("Township code"),
             N_("The township (9 digits, starting with the county code)."),
             "520102001",
         ),
-        _req(
+        required(
             "category",
             Kind.CHOICE,
             N_("Category"),
@@ -280,7 +124,7 @@ POSTS = TableSchema(
             "education",
             CATEGORIES,
         ),
-        _req(
+        required(
             "seats",
             Kind.COUNT,
             N_("Seats"),
@@ -288,15 +132,15 @@ POSTS = TableSchema(
             "2",
             maximum=MAX_POST_SEATS,
         ),
-        _opt(
+        optional(
             "lon",
             Kind.LON,
             N_("Longitude"),
             N_("Where the post is; empty: the township's or the county's centre."),
         ),
-        _opt("lat", Kind.LAT, N_("Latitude"), N_("Where the post is (with the longitude).")),
-        _opt("township_name", Kind.TEXT, N_("Township name"), N_("For people."), "甲镇"),
-        _opt(
+        optional("lat", Kind.LAT, N_("Latitude"), N_("Where the post is (with the longitude).")),
+        optional("township_name", Kind.TEXT, N_("Township name"), N_("For people."), "甲镇"),
+        optional(
             "relay",
             Kind.FLAG,
             N_("Relay post"),
@@ -304,14 +148,14 @@ POSTS = TableSchema(
             "0",
             "0",
         ),
-        _opt(
+        optional(
             "required_majors",
             Kind.CHOICES,
             N_("Required majors"),
             N_("Major classes the post accepts, separated by ;. Empty: any."),
             choices=MAJOR_CLASSES,
         ),
-        _opt(
+        optional(
             "min_degree",
             Kind.DEGREE,
             N_("Minimum degree"),
@@ -327,14 +171,14 @@ POSTS = TableSchema(
 CONTINUING = TableSchema(
     "continuing",
     (
-        _req(
+        required(
             "volunteer_id",
             Kind.ID,
             N_("Volunteer ID"),
             N_("A two-year volunteer who stays."),
             "V0001",
         ),
-        _req(
+        required(
             "post_id", Kind.ID, N_("Post ID"), N_("The post whose seat he or she keeps."), "P0001"
         ),
     ),
@@ -348,15 +192,15 @@ PREF_COLUMNS: tuple[str, ...] = tuple(f"pref_{i}" for i in range(1, 6))
 APPLICANTS = TableSchema(
     "applicants",
     (
-        _req("applicant_id", Kind.ID, N_("Applicant ID"), N_("A unique id."), "A0001"),
-        _req(
+        required("applicant_id", Kind.ID, N_("Applicant ID"), N_("A unique id."), "A0001"),
+        required(
             "recruit_province",
             Kind.PROVINCE,
             N_("Recruiting province"),
             N_("The province of the applicant's university."),
             "110000",
         ),
-        _req(
+        required(
             "degree",
             Kind.DEGREE,
             N_("Degree"),
@@ -364,7 +208,7 @@ APPLICANTS = TableSchema(
             "bachelor",
             DEGREES,
         ),
-        _req(
+        required(
             "major_class",
             Kind.CHOICE,
             N_("Major class"),
@@ -372,7 +216,7 @@ APPLICANTS = TableSchema(
             "education",
             MAJOR_CLASSES,
         ),
-        _req(
+        required(
             "pref_1",
             Kind.AREA,
             N_("Preference 1"),
@@ -380,30 +224,30 @@ APPLICANTS = TableSchema(
             "520000",
         ),
         *(
-            _opt(p, Kind.AREA, label, N_("A further wish."))
+            optional(p, Kind.AREA, label, N_("A further wish."))
             for p, label in zip(
                 PREF_COLUMNS[1:],
                 (N_("Preference 2"), N_("Preference 3"), N_("Preference 4"), N_("Preference 5")),
                 strict=True,
             )
         ),
-        _opt(
+        optional(
             "home_county_code",
             Kind.COUNTY,
             N_("Home county code"),
             N_("Where the applicant lives (for the transport subsidy), or give lon/lat."),
             "110101",
         ),
-        _opt("home_lon", Kind.LON, N_("Home longitude"), N_("Instead of the home county.")),
-        _opt("home_lat", Kind.LAT, N_("Home latitude"), N_("Instead of the home county.")),
-        _opt(
+        optional("home_lon", Kind.LON, N_("Home longitude"), N_("Instead of the home county.")),
+        optional("home_lat", Kind.LAT, N_("Home latitude"), N_("Instead of the home county.")),
+        optional(
             "preferred_categories",
             Kind.CHOICES,
             N_("Preferred categories"),
             N_("Post categories the applicant prefers, separated by ;."),
             choices=CATEGORIES,
         ),
-        _opt(
+        optional(
             "term_years",
             Kind.TERM,
             N_("Term (years)"),
@@ -412,7 +256,7 @@ APPLICANTS = TableSchema(
             "1",
             ("1", "2"),
         ),
-        _opt(
+        optional(
             "health_ok",
             Kind.FLAG,
             N_("Passed health check"),
@@ -430,21 +274,21 @@ APPLICANTS = TableSchema(
 PAIRING = TableSchema(
     "pairing",
     (
-        _req(
+        required(
             "service_province",
             Kind.PROVINCE,
             N_("Service province"),
             N_("A service province (西部 province)."),
             "520000",
         ),
-        _req(
+        required(
             "recruit_province",
             Kind.PROVINCE,
             N_("Recruiting province"),
             N_("A province whose universities recruit for it (对口)."),
             "110000",
         ),
-        _opt(
+        optional(
             "seats",
             Kind.COUNT,
             N_("Pair seats"),
@@ -460,8 +304,8 @@ PAIRING = TableSchema(
 TARGETS = TableSchema(
     "targets",
     (
-        _req("province_code", Kind.PROVINCE, N_("Province code"), N_("A province."), "520000"),
-        _req(
+        required("province_code", Kind.PROVINCE, N_("Province code"), N_("A province."), "520000"),
+        required(
             "role",
             Kind.CHOICE,
             N_("Role"),
@@ -472,7 +316,7 @@ TARGETS = TableSchema(
             "service",
             ("service", "recruit"),
         ),
-        _req(
+        required(
             "target",
             Kind.COUNT,
             N_("Target"),
@@ -489,14 +333,14 @@ TARGETS = TableSchema(
 PREVIOUS_PLAN = TableSchema(
     "previous_plan",
     (
-        _req(
+        required(
             "applicant_id",
             Kind.ID,
             N_("Applicant ID"),
             N_("A volunteer of the earlier plan."),
             "A0001",
         ),
-        _req("post_id", Kind.ID, N_("Post ID"), N_("His or her post in that plan."), "P0001"),
+        required("post_id", Kind.ID, N_("Post ID"), N_("His or her post in that plan."), "P0001"),
     ),
     unique=("applicant_id",),
     label=N_("Previous plan"),
@@ -506,11 +350,15 @@ PREVIOUS_PLAN = TableSchema(
 STATIONS = TableSchema(
     "stations",
     (
-        _req("station_id", Kind.ID, N_("Station ID"), N_("A county service station."), "S520102"),
-        _req("county_code", Kind.COUNTY, N_("County code"), N_("The station's county."), "520102"),
-        _req("lon", Kind.LON, N_("Longitude"), N_("Where the station is."), "106.7513"),
-        _req("lat", Kind.LAT, N_("Latitude"), N_("Where the station is."), "26.5408"),
-        _req(
+        required(
+            "station_id", Kind.ID, N_("Station ID"), N_("A county service station."), "S520102"
+        ),
+        required(
+            "county_code", Kind.COUNTY, N_("County code"), N_("The station's county."), "520102"
+        ),
+        required("lon", Kind.LON, N_("Longitude"), N_("Where the station is."), "106.7513"),
+        required("lat", Kind.LAT, N_("Latitude"), N_("Where the station is."), "26.5408"),
+        required(
             "vehicles",
             Kind.COUNT,
             N_("Vehicles"),
@@ -518,7 +366,7 @@ STATIONS = TableSchema(
             "2",
             maximum=MAX_VEHICLES,
         ),
-        _req(
+        required(
             "clients_per_vehicle_day",
             Kind.COUNT,
             N_("Clients a vehicle a day"),
@@ -526,7 +374,7 @@ STATIONS = TableSchema(
             "40",
             maximum=MAX_CLIENTS_PER_DAY,
         ),
-        _opt(
+        optional(
             "shift_start",
             Kind.TIME,
             N_("Shift start"),
@@ -534,7 +382,7 @@ STATIONS = TableSchema(
             "08:00",
             "08:00",
         ),
-        _opt(
+        optional(
             "shift_end",
             Kind.TIME,
             N_("Shift end"),
@@ -542,7 +390,7 @@ STATIONS = TableSchema(
             "17:00",
             "17:00",
         ),
-        _opt(
+        optional(
             "crew_size",
             Kind.COUNT,
             N_("Crew size"),
@@ -551,7 +399,7 @@ STATIONS = TableSchema(
             "2",
             maximum=MAX_CREW,
         ),
-        _opt(
+        optional(
             "days",
             Kind.COUNT,
             N_("Campaign days"),
@@ -569,11 +417,11 @@ STATIONS = TableSchema(
 STOPS = TableSchema(
     "stops",
     (
-        _req("stop_id", Kind.ID, N_("Stop ID"), N_("A township stop."), "T0001"),
-        _req("county_code", Kind.COUNTY, N_("County code"), N_("The stop's county."), "520102"),
-        _req("lon", Kind.LON, N_("Longitude"), N_("Where the stop is."), "106.7350"),
-        _req("lat", Kind.LAT, N_("Latitude"), N_("Where the stop is."), "26.5500"),
-        _req(
+        required("stop_id", Kind.ID, N_("Stop ID"), N_("A township stop."), "T0001"),
+        required("county_code", Kind.COUNTY, N_("County code"), N_("The stop's county."), "520102"),
+        required("lon", Kind.LON, N_("Longitude"), N_("Where the stop is."), "106.7350"),
+        required("lat", Kind.LAT, N_("Latitude"), N_("Where the stop is."), "26.5500"),
+        required(
             "demand",
             Kind.COUNT,
             N_("Demand"),
@@ -581,14 +429,14 @@ STOPS = TableSchema(
             "120",
             maximum=MAX_DEMAND,
         ),
-        _opt(
+        optional(
             "township_code",
             Kind.TOWNSHIP,
             N_("Township code"),
             N_("The township the stop belongs to (its coverage target)."),
             "520102001",
         ),
-        _opt(
+        optional(
             "minutes_per_client",
             Kind.NUMBER,
             N_("Minutes a client"),
@@ -598,7 +446,7 @@ STOPS = TableSchema(
             maximum=MINUTES_A_DAY,
             minimum=0,
         ),
-        _opt(
+        optional(
             "setup_minutes",
             Kind.NUMBER,
             N_("Set-up minutes"),
@@ -608,9 +456,9 @@ STOPS = TableSchema(
             maximum=MINUTES_A_DAY,
             minimum=0,
         ),
-        _opt("open", Kind.TIME, N_("Opens"), N_("Start of the stop's time window, HH:MM.")),
-        _opt("close", Kind.TIME, N_("Closes"), N_("End of the stop's time window, HH:MM.")),
-        _opt(
+        optional("open", Kind.TIME, N_("Opens"), N_("Start of the stop's time window, HH:MM.")),
+        optional("close", Kind.TIME, N_("Closes"), N_("End of the stop's time window, HH:MM.")),
+        optional(
             "priority",
             Kind.COUNT,
             N_("Priority"),
@@ -628,9 +476,9 @@ STOPS = TableSchema(
 TRAVEL_TIMES = TableSchema(
     "travel_times",
     (
-        _req("from_id", Kind.ID, N_("From"), N_("A station or stop id."), "S520102"),
-        _req("to_id", Kind.ID, N_("To"), N_("A station or stop id."), "T0001"),
-        _opt(
+        required("from_id", Kind.ID, N_("From"), N_("A station or stop id."), "S520102"),
+        required("to_id", Kind.ID, N_("To"), N_("A station or stop id."), "T0001"),
+        optional(
             "minutes",
             Kind.NUMBER,
             N_("Minutes"),

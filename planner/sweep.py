@@ -314,7 +314,7 @@ def _scale_quotas(data: ScenarioData, scales: Mapping[str, float]) -> ScenarioDa
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class VariantOutcome:
     """One planned variant: its ``sweep.csv`` row and where its volunteers are placed."""
 
     row: dict[str, Any]
@@ -324,7 +324,7 @@ class Outcome:
 
 def plan_variant(
     scenario: Scenario, changes: Mapping[str, Value], params: AllocationParams
-) -> Outcome:
+) -> VariantOutcome:
     """Plan one variant to its certified optimum (a task of the sweep: a top-level function)."""
     plan = allocate(apply(scenario, changes), params)
     s = plan.summary
@@ -352,7 +352,7 @@ def plan_variant(
         "solve_seconds": s.total_seconds,
     }
     placements = plan.assignments[["applicant_id", "post_id", "county_code"]].copy()
-    return Outcome(row, placements.reset_index(drop=True))
+    return VariantOutcome(row, placements.reset_index(drop=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,7 +366,7 @@ class Sweep:
     axes : tuple of Vary
     changes : list of dict
         Each variant's changes; the base (no change) first.
-    outcomes : list of Outcome
+    outcomes : list of VariantOutcome
         In the order of ``changes``.
     seconds : float
         Wall time of the sweep.
@@ -375,7 +375,7 @@ class Sweep:
     scenario: Scenario
     axes: tuple[Vary, ...]
     changes: list[dict[str, Value]]
-    outcomes: list[Outcome]
+    outcomes: list[VariantOutcome]
     seconds: float
 
     @property

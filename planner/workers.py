@@ -302,7 +302,7 @@ def parallelism(workers: int, n_tasks: int) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome(Generic[T]):
+class TaskOutcome(Generic[T]):
     """A task's result and what it cost, measured where it ran (:func:`_timed`)."""
 
     result: T
@@ -336,12 +336,12 @@ def _peak_rss() -> int:
     return int(kb) * (1 if os.uname().sysname == "Darwin" else 1024)
 
 
-def _timed(fn: Callable[..., T], *task: Any) -> Outcome[T]:
+def _timed(fn: Callable[..., T], *task: Any) -> TaskOutcome[T]:
     """``fn(*task)`` with its seconds, worker and peak memory: what every task runs as."""
     t0 = time.perf_counter()
     result = fn(*task)
     seconds = time.perf_counter() - t0
-    return Outcome(result, seconds, f"{socket.gethostname()}:{os.getpid()}", _peak_rss())
+    return TaskOutcome(result, seconds, f"{socket.gethostname()}:{os.getpid()}", _peak_rss())
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,7 +409,7 @@ def map_tasks(
     """
     report, rec = _progress.get(), _recording.get()
     total = len(tasks)
-    outcomes: list[Outcome[T]] = []
+    outcomes: list[TaskOutcome[T]] = []
     finished = 0
 
     def done(i: int) -> None:

@@ -429,10 +429,10 @@ def check_plan(scenario: ScenarioData, assignment: Mapping[str, str]) -> CheckRe
     pairs: set[tuple[str, str]] = set()
     pair_seats: dict[tuple[str, str], int] = {}
     if scenario.pairing is not None:
-        pr = scenario.pairing
-        s_codes = pr.service_province.tolist()
-        r_codes = pr.recruit_province.tolist()
-        seats = pr.seats.tolist()
+        problem = scenario.pairing
+        s_codes = problem.service_province.tolist()
+        r_codes = problem.recruit_province.tolist()
+        seats = problem.seats.tolist()
         for i in range(len(s_codes)):
             key = (str(s_codes[i]), str(r_codes[i]))
             pairs.add(key)

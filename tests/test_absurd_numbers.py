@@ -15,7 +15,8 @@ import pytest
 import planner
 from api.core.settings import Settings
 from api.services.storage import plan_dir
-from planner.schema import TABLES, Kind
+from planner.columns import Kind
+from planner.schema import TABLES
 from tests.api_support import Browser, running_service, zip_folder, zip_part
 from tests.scenario_files import write_tiny
 from tests.zoo import _set_cell

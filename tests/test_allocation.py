@@ -19,12 +19,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from planner.allocation.account import build_account
 from planner.allocation.arcs import ArcBuilder
 from planner.allocation.compact import CompactFlow, solve_compact_flow
 from planner.allocation.components import split
 from planner.allocation.direct import DirectSolution, solve_direct
 from planner.allocation.problem import AllocationProblem
-from planner.allocation.report import build_report
 from planner.allocation.share import SharePlan, solve_share
 from planner.allocation.solver import AllocationSolution, solve_allocation
 from planner.scenario import (
@@ -587,11 +587,10 @@ def test_bachelor_share_binds() -> None:
     assert int(juniors.sum()) == 2
     assert sol.objective == pytest.approx(result.objective, abs=1e-6)
     # every unfilled county names the rule that keeps the 8 juniors out, and the province
-    report = build_report(problem, sol)
-    assert report.unfilled and all(
-        "8 unplaced: placing one more non-bachelor" in str(u["cause"])
-        and "110000" in str(u["cause"])
-        for u in report.unfilled
+    account = build_account(problem, sol)
+    assert account.unfilled and all(
+        "8 unplaced: placing one more non-bachelor" in str(u.cause) and "110000" in str(u.cause)
+        for u in account.unfilled
     )
 
     free = dataclasses.replace(
@@ -638,7 +637,7 @@ def test_empty_relay_seat_names_its_cause() -> None:
     rows.quotas[0] = QuotaRow("620102", general=0)
     problem = AllocationProblem.from_scenario(build_scenario(rows))
     sol = solve_allocation(problem, time_limit=30.0)
-    causes = {e["post_id"]: str(e["cause"]) for e in build_report(problem, sol).empty_relay}
+    causes = {e.post_id: str(e.cause) for e in build_account(problem, sol).empty_relay}
     assert causes == {"PM": causes["PM"]}
     assert causes["PM"].startswith("no applicant is eligible")
 
@@ -648,10 +647,10 @@ def test_empty_relay_seat_names_its_cause() -> None:
     full.quotas[1] = QuotaRow("620103", general=1)
     problem = AllocationProblem.from_scenario(build_scenario(full))
     sol = solve_allocation(problem, time_limit=30.0)
-    empty = build_report(problem, sol).empty_relay
-    assert {e["post_id"] for e in empty} == {"PR", "PR2"}  # 3 + 1 relay seats, 1 unit
-    assert sum(int(str(e["empty"])) for e in empty) == 3
-    assert all(str(e["cause"]).startswith("the county's general quota is full") for e in empty)
+    empty = build_account(problem, sol).empty_relay
+    assert {e.post_id for e in empty} == {"PR", "PR2"}  # 3 + 1 relay seats, 1 unit
+    assert sum(e.empty for e in empty) == 3
+    assert all(str(e.cause).startswith("the county's general quota is full") for e in empty)
 
 
 # The built-in scenario -----------------------------------------------------------------------

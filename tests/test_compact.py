@@ -29,23 +29,25 @@ from tests.test_allocation import scenarios
     ],
 )
 def test_compact_flow_equals_full_flow_on_builtins(name: str) -> None:
-    pr = AllocationProblem.from_scenario(read_scenario_data(f"builtin:{name}"))
-    builder = ArcBuilder(pr)
-    compact = solve_compact_flow(pr, builder)
-    full = solve_arc_flow(pr, builder.all_arcs())
+    problem = AllocationProblem.from_scenario(read_scenario_data(f"builtin:{name}"))
+    builder = ArcBuilder(problem)
+    compact = solve_compact_flow(problem, builder)
+    full = solve_arc_flow(problem, builder.all_arcs())
     assert compact.objective == pytest.approx(full.objective, abs=1e-6)
     # the hub flows split into real (applicant, post) arcs of the same total cost
-    assert pr.constant() + compact.arcs.cost.sum() == pytest.approx(compact.objective, abs=1e-6)
+    assert problem.constant() + compact.arcs.cost.sum() == pytest.approx(
+        compact.objective, abs=1e-6
+    )
     assert len(set(compact.arcs.a.tolist())) == len(compact.arcs)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_compact_flow_equals_full_flow_on_random_scenarios(scenario: ScenarioData) -> None:
-    pr = AllocationProblem.from_scenario(scenario)
-    builder = ArcBuilder(pr)
-    assert solve_compact_flow(pr, builder).objective == pytest.approx(
-        solve_arc_flow(pr, builder.all_arcs()).objective, abs=1e-6
+    problem = AllocationProblem.from_scenario(scenario)
+    builder = ArcBuilder(problem)
+    assert solve_compact_flow(problem, builder).objective == pytest.approx(
+        solve_arc_flow(problem, builder.all_arcs()).objective, abs=1e-6
     )
 
 
@@ -57,13 +59,15 @@ def test_compact_flow_counts_placements_outside_the_preferences(scenario: Scenar
     outside = dataclasses.replace(
         scenario, rules=dataclasses.replace(scenario.rules, allow_outside_preferences=True)
     )
-    pr = AllocationProblem.from_scenario(outside)
-    builder = ArcBuilder(pr)
-    compact = solve_compact_flow(pr, builder)
+    problem = AllocationProblem.from_scenario(outside)
+    builder = ArcBuilder(problem)
+    compact = solve_compact_flow(problem, builder)
     assert compact.objective == pytest.approx(
-        solve_arc_flow(pr, builder.all_arcs()).objective, abs=1e-6
+        solve_arc_flow(problem, builder.all_arcs()).objective, abs=1e-6
     )
-    assert pr.constant() + compact.arcs.cost.sum() == pytest.approx(compact.objective, abs=1e-6)
+    assert problem.constant() + compact.arcs.cost.sum() == pytest.approx(
+        compact.objective, abs=1e-6
+    )
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -74,15 +78,15 @@ def test_reach_agrees_with_the_eligible_arcs(scenario: ScenarioData, outside: bo
     scenario = dataclasses.replace(
         scenario, rules=dataclasses.replace(scenario.rules, allow_outside_preferences=outside)
     )
-    pr = AllocationProblem.from_scenario(scenario)
-    builder = ArcBuilder(pr)
+    problem = AllocationProblem.from_scenario(scenario)
+    builder = ArcBuilder(problem)
     arcs = builder.all_arcs()
-    has = np.zeros(pr.n_applicants, dtype=bool)
-    provinces = np.zeros(pr.n_applicants, dtype=np.int64)
+    has = np.zeros(problem.n_applicants, dtype=bool)
+    provinces = np.zeros(problem.n_applicants, dtype=np.int64)
     for a, p in zip(arcs.a.tolist(), arcs.p.tolist(), strict=True):
         has[a] = True
-        provinces[a] |= 1 << int(pr.post_s[p])
-    got_has, got_provinces = builder.reach(np.arange(pr.n_applicants))
+        provinces[a] |= 1 << int(problem.post_s[p])
+    got_has, got_provinces = builder.reach(np.arange(problem.n_applicants))
     assert got_has.tolist() == has.tolist()
     assert got_provinces.tolist() == provinces.tolist()
 

@@ -128,17 +128,17 @@ def test_a_compact_mip_cut_short_keeps_its_promises() -> None:
     # but what it has keeps every rule and its bound is below the optimum it finds in full
     scenario, problem = _western_2006(0.9)
     part = max(split(problem), key=lambda p: p.problem.n_applicants)
-    pr = part.problem
-    builder = ArcBuilder(pr)
-    net = build_compact_network(pr, builder)
-    full = solve_compact_mip(pr, builder, net, time_limit=120.0, gap_tolerance=0.0)
-    short = solve_compact_mip(pr, builder, net, time_limit=0.1, gap_tolerance=0.0)
+    part_problem = part.problem
+    builder = ArcBuilder(part_problem)
+    net = build_compact_network(part_problem, builder)
+    full = solve_compact_mip(part_problem, builder, net, time_limit=120.0, gap_tolerance=0.0)
+    short = solve_compact_mip(part_problem, builder, net, time_limit=0.1, gap_tolerance=0.0)
     assert full.solved and full.arcs is not None
     assert short.status == "time-limit"
     assert short.bound <= full.objective + 1e-6
     if short.arcs is not None:
         whole = np.full(problem.n_applicants, -1, dtype=np.int64)
-        placed = post_of(pr, short.arcs)
+        placed = post_of(part_problem, short.arcs)
         whole[part.applicants[placed >= 0]] = part.posts[placed[placed >= 0]]
         checked(scenario, problem, whole)  # every rule holds
         assert short.objective >= full.objective - 1e-6

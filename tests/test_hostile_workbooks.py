@@ -41,7 +41,7 @@ def _cells(path: Path) -> tuple[int, int, Counter[str]]:
 def hostile_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("hostile")
     scenario = planner.read_scenario(write_hostile(root / "scenario"))
-    scenario.validate().raise_for_errors()
+    scenario.report.raise_for_errors()
     plan = planner.allocate(scenario, planner.AllocationParams(time_limit=30))
     with i18n.speaking("zh-CN"):
         plan.write(root / "plan")

@@ -115,7 +115,7 @@ def test_frames_give_the_scenario_the_files_give(tmp_path: Path, as_text: bool) 
     frames = planner.Scenario.from_frames(
         **_frames(folder, as_text), name="tiny", year=2006, rules={"undergraduate_min_share": 0.85}
     )
-    assert frames.validate().errors == [], frames.validate().errors
+    assert frames.report.errors == [], frames.report.errors
     for name in TABLE_FILES:
         _same_table(getattr(files.data, name), getattr(frames.data, name), name)
     a = planner.allocate(files, planner.AllocationParams(time_limit=30))
@@ -147,11 +147,11 @@ def test_frames_report_what_the_files_report(case: Case, tmp_path: Path) -> None
             if i.file != "scenario.toml"
         }
 
-    assert issues(frames.validate()) == issues(files.validate())
+    assert issues(frames.report) == issues(files.report)
     assert frames.valid == files.valid
     for e in case.expect:
         assert (e.file.removesuffix(".csv"), e.line, e.column, e.rule, e.severity) in issues(
-            frames.validate()
+            frames.report
         )
 
 
@@ -166,9 +166,9 @@ def test_a_scenario_with_errors_is_refused_with_its_report(tmp_path: Path) -> No
     assert info.value.report is sc.report
     assert "posts, line 2, column seats" in str(info.value)
     with pytest.raises(planner.ScenarioError):
-        sc.validate().raise_for_errors()
+        sc.report.raise_for_errors()
     not_a_layer = planner.Scenario.from_frames(**_frames(folder, True), counties=frames["posts"])
-    assert [i.rule for i in not_a_layer.validate().errors] == ["layer-format"]
+    assert [i.rule for i in not_a_layer.report.errors] == ["layer-format"]
 
 
 def _run(code: str) -> str:

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 import planner
+from maps.payload import build_payload
 from maps.plan import PlanFiles, read_plan
-from maps.render import build_payload, render_map
+from maps.render import render_map
 from tests.results_support import STOP_POINTS, guiyang
 
 

@@ -103,7 +103,7 @@ def _scenario(
         targets=targets,
         rules=rules,
     )
-    sc.validate().raise_for_errors()
+    sc.report.raise_for_errors()
     return sc
 
 

@@ -161,7 +161,7 @@ def on_roads(tmp_path_factory: pytest.TempPathFactory) -> tuple[planner.Scenario
     base = tmp_path_factory.mktemp("sc")
     plain = _scenario(base / "plain", None)
     sc = planner.read_scenario(plain)
-    sc.validate().raise_for_errors()
+    sc.report.raise_for_errors()
     build_synthetic_roads(sc.data, base / "sc" / "roads", seed=1)
     folder = _scenario(base / "sc", "roads")
     return planner.read_scenario(folder), base

@@ -484,7 +484,7 @@ def test_results_of_another_problem_are_refused(
     other = line_problem([10.0], [10])
     with pytest.raises(ValueError, match=r"served: shape \(5,\), expected \(1,\)"):
         check_routes(other, r)
-    with pytest.raises(ValueError, match=r"Visits\.stop"):
+    with pytest.raises(ValueError, match=r"VisitTable\.stop"):
         check_routes(p, edit(r, visits__stop=r.visits.stop[:-1]))
 
 

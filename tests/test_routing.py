@@ -13,8 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from planner.routing.bound import prove_targets_unreachable, target_workload
+from planner.routing.county import CountyPart, finish
 from planner.routing.problem import RoutingProblem
-from planner.routing.solver import SolveOptions, _finish, _solve_county, _Sub, solve_routing
+from planner.routing.solver import SolveOptions, _solve_county, solve_routing
 from tests.route_checker import check_routes
 
 FAST = SolveOptions(time_limit=5.0, workers=1)
@@ -102,10 +103,10 @@ def test_the_plan_with_more_townships_at_target_wins() -> None:
     # T0's whole target (10 clients inside targets, 1 township met); candidate Y serves T1 and
     # T2's targets, and its top-up adds 2 clients of T0 (10 inside targets, 2 met). Y wins.
     p = line_problem([10.0, 20.0, 30.0], [12, 5, 5], capacity=10)
-    sub = _Sub("100000", np.arange(1), np.arange(3))
+    sub = CountyPart("100000", np.arange(1), np.arange(3))
     stats = dict(county="100000", stations=1, stops=3, vehicle_days=1, nodes=0)
     plans = [("X", [(0, [[0, 10]])]), ("Y", [(0, [[1, 4], [2, 4]])])]
-    part = _finish(p, sub, plans, np.arange(3), {}, stats, 0.0)
+    part = finish(p, sub, plans, np.arange(3), {}, stats, 0.0)
     served = np.bincount([v[2] for v in part.visits], [v[6] for v in part.visits], minlength=3)
     assert served.tolist() == [2, 4, 4]
     assert part.stats.status.startswith("Y") and part.stats.townships_met == 2

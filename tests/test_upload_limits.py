@@ -138,4 +138,4 @@ def test_uploads_past_a_limit_answer_413_naming_file_and_limit(svc: Any, tmp_pat
 
 
 def test_a_valid_scenario_still_reads(tmp_path: Path) -> None:
-    planner.read_scenario(write_tiny(tmp_path / "tiny")).validate().raise_for_errors()
+    planner.read_scenario(write_tiny(tmp_path / "tiny")).report.raise_for_errors()

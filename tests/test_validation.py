@@ -154,7 +154,7 @@ def test_a_county_name_where_its_code_belongs_says_the_code(tiny_dir: Path) -> N
 def test_reasons_name_the_provinces_they_mention() -> None:
     """A reason names a province by its name and code (江苏省（320000）); the code stays
     where the machines read it (the reason's code and fields)."""
-    from planner.allocation.report import Reason
+    from planner.allocation.account import Reason
 
     why = Reason("bachelor-share", "320000")
     assert "来自 江苏省（320000） 的" in why.text.render("zh-CN")

@@ -93,19 +93,19 @@ def test_warm_start_reaches_the_optimum_from_scratch(
         dtype=np.int64,
     )
     again = replan_scenario(scenario, problem, fresh, leave)
-    pr = AllocationProblem.from_scenario(again)
-    assert int(pr.post_prev_gone.sum()) == len(leave)
-    fn, direct = network_of(pr)
-    reached = warm.warm_solve(pr, fn, direct)
+    replanned = AllocationProblem.from_scenario(again)
+    assert int(replanned.post_prev_gone.sum()) == len(leave)
+    fn, direct = network_of(replanned)
+    reached = warm.warm_solve(replanned, fn, direct)
     scratch = solve_from_scratch(fn)
     if reached is not None:
         assert_feasible(fn, reached)
         assert int(reached @ fn.solver_costs) == int(scratch @ fn.solver_costs)
-    sol = solve_allocation(pr, time_limit=30.0)
-    result = checked(again, pr, sol.post_of)
+    sol = solve_allocation(replanned, time_limit=30.0)
+    result = checked(again, replanned, sol.post_of)
     assert sol.objective == pytest.approx(result.objective, abs=1e-6)
     assert sol.optimal
-    reference = solve_direct(pr, time_limit=30.0)
+    reference = solve_direct(replanned, time_limit=30.0)
     assert reference.optimal
     assert sol.objective == pytest.approx(reference.objective, abs=1e-6)
 
@@ -149,11 +149,11 @@ def test_a_previous_plan_that_is_not_optimal_starts_nothing() -> None:
             break
     assert moved is not None
     again = replan_scenario(scenario, problem, moved, np.zeros(0, dtype=np.int64))
-    pr = AllocationProblem.from_scenario(again)
-    fn, direct = network_of(pr)
-    assert warm.warm_solve(pr, fn, direct) is None
-    sol = solve_allocation(pr)
-    checked(again, pr, sol.post_of)
+    replanned = AllocationProblem.from_scenario(again)
+    fn, direct = network_of(replanned)
+    assert warm.warm_solve(replanned, fn, direct) is None
+    sol = solve_allocation(replanned)
+    checked(again, replanned, sol.post_of)
     assert sol.optimal and not any("previous plan" in note for note in sol.notes)
 
 
@@ -167,23 +167,23 @@ def prefecture_replan() -> tuple[ScenarioData, AllocationProblem, AllocationSolu
     placed = np.flatnonzero(fresh.post_of >= 0)
     leave = np.random.default_rng(3).choice(placed, size=len(placed) // 50, replace=False)
     again = replan_scenario(scenario, problem, fresh, np.sort(leave))
-    pr = AllocationProblem.from_scenario(again)
-    sol = solve_allocation(pr, workers=1)
+    replanned = AllocationProblem.from_scenario(again)
+    sol = solve_allocation(replanned, workers=1)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(warm, "warm_solve", lambda *args: None)
-        scratch = solve_allocation(pr, workers=1)
+        scratch = solve_allocation(replanned, workers=1)
     assert scratch.optimal
-    return again, pr, sol, scratch.objective
+    return again, replanned, sol, scratch.objective
 
 
 def test_replan_after_dropouts_is_reached_from_the_previous_plan(
     prefecture_replan: tuple[ScenarioData, AllocationProblem, AllocationSolution, float],
 ) -> None:
-    again, pr, sol, scratch = prefecture_replan
+    again, replanned, sol, scratch = prefecture_replan
     assert any("reached from the previous plan" in note for note in sol.notes), sol.notes
-    result = checked(again, pr, sol.post_of)
+    result = checked(again, replanned, sol.post_of)
     assert sol.optimal and sol.bound == pytest.approx(sol.objective)
     assert sol.objective == pytest.approx(result.objective, abs=1e-6)
     assert sol.objective == pytest.approx(scratch, abs=1e-6)
-    kept = (pr.app_prev_post >= 0) & (sol.post_of == pr.app_prev_post)
-    assert kept.sum() == (pr.app_prev_post >= 0).sum()  # nobody is moved for the dropouts
+    kept = (replanned.app_prev_post >= 0) & (sol.post_of == replanned.app_prev_post)
+    assert kept.sum() == (replanned.app_prev_post >= 0).sum()  # nobody is moved for the dropouts

@@ -21,7 +21,7 @@ import pandas as pd
 
 from api.services import results
 from geodata.shown import place_names
-from planner.allocation.report import UNPLACED
+from planner.allocation.account import UNPLACED
 from planner.i18n import N_, render
 from planner.labels import CATEGORY
 

@@ -104,11 +104,12 @@ class ArcBuilder:
     def __init__(self, problem: AllocationProblem, posts: np.ndarray | None = None) -> None:
         """``posts`` (a boolean per post), if given, limits the arcs to those posts."""
         self.problem = problem
-        pr = problem
-        usable = np.flatnonzero(pr.post_usable if posts is None else pr.post_usable & posts)
-        self._post_province = provinces_of(pr.post_county)
+        usable = np.flatnonzero(
+            problem.post_usable if posts is None else problem.post_usable & posts
+        )
+        self._post_province = provinces_of(problem.post_county)
         # posts grouped by area: every county and every province code maps to a slice
-        county = pr.post_county[usable].astype(str)
+        county = problem.post_county[usable].astype(str)
         province = provinces_of(county)
         self._area: dict[str, tuple[int, int]] = {}
         chunks: list[np.ndarray] = []
@@ -123,7 +124,8 @@ class ArcBuilder:
         self._area_posts = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
         # service provinces paired with each recruiting province, for outside placements
         self._paired_areas: list[list[str]] = [
-            [str(pr.service_code[s]) for s in np.flatnonzero(row >= 0)] for row in pr.pair_index
+            [str(problem.service_code[s]) for s in np.flatnonzero(row >= 0)]
+            for row in problem.pair_index
         ]
         self._area_ok: dict[str, np.ndarray] = {}
         self._area_s: dict[str, int] = {}
@@ -145,19 +147,19 @@ class ArcBuilder:
 
     def arcs(self, apps: np.ndarray) -> Arcs:
         """All eligible arcs of the applicants ``apps`` with their exact costs."""
-        pr = self.problem
+        problem = self.problem
         apps = np.asarray(apps, dtype=np.int64)
         parts_a: list[np.ndarray] = []
         parts_p: list[np.ndarray] = []
-        for j in range(pr.app_prefs.shape[1]):
-            codes = pr.app_prefs[apps, j]
+        for j in range(problem.app_prefs.shape[1]):
+            codes = problem.app_prefs[apps, j]
             named = codes != ""
             a, p = self._expand(apps[named], codes[named])
             parts_a.append(a)
             parts_p.append(p)
-        if pr.rules.allow_outside_preferences:
+        if problem.rules.allow_outside_preferences:
             for a0 in apps:
-                r = pr.app_r[a0]
+                r = problem.app_r[a0]
                 if r < 0:
                     continue
                 for code in self._paired_areas[r]:
@@ -170,27 +172,27 @@ class ArcBuilder:
         """For each applicant of ``apps``: whether some post is eligible for him, and the bit
         set (bit s) of the service provinces with such a post. Eligibility within an area
         depends only on the major and the degree, so no arc is built."""
-        pr = self.problem
+        problem = self.problem
         apps = np.asarray(apps, dtype=np.int64)
         if not self._area_ok:  # which (major, degree) each area has an eligible post for
-            majors = int(np.log2(max(int(pr.app_major_bit.max(initial=1)), 1))) + 1
-            degrees = int(max(pr.app_degree.max(initial=0), 0)) + 1
+            majors = int(np.log2(max(int(problem.app_major_bit.max(initial=1)), 1))) + 1
+            degrees = int(max(problem.app_degree.max(initial=0), 0)) + 1
             bits = np.left_shift(1, np.arange(majors))
             for code, (st, n) in self._area.items():
                 ps = self._area_posts[st : st + n]
-                req = pr.post_req_mask[ps]
+                req = problem.post_req_mask[ps]
                 major_ok = (req[None, :] == 0) | ((req[None, :] & bits[:, None]) != 0)
-                degree_ok = pr.post_min_degree[ps][None, :] <= np.arange(degrees)[:, None]
+                degree_ok = problem.post_min_degree[ps][None, :] <= np.arange(degrees)[:, None]
                 self._area_ok[code] = (major_ok[:, None, :] & degree_ok[None, :, :]).any(axis=2)
-                self._area_s[code] = int(pr.post_s[ps[0]])
+                self._area_s[code] = int(problem.post_s[ps[0]])
         has = np.zeros(len(apps), dtype=bool)
         provinces = np.zeros(len(apps), dtype=np.int64)
-        r = pr.app_r[apps]
-        major = np.log2(pr.app_major_bit[apps]).astype(np.int64)
-        degree = np.maximum(pr.app_degree[apps], 0)
-        ok_app = pr.app_health[apps] & (r >= 0)
-        areas = [pr.app_prefs[apps, j] for j in range(pr.app_prefs.shape[1])]
-        if pr.rules.allow_outside_preferences:
+        r = problem.app_r[apps]
+        major = np.log2(problem.app_major_bit[apps]).astype(np.int64)
+        degree = np.maximum(problem.app_degree[apps], 0)
+        ok_app = problem.app_health[apps] & (r >= 0)
+        areas = [problem.app_prefs[apps, j] for j in range(problem.app_prefs.shape[1])]
+        if problem.rules.allow_outside_preferences:
             most = max((len(x) for x in self._paired_areas), default=0)
             for k in range(most):
                 areas.append(
@@ -210,7 +212,7 @@ class ArcBuilder:
                 i = np.flatnonzero(codes == code)
                 s = self._area_s[code]
                 ok = self._area_ok[code][major[i], degree[i]] & ok_app[i]
-                ok &= pr.pair_index[np.maximum(r[i], 0), s] >= 0
+                ok &= problem.pair_index[np.maximum(r[i], 0), s] >= 0
                 has[i[ok]] = True
                 provinces[i[ok]] |= 1 << s
         return has, provinces
@@ -219,13 +221,15 @@ class ArcBuilder:
         """The preferences, each post's county and each post's province as integer codes
         (one numbering; a preference naming no post's area gets -1)."""
         if self._code_cache is None:
-            pr = self.problem
-            areas = np.unique(np.concatenate([pr.post_county.astype(str), self._post_province]))
-            flat = pr.app_prefs.reshape(-1).astype(str)
+            problem = self.problem
+            areas = np.unique(
+                np.concatenate([problem.post_county.astype(str), self._post_province])
+            )
+            flat = problem.app_prefs.reshape(-1).astype(str)
             at = np.clip(np.searchsorted(areas, flat), 0, max(len(areas) - 1, 0))
             known = (areas[at] == flat) if len(areas) else np.zeros(len(flat), dtype=bool)
-            prefs = np.where(known, at, -1).reshape(pr.app_prefs.shape)
-            county_id = np.searchsorted(areas, pr.post_county.astype(str))
+            prefs = np.where(known, at, -1).reshape(problem.app_prefs.shape)
+            county_id = np.searchsorted(areas, problem.post_county.astype(str))
             province_id = np.searchsorted(areas, self._post_province)
             self._code_cache = (prefs, county_id, province_id)
         return self._code_cache
@@ -235,8 +239,8 @@ class ArcBuilder:
 
         The rank of a post is the first preference naming its county or its province.
         """
-        pr = self.problem
-        key = a * pr.n_posts + p
+        problem = self.problem
+        key = a * problem.n_posts + p
         key, first = np.unique(key, return_index=True)
         a, p = a[first], p[first]
         prefs, county_id, province_id = self._codes()
@@ -244,33 +248,38 @@ class ArcBuilder:
         match = (prefs == county_id[p][:, None]) | (prefs == province_id[p][:, None])
         named = match.any(axis=1)
         rank = np.where(named, np.argmax(match, axis=1) + 1, OUTSIDE_RANK)
-        r = pr.app_r[a]
-        ok = pr.post_usable[p] & pr.app_health[a] & (r >= 0)
-        if not pr.rules.allow_outside_preferences:
+        r = problem.app_r[a]
+        ok = problem.post_usable[p] & problem.app_health[a] & (r >= 0)
+        if not problem.rules.allow_outside_preferences:
             ok &= named
-        ok &= pr.pair_index[np.maximum(r, 0), np.maximum(pr.post_s[p], 0)] >= 0
-        req = pr.post_req_mask[p]
-        ok &= (req == 0) | ((req & pr.app_major_bit[a]) != 0)
-        ok &= pr.app_degree[a] >= pr.post_min_degree[p]
-        if len(pr.pin_forbid):  # the office's forbidden pairs (pins)
-            ok &= ~np.isin(a * pr.n_posts + p, pr.pin_forbid)
+        ok &= problem.pair_index[np.maximum(r, 0), np.maximum(problem.post_s[p], 0)] >= 0
+        req = problem.post_req_mask[p]
+        ok &= (req == 0) | ((req & problem.app_major_bit[a]) != 0)
+        ok &= problem.app_degree[a] >= problem.post_min_degree[p]
+        if len(problem.pin_forbid):  # the office's forbidden pairs (pins)
+            ok &= ~np.isin(a * problem.n_posts + p, problem.pin_forbid)
         return self._priced(a[ok], p[ok], rank[ok])
 
     def _priced(self, a: np.ndarray, p: np.ndarray, rank: np.ndarray) -> Arcs:
-        pr = self.problem
-        w = pr.weights
-        mismatch = (pr.post_fit_mask[p] & pr.app_major_bit[a]) == 0
-        km = haversine_km(pr.app_home_lon[a], pr.app_home_lat[a], pr.post_lon[p], pr.post_lat[p])
-        subsidy = transport_subsidy(pr, km)
+        problem = self.problem
+        w = problem.weights
+        mismatch = (problem.post_fit_mask[p] & problem.app_major_bit[a]) == 0
+        km = haversine_km(
+            problem.app_home_lon[a],
+            problem.app_home_lat[a],
+            problem.post_lon[p],
+            problem.post_lat[p],
+        )
+        subsidy = transport_subsidy(problem, km)
         cost = (
             -w.quota_unfilled
-            - w.relay_empty * pr.post_relay[p].astype(np.int64)
+            - w.relay_empty * problem.post_relay[p].astype(np.int64)
             + np.where(rank == OUTSIDE_RANK, w.outside_preference, w.preference_rank * (rank - 1))
             + w.major_mismatch * mismatch
-            - w.replan_move * (pr.app_prev_post[a] == p)
+            - w.replan_move * (problem.app_prev_post[a] == p)
         ).astype(float) + w.transport_subsidy_per_100cny * subsidy / 100.0
-        if pr.app_pin_post is not None:
-            cost -= pr.pin_bonus * (pr.app_pin_post[a] == p)
+        if problem.app_pin_post is not None:
+            cost -= problem.pin_bonus * (problem.app_pin_post[a] == p)
         return Arcs(a, p, rank, mismatch, km, subsidy, cost)
 
     def all_arcs(self, chunk: int = 4096) -> Arcs:

@@ -337,15 +337,16 @@ class _Plan:
 
     def pairing(self) -> list[Violation]:
         out: list[Violation] = []
-        pr = self.sc.pairing
+        problem = self.sc.pairing
         keys = np.char.add(np.char.add(self.service, "<"), self.recruit)
-        if pr is None:
+        if problem is None:
             pair_keys, seats = np.zeros(0, dtype=str), np.zeros(0, dtype=np.int64)
         else:
             raw = np.char.add(
-                np.char.add(pr.service_province.astype(str), "<"), pr.recruit_province.astype(str)
+                np.char.add(problem.service_province.astype(str), "<"),
+                problem.recruit_province.astype(str),
             )
-            bound = np.where(pr.seats >= 0, pr.seats, np.iinfo(np.int64).max)
+            bound = np.where(problem.seats >= 0, problem.seats, np.iinfo(np.int64).max)
             pair_keys, seats = _tightest(raw, bound)
         at = _positions(pair_keys, keys)
         for k in np.flatnonzero(at < 0).tolist():

@@ -94,7 +94,7 @@ class CompactFlow:
     """Reached from the previous plan (a re-plan), not from scratch."""
 
 
-def solve_compact_flow(pr: AllocationProblem, builder: ArcBuilder) -> CompactFlow:
+def solve_compact_flow(problem: AllocationProblem, builder: ArcBuilder) -> CompactFlow:
     """Solve the relaxation (A3 seats and A4 left out) on the compact network.
 
     Among its optimal flows it takes one that leans to bachelors as A4 counts them (a
@@ -102,29 +102,31 @@ def solve_compact_flow(pr: AllocationProblem, builder: ArcBuilder) -> CompactFlo
     relaxed optimum keeps A4 whenever one of the optimal flows does; this for the recruiting
     provinces whose applicants, all placed, would break A4.
     """
-    net = build_compact_network(pr, builder)
-    result = solve_flow(pr, net.direct, net.hubs, tiebreak=risky_tiebreak(pr))
+    net = build_compact_network(problem, builder)
+    result = solve_flow(problem, net.direct, net.hubs, tiebreak=risky_tiebreak(problem))
     arcs = split_hubs(builder, net, result.hub_in, result.hub_out, result.direct, result.hub_mid)
     return CompactFlow(result.objective, arcs, net, result.from_previous)
 
 
-def risky_tiebreak(pr: AllocationProblem) -> np.ndarray | None:
+def risky_tiebreak(problem: AllocationProblem) -> np.ndarray | None:
     """The tie-break of :func:`solve_compact_flow`: each applicant's A4 weight where his
     recruiting province, all placed, would break A4 (only there can A4 bind; the tie-break
     costs time, the solver's costs grow, so the others go without); None when there is no
     such province."""
-    weight = share_weight(pr)
-    has_r = pr.app_r >= 0
-    pool = np.bincount(pr.app_r[has_r], weights=weight[has_r], minlength=len(pr.recruit_code))
+    weight = share_weight(problem)
+    has_r = problem.app_r >= 0
+    pool = np.bincount(
+        problem.app_r[has_r], weights=weight[has_r], minlength=len(problem.recruit_code)
+    )
     risky = pool > 0
-    return np.where(has_r & risky[np.maximum(pr.app_r, 0)], weight, 0) if risky.any() else None
+    return np.where(has_r & risky[np.maximum(problem.app_r, 0)], weight, 0) if risky.any() else None
 
 
-def share_weight(pr: AllocationProblem) -> np.ndarray:
+def share_weight(problem: AllocationProblem) -> np.ndarray:
     """Each applicant's coefficient in the A4 row ``n x placed - d x bachelors <= 0`` of his
     recruiting province (share ``n / d``): ``n`` for a non-bachelor, ``n - d`` for a bachelor."""
-    share = lp.share_fraction(pr.rules.undergraduate_min_share)
-    return np.where(pr.app_bachelor, share.numerator - share.denominator, share.numerator)
+    share = lp.share_fraction(problem.rules.undergraduate_min_share)
+    return np.where(problem.app_bachelor, share.numerator - share.denominator, share.numerator)
 
 
 def split_hubs(
@@ -158,39 +160,39 @@ def split_hubs(
     return builder.arcs_for_pairs(pairs_a, pairs_p)
 
 
-def build_compact_network(pr: AllocationProblem, builder: ArcBuilder) -> CompactNetwork:
-    """The network of the module docstring for every eligible pair of ``pr``."""
-    direct = _keep_arcs(pr, builder)
-    counties = usable_counties(pr)
-    named = named_areas(pr, counties)
+def build_compact_network(problem: AllocationProblem, builder: ArcBuilder) -> CompactNetwork:
+    """The network of the module docstring for every eligible pair of ``problem``."""
+    direct = _keep_arcs(problem, builder)
+    counties = usable_counties(problem)
+    named = named_areas(problem, counties)
     if len(named.a) == 0:
         return CompactNetwork(_no_hubs(), direct)
     homes, home_of = np.unique(
-        np.stack([pr.app_home_lon, pr.app_home_lat], axis=1), axis=0, return_inverse=True
+        np.stack([problem.app_home_lon, problem.app_home_lat], axis=1), axis=0, return_inverse=True
     )
     home_of = home_of.reshape(-1)
     provinces = home_provinces(named, home_of)
-    seg = tier_segments(pr, counties, named, homes, home_of, provinces)
-    county_in = _county_hub_arcs(pr, named, seg, home_of)
-    prefs = _preference_hub_arcs(pr, named, seg, home_of, provinces)
-    return CompactNetwork(_hubs(pr, seg, county_in, prefs), direct)
+    seg = tier_segments(problem, counties, named, homes, home_of, provinces)
+    county_in = _county_hub_arcs(problem, named, seg, home_of)
+    prefs = _preference_hub_arcs(problem, named, seg, home_of, provinces)
+    return CompactNetwork(_hubs(problem, seg, county_in, prefs), direct)
 
 
-def _keep_arcs(pr: AllocationProblem, builder: ArcBuilder) -> Arcs:
+def _keep_arcs(problem: AllocationProblem, builder: ArcBuilder) -> Arcs:
     """The direct arcs: each previous volunteer's previous post (term 6), each assign pin's
     post, and every eligible post of an applicant with a forbidden pair (pins; he has no hub
     arcs)."""
     a_parts, p_parts = [], []
-    for post in (pr.app_prev_post, pr.pinned_post):
+    for post in (problem.app_prev_post, problem.pinned_post):
         keep = post >= 0
         a_parts.append(np.flatnonzero(keep).astype(np.int64))
         p_parts.append(post[keep].astype(np.int64))
-    if len(pr.pin_forbid):
-        pinned = builder.arcs(pr.pin_restricted)
+    if len(problem.pin_forbid):
+        pinned = builder.arcs(problem.pin_restricted)
         a_parts.append(pinned.a)
         p_parts.append(pinned.p)
-    keys = np.unique(np.concatenate(a_parts) * max(pr.n_posts, 1) + np.concatenate(p_parts))
-    return builder.arcs_for_pairs(keys // max(pr.n_posts, 1), keys % max(pr.n_posts, 1))
+    keys = np.unique(np.concatenate(a_parts) * max(problem.n_posts, 1) + np.concatenate(p_parts))
+    return builder.arcs_for_pairs(keys // max(problem.n_posts, 1), keys % max(problem.n_posts, 1))
 
 
 def _no_hubs() -> Hubs:
@@ -199,9 +201,9 @@ def _no_hubs() -> Hubs:
     return Hubs(0, 0, none, none, np.zeros(0), none, none, np.zeros(0), none, none, np.zeros(0))
 
 
-def _major(pr: AllocationProblem) -> np.ndarray:
+def _major(problem: AllocationProblem) -> np.ndarray:
     """Each applicant's major class as its index in :data:`planner.scenario.MAJOR_CLASSES`."""
-    return np.log2(pr.app_major_bit).astype(np.int64)
+    return np.log2(problem.app_major_bit).astype(np.int64)
 
 
 def _rank_cost(w: Weights, rank: np.ndarray) -> np.ndarray:
@@ -211,9 +213,9 @@ def _rank_cost(w: Weights, rank: np.ndarray) -> np.ndarray:
     ).astype(float)
 
 
-def _tier_cost(pr: AllocationProblem, seg: TierSegments, at: np.ndarray, j: int) -> np.ndarray:
+def _tier_cost(problem: AllocationProblem, seg: TierSegments, at: np.ndarray, j: int) -> np.ndarray:
     """The subsidy part of an arc's cost (term 5) to tier class ``j`` of the segments ``at``."""
-    return pr.weights.transport_subsidy_per_100cny * seg.cny[seg.low[at] + j] / 100.0
+    return problem.weights.transport_subsidy_per_100cny * seg.cny[seg.low[at] + j] / 100.0
 
 
 class _HubArcs(NamedTuple):
@@ -225,11 +227,11 @@ class _HubArcs(NamedTuple):
 
 
 def _county_hub_arcs(
-    pr: AllocationProblem, named: NamedAreas, seg: TierSegments, home_of: np.ndarray
+    problem: AllocationProblem, named: NamedAreas, seg: TierSegments, home_of: np.ndarray
 ) -> _HubArcs:
     """applicant -> county hub (pattern, tier class, major, degree) for a named county: one
     arc per tier class its posts fall in from the applicant's home."""
-    major = _major(pr)
+    major = _major(problem)
     cty = named.by_county
     ca, c_rank = named.a[cty], named.rank[cty]
     c_seg = seg.find(home_of[ca], named.m_flat[named.m_start[named.area[cty]]])
@@ -238,8 +240,8 @@ def _county_hub_arcs(
         has = np.flatnonzero(seg.classes[c_seg] & (1 << j))
         at, ah = c_seg[has], ca[has]
         arcs.tail.append(ah)
-        arcs.key.append(seg.hub_key(at, j, major[ah], pr.app_degree[ah]))
-        arcs.cost.append(_rank_cost(pr.weights, c_rank[has]) + _tier_cost(pr, seg, at, j))
+        arcs.key.append(seg.hub_key(at, j, major[ah], problem.app_degree[ah]))
+        arcs.cost.append(_rank_cost(problem.weights, c_rank[has]) + _tier_cost(problem, seg, at, j))
     return arcs
 
 
@@ -254,7 +256,7 @@ class _PreferenceArcs(NamedTuple):
 
 
 def _preference_hub_arcs(
-    pr: AllocationProblem,
+    problem: AllocationProblem,
     named: NamedAreas,
     seg: TierSegments,
     home_of: np.ndarray,
@@ -262,7 +264,7 @@ def _preference_hub_arcs(
 ) -> _PreferenceArcs:
     """A named province: applicant -> preference hub (the province's tiers from the home,
     major, degree) -> county hubs of its counties."""
-    major = _major(pr)
+    major = _major(problem)
     hp_seg = seg.find(provinces.homes, provinces.counties)
     hp_pi, n_pi = _province_tier_patterns(seg, provinces, hp_seg)
     prov = named.by_province
@@ -270,7 +272,7 @@ def _preference_hub_arcs(
     p_pi = hp_pi[
         np.searchsorted(provinces.keys, provinces.packing.pack(home_of[pa], named.area[prov]))
     ]
-    pref_key = PREFERENCE_HUB.pack(p_pi, major[pa], pr.app_degree[pa])
+    pref_key = PREFERENCE_HUB.pack(p_pi, major[pa], problem.app_degree[pa])
     pref_hubs, pref_of = np.unique(pref_key, return_inverse=True)
     pref_pi, pref_m, pref_d = PREFERENCE_HUB.unpack(pref_hubs)
     pi_rep = np.zeros(n_pi, dtype=np.int64)
@@ -285,8 +287,8 @@ def _preference_hub_arcs(
         k, at = ph_k[has], ph_seg[has]
         mid.tail.append(k)
         mid.key.append(seg.hub_key(at, j, pref_m[k], pref_d[k]))
-        mid.cost.append(_tier_cost(pr, seg, at, j))
-    cost = _rank_cost(pr.weights, named.rank[prov])
+        mid.cost.append(_tier_cost(problem, seg, at, j))
+    cost = _rank_cost(problem.weights, named.rank[prov])
     return _PreferenceArcs(pa, pref_of.reshape(-1), cost, len(pref_hubs), mid)
 
 
@@ -313,7 +315,7 @@ def _province_tier_patterns(
 
 
 def _hubs(
-    pr: AllocationProblem, seg: TierSegments, county_in: _HubArcs, prefs: _PreferenceArcs
+    problem: AllocationProblem, seg: TierSegments, county_in: _HubArcs, prefs: _PreferenceArcs
 ) -> Hubs:
     """The hub layer: the county hubs numbered, the arcs into them and from them to posts."""
     hubs, hub_of = np.unique(
@@ -322,7 +324,7 @@ def _hubs(
     hub_of = hub_of.reshape(-1)
     n_in = sum(len(k) for k in county_in.key)
     n_ch = len(hubs)
-    hub_h, hub_p, hub_cost = _hub_post_arcs(pr, seg, hubs)
+    hub_h, hub_p, hub_cost = _hub_post_arcs(problem, seg, hubs)
     return Hubs(
         n_ch,
         prefs.n_hubs,
@@ -339,24 +341,26 @@ def _hubs(
 
 
 def _hub_post_arcs(
-    pr: AllocationProblem, seg: TierSegments, hubs: np.ndarray
+    problem: AllocationProblem, seg: TierSegments, hubs: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """county hub -> post arcs: the posts of the hub's tier class, eligible for its major and
     degree (A5), at the post part of the cost (terms 1, 2 and 4)."""
-    w = pr.weights
+    w = problem.weights
     hub_g, hub_j, hub_m, hub_d = seg.hub_packing.unpack(hubs)
     g_seg = seg.pattern_rep[hub_g]
     n_per_hub = seg.length[g_seg]
     hub_h = np.repeat(np.arange(len(hubs)), n_per_hub)
     at = segments(seg.bounds[g_seg], n_per_hub)
     hub_p = seg.posts[at]
-    req = pr.post_req_mask[hub_p]
+    req = problem.post_req_mask[hub_p]
     elig = (
         (seg.rel[at] == hub_j[hub_h])
         & ((req == 0) | ((req & (1 << hub_m[hub_h])) != 0))
-        & (hub_d[hub_h] >= pr.post_min_degree[hub_p])
+        & (hub_d[hub_h] >= problem.post_min_degree[hub_p])
     )
     hub_h, hub_p = hub_h[elig], hub_p[elig]
-    misfit = (pr.post_fit_mask[hub_p] & (1 << hub_m[hub_h])) == 0
-    hub_cost = -w.quota_unfilled - w.relay_empty * pr.post_relay[hub_p] + w.major_mismatch * misfit
+    misfit = (problem.post_fit_mask[hub_p] & (1 << hub_m[hub_h])) == 0
+    hub_cost = (
+        -w.quota_unfilled - w.relay_empty * problem.post_relay[hub_p] + w.major_mismatch * misfit
+    )
     return hub_h, hub_p, hub_cost

@@ -79,7 +79,7 @@ class _Model:
 
 
 def solve_compact_mip(
-    pr: AllocationProblem,
+    problem: AllocationProblem,
     builder: ArcBuilder,
     net: CompactNetwork,
     time_limit: float,
@@ -95,12 +95,12 @@ def solve_compact_mip(
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     t0 = time.perf_counter()
-    model = _model(pr, net)
+    model = _model(problem, net)
     fn = model.network
     n = len(fn.tails)
     # one more column, fixed to 1, carries the empty plan's value: HiGHS then measures its
     # relative gap on the plan's value, as relative_gap does
-    cost = np.concatenate([fn.costs / fn.unit, [pr.constant()]])
+    cost = np.concatenate([fn.costs / fn.unit, [problem.constant()]])
     matrix = sp.hstack([model.matrix, sp.csr_matrix((model.matrix.shape[0], 1))]).tocsr()
     upper = np.concatenate([fn.caps.astype(float), [1.0]])
     result = milp(
@@ -117,9 +117,9 @@ def solve_compact_mip(
     arcs = None
     objective = np.inf
     if result.x is not None:
-        arcs = _plan(pr, builder, net, model, result.x[:n])
+        arcs = _plan(problem, builder, net, model, result.x[:n])
         if arcs is not None:
-            objective = pr.constant() + float(arcs.cost.sum())
+            objective = problem.constant() + float(arcs.cost.sum())
     log.info(
         "compact MIP: %d arcs, %d side rows, %s in %.1f s: %.2f, bound %.2f",
         n,
@@ -132,22 +132,22 @@ def solve_compact_mip(
     return CompactMip(arcs, objective, bound, status, seconds, n, model.side_rows)
 
 
-def _model(pr: AllocationProblem, net: CompactNetwork) -> _Model:
+def _model(problem: AllocationProblem, net: CompactNetwork) -> _Model:
     """The network with group nodes for A4, its conservation rows, and the side rows."""
-    frac = lp.share_fraction(pr.rules.undergraduate_min_share)
+    frac = lp.share_fraction(problem.rules.undergraduate_min_share)
     # A4 can bind wherever a non-bachelor may be placed
-    non = (pr.app_r >= 0) & ~pr.app_bachelor
-    rows_r = np.unique(pr.app_r[non]) if frac > 0 else np.zeros(0, dtype=np.int64)
-    slot = np.full(len(pr.recruit_code), -1, dtype=np.int64)
+    non = (problem.app_r >= 0) & ~problem.app_bachelor
+    rows_r = np.unique(problem.app_r[non]) if frac > 0 else np.zeros(0, dtype=np.int64)
+    slot = np.full(len(problem.recruit_code), -1, dtype=np.int64)
     slot[rows_r] = np.arange(len(rows_r))
     groups = None
     if len(rows_r):
-        mine = (pr.app_r >= 0) & (slot[np.maximum(pr.app_r, 0)] >= 0)
+        mine = (problem.app_r >= 0) & (slot[np.maximum(problem.app_r, 0)] >= 0)
         group = np.where(
-            mine, 2 * slot[np.maximum(pr.app_r, 0)] + pr.app_bachelor.astype(np.int64), -1
+            mine, 2 * slot[np.maximum(problem.app_r, 0)] + problem.app_bachelor.astype(np.int64), -1
         )
-        groups = GroupCap(group, np.full(2 * len(rows_r), pr.n_applicants, dtype=np.int64))
-    fn = build_flow_network(pr, net.direct, net.hubs, groups=groups)
+        groups = GroupCap(group, np.full(2 * len(rows_r), problem.n_applicants, dtype=np.int64))
+    fn = build_flow_network(problem, net.direct, net.hubs, groups=groups)
     n = len(fn.tails)
     cols = np.arange(n)
     conservation = sp.csr_matrix(
@@ -159,7 +159,9 @@ def _model(pr: AllocationProblem, net: CompactNetwork) -> _Model:
     )
     rhs = np.zeros(fn.n_nodes)
     rhs[0], rhs[1] = -fn.supply, fn.supply
-    side = _share_rows(fn, len(rows_r), frac.numerator, frac.denominator) + _pair_rows(pr, net, fn)
+    side = _share_rows(fn, len(rows_r), frac.numerator, frac.denominator) + _pair_rows(
+        problem, net, fn
+    )
     side_matrix = sp.csr_matrix(
         (
             np.concatenate([coef for _, coef, _ in side] + [np.zeros(0)]),
@@ -192,29 +194,29 @@ def _share_rows(fn: FlowNetwork, n_rows: int, numerator: int, denominator: int) 
     return [(g0 + 2 * k + np.arange(2), coef, 0.0) for k in range(n_rows)]
 
 
-def _pair_rows(pr: AllocationProblem, net: CompactNetwork, fn: FlowNetwork) -> list[_Row]:
+def _pair_rows(problem: AllocationProblem, net: CompactNetwork, fn: FlowNetwork) -> list[_Row]:
     """A3 for every pair whose seat count could bind, over the arcs into its hubs."""
     hubs, o = net.hubs, fn.offsets
     hub_s = np.full(hubs.n, -1, dtype=np.int64)
-    hub_s[hubs.out_hub] = pr.post_s[hubs.out_p]  # a county hub's posts lie in one province
+    hub_s[hubs.out_hub] = problem.post_s[hubs.out_p]  # a county hub's posts lie in one province
     # a preference hub's counties too (a county hub without eligible posts has none)
     np.maximum.at(hub_s, hubs.mid_from, hub_s[hubs.mid_to])
     in_s = hub_s[hubs.in_hub]
-    in_r = pr.app_r[hubs.in_a]
+    in_r = problem.app_r[hubs.in_a]
     in_pair = np.where(
-        (in_s >= 0) & (in_r >= 0), pr.pair_index[np.maximum(in_r, 0), np.maximum(in_s, 0)], -1
+        (in_s >= 0) & (in_r >= 0), problem.pair_index[np.maximum(in_r, 0), np.maximum(in_s, 0)], -1
     )
-    direct_r = pr.app_r[net.direct.a]
+    direct_r = problem.app_r[net.direct.a]
     direct_pair = np.where(
-        direct_r >= 0, pr.pair_index[np.maximum(direct_r, 0), pr.post_s[net.direct.p]], -1
+        direct_r >= 0, problem.pair_index[np.maximum(direct_r, 0), problem.post_s[net.direct.p]], -1
     )
-    has_r = pr.app_r >= 0
-    applicants = np.bincount(pr.app_r[has_r], minlength=len(pr.recruit_code))
+    has_r = problem.app_r >= 0
+    applicants = np.bincount(problem.app_r[has_r], minlength=len(problem.recruit_code))
     rows: list[_Row] = []
-    for r, s in zip(*np.nonzero(pr.pair_index >= 0), strict=True):
-        pair = int(pr.pair_index[r, s])
-        cap = int(pr.pair_cap[pair])
-        if cap >= min(int(pr.recruit_cap[r]), int(pr.service_cap[s]), int(applicants[r])):
+    for r, s in zip(*np.nonzero(problem.pair_index >= 0), strict=True):
+        pair = int(problem.pair_index[r, s])
+        cap = int(problem.pair_cap[pair])
+        if cap >= min(int(problem.recruit_cap[r]), int(problem.service_cap[s]), int(applicants[r])):
             continue  # the targets or the applicants bound it already
         cols = np.concatenate(
             [o[3] + np.flatnonzero(in_pair == pair), o[2] + np.flatnonzero(direct_pair == pair)]
@@ -224,7 +226,11 @@ def _pair_rows(pr: AllocationProblem, net: CompactNetwork, fn: FlowNetwork) -> l
 
 
 def _plan(
-    pr: AllocationProblem, builder: ArcBuilder, net: CompactNetwork, model: _Model, x: np.ndarray
+    problem: AllocationProblem,
+    builder: ArcBuilder,
+    net: CompactNetwork,
+    model: _Model,
+    x: np.ndarray,
 ) -> Arcs | None:
     """The MIP's flow as (applicant, post) arcs; None (logged) if it is not an integer flow
     that keeps every row (a solver tolerance gone wrong)."""
@@ -237,5 +243,5 @@ def _plan(
     ):
         log.warning("compact MIP: the solution is not an integer flow that keeps every row")
         return None
-    result = model.network.result(pr, f)
+    result = model.network.result(problem, f)
     return split_hubs(builder, net, result.hub_in, result.hub_out, result.direct, result.hub_mid)

@@ -41,27 +41,29 @@ def _county_hub_packing(n_tiers: int) -> KeyPacking:
 
 
 def _preferences(
-    pr: AllocationProblem, county_codes: np.ndarray, county_s: np.ndarray
+    problem: AllocationProblem, county_codes: np.ndarray, county_s: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray], np.ndarray]:
     """Every eligible (applicant, named area, rank): the areas are the preference codes, and
     with ``allow_outside_preferences`` every paired service province at the outside rank.
 
     Returns the applicant, rank and area of each, the counties of each area and whether the
     area is a province. Health (A5) and the pairing (A3) are applied here."""
-    prefs = pr.app_prefs
+    prefs = problem.app_prefs
     filled = np.flatnonzero(prefs.reshape(-1) != "")
     pref_a = filled // prefs.shape[1]
     pref_rank = filled % prefs.shape[1] + 1
     pref_code = prefs.reshape(-1)[filled].astype(str)
-    if pr.rules.allow_outside_preferences:
-        r_of, s_of = np.nonzero(pr.pair_index >= 0)
-        by_r = np.searchsorted(r_of, pr.app_r, side="right") - np.searchsorted(r_of, pr.app_r)
-        first = np.searchsorted(r_of, pr.app_r)
-        out_a = np.repeat(np.arange(pr.n_applicants), np.where(pr.app_r >= 0, by_r, 0))
-        at = segments(first, np.where(pr.app_r >= 0, by_r, 0))
+    if problem.rules.allow_outside_preferences:
+        r_of, s_of = np.nonzero(problem.pair_index >= 0)
+        by_r = np.searchsorted(r_of, problem.app_r, side="right") - np.searchsorted(
+            r_of, problem.app_r
+        )
+        first = np.searchsorted(r_of, problem.app_r)
+        out_a = np.repeat(np.arange(problem.n_applicants), np.where(problem.app_r >= 0, by_r, 0))
+        at = segments(first, np.where(problem.app_r >= 0, by_r, 0))
         pref_a = np.concatenate([pref_a, out_a])
         pref_rank = np.concatenate([pref_rank, np.full(len(out_a), OUTSIDE_RANK)])
-        pref_code = np.concatenate([pref_code, pr.service_code[s_of[at]].astype(str)])
+        pref_code = np.concatenate([pref_code, problem.service_code[s_of[at]].astype(str)])
     codes, code_id = np.unique(pref_code, return_inverse=True)
     county_prov = provinces_of(county_codes)
     is_province = np.asarray([is_province_code(c) for c in codes.tolist()], dtype=bool)
@@ -71,12 +73,12 @@ def _preferences(
     ]
     code_s = np.asarray([int(county_s[m[0]]) if len(m) else -1 for m in members], dtype=np.int64)
     code_id = code_id.reshape(-1)
-    r = pr.app_r[pref_a]
+    r = problem.app_r[pref_a]
     s = code_s[code_id]
-    ok = pr.app_health[pref_a] & (r >= 0) & (s >= 0)
-    ok &= pr.pair_index[np.maximum(r, 0), np.maximum(s, 0)] >= 0
-    if len(pr.pin_forbid):  # an applicant with a forbidden pair has direct arcs only
-        ok &= ~np.isin(pref_a, pr.pin_restricted)
+    ok = problem.app_health[pref_a] & (r >= 0) & (s >= 0)
+    ok &= problem.pair_index[np.maximum(r, 0), np.maximum(s, 0)] >= 0
+    if len(problem.pin_forbid):  # an applicant with a forbidden pair has direct arcs only
+        ok &= ~np.isin(pref_a, problem.pin_restricted)
     # an applicant who names an area twice (a county and, again, outside) keeps the best rank
     named = KeyPacking(("applicant", "area", "rank"), (max(len(codes), 1), RANK_RADIX))
     key = named.pack(pref_a[ok], code_id[ok], pref_rank[ok])
@@ -101,13 +103,13 @@ class UsableCounties:
     """Each county's posts are ``posts[start : start + length]``."""
 
 
-def usable_counties(pr: AllocationProblem) -> UsableCounties:
+def usable_counties(problem: AllocationProblem) -> UsableCounties:
     """The counties of the usable posts, with their service provinces and posts."""
-    usable = np.flatnonzero(pr.post_usable)
-    codes, post_county_idx = np.unique(pr.post_county[usable].astype(str), return_inverse=True)
+    usable = np.flatnonzero(problem.post_usable)
+    codes, post_county_idx = np.unique(problem.post_county[usable].astype(str), return_inverse=True)
     n_c = len(codes)
     county_s = np.zeros(n_c, dtype=np.int64)
-    county_s[post_county_idx] = pr.post_s[usable]
+    county_s[post_county_idx] = problem.post_s[usable]
     length = np.bincount(post_county_idx, minlength=n_c)
     return UsableCounties(
         codes=codes,
@@ -143,9 +145,9 @@ class NamedAreas:
         return ~self.by_province & (self.m_len[self.area] > 0)
 
 
-def named_areas(pr: AllocationProblem, counties: UsableCounties) -> NamedAreas:
+def named_areas(problem: AllocationProblem, counties: UsableCounties) -> NamedAreas:
     """:func:`_preferences` with the counties of each area in flat arrays."""
-    a, rank, area, members, is_province = _preferences(pr, counties.codes, counties.s)
+    a, rank, area, members, is_province = _preferences(problem, counties.codes, counties.s)
     m_len = np.asarray([len(m) for m in members], dtype=np.int64)
     return NamedAreas(
         a=a,
@@ -238,7 +240,7 @@ class TierSegments:
 
 
 def tier_segments(
-    pr: AllocationProblem,
+    problem: AllocationProblem,
     counties: UsableCounties,
     named: NamedAreas,
     homes: np.ndarray,
@@ -262,19 +264,19 @@ def tier_segments(
     seg_len = counties.length[seg_c]
     posts = counties.posts[segments(counties.start[seg_c], seg_len)]
     tier = transport_tier(
-        pr,
+        problem,
         haversine_km(
             np.repeat(homes[seg_h, 0], seg_len),
             np.repeat(homes[seg_h, 1], seg_len),
-            pr.post_lon[posts],
-            pr.post_lat[posts],
+            problem.post_lon[posts],
+            problem.post_lat[posts],
         ),
     )
     bounds = np.cumsum(seg_len) - seg_len
     low = np.minimum.reduceat(tier, bounds)
     rel = tier - np.repeat(low, seg_len)
     pattern, pattern_rep = _patterns(seg_c, rel, bounds, seg_len)
-    cny = tier_cny(pr)
+    cny = tier_cny(problem)
     return TierSegments(
         packing=packing,
         keys=keys,

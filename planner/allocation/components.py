@@ -27,14 +27,14 @@ class Part:
     posts: np.ndarray
 
 
-def split(pr: AllocationProblem) -> list[Part]:
+def split(problem: AllocationProblem) -> list[Part]:
     """The components of the pairing that have applicants, largest first."""
-    n_r, n_s = pr.pair_index.shape
-    r, s = np.nonzero(pr.pair_index >= 0)
+    n_r, n_s = problem.pair_index.shape
+    r, s = np.nonzero(problem.pair_index >= 0)
     graph = coo_matrix((np.ones(len(r)), (r, n_r + s)), shape=(n_r + n_s, n_r + n_s))
     n, label = connected_components(graph, directed=False)
     parts = [
-        _restrict(pr, np.flatnonzero(label[:n_r] == k), np.flatnonzero(label[n_r:] == k))
+        _restrict(problem, np.flatnonzero(label[:n_r] == k), np.flatnonzero(label[n_r:] == k))
         for k in range(n)
     ]
     parts = [p for p in parts if len(p.applicants) and len(p.posts)]
@@ -48,85 +48,87 @@ def _renumber(keep: np.ndarray, size: int) -> np.ndarray:
     return new
 
 
-def _restrict(pr: AllocationProblem, rs: np.ndarray, ss: np.ndarray) -> Part:
+def _restrict(problem: AllocationProblem, rs: np.ndarray, ss: np.ndarray) -> Part:
     """The problem of recruiting provinces ``rs`` and service provinces ``ss``."""
-    new_s = _renumber(ss, len(pr.service_code))
-    new_r = _renumber(rs, len(pr.recruit_code))
+    new_s = _renumber(ss, len(problem.service_code))
+    new_r = _renumber(rs, len(problem.recruit_code))
     # counties and their buckets (A2)
-    counties = np.flatnonzero(np.isin(pr.county_s, ss))
-    kinds = len(pr.bucket_cap) // max(len(pr.county_code), 1)
+    counties = np.flatnonzero(np.isin(problem.county_s, ss))
+    kinds = len(problem.bucket_cap) // max(len(problem.county_code), 1)
     buckets = (counties[:, None] * kinds + np.arange(kinds)).reshape(-1)
-    new_bucket = _renumber(buckets, len(pr.bucket_cap))
-    new_county = _renumber(counties, len(pr.county_code))
+    new_bucket = _renumber(buckets, len(problem.bucket_cap))
+    new_county = _renumber(counties, len(problem.county_code))
     # posts of the service provinces, applicants of the recruiting provinces
-    posts = np.flatnonzero((pr.post_s >= 0) & np.isin(pr.post_s, ss))
-    new_post = _renumber(posts, pr.n_posts)
-    apps = np.flatnonzero((pr.app_r >= 0) & np.isin(pr.app_r, rs))
+    posts = np.flatnonzero((problem.post_s >= 0) & np.isin(problem.post_s, ss))
+    new_post = _renumber(posts, problem.n_posts)
+    apps = np.flatnonzero((problem.app_r >= 0) & np.isin(problem.app_r, rs))
     # pairs (A3)
-    pair_index = pr.pair_index[np.ix_(rs, ss)]
+    pair_index = problem.pair_index[np.ix_(rs, ss)]
     pairs = np.unique(pair_index[pair_index >= 0])
-    new_pair = _renumber(pairs, len(pr.pair_cap))
-    prev = pr.app_prev_post[apps]
-    pin = pr.pinned_post[apps]
+    new_pair = _renumber(pairs, len(problem.pair_cap))
+    prev = problem.app_prev_post[apps]
+    pin = problem.pinned_post[apps]
     sub = replace(
-        pr,
-        post_id=pr.post_id[posts],
-        post_county=pr.post_county[posts],
-        post_category=pr.post_category[posts],
-        post_open=pr.post_open[posts],
-        post_relay=pr.post_relay[posts],
+        problem,
+        post_id=problem.post_id[posts],
+        post_county=problem.post_county[posts],
+        post_category=problem.post_category[posts],
+        post_open=problem.post_open[posts],
+        post_relay=problem.post_relay[posts],
         post_bucket=np.where(
-            pr.post_bucket[posts] >= 0, new_bucket[np.maximum(pr.post_bucket[posts], 0)], -1
+            problem.post_bucket[posts] >= 0,
+            new_bucket[np.maximum(problem.post_bucket[posts], 0)],
+            -1,
         ),
-        post_s=new_s[pr.post_s[posts]],
-        post_req_mask=pr.post_req_mask[posts],
-        post_min_degree=pr.post_min_degree[posts],
-        post_fit_mask=pr.post_fit_mask[posts],
-        post_lon=pr.post_lon[posts],
-        post_lat=pr.post_lat[posts],
-        post_high_living=pr.post_high_living[posts],
-        post_usable=pr.post_usable[posts],
-        post_block=pr.post_block[posts],
-        post_prev_gone=pr.post_prev_gone[posts],
-        bucket_county=new_county[pr.bucket_county[buckets]],
-        bucket_kind=pr.bucket_kind[buckets],
-        bucket_cap=pr.bucket_cap[buckets],
-        county_code=pr.county_code[counties],
-        county_quota=pr.county_quota[counties],
-        county_barred=pr.county_barred[counties],
-        service_code=pr.service_code[ss],
-        service_cap=pr.service_cap[ss],
-        recruit_code=pr.recruit_code[rs],
-        recruit_cap=pr.recruit_cap[rs],
+        post_s=new_s[problem.post_s[posts]],
+        post_req_mask=problem.post_req_mask[posts],
+        post_min_degree=problem.post_min_degree[posts],
+        post_fit_mask=problem.post_fit_mask[posts],
+        post_lon=problem.post_lon[posts],
+        post_lat=problem.post_lat[posts],
+        post_high_living=problem.post_high_living[posts],
+        post_usable=problem.post_usable[posts],
+        post_block=problem.post_block[posts],
+        post_prev_gone=problem.post_prev_gone[posts],
+        bucket_county=new_county[problem.bucket_county[buckets]],
+        bucket_kind=problem.bucket_kind[buckets],
+        bucket_cap=problem.bucket_cap[buckets],
+        county_code=problem.county_code[counties],
+        county_quota=problem.county_quota[counties],
+        county_barred=problem.county_barred[counties],
+        service_code=problem.service_code[ss],
+        service_cap=problem.service_cap[ss],
+        recruit_code=problem.recruit_code[rs],
+        recruit_cap=problem.recruit_cap[rs],
         pair_index=np.where(pair_index >= 0, new_pair[np.maximum(pair_index, 0)], -1),
-        pair_cap=pr.pair_cap[pairs],
-        applicant_id=pr.applicant_id[apps],
-        app_r=new_r[pr.app_r[apps]],
-        app_bachelor=pr.app_bachelor[apps],
-        app_degree=pr.app_degree[apps],
-        app_major_bit=pr.app_major_bit[apps],
-        app_health=pr.app_health[apps],
-        app_prefs=pr.app_prefs[apps],
-        app_home_lon=pr.app_home_lon[apps],
-        app_home_lat=pr.app_home_lat[apps],
+        pair_cap=problem.pair_cap[pairs],
+        applicant_id=problem.applicant_id[apps],
+        app_r=new_r[problem.app_r[apps]],
+        app_bachelor=problem.app_bachelor[apps],
+        app_degree=problem.app_degree[apps],
+        app_major_bit=problem.app_major_bit[apps],
+        app_health=problem.app_health[apps],
+        app_prefs=problem.app_prefs[apps],
+        app_home_lon=problem.app_home_lon[apps],
+        app_home_lat=problem.app_home_lat[apps],
         app_prev_post=np.where(prev >= 0, new_post[np.maximum(prev, 0)], -1),
         prev_count=int((prev >= 0).sum()),
         app_pin_post=(
             None
-            if pr.app_pin_post is None
+            if problem.app_pin_post is None
             else np.where(pin >= 0, new_post[np.maximum(pin, 0)], -1)
         ),
-        pin_forbid=_part_pairs(pr, apps, new_post),
+        pin_forbid=_part_pairs(problem, apps, new_post),
     )
     return Part(sub, apps, posts)
 
 
-def _part_pairs(pr: AllocationProblem, apps: np.ndarray, new_post: np.ndarray) -> np.ndarray:
+def _part_pairs(problem: AllocationProblem, apps: np.ndarray, new_post: np.ndarray) -> np.ndarray:
     """The forbidden pairs (pins) of a part's applicants, renumbered in the part."""
-    if not len(pr.pin_forbid):
-        return pr.pin_forbid
-    a, p = np.divmod(pr.pin_forbid, pr.n_posts)
-    new_a = np.full(pr.n_applicants, -1, dtype=np.int64)
+    if not len(problem.pin_forbid):
+        return problem.pin_forbid
+    a, p = np.divmod(problem.pin_forbid, problem.n_posts)
+    new_a = np.full(problem.n_applicants, -1, dtype=np.int64)
     new_a[apps] = np.arange(len(apps))
     mine = (new_a[a] >= 0) & (new_post[p] >= 0)
     return np.sort(new_a[a[mine]] * len(np.flatnonzero(new_post >= 0)) + new_post[p[mine]])

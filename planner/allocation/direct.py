@@ -121,19 +121,18 @@ def solve_direct(
         When an arc cost is not a multiple of 0.01.
     """
     t0 = time.perf_counter()
-    pr = problem
-    arcs = ArcBuilder(pr).all_arcs()
+    arcs = ArcBuilder(problem).all_arcs()
     n = len(arcs)
     scaled = np.round(arcs.cost * SCALE).astype(np.int64)
     if n and not np.allclose(scaled, arcs.cost * SCALE, rtol=0.0, atol=1e-6):
         raise ValueError("arc costs must be multiples of 0.01")
 
-    model, x = _model(pr, arcs, scaled)
+    model, x = _model(problem, arcs, scaled)
     solver = _solver(time_limit, workers)
     status = solver.solve(model)
     name = solver.status_name(status)
-    post_of = np.full(pr.n_applicants, -1, dtype=np.int64)
-    constant = pr.constant()
+    post_of = np.full(problem.n_applicants, -1, dtype=np.int64)
+    constant = problem.constant()
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         values = np.fromiter((solver.boolean_value(v) for v in x), dtype=bool, count=n)
         post_of[arcs.a[values]] = arcs.p[values]
@@ -153,7 +152,7 @@ def solve_direct(
 
 
 def _model(
-    pr: AllocationProblem, arcs: Arcs, scaled: np.ndarray
+    problem: AllocationProblem, arcs: Arcs, scaled: np.ndarray
 ) -> tuple[cp_model.CpModel, list[cp_model.IntVar]]:
     """One boolean per arc, the rules A1, A2, A3 (seat counts), A4 and A6 as rows, and the
     objective in units of ``1 / SCALE``."""
@@ -174,24 +173,24 @@ def _model(
                 model.add(cp_model.LinearExpr.sum(terms) <= cap)
 
     everywhere = np.ones(n, dtype=bool)
-    r = pr.app_r[arcs.a]
-    s = pr.post_s[arcs.p]
-    bucket = pr.post_bucket[arcs.p]
-    pair = np.where((r >= 0) & (s >= 0), pr.pair_index[np.maximum(r, 0), np.maximum(s, 0)], -1)
+    r = problem.app_r[arcs.a]
+    s = problem.post_s[arcs.p]
+    bucket = problem.post_bucket[arcs.p]
+    pair = np.where((r >= 0) & (s >= 0), problem.pair_index[np.maximum(r, 0), np.maximum(s, 0)], -1)
     # A1
-    at_most(arcs.a, everywhere, np.ones(pr.n_applicants, dtype=np.int64))
-    at_most(arcs.p, everywhere, pr.post_open)
+    at_most(arcs.a, everywhere, np.ones(problem.n_applicants, dtype=np.int64))
+    at_most(arcs.p, everywhere, problem.post_open)
     # A2
-    at_most(bucket, bucket >= 0, pr.bucket_cap)
+    at_most(bucket, bucket >= 0, problem.bucket_cap)
     # A3 (seat counts; the pairing itself filters the arcs)
-    at_most(pair, pair >= 0, pr.pair_cap)
+    at_most(pair, pair >= 0, problem.pair_cap)
     # A6
-    at_most(s, s >= 0, pr.service_cap)
-    at_most(r, r >= 0, pr.recruit_cap)
+    at_most(s, s >= 0, problem.service_cap)
+    at_most(r, r >= 0, problem.recruit_cap)
     # A4: n * placed - d * bachelors <= 0
-    frac = share_fraction(pr.rules.undergraduate_min_share)
+    frac = share_fraction(problem.rules.undergraduate_min_share)
     if frac > 0:
-        bachelor = pr.app_bachelor[arcs.a]
+        bachelor = problem.app_bachelor[arcs.a]
         coef = np.where(bachelor, frac.numerator - frac.denominator, frac.numerator)
         for _, members in _groups(r, r >= 0):
             if bachelor[members].all():

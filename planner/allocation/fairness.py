@@ -49,29 +49,29 @@ class Fairness:
         return len(np.unique(self.envy_a))
 
 
-def fairness(pr: AllocationProblem, sol: AllocationSolution) -> Fairness:
+def fairness(problem: AllocationProblem, sol: AllocationSolution) -> Fairness:
     """Find every wasted seat and every justified envy of the plan."""
     used = sol.arcs
     own_post = sol.post_of
-    own_rank = np.full(pr.n_applicants, UNPLACED_RANK, dtype=np.int64)
+    own_rank = np.full(problem.n_applicants, UNPLACED_RANK, dtype=np.int64)
     own_rank[used.a] = used.rank
     candidates = np.flatnonzero(own_rank > 1)
     empty = np.zeros(0, dtype=np.int64)
     if not len(candidates):
         return Fairness(empty, empty, empty, empty, empty)
-    counts = usage(pr, used)
-    misfit = (pr.post_fit_mask[used.p] & pr.app_major_bit[used.a]) == 0
+    counts = usage(problem, used)
+    misfit = (problem.post_fit_mask[used.p] & problem.app_major_bit[used.a]) == 0
     holders_by_post: dict[int, list[int]] = {}
     for j, q in zip(used.a[misfit].tolist(), used.p[misfit].tolist(), strict=True):
         holders_by_post.setdefault(q, []).append(j)
-    has_misfit = np.zeros(pr.n_posts, dtype=bool)
+    has_misfit = np.zeros(problem.n_posts, dtype=bool)
     has_misfit[list(holders_by_post)] = True
     # a wasted seat is a free one, an envied seat one held by a misfit: only arcs into such
     # posts can count
-    builder = ArcBuilder(pr, posts=(counts.post < pr.post_open) | has_misfit)
+    builder = ArcBuilder(problem, posts=(counts.post < problem.post_open) | has_misfit)
     found = [
         _chunk(
-            pr,
+            problem,
             builder.arcs(chunk),
             own_post,
             own_rank,
@@ -85,7 +85,7 @@ def fairness(pr: AllocationProblem, sol: AllocationSolution) -> Fairness:
 
 
 def _chunk(
-    pr: AllocationProblem,
+    problem: AllocationProblem,
     arcs: Arcs,
     own_post: np.ndarray,
     own_rank: np.ndarray,
@@ -101,23 +101,27 @@ def _chunk(
     filled, bucket_used, s_used = counts.post, counts.bucket, counts.service
     r_used, r_bach, pair_used = counts.recruit, counts.recruit_bachelors, counts.pair
 
-    r = pr.app_r[a]
-    pair = pr.pair_index[r, pr.post_s[p]]
-    own_pair = np.where(placed, pr.pair_index[r, pr.post_s[own]], -1)
-    b = pr.post_bucket[p]
-    bucket_room = (bucket_used[b] < pr.bucket_cap[b]) | (placed & (pr.post_bucket[own] == b))
-    service_room = (s_used[pr.post_s[p]] < pr.service_cap[pr.post_s[p]]) | (
-        placed & (pr.post_s[own] == pr.post_s[p])
+    r = problem.app_r[a]
+    pair = problem.pair_index[r, problem.post_s[p]]
+    own_pair = np.where(placed, problem.pair_index[r, problem.post_s[own]], -1)
+    b = problem.post_bucket[p]
+    bucket_room = (bucket_used[b] < problem.bucket_cap[b]) | (
+        placed & (problem.post_bucket[own] == b)
     )
-    pair_room = (pair_used[pair] < pr.pair_cap[pair]) | (own_pair == pair)
-    bach = pr.app_bachelor[a]
-    join_ok = (r_used[r] < pr.recruit_cap[r]) & share_ok(pr, r_used[r] + 1, r_bach[r] + bach)
+    service_room = (s_used[problem.post_s[p]] < problem.service_cap[problem.post_s[p]]) | (
+        placed & (problem.post_s[own] == problem.post_s[p])
+    )
+    pair_room = (pair_used[pair] < problem.pair_cap[pair]) | (own_pair == pair)
+    bach = problem.app_bachelor[a]
+    join_ok = (r_used[r] < problem.recruit_cap[r]) & share_ok(
+        problem, r_used[r] + 1, r_bach[r] + bach
+    )
     newcomer_ok = placed | join_ok
-    free = filled[p] < pr.post_open[p]
+    free = filled[p] < problem.post_open[p]
     wasted = free & bucket_room & service_room & pair_room & newcomer_ok
 
     # justified envy: p full, held by a misfit j, i fits
-    fits_i = (pr.post_fit_mask[p] & pr.app_major_bit[a]) != 0
+    fits_i = (problem.post_fit_mask[p] & problem.app_major_bit[a]) != 0
     full = ~free & fits_i & has_misfit[p]
     env_a: list[int] = []
     env_p: list[int] = []
@@ -126,26 +130,26 @@ def _chunk(
         q = int(p[k])
         for j in holders_by_post.get(q, []):
             i = int(a[k])
-            ri, rj = int(pr.app_r[i]), int(pr.app_r[j])
+            ri, rj = int(problem.app_r[i]), int(problem.app_r[j])
             pair_i = int(pair[k])
-            if ri != rj and pair_used[pair_i] >= pr.pair_cap[pair_i] and own_pair[k] != pair_i:
+            if ri != rj and pair_used[pair_i] >= problem.pair_cap[pair_i] and own_pair[k] != pair_i:
                 continue
             # counts after the swap: i in at q (leaving his own post), j out
             placed_i, bach_i = int(r_used[ri]), int(r_bach[ri])
             if not placed[k]:
                 placed_i += 1
-                bach_i += int(pr.app_bachelor[i])
+                bach_i += int(problem.app_bachelor[i])
             if ri == rj:
                 placed_i -= 1
-                bach_i -= int(pr.app_bachelor[j])
-            elif placed_i > pr.recruit_cap[ri]:
+                bach_i -= int(problem.app_bachelor[j])
+            elif placed_i > problem.recruit_cap[ri]:
                 continue
-            if not share_ok(pr, placed_i, bach_i):
+            if not share_ok(problem, placed_i, bach_i):
                 continue
             if ri != rj:
                 placed_j = int(r_used[rj]) - 1
-                bach_j = int(r_bach[rj]) - int(pr.app_bachelor[j])
-                if not share_ok(pr, placed_j, bach_j):
+                bach_j = int(r_bach[rj]) - int(problem.app_bachelor[j])
+                if not share_ok(problem, placed_j, bach_j):
                     continue
             env_a.append(i)
             env_p.append(q)

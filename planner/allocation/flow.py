@@ -41,14 +41,14 @@ class ArcFlow:
     """Indices into the arcs given to :func:`solve_arc_flow`."""
 
 
-def solve_arc_flow(pr: AllocationProblem, arcs: Arcs) -> ArcFlow:
+def solve_arc_flow(problem: AllocationProblem, arcs: Arcs) -> ArcFlow:
     """Solve the allocation without A3 pair seats and A4 as a min-cost flow over ``arcs``."""
-    result = solve_flow(pr, arcs)
+    result = solve_flow(problem, arcs)
     return ArcFlow(result.objective, np.flatnonzero(result.direct > 0))
 
 
 def solve_flow(
-    pr: AllocationProblem,
+    problem: AllocationProblem,
     direct: Arcs,
     hubs: Hubs | None = None,
     tiebreak: np.ndarray | None = None,
@@ -60,13 +60,15 @@ def solve_flow(
 
     The flow's ``objective`` is its value without the price, ``value`` with it.
     """
-    net = build_flow_network(pr, direct, hubs, tiebreak, price, groups)
-    if (pr.keep_post >= 0).any():  # a re-plan (or pins) starts from the previous plan if it can
+    net = build_flow_network(problem, direct, hubs, tiebreak, price, groups)
+    if (
+        problem.keep_post >= 0
+    ).any():  # a re-plan (or pins) starts from the previous plan if it can
         from planner.allocation.warm import warm_solve  # numba: loaded for re-plans only
 
-        warm = warm_solve(pr, net, direct)
+        warm = warm_solve(problem, net, direct)
         if warm is not None:
-            return net.result(pr, warm, from_previous=True)
+            return net.result(problem, warm, from_previous=True)
     if net.scale > 1 and len(net.tails) >= LEXICOGRAPHIC_ARCS:
         # the optimum without the tie-break, then the tie-break from it: faster than OR-Tools
         # with the scaled costs on large networks (the choice depends on the input only, so
@@ -76,8 +78,8 @@ def solve_flow(
         plain = dataclasses.replace(net, solver_costs=net.priced, scale=1)
         broken = tie_break(net, solve_from_scratch(plain))
         if broken is not None:
-            return net.result(pr, broken)
-    return net.result(pr, solve_from_scratch(net))
+            return net.result(problem, broken)
+    return net.result(problem, solve_from_scratch(net))
 
 
 def solve_from_scratch(net: FlowNetwork) -> np.ndarray:

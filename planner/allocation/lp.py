@@ -57,9 +57,9 @@ def share_fraction(share: float) -> Fraction:
     return exact if exact is not None else Fraction(str(share)).limit_denominator(10_000)
 
 
-def share_ok(pr: AllocationProblem, placed: Any, bachelors: Any) -> Any:
+def share_ok(problem: AllocationProblem, placed: Any, bachelors: Any) -> Any:
     """A4: ``bachelors >= share x placed`` in exact integers (element-wise for arrays)."""
-    frac = share_fraction(pr.rules.undergraduate_min_share)
+    frac = share_fraction(problem.rules.undergraduate_min_share)
     return frac.numerator * placed <= frac.denominator * bachelors
 
 
@@ -75,26 +75,28 @@ class Usage:
     pair: np.ndarray
 
 
-def usage(pr: AllocationProblem, arcs: Arcs) -> Usage:
+def usage(problem: AllocationProblem, arcs: Arcs) -> Usage:
     """The counts per post, bucket, service province, recruiting province and pair."""
-    r = pr.app_r[arcs.a]
-    n_r = len(pr.recruit_code)
+    r = problem.app_r[arcs.a]
+    n_r = len(problem.recruit_code)
     return Usage(
-        post=np.bincount(arcs.p, minlength=pr.n_posts),
-        bucket=np.bincount(pr.post_bucket[arcs.p], minlength=len(pr.bucket_cap)),
-        service=np.bincount(pr.post_s[arcs.p], minlength=len(pr.service_code)),
+        post=np.bincount(arcs.p, minlength=problem.n_posts),
+        bucket=np.bincount(problem.post_bucket[arcs.p], minlength=len(problem.bucket_cap)),
+        service=np.bincount(problem.post_s[arcs.p], minlength=len(problem.service_code)),
         recruit=np.bincount(r, minlength=n_r),
-        recruit_bachelors=np.bincount(r[pr.app_bachelor[arcs.a]], minlength=n_r),
-        pair=np.bincount(pr.pair_index[r, pr.post_s[arcs.p]], minlength=len(pr.pair_cap)),
+        recruit_bachelors=np.bincount(r[problem.app_bachelor[arcs.a]], minlength=n_r),
+        pair=np.bincount(
+            problem.pair_index[r, problem.post_s[arcs.p]], minlength=len(problem.pair_cap)
+        ),
     )
 
 
-def pairs_ok(pr: AllocationProblem, used: Usage) -> bool:
+def pairs_ok(problem: AllocationProblem, used: Usage) -> bool:
     """Whether a plan's usage (:func:`usage`) keeps every pair's seat count (A3)."""
-    return bool(np.all(used.pair <= pr.pair_cap))
+    return bool(np.all(used.pair <= problem.pair_cap))
 
 
-def row_layout(pr: AllocationProblem) -> RowLayout:
+def row_layout(problem: AllocationProblem) -> RowLayout:
     """Number the rows of every family; unbounded rows are left out."""
     rhs: list[np.ndarray] = []
     n = 0
@@ -108,31 +110,31 @@ def row_layout(pr: AllocationProblem) -> RowLayout:
         n += k
         return idx
 
-    app = family(np.ones(pr.n_applicants), np.ones(pr.n_applicants, dtype=bool))
-    post = family(pr.post_open, pr.post_usable)
-    bucket = family(pr.bucket_cap, pr.bucket_cap > 0)
-    service = family(pr.service_cap, pr.service_cap < UNBOUNDED)
-    recruit = family(pr.recruit_cap, pr.recruit_cap < UNBOUNDED)
-    pair = family(pr.pair_cap, pr.pair_cap < UNBOUNDED)
-    frac = share_fraction(pr.rules.undergraduate_min_share)
-    n_r = len(pr.recruit_code)
+    app = family(np.ones(problem.n_applicants), np.ones(problem.n_applicants, dtype=bool))
+    post = family(problem.post_open, problem.post_usable)
+    bucket = family(problem.bucket_cap, problem.bucket_cap > 0)
+    service = family(problem.service_cap, problem.service_cap < UNBOUNDED)
+    recruit = family(problem.recruit_cap, problem.recruit_cap < UNBOUNDED)
+    pair = family(problem.pair_cap, problem.pair_cap < UNBOUNDED)
+    frac = share_fraction(problem.rules.undergraduate_min_share)
+    n_r = len(problem.recruit_code)
     a4 = family(np.zeros(n_r), np.full(n_r, frac > 0))
-    a4_coef = np.where(pr.app_bachelor, frac.numerator - frac.denominator, frac.numerator).astype(
-        float
-    )
+    a4_coef = np.where(
+        problem.app_bachelor, frac.numerator - frac.denominator, frac.numerator
+    ).astype(float)
     return RowLayout(n, app, post, bucket, service, recruit, pair, a4, a4_coef, np.concatenate(rhs))
 
 
-def matrix(pr: AllocationProblem, layout: RowLayout, arcs: Arcs) -> sp.csr_matrix:
+def matrix(problem: AllocationProblem, layout: RowLayout, arcs: Arcs) -> sp.csr_matrix:
     """Constraint matrix of the arcs (rows of ``layout``, one column per arc)."""
     cols = np.arange(len(arcs))
-    r = pr.app_r[arcs.a]
-    pairs = pr.pair_index[np.maximum(r, 0), pr.post_s[arcs.p]]
+    r = problem.app_r[arcs.a]
+    pairs = problem.pair_index[np.maximum(r, 0), problem.post_s[arcs.p]]
     entries = [
         (layout.app[arcs.a], 1.0),
         (layout.post[arcs.p], 1.0),
-        (layout.bucket[pr.post_bucket[arcs.p]], 1.0),
-        (layout.service[pr.post_s[arcs.p]], 1.0),
+        (layout.bucket[problem.post_bucket[arcs.p]], 1.0),
+        (layout.service[problem.post_s[arcs.p]], 1.0),
         (layout.recruit[r], 1.0),
         (layout.pair[pairs], 1.0),
         (layout.a4[r], layout.a4_coef[arcs.a]),
@@ -164,7 +166,7 @@ class LPSolution:
 
 
 def solve(
-    pr: AllocationProblem,
+    problem: AllocationProblem,
     layout: RowLayout,
     arcs: Arcs,
     *,
@@ -189,9 +191,9 @@ def solve(
         arcs.cost.astype(float),
         np.full(layout.n_rows, -np.inf),
         layout.rhs,
-        matrix(pr, layout, arcs),
+        matrix(problem, layout, arcs),
     )
-    model.set_objective_offset(pr.constant())
+    model.set_objective_offset(problem.constant())
     if integral:
         for i in range(n):
             model.set_var_integrality(i, True)
@@ -223,7 +225,7 @@ def solve(
 
 
 def dual_parts(
-    pr: AllocationProblem, layout: RowLayout, duals: np.ndarray
+    problem: AllocationProblem, layout: RowLayout, duals: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Split the duals into the pricing's post, applicant and pair parts."""
 
@@ -233,10 +235,12 @@ def dual_parts(
     post = pick(layout.post)
     bucket = pick(layout.bucket)
     service = pick(layout.service)
-    post_dual = post + np.where(pr.post_bucket >= 0, bucket[np.maximum(pr.post_bucket, 0)], 0.0)
-    post_dual += np.where(pr.post_s >= 0, service[np.maximum(pr.post_s, 0)], 0.0)
-    r = np.maximum(pr.app_r, 0)
+    post_dual = post + np.where(
+        problem.post_bucket >= 0, bucket[np.maximum(problem.post_bucket, 0)], 0.0
+    )
+    post_dual += np.where(problem.post_s >= 0, service[np.maximum(problem.post_s, 0)], 0.0)
+    r = np.maximum(problem.app_r, 0)
     app_dual = pick(layout.app) + np.where(
-        pr.app_r >= 0, pick(layout.recruit)[r] + pick(layout.a4)[r] * layout.a4_coef, 0.0
+        problem.app_r >= 0, pick(layout.recruit)[r] + pick(layout.a4)[r] * layout.a4_coef, 0.0
     )
     return post_dual, app_dual, pick(layout.pair)

@@ -123,13 +123,13 @@ class FlowNetwork:
     """``solver_costs`` are ``priced`` times this plus the tie-break (1: no tie-break)."""
 
     def result(
-        self, pr: AllocationProblem, f: np.ndarray, from_previous: bool = False
+        self, problem: AllocationProblem, f: np.ndarray, from_previous: bool = False
     ) -> FlowSolution:
         """The flow ``f`` (one value per arc) as the network's plan."""
         o = self.offsets
         return FlowSolution(
-            objective=pr.constant() + int(f @ self.costs) / self.unit,
-            value=pr.constant() + int(f @ self.priced) / (self.unit * self.den),
+            objective=problem.constant() + int(f @ self.costs) / self.unit,
+            value=problem.constant() + int(f @ self.priced) / (self.unit * self.den),
             direct=f[o[2] : o[3]],
             hub_in=f[o[3] : o[4]],
             hub_out=f[o[4] : o[5]],
@@ -145,7 +145,7 @@ def cost_unit(costs: np.ndarray) -> int:
 
 
 def build_flow_network(
-    pr: AllocationProblem,
+    problem: AllocationProblem,
     direct: Arcs,
     hubs: Hubs | None = None,
     tiebreak: np.ndarray | None = None,
@@ -159,8 +159,8 @@ def build_flow_network(
     of tie-breaks can outweigh one cost unit. ``price`` adds a cost per placed applicant,
     ``groups`` caps groups of applicants (each group lies in one recruiting province).
     """
-    n_a, n_p, n_b = pr.n_applicants, pr.n_posts, len(pr.bucket_cap)
-    n_s, n_r = len(pr.service_code), len(pr.recruit_code)
+    n_a, n_p, n_b = problem.n_applicants, problem.n_posts, len(problem.bucket_cap)
+    n_s, n_r = len(problem.service_code), len(problem.recruit_code)
     n_h = hubs.n if hubs is not None else 0
     n_g = len(groups.cap) if groups is not None else 0
     src, sink, r0 = 0, 1, 2  # FlowNetwork.supply leaves node 0 for node 1
@@ -171,27 +171,37 @@ def build_flow_network(
     s0 = b0 + n_b
     g0 = s0 + n_s
     n_nodes = g0 + n_g
-    has_r = pr.app_r >= 0
+    has_r = problem.app_r >= 0
     n_has = int(has_r.sum())
-    feeder, group_r = _feeders(pr, has_r, groups, r0, g0)
-    bucket_s = pr.county_s[pr.bucket_county]
+    feeder, group_r = _feeders(problem, has_r, groups, r0, g0)
+    bucket_s = problem.county_s[problem.bucket_county]
     big = n_a
     empty = np.zeros(0, dtype=np.int64)
     hub_in, hub_out, hub_mid = _hub_blocks(hubs, a0, h0, p0, big)
     parts = [  # (tails, heads, capacities, costs)
-        (np.full(n_r, src), r0 + np.arange(n_r), np.minimum(pr.recruit_cap, big), np.zeros(n_r)),
+        (
+            np.full(n_r, src),
+            r0 + np.arange(n_r),
+            np.minimum(problem.recruit_cap, big),
+            np.zeros(n_r),
+        ),
         (feeder, a0 + np.flatnonzero(has_r), np.ones(n_has), np.zeros(n_has)),
         (a0 + direct.a, p0 + direct.p, np.ones(len(direct)), direct.cost),
         hub_in,
         hub_out,
         (
             p0 + np.arange(n_p),
-            b0 + np.maximum(pr.post_bucket, 0),
-            pr.post_open * pr.post_usable,
+            b0 + np.maximum(problem.post_bucket, 0),
+            problem.post_open * problem.post_usable,
             np.zeros(n_p),
         ),
-        (b0 + np.arange(n_b), s0 + bucket_s, np.minimum(pr.bucket_cap, big), np.zeros(n_b)),
-        (s0 + np.arange(n_s), np.full(n_s, sink), np.minimum(pr.service_cap, big), np.zeros(n_s)),
+        (b0 + np.arange(n_b), s0 + bucket_s, np.minimum(problem.bucket_cap, big), np.zeros(n_b)),
+        (
+            s0 + np.arange(n_s),
+            np.full(n_s, sink),
+            np.minimum(problem.service_cap, big),
+            np.zeros(n_s),
+        ),
         (np.asarray([src]), np.asarray([sink]), np.asarray([big]), np.zeros(1)),
         hub_mid,
         (
@@ -201,11 +211,7 @@ def build_flow_network(
             np.zeros(n_g),
         ),
     ]
-    tails = np.concatenate([t for t, _, _, _ in parts]).astype(np.int32)
-    heads = np.concatenate([h for _, h, _, _ in parts]).astype(np.int32)
-    caps = np.concatenate([k for _, _, k, _ in parts]).astype(np.int64)
-    raw = np.concatenate([c for _, _, _, c in parts])
-    offsets = np.cumsum([0] + [len(t) for t, _, _, _ in parts])
+    tails, heads, caps, raw, offsets = _stacked(parts)
     app_arcs = slice(offsets[1], offsets[2])
     unit = cost_unit(raw)
     costs = np.round(raw * unit).astype(np.int64)
@@ -221,6 +227,19 @@ def build_flow_network(
 
 _Block = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 """A block of arcs: tails, heads, capacities, costs."""
+
+
+def _stacked(
+    parts: list[_Block],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The blocks of arcs one after the other: tails, heads (int32), capacities (int64), raw
+    costs, and where each block starts (the last entry: the number of arcs)."""
+    tails = np.concatenate([t for t, _, _, _ in parts]).astype(np.int32)
+    heads = np.concatenate([h for _, h, _, _ in parts]).astype(np.int32)
+    caps = np.concatenate([k for _, _, k, _ in parts]).astype(np.int64)
+    raw = np.concatenate([c for _, _, _, c in parts])
+    offsets = np.cumsum([0] + [len(t) for t, _, _, _ in parts])
+    return tails, heads, caps, raw, offsets
 
 
 def _hub_blocks(
@@ -251,17 +270,17 @@ def _hub_blocks(
 
 
 def _feeders(
-    pr: AllocationProblem, has_r: np.ndarray, groups: GroupCap | None, r0: int, g0: int
+    problem: AllocationProblem, has_r: np.ndarray, groups: GroupCap | None, r0: int, g0: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """The node that feeds each applicant with a recruiting province (his province's node,
     or his group's), and the recruiting province's node index of each group."""
-    feeder = r0 + pr.app_r[has_r]
+    feeder = r0 + problem.app_r[has_r]
     group_r = np.zeros(0, dtype=np.int64)
     if groups is not None:
         in_group = groups.group[has_r] >= 0
         feeder[in_group] = g0 + groups.group[has_r][in_group]
         group_r = np.zeros(len(groups.cap), dtype=np.int64)
-        group_r[groups.group[has_r][in_group]] = pr.app_r[has_r][in_group]
+        group_r[groups.group[has_r][in_group]] = problem.app_r[has_r][in_group]
     return feeder, group_r
 
 

@@ -64,49 +64,49 @@ class Indexed:
     excluded: np.ndarray
 
 
-def index_pins(pr: AllocationProblem, pins: Pins) -> Indexed:
+def index_pins(problem: AllocationProblem, pins: Pins) -> Indexed:
     """The pins' applicants and posts as indices (unknown ids raise; see :func:`check_pins`)."""
-    app = {str(a): i for i, a in enumerate(pr.applicant_id)}
-    post = {str(p): i for i, p in enumerate(pr.post_id)}
+    app = {str(a): i for i, a in enumerate(problem.applicant_id)}
+    post = {str(p): i for i, p in enumerate(problem.post_id)}
     i64 = np.int64
     return Indexed(
         assign_a=np.asarray([app[a] for a in pins.assign], dtype=i64),
         assign_p=np.asarray([post[p] for p in pins.assign.values()], dtype=i64),
         forbid=np.unique(
-            np.asarray([app[a] * pr.n_posts + post[p] for a, p in pins.forbid], dtype=i64)
+            np.asarray([app[a] * problem.n_posts + post[p] for a, p in pins.forbid], dtype=i64)
         ),
         closed=np.asarray([post[p] for p in pins.close_posts], dtype=i64),
         excluded=np.asarray([app[a] for a in pins.exclude], dtype=i64),
     )
 
 
-def restrict(pr: AllocationProblem, ix: Indexed) -> AllocationProblem:
+def restrict(problem: AllocationProblem, ix: Indexed) -> AllocationProblem:
     """The problem with the closed posts, the excluded applicants and the forbidden pairs
     (the objective unchanged for every plan that keeps them)."""
-    usable = pr.post_usable.copy()
+    usable = problem.post_usable.copy()
     usable[ix.closed] = False
-    block = pr.post_block.copy()
+    block = problem.post_block.copy()
     block[ix.closed] = "closed"
-    health = pr.app_health.copy()
+    health = problem.app_health.copy()
     health[ix.excluded] = False
     return dataclasses.replace(
-        pr, post_usable=usable, post_block=block, app_health=health, pin_forbid=ix.forbid
+        problem, post_usable=usable, post_block=block, app_health=health, pin_forbid=ix.forbid
     )
 
 
-def force(pr: AllocationProblem, ix: Indexed, bonus: int) -> AllocationProblem:
+def force(problem: AllocationProblem, ix: Indexed, bonus: int) -> AllocationProblem:
     """The problem whose optimum honours the assign pins (module docstring): each pinned arc
     saves ``bonus`` and the constant holds ``bonus`` per pin (term 6 of a re-plan untouched)."""
-    pin = np.full(pr.n_applicants, -1, dtype=np.int64)
+    pin = np.full(problem.n_applicants, -1, dtype=np.int64)
     pin[ix.assign_a] = ix.assign_p
-    return dataclasses.replace(pr, app_pin_post=pin, pin_bonus=int(bonus))
+    return dataclasses.replace(problem, app_pin_post=pin, pin_bonus=int(bonus))
 
 
-def largest_arc_cost(pr: AllocationProblem) -> float:
+def largest_arc_cost(problem: AllocationProblem) -> float:
     """An upper bound of ``|cost|`` of every arc."""
-    w = pr.weights
+    w = problem.weights
     worst_rank = max(w.outside_preference, 4 * w.preference_rank)
-    subsidy = w.transport_subsidy_per_100cny * float(tier_cny(pr).max(initial=0)) / 100.0
+    subsidy = w.transport_subsidy_per_100cny * float(tier_cny(problem).max(initial=0)) / 100.0
     return float(
         w.relay_empty + w.quota_unfilled + worst_rank + w.major_mismatch + subsidy + w.replan_move
     )
@@ -115,7 +115,7 @@ def largest_arc_cost(pr: AllocationProblem) -> float:
 # --- the rules a pin breaks by itself --------------------------------------------------------
 
 
-def check_pins(pr: AllocationProblem, pins: Pins) -> Report:
+def check_pins(problem: AllocationProblem, pins: Pins) -> Report:
     """The hard rules each pin, or each group of pins on one capacity, breaks by itself.
 
     Every issue is an error in file ``pins`` at the pin's line (its ``pins.csv`` line, else
@@ -123,8 +123,8 @@ def check_pins(pr: AllocationProblem, pins: Pins) -> Report:
     report = Report()
     items = pins.items
     line = {id(p): (p.line if p.line is not None else k + 2) for k, p in enumerate(items)}
-    app = {str(a): i for i, a in enumerate(pr.applicant_id)}
-    post = {str(p): i for i, p in enumerate(pr.post_id)}
+    app = {str(a): i for i, a in enumerate(problem.applicant_id)}
+    post = {str(p): i for i, p in enumerate(problem.post_id)}
 
     def error(pin: Pin, rule: str, message: str, **fields: object) -> None:
         # every caller passes ``message`` marked with N_ (the pin and its fields are filled in
@@ -152,11 +152,11 @@ def check_pins(pr: AllocationProblem, pins: Pins) -> Report:
     assigns = [p for p in known if p.action == "assign"]
     _pairwise(known, error)
     for pin in assigns:
-        _eligible(pr, pin, app[pin.applicant_id], post[pin.post_id], error)
+        _eligible(problem, pin, app[pin.applicant_id], post[pin.post_id], error)
     if report.ok:
-        _capacities(pr, assigns, app, post, error)
+        _capacities(problem, assigns, app, post, error)
     if report.ok:
-        _share(pr, pins, assigns, app, error)
+        _share(problem, pins, assigns, app, error)
     return report
 
 
@@ -175,34 +175,36 @@ def _pairwise(known: list[Pin], error: Callable[..., None]) -> None:
                 error(pin, "pin-conflict", N_("{pin} contradicts {other}"), other=other.describe())
 
 
-def _eligible(pr: AllocationProblem, pin: Pin, a: int, p: int, error: Callable[..., None]) -> None:
+def _eligible(
+    problem: AllocationProblem, pin: Pin, a: int, p: int, error: Callable[..., None]
+) -> None:
     """A5, A3 and the post's own usability (A1, A2) for one assign pin."""
-    block = str(pr.post_block[p])
-    r = int(pr.app_r[a])
-    s = int(pr.post_s[p])
+    block = str(problem.post_block[p])
+    r = int(problem.app_r[a])
+    s = int(problem.post_s[p])
     if block == "barred":
         error(pin, "A2", N_("{pin}: the post's county is barred (A2)"))
     elif block in ("no-quota", "quota-0"):
         error(pin, "A2", N_("{pin}: the post's county has no quota for its category (A2)"))
     elif block == "no-open-seat":
         error(pin, "A1", N_("{pin}: the post has no open seat (A1)"))
-    if not pr.app_health[a]:
+    if not problem.app_health[a]:
         error(pin, "A5", N_("{pin}: the applicant did not pass the health check (A5)"))
-    if r < 0 or s < 0 or pr.pair_index[r, s] < 0:
+    if r < 0 or s < 0 or problem.pair_index[r, s] < 0:
         error(pin, "A3", N_("{pin}: the applicant's province is not paired with the post's (A3)"))
-    if pr.app_degree[a] < pr.post_min_degree[p]:
+    if problem.app_degree[a] < problem.post_min_degree[p]:
         error(pin, "A5", N_("{pin}: the post requires a higher degree (A5)"))
-    req = int(pr.post_req_mask[p])
-    if req and not req & int(pr.app_major_bit[a]):
+    req = int(problem.post_req_mask[p])
+    if req and not req & int(problem.app_major_bit[a]):
         error(pin, "A5", N_("{pin}: the post requires another major (A5)"))
-    if not pr.rules.allow_outside_preferences:
-        county, province = str(pr.post_county[p]), str(pr.post_county[p])[:2] + "0000"
-        if not any(str(c) in (county, province) for c in pr.app_prefs[a]):
+    if not problem.rules.allow_outside_preferences:
+        county, province = str(problem.post_county[p]), str(problem.post_county[p])[:2] + "0000"
+        if not any(str(c) in (county, province) for c in problem.app_prefs[a]):
             error(pin, "A5", N_("{pin}: the post is not among the applicant's preferences (A5)"))
 
 
 def _capacities(
-    pr: AllocationProblem,
+    problem: AllocationProblem,
     assigns: list[Pin],
     app: dict[str, int],
     post: dict[str, int],
@@ -213,24 +215,24 @@ def _capacities(
     p = np.asarray([post[x.post_id] for x in assigns], dtype=np.int64)
     if not len(a):
         return
-    r, s = pr.app_r[a], pr.post_s[p]
+    r, s = problem.app_r[a], problem.post_s[p]
     groups = [
         (
             "A1",
             N_("{pin}: {n} pins on post {what}, which has {cap} open seat(s) (A1)"),
             p,
-            pr.post_open,
-            pr.post_id,
+            problem.post_open,
+            problem.post_id,
         ),
         (
             "A2",
             N_("{pin}: {n} pins in the quota bucket {what}, which holds {cap} (A2)"),
-            pr.post_bucket[p],
-            pr.bucket_cap,
+            problem.post_bucket[p],
+            problem.bucket_cap,
             np.asarray(
                 [
-                    f"{pr.county_code[c]} {k}"
-                    for c, k in zip(pr.bucket_county, pr.bucket_kind, strict=True)
+                    f"{problem.county_code[c]} {k}"
+                    for c, k in zip(problem.bucket_county, problem.bucket_kind, strict=True)
                 ]
             ),
         ),
@@ -238,8 +240,8 @@ def _capacities(
             "A6",
             N_("{pin}: {n} pins in service province {what}, whose dispatch target is {cap} (A6)"),
             s,
-            pr.service_cap,
-            pr.service_code,
+            problem.service_cap,
+            problem.service_code,
         ),
         (
             "A6",
@@ -248,20 +250,20 @@ def _capacities(
                 "target is {cap} (A6)"
             ),
             r,
-            pr.recruit_cap,
-            pr.recruit_code,
+            problem.recruit_cap,
+            problem.recruit_code,
         ),
         (
             "A3",
             N_("{pin}: {n} pins on pair {what}, which has {cap} seat(s) (A3)"),
-            pr.pair_index[r, s],
-            pr.pair_cap,
+            problem.pair_index[r, s],
+            problem.pair_cap,
             np.asarray(
                 [
-                    f"{pr.service_code[ss]} <- {pr.recruit_code[rr]}"
-                    for rr, ss in zip(*np.nonzero(pr.pair_index >= 0), strict=True)
+                    f"{problem.service_code[ss]} <- {problem.recruit_code[rr]}"
+                    for rr, ss in zip(*np.nonzero(problem.pair_index >= 0), strict=True)
                 ]
-            )[np.argsort(pr.pair_index[pr.pair_index >= 0])],
+            )[np.argsort(problem.pair_index[problem.pair_index >= 0])],
         ),
     ]
     for rule, message, group, cap, names in groups:
@@ -275,7 +277,7 @@ def _capacities(
 
 
 def _share(
-    pr: AllocationProblem,
+    problem: AllocationProblem,
     pins: Pins,
     assigns: list[Pin],
     app: dict[str, int],
@@ -284,27 +286,27 @@ def _share(
     """Assign pins whose non-bachelors no bachelor of their province could balance (A4):
     ``n (P + X) <= d (B + X)`` needs ``X`` more bachelors placed, and fewer are eligible
     anywhere (or the recruitment target leaves no room for them)."""
-    frac = share_fraction(pr.rules.undergraduate_min_share)
+    frac = share_fraction(problem.rules.undergraduate_min_share)
     n, d = frac.numerator, frac.denominator
     if not assigns:
         return
     a = np.asarray([app[x.applicant_id] for x in assigns], dtype=np.int64)
-    r = pr.app_r[a]
-    out = np.zeros(pr.n_applicants, dtype=bool)
+    r = problem.app_r[a]
+    out = np.zeros(problem.n_applicants, dtype=bool)
     out[a] = True  # (excluded bachelors count: pins that fail only together are named apart)
     for rr in np.unique(r).tolist():
         mine = r == rr
-        placed, bachelors = int(mine.sum()), int((mine & pr.app_bachelor[a]).sum())
+        placed, bachelors = int(mine.sum()), int((mine & problem.app_bachelor[a]).sum())
         excess = n * placed - d * bachelors
         if excess <= 0:
             continue
         needed = math.ceil(excess / (d - n)) if d > n else math.inf
-        others = np.flatnonzero((pr.app_r == rr) & pr.app_bachelor & ~out)
-        reach, _ = ArcBuilder(pr).reach(others) if len(others) else (np.zeros(0, bool), None)
-        room = int(pr.recruit_cap[rr]) - placed
+        others = np.flatnonzero((problem.app_r == rr) & problem.app_bachelor & ~out)
+        reach, _ = ArcBuilder(problem).reach(others) if len(others) else (np.zeros(0, bool), None)
+        room = int(problem.recruit_cap[rr]) - placed
         available = min(int(np.sum(reach)), room)
         if available < needed:
-            for k in np.flatnonzero(mine & ~pr.app_bachelor[a]).tolist():
+            for k in np.flatnonzero(mine & ~problem.app_bachelor[a]).tolist():
                 error(
                     assigns[k],
                     "A4",
@@ -312,7 +314,7 @@ def _share(
                         "{pin}: the pins from {province} need {needed} more bachelor(s) "
                         "placed to keep the bachelor share (A4); {available} can be"
                     ),
-                    province=str(pr.recruit_code[rr]),
+                    province=str(problem.recruit_code[rr]),
                     needed=needed,
                     available=available,
                 )
@@ -331,16 +333,16 @@ class PinnedSolve:
 
 
 def solve_pinned(
-    pr: AllocationProblem,
+    problem: AllocationProblem,
     pins: Pins,
     time_limit: float,
     gap_tolerance: float,
     workers: int | None,
     baseline: AllocationSolution | None = None,
 ) -> PinnedSolve:
-    """The certified optimum of ``pr`` under ``pins`` (checked by :func:`check_pins` first).
+    """The certified optimum of ``problem`` under ``pins`` (checked by :func:`check_pins` first).
 
-    With a ``baseline`` (a plan of ``pr`` itself), only the independent parts of the pairing
+    With a ``baseline`` (a plan of ``problem`` itself), only the independent parts of the pairing
     that a pin touches are solved again; the others keep the baseline's plan, and the proven
     bound is the baseline's, less the touched parts' share of the baseline's objective, plus
     their new bounds.
@@ -351,14 +353,14 @@ def solve_pinned(
         A pin breaks a rule by itself, or the pins cannot hold together (the issue names a
         small conflicting set).
     """
-    report = check_pins(pr, pins)
+    report = check_pins(problem, pins)
     if not report.ok:
         raise PinError(report)
     t0 = time.perf_counter()
-    solved = _solve(pr, pins, time_limit, gap_tolerance, workers, baseline)
+    solved = _solve(problem, pins, time_limit, gap_tolerance, workers, baseline)
     if solved is None:
         raise PinError(
-            _conflict_report(conflict(pr, pins, time_limit, gap_tolerance, workers, baseline))
+            _conflict_report(conflict(problem, pins, time_limit, gap_tolerance, workers, baseline))
         )
     solution, n_parts = solved
     stats = dataclasses.replace(solution.stats, solve_seconds=time.perf_counter() - t0)
@@ -366,7 +368,7 @@ def solve_pinned(
 
 
 def _solve(
-    pr: AllocationProblem,
+    problem: AllocationProblem,
     pins: Pins,
     time_limit: float,
     gap_tolerance: float,
@@ -374,18 +376,18 @@ def _solve(
     baseline: AllocationSolution | None,
 ) -> tuple[AllocationSolution, int] | None:
     """The optimum under the pins, or None when an assign pin cannot be honoured."""
-    ix = index_pins(pr, pins)
-    restricted = restrict(pr, ix)
-    largest = largest_arc_cost(pr)
+    ix = index_pins(problem, pins)
+    restricted = restrict(problem, ix)
+    largest = largest_arc_cost(problem)
     bonuses = [int(LOCAL_MOVES * (largest + 1))]
     # above the value range of every plan: a plan breaking a pin then always loses
-    bonuses.append(int(2 * (pr.n_applicants + 1) * (largest + 1)))
+    bonuses.append(int(2 * (problem.n_applicants + 1) * (largest + 1)))
     for bonus in bonuses if len(ix.assign_a) else bonuses[:1]:
         if not len(ix.assign_a):
             bonus = 0
         forced = force(restricted, ix, bonus) if bonus else restricted
         sol, n_parts = _solve_forced(
-            pr, forced, ix, bonus, time_limit, gap_tolerance, workers, baseline
+            problem, forced, ix, bonus, time_limit, gap_tolerance, workers, baseline
         )
         if np.all(sol.post_of[ix.assign_a] == ix.assign_p):
             return sol, n_parts
@@ -393,7 +395,7 @@ def _solve(
 
 
 def _solve_forced(
-    pr: AllocationProblem,
+    problem: AllocationProblem,
     forced: AllocationProblem,
     ix: Indexed,
     bonus: int,
@@ -403,17 +405,17 @@ def _solve_forced(
     baseline: AllocationSolution | None,
 ) -> tuple[AllocationSolution, int]:
     """Solve ``forced`` (all of it, or with a baseline its touched parts; ``bonus``: that of
-    its assign pins, 0 without) and express the plan and its bound in ``pr``'s objective."""
-    builder = ArcBuilder(pr)
+    its assign pins, 0 without) and express the plan and its bound in ``problem``'s objective."""
+    builder = ArcBuilder(problem)
     if baseline is None:
         sol = solve_allocation(forced, time_limit, gap_tolerance, workers)
         # a plan honouring the pins has the same value in both objectives (module docstring)
-        return _in_original(pr, builder, sol.post_of, sol.bound, sol, gap_tolerance), len(
+        return _in_original(problem, builder, sol.post_of, sol.bound, sol, gap_tolerance), len(
             split(forced)
         )
     post_of = baseline.post_of.copy()
     bound = baseline.bound
-    pinned_apps = np.concatenate([ix.assign_a, ix.excluded, ix.forbid // max(pr.n_posts, 1)])
+    pinned_apps = np.concatenate([ix.assign_a, ix.excluded, ix.forbid // max(problem.n_posts, 1)])
     solved = 0
     last: AllocationSolution | None = None
     for part in split(forced):
@@ -429,28 +431,28 @@ def _solve_forced(
         base_arcs = builder.arcs_for_pairs(part.applicants[placed], base[placed])
         # the part's share of the baseline's objective is at least its share of the bound
         bound -= float(base_arcs.cost.sum())
-        # the part's constant in pr's objective: without the bonus of its assign pins
+        # the part's constant in problem's objective: without the bonus of its assign pins
         k = int(np.isin(part.applicants, ix.assign_a).sum())
         bound += sol.bound - (part.problem.constant() - k * bonus)
         post_of[part.applicants] = -1
         mine = sol.post_of >= 0
         post_of[part.applicants[mine]] = part.posts[sol.post_of[mine]]
-    return _in_original(pr, builder, post_of, bound, last, gap_tolerance), solved
+    return _in_original(problem, builder, post_of, bound, last, gap_tolerance), solved
 
 
 def _in_original(
-    pr: AllocationProblem,
+    problem: AllocationProblem,
     builder: ArcBuilder,
     post_of: np.ndarray,
     bound: float,
     sol: AllocationSolution | None,
     gap_tolerance: float,
 ) -> AllocationSolution:
-    """The plan ``post_of`` with its arcs and value in ``pr``'s objective."""
+    """The plan ``post_of`` with its arcs and value in ``problem``'s objective."""
     a = np.flatnonzero(post_of >= 0)
     arcs = builder.arcs_for_pairs(a, post_of[a])
-    objective = pr.constant() + float(arcs.cost.sum())
-    post_of = np.full(pr.n_applicants, -1, dtype=np.int64)
+    objective = problem.constant() + float(arcs.cost.sum())
+    post_of = np.full(problem.n_applicants, -1, dtype=np.int64)
     post_of[arcs.a] = arcs.p
     bound = min(bound, objective)
     timed_out = sol is not None and sol.stats.status == "time-limit"
@@ -468,7 +470,7 @@ def _in_original(
 
 
 def conflict(
-    pr: AllocationProblem,
+    problem: AllocationProblem,
     pins: Pins,
     time_limit: float,
     gap_tolerance: float,
@@ -482,7 +484,7 @@ def conflict(
         trial = [p for p in current if p is not pin]
         if not any(p.action == "assign" for p in trial):
             continue  # only assign pins can fail to be honoured
-        if _solve(pr, Pins.of(trial), time_limit, gap_tolerance, workers, baseline) is None:
+        if _solve(problem, Pins.of(trial), time_limit, gap_tolerance, workers, baseline) is None:
             current = trial
     return current
 

@@ -31,12 +31,13 @@ class Pricer:
 
     def __init__(self, builder: ArcBuilder) -> None:
         self.builder = builder
-        pr = builder.problem
-        self.problem = pr
+        problem = builder.problem
+        self.problem = problem
         codes = sorted(builder._area)
         self.area_id = {c: i for i, c in enumerate(codes)}
         self.area_service = np.asarray(
-            [int(np.searchsorted(pr.service_code, province_of(c))) for c in codes], dtype=np.int64
+            [int(np.searchsorted(problem.service_code, province_of(c))) for c in codes],
+            dtype=np.int64,
         )
         # (area, post) membership of every usable post
         areas: list[np.ndarray] = []
@@ -48,21 +49,21 @@ class Pricer:
         self.member_post = np.concatenate(posts) if posts else np.zeros(0, dtype=np.int64)
         # every preference of every applicant as (applicant, area, rank)
         pa, parea, prank = [], [], []
-        for j in range(pr.app_prefs.shape[1]):
-            col = pr.app_prefs[:, j]
+        for j in range(problem.app_prefs.shape[1]):
+            col = problem.app_prefs[:, j]
             for a in np.flatnonzero(col != "").tolist():
                 area = self.area_id.get(str(col[a]))
                 if area is not None:
                     pa.append(a)
                     parea.append(area)
                     prank.append(j + 1)
-        if pr.rules.allow_outside_preferences:
-            for a2 in range(pr.n_applicants):
-                r = int(pr.app_r[a2])
+        if problem.rules.allow_outside_preferences:
+            for a2 in range(problem.n_applicants):
+                r = int(problem.app_r[a2])
                 if r < 0:
                     continue
-                for s in np.flatnonzero(pr.pair_index[r] >= 0):
-                    area = self.area_id.get(str(pr.service_code[s]))
+                for s in np.flatnonzero(problem.pair_index[r] >= 0):
+                    area = self.area_id.get(str(problem.service_code[s]))
                     if area is not None:
                         pa.append(a2)
                         parea.append(area)
@@ -72,12 +73,12 @@ class Pricer:
         self.pref_rank = np.asarray(prank, dtype=np.int64)
         major_of_bit = {1 << i: i for i in range(len(MAJOR_CLASSES))}
         self.app_major = np.asarray(
-            [major_of_bit[int(b)] for b in pr.app_major_bit], dtype=np.int64
+            [major_of_bit[int(b)] for b in problem.app_major_bit], dtype=np.int64
         )
-        tiers = np.asarray(pr.rules.transport_tiers_km)
-        cny = np.asarray(pr.rules.transport_tiers_cny)
+        tiers = np.asarray(problem.rules.transport_tiers_km)
+        cny = np.asarray(problem.rules.transport_tiers_cny)
         self.min_subsidy_cost = (
-            pr.weights.transport_subsidy_per_100cny
+            problem.weights.transport_subsidy_per_100cny
             * (float(cny.min()) if len(cny) and tiers.min() <= 0 else 0.0)
             / 100.0
         )
@@ -102,22 +103,24 @@ class Pricer:
         key of the area (eligibility and a larger subsidy can only raise it). ``rhs_dot`` is
         the sum of right-hand side times dual over those rows. Add the plan's constant.
         """
-        pr = self.problem
-        w = pr.weights
+        problem = self.problem
+        w = problem.weights
         p = self.member_post
-        base = -w.quota_unfilled - w.relay_empty * pr.post_relay[p].astype(float) - post_dual[p]
-        best = np.zeros(pr.n_applicants)
+        base = (
+            -w.quota_unfilled - w.relay_empty * problem.post_relay[p].astype(float) - post_dual[p]
+        )
+        best = np.zeros(problem.n_applicants)
         n_area = len(self.area_id)
         for m in range(len(MAJOR_CLASSES)):
             sel = self.app_major[self.pref_a] == m
             if not sel.any():
                 continue
-            key = base + w.major_mismatch * ((pr.post_fit_mask[p] & (1 << m)) == 0)
+            key = base + w.major_mismatch * ((problem.post_fit_mask[p] & (1 << m)) == 0)
             area_min = np.full(n_area, np.inf)
             np.minimum.at(area_min, self.member_area, key)
             fa, farea, frank = self.pref_a[sel], self.pref_area[sel], self.pref_rank[sel]
-            r = pr.app_r[fa]
-            pair = pr.pair_index[np.maximum(r, 0), self.area_service[farea]]
+            r = problem.app_r[fa]
+            pair = problem.pair_index[np.maximum(r, 0), self.area_service[farea]]
             ydp = np.where((r >= 0) & (pair >= 0), pair_dual[np.maximum(pair, 0)], 0.0)
             rank_cost = np.where(
                 frank == OUTSIDE_RANK, w.outside_preference, w.preference_rank * (frank - 1)
@@ -149,10 +152,12 @@ class Pricer:
         pair_dual
             Per pair index: the dual of its pair row (0 where unbounded).
         """
-        pr = self.problem
-        w = pr.weights
+        problem = self.problem
+        w = problem.weights
         p = self.member_post
-        base = -w.quota_unfilled - w.relay_empty * pr.post_relay[p].astype(float) - post_dual[p]
+        base = (
+            -w.quota_unfilled - w.relay_empty * problem.post_relay[p].astype(float) - post_dual[p]
+        )
         out_arcs: list[Arcs] = []
         out_rc: list[np.ndarray] = []
         truncated = False
@@ -170,7 +175,7 @@ class Pricer:
         if not out_arcs:
             empty = self.builder.arcs_for_pairs(np.zeros(0, np.int64), np.zeros(0, np.int64))
             return empty, np.zeros(0), truncated
-        arcs, rc = _once_each(Arcs.concat(out_arcs), np.concatenate(out_rc), pr.n_posts)
+        arcs, rc = _once_each(Arcs.concat(out_arcs), np.concatenate(out_rc), problem.n_posts)
         if max_per_applicant is not None and len(arcs):
             arcs, rc = _cheapest_per_applicant(arcs, rc, max_per_applicant)
         return arcs, rc, truncated
@@ -190,17 +195,17 @@ class Pricer:
         ``m``: their arcs below ``threshold`` and reduced costs (None: none), and whether a
         scan was cut at ``max_per_preference``. ``base`` is the post part of the reduced cost
         of each area member."""
-        pr = self.problem
-        w = pr.weights
+        problem = self.problem
+        w = problem.weights
         p = self.member_post
         truncated = False
         fa, farea, frank = self.pref_a[sel], self.pref_area[sel], self.pref_rank[sel]
-        key = base + w.major_mismatch * ((pr.post_fit_mask[p] & (1 << m)) == 0)
+        key = base + w.major_mismatch * ((problem.post_fit_mask[p] & (1 << m)) == 0)
         order = np.lexsort((key, self.member_area))
         skey = self.member_area[order] * _BIG + key[order]
         spost = p[order]
-        r = pr.app_r[fa]
-        pair = pr.pair_index[np.maximum(r, 0), self.area_service[farea]]
+        r = problem.app_r[fa]
+        pair = problem.pair_index[np.maximum(r, 0), self.area_service[farea]]
         ydp = np.where((r >= 0) & (pair >= 0), pair_dual[np.maximum(pair, 0)], 0.0)
         rank_cost = np.where(
             frank == OUTSIDE_RANK, w.outside_preference, w.preference_rank * (frank - 1)
@@ -220,8 +225,8 @@ class Pricer:
         arcs = self.builder.arcs_for_pairs(a_rep, posts)
         if len(arcs) == 0:
             return None, truncated
-        r2 = pr.app_r[arcs.a]
-        pair2 = pr.pair_index[np.maximum(r2, 0), pr.post_s[arcs.p]]
+        r2 = problem.app_r[arcs.a]
+        pair2 = problem.pair_index[np.maximum(r2, 0), problem.post_s[arcs.p]]
         rc = (
             arcs.cost
             - post_dual[arcs.p]

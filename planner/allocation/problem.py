@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from planner.frozen import Frozen
 from planner.geo import province_of, provinces_of
 from planner.scenario import (
     BACHELOR_RANK,
@@ -28,7 +29,6 @@ from planner.scenario import (
     ScenarioData,
     Weights,
 )
-from planner.scenario import _Frozen as Frozen
 
 UNBOUNDED = np.iinfo(np.int64).max // 4
 """Capacity of a constraint the scenario does not bound."""

@@ -79,10 +79,12 @@ class _Eval:
 class ShareSearch:
     """The search and the recovery of the module docstring for one problem."""
 
-    def __init__(self, pr: AllocationProblem, builder: ArcBuilder, net: CompactNetwork) -> None:
-        self.pr, self.builder, self.net = pr, builder, net
-        self.weight = share_weight(pr).astype(np.int64)
-        self.numerator = int(lp.share_fraction(pr.rules.undergraduate_min_share).numerator)
+    def __init__(
+        self, problem: AllocationProblem, builder: ArcBuilder, net: CompactNetwork
+    ) -> None:
+        self.problem, self.builder, self.net = problem, builder, net
+        self.weight = share_weight(problem).astype(np.int64)
+        self.numerator = int(lp.share_fraction(problem.rules.undergraduate_min_share).numerator)
         self.flows = 0
         self.flows_from_previous = 0
         self.best_bound = -math.inf
@@ -94,16 +96,16 @@ class ShareSearch:
         groups: GroupCap | None = None,
     ) -> _Eval:
         """One priced min-cost flow."""
-        pr = self.pr
+        problem = self.problem
         price = None
         if any(m != 0 for m in mu.values()):
             den = math.lcm(*(m.denominator for m in mu.values()))
-            per_r = np.zeros(len(pr.recruit_code), dtype=np.int64)
+            per_r = np.zeros(len(problem.recruit_code), dtype=np.int64)
             for r, m in mu.items():
                 per_r[r] = m.numerator * (den // m.denominator)
-            price = Price(per_r[np.maximum(pr.app_r, 0)] * self.weight, den)
+            price = Price(per_r[np.maximum(problem.app_r, 0)] * self.weight, den)
         result = solve_flow(
-            pr, self.net.direct, self.net.hubs, tiebreak=tiebreak, price=price, groups=groups
+            problem, self.net.direct, self.net.hubs, tiebreak=tiebreak, price=price, groups=groups
         )
         self.flows += 1
         self.flows_from_previous += result.from_previous
@@ -116,11 +118,11 @@ class ShareSearch:
 
     def judge(self, mu: dict[int, Fraction], value: float, objective: float, arcs: Arcs) -> _Eval:
         """A flow's A4 rows and non-bachelors per recruiting province."""
-        pr = self.pr
-        r = pr.app_r[arcs.a]
-        n_r = len(pr.recruit_code)
+        problem = self.problem
+        r = problem.app_r[arcs.a]
+        n_r = len(problem.recruit_code)
         rows = np.bincount(r, weights=self.weight[arcs.a], minlength=n_r).astype(np.int64)
-        non = np.bincount(r[~pr.app_bachelor[arcs.a]], minlength=n_r)
+        non = np.bincount(r[~problem.app_bachelor[arcs.a]], minlength=n_r)
         return _Eval(dict(mu), value, objective, rows, non, arcs)
 
     def search(self, start: _Eval, deadline: float) -> tuple[_Eval, dict[int, tuple[_Eval, _Eval]]]:
@@ -185,7 +187,7 @@ class ShareSearch:
     ) -> _Eval | None:
         """The best plan that keeps every A4 row, found by capping non-bachelors at the
         multipliers of ``at``; stops when its value is within ``tolerance`` of the bound."""
-        pr = self.pr
+        problem = self.problem
         caps: dict[int, int] = {}
         for r, (lo, hi) in brackets.items():
             g_lo, g_hi = int(lo.rows[r]), int(hi.rows[r])
@@ -199,18 +201,18 @@ class ShareSearch:
         while self.flows < MAX_FLOWS and time.perf_counter() < deadline:
             for r in np.flatnonzero(at.rows > 0).tolist():  # newly broken rows are capped too
                 caps.setdefault(int(r), int(at.non_bachelors[r]))
-            watched = np.zeros(len(pr.recruit_code), dtype=bool)
+            watched = np.zeros(len(problem.recruit_code), dtype=bool)
             watched[list(caps)] = True
-            mine = (pr.app_r >= 0) & watched[np.maximum(pr.app_r, 0)]
+            mine = (problem.app_r >= 0) & watched[np.maximum(problem.app_r, 0)]
             tiebreak = np.where(mine, -self.weight, self.weight)  # lean to non-bachelors
             rows = list(caps)
-            group = np.full(pr.n_applicants, -1, dtype=np.int64)
+            group = np.full(problem.n_applicants, -1, dtype=np.int64)
             for g, r in enumerate(rows):
-                group[(pr.app_r == r) & ~pr.app_bachelor] = g
+                group[(problem.app_r == r) & ~problem.app_bachelor] = g
             capped = GroupCap(group, np.asarray([max(caps[r], 0) for r in rows], dtype=np.int64))
             e = self.evaluate(at.mu, tiebreak=tiebreak, groups=capped)
             broken = np.flatnonzero(e.rows > 0)
-            if len(broken) == 0 and lp.pairs_ok(pr, lp.usage(pr, e.arcs)):
+            if len(broken) == 0 and lp.pairs_ok(problem, lp.usage(problem, e.arcs)):
                 if best is None or e.objective < best.objective:
                     best = e
                 if best.objective - self.best_bound <= tolerance:
@@ -236,7 +238,7 @@ class ShareSearch:
 
 
 def solve_share(
-    pr: AllocationProblem,
+    problem: AllocationProblem,
     builder: ArcBuilder,
     net: CompactNetwork,
     first: Arcs,
@@ -246,7 +248,7 @@ def solve_share(
 ) -> SharePlan:
     """A plan keeping A4 and the Lagrangian bound, from the unpriced flow ``first``."""
     t0 = time.perf_counter()
-    search = ShareSearch(pr, builder, net)
+    search = ShareSearch(problem, builder, net)
     start = search.judge({}, first_objective, first_objective, first)
     search.best_bound = first_objective
     at, brackets = search.search(start, deadline)

@@ -53,7 +53,7 @@ from planner.allocation.status import (
     judge,
     relative_gap,
 )
-from planner.scenario import _Frozen
+from planner.frozen import Frozen
 from planner.workers import default_workers, map_tasks, parallelism
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class SolveStats:
 
 
 @dataclass(frozen=True, slots=True)
-class AllocationSolution(_Frozen):
+class AllocationSolution(Frozen):
     """The plan: ``post_of[a]`` is the post index of applicant ``a`` or -1 (read-only, as
     every array of a solution)."""
 

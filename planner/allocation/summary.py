@@ -15,20 +15,17 @@ import numpy as np
 import pandas as pd
 
 from planner import __version__
+from planner.allocation.account import PlanAccount
 from planner.allocation.fairness import Fairness
 from planner.allocation.problem import AllocationProblem
-from planner.allocation.report import PlanReport
 from planner.allocation.solver import AllocationSolution
 from planner.issues import Report
 from planner.scenario import DEGREES, PreviousPlan, ScenarioData
 from planner.summaries import (
     Budget,
-    EmptyRelaySeat,
     FairnessCounts,
     PlanSummary,
-    RuleUsage,
     ScenarioInfo,
-    UnfilledQuota,
     freeze,
 )
 
@@ -56,9 +53,9 @@ DECISIONS = {
 
 def plan_tables(
     sc: ScenarioData,
-    pr: AllocationProblem,
+    problem: AllocationProblem,
     sol: AllocationSolution,
-    rep: PlanReport,
+    rep: PlanAccount,
     fair: Fairness,
 ) -> dict[str, pd.DataFrame]:
     """assignments, unassigned, seats, fairness and, in a re-plan, moves."""
@@ -67,8 +64,8 @@ def plan_tables(
     apps, posts = sc.applicants, sc.posts
     assignments = pd.DataFrame(
         {
-            "applicant_id": pr.applicant_id[used.a],
-            "post_id": pr.post_id[used.p],
+            "applicant_id": problem.applicant_id[used.a],
+            "post_id": problem.post_id[used.p],
             "county_code": posts.county_code[used.p],
             "township_code": posts.township_code[used.p],
             "category": posts.category[used.p],
@@ -85,9 +82,9 @@ def plan_tables(
     for name, values in zip(apps.extra.names, apps.extra.values, strict=True):
         assignments[name] = values[used.a]
     assignments = assignments.sort_values("applicant_id", kind="stable").reset_index(drop=True)
-    unassigned = unassigned_table(pr, rep)
-    filled = np.bincount(used.p, minlength=pr.n_posts)
-    held = np.asarray(posts.seats) - pr.post_open
+    unassigned = unassigned_table(problem, rep)
+    filled = np.bincount(used.p, minlength=problem.n_posts)
+    held = np.asarray(posts.seats) - problem.post_open
     seats = pd.DataFrame(
         {
             "post_id": posts.post_id,
@@ -96,11 +93,11 @@ def plan_tables(
             "category": posts.category,
             "seats": posts.seats,
             "continuing": np.maximum(held, 0),
-            "open_seats": pr.post_open,
+            "open_seats": problem.post_open,
             "filled": filled,
             "relay": posts.relay.astype(int),
-            "relay_empty": np.where(posts.relay, pr.post_open - filled, 0),
-            "blocked": pr.post_block,
+            "relay_empty": np.where(posts.relay, problem.post_open - filled, 0),
+            "blocked": problem.post_block,
             "township_name": posts.township_name,
             "lon": np.round(posts.lon, 5),
             "lat": np.round(posts.lat, 5),
@@ -110,76 +107,75 @@ def plan_tables(
         "assignments": assignments,
         "unassigned": unassigned,
         "seats": seats,
-        "fairness": _fairness_table(pr, fair),
+        "fairness": _fairness_table(problem, fair),
     }
     if sc.previous_plan is not None:
-        tables["moves"] = _moves_table(sc.previous_plan, pr, sol)
+        tables["moves"] = _moves_table(sc.previous_plan, problem, sol)
     return tables
 
 
-def unassigned_table(pr: AllocationProblem, rep: PlanReport) -> pd.DataFrame:
+def unassigned_table(problem: AllocationProblem, rep: PlanAccount) -> pd.DataFrame:
     """``unassigned.csv``: every unplaced applicant, the reason code and the reason in the
     language of the moment."""
     idle = sorted(rep.unassigned_reason)
     return pd.DataFrame(
         {
-            "applicant_id": pr.applicant_id[idle] if idle else np.zeros(0, dtype=str),
+            "applicant_id": problem.applicant_id[idle] if idle else np.zeros(0, dtype=str),
             "reason_code": [rep.unassigned_reason[a].code for a in idle],
             "reason": [str(rep.unassigned_reason[a].text) for a in idle],
         }
     )
 
 
-def summary_texts(rep: PlanReport, validation: Report) -> dict[str, Any]:
+def summary_texts(rep: PlanAccount, validation: Report) -> dict[str, Any]:
     """The parts of the summary that a person reads, in the language of the moment (the
     fields of :class:`PlanSummary` they replace): the causes of unfilled quota and empty relay
     seats, and the declaration warnings."""
     return {
-        "unfilled_quota": tuple(
-            UnfilledQuota.from_dict({**u, "cause": str(u["cause"])}) for u in rep.unfilled
-        ),
-        "empty_relay_seats": tuple(
-            EmptyRelaySeat.from_dict({**e, "cause": str(e["cause"])}) for e in rep.empty_relay
-        ),
+        "unfilled_quota": tuple(u.written() for u in rep.unfilled),
+        "empty_relay_seats": tuple(e.written() for e in rep.empty_relay),
         "declaration_warnings": freeze([i.to_dict() for i in validation.warnings]),
     }
 
 
 def _moves_table(
-    previous: PreviousPlan, pr: AllocationProblem, sol: AllocationSolution
+    previous: PreviousPlan, problem: AllocationProblem, sol: AllocationSolution
 ) -> pd.DataFrame:
     """Every volunteer of the previous plan: kept, moved, unplaced or gone (a dropout)."""
-    index = {str(a): i for i, a in enumerate(pr.applicant_id)}
+    index = {str(a): i for i, a in enumerate(problem.applicant_id)}
     rows = []
     for aid, pid in zip(previous.applicant_id.tolist(), previous.post_id.tolist(), strict=True):
         a = index.get(aid)
         if a is None:
             rows.append((aid, pid, "", "dropout"))
             continue
-        new = "" if sol.post_of[a] < 0 else str(pr.post_id[sol.post_of[a]])
+        new = "" if sol.post_of[a] < 0 else str(problem.post_id[sol.post_of[a]])
         change = "kept" if new == pid else ("unplaced" if not new else "moved")
         rows.append((aid, pid, new, change))
     return pd.DataFrame(rows, columns=["applicant_id", "previous_post_id", "post_id", "change"])
 
 
-def _fairness_table(pr: AllocationProblem, fair: Fairness) -> pd.DataFrame:
+def _fairness_table(problem: AllocationProblem, fair: Fairness) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "kind": ["wasted_seat"] * len(fair.wasted_a) + ["justified_envy"] * len(fair.envy_a),
             "applicant_id": np.concatenate(
-                [pr.applicant_id[fair.wasted_a], pr.applicant_id[fair.envy_a]]
+                [problem.applicant_id[fair.wasted_a], problem.applicant_id[fair.envy_a]]
             ),
-            "post_id": np.concatenate([pr.post_id[fair.wasted_p], pr.post_id[fair.envy_p]]),
-            "seat_holder_id": [""] * len(fair.wasted_a) + list(pr.applicant_id[fair.envy_holder]),
+            "post_id": np.concatenate(
+                [problem.post_id[fair.wasted_p], problem.post_id[fair.envy_p]]
+            ),
+            "seat_holder_id": [""] * len(fair.wasted_a)
+            + list(problem.applicant_id[fair.envy_holder]),
         }
     )
 
 
 def plan_summary(
     sc: ScenarioData,
-    pr: AllocationProblem,
+    problem: AllocationProblem,
     sol: AllocationSolution,
-    rep: PlanReport,
+    rep: PlanAccount,
     fair: Fairness,
     validation: Report,
     source: str,
@@ -204,7 +200,7 @@ def plan_summary(
         columns=sol.stats.columns,
         notes=tuple(sol.notes),
         counts=rep.counts,
-        rules=RuleUsage.from_dict(rep.rule_usage),
+        rules=rep.rule_usage,
         budget_cny=Budget(
             total=rep.budget_total,
             by_service_province=freeze(rep.budget_by_service),
@@ -217,7 +213,7 @@ def plan_summary(
             {
                 str(code): int(q)
                 for code, q, barred in zip(
-                    pr.county_code, pr.county_quota, pr.county_barred, strict=True
+                    problem.county_code, problem.county_quota, problem.county_barred, strict=True
                 )
                 if not barred
             }

@@ -30,7 +30,7 @@ The same mending gives a tie-broken flow (:func:`tie_break`, the bachelors' tie-
 tie-break, whose potentials are right except where the tie-break breaks a tie.
 
 The kernels (:mod:`planner.allocation.flow_kernels`) are compiled with numba (cached on disk
-after the first use); :func:`warm_up` compiles them ahead.
+after the first use); :func:`planner.allocation.jit.compile_kernels` compiles them ahead.
 """
 
 from __future__ import annotations
@@ -56,11 +56,11 @@ Residual = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.
 """The residual network as the kernels take it (:func:`_residual`)."""
 
 
-def warm_solve(pr: AllocationProblem, fn: FlowNetwork, direct: Arcs) -> np.ndarray | None:
+def warm_solve(problem: AllocationProblem, fn: FlowNetwork, direct: Arcs) -> np.ndarray | None:
     """The optimal flow of ``fn`` (one value per arc) reached from the previous plan, or
     None when the previous plan cannot start it. ``direct`` are ``fn``'s direct arcs; a
     previous volunteer starts on his (applicant, previous post) arc among them."""
-    start = _start(pr, fn, direct)
+    start = _start(problem, fn, direct)
     if start is None:
         return None
     flow, closed = start
@@ -118,32 +118,16 @@ def _reoptimize(
     return flow if _certified(fn, flow, pot) else None
 
 
-def warm_up() -> None:
-    """Compile (or load from the disk cache) every kernel, on a network of three nodes."""
-    tails = np.asarray([0, 1], dtype=np.int32)
-    heads = np.asarray([1, 2], dtype=np.int32)
-    caps = np.ones(2, dtype=np.int64)
-    flow = np.zeros(2, dtype=np.int64)
-    cost = np.zeros(2, dtype=np.int64)
-    first, out = forward_index(3, tails)
-    back_first, back_next = backward_lists(3, heads, flow)
-    residual = (first, out, back_first, back_next, tails, heads)
-    pot = np.zeros(3, dtype=np.int64)
-    bellman_ford(*residual, caps, flow, cost, pot, SEARCH_BUDGET)
-    excess = np.asarray([1, 0, -1], dtype=np.int64)
-    shortest_paths(*residual, caps, flow, cost, pot, excess)
-
-
 def _start(
-    pr: AllocationProblem, fn: FlowNetwork, direct: Arcs
+    problem: AllocationProblem, fn: FlowNetwork, direct: Arcs
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """The previous plan without the dropouts as a flow on ``fn``, and the capacities with
     the dropouts' seats still taken; None when there is no previous plan or it does not fit
     them."""
     o = fn.offsets
-    n_p = pr.n_posts
-    prev = pr.keep_post
-    wanted = np.flatnonzero((prev >= 0) & (pr.app_r >= 0))
+    n_p = problem.n_posts
+    prev = problem.keep_post
+    wanted = np.flatnonzero((prev >= 0) & (problem.app_r >= 0))
     if not len(wanted) or not len(direct):
         return None
     # each previous volunteer's (applicant, previous post) arc, where there is one
@@ -155,8 +139,8 @@ def _start(
     flow = np.zeros(len(fn.tails), dtype=np.int64)
     flow[o[2] + order[pos[found]]] = 1
     # upstream: the applicant's arc, and the arcs into its feeder (a group, a province)
-    applicant_arc = np.full(pr.n_applicants, -1, dtype=np.int64)
-    applicant_arc[pr.app_r >= 0] = np.arange(o[1], o[2])
+    applicant_arc = np.full(problem.n_applicants, -1, dtype=np.int64)
+    applicant_arc[problem.app_r >= 0] = np.arange(o[1], o[2])
     flow[applicant_arc[kept_a]] = 1
     into = np.full(fn.n_nodes, -1, dtype=np.int64)
     feeders = np.r_[o[0] : o[1], o[10] : o[11]]
@@ -168,19 +152,19 @@ def _start(
         node = fn.tails[arc]
         node = node[node != 0]  # up to the source
     # downstream: post, bucket, service province, sink
-    bucket = np.maximum(pr.post_bucket, 0)
-    bucket_s = pr.county_s[pr.bucket_county]
+    bucket = np.maximum(problem.post_bucket, 0)
+    bucket_s = problem.county_s[problem.bucket_county]
 
     def post_side(per_post: np.ndarray) -> np.ndarray:
         """Per-post counts summed up the post, bucket and service-province arcs."""
-        per_bucket = np.bincount(bucket, weights=per_post, minlength=len(pr.bucket_cap))
-        per_s = np.bincount(bucket_s, weights=per_bucket, minlength=len(pr.service_code))
+        per_bucket = np.bincount(bucket, weights=per_post, minlength=len(problem.bucket_cap))
+        per_s = np.bincount(bucket_s, weights=per_bucket, minlength=len(problem.service_code))
         return np.concatenate([per_post, per_bucket, per_s]).astype(np.int64)
 
     flow[o[5] : o[8]] = post_side(np.bincount(kept_p, minlength=n_p))
     flow[o[8]] = fn.supply - len(kept_a)
     closed = fn.caps.copy()
-    closed[o[5] : o[8]] -= post_side(pr.post_prev_gone * pr.post_usable)
+    closed[o[5] : o[8]] -= post_side(problem.post_prev_gone * problem.post_usable)
     if np.any(flow > closed) or np.any(closed < 0) or flow[o[8]] < 0:
         return None
     return flow, closed

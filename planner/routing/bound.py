@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -221,92 +222,175 @@ def prove_targets_unreachable(
 
     if not st or slack < 0 or not any(goal.values()):
         return done(False, 0, "not needed: decided by capacity")
-    nodes = np.array([*st, *(p.n_stations + np.array(sp, dtype=int))], dtype=int)
-    d = _metric(p.travel[np.ix_(nodes, nodes)])
-    at = {j: len(st) + k for k, j in enumerate(sp)}  # stop -> row of d
-    stop_of = {r: j for j, r in at.items()}
-    setup = {at[j]: float(p.setup_minutes[j]) for j in sp}
-    mpc = {j: float(p.minutes_per_client[j]) for j in sp}
-    fewest = min(mpc.values())
-    m = pywraplp.Solver.CreateSolver("SCIP")
-    served: dict[int, list] = {j: [] for j in sp}
-    visits: dict[int, list] = {j: [] for j in sp}
+    model = _Patterns.of(p, st, sp, pywraplp.Solver.CreateSolver("SCIP"))
     most = dict.fromkeys(sp, 0)  # most clients one day serves at a stop
-    n_sets = columns = 0
     for k, i in enumerate(st):
-        cap, shift = int(p.capacity[i]), float(p.shift_end[i] - p.shift_start[i])
-        budget = shift - fewest * max(0, cap - slack)
-        trip = {j: d[k, at[j]] + d[at[j], k] + setup[at[j]] for j in sp}
-        for j in sp:
-            room = (shift - trip[j]) / mpc[j] if mpc[j] else math.inf
-            # a stop the station cannot reach (trip inf) fits no client, one served in no
-            # time fits the capacity (neither infinity has a floor)
-            fits = cap if room >= cap else math.floor(max(room, 0.0) + 1e-9)
-            most[j] = max(most[j], fits)
-        far = [at[j] for j in sp if trip[j] > shift - fewest * cap + 1e-9]
-        near = [j for j in sp if trip[j] <= shift - fewest * cap + 1e-9]
-        found = _stop_sets(d, k, far, setup, budget, max_sets - n_sets)
-        if found is None:
-            return done(False, 0, f"not tried: more than {max_sets:,} sets of far stops")
-        n_sets += len(found)
-        least = min((setup[at[j]] for j in near), default=0.0)
-        # Near stops that no day can visit together (their shortest tour and set-ups alone
-        # exceed the budget).
-        clash = [
-            (a, b)
-            for x, a in enumerate(near)
-            for b in near[x + 1 :]
-            if min(
-                d[k, at[a]] + d[at[a], at[b]] + d[at[b], k],
-                d[k, at[b]] + d[at[b], at[a]] + d[at[a], k],
-            )
-            + setup[at[a]]
-            + setup[at[b]]
-            > budget + 1e-9
-        ]
-        station_days = []
-        for s, tour in [((), 0.0), *found]:
-            fixed = tour + sum(setup[r] for r in s)
-            for n_near in range(0 if s else 1, len(near) + 1):
-                if fixed + n_near * least > budget + 1e-9:
-                    break
-                columns += 1
-                if columns > max_sets or time.perf_counter() - t0 > seconds:
-                    why = f"more than {max_sets:,} columns" if columns > max_sets else "time"
-                    return done(False, n_sets, f"not tried: {why} (building the model)")
-                n = m.IntVar(0, days[i], "")
-                station_days.append(n)
-                f = {stop_of[r]: m.NumVar(0, cap * days[i], "") for r in s}
-                for j, v in f.items():
-                    m.Add(v >= n)
-                    visits[j].append(n)
-                if n_near:
-                    near_visits = {j: m.NumVar(0, days[i], "") for j in near}
-                    m.Add(sum(near_visits.values()) == n_near * n)
-                    for j, v in near_visits.items():
-                        f[j] = m.NumVar(0, cap * days[i], "")
-                        m.Add(v <= n)
-                        m.Add(f[j] >= v)
-                        m.Add(f[j] <= cap * v)
-                        visits[j].append(v)
-                    if n_near > 1:
-                        for a, b in clash:
-                            m.Add(near_visits[a] + near_visits[b] <= n)
-                for j, v in f.items():
-                    served[j].append(v)
-                m.Add(sum(f.values()) <= cap * n)
-                minutes = sum(mpc[j] * v for j, v in f.items())
-                m.Add(minutes + (fixed + n_near * least) * n <= shift * n)
-        m.Add(sum(station_days) <= days[i])
+        stopped = _station_columns(model, k, i, days[i], slack, most, (max_sets, seconds, t0))
+        if stopped is not None:
+            return done(False, *stopped)
+    m = model.m
     for w, js in towns.items():
-        m.Add(sum(v for j in js for v in served[j]) >= goal[w])
+        m.Add(sum(v for j in js for v in model.served[j]) >= goal[w])
         best = max(most[j] for j in js)
         if goal[w] and best >= 1:  # the days that visit the township
-            m.Add(sum(v for j in js for v in visits[j]) >= math.ceil(goal[w] / best))
+            m.Add(sum(v for j in js for v in model.visits[j]) >= math.ceil(goal[w] / best))
     m.SetTimeLimit(max(1, int((seconds - (time.perf_counter() - t0)) * 1000)))
     status = m.Solve()
     if status == pywraplp.Solver.INFEASIBLE:
-        return done(True, n_sets, "proven: no day patterns meet every target")
+        return done(True, model.n_sets, "proven: no day patterns meet every target")
     if status in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
-        return done(False, n_sets, "not proven: the day patterns meet every target")
-    return done(False, n_sets, f"not proven in {seconds:.0f} s")
+        return done(False, model.n_sets, "not proven: the day patterns meet every target")
+    return done(False, model.n_sets, f"not proven in {seconds:.0f} s")
+
+
+@dataclass(slots=True)
+class _Patterns:
+    """The day-pattern model of one county as it is built: the solver, the county's metric
+    travel between its stations and stops (rows: the stations, then the stops), and each
+    stop's variables of clients served and of visits."""
+
+    p: RoutingProblem
+    m: Any
+    stops: list[int]
+    d: np.ndarray
+    at: dict[int, int]
+    """Stop -> its row of ``d``."""
+    stop_of: dict[int, int]
+    """Row of ``d`` -> its stop."""
+    setup: dict[int, float]
+    """Row of ``d`` -> the stop's set-up minutes."""
+    mpc: dict[int, float]
+    """Stop -> its minutes a client."""
+    served: dict[int, list[Any]]
+    visits: dict[int, list[Any]]
+    n_sets: int = 0
+    columns: int = 0
+
+    @classmethod
+    def of(cls, p: RoutingProblem, st: list[int], sp: list[int], solver: Any) -> _Patterns:
+        """An empty model of the stations ``st`` and stops ``sp``."""
+        nodes = np.array([*st, *(p.n_stations + np.array(sp, dtype=int))], dtype=int)
+        at = {j: len(st) + k for k, j in enumerate(sp)}
+        return cls(
+            p,
+            solver,
+            sp,
+            _metric(p.travel[np.ix_(nodes, nodes)]),
+            at,
+            {r: j for j, r in at.items()},
+            {at[j]: float(p.setup_minutes[j]) for j in sp},
+            {j: float(p.minutes_per_client[j]) for j in sp},
+            {j: [] for j in sp},
+            {j: [] for j in sp},
+        )
+
+
+def _station_columns(
+    model: _Patterns,
+    k: int,
+    i: int,
+    days: int,
+    slack: int,
+    most: dict[int, int],
+    limits: tuple[int, float, float],
+) -> tuple[int, str] | None:
+    """Add the columns of station ``i`` (row ``k`` of the metric) and its vehicle-days'
+    row; update ``most``, the most clients one day serves at each stop. ``limits``: the most
+    sets, the seconds and the start time; (sets, note) when one of them stops the build."""
+    p, d, at, setup, mpc, sp = model.p, model.d, model.at, model.setup, model.mpc, model.stops
+    max_sets, seconds, t0 = limits
+    fewest = min(mpc.values())
+    cap, shift = int(p.capacity[i]), float(p.shift_end[i] - p.shift_start[i])
+    budget = shift - fewest * max(0, cap - slack)
+    trip = {j: d[k, at[j]] + d[at[j], k] + setup[at[j]] for j in sp}
+    for j in sp:
+        room = (shift - trip[j]) / mpc[j] if mpc[j] else math.inf
+        # a stop the station cannot reach (trip inf) fits no client, one served in no
+        # time fits the capacity (neither infinity has a floor)
+        fits = cap if room >= cap else math.floor(max(room, 0.0) + 1e-9)
+        most[j] = max(most[j], fits)
+    far = [at[j] for j in sp if trip[j] > shift - fewest * cap + 1e-9]
+    near = [j for j in sp if trip[j] <= shift - fewest * cap + 1e-9]
+    found = _stop_sets(d, k, far, setup, budget, max_sets - model.n_sets)
+    if found is None:
+        return 0, f"not tried: more than {max_sets:,} sets of far stops"
+    model.n_sets += len(found)
+    least = min((setup[at[j]] for j in near), default=0.0)
+    clash = _clashes(model, k, near, budget)
+    station_days = []
+    for s, tour in [((), 0.0), *found]:
+        fixed = tour + sum(setup[r] for r in s)
+        for n_near in range(0 if s else 1, len(near) + 1):
+            if fixed + n_near * least > budget + 1e-9:
+                break
+            model.columns += 1
+            if model.columns > max_sets or time.perf_counter() - t0 > seconds:
+                why = f"more than {max_sets:,} columns" if model.columns > max_sets else "time"
+                return model.n_sets, f"not tried: {why} (building the model)"
+            pattern = _Pattern(s, n_near, fixed + n_near * least)
+            station_days.append(_column(model, pattern, near, clash, (cap, days, shift)))
+    model.m.Add(sum(station_days) <= days)
+    return None
+
+
+def _clashes(model: _Patterns, k: int, near: list[int], budget: float) -> list[tuple[int, int]]:
+    """Near stops that no day of station row ``k`` can visit together (their shortest tour
+    and set-ups alone exceed the budget)."""
+    d, at, setup = model.d, model.at, model.setup
+    return [
+        (a, b)
+        for x, a in enumerate(near)
+        for b in near[x + 1 :]
+        if min(
+            d[k, at[a]] + d[at[a], at[b]] + d[at[b], k],
+            d[k, at[b]] + d[at[b], at[a]] + d[at[a], k],
+        )
+        + setup[at[a]]
+        + setup[at[b]]
+        > budget + 1e-9
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class _Pattern:
+    """A column's day pattern: its far stops (rows of the metric), the near stops it visits
+    and the least minutes its drive and set-ups take."""
+
+    far: tuple[int, ...]
+    n_near: int
+    fixed: float
+
+
+def _column(
+    model: _Patterns,
+    pattern: _Pattern,
+    near: list[int],
+    clash: list[tuple[int, int]],
+    station: tuple[int, int, float],
+) -> Any:
+    """Add one column ``(F, k)`` of a station (``station``: its capacity, vehicle-days and
+    shift minutes); its variable of days."""
+    m, cap, days, shift = model.m, *station
+    n = m.IntVar(0, days, "")
+    f = {model.stop_of[r]: m.NumVar(0, cap * days, "") for r in pattern.far}
+    for j, v in f.items():
+        m.Add(v >= n)
+        model.visits[j].append(n)
+    if pattern.n_near:
+        near_visits = {j: m.NumVar(0, days, "") for j in near}
+        m.Add(sum(near_visits.values()) == pattern.n_near * n)
+        for j, v in near_visits.items():
+            f[j] = m.NumVar(0, cap * days, "")
+            m.Add(v <= n)
+            m.Add(f[j] >= v)
+            m.Add(f[j] <= cap * v)
+            model.visits[j].append(v)
+        if pattern.n_near > 1:
+            for a, b in clash:
+                m.Add(near_visits[a] + near_visits[b] <= n)
+    for j, v in f.items():
+        model.served[j].append(v)
+    m.Add(sum(f.values()) <= cap * n)
+    minutes = sum(model.mpc[j] * v for j, v in f.items())
+    m.Add(minutes + pattern.fixed * n <= shift * n)
+    return n

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from planner.frozen import Frozen
 from planner.geo import haversine_km
-from planner.scenario import Rules, ScenarioData, TravelTimes, _Frozen
+from planner.scenario import Rules, ScenarioData, TravelTimes
 from planner.schema import STATIONS, STOPS
 
 DEFAULT_RULES = Rules()
@@ -63,7 +64,7 @@ _STOP_FIELDS = (
 
 
 @dataclass(frozen=True, slots=True)
-class RoutingProblem(_Frozen):
+class RoutingProblem(Frozen):
     """Stations, stops, crews and travel times of one mobile-service campaign.
 
     Attributes
@@ -214,19 +215,7 @@ class RoutingProblem(_Frozen):
         t = len(stop_id)
         vehicles = np.asarray(vehicles, dtype=np.int64)
         days = np.asarray(days, dtype=np.int64)
-        crew_size = (
-            np.full(s, STATIONS.default("crew_size"), dtype=np.int64)
-            if crew_size is None
-            else np.asarray(crew_size, np.int64)
-        )
-        if crews is None:
-            staffed_count = vehicles.copy()
-        else:
-            crews = np.asarray(crews, dtype=np.int64)
-            _check_shape("crews", crews, (s,))
-            staffed_count = np.minimum(vehicles, crews // np.maximum(crew_size, 1))
-        horizon = int(days.max()) if s else 0
-        staffed = np.where(np.arange(horizon)[None, :] < days[:, None], staffed_count[:, None], 0)
+        crew_size, staffed = _staffing(s, vehicles, days, crew_size, crews)
         travel = np.asarray(travel, dtype=float)
 
         def opt(a: np.ndarray | None, default: float, dtype: type) -> np.ndarray:
@@ -400,3 +389,29 @@ def overlay_travel_times(travel: np.ndarray, ids: np.ndarray, table: TravelTimes
     out[b[reverse], a[reverse]] = m[reverse]
     out[a, b] = m
     return out
+
+
+def _staffing(
+    s: int,
+    vehicles: np.ndarray,
+    days: np.ndarray,
+    crew_size: np.ndarray | None,
+    crews: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each of the ``s`` stations' crew size (the contract's default where not given) and its staffed
+    vehicles per day, shape (stations, horizon): ``min(vehicles, crews // crew_size)`` on each
+    of its campaign days (every vehicle when ``crews`` is None), 0 after them."""
+    crew_size = (
+        np.full(s, STATIONS.default("crew_size"), dtype=np.int64)
+        if crew_size is None
+        else np.asarray(crew_size, np.int64)
+    )
+    if crews is None:
+        staffed_count = vehicles.copy()
+    else:
+        crews = np.asarray(crews, dtype=np.int64)
+        _check_shape("crews", crews, (s,))
+        staffed_count = np.minimum(vehicles, crews // np.maximum(crew_size, 1))
+    horizon = int(days.max()) if s else 0
+    staffed = np.where(np.arange(horizon)[None, :] < days[:, None], staffed_count[:, None], 0)
+    return crew_size, staffed

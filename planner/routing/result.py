@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from planner.frozen import Frozen
 from planner.i18n import N_, _
-from planner.scenario import _Frozen
 
 REASONS: dict[str, str] = {
     "no_capacity": N_(
@@ -32,8 +32,8 @@ def reason_texts() -> dict[str, str]:
 
 
 @dataclass(frozen=True, slots=True)
-class Routes(_Frozen):
-    """One row per vehicle-day that runs.
+class RouteTable(Frozen):
+    """The routes table: one row per vehicle-day that runs.
 
     Attributes
     ----------
@@ -62,8 +62,8 @@ class Routes(_Frozen):
 
 
 @dataclass(frozen=True, slots=True)
-class Visits(_Frozen):
-    """One row per stop visit, in route order.
+class VisitTable(Frozen):
+    """The visits table: one row per stop visit, in route order.
 
     ``arrive`` is the arrival at the stop, ``start`` the start of service (after the
     set-up minutes and any wait for the window), ``depart`` the end of service.
@@ -105,12 +105,12 @@ class SubproblemStats:
 
 
 @dataclass(frozen=True, slots=True)
-class RoutingResult(_Frozen):
+class RoutingResult(Frozen):
     """The routes of a campaign, what they serve and why the rest is not served.
 
     Attributes
     ----------
-    routes, visits : Routes, Visits
+    routes, visits : RouteTable, VisitTable
     served : ndarray of int, shape (T,)
         Clients served at each stop (sum of its visits).
     reason : ndarray of str, shape (T,)
@@ -130,8 +130,8 @@ class RoutingResult(_Frozen):
         limit, or in a county without stops).
     """
 
-    routes: Routes
-    visits: Visits
+    routes: RouteTable
+    visits: VisitTable
     served: np.ndarray
     reason: np.ndarray
     travel_minutes: float

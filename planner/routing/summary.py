@@ -167,35 +167,7 @@ def routing_summary(
 ) -> RoutingSummary:
     """The ``routing`` part of summary.json; ``run`` gives how it was run (``time_limit``,
     ``seed``, ``crews``, ``total_seconds``)."""
-    capacity = (p.staffed.sum(axis=1) * p.capacity).astype(np.int64)
-    proofs = {s.county: s for s in r.subproblems if s.proof}
-    counties = []
-    for county in sorted(set(p.stop_county.tolist())):
-        cov = coverage[coverage["county_code"] == county]
-        cap = int(capacity[p.station_county == county].sum())
-        target = int(cov["target"].sum())
-        work = target_workload(p, county)
-        proven = county in proofs and proofs[county].unreachable
-        counties.append(
-            {
-                "county_code": county,
-                "townships": len(cov),
-                "demand": int(cov["demand"].sum()),
-                "target": target,
-                "staffed_capacity": cap,
-                "target_days_needed": work.need_days,
-                "staffed_vehicle_days": work.days,
-                "target_shift_minutes_needed": round(work.need_minutes, 1)
-                if np.isfinite(work.need_minutes)
-                else None,
-                "staffed_shift_minutes": round(work.shift_minutes, 1),
-                "targets_proven_unreachable": proven,
-                "capacity_allows_targets": cap >= target and work.allows and not proven,
-                "served": int(cov["served"].sum()),
-                "townships_met": int(cov["met"].sum()),
-                **({"pattern_proof": proofs[county].proof} if county in proofs else {}),
-            }
-        )
+    counties = _county_rows(p, r, coverage)
     allows = {c["county_code"] for c in counties if c["capacity_allows_targets"]}
     in_reach = coverage[coverage["county_code"].isin(allows)]
     unserved = p.demand - r.served
@@ -243,6 +215,43 @@ def routing_summary(
         "decisions": ROUTING_DECISIONS,
     }
     return RoutingSummary.from_dict({**part, **run})
+
+
+def _county_rows(
+    p: RoutingProblem, r: RoutingResult, coverage: pd.DataFrame
+) -> list[dict[str, Any]]:
+    """Each county's row of the routing summary: its targets against its staffed capacity,
+    the workload bound and the day-pattern proof, what was served and met."""
+    capacity = (p.staffed.sum(axis=1) * p.capacity).astype(np.int64)
+    proofs = {s.county: s for s in r.subproblems if s.proof}
+    counties = []
+    for county in sorted(set(p.stop_county.tolist())):
+        cov = coverage[coverage["county_code"] == county]
+        cap = int(capacity[p.station_county == county].sum())
+        target = int(cov["target"].sum())
+        work = target_workload(p, county)
+        proven = county in proofs and proofs[county].unreachable
+        counties.append(
+            {
+                "county_code": county,
+                "townships": len(cov),
+                "demand": int(cov["demand"].sum()),
+                "target": target,
+                "staffed_capacity": cap,
+                "target_days_needed": work.need_days,
+                "staffed_vehicle_days": work.days,
+                "target_shift_minutes_needed": round(work.need_minutes, 1)
+                if np.isfinite(work.need_minutes)
+                else None,
+                "staffed_shift_minutes": round(work.shift_minutes, 1),
+                "targets_proven_unreachable": proven,
+                "capacity_allows_targets": cap >= target and work.allows and not proven,
+                "served": int(cov["served"].sum()),
+                "townships_met": int(cov["met"].sum()),
+                **({"pattern_proof": proofs[county].proof} if county in proofs else {}),
+            }
+        )
+    return counties
 
 
 def routes_geojson(p: RoutingProblem, r: RoutingResult) -> dict[str, Any]:

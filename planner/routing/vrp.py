@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-from planner.scenario import _Frozen
+from planner.frozen import Frozen
 from planner.workers import default_workers, map_tasks, parallelism
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ class VrpFormatError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class VrpInstance(_Frozen):
+class VrpInstance(Frozen):
     """A CVRP or VRPTW instance in integer units of its cost convention.
 
     Attributes

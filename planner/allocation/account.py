@@ -1,4 +1,5 @@
-"""What a plan means: objective terms, rule usage, money and the reasons behind every gap.
+"""The account of a plan (:class:`PlanAccount`): objective terms, rule usage, money and the
+reasons behind every gap.
 
 Built from the solver's chosen arcs; every figure here is recomputed from the plan itself
 (and the test suite checks them again with an independent checker).
@@ -7,7 +8,7 @@ Built from the solver's chosen arcs; every figure here is recomputed from the pl
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -18,7 +19,7 @@ from planner.allocation.problem import UNBOUNDED, AllocationProblem
 from planner.allocation.solver import AllocationSolution
 from planner.geo import province_of
 from planner.i18n import N_, Place, Text
-from planner.summaries import PlanCounts, Terms
+from planner.summaries import EmptyRelaySeat, PlanCounts, RuleUsage, Terms, UnfilledQuota
 
 MONTHS = 12
 """The budget is yearly: 12 months of living subsidy."""
@@ -77,8 +78,41 @@ def _joined(parts: list[Text]) -> Text:
 
 
 @dataclass(frozen=True, slots=True)
-class PlanReport:
-    """Everything the outputs show besides the assignment itself."""
+class UnfilledCounty:
+    """A county short of its quota and the binding cause (a text read in the reader's
+    language)."""
+
+    county_code: str
+    quota: int
+    placed: int
+    unfilled: int
+    cause: Text
+
+    def written(self) -> UnfilledQuota:
+        """As ``summary.json`` holds it: the cause in the language of the moment."""
+        return UnfilledQuota(
+            self.county_code, self.quota, self.placed, self.unfilled, str(self.cause)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EmptyRelayPost:
+    """A relay post with an empty open seat and why (a text read in the reader's language)."""
+
+    post_id: str
+    county_code: str
+    empty: int
+    cause: Text
+
+    def written(self) -> EmptyRelaySeat:
+        """As ``summary.json`` holds it: the cause in the language of the moment."""
+        return EmptyRelaySeat(self.post_id, self.county_code, self.empty, str(self.cause))
+
+
+@dataclass(frozen=True, slots=True)
+class PlanAccount:
+    """The account of a plan: everything the outputs show besides the assignment itself (the
+    objective terms, the counts, the money, the rule usage and the reasons of every gap)."""
 
     terms: Terms
     counts: PlanCounts
@@ -89,26 +123,26 @@ class PlanReport:
     budget_total: int
     budget_by_service: dict[str, int]
     budget_by_recruit: dict[str, int]
-    rule_usage: dict[str, list[dict[str, object]]]
+    rule_usage: RuleUsage
     unassigned_reason: dict[int, Reason]
     """Applicant index -> reason."""
-    unfilled: list[dict[str, object]]
-    """Per county with unfilled quota: the numbers and the binding cause (a :class:`Text`)."""
-    empty_relay: list[dict[str, object]] = field(default_factory=list)
-    """Per relay post with an empty seat: the numbers and why (a :class:`Text`)."""
+    unfilled: tuple[UnfilledCounty, ...]
+    """Each county with unfilled quota: the numbers and the binding cause."""
+    empty_relay: tuple[EmptyRelayPost, ...] = ()
+    """Each relay post with an empty seat: the numbers and why."""
 
 
-def build_report(pr: AllocationProblem, sol: AllocationSolution) -> PlanReport:
+def build_account(problem: AllocationProblem, sol: AllocationSolution) -> PlanAccount:
     """Recompute the terms and explain the plan."""
-    w = pr.weights
+    w = problem.weights
     used = sol.arcs
-    counts_by_row = lp_usage(pr, used)
+    counts_by_row = lp_usage(problem, used)
     filled = counts_by_row.post
-    relay_open = int(pr.post_open[pr.post_relay].sum())
-    relay_filled = int(filled[pr.post_relay].sum())
-    quota = int(pr.county_quota[~pr.county_barred].sum())
+    relay_open = int(problem.post_open[problem.post_relay].sum())
+    relay_filled = int(filled[problem.post_relay].sum())
+    quota = int(problem.county_quota[~problem.county_barred].sum())
     inside = used.rank < OUTSIDE_RANK
-    kept = int(np.sum(pr.app_prev_post[used.a] == used.p))
+    kept = int(np.sum(problem.app_prev_post[used.a] == used.p))
     terms = Terms(
         relay_empty=float(w.relay_empty * (relay_open - relay_filled)),
         quota_unfilled=float(w.quota_unfilled * (quota - len(used))),
@@ -118,25 +152,28 @@ def build_report(pr: AllocationProblem, sol: AllocationSolution) -> PlanReport:
         ),
         major_mismatch=float(w.major_mismatch * np.sum(used.mismatch)),
         transport_subsidy=float(w.transport_subsidy_per_100cny * np.sum(used.subsidy_cny) / 100),
-        replan_moves=float(w.replan_move * (pr.prev_count - kept)),
+        replan_moves=float(w.replan_move * (problem.prev_count - kept)),
     )
     living = np.where(
-        pr.post_high_living[used.p],
-        pr.rules.living_subsidy_month_high,
-        pr.rules.living_subsidy_month,
+        problem.post_high_living[used.p],
+        problem.rules.living_subsidy_month_high,
+        problem.rules.living_subsidy_month,
     )
     per_head = (
-        MONTHS * living + used.subsidy_cny + pr.rules.insurance_cny + pr.rules.health_check_cny
+        MONTHS * living
+        + used.subsidy_cny
+        + problem.rules.insurance_cny
+        + problem.rules.health_check_cny
     )
     by_s: dict[str, int] = defaultdict(int)
     by_r: dict[str, int] = defaultdict(int)
     for a, p, money in zip(used.a.tolist(), used.p.tolist(), per_head.tolist(), strict=True):
-        by_s[str(pr.service_code[pr.post_s[p]])] += int(money)
-        by_r[str(pr.recruit_code[pr.app_r[a]])] += int(money)
+        by_s[str(problem.service_code[problem.post_s[p]])] += int(money)
+        by_r[str(problem.recruit_code[problem.app_r[a]])] += int(money)
     counts = PlanCounts(
-        applicants=pr.n_applicants,
+        applicants=problem.n_applicants,
         placed=len(used),
-        unplaced=pr.n_applicants - len(used),
+        unplaced=problem.n_applicants - len(used),
         quota_units=quota,
         quota_unfilled_units=quota - len(used),
         relay_open_seats=relay_open,
@@ -145,18 +182,22 @@ def build_report(pr: AllocationProblem, sol: AllocationSolution) -> PlanReport:
         first_preference=int(np.sum(used.rank == 1)),
         major_mismatch=int(np.sum(used.mismatch)),
         previous_kept=kept,
-        previous_moved=pr.prev_count - kept,
+        previous_moved=problem.prev_count - kept,
     )
-    usage = _rule_usage(pr, counts_by_row)
-    reasons = _unassigned_reasons(pr, used, usage)
+    usage = _rule_usage(problem, counts_by_row)
+    reasons = _unassigned_reasons(problem, used, usage)
     # the counties short of their quota and the relay posts with an empty seat, explained by
     # who was eligible there (their arcs built once for both)
-    placed_c = np.bincount(pr.bucket_county[pr.post_bucket[used.p]], minlength=len(pr.county_code))
-    short = np.flatnonzero(~pr.county_barred & (pr.county_quota > placed_c))
-    empty = np.flatnonzero(pr.post_relay & (pr.post_open > filled))
-    counties = {str(c) for c in pr.county_code[short]} | {str(c) for c in pr.post_county[empty]}
-    why = _Why(pr, used, reasons, counties, _full_services(usage))
-    return PlanReport(
+    placed_c = np.bincount(
+        problem.bucket_county[problem.post_bucket[used.p]], minlength=len(problem.county_code)
+    )
+    short = np.flatnonzero(~problem.county_barred & (problem.county_quota > placed_c))
+    empty = np.flatnonzero(problem.post_relay & (problem.post_open > filled))
+    counties = {str(c) for c in problem.county_code[short]} | {
+        str(c) for c in problem.post_county[empty]
+    }
+    why = _Why(problem, used, reasons, counties, _full_services(usage))
+    return PlanAccount(
         terms=terms,
         counts=counts,
         living_month=living,
@@ -166,23 +207,23 @@ def build_report(pr: AllocationProblem, sol: AllocationSolution) -> PlanReport:
         budget_by_recruit=dict(sorted(by_r.items())),
         rule_usage=usage,
         unassigned_reason=reasons,
-        unfilled=_unfilled(pr, placed_c, short, why),
-        empty_relay=_empty_relay(pr, used, empty, why, filled),
+        unfilled=_unfilled(problem, placed_c, short, why),
+        empty_relay=_empty_relay(problem, used, empty, why, filled),
     )
 
 
-def _rule_usage(pr: AllocationProblem, counts: Usage) -> dict[str, list[dict[str, object]]]:
+def _rule_usage(problem: AllocationProblem, counts: Usage) -> RuleUsage:
     """How much of each capacity the plan takes (A2, A3, A4, A6)."""
     bucket_used = counts.bucket
     buckets: list[dict[str, object]] = [
         {
-            "county_code": str(pr.county_code[pr.bucket_county[b]]),
-            "bucket": str(pr.bucket_kind[b]),
-            "quota": int(pr.bucket_cap[b]),
+            "county_code": str(problem.county_code[problem.bucket_county[b]]),
+            "bucket": str(problem.bucket_kind[b]),
+            "quota": int(problem.bucket_cap[b]),
             "placed": int(bucket_used[b]),
-            "binding": bool(bucket_used[b] >= pr.bucket_cap[b]),
+            "binding": bool(bucket_used[b] >= problem.bucket_cap[b]),
         }
-        for b in np.flatnonzero(pr.bucket_cap > 0)
+        for b in np.flatnonzero(problem.bucket_cap > 0)
     ]
     s_used, r_used, r_bach = counts.service, counts.recruit, counts.recruit_bachelors
 
@@ -191,78 +232,80 @@ def _rule_usage(pr: AllocationProblem, counts: Usage) -> dict[str, list[dict[str
 
     service: list[dict[str, object]] = [
         {
-            "province_code": str(pr.service_code[s]),
-            "dispatch_target": cap(int(pr.service_cap[s])),
+            "province_code": str(problem.service_code[s]),
+            "dispatch_target": cap(int(problem.service_cap[s])),
             "placed": int(s_used[s]),
-            "binding": bool(s_used[s] >= pr.service_cap[s]),
+            "binding": bool(s_used[s] >= problem.service_cap[s]),
         }
-        for s in range(len(pr.service_code))
+        for s in range(len(problem.service_code))
     ]
     recruit: list[dict[str, object]] = []
-    for r in range(len(pr.recruit_code)):
+    for r in range(len(problem.recruit_code)):
         placed, bach = int(r_used[r]), int(r_bach[r])
         recruit.append(
             {
-                "province_code": str(pr.recruit_code[r]),
-                "recruit_target": cap(int(pr.recruit_cap[r])),
+                "province_code": str(problem.recruit_code[r]),
+                "recruit_target": cap(int(problem.recruit_cap[r])),
                 "placed": placed,
                 "bachelor_or_higher": bach,
                 "bachelor_share": round(bach / placed, 4) if placed else None,
-                "target_binding": bool(placed >= pr.recruit_cap[r]),
-                "share_binding": bool(placed and not share_ok(pr, placed + 1, bach)),
+                "target_binding": bool(placed >= problem.recruit_cap[r]),
+                "share_binding": bool(placed and not share_ok(problem, placed + 1, bach)),
             }
         )
     pair_used = counts.pair
     pairs: list[dict[str, object]] = []
-    for r in range(len(pr.recruit_code)):
-        for s in np.flatnonzero(pr.pair_index[r] >= 0):
-            k = int(pr.pair_index[r, s])
+    for r in range(len(problem.recruit_code)):
+        for s in np.flatnonzero(problem.pair_index[r] >= 0):
+            k = int(problem.pair_index[r, s])
             pairs.append(
                 {
-                    "service_province": str(pr.service_code[s]),
-                    "recruit_province": str(pr.recruit_code[r]),
-                    "seats": cap(int(pr.pair_cap[k])),
+                    "service_province": str(problem.service_code[s]),
+                    "recruit_province": str(problem.recruit_code[r]),
+                    "seats": cap(int(problem.pair_cap[k])),
                     "placed": int(pair_used[k]),
-                    "binding": bool(pair_used[k] >= pr.pair_cap[k]),
+                    "binding": bool(pair_used[k] >= problem.pair_cap[k]),
                 }
             )
-    return {"buckets": buckets, "service": service, "recruit": recruit, "pairs": pairs}
+    return RuleUsage.from_dict(
+        {"buckets": buckets, "service": service, "recruit": recruit, "pairs": pairs}
+    )
 
 
-def _full_services(usage: dict[str, list[dict[str, object]]]) -> set[str]:
+def _full_services(usage: RuleUsage) -> set[str]:
     """The service provinces whose dispatch target is reached (A6)."""
-    return {str(u["province_code"]) for u in usage["service"] if u["binding"]}
+    return {u.province_code for u in usage.service if u.binding}
 
 
 def _unassigned_reasons(
-    pr: AllocationProblem, used: Arcs, usage: dict[str, list[dict[str, object]]]
+    problem: AllocationProblem, used: Arcs, usage: RuleUsage
 ) -> dict[int, Reason]:
-    placed = np.zeros(pr.n_applicants, dtype=bool)
+    placed = np.zeros(problem.n_applicants, dtype=bool)
     placed[used.a] = True
     out: dict[int, Reason] = {}
     idle = np.flatnonzero(~placed)
     if not len(idle):
         return out
     # per idle applicant: has he an eligible arc, and the service provinces of his arcs (bits)
-    has_arc = np.zeros(pr.n_applicants, dtype=bool)
-    provinces = np.zeros(pr.n_applicants, dtype=np.int64)
-    has_arc[idle], provinces[idle] = ArcBuilder(pr).reach(idle)
-    recruit = usage["recruit"]
+    has_arc = np.zeros(problem.n_applicants, dtype=bool)
+    provinces = np.zeros(problem.n_applicants, dtype=np.int64)
+    has_arc[idle], provinces[idle] = ArcBuilder(problem).reach(idle)
+    recruit = usage.recruit
     service_full = _full_services(usage)
     for a in idle.tolist():
-        r = int(pr.app_r[a])
-        if not pr.app_health[a]:
+        r = int(problem.app_r[a])
+        if not problem.app_health[a]:
             out[a] = Reason("health")
         elif r < 0:
             out[a] = Reason("pairing")
         elif not has_arc[a]:
             out[a] = Reason("no-eligible-post")
-        elif recruit[r]["target_binding"]:
-            out[a] = Reason("recruit-target", str(pr.recruit_code[r]))
-        elif not pr.app_bachelor[a] and recruit[r]["share_binding"]:
-            out[a] = Reason("bachelor-share", str(pr.recruit_code[r]))
+        elif recruit[r].target_binding:
+            out[a] = Reason("recruit-target", str(problem.recruit_code[r]))
+        elif not problem.app_bachelor[a] and recruit[r].share_binding:
+            out[a] = Reason("bachelor-share", str(problem.recruit_code[r]))
         else:
-            mine = [str(c) for i, c in enumerate(pr.service_code) if provinces[a] >> i & 1]
+            mine = [str(c) for i, c in enumerate(problem.service_code) if provinces[a] >> i & 1]
             if mine and set(mine) <= service_full:
                 out[a] = Reason("dispatch-target", ", ".join(mine))
             else:
@@ -277,29 +320,29 @@ class _Why:
 
     def __init__(
         self,
-        pr: AllocationProblem,
+        problem: AllocationProblem,
         used: Arcs,
         reasons: dict[int, Reason],
         counties: set[str],
         service_full: set[str],
     ) -> None:
-        self.pr, self.reasons, self.service_full = pr, reasons, service_full
-        self.post_of = np.full(pr.n_applicants, -1, dtype=np.int64)
+        self.problem, self.reasons, self.service_full = problem, reasons, service_full
+        self.post_of = np.full(problem.n_applicants, -1, dtype=np.int64)
         self.post_of[used.a] = used.p
         # every eligible arc into the counties to explain, from the applicants naming them
         areas = sorted(counties | {province_of(c) for c in counties})
-        naming = np.flatnonzero(np.isin(pr.app_prefs, areas).any(axis=1))
-        wanted = np.isin(pr.post_county, sorted(counties))
-        builder = ArcBuilder(pr, posts=wanted)
+        naming = np.flatnonzero(np.isin(problem.app_prefs, areas).any(axis=1))
+        wanted = np.isin(problem.post_county, sorted(counties))
+        builder = ArcBuilder(problem, posts=wanted)
         a_parts, p_parts = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
         for chunk in np.array_split(naming, max(1, -(-len(naming) // CHUNK))):
             arcs = builder.arcs(chunk)
             a_parts.append(arcs.a)
             p_parts.append(arcs.p)
         a, p = np.concatenate(a_parts), np.concatenate(p_parts)
-        order = np.argsort(pr.post_county[p], kind="stable")
+        order = np.argsort(problem.post_county[p], kind="stable")
         self._a, self._p = a[order], p[order]
-        self._county = pr.post_county[self._p].astype(str)
+        self._county = problem.post_county[self._p].astype(str)
 
     def eligible(self, code: str, post: int | None = None) -> np.ndarray:
         """The applicants eligible for some post of county ``code`` (or for ``post``)."""
@@ -333,21 +376,23 @@ class _Why:
 
 
 def _unfilled(
-    pr: AllocationProblem, placed_c: np.ndarray, short: np.ndarray, why: _Why
-) -> list[dict[str, object]]:
+    problem: AllocationProblem, placed_c: np.ndarray, short: np.ndarray, why: _Why
+) -> tuple[UnfilledCounty, ...]:
     """Each non-barred county ``short`` of its quota (``placed_c`` placed), and why."""
     open_by_bucket = np.bincount(
-        pr.post_bucket[pr.post_usable],
-        weights=pr.post_open[pr.post_usable],
-        minlength=len(pr.bucket_cap),
+        problem.post_bucket[problem.post_usable],
+        weights=problem.post_open[problem.post_usable],
+        minlength=len(problem.bucket_cap),
     )
-    prefs = pr.app_prefs
-    out: list[dict[str, object]] = []
+    prefs = problem.app_prefs
+    out: list[UnfilledCounty] = []
     for c in short.tolist():
-        code = str(pr.county_code[c])
+        code = str(problem.county_code[c])
         province = province_of(code)
-        buckets = np.flatnonzero(pr.bucket_county == c)
-        seat_short = int(np.sum(np.maximum(pr.bucket_cap[buckets] - open_by_bucket[buckets], 0)))
+        buckets = np.flatnonzero(problem.bucket_county == c)
+        seat_short = int(
+            np.sum(np.maximum(problem.bucket_cap[buckets] - open_by_bucket[buckets], 0))
+        )
         naming = np.flatnonzero(((prefs == code) | (prefs == province)).any(axis=1))
         if len(naming) == 0:
             cause = Text(N_("no applicant lists this county or its province"))
@@ -359,7 +404,7 @@ def _unfilled(
                         "the {n} applicants who list it are all excluded: pairing, health check, "
                         "majors or degree (A3, A5); {unpaired} from an unpaired province"
                     ),
-                    {"n": len(naming), "unpaired": int(np.sum(pr.app_r[naming] < 0))},
+                    {"n": len(naming), "unpaired": int(np.sum(problem.app_r[naming] < 0))},
                 )
             elif province in why.service_full:
                 cause = _dispatch_reached(province)
@@ -371,35 +416,35 @@ def _unfilled(
             )
             cause = _joined([cause, short_seats])
         out.append(
-            {
-                "county_code": code,
-                "quota": int(pr.county_quota[c]),
-                "placed": int(placed_c[c]),
-                "unfilled": int(pr.county_quota[c] - placed_c[c]),
-                "cause": cause,
-            }
+            UnfilledCounty(
+                code,
+                int(problem.county_quota[c]),
+                int(placed_c[c]),
+                int(problem.county_quota[c] - placed_c[c]),
+                cause,
+            )
         )
-    return out
+    return tuple(out)
 
 
 def _empty_relay(
-    pr: AllocationProblem, used: Arcs, empty: np.ndarray, why: _Why, filled: np.ndarray
-) -> list[dict[str, object]]:
+    problem: AllocationProblem, used: Arcs, empty: np.ndarray, why: _Why, filled: np.ndarray
+) -> tuple[EmptyRelayPost, ...]:
     """Every relay post with an ``empty`` open seat and why it stayed empty."""
     blocked = {
         "barred": N_("the county is barred (A2)"),
         "no-quota": N_("the county has no quota row"),
         "quota-0": N_("the county's quota for this category is 0 (A2)"),
     }
-    in_bucket = np.bincount(pr.post_bucket[used.p], minlength=len(pr.bucket_cap))
-    out: list[dict[str, object]] = []
+    in_bucket = np.bincount(problem.post_bucket[used.p], minlength=len(problem.bucket_cap))
+    out: list[EmptyRelayPost] = []
     for p in empty.tolist():
-        code, b = str(pr.post_county[p]), int(pr.post_bucket[p])
+        code, b = str(problem.post_county[p]), int(problem.post_bucket[p])
         eligible = np.zeros(0, dtype=np.int64)
-        if str(pr.post_block[p]) not in blocked:
+        if str(problem.post_block[p]) not in blocked:
             eligible = why.eligible(code, p)
-        if str(pr.post_block[p]) in blocked:
-            cause = Text(blocked[str(pr.post_block[p])])
+        if str(problem.post_block[p]) in blocked:
+            cause = Text(blocked[str(problem.post_block[p])])
         elif not len(eligible):
             cause = Text(
                 N_(
@@ -407,27 +452,24 @@ def _empty_relay(
                     "major and degree under the pairing (A3, A5)"
                 )
             )
-        elif in_bucket[b] >= pr.bucket_cap[b]:
+        elif in_bucket[b] >= problem.bucket_cap[b]:
             cause = Text(
                 N_(
                     "the county's {bucket} quota is full (A2): its {units} units went to posts "
                     "whose placements cost the plan less"
                 ),
-                {"bucket": str(pr.bucket_kind[b]), "units": int(pr.bucket_cap[b])},
+                {"bucket": str(problem.bucket_kind[b]), "units": int(problem.bucket_cap[b])},
             )
         elif province_of(code) in why.service_full:
             cause = _dispatch_reached(province_of(code))
         else:
             cause = why.who(eligible)
         out.append(
-            {
-                "post_id": str(pr.post_id[p]),
-                "county_code": code,
-                "empty": int(pr.post_open[p] - filled[p]),
-                "cause": cause,
-            }
+            EmptyRelayPost(
+                str(problem.post_id[p]), code, int(problem.post_open[p] - filled[p]), cause
+            )
         )
-    return out
+    return tuple(out)
 
 
 def _dispatch_reached(province: str) -> Text:
