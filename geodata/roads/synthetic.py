@@ -70,7 +70,7 @@ class _Osm:
         with out.open("w", encoding="utf-8") as f:
             f.write('<?xml version="1.0" encoding="UTF-8"?>\n')
             f.write(f"<!-- {note} -->\n")
-            f.write('<osm version="0.6" generator="westplan geodata.synth.roads (SYNTHETIC)">\n')
+            f.write('<osm version="0.6" generator="westplan geodata.roads.synthetic (SYNTHETIC)">\n')
             for part in ("nodes.part", "ways.part"):
                 with (self.folder / part).open(encoding="utf-8") as src:
                     shutil.copyfileobj(src, f, 1 << 20)
@@ -116,7 +116,7 @@ def synthetic_roads_osm(
             osm.way([int(an[i]), int(bn[j])], {"highway": "secondary"})
         osm.write(
             out,
-            "SYNTHETIC road network made by geodata.synth.roads for "
+            "SYNTHETIC road network made by geodata.roads.synthetic for "
             f"{len(polygons)} counties (seed {seed}); not OpenStreetMap data",
         )
     return out
