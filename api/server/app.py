@@ -19,6 +19,7 @@ from api.core.throttle import Throttle
 from api.db.session import make_engine, session_factory, upgrade
 from api.server import storage
 from api.server.decision_endpoints import decision_api
+from api.server.decision_pages import decision_pages
 from api.server.deps import KeyCache
 from api.server.docs import docs
 from api.server.endpoints import api, root
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, run_jobs: bool = True) -> FastA
     app.include_router(placement_pages)
     app.include_router(placement_api)
     app.include_router(decision_api)
+    app.include_router(decision_pages)
 
     @app.exception_handler(ApiProblem)
     async def _problem(request: Request, exc: ApiProblem) -> Response:

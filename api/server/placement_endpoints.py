@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.db.models import ScenarioRow
 from api.server import store
+from api.server.decision_pages import pending_rows
 from api.server.deps import OfficeDep, SessionDep, SettingsDep, audited, session_principal
 from api.server.office import XLSX, attachment
 from api.server.pages import PREFIX, page
@@ -22,7 +23,7 @@ from api.server.placements import HEADERS, PAGE_SIZE, Filters, Found, query, rea
 from api.server.times import local_date
 from geodata.shown import place_name
 from planner.i18n import _
-from planner.labels import CATEGORY
+from planner.labels import CATEGORY, PIN_ACTION
 
 placement_pages = APIRouter(prefix=PREFIX, include_in_schema=False)
 placement_api = APIRouter(prefix="/api/v1", tags=["plans"])
@@ -155,6 +156,8 @@ def placements_page(
         previous_url=page_url(found.page - 1) if found.page > 1 else None,
         next_url=page_url(found.page + 1) if found.page < found.pages else None,
         xlsx_url=f"{base}.xlsx?{urlencode(filters.params())}",
+        pending=pending_rows(session, who, plan.id),
+        decide_labels={code: PIN_ACTION.label(code) for code in PIN_ACTION.codes},
     )
 
 
