@@ -40,6 +40,7 @@ _LABELS: dict[str, str] = {
     "point_unplaced": N_("{n} no longer placed, last in {place}: {names}"),
     "more": N_("{names} and {n} more"),
     "none": N_("nobody moved, was newly placed or left"),
+    "counties": N_("county outlines"),
 }
 
 
@@ -107,6 +108,25 @@ def moves_layers(before: Plan, after: Plan) -> dict[str, Any]:
     return {"lines": lines, "points": points, "counts": d["change"].value_counts().to_dict()}
 
 
+def _outlines(m: Any, codes: set[str]) -> None:
+    """The outlines of the counties ``codes`` (the plans' service counties), named in their
+    tooltips: the map's only background (no tiles: it opens offline)."""
+    import folium
+
+    from geodata.china import load_counties
+
+    counties = load_counties(simplified=True)
+    frame = counties[counties["code"].astype(str).isin(codes)]
+    group = folium.FeatureGroup(name=html.escape(render(_LABELS["counties"]))).add_to(m)
+    for code, name, geometry in zip(frame["code"], frame["name"], frame.geometry, strict=True):
+        folium.GeoJson(
+            geometry.__geo_interface__,
+            style_function=lambda _: {"color": "#6b7280", "weight": 1.5, "fillColor": "#e5e7eb",
+                                      "fillOpacity": 0.5},
+            tooltip=html.escape(f"{name} ({code})"),
+        ).add_to(group)  # fmt: skip
+
+
 def render_moves(before: Plan, after: Plan, title: str | None = None) -> str:
     """The HTML of the map of the moves from ``before`` to ``after`` (module docstring)."""
     import folium
@@ -119,6 +139,8 @@ def render_moves(before: Plan, after: Plan, title: str | None = None) -> str:
     m = folium.Map(tiles=None, control_scale=True, zoom_snap=0.25, minZoom=3, maxZoom=18)
     m.default_js = [(n, offline.asset_url(p)) for n, p in MOVES_JS]
     m.default_css = [(n, offline.asset_url(p)) for n, p in MOVES_CSS]
+    # the outlines first: drawn under the moves
+    _outlines(m, {str(c) for plan in (before, after) for c in plan.seats["county_code"]})
     groups = {
         k: folium.FeatureGroup(name=html.escape(render(_LABELS[k]))).add_to(m)
         for k in ("moved", "placed", "unplaced")
@@ -128,8 +150,8 @@ def render_moves(before: Plan, after: Plan, title: str | None = None) -> str:
         folium.PolyLine(
             [(a[1], a[0]), (b[1], b[0])],
             color=COLOURS["moved"],
-            weight=min(2 + n, 12),
-            opacity=0.8,
+            weight=min(3 + n, 12),
+            opacity=1.0,
             tooltip=html.escape(tip),
         ).add_to(groups["moved"])
         folium.CircleMarker((b[1], b[0]), radius=4, color=COLOURS["moved"], fill=True).add_to(
@@ -165,7 +187,7 @@ def render_moves(before: Plan, after: Plan, title: str | None = None) -> str:
     root.header.add_child(
         Element(
             f"<title>{heading}</title><style>.moves-legend{{position:absolute;z-index:1000;"
-            "bottom:24px;left:10px;background:#fff;padding:6px 10px;border-radius:4px;"
+            "bottom:30px;right:10px;background:#fff;padding:6px 10px;border-radius:4px;"
             "font:13px sans-serif;box-shadow:0 1px 4px rgba(0,0,0,.3)}.moves-legend ul"
             "{margin:0;padding:0;list-style:none}.swatch{display:inline-block;width:12px;"
             f"height:12px;margin-right:6px;vertical-align:middle}}{swatches}</style>"

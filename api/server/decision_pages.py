@@ -21,6 +21,7 @@ Every form carries the CSRF token and is refused from another origin
 from __future__ import annotations
 
 import math
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -236,10 +237,26 @@ def versions_page(
     )
 
 
-def _place(post: str, county: str, towns: dict[str, str]) -> str:
+def _place(post: str, county: str, towns: dict[str, tuple[str, str]]) -> str:
+    """``county township (post)`` of a post (its own county, whatever ``county`` says)."""
     if not post:
         return ""
-    return f"{place_name(county) or county} {towns.get(post, '')} ({post})".replace("  ", " ")
+    county, town = towns.get(post, (county, ""))
+    return f"{place_name(county) or county} {town} ({post})".replace("  ", " ")
+
+
+CODE = re.compile(r"(?<![\d（(])(\d{6})(?![\d）)])")
+"""A six-digit area code in a text, not already in brackets after its name."""
+
+
+def named(text: str) -> str:
+    """``text`` with each area code it names bare shown as ``name（code）``."""
+
+    def name(m: re.Match[str]) -> str:
+        found = place_name(m[1])
+        return _("{name} ({code})", name=found, code=m[1]) if found else m[1]
+
+    return CODE.sub(name, text)
 
 
 PlanQ = Annotated[str, Query(max_length=40)]
@@ -300,11 +317,17 @@ def compare_page(
     )
 
 
-def _townships(settings: Any, plan_id: str) -> dict[str, str]:
+def _townships(settings: Any, plan_id: str) -> dict[str, tuple[str, str]]:
+    """Post id -> (county code, township name) of a plan's posts."""
     from api.server import results
 
     seats = results.table(store.plan_dir(settings, plan_id), "seats", limit=1 << 40).frame
-    return dict(zip(seats["post_id"].astype(str), seats["township_name"].astype(str), strict=True))
+    return {
+        str(p): (str(c), str(t))
+        for p, c, t in zip(
+            seats["post_id"], seats["county_code"], seats["township_name"], strict=True
+        )
+    }
 
 
 @decision_pages.get(
@@ -374,7 +397,7 @@ def explanation_page(
                 "post": _place(str(r["post_id"]), str(r["county_code"]), towns),
                 "feasible": _("yes") if r["feasible"] else _("no"),
                 "extra": _money(extra, signed=True) if extra == extra else "",
-                "reason": r["reason"],
+                "reason": named(str(r["reason"])),
                 "code": r["reason_code"],
             }
         )

@@ -23,6 +23,7 @@ is :class:`~api.core.errors.NotFound`, as everywhere in the service).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -450,6 +451,21 @@ def compare(
     return Comparison(before_id, after_id, counts, rows.reset_index(drop=True), counties)
 
 
+def under_own_pins(plan: Plan) -> Plan:
+    """The plan whose problem keeps the plan's own close, forbid and exclude pins
+    (:func:`planner.allocation.pinning.restrict`), so that an explanation prices each
+    alternative under them (a closed post is no alternative). The objective of every plan
+    keeping them is unchanged, so the plan stays the optimum of its problem. Its assign pins
+    are not held in the alternatives (``explain`` prices one pin at a time)."""
+    if not plan.pins:
+        return plan
+    from planner.allocation.pinning import index_pins, restrict
+
+    pins = plan.pins
+    kept = Pins(forbid=pins.forbid, close_posts=pins.close_posts, exclude=pins.exclude)
+    return dataclasses.replace(plan, problem=restrict(plan.problem, index_pins(plan.problem, kept)))
+
+
 def explanation(
     session: Session, settings: Settings, who: Principal, plan_id: str, applicant_id: str
 ) -> Explanation:
@@ -466,7 +482,7 @@ def explanation(
     from planner.plan import AllocationParams
 
     visible_plan(session, who, plan_id)
-    plan = loaded_plan(allocation_folder(settings, plan_id))
+    plan = under_own_pins(loaded_plan(allocation_folder(settings, plan_id)))
     params = AllocationParams(time_limit=settings.job_time_limit, workers=1)
     try:
         return plan.explain(applicant_id, params)
