@@ -124,6 +124,7 @@ def add_decision(
     """Add a decision once it keeps the rules; back to ``next`` (the table), else the
     decisions page naming the refusal and its rule."""
     try:
+        decisions.visible_plan(session, who, plan_id)  # the scope before the form's content
         pin = decisions.parse(action, applicant_id, post_id)
         decisions.add(session, settings, who, plan_id, pin)
     except ServiceError as exc:
@@ -277,8 +278,9 @@ def compare_page(
     """Two versions side by side: the counts, who moved, who is newly placed, who is no
     longer placed, the counties whose numbers changed, and the link to the map."""
     scenario = decisions.visible_scenario(session, who, scenario_id)
-    c = decisions.compare(session, settings, who, after, before)
     found = decisions.versions(session, settings, who, scenario_id)
+    before, after = _pair(found, before, after)
+    c = decisions.compare(session, settings, who, after, before)
     number = {v.plan_id: v.number for v in found}
     towns = _townships(settings, before) | _townships(settings, after)
     rows = [
@@ -317,6 +319,19 @@ def compare_page(
     )
 
 
+def _pair(found: list[decisions.Version], before: str, after: str) -> tuple[str, str]:
+    """The plans to compare: those asked for, else the newest version and the one it was set
+    on (else the one before it; a single version against itself)."""
+    if after and before:
+        return before, after
+    if not found:
+        return before, after
+    newest = next((v for v in found if v.plan_id == after), found[-1])
+    earlier = [v.plan_id for v in found if v.number < newest.number]
+    default = newest.baseline_id or (earlier[-1] if earlier else newest.plan_id)
+    return before or default, newest.plan_id
+
+
 def _townships(settings: Any, plan_id: str) -> dict[str, tuple[str, str]]:
     """Post id -> (county code, township name) of a plan's posts."""
     from api.server import results
@@ -351,8 +366,11 @@ async def compare_map(
     def draw() -> Any:
         from maps.moves import write_moves
 
+        nonlocal before, after
         with request.app.state.sessions() as session:
             decisions.visible_scenario(session, who, scenario_id)
+            found = decisions.versions(session, settings, who, scenario_id)
+            before, after = _pair(found, before, after)
             decisions.compare(session, settings, who, after, before)  # scope, same scenario
         folder = decisions.allocation_folder(settings, after)
         path = folder / f"moves-{before}-{lang}.html"
