@@ -50,7 +50,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
 
 
 def _row(page: Any, applicant: str) -> Any:
-    return page.locator(f"#placements tbody tr:has(td:first-child:text-is('{applicant}'))")
+    """An applicant's row of the table, its menu of decisions opened."""
+    row = page.locator(f"#placements tbody tr:has(td:first-child:text-is('{applicant}'))")
+    row.locator("details.decide-menu summary").click()
+    return row
 
 
 def _plan_and_wait(page: Any) -> str:
@@ -74,6 +77,7 @@ def _decide(page: Any, day: Day, placed: list[dict[str, str]]) -> tuple[dict[str
         f"将 {keep['applicant_id']} 留在岗位 {keep['post_id']}",
         f"关闭岗位 {closed['post_id']}",
     ], pending
+    _row(page, keep["applicant_id"])  # its menu open in the picture
     day.step("table", full_page=True)
 
     # a decision that breaks a rule is refused, naming it (the pending set unchanged)
