@@ -103,7 +103,8 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 def read_pins(path: Path) -> Pins:
     """The office's pins of a ``pins.csv`` (action, applicant_id, post_id; actions assign,
-    forbid, close, exclude).
+    forbid, close, exclude), or of the sheet 调整 of a workbook (``.xlsx``,
+    :mod:`geodata.pins_xlsx`).
 
     Raises
     ------
@@ -114,6 +115,10 @@ def read_pins(path: Path) -> Pins:
     """
     from planner.pins import Pins
 
+    if path.suffix.lower() in (".xlsx", ".xlsm"):  # the workbook's sheet 调整
+        from geodata.pins_xlsx import read_pins_workbook
+
+        return read_pins_workbook(path)
     try:
         frame = _read_csv(path)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:

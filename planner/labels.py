@@ -29,9 +29,11 @@ __all__ = [
     "FAIRNESS_KIND",
     "MAJOR_CLASS",
     "MIN_DEGREE",
+    "PIN_ACTION",
     "ROLE",
     "STATUS",
     "TERM",
+    "VERSION_CHANGE",
     "VOCABULARIES",
     "YES_NO",
     "Vocabulary",
@@ -336,6 +338,29 @@ CHANGE = Vocabulary(
 )
 """A volunteer of the earlier plan in a re-plan (``moves.csv`` ``change``)."""
 
+PIN_ACTION = Vocabulary(
+    "pin action",
+    {
+        "assign": N_("keep on this post"),
+        "forbid": N_("never this pair"),
+        "close": N_("close the post"),
+        "exclude": N_("do not place"),
+    },
+    {"指定": "assign", "禁止": "forbid", "关闭": "close", "排除": "exclude"},
+)
+"""An office's decision on a plan (``pins.csv`` ``action``; the workbook sheet 调整)."""
+
+VERSION_CHANGE = Vocabulary(
+    "version change",
+    {
+        "kept": N_("same post"),
+        "moved": N_("moved"),
+        "placed": N_("newly placed"),
+        "unplaced": N_("no longer placed"),
+    },
+)
+"""An applicant between two versions of a plan (:func:`planner.diff.diff_assignments`)."""
+
 VOCABULARIES: dict[str, Vocabulary] = {
     v.name: v
     for v in (
@@ -349,6 +374,8 @@ VOCABULARIES: dict[str, Vocabulary] = {
         STATUS,
         FAIRNESS_KIND,
         CHANGE,
+        PIN_ACTION,
+        VERSION_CHANGE,
     )
 }
 

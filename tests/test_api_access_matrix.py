@@ -166,6 +166,29 @@ RULES |= {
         "office", scoped=True, note="exact price of each preference"
     ),
     ("GET", f"{P}/diff/{{other_id}}"): Rule("office", scoped=True, note="two plans side by side"),
+    ("GET", f"{OFFICE}/plans/{{plan_id}}/decisions"): Rule("office", scoped=True, anon=303),
+    ("POST", f"{OFFICE}/plans/{{plan_id}}/decisions"): Rule(
+        "office", 422, scoped=True, anon=303, note="422: a form without a decision"
+    ),
+    ("POST", f"{OFFICE}/plans/{{plan_id}}/decisions/{{decision_id}}/remove"): Rule(
+        "office", 404, scoped=True, anon=303, note="404: no such decision"
+    ),
+    ("POST", f"{OFFICE}/plans/{{plan_id}}/replan"): Rule(
+        "office", 422, scoped=True, anon=303, note="422: no decision pending"
+    ),
+    ("GET", f"{OFFICE}/plans/{{plan_id}}/versions"): Rule(
+        "office", 303, scoped=True, anon=303, note="303 to its scenario's versions"
+    ),
+    ("GET", f"{OFFICE}/scenarios/{{scenario_id}}/versions"): Rule("office", scoped=True, anon=303),
+    ("GET", f"{OFFICE}/scenarios/{{scenario_id}}/compare"): Rule(
+        "office", scoped=True, anon=303, note="the newest version and the one before"
+    ),
+    ("GET", f"{OFFICE}/scenarios/{{scenario_id}}/compare/map"): Rule(
+        "office", scoped=True, anon=303, note="the map of the moves"
+    ),
+    ("GET", f"{OFFICE}/plans/{{plan_id}}/applicants/{{applicant_id}}"): Rule(
+        "office", scoped=True, anon=303, note="why not the first choice"
+    ),
 }
 
 
@@ -240,6 +263,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         ids = svc.upload_and_plan(tiny, OWN) | {"name": "office.css", "asset": "favicon.png"}
         ids["sweep_id"] = svc.sweep(ids["scenario_id"], SWEEP, OWN)
         ids["other_id"] = ids["plan_id"]  # a plan against itself
+        ids["decision_id"] = "0"  # no such pending decision
         placed = (settings.data_dir / "plans" / ids["plan_id"] / "assignments.csv").read_text(
             encoding="utf-8-sig"
         )

@@ -4,7 +4,8 @@ Each event is one row of the ``audit`` table: time, key prefix and role (never t
 signature), client address, action, object id, a short detail, outcome and HTTP status.
 Actions:
 
-``upload``, ``plan``, ``cancel``, ``delete`` (a scenario with its plans), ``download`` (a plan's tables, routes, workbook, summary,
+``upload``, ``plan``, ``decide`` (a decision added to or removed from a plan's pending set,
+on the office pages), ``cancel``, ``delete`` (a scenario with its plans), ``download`` (a plan's tables, routes, workbook, summary,
 budget or map; ``detail`` names which), ``map-link`` (a signed link made), ``key-create``,
 ``key-revoke`` (from the command line), ``sign-in`` and ``sign-out`` (the office pages),
 ``failed-auth`` (an unknown or revoked key, or a map link whose signature is wrong) and
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 Action = Literal[
     "upload",
     "plan",
+    "decide",
     "sweep",
     "cancel",
     "delete",

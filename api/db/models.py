@@ -1,4 +1,5 @@
-"""Tables of the service: API keys, scenarios, jobs (plans and sweeps), plans and sweeps.
+"""Tables of the service: API keys, scenarios, jobs (plans and sweeps), plans and sweeps, and
+the office's pending decisions on a plan.
 
 Files live in the data directory (``scenarios/ID/`` holds an upload, ``plans/ID/`` a plan's
 outputs, ``sweeps/ID/`` a sweep's, ``jobs/ID.log`` a job's log); the rows say what exists
@@ -10,7 +11,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -162,3 +173,21 @@ class AuditRow(Base):
     count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     """How many requests the row stands for: 1, except for ``throttled``, of which one row
     per address and minute counts every refusal (``at`` is the minute's start)."""
+
+
+class PendingDecision(Base):
+    """One decision of the office on a plan, not yet planned with (issue 25): an assign,
+    forbid, close or exclude pin (``pins.csv``'s columns). A plan's pending set survives
+    reloads and restarts; it goes with the plan (``ON DELETE CASCADE``)."""
+
+    __tablename__ = "pending_decisions"
+    __table_args__ = (UniqueConstraint("plan_id", "action", "applicant_id", "post_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    """``assign``, ``forbid``, ``close`` or ``exclude``."""
+    applicant_id: Mapped[str] = mapped_column(String(64), default="")
+    post_id: Mapped[str] = mapped_column(String(64), default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -18,6 +18,7 @@ from api.core.settings import Settings
 from api.core.throttle import Throttle
 from api.db.session import make_engine, session_factory, upgrade
 from api.server.decision_endpoints import decision_api
+from api.server.decision_pages import decision_pages
 from api.server.deps import KeyCache
 from api.server.docs import docs
 from api.server.endpoints import api, root
@@ -60,6 +61,7 @@ ROUTERS = (
     placement_api,
     decision_api,
     roads_api,
+    decision_pages,
 )
 """The routers of the app, in the order their routes are matched (and documented)."""
 

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.server.common import XLSX, attachment
+from api.server.decision_pages import pending_rows
 from api.server.deps import OfficeDep, SessionDep, SettingsDep, audited, session_principal
 from api.server.pages import PREFIX, page
 from api.server.pages import OfficeDep as PageOfficeDep
@@ -21,7 +22,7 @@ from api.server.times import local_date
 from api.services import plans
 from geodata.shown import place_name
 from planner.i18n import _
-from planner.labels import CATEGORY
+from planner.labels import CATEGORY, PIN_ACTION
 
 placement_pages = APIRouter(prefix=PREFIX, include_in_schema=False)
 placement_api = APIRouter(prefix="/api/v1", tags=["plans"])
@@ -156,6 +157,8 @@ def placements_page(
         previous_url=page_url(found.page - 1) if found.page > 1 else None,
         next_url=page_url(found.page + 1) if found.page < found.pages else None,
         xlsx_url=f"{base}.xlsx?{urlencode(filters.params())}",
+        pending=pending_rows(session, who, plan.id),
+        decide_labels={code: PIN_ACTION.label(code) for code in PIN_ACTION.codes},
     )
 
 

@@ -70,7 +70,9 @@ class _Osm:
         with out.open("w", encoding="utf-8") as f:
             f.write('<?xml version="1.0" encoding="UTF-8"?>\n')
             f.write(f"<!-- {note} -->\n")
-            f.write('<osm version="0.6" generator="westplan geodata.roads.synthetic (SYNTHETIC)">\n')
+            f.write(
+                '<osm version="0.6" generator="westplan geodata.roads.synthetic (SYNTHETIC)">\n'
+            )
             for part in ("nodes.part", "ways.part"):
                 with (self.folder / part).open(encoding="utf-8") as src:
                     shutil.copyfileobj(src, f, 1 << 20)
