@@ -199,15 +199,65 @@ def build_roads(
     parts = out / "parts"
     parts.mkdir(parents=True, exist_ok=True)
     writer = _TileWriter(parts)
-    closed_nodes: set[int] = set()
-    rows = _Rows()
-    ways = 0
     fp = (
         osmium.FileProcessor(str(extract))
         .with_locations(storage)
         .with_filter(osmium.filter.KeyFilter("highway", "barrier", *_ACCESS_KEYS))
     )
     timestamp = fp.header.get("osmosis_replication_timestamp") or fp.header.get("timestamp")
+    ways = _read_ways(fp, writer, clip, batch_edges)
+    if elevation is not None:
+        with Elevation(elevation) as dem:
+            tiles, edges, without = writer.compact(out / "edges", dem)
+    else:
+        tiles, edges, without = writer.compact(out / "edges")
+    shutil.rmtree(parts)
+    nodes = _write_nodes(out)
+    seconds = time.perf_counter() - t0
+    counts = {"edges": edges, "nodes": nodes, "ways": ways, "tiles": tiles}
+    manifest = _manifest(
+        extract, clip, timestamp, counts, _elevation_note(elevation, edges, without)
+    )
+    manifest["build_seconds"] = round(seconds, 3)
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    log.info("roads: %s edges, %s nodes in %s tiles (%.1f s)", edges, nodes, tiles, seconds)
+    return BuildReport(out, edges, nodes, ways, tiles, seconds, manifest)
+
+
+def _manifest(
+    extract: Path,
+    clip: Clip,
+    timestamp: str | None,
+    counts: dict[str, int],
+    elevation: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The graph folder's ``manifest.json``: the extract (name, size, sha256, timestamp), the
+    clip, the tiles, the counts, the speeds and the elevation source."""
+    return {
+        "format": FORMAT,
+        "extract": {
+            "name": extract.name,
+            "bytes": extract.stat().st_size,
+            "sha256": _sha256(extract),
+            "timestamp": timestamp or None,
+        },
+        "clip": {"label": clip.label, "box": list(clip.box) if clip.box else None},
+        "tile_degrees": TILE_DEG,
+        "counts": counts,
+        "speeds": Speeds().as_dict(),
+        "elevation": elevation,
+    }
+
+
+def _read_ways(fp: Any, writer: _TileWriter, clip: Clip, batch_edges: int) -> int:
+    """Stream the extract's drivable ways into ``writer`` in batches of ``batch_edges``
+    edges; the number of ways kept. Nodes come first in an extract, so a closed barrier
+    node (``access=no``, a gate) is known before the ways that pass it."""
+    import osmium
+
+    closed_nodes: set[int] = set()
+    rows = _Rows()
+    ways = 0
     for obj in fp:
         if isinstance(obj, osmium.osm.Node):
             if _closed(obj.tags):
@@ -219,38 +269,12 @@ def build_roads(
         highway = tags.get("highway")
         if highway not in DEFAULT_KMH or _closed(tags) or tags.get("area") == "yes":
             continue
-        direction = _direction(tags, highway)
-        ways += rows.add_way(obj, highway, direction, tags, closed_nodes)
+        ways += rows.add_way(obj, highway, _direction(tags, highway), tags, closed_nodes)
         if len(rows) >= batch_edges:
             writer.write(rows.table(clip))
             rows = _Rows()
     writer.write(rows.table(clip))
-    if elevation is not None:
-        with Elevation(elevation) as dem:
-            tiles, edges, without = writer.compact(out / "edges", dem)
-    else:
-        tiles, edges, without = writer.compact(out / "edges")
-    shutil.rmtree(parts)
-    nodes = _write_nodes(out)
-    seconds = time.perf_counter() - t0
-    manifest = {
-        "format": FORMAT,
-        "extract": {
-            "name": extract.name,
-            "bytes": extract.stat().st_size,
-            "sha256": _sha256(extract),
-            "timestamp": timestamp or None,
-        },
-        "clip": {"label": clip.label, "box": list(clip.box) if clip.box else None},
-        "tile_degrees": TILE_DEG,
-        "counts": {"edges": edges, "nodes": nodes, "ways": ways, "tiles": tiles},
-        "speeds": Speeds().as_dict(),
-        "elevation": _elevation_note(elevation, edges, without),
-        "build_seconds": round(seconds, 3),
-    }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-    log.info("roads: %s edges, %s nodes in %s tiles (%.1f s)", edges, nodes, tiles, seconds)
-    return BuildReport(out, edges, nodes, ways, tiles, seconds, manifest)
+    return ways
 
 
 def _elevation_note(dem: Path | None, edges: int, without: int) -> dict[str, Any] | None:

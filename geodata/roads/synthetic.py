@@ -20,6 +20,7 @@ import math
 import shutil
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
@@ -137,15 +138,29 @@ def _neighbours(
     )
 
 
-def _county(
-    osm: _Osm,
-    polygon: shapely.Geometry,
-    lon: np.ndarray,
-    lat: np.ndarray,
-    rng: np.random.Generator,
-    spacing_m: float = SPACING_M,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Write one county's roads; its crossings' lon, lat and node ids."""
+_Link = tuple[int, int, int, int, int, int]
+"""A link between two crossings: their numbers, then their grid rows and columns."""
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """A county's jittered grid of crossings: positions, steps in degrees, which lie inside."""
+
+    gx: np.ndarray
+    gy: np.ndarray
+    dx: float
+    dy: float
+    index: np.ndarray
+    """Crossing number of each grid point inside the county (row by row), -1 outside."""
+
+    @property
+    def inside(self) -> np.ndarray:
+        return self.index >= 0
+
+
+def _grid(polygon: shapely.Geometry, rng: np.random.Generator, spacing_m: float) -> _Grid:
+    """The crossings of a county: a grid of ``spacing_m`` jittered by up to 30 %, those
+    inside the polygon (at least the middle one)."""
     w, s, e, n = shapely.bounds(polygon).tolist()
     lat0 = (s + n) / 2
     dx = spacing_m / (_M_PER_DEG * math.cos(math.radians(lat0)))
@@ -158,18 +173,25 @@ def _county(
     inside = shapely.contains_xy(polygon, gx, gy)
     if inside.sum() == 0:
         inside[len(ys) // 2, len(xs) // 2] = True
-    rows, cols = gx.shape
     index = -np.ones(gx.shape, dtype=np.int64)
     index[inside] = np.arange(int(inside.sum()))
-    links = []
+    return _Grid(gx, gy, dx, dy, index)
+
+
+def _links(grid: _Grid, rng: np.random.Generator) -> tuple[list[_Link], np.ndarray, np.ndarray]:
+    """The links between neighbouring crossings (``i, j, r, c, rr, cc``), which are kept and
+    which form a random spanning tree (kept always, so every crossing is reachable)."""
+    index = grid.index
+    rows, cols = index.shape
+    links: list[_Link] = []
     for r in range(rows):
         for c in range(cols):
             if index[r, c] < 0:
                 continue
             for rr, cc in ((r, c + 1), (r + 1, c)):
                 if rr < rows and cc < cols and index[rr, cc] >= 0:
-                    links.append((index[r, c], index[rr, cc], r, c, rr, cc))
-    m = int(inside.sum())
+                    links.append((int(index[r, c]), int(index[rr, cc]), r, c, rr, cc))
+    m = int(grid.inside.sum())
     keep = np.zeros(len(links), dtype=bool)
     tree_link = np.zeros(len(links), dtype=bool)
     if links:
@@ -182,6 +204,36 @@ def _county(
         for k, (i, j, *_rest) in enumerate(links):
             tree_link[k] = (i, j) in in_tree or (j, i) in in_tree
             keep[k] = tree_link[k] or rng.random() < KEEP_EXTRA
+    return links, keep, tree_link
+
+
+def _link_tags(rng: np.random.Generator, main: bool, in_tree: bool) -> dict[str, str]:
+    """A link's OSM tags: a main road along one row and one column, else tracks, gravel and a
+    few one-way streets (only off the spanning tree)."""
+    tags: dict[str, str] = {"highway": "unclassified"}
+    if main:
+        tags = {"highway": "secondary"}
+    elif rng.random() < 0.3:
+        tags = {"highway": "track", "tracktype": f"grade{rng.integers(2, 5)}"}
+    elif rng.random() < 0.15:
+        tags["surface"] = "gravel"
+    # one-way only off the spanning tree, so every crossing stays reachable both ways
+    if not in_tree and tags["highway"] != "secondary" and rng.random() < 0.05:
+        tags["oneway"] = "yes"
+    return tags
+
+
+def _write_links(
+    osm: _Osm,
+    grid: _Grid,
+    links: list[_Link],
+    keep: np.ndarray,
+    tree_link: np.ndarray,
+    rng: np.random.Generator,
+) -> dict[int, int]:
+    """Write the crossings and the kept links (each with three bends); the crossings' node ids."""
+    gx, gy, dx, dy, index = grid.gx, grid.gy, grid.dx, grid.dy, grid.index
+    rows, cols = index.shape
     crossing = {
         int(index[r, c]): osm.node(float(gx[r, c]), float(gy[r, c]))
         for r in range(rows)
@@ -203,20 +255,18 @@ def _county(
             off = rng.normal(0, 0.08)
             refs.append(osm.node(x0 + f * (x1 - x0) + off * px, y0 + f * (y1 - y0) + off * py))
         refs.append(crossing[j])
-        tags: dict[str, str] = {"highway": "unclassified"}
-        if r == rr == main_row or c == cc == main_col:
-            tags = {"highway": "secondary"}
-        elif rng.random() < 0.3:
-            tags = {"highway": "track", "tracktype": f"grade{rng.integers(2, 5)}"}
-        elif rng.random() < 0.15:
-            tags["surface"] = "gravel"
-        # one-way only off the spanning tree, so every crossing stays reachable both ways
-        if not tree_link[k] and tags["highway"] != "secondary" and rng.random() < 0.05:
-            tags["oneway"] = "yes"
-        osm.way(refs, tags)
-    cx, cy = gx[inside], gy[inside]  # crossing q is the q-th inside, row by row
-    # crossings the polygon splits into pieces (a concave county): each piece joined to the
-    # largest by one road between their nearest crossings
+        main = bool(r == rr == main_row or c == cc == main_col)
+        osm.way(refs, _link_tags(rng, main, bool(tree_link[k])))
+    return crossing
+
+
+def _join_pieces(
+    osm: _Osm, grid: _Grid, links: list[_Link], keep: np.ndarray, crossing: dict[int, int]
+) -> None:
+    """Crossings the polygon splits into pieces (a concave county): each piece joined to the
+    largest by one road between their nearest crossings."""
+    cx, cy = grid.gx[grid.inside], grid.gy[grid.inside]
+    m = len(cx)
     kept = [(i, j) for k, (i, j, *_rest) in enumerate(links) if keep[k]]
     pairs = np.array(kept, dtype=np.int64).reshape(-1, 2)
     graph = csr_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(m, m))
@@ -224,16 +274,34 @@ def _county(
     main = np.flatnonzero(label == np.bincount(label).argmax())
     for piece in sorted(set(label.tolist()) - {int(label[main[0]])}):
         own = np.flatnonzero(label == piece)
-        gap = np.hypot((cx[own, None] - cx[None, main]) / dx, (cy[own, None] - cy[None, main]) / dy)
+        gap = np.hypot(
+            (cx[own, None] - cx[None, main]) / grid.dx, (cy[own, None] - cy[None, main]) / grid.dy
+        )
         ia, ib = np.unravel_index(np.argmin(gap), gap.shape)
         osm.way([crossing[int(own[ia])], crossing[int(main[ib])]], {"highway": "unclassified"})
+
+
+def _county(
+    osm: _Osm,
+    polygon: shapely.Geometry,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    rng: np.random.Generator,
+    spacing_m: float = SPACING_M,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Write one county's roads; its crossings' lon, lat and node ids."""
+    grid = _grid(polygon, rng, spacing_m)
+    links, keep, tree_link = _links(grid, rng)
+    crossing = _write_links(osm, grid, links, keep, tree_link, rng)
+    cx, cy = grid.gx[grid.inside], grid.gy[grid.inside]  # crossing q is the q-th inside
+    _join_pieces(osm, grid, links, keep, crossing)
     # access roads from each point to its nearest crossing
     for x, y in zip(lon.tolist(), lat.tolist(), strict=True):
-        d = np.hypot((cx - x) / dx, (cy - y) / dy)
+        d = np.hypot((cx - x) / grid.dx, (cy - y) / grid.dy)
         q = int(np.argmin(d))
-        mid = osm.node((x + cx[q]) / 2 + rng.normal(0, 0.05) * dx, (y + cy[q]) / 2)
+        mid = osm.node((x + cx[q]) / 2 + rng.normal(0, 0.05) * grid.dx, (y + cy[q]) / 2)
         osm.way([osm.node(x, y), mid, crossing[q]], {"highway": "unclassified"})
-    return cx, cy, np.array([crossing[q] for q in range(m)], dtype=np.int64)
+    return cx, cy, np.array([crossing[q] for q in range(len(cx))], dtype=np.int64)
 
 
 def build_synthetic_roads(
