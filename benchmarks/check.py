@@ -48,8 +48,8 @@ def main() -> None:
     from planner.routing.check import check_routes
     from planner.routing.problem import RoutingProblem
     from planner.routing.solver import SolveOptions, solve_routing
-    from tests.alloc_checker import check_plan
-    from tests.route_checker import check_routes as route_checker
+    from tests.support.alloc_checker import check_plan
+    from tests.support.route_checker import check_routes as route_checker
 
     workers.start()  # as `planner plan` does: the fork server loads while the scenario is read
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -1,7 +1,7 @@
 """Shared fixtures: the tiny scenario folder, its plan (with and without routing files) for
-the maps, and a headless Chromium; the system packages tests need (tests/deps.py: a test
+the maps, and a headless Chromium; the system packages tests need (tests/support/deps.py: a test
 marked ``needs("chromium")``, or using the ``chromium`` fixture, is skipped when the package is
-missing, failed under CI=true) and the session's throwaway PostgreSQL (tests/pg_cluster.py)."""
+missing, failed under CI=true) and the session's throwaway PostgreSQL (tests/support/pg_cluster.py)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from tests import deps, pg_cluster
-from tests.browser import browser
-from tests.map_support import write_routes
-from tests.scenario_files import plan_directly, write_tiny
+from tests.support import deps, pg_cluster
+from tests.support.browser import browser
+from tests.support.maps import write_routes
+from tests.support.scenario_files import plan_directly, write_tiny
 
 # The tests read English unless they ask for a language (i18n.speaking, PLANNER_LANG in a
 # subprocess's environment), whatever the machine's locale.
@@ -72,6 +72,6 @@ def routed_dir(plan_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """A headless Chromium (tests/browser.py), one per test module."""
+    """A headless Chromium (tests/support/browser.py), one per test module."""
     with browser() as b:
         yield b
