@@ -30,10 +30,16 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:  # the types of the inputs, for mypy only: nothing of the planner runs here
-    from planner.scenario import Rules, ScenarioData
+# The inputs are read by attribute (duck typing): the scenario's tables ``posts``,
+# ``applicants``, ``counties``, ... and ``rules``/``weights`` with the fields the spec names. The
+# checker imports nothing of the packages it checks, not even their types
+# (tests/support/test_independence.py reads its imports).
+ScenarioData = Any
+"""A scenario's data as ``planner.scenario.ScenarioData`` holds it (read by attribute)."""
+Rules = Any
+"""The scenario's rules as ``planner.scenario.Rules`` holds them (read by attribute)."""
 
 # The facts of the rules, restated from the spec (/work/shared/spec/planning-model.md,
 # section 2) rather than imported from the planner, so that a wrong constant there is caught
