@@ -226,6 +226,62 @@ def running_service(settings: Settings) -> Iterator[Service]:
         yield Service(client, settings, keys)
 
 
+OWN = "province:520000"
+"""The key of the province the tiny scenario serves (Guizhou)."""
+
+
+@dataclass(frozen=True)
+class TinyService:
+    """A running service (in process) with nothing uploaded, and the tiny scenario's folder."""
+
+    svc: Service
+    tmp: Path
+    """The fixture's own folder: the data folder (``tmp/data``), the scenario, any workbook."""
+    tiny: Path
+
+
+@dataclass(frozen=True)
+class PlannedTiny:
+    """A running service where the Guizhou office uploaded the tiny scenario and planned it."""
+
+    svc: Service
+    tmp: Path
+    tiny: Path
+    scenario_id: str
+    job_id: str
+    """The plan job (succeeded)."""
+    plan_id: str
+
+    @property
+    def plan_folder(self) -> Path:
+        """The plan's folder in the service's data folder."""
+        return self.svc.settings.data_dir / "plans" / self.plan_id
+
+
+def service_settings(tmp: Path, **changed: Any) -> Settings:
+    """The tests' settings of a service whose data folder is ``tmp/data``: quick polling and
+    30 s jobs, with the ``changed`` ones."""
+    return Settings(
+        data_dir=tmp / "data", **({"poll_seconds": 0.1, "job_time_limit": 30} | changed)
+    )
+
+
+@contextlib.contextmanager
+def tiny_service(tmp: Path, **changed: Any) -> Iterator[TinyService]:
+    """A running service (:func:`service_settings`) and the tiny scenario written in ``tmp``."""
+    tiny = write_tiny(tmp / "tiny")
+    with running_service(service_settings(tmp, **changed)) as svc:
+        yield TinyService(svc, tmp, tiny)
+
+
+@contextlib.contextmanager
+def planned_tiny(tmp: Path, role: str = OWN, **changed: Any) -> Iterator[PlannedTiny]:
+    """:func:`tiny_service` where ``role`` uploaded the tiny scenario and planned it."""
+    with tiny_service(tmp, **changed) as room:
+        ids = room.svc.upload_and_plan(room.tiny, role)
+        yield PlannedTiny(room.svc, tmp, room.tiny, **ids)
+
+
 def free_port() -> int:
     """A free TCP port on the loopback address."""
     with socket.socket() as s:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,23 +17,26 @@ from typer.testing import CliRunner
 from api.cli import app as cli
 from api.core.settings import Settings
 from api.db.models import AuditRow
-from tests.support.api import Service, running_service
-from tests.support.scenario_files import write_tiny
+from tests.support.api import PlannedTiny, Service, planned_tiny, running_service
 
 OWN, OTHER = "province:520000", "province:530000"
 
 
+@dataclass(frozen=True)
+class AuditedDay:
+    """The Guizhou office's tiny plan, and the second plan job it started and cancelled."""
+
+    plan: PlannedTiny
+    second_job: str
+
+
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """A Guizhou office uploads, plans, reads results, makes a map link and cancels a job."""
-    tmp = tmp_path_factory.mktemp("audit")
-    settings = Settings(data_dir=tmp / "data", poll_seconds=0.1, job_time_limit=30)
-    tiny = write_tiny(tmp / "tiny")
-    with running_service(settings) as svc:
-        h = svc.headers(OWN)
-        c = svc.client
-        ids = svc.upload_and_plan(tiny, OWN)
-        sid, jid, pid = ids["scenario_id"], ids["job_id"], ids["plan_id"]
+def audited_day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuditedDay]:
+    """A Guizhou office uploads, plans, reads results, makes a map link and cancels a job;
+    another province and a viewer are refused."""
+    with planned_tiny(tmp_path_factory.mktemp("audit")) as plan:
+        svc, c, h = plan.svc, plan.svc.client, plan.svc.headers(OWN)
+        sid, pid = plan.scenario_id, plan.plan_id
         assert c.get(f"/api/v1/plans/{pid}/assignments?format=csv", headers=h).status_code == 200
         assert c.get(f"/api/v1/plans/{pid}/xlsx", headers=h).status_code == 200
         assert c.post(f"/api/v1/plans/{pid}/map-link", headers=h).status_code == 200
@@ -41,15 +45,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         # refusals: another province asks for the plan, a viewer for a table
         assert c.get(f"/api/v1/plans/{pid}/seats", headers=svc.headers(OTHER)).status_code == 404
         assert c.get(f"/api/v1/plans/{pid}/seats", headers=svc.headers("viewer")).status_code == 403
-        yield {"svc": svc, "sid": sid, "jid": jid, "second": second, "pid": pid, "tmp": tmp}
+        yield AuditedDay(plan, second)
 
 
 def _audit(svc: Service, role: str | None = "national", **params: Any) -> Any:
     return svc.client.get("/api/v1/audit", params=params, headers=svc.headers(role))
 
 
-def test_a_province_offices_actions_appear(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
+def test_a_province_offices_actions_appear(audited_day: AuditedDay) -> None:
+    svc: Service = audited_day.plan.svc
     r = _audit(svc, province="520000", since="1h")
     assert r.status_code == 200
     events = r.json()
@@ -58,10 +62,10 @@ def test_a_province_offices_actions_appear(world: dict[str, Any]) -> None:
     assert {e["key_prefix"] for e in events} == {prefix}
     assert {e["address"] for e in events} == {"testclient"}
     done = {(e["action"], e["object_id"], e["detail"], e["outcome"]) for e in events}
-    pid, sid = world["pid"], world["sid"]
+    pid, sid = audited_day.plan.plan_id, audited_day.plan.scenario_id
     for expected in (
         ("upload", sid, None, "ok"),
-        ("plan", world["jid"], f"scenario {sid}", "ok"),
+        ("plan", audited_day.plan.job_id, f"scenario {sid}", "ok"),
         ("download", pid, "assignments", "ok"),
         ("download", pid, "xlsx", "ok"),
     ):
@@ -71,14 +75,14 @@ def test_a_province_offices_actions_appear(world: dict[str, Any]) -> None:
     assert (link["object_id"], link["outcome"]) == (pid, "ok")
     assert link["detail"].startswith("until 20"), link
     cancels = [e for e in events if e["action"] == "cancel"]
-    assert [e["object_id"] for e in cancels] == [world["second"]]
+    assert [e["object_id"] for e in cancels] == [audited_day.second_job]
     assert cancels[0]["status"] in (200, 409)
     times = [e["at"] for e in events]
     assert times == sorted(times, reverse=True)
 
 
-def test_refusals_are_recorded_as_refused(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
+def test_refusals_are_recorded_as_refused(audited_day: AuditedDay) -> None:
+    svc: Service = audited_day.plan.svc
     events = _audit(svc, action="download", since="1h").json()
     refused = {(e["role"], e["status"]) for e in events if e["outcome"] == "refused"}
     assert (OTHER, 404) in refused and ("viewer", 403) in refused
@@ -88,15 +92,15 @@ def test_refusals_are_recorded_as_refused(world: dict[str, Any]) -> None:
     ("role", "status"), [(OWN, 403), (OTHER, 403), ("viewer", 403), (None, 401)]
 )
 def test_only_national_keys_read_the_trail(
-    world: dict[str, Any], role: str | None, status: int
+    audited_day: AuditedDay, role: str | None, status: int
 ) -> None:
-    r = _audit(world["svc"], role, province="520000")
+    r = _audit(audited_day.plan.svc, role, province="520000")
     assert r.status_code == status
-    assert world["sid"] not in r.text
+    assert audited_day.plan.scenario_id not in r.text
 
 
-def test_filters(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
+def test_filters(audited_day: AuditedDay) -> None:
+    svc: Service = audited_day.plan.svc
     uploads = _audit(svc, action="upload").json()
     assert uploads and {e["action"] for e in uploads} == {"upload"}
     assert _audit(svc, province="530000", action="upload").json() == []
@@ -108,8 +112,8 @@ def test_filters(world: dict[str, Any]) -> None:
     assert _audit(svc, action="nonsense").status_code == 422
 
 
-def test_no_key_or_secret_is_stored(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
+def test_no_key_or_secret_is_stored(audited_day: AuditedDay) -> None:
+    svc: Service = audited_day.plan.svc
     svc.client.app.state.audit.flush()  # type: ignore[attr-defined]
     with svc.client.app.state.sessions() as session:  # type: ignore[attr-defined]
         rows = session.scalars(select(AuditRow)).all()
@@ -123,9 +127,9 @@ def test_no_key_or_secret_is_stored(world: dict[str, Any]) -> None:
 
 
 def test_cli_lists_the_trail_and_key_changes(
-    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    audited_day: AuditedDay, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    svc: Service = world["svc"]
+    svc: Service = audited_day.plan.svc
     svc.client.app.state.audit.flush()  # type: ignore[attr-defined]
     monkeypatch.setenv("PLANNER_DATA_DIR", str(svc.settings.data_dir))
     runner = CliRunner()
@@ -138,7 +142,7 @@ def test_cli_lists_the_trail_and_key_changes(
     events = [json.loads(line) for line in out.output.splitlines()]
     actions = [(e["action"], e["object_id"]) for e in events]
     assert actions[:2] == [("key-revoke", prefix), ("key-create", prefix)]
-    assert ("upload", world["sid"]) in actions
+    assert ("upload", audited_day.plan.scenario_id) in actions
     assert events[1]["role"] == "cli" and "role viewer" in events[1]["detail"]
     table = runner.invoke(cli, ["audit", "--since", "1d", "--province", "520000"])
     assert table.exit_code == 0 and "upload" in table.output and "key-create" not in table.output

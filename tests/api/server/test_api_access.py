@@ -6,50 +6,37 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from api.core.api_keys import revoke_key
 from api.core.settings import Settings
-from tests.support.api import Service, running_service, zip_folder, zip_part
-from tests.support.scenario_files import write_tiny
+from tests.support.api import (
+    PlannedTiny,
+    Service,
+    planned_tiny,
+    zip_folder,
+    zip_part,
+)
 
 OWN, OTHER = "province:520000", "province:530000"
 CALLERS = ("national", OWN, OTHER, "viewer", None)
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    tmp = tmp_path_factory.mktemp("access")
-    settings = Settings(
-        data_dir=tmp / "data", poll_seconds=0.1, job_time_limit=30, key_cache_seconds=1.0
-    )
-    tiny = write_tiny(tmp / "tiny")
-    with running_service(settings) as svc:
-        h = svc.headers(OWN)
-        sid = svc.client.post(
-            "/api/v1/scenarios", files=zip_part(zip_folder(tiny)), headers=h
-        ).json()["id"]
-        jid = svc.client.post(f"/api/v1/scenarios/{sid}/plans", headers=h).json()["job_id"]
-        job = svc.wait(jid, OWN)
-        assert job["state"] == "succeeded", job
-        plan = svc.client.get(f"/api/v1/plans/{job['plan_id']}", headers=h).json()
-        yield {
-            "svc": svc,
-            "sid": sid,
-            "jid": jid,
-            "pid": job["plan_id"],
-            "plan": plan,
-            "tiny": tiny,
-        }
+def short_cache_plan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlannedTiny]:
+    """The Guizhou office's tiny plan in a service that caches keys for 1 s only (a revoked key
+    stops working within the test)."""
+    with planned_tiny(tmp_path_factory.mktemp("access"), key_cache_seconds=1.0) as plan:
+        yield plan
 
 
-def _endpoints(w: dict[str, Any]) -> list[tuple[str, str, bool, int]]:
+def _endpoints(plan: PlannedTiny) -> list[tuple[str, str, bool, int]]:
     """(method, path, viewer may call it, status for an allowed caller)."""
-    sid, jid, pid = w["sid"], w["jid"], w["pid"]
-    assert w["plan"]["stages"] == ["allocation", "routing"]
+    sid, jid, pid = plan.scenario_id, plan.job_id, plan.plan_id
+    read = plan.svc.client.get(f"/api/v1/plans/{pid}", headers=plan.svc.headers(OWN)).json()
+    assert read["stages"] == ["allocation", "routing"]
     routed = mapped = 200
     p = f"/api/v1/plans/{pid}"
     return [
@@ -73,10 +60,10 @@ def _endpoints(w: dict[str, Any]) -> list[tuple[str, str, bool, int]]:
 
 
 @pytest.mark.parametrize("caller", CALLERS, ids=lambda c: str(c))
-def test_resource_endpoints(world: dict[str, Any], caller: str | None) -> None:
-    svc: Service = world["svc"]
+def test_resource_endpoints(short_cache_plan: PlannedTiny, caller: str | None) -> None:
+    svc: Service = short_cache_plan.svc
     failures = []
-    for method, path, viewer_ok, allowed in _endpoints(world):
+    for method, path, viewer_ok, allowed in _endpoints(short_cache_plan):
         if caller is None:
             want = 401
         elif caller == OTHER:
@@ -92,14 +79,16 @@ def test_resource_endpoints(world: dict[str, Any], caller: str | None) -> None:
 
 
 @pytest.mark.parametrize("caller", CALLERS, ids=lambda c: str(c))
-def test_lists_show_only_what_the_key_sees(world: dict[str, Any], caller: str | None) -> None:
-    svc: Service = world["svc"]
+def test_lists_show_only_what_the_key_sees(
+    short_cache_plan: PlannedTiny, caller: str | None
+) -> None:
+    svc: Service = short_cache_plan.svc
     h = svc.headers(caller)
     sees = caller in ("national", OWN, "viewer")
     for path, key, value, viewer_ok in (
-        ("/api/v1/scenarios", "id", world["sid"], False),
-        ("/api/v1/jobs", "id", world["jid"], False),
-        ("/api/v1/plans", "id", world["pid"], True),
+        ("/api/v1/scenarios", "id", short_cache_plan.scenario_id, False),
+        ("/api/v1/jobs", "id", short_cache_plan.job_id, False),
+        ("/api/v1/plans", "id", short_cache_plan.plan_id, True),
     ):
         r = svc.client.get(path, headers=h)
         if caller is None:
@@ -115,26 +104,28 @@ def test_lists_show_only_what_the_key_sees(world: dict[str, Any], caller: str | 
         assert "Basic" in page.headers["www-authenticate"]
     else:
         assert page.status_code == 200
-        assert (world["pid"] in page.text) == sees
+        assert (short_cache_plan.plan_id in page.text) == sees
         assert ("<h2>Scenarios</h2>" in page.text) == (caller != "viewer")
 
 
 @pytest.mark.parametrize("caller", CALLERS, ids=lambda c: str(c))
-def test_writes(world: dict[str, Any], caller: str | None) -> None:
-    svc: Service = world["svc"]
+def test_writes(short_cache_plan: PlannedTiny, caller: str | None) -> None:
+    svc: Service = short_cache_plan.svc
     h = svc.headers(caller)
-    up = svc.client.post("/api/v1/scenarios", files=zip_part(zip_folder(world["tiny"])), headers=h)
-    start = svc.client.post(f"/api/v1/scenarios/{world['sid']}/plans", headers=h)
+    up = svc.client.post(
+        "/api/v1/scenarios", files=zip_part(zip_folder(short_cache_plan.tiny)), headers=h
+    )
+    start = svc.client.post(f"/api/v1/scenarios/{short_cache_plan.scenario_id}/plans", headers=h)
     want_up, want_start = {
         None: (401, 401),
         "viewer": (403, 403),
         OTHER: (403, 404),
-        OWN: (200, 202),  # the same bytes as the world's scenario: answered with it
+        OWN: (200, 202),  # the same bytes as the fixture's scenario: answered with it
         "national": (200, 202),
     }[caller]
     assert (up.status_code, start.status_code) == (want_up, want_start), (up.text, start.text)
     if up.status_code == 200:
-        assert up.json()["existing"] is True and up.json()["id"] == world["sid"]
+        assert up.json()["existing"] is True and up.json()["id"] == short_cache_plan.scenario_id
     if caller == OTHER:
         assert "520000" in up.json()["detail"]
     if start.status_code == 202:  # do not spend the CPU: cancel it
@@ -143,10 +134,10 @@ def test_writes(world: dict[str, Any], caller: str | None) -> None:
         assert r.status_code in (200, 409)
 
 
-def test_both_key_headers_and_basic_auth(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
+def test_both_key_headers_and_basic_auth(short_cache_plan: PlannedTiny) -> None:
+    svc: Service = short_cache_plan.svc
     key = svc.keys["national"]
-    path = f"/api/v1/scenarios/{world['sid']}"
+    path = f"/api/v1/scenarios/{short_cache_plan.scenario_id}"
     assert svc.client.get(path, headers={"X-API-Key": key}).status_code == 200
     assert svc.client.get(path, headers={"Authorization": f"Bearer {key}"}).status_code == 200
     assert svc.client.get(path, auth=("anyone", key)).status_code == 200
@@ -154,23 +145,23 @@ def test_both_key_headers_and_basic_auth(world: dict[str, Any]) -> None:
     assert bad.status_code == 401 and "unknown" in bad.json()["detail"]
 
 
-def test_revoked_key_stops_working(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
+def test_revoked_key_stops_working(short_cache_plan: PlannedTiny) -> None:
+    svc: Service = short_cache_plan.svc
     from api.core.api_keys import create_key
 
     app = svc.client.app  # type: ignore[attr-defined]
     with app.state.sessions() as session:
         row, key = create_key(session, "national")
-        path = f"/api/v1/scenarios/{world['sid']}"
+        path = f"/api/v1/scenarios/{short_cache_plan.scenario_id}"
         assert svc.client.get(path, headers={"X-API-Key": key}).status_code == 200
         revoke_key(session, row.prefix)
     time.sleep(1.1)  # key lookups are cached for key_cache_seconds
     assert svc.client.get(path, headers={"X-API-Key": key}).status_code == 401
 
 
-def test_signed_map_link(world: dict[str, Any], tmp_path: Path) -> None:
-    svc: Service = world["svc"]
-    pid = world["pid"]
+def test_signed_map_link(short_cache_plan: PlannedTiny, tmp_path: Path) -> None:
+    svc: Service = short_cache_plan.svc
+    pid = short_cache_plan.plan_id
     link = svc.client.post(
         f"/api/v1/plans/{pid}/map-link",
         params={"province": "520000", "seconds": 60},

@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 import sys
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +23,16 @@ import pytest
 from api.core.api_keys import create_key
 from api.core.settings import Settings
 from api.server.app import create_app
-from tests.support.api import XLSX, Browser, Service, running_service, zip_folder, zip_part
+from tests.support.api import (
+    XLSX,
+    Browser,
+    PlannedTiny,
+    Service,
+    planned_tiny,
+    zip_folder,
+    zip_part,
+)
 from tests.support.paths import REPO
-from tests.support.scenario_files import write_tiny
 from tests.support.workbooks import workbook_of
 
 OWN, OTHER = "province:520000", "province:530000"
@@ -230,48 +237,61 @@ def test_the_documented_matrix_is_current() -> None:
     )
 
 
+@dataclass(frozen=True)
+class MatrixService:
+    """The Guizhou office's tiny plan and every id a route may name (its scenario, job, plan, a
+    sweep, an applicant, a spare key, an asset), the scenario as a workbook, and each role's
+    browser, signed in once and kept."""
+
+    plan: PlannedTiny
+    book: Path
+    ids: Mapping[str, str]
+    browsers: dict[str | None, Browser] = field(default_factory=dict)
+
+
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    tmp = tmp_path_factory.mktemp("matrix")
-    settings = Settings(data_dir=tmp / "data", poll_seconds=0.1, job_time_limit=30)
-    tiny = write_tiny(tmp / "tiny")
-    book = workbook_of(tiny, tmp / "tiny.xlsx", "zh-CN")
-    with running_service(settings) as svc:
-        ids = svc.upload_and_plan(tiny, OWN) | {"name": "office.css", "asset": "favicon.png"}
-        ids["sweep_id"] = svc.sweep(ids["scenario_id"], SWEEP, OWN)
-        ids["other_id"] = ids["plan_id"]  # a plan against itself
-        placed = (settings.data_dir / "plans" / ids["plan_id"] / "assignments.csv").read_text(
-            encoding="utf-8-sig"
-        )
+def swept_plan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MatrixService]:
+    """The tiny plan, swept once, with a spare viewer key: a value for every id of a route."""
+    with planned_tiny(tmp_path_factory.mktemp("matrix")) as plan:
+        svc = plan.svc
+        ids = {
+            "scenario_id": plan.scenario_id,
+            "job_id": plan.job_id,
+            "plan_id": plan.plan_id,
+            "name": "office.css",
+            "asset": "favicon.png",
+        }
+        ids["sweep_id"] = svc.sweep(plan.scenario_id, SWEEP, OWN)
+        ids["other_id"] = plan.plan_id  # a plan against itself
+        placed = (plan.plan_folder / "assignments.csv").read_text(encoding="utf-8-sig")
         ids["applicant_id"] = placed.splitlines()[1].split(",")[0]
         with svc.client.app.state.sessions() as session:  # type: ignore[attr-defined]
             ids["prefix"] = create_key(session, "viewer", name="spare")[0].prefix
-        yield {"svc": svc, "tiny": tiny, "book": book, "ids": ids, "browsers": {}}
+        yield MatrixService(plan, workbook_of(plan.tiny, plan.tmp / "tiny.xlsx", "zh-CN"), ids)
 
 
-def _browser(w: dict[str, Any], role: str | None) -> Browser:
+def _browser(w: MatrixService, role: str | None) -> Browser:
     """The role's browser, signed in with its key (none for no key)."""
-    found: Browser | None = w["browsers"].get(role)
+    found: Browser | None = w.browsers.get(role)
     if found is None or not found.signed_in:
-        found = Browser.signed_in_as(w["svc"], role)
-        w["browsers"][role] = found
+        found = Browser.signed_in_as(w.plan.svc, role)
+        w.browsers[role] = found
     return found
 
 
-def _ids(w: dict[str, Any], method: str, path: str) -> dict[str, str]:
+def _ids(w: MatrixService, method: str, path: str) -> dict[str, str]:
     """The ids a call names: a deletion gets a Guizhou scenario of its own, uploaded for it."""
     if method != "DELETE" and not path.endswith("/delete"):
-        ids: dict[str, str] = w["ids"]
-        return ids
-    svc: Service = w["svc"]
-    data = zip_folder(w["tiny"], top=f"tiny-{uuid.uuid4().hex[:8]}")  # bytes of its own
+        return dict(w.ids)
+    svc: Service = w.plan.svc
+    data = zip_folder(w.plan.tiny, top=f"tiny-{uuid.uuid4().hex[:8]}")  # bytes of its own
     r = svc.client.post("/api/v1/scenarios", files=zip_part(data), headers=svc.headers(OWN))
     assert r.status_code == 201, r.text
-    return {**w["ids"], "scenario_id": r.json()["id"]}
+    return {**w.ids, "scenario_id": r.json()["id"]}
 
 
-def _call_page(w: dict[str, Any], method: str, path: str, role: str | None) -> int:
-    svc: Service = w["svc"]
+def _call_page(w: MatrixService, method: str, path: str, role: str | None) -> int:
+    svc: Service = w.plan.svc
     browser = _browser(w, role)
     url = path.format(**_ids(w, method, path))
     if method == "GET":
@@ -285,7 +305,7 @@ def _call_page(w: dict[str, Any], method: str, path: str, role: str | None) -> i
     elif path == f"{OFFICE}/keys":
         data = {"role": "viewer", "name": "matrix"}
     elif path == f"{OFFICE}/scenarios":
-        files = {"file": ("tiny.xlsx", w["book"].read_bytes(), XLSX)}
+        files = {"file": ("tiny.xlsx", w.book.read_bytes(), XLSX)}
     elif path.endswith("/delete"):
         data = {"confirm": "yes"}
     r = browser.post(url, data, files)
@@ -298,15 +318,15 @@ def _call_page(w: dict[str, Any], method: str, path: str, role: str | None) -> i
     return r.status_code
 
 
-def _call(w: dict[str, Any], method: str, path: str, role: str | None) -> int:
+def _call(w: MatrixService, method: str, path: str, role: str | None) -> int:
     if path == OFFICE or path.startswith(f"{OFFICE}/"):
         return _call_page(w, method, path, role)
-    svc: Service = w["svc"]
+    svc: Service = w.plan.svc
     url = path.format(**_ids(w, method, path))
     kwargs: dict[str, Any] = {"headers": svc.headers(role)}
     if (method, path) == ("POST", "/api/v1/scenarios"):
         # bytes of its own per call: the same bytes again would answer the stored one (200)
-        kwargs["files"] = zip_part(zip_folder(w["tiny"], top=f"tiny-{uuid.uuid4().hex[:8]}"))
+        kwargs["files"] = zip_part(zip_folder(w.plan.tiny, top=f"tiny-{uuid.uuid4().hex[:8]}"))
     if (method, path) == ("POST", "/api/v1/scenarios/{scenario_id}/sweeps"):
         kwargs["json"] = {"vary": SWEEP}
     r = svc.client.request(method, url, **kwargs)
@@ -317,9 +337,9 @@ def _call(w: dict[str, Any], method: str, path: str, role: str | None) -> int:
 
 @pytest.mark.parametrize(("name", "role"), ROLES, ids=[n for n, _ in ROLES])
 def test_every_route_answers_as_its_rule_says(
-    world: dict[str, Any], name: str, role: str | None
+    swept_plan: MatrixService, name: str, role: str | None
 ) -> None:
-    svc: Service = world["svc"]
+    svc: Service = swept_plan.plan.svc
     routes = app_routes(svc.client.app)  # type: ignore[attr-defined]
     failures = []
     for method, path in routes:
@@ -327,7 +347,7 @@ def test_every_route_answers_as_its_rule_says(
         if rule is None:
             failures.append(f"{method} {path}: no rule")
             continue
-        got, want = _call(world, method, path, role), rule.expect(role)
+        got, want = _call(swept_plan, method, path, role), rule.expect(role)
         if got != want:
             failures.append(f"{method} {path}: {got}, expected {want}")
     assert not failures, f"{name}: {failures}"

@@ -39,11 +39,11 @@ from tests.support.api import (
     CSRF,
     PLANNER,
     Browser,
+    PlannedTiny,
     Server,
     Service,
     cli_key,
     free_port,
-    running_service,
     server_env,
     zip_folder,
     zip_part,
@@ -63,16 +63,6 @@ ATTACKER = "http://127.0.0.1:9"
 CROSS_SITE = {"Origin": ATTACKER, "Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    tmp = tmp_path_factory.mktemp("forgery")
-    settings = Settings(data_dir=tmp / "data", poll_seconds=0.1, job_time_limit=30)
-    tiny = write_tiny(tmp / "tiny")
-    with running_service(settings) as svc:
-        ids = svc.upload_and_plan(tiny, OWN)
-        yield {"svc": svc, "tiny": tiny, **ids}
-
-
 def _counts(svc: Service) -> tuple[int, int]:
     """(scenarios, jobs) as a national key sees them."""
     h = svc.headers("national")
@@ -89,20 +79,20 @@ def _basic(key: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("origin", [CROSS_SITE, {}, {"Sec-Fetch-Site": "same-origin"}])
-def test_basic_never_writes(world: dict[str, Any], origin: dict[str, str]) -> None:
+def test_basic_never_writes(guizhou_plan: PlannedTiny, origin: dict[str, str]) -> None:
     """An empty form to /plans and a multipart upload with Basic credentials: 403 whatever the
     browser says of its origin (Basic is for reading in a browser), nothing created."""
-    svc: Service = world["svc"]
+    svc: Service = guizhou_plan.svc
     before = _counts(svc)
     h = _basic(svc.keys["national"]) | origin
     c = svc.client
-    r = c.post(f"/api/v1/scenarios/{world['scenario_id']}/plans", data={}, headers=h)
+    r = c.post(f"/api/v1/scenarios/{guizhou_plan.scenario_id}/plans", data={}, headers=h)
     assert r.status_code == 403, r.text
     assert "Bearer" in r.json()["detail"]
-    r = c.post("/api/v1/scenarios", files=zip_part(zip_folder(world["tiny"])), headers=h)
+    r = c.post("/api/v1/scenarios", files=zip_part(zip_folder(guizhou_plan.tiny)), headers=h)
     assert r.status_code == 403, r.text
     sweep = c.post(
-        f"/api/v1/scenarios/{world['scenario_id']}/sweeps",
+        f"/api/v1/scenarios/{guizhou_plan.scenario_id}/sweeps",
         content=json.dumps({"vary": ["weights.preference_rank=5,10"]}),
         headers=h | {"Content-Type": "text/plain"},
     )
@@ -110,7 +100,7 @@ def test_basic_never_writes(world: dict[str, Any], origin: dict[str, str]) -> No
     assert _counts(svc) == before
     # reading with Basic (the index, a map) still works
     assert c.get("/", headers=h).status_code == 200
-    assert c.get(f"/api/v1/plans/{world['plan_id']}/map", headers=h).status_code == 200
+    assert c.get(f"/api/v1/plans/{guizhou_plan.plan_id}/map", headers=h).status_code == 200
     # and the refusal is in the audit trail
     events = c.get(
         "/api/v1/audit", params={"since": "1h", "action": "upload"}, headers=svc.headers("national")
@@ -118,13 +108,13 @@ def test_basic_never_writes(world: dict[str, Any], origin: dict[str, str]) -> No
     assert any(e["status"] == 403 and "Basic" in (e["detail"] or "") for e in events), events
 
 
-def test_bearer_and_api_key_clients_are_unaffected(world: dict[str, Any]) -> None:
+def test_bearer_and_api_key_clients_are_unaffected(guizhou_plan: PlannedTiny) -> None:
     """Admin systems send their key in a header a browser never adds by itself: their writes
     work whatever Origin or Sec-Fetch-Site they carry."""
-    svc: Service = world["svc"]
+    svc: Service = guizhou_plan.svc
     c, key = svc.client, svc.keys["national"]
     for n, h in enumerate(({"Authorization": f"Bearer {key}"}, {"X-API-Key": key})):
-        data = zip_folder(world["tiny"], top=f"tiny-{n}")  # bytes of its own: a new scenario
+        data = zip_folder(guizhou_plan.tiny, top=f"tiny-{n}")  # bytes of its own: a new scenario
         r = c.post("/api/v1/scenarios", files=zip_part(data), headers=h)
         assert r.status_code == 201, r.text
         r = c.post(f"/api/v1/scenarios/{r.json()['id']}/plans", headers=h | CROSS_SITE)
@@ -132,13 +122,13 @@ def test_bearer_and_api_key_clients_are_unaffected(world: dict[str, Any]) -> Non
         c.post(f"/api/v1/jobs/{r.json()['job_id']}/cancel", headers=h)
 
 
-def test_office_form_from_another_origin_is_refused(world: dict[str, Any]) -> None:
+def test_office_form_from_another_origin_is_refused(guizhou_plan: PlannedTiny) -> None:
     """A signed-in browser: a form of another origin is refused (403) even if it carried a
     valid token; the same form from the page itself (Chromium sends ``Origin: null`` under
     ``Referrer-Policy: no-referrer``) still works."""
-    svc: Service = world["svc"]
+    svc: Service = guizhou_plan.svc
     browser = Browser.signed_in_as(svc, OWN)
-    path = f"/office/scenarios/{world['scenario_id']}/plans"
+    path = f"/office/scenarios/{guizhou_plan.scenario_id}/plans"
     before = _counts(svc)
     for forged in (
         CROSS_SITE,
@@ -170,12 +160,12 @@ def test_office_form_from_another_origin_is_refused(world: dict[str, Any]) -> No
 
 @pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
 @pytest.mark.parametrize("what", ["plans", "sweeps"])
-def test_non_finite_time_limit_is_422(world: dict[str, Any], value: str, what: str) -> None:
-    svc: Service = world["svc"]
+def test_non_finite_time_limit_is_422(guizhou_plan: PlannedTiny, value: str, what: str) -> None:
+    svc: Service = guizhou_plan.svc
     before = _counts(svc)
     body = f'{{"time_limit": {value}, "vary": ["weights.preference_rank=5,10"]}}'
     r = svc.client.post(
-        f"/api/v1/scenarios/{world['scenario_id']}/{what}",
+        f"/api/v1/scenarios/{guizhou_plan.scenario_id}/{what}",
         content=body,
         headers=svc.headers("national") | {"Content-Type": "application/json"},
     )
@@ -210,9 +200,9 @@ def test_every_500_is_a_json_problem_with_the_headers(tmp_path: Path) -> None:
 # --- item 8: signed map links ----------------------------------------------------------------
 
 
-def test_map_links_die_with_their_key_and_are_audited(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
-    c, pid = svc.client, world["plan_id"]
+def test_map_links_die_with_their_key_and_are_audited(guizhou_plan: PlannedTiny) -> None:
+    svc: Service = guizhou_plan.svc
+    c, pid = svc.client, guizhou_plan.plan_id
     with c.app.state.sessions() as session:  # type: ignore[attr-defined]
         from api.core.api_keys import create_key
 
@@ -239,8 +229,8 @@ def test_map_links_die_with_their_key_and_are_audited(world: dict[str, Any]) -> 
     assert c.get(link["url"].replace(f"key={prefix}", f"key={other}")).status_code == 403
 
 
-def test_the_index_mints_no_links(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
+def test_the_index_mints_no_links(guizhou_plan: PlannedTiny) -> None:
+    svc: Service = guizhou_plan.svc
     c = svc.client
     h = svc.headers("national")
 
@@ -254,7 +244,7 @@ def test_the_index_mints_no_links(world: dict[str, Any]) -> None:
     page = c.get("/", headers=svc.headers("viewer"))
     assert page.status_code == 200
     assert "signature=" not in page.text
-    assert f"/api/v1/plans/{world['plan_id']}/map" in page.text
+    assert f"/api/v1/plans/{guizhou_plan.plan_id}/map" in page.text
     assert mints() == before
 
 
@@ -387,9 +377,9 @@ def _all_strings(data: Any) -> Iterator[str]:
         yield data
 
 
-def test_no_server_path_in_answers(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
-    c, pid = svc.client, world["plan_id"]
+def test_no_server_path_in_answers(guizhou_plan: PlannedTiny) -> None:
+    svc: Service = guizhou_plan.svc
+    c, pid = svc.client, guizhou_plan.plan_id
     data_dir = str(svc.settings.data_dir.resolve())
     for role in ("viewer", "national"):
         r = c.get(f"/api/v1/plans/{pid}/summary", headers=svc.headers(role))
@@ -397,13 +387,13 @@ def test_no_server_path_in_answers(world: dict[str, Any]) -> None:
         assert data_dir not in r.text
         assert not any(s.startswith("/") for s in _all_strings(r.json())), r.json()["scenario"]
     h = svc.headers("national")
-    for path in (f"/api/v1/plans/{pid}", "/api/v1/plans", f"/api/v1/jobs/{world['job_id']}"):
+    for path in (f"/api/v1/plans/{pid}", "/api/v1/plans", f"/api/v1/jobs/{guizhou_plan.job_id}"):
         assert data_dir not in c.get(path, headers=h).text, path
 
 
-def test_links_never_come_from_the_host_header(world: dict[str, Any], tmp_path: Path) -> None:
-    svc: Service = world["svc"]
-    c, pid = svc.client, world["plan_id"]
+def test_links_never_come_from_the_host_header(guizhou_plan: PlannedTiny, tmp_path: Path) -> None:
+    svc: Service = guizhou_plan.svc
+    c, pid = svc.client, guizhou_plan.plan_id
     forged = {"Host": "evil.example"}
     h = svc.headers("national") | forged
     answers = [

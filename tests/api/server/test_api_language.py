@@ -9,9 +9,7 @@ import datetime as dt
 import io
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import openpyxl
@@ -19,16 +17,15 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from api.core.settings import Settings
 from geodata.scenario import load_scenario
 from planner import i18n
 from planner.i18n import Text
 from planner.issues import Report
 from tests.support.api import (
     Service,
+    TinyService,
     alembic_config,
     database_url,
-    running_service,
     zip_folder,
     zip_part,
 )
@@ -40,14 +37,6 @@ MACHINE = ("file", "line", "column", "severity", "rule", "cell")
 """The fields of an issue that are the same in every language."""
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    tmp = tmp_path_factory.mktemp("api-language")
-    settings = Settings(data_dir=tmp / "data", poll_seconds=0.1, job_time_limit=30)
-    with running_service(settings) as svc:
-        yield {"svc": svc, "tmp": tmp}
-
-
 def _case(name: str, root: Path) -> Path:
     return make_case(next(c for c in CASES if c.name == name), root)
 
@@ -56,9 +45,9 @@ def _in(svc: Service, lang: str | None, role: str = "national") -> dict[str, str
     return svc.headers(role) | ({"Accept-Language": lang} if lang else {})
 
 
-def test_json_validation_messages_follow_accept_language(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
-    broken = _case("unknown-county", world["tmp"] / "broken")
+def test_json_validation_messages_follow_accept_language(fresh_service: TinyService) -> None:
+    svc: Service = fresh_service.svc
+    broken = _case("unknown-county", fresh_service.tmp / "broken")
     answers = {}
     for lang, header in (("zh-CN", "zh-CN,zh;q=0.9,en;q=0.8"), ("en", "en-US,en;q=0.9")):
         r = svc.client.post(
@@ -93,10 +82,10 @@ def test_json_validation_messages_follow_accept_language(world: dict[str, Any]) 
     assert r.json() == en and r.headers["content-language"] == "en"
 
 
-def test_a_stored_report_is_read_in_each_readers_language(world: dict[str, Any]) -> None:
+def test_a_stored_report_is_read_in_each_readers_language(fresh_service: TinyService) -> None:
     """A scenario kept with a warning: the same stored report, read in zh-CN and in en."""
-    svc: Service = world["svc"]
-    warned = _case("gbk-text", world["tmp"] / "warned")
+    svc: Service = fresh_service.svc
+    warned = _case("gbk-text", fresh_service.tmp / "warned")
     r = svc.client.post(
         "/api/v1/scenarios", files=zip_part(zip_folder(warned)), headers=_in(svc, "zh-CN")
     )
@@ -115,8 +104,8 @@ def test_a_stored_report_is_read_in_each_readers_language(world: dict[str, Any])
     assert r.json()["validation"]["issues"] == zh  # the upload answered in its language too
 
 
-def test_problems_and_refusals_speak_the_request_language(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
+def test_problems_and_refusals_speak_the_request_language(fresh_service: TinyService) -> None:
+    svc: Service = fresh_service.svc
     for lang, words in (("zh-CN", "没有方案数据"), ("en", "no scenario")):
         r = svc.client.get("/api/v1/scenarios/nothere", headers=_in(svc, lang))
         assert r.status_code == 404 and r.json()["detail"].startswith(words)
@@ -138,9 +127,9 @@ def _first_sheet(svc: Service, plan_id: str) -> str:
     return str(openpyxl.load_workbook(io.BytesIO(r.content), read_only=True).sheetnames[0])
 
 
-def test_a_plans_files_are_in_the_language_of_who_started_it(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
-    tiny = write_tiny(world["tmp"] / "tiny")
+def test_a_plans_files_are_in_the_language_of_who_started_it(fresh_service: TinyService) -> None:
+    svc: Service = fresh_service.svc
+    tiny = write_tiny(fresh_service.tmp / "tiny")
     sid = svc.client.post(
         "/api/v1/scenarios", files=zip_part(zip_folder(tiny)), headers=_in(svc, None)
     ).json()["id"]

@@ -5,32 +5,23 @@ a new upload as before."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import pytest
-
-from api.core.settings import Settings
-from tests.support.api import XLSX, Browser, running_service, zip_folder, zip_part
-from tests.support.scenario_files import write_tiny
+from tests.support.api import (
+    XLSX,
+    Browser,
+    TinyService,
+    zip_folder,
+    zip_part,
+)
 from tests.support.workbooks import workbook_of
 
 OWN = "province:520000"
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    tmp = tmp_path_factory.mktemp("same-upload")
-    settings = Settings(data_dir=tmp / "data", poll_seconds=0.1, job_time_limit=30)
-    tiny = write_tiny(tmp / "tiny")
-    with running_service(settings) as svc:
-        yield {"svc": svc, "tiny": tiny, "tmp": tmp}
-
-
-def test_the_api_answers_the_existing_scenario(world: dict[str, Any]) -> None:
-    svc = world["svc"]
-    data = zip_folder(world["tiny"])
+def test_the_api_answers_the_existing_scenario(fresh_service: TinyService) -> None:
+    svc = fresh_service.svc
+    data = zip_folder(fresh_service.tiny)
     h = svc.headers(OWN)
     first = svc.client.post("/api/v1/scenarios", files=zip_part(data), headers=h)
     assert first.status_code == 201, first.text
@@ -47,7 +38,7 @@ def test_the_api_answers_the_existing_scenario(world: dict[str, Any]) -> None:
     ids = [s["id"] for s in svc.client.get("/api/v1/scenarios", headers=h).json()]
     assert ids.count(first.json()["id"]) == 1
     # other bytes: a new scenario
-    other = zip_folder(world["tiny"], top="other")
+    other = zip_folder(fresh_service.tiny, top="other")
     new = svc.client.post("/api/v1/scenarios", files=zip_part(other), headers=h)
     assert new.status_code == 201 and new.json()["id"] != first.json()["id"]
     # another province's key is not offered a scenario it may not see: refused as before
@@ -57,9 +48,9 @@ def test_the_api_answers_the_existing_scenario(world: dict[str, Any]) -> None:
     assert refused.status_code == 403, refused.text
 
 
-def test_the_page_opens_the_existing_scenario(world: dict[str, Any]) -> None:
-    svc = world["svc"]
-    book = workbook_of(world["tiny"], Path(world["tmp"]) / "方案.xlsx")
+def test_the_page_opens_the_existing_scenario(fresh_service: TinyService) -> None:
+    svc = fresh_service.svc
+    book = workbook_of(fresh_service.tiny, Path(fresh_service.tmp) / "方案.xlsx")
     browser = Browser.signed_in_as(svc, OWN, "zh-CN")
     sent = book.read_bytes()
     first = browser.post("/office/scenarios", {}, files={"file": ("方案.xlsx", sent, XLSX)})

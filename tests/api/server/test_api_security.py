@@ -23,9 +23,11 @@ from api.core.settings import Settings
 from maps import csp
 from maps.plan import MapInputError
 from tests.support.api import (
+    PlannedTiny,
     Server,
     Service,
     cli_key,
+    planned_tiny,
     running_service,
     server_env,
     write_crewed_tiny,
@@ -34,7 +36,6 @@ from tests.support.api import (
 )
 from tests.support.browser import CSP_LISTENER
 from tests.support.csp import directives, inline_hashes
-from tests.support.scenario_files import write_tiny
 
 OWN = "province:520000"
 ALWAYS = {
@@ -45,14 +46,10 @@ ALWAYS = {
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    tmp = tmp_path_factory.mktemp("security")
-    settings = Settings(
-        data_dir=tmp / "data", poll_seconds=0.1, job_time_limit=30, max_body_bytes=64 * 1024
-    )
-    with running_service(settings) as svc:
-        ids = svc.upload_and_plan(write_tiny(tmp / "tiny"), OWN)
-        yield {"svc": svc, "sid": ids["scenario_id"], "pid": ids["plan_id"]}
+def small_body_plan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlannedTiny]:
+    """The Guizhou office's tiny plan in a service that takes request bodies of 64 KiB at most."""
+    with planned_tiny(tmp_path_factory.mktemp("security"), max_body_bytes=64 * 1024) as plan:
+        yield plan
 
 
 def check_page_policy(policy: str, page: str, frame_ancestors: bool = True) -> None:
@@ -73,9 +70,9 @@ def check_page_policy(policy: str, page: str, frame_ancestors: bool = True) -> N
 # --- headers ---------------------------------------------------------------------------------
 
 
-def test_every_answer_has_the_headers(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
-    pid = world["pid"]
+def test_every_answer_has_the_headers(small_body_plan: PlannedTiny) -> None:
+    svc: Service = small_body_plan.svc
+    pid = small_body_plan.plan_id
     answers = {
         "index": svc.client.get("/", headers=svc.headers("viewer")),
         "summary": svc.client.get(f"/api/v1/plans/{pid}/summary", headers=svc.headers("viewer")),
@@ -99,18 +96,20 @@ def csp_api() -> str:
     return "default-src 'none'; frame-ancestors 'none'"
 
 
-def test_index_policy_hashes_its_own_style(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
+def test_index_policy_hashes_its_own_style(small_body_plan: PlannedTiny) -> None:
+    svc: Service = small_body_plan.svc
     r = svc.client.get("/", headers=svc.headers("national"))
     assert r.status_code == 200 and "<style>" in r.text
     check_page_policy(r.headers["content-security-policy"], r.text)
 
 
 @pytest.mark.parametrize("gzip", [False, True], ids=["plain", "gzip"])
-def test_map_policy_header_matches_the_page(world: dict[str, Any], gzip: bool) -> None:
-    svc: Service = world["svc"]
+def test_map_policy_header_matches_the_page(small_body_plan: PlannedTiny, gzip: bool) -> None:
+    svc: Service = small_body_plan.svc
     accept = {"Accept-Encoding": "gzip" if gzip else "identity"}
-    r = svc.client.get(f"/api/v1/plans/{world['pid']}/map", headers=svc.headers("viewer") | accept)
+    r = svc.client.get(
+        f"/api/v1/plans/{small_body_plan.plan_id}/map", headers=svc.headers("viewer") | accept
+    )
     assert r.status_code == 200
     assert (r.headers.get("content-encoding") == "gzip") == gzip
     page = r.text  # httpx decodes gzip
@@ -124,10 +123,10 @@ def test_map_policy_header_matches_the_page(world: dict[str, Any], gzip: bool) -
         assert r.headers[name] == value
 
 
-def test_signed_link_page_leaks_no_referrer(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
+def test_signed_link_page_leaks_no_referrer(small_body_plan: PlannedTiny) -> None:
+    svc: Service = small_body_plan.svc
     link = svc.client.post(
-        f"/api/v1/plans/{world['pid']}/map-link", headers=svc.headers("viewer")
+        f"/api/v1/plans/{small_body_plan.plan_id}/map-link", headers=svc.headers("viewer")
     ).json()["url"]
     r = svc.client.get(link)
     assert r.status_code == 200
@@ -167,9 +166,9 @@ def _from(svc: Service, address: str) -> TestClient:
     return TestClient(app, client=(address, 40000))
 
 
-def test_25_wrong_keys_give_429_from_the_21st(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
-    path = f"/api/v1/scenarios/{world['sid']}"
+def test_25_wrong_keys_give_429_from_the_21st(small_body_plan: PlannedTiny) -> None:
+    svc: Service = small_body_plan.svc
+    path = f"/api/v1/scenarios/{small_body_plan.scenario_id}"
     guesser = _from(svc, "127.0.0.21")
     codes = []
     for i in range(25):
@@ -200,9 +199,9 @@ def test_25_wrong_keys_give_429_from_the_21st(world: dict[str, Any]) -> None:
     assert "not-a-key" not in text and svc.keys["national"] not in text
 
 
-def test_one_key_prefix_guessed_from_many_addresses(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
-    path = f"/api/v1/scenarios/{world['sid']}"
+def test_one_key_prefix_guessed_from_many_addresses(small_body_plan: PlannedTiny) -> None:
+    svc: Service = small_body_plan.svc
+    path = f"/api/v1/scenarios/{small_body_plan.scenario_id}"
     codes = [
         _from(svc, f"127.0.1.{i}")
         .get(path, headers={"X-API-Key": f"wp_feedbeef_guess{i}"})
@@ -214,10 +213,10 @@ def test_one_key_prefix_guessed_from_many_addresses(world: dict[str, Any]) -> No
     assert _from(svc, "127.0.1.200").get(path, headers=svc.headers(OWN)).status_code == 200
 
 
-def test_forged_map_links_are_throttled(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
+def test_forged_map_links_are_throttled(small_body_plan: PlannedTiny) -> None:
+    svc: Service = small_body_plan.svc
     forger = _from(svc, "127.0.0.23")
-    path = f"/api/v1/plans/{world['pid']}/map"
+    path = f"/api/v1/plans/{small_body_plan.plan_id}/map"
     expires = int(time.time()) + 600
     codes = [
         forger.get(path, params={"expires": expires, "signature": f"{i:064x}"}).status_code
@@ -229,10 +228,10 @@ def test_forged_map_links_are_throttled(world: dict[str, Any]) -> None:
 # --- request bodies --------------------------------------------------------------------------
 
 
-def test_large_bodies_are_refused_from_their_length(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
+def test_large_bodies_are_refused_from_their_length(small_body_plan: PlannedTiny) -> None:
+    svc: Service = small_body_plan.svc
     r = svc.client.post(
-        f"/api/v1/scenarios/{world['sid']}/plans",
+        f"/api/v1/scenarios/{small_body_plan.scenario_id}/plans",
         content=b"{" + b" " * (100 * 1024) + b"}",
         headers=svc.headers(OWN) | {"Content-Type": "application/json"},
     )
@@ -417,10 +416,14 @@ def test_two_servers_count_together_in_redis(tmp_path: Path, redis_url: str) -> 
             assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
 
 
-def test_head_shows_the_headers_of_get(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
+def test_head_shows_the_headers_of_get(small_body_plan: PlannedTiny) -> None:
+    svc: Service = small_body_plan.svc
     h = svc.headers("viewer")
-    for path in ("/", f"/api/v1/plans/{world['pid']}/map", f"/api/v1/plans/{world['pid']}/summary"):
+    for path in (
+        "/",
+        f"/api/v1/plans/{small_body_plan.plan_id}/map",
+        f"/api/v1/plans/{small_body_plan.plan_id}/summary",
+    ):
         got, head = svc.client.get(path, headers=h), svc.client.head(path, headers=h)
         assert head.status_code == got.status_code == 200
         assert head.content == b""

@@ -8,27 +8,32 @@ import io
 import re
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
 
-from api.core.settings import Settings
-from tests.support.api import XLSX, Service, running_service, zip_folder
-from tests.support.scenario_files import write_tiny
+from tests.support.api import XLSX, Service, TinyService, running_service, tiny_service, zip_folder
 from tests.support.workbooks import break_cell, workbook_of
 
 OWN = "province:520000"
 
 
+@dataclass(frozen=True)
+class WorkbookService:
+    """A running service with nothing uploaded, and the tiny scenario as a zh-CN workbook."""
+
+    room: TinyService
+    book: Path
+
+
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    tmp = tmp_path_factory.mktemp("api-workbook")
-    settings = Settings(data_dir=tmp / "data", poll_seconds=0.1, job_time_limit=30)
-    tiny = write_tiny(tmp / "tiny")
-    with running_service(settings) as svc:
-        yield {"svc": svc, "tmp": tmp, "tiny": tiny, "book": workbook_of(tiny, tmp / "方案.xlsx")}
+def workbook_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkbookService]:
+    """A fresh service and the tiny scenario as the workbook ``方案.xlsx``."""
+    with tiny_service(tmp_path_factory.mktemp("api-workbook")) as room:
+        yield WorkbookService(room, workbook_of(room.tiny, room.tmp / "方案.xlsx"))
 
 
 def _upload(
@@ -39,16 +44,16 @@ def _upload(
     )
 
 
-def test_a_workbook_is_stored_and_planned_like_its_zip(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
-    book: Path = world["book"]
+def test_a_workbook_is_stored_and_planned_like_its_zip(workbook_service: WorkbookService) -> None:
+    svc: Service = workbook_service.room.svc
+    book: Path = workbook_service.book
     r = _upload(svc, book.read_bytes())
     assert r.status_code == 201, r.text
     sid = r.json()["id"]
     assert r.json()["validation"]["errors"] == 0
     zipped = svc.client.post(
         "/api/v1/scenarios",
-        files={"file": ("tiny.zip", zip_folder(world["tiny"]), "application/zip")},
+        files={"file": ("tiny.zip", zip_folder(workbook_service.room.tiny), "application/zip")},
         headers=svc.headers(OWN),
     ).json()["id"]
     as_book, as_zip = (
@@ -73,9 +78,9 @@ def test_a_workbook_is_stored_and_planned_like_its_zip(world: dict[str, Any]) ->
     assert other.status_code == 403 and "520000" in other.json()["detail"]
 
 
-def test_a_broken_workbook_names_the_cell(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
-    broken = workbook_of(world["tiny"], world["tmp"] / "broken.xlsx")
+def test_a_broken_workbook_names_the_cell(workbook_service: WorkbookService) -> None:
+    svc: Service = workbook_service.room.svc
+    broken = workbook_of(workbook_service.room.tiny, workbook_service.room.tmp / "broken.xlsx")
     cell = break_cell(broken, "岗位", 4, "岗位数", -2)
     r = _upload(svc, broken.read_bytes(), "broken.xlsx")
     assert r.status_code == 422, r.text
@@ -104,26 +109,26 @@ def _renamed_zip(tiny: Path) -> bytes:
     ids=["text", "xls", "content-type", "a-zip-named-xlsx"],
 )
 def test_a_file_that_is_no_workbook_is_refused_clearly(
-    world: dict[str, Any], name: str, data: Any, ctype: str, status: int, words: str
+    workbook_service: WorkbookService, name: str, data: Any, ctype: str, status: int, words: str
 ) -> None:
-    svc: Service = world["svc"]
+    svc: Service = workbook_service.room.svc
     if data is None:
-        data = world["book"].read_bytes()
+        data = workbook_service.book.read_bytes()
     elif data == "zip":
-        data = _renamed_zip(world["tiny"])
+        data = _renamed_zip(workbook_service.room.tiny)
     r = _upload(svc, data, name, ctype)
     assert r.status_code == status, r.text
     assert words in r.json()["detail"], r.json()
     assert name in r.json()["detail"] or ctype in r.json()["detail"]
 
 
-def test_a_workbook_is_checked_as_a_zip_is(world: dict[str, Any]) -> None:
+def test_a_workbook_is_checked_as_a_zip_is(workbook_service: WorkbookService) -> None:
     """An .xlsx is a zip: a member that expands 1000-fold is refused before the workbook
     reader opens it, as in an uploaded zip."""
-    svc: Service = world["svc"]
+    svc: Service = workbook_service.room.svc
     buf = io.BytesIO()
     with (
-        zipfile.ZipFile(io.BytesIO(world["book"].read_bytes())) as src,
+        zipfile.ZipFile(io.BytesIO(workbook_service.book.read_bytes())) as src,
         zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out,
     ):
         for item in src.infolist():
@@ -134,10 +139,10 @@ def test_a_workbook_is_checked_as_a_zip_is(world: dict[str, Any]) -> None:
     assert "expands" in r.json()["detail"] and "padding.bin" in r.json()["detail"]
 
 
-def test_workbook_limits(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
-    book = world["book"].read_bytes()
-    tmp: Path = world["tmp"]
+def test_workbook_limits(workbook_service: WorkbookService) -> None:
+    svc: Service = workbook_service.room.svc
+    book = workbook_service.book.read_bytes()
+    tmp: Path = workbook_service.room.tmp
     small = svc.settings.model_copy(
         update={"max_upload_bytes": len(book) - 1, "data_dir": tmp / "small"}
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
@@ -19,26 +20,33 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.core.api_keys import create_key
-from api.core.settings import Settings
-from tests.support.api import XLSX, Browser, Service, running_service
-from tests.support.scenario_files import write_tiny
+from tests.support.api import XLSX, Browser, PlannedTiny, Service, planned_tiny
 from tests.support.workbooks import break_cell, workbook_of
 
 OWN, OTHER = "province:520000", "province:530000"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
+@dataclass(frozen=True)
+class OfficeBooks:
+    """The Guizhou office's tiny plan, the tiny scenario as a workbook, and a copy of it broken
+    in one cell."""
+
+    plan: PlannedTiny
+    book: Path
+    broken: Path
+    cell: str
+    """The broken cell, as Excel names it (``岗位!E4``)."""
+
+
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    tmp = tmp_path_factory.mktemp("office")
-    settings = Settings(data_dir=tmp / "data", poll_seconds=0.1, job_time_limit=30)
-    tiny = write_tiny(tmp / "tiny")
-    book = workbook_of(tiny, tmp / "方案.xlsx")
-    broken = workbook_of(tiny, tmp / "broken.xlsx")
-    cell = break_cell(broken, "岗位", 4, "岗位数", -2)
-    with running_service(settings) as svc:
-        ids = svc.upload_and_plan(tiny, OWN)
-        yield {"svc": svc, "tmp": tmp, "book": book, "broken": broken, "cell": cell, **ids}
+def office_books(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OfficeBooks]:
+    """The tiny plan in a running service, and the workbooks an office uploads."""
+    with planned_tiny(tmp_path_factory.mktemp("office")) as plan:
+        book = workbook_of(plan.tiny, plan.tmp / "方案.xlsx")
+        broken = workbook_of(plan.tiny, plan.tmp / "broken.xlsx")
+        cell = break_cell(broken, "岗位", 4, "岗位数", -2)
+        yield OfficeBooks(plan, book, broken, cell)
 
 
 def _cookies(response: Any) -> dict[str, SimpleCookie]:
@@ -59,9 +67,9 @@ def _upload(browser: Browser, path: Path) -> Any:
 
 @pytest.mark.parametrize("scheme", ["http", "https"])
 def test_the_session_cookie_is_httponly_strict_and_secure_over_https(
-    world: dict[str, Any], scheme: str
+    office_books: OfficeBooks, scheme: str
 ) -> None:
-    svc: Service = world["svc"]
+    svc: Service = office_books.plan.svc
     browser = Browser(TestClient(svc.client.app, base_url=f"{scheme}://testserver"))  # type: ignore[attr-defined]
     page = browser.client.get("/office/sign-in")
     csrf = _cookies(page)["wp_csrf"]["wp_csrf"]
@@ -77,21 +85,27 @@ def test_the_session_cookie_is_httponly_strict_and_secure_over_https(
     assert browser.client.get("/office", follow_redirects=False).status_code == 200
 
 
-def test_a_page_without_a_session_sends_to_the_sign_in(world: dict[str, Any]) -> None:
-    browser = Browser.signed_in_as(world["svc"], None)
-    r = browser.client.get(f"/office/plans/{world['plan_id']}", follow_redirects=False)
+def test_a_page_without_a_session_sends_to_the_sign_in(office_books: OfficeBooks) -> None:
+    browser = Browser.signed_in_as(office_books.plan.svc, None)
+    r = browser.client.get(f"/office/plans/{office_books.plan.plan_id}", follow_redirects=False)
     assert r.status_code == 303
-    assert r.headers["location"] == f"/office/sign-in?next=%2Foffice%2Fplans%2F{world['plan_id']}"
+    assert (
+        r.headers["location"]
+        == f"/office/sign-in?next=%2Foffice%2Fplans%2F{office_books.plan.plan_id}"
+    )
     # after signing in, the browser goes where it wanted to (a wrong key first: the form
     # again, still going there)
-    wanted = f"/office/plans/{world['plan_id']}"
+    wanted = f"/office/plans/{office_books.plan.plan_id}"
     r = browser.post("/office/sign-in", {"key": "wp_0badc0de_x", "next": wanted})
     assert r.status_code == 401 and f'name="next" value="{wanted}"' in r.text
     r = browser.post(
         "/office/sign-in",
-        {"key": world["svc"].keys["viewer"], "next": f"/office/plans/{world['plan_id']}"},
+        {
+            "key": office_books.plan.svc.keys["viewer"],
+            "next": f"/office/plans/{office_books.plan.plan_id}",
+        },
     )
-    assert r.headers["location"] == f"/office/plans/{world['plan_id']}"
+    assert r.headers["location"] == f"/office/plans/{office_books.plan.plan_id}"
     # never to another site
     for target in (
         "https://evil.example/office",
@@ -103,12 +117,12 @@ def test_a_page_without_a_session_sends_to_the_sign_in(world: dict[str, Any]) ->
         assert r.status_code == 303 and r.headers["location"] == "/office", target
 
 
-def test_forms_without_their_token_are_refused(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
+def test_forms_without_their_token_are_refused(office_books: OfficeBooks) -> None:
+    svc: Service = office_books.plan.svc
     office = Browser.signed_in_as(svc, OWN)
     other = Browser.signed_in_as(svc, OWN)
     before = svc.client.get("/api/v1/scenarios", headers=svc.headers("national")).json()
-    book = {"file": ("方案.xlsx", world["book"].read_bytes(), XLSX)}
+    book = {"file": ("方案.xlsx", office_books.book.read_bytes(), XLSX)}
     for form in ({}, {"csrf": ""}, {"csrf": other.token()}, {"csrf": "0" * 64}):
         r = office.client.post("/office/scenarios", data=form, files=book, follow_redirects=False)
         assert r.status_code == 403, (form, r.status_code)
@@ -117,7 +131,7 @@ def test_forms_without_their_token_are_refused(world: dict[str, Any]) -> None:
     assert after == before  # nothing was stored
     for path, form in (
         ("/office/sign-out", {}),
-        (f"/office/scenarios/{world['scenario_id']}/plans", {}),
+        (f"/office/scenarios/{office_books.plan.scenario_id}/plans", {}),
         ("/office/language", {"lang": "zh-CN"}),
         ("/office/sign-in", {"key": svc.keys[OWN]}),
     ):
@@ -125,11 +139,11 @@ def test_forms_without_their_token_are_refused(world: dict[str, Any]) -> None:
         assert r.status_code == 403, path
     assert office.client.get("/office", follow_redirects=False).status_code == 200  # still in
     # the same forms with the page's token work
-    assert _upload(office, world["book"]).status_code == 303
+    assert _upload(office, office_books.book).status_code == 303
 
 
-def test_a_wrong_key_is_throttled_and_audited(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
+def test_a_wrong_key_is_throttled_and_audited(office_books: OfficeBooks) -> None:
+    svc: Service = office_books.plan.svc
     guesser = Browser.signed_in_as(svc, None, address="127.0.3.1")
     codes = []
     for i in range(22):
@@ -155,8 +169,8 @@ def test_a_wrong_key_is_throttled_and_audited(world: dict[str, Any]) -> None:
     assert "guess" not in str(events) and svc.keys[OWN] not in str(events)
 
 
-def test_sign_out_ends_the_session_wherever_it_was_copied(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
+def test_sign_out_ends_the_session_wherever_it_was_copied(office_books: OfficeBooks) -> None:
+    svc: Service = office_books.plan.svc
     browser = Browser.signed_in_as(svc, OWN)
     token = browser.client.cookies.get("wp_session")
     assert token
@@ -168,8 +182,8 @@ def test_sign_out_ends_the_session_wherever_it_was_copied(world: dict[str, Any])
     assert browser.client.get("/office", follow_redirects=False).status_code == 303
 
 
-def test_a_revoked_key_ends_its_sessions(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
+def test_a_revoked_key_ends_its_sessions(office_books: OfficeBooks) -> None:
+    svc: Service = office_books.plan.svc
     app = svc.client.app  # type: ignore[attr-defined]
     with app.state.sessions() as session:
         row, key = create_key(session, "national", "to revoke")
@@ -186,9 +200,13 @@ def test_a_revoked_key_ends_its_sessions(world: dict[str, Any]) -> None:
 # --- who sees what -------------------------------------------------------------------------------
 
 
-def test_a_province_sees_only_its_own_scenarios_and_plans(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
-    sid, pid, jid = world["scenario_id"], world["plan_id"], world["job_id"]
+def test_a_province_sees_only_its_own_scenarios_and_plans(office_books: OfficeBooks) -> None:
+    svc: Service = office_books.plan.svc
+    sid, pid, jid = (
+        office_books.plan.scenario_id,
+        office_books.plan.plan_id,
+        office_books.plan.job_id,
+    )
     own = Browser.signed_in_as(svc, OWN)
     other = Browser.signed_in_as(svc, OTHER)
     assert sid in own.client.get("/office").text
@@ -203,30 +221,30 @@ def test_a_province_sees_only_its_own_scenarios_and_plans(world: dict[str, Any])
     ):
         assert own.client.get(path).status_code == 200, path
         assert other.client.get(path).status_code == 404, path
-    r = _upload(other, world["book"])
+    r = _upload(other, office_books.book)
     assert r.status_code == 403 and "520000" in r.text
 
 
-def test_a_viewer_reads_plans_and_maps_only(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
+def test_a_viewer_reads_plans_and_maps_only(office_books: OfficeBooks) -> None:
+    svc: Service = office_books.plan.svc
     viewer = Browser.signed_in_as(svc, "viewer")
-    pid = world["plan_id"]
+    pid = office_books.plan.plan_id
     home = viewer.client.get("/office").text
     assert pid in home and 'name="file"' not in home  # no upload form
     plan = viewer.client.get(f"/office/plans/{pid}")
     assert plan.status_code == 200 and "map-link" in plan.text and "xlsx-link" not in plan.text
     assert viewer.client.get(f"/office/plans/{pid}/map").status_code == 200
-    for path in (f"/office/plans/{pid}/xlsx", f"/office/scenarios/{world['scenario_id']}"):
+    for path in (f"/office/plans/{pid}/xlsx", f"/office/scenarios/{office_books.plan.scenario_id}"):
         r = viewer.client.get(path)
         assert r.status_code == 403 and "viewer" in r.text, path
-    assert _upload(viewer, world["book"]).status_code == 403
+    assert _upload(viewer, office_books.book).status_code == 403
 
 
 # --- languages -----------------------------------------------------------------------------------
 
 
-def test_the_language_follows_the_switch_then_the_browser(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
+def test_the_language_follows_the_switch_then_the_browser(office_books: OfficeBooks) -> None:
+    svc: Service = office_books.plan.svc
     english = Browser.signed_in_as(svc, OWN, language="en-GB,en;q=0.9")
     page = english.client.get("/office")
     assert '<html lang="en">' in page.text and "Sign out" in page.text
@@ -248,10 +266,10 @@ def test_the_language_follows_the_switch_then_the_browser(world: dict[str, Any])
     [("zh-CN", "位置", "填写的是 '-2'"), ("en", "Where", "found '-2'")],
 )
 def test_the_validation_table_names_the_cell_in_the_pages_language(
-    world: dict[str, Any], lang: str, where: str, found: str
+    office_books: OfficeBooks, lang: str, where: str, found: str
 ) -> None:
-    browser = Browser.signed_in_as(world["svc"], OWN, language=lang)
-    r = _upload(browser, world["broken"])
+    browser = Browser.signed_in_as(office_books.plan.svc, OWN, language=lang)
+    r = _upload(browser, office_books.broken)
     assert r.status_code == 422
     head = re.search(r"<thead>(.*?)</thead>", r.text, re.S)
     assert head and where in head.group(1)
@@ -260,15 +278,15 @@ def test_the_validation_table_names_the_cell_in_the_pages_language(
         r"</td><td>([^<]*)</td>",
         r.text,
     )
-    (row,) = [x for x in rows if x[0] == world["cell"]]
+    (row,) = [x for x in rows if x[0] == office_books.cell]
     assert row[1] == "bad-value" and found in row[2].replace("&#39;", "'")
     assert 'name="file"' in r.text  # the form again, to send the corrected file
 
 
-def test_a_plan_started_from_a_page_speaks_its_language(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
+def test_a_plan_started_from_a_page_speaks_its_language(office_books: OfficeBooks) -> None:
+    svc: Service = office_books.plan.svc
     browser = Browser.signed_in_as(svc, OWN, language="zh-CN")
-    r = _upload(browser, world["book"])
+    r = _upload(browser, office_books.book)
     assert r.status_code == 303
     scenario = browser.client.get(r.headers["location"])
     assert scenario.status_code == 200 and "开始规划" in scenario.text

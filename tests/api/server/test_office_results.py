@@ -9,29 +9,19 @@ import csv
 import io
 import re
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 import openpyxl
-import pytest
 
-from api.core.settings import Settings
-from tests.support.api import Browser, Service, running_service
-from tests.support.scenario_files import write_tiny
+from tests.support.api import (
+    Browser,
+    PlannedTiny,
+    Service,
+)
 
 OWN = "province:520000"
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    tmp = tmp_path_factory.mktemp("results")
-    settings = Settings(data_dir=tmp / "data", poll_seconds=0.1, job_time_limit=30)
-    with running_service(settings) as svc:
-        ids = svc.upload_and_plan(write_tiny(tmp / "tiny"), OWN)
-        folder = settings.data_dir / "plans" / ids["plan_id"]
-        yield {"svc": svc, "folder": folder, **ids}
 
 
 def _rows(folder: Path, name: str) -> list[dict[str, str]]:
@@ -39,16 +29,16 @@ def _rows(folder: Path, name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def test_the_plan_page_leads_with_what_an_office_decides(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
+def test_the_plan_page_leads_with_what_an_office_decides(guizhou_plan: PlannedTiny) -> None:
+    svc: Service = guizhou_plan.svc
     browser = Browser.signed_in_as(svc, OWN, language="zh-CN")
-    text = browser.client.get(f"/office/plans/{world['plan_id']}").text
+    text = browser.client.get(f"/office/plans/{guizhou_plan.plan_id}").text
     counties = text.index('id="counties"')
     technical = text.index('id="technical"')
     assert counties < technical and "<details" in text[technical - 20 : technical]
     assert "目标函数值" in text[technical:] and "目标函数值" not in text[:technical]
     # placed against quota per county, from the CSV: 南明区 3 -> 2 placed, unfilled first
-    placed = Counter(r["county_code"] for r in _rows(world["folder"], "assignments"))
+    placed = Counter(r["county_code"] for r in _rows(guizhou_plan.plan_folder, "assignments"))
     table = text[counties : text.index("</table>", counties)]
     names = re.findall(
         r'<td title="(\d{6})"><a [^>]*>([^<]+)</a></td><td>(\d+)</td><td>(\d+)</td>', table
@@ -57,12 +47,12 @@ def test_the_plan_page_leads_with_what_an_office_decides(world: dict[str, Any]) 
     assert names[1][:2] == ("520103", "云岩区") and int(names[1][3]) == placed["520103"]
     assert [int(q) for _, _, q, _ in names] == [3, 1]  # the quotas of quotas.csv
     # the unplaced by reason, counted from unassigned.csv
-    reasons = Counter(r["reason_code"] for r in _rows(world["folder"], "unassigned"))
+    reasons = Counter(r["reason_code"] for r in _rows(guizhou_plan.plan_folder, "unassigned"))
     unplaced = text[text.index('id="unplaced"') :]
     for code, n in reasons.items():
         assert f"?reason={code}" in unplaced and f"<td>{n}</td>" in unplaced
     assert "planner " not in text
-    sorted_page = browser.client.get(f"/office/plans/{world['plan_id']}?sort=county").text
+    sorted_page = browser.client.get(f"/office/plans/{guizhou_plan.plan_id}?sort=county").text
     assert sorted_page.index("南明区") < sorted_page.index("云岩区")
 
 
@@ -75,9 +65,9 @@ def _json(svc: Service, plan_id: str, **params: str) -> dict[str, Any]:
     return data
 
 
-def test_who_goes_where_as_json_page_and_workbook(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
-    plan_id, folder = world["plan_id"], world["folder"]
+def test_who_goes_where_as_json_page_and_workbook(guizhou_plan: PlannedTiny) -> None:
+    svc: Service = guizhou_plan.svc
+    plan_id, folder = guizhou_plan.plan_id, guizhou_plan.plan_folder
     assignments = _rows(folder, "assignments")
     unassigned = _rows(folder, "unassigned")
     everyone = _json(svc, plan_id)
@@ -133,29 +123,29 @@ def test_who_goes_where_as_json_page_and_workbook(world: dict[str, Any]) -> None
     )
 
 
-def test_the_workbook_download_is_named_after_the_scenario(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
+def test_the_workbook_download_is_named_after_the_scenario(guizhou_plan: PlannedTiny) -> None:
+    svc: Service = guizhou_plan.svc
     browser = Browser.signed_in_as(svc, OWN, language="zh-CN")
-    r = browser.client.get(f"/office/plans/{world['plan_id']}/xlsx")
+    r = browser.client.get(f"/office/plans/{guizhou_plan.plan_id}/xlsx")
     header = r.headers["content-disposition"]
     name = unquote(re.search(r"filename\*=(?:UTF-8|utf-8)''(.+)", header).group(1))  # type: ignore[union-attr]
     assert re.fullmatch(r"tiny-方案-\d{4}-\d{2}-\d{2}\.xlsx", name), name
 
 
 def test_assignments_keeps_its_shape_and_placements_is_the_searchable_table(
-    world: dict[str, Any],
+    guizhou_plan: PlannedTiny,
 ) -> None:
     """``/assignments`` is not an alias of who goes where (docs/api.md says why): it stays
     ``assignments.csv`` in pages of offset and limit, while ``/placements`` searches the placed
     and the unplaced; both agree on who is placed where."""
-    svc: Service = world["svc"]
+    svc: Service = guizhou_plan.svc
     h = svc.headers(OWN)
-    base = f"/api/v1/plans/{world['plan_id']}"
+    base = f"/api/v1/plans/{guizhou_plan.plan_id}"
     table = svc.client.get(f"{base}/assignments", params={"limit": 1000}, headers=h).json()
     assert set(table) == {"total", "offset", "limit", "items"}
     found = svc.client.get(f"{base}/placements", params={"reason": "placed"}, headers=h).json()
     assert set(found) == {"total", "page", "pages", "size", "items", "facets"}
-    assert found["total"] == table["total"] == len(_rows(world["folder"], "assignments"))
+    assert found["total"] == table["total"] == len(_rows(guizhou_plan.plan_folder, "assignments"))
     pairs = {(r["applicant_id"], r["post_id"], r["county_code"]) for r in table["items"]}
     assert {(r["applicant_id"], r["post_id"], r["county_code"]) for r in found["items"]} == pairs
     # the schema keeps the two apart: search, facets and pages of numbers only on /placements

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import re
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,19 +18,13 @@ from fastapi.testclient import TestClient
 
 from api.core.settings import Settings
 from api.server.times import local_time
-from tests.support.api import Browser, Service, running_service
-from tests.support.scenario_files import write_tiny
+from tests.support.api import (
+    Browser,
+    PlannedTiny,
+    Service,
+)
 
 OWN = "province:520000"
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    tmp = tmp_path_factory.mktemp("self-service")
-    settings = Settings(data_dir=tmp / "data", poll_seconds=0.1, job_time_limit=30)
-    with running_service(settings) as svc:
-        ids = svc.upload_and_plan(write_tiny(tmp / "tiny"), OWN)
-        yield {"svc": svc, **ids}
 
 
 def _filename(response: Any) -> str:
@@ -46,9 +39,9 @@ def _filename(response: Any) -> str:
     ("en", "Instructions", "Western Plan scenario template.xlsx"),
 ])  # fmt: skip
 def test_the_template_from_the_page_and_the_api(
-    world: dict[str, Any], lang: str, first: str, name: str
+    guizhou_plan: PlannedTiny, lang: str, first: str, name: str
 ) -> None:
-    svc: Service = world["svc"]
+    svc: Service = guizhou_plan.svc
     browser = Browser.signed_in_as(svc, OWN, language=lang)
     home = browser.client.get("/office").text
     assert 'href="/office/template"' in home
@@ -63,8 +56,8 @@ def test_the_template_from_the_page_and_the_api(
     assert bad.status_code == 422
 
 
-def test_a_national_key_makes_and_revokes_keys_in_the_pages(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
+def test_a_national_key_makes_and_revokes_keys_in_the_pages(guizhou_plan: PlannedTiny) -> None:
+    svc: Service = guizhou_plan.svc
     national = Browser.signed_in_as(svc, "national", language="zh-CN")
     page = national.client.get("/office/keys")
     assert page.status_code == 200 and "贵州省" in page.text
@@ -111,8 +104,8 @@ def _audited(svc: Service, action: str, object_id: str) -> bool:
     return False
 
 
-def test_no_page_tells_anyone_to_type_a_command(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
+def test_no_page_tells_anyone_to_type_a_command(guizhou_plan: PlannedTiny) -> None:
+    svc: Service = guizhou_plan.svc
     pages = ["/office/sign-in"]
     for role in ("national", OWN, "viewer"):
         for lang in ("zh-CN", "en"):
@@ -121,8 +114,8 @@ def test_no_page_tells_anyone_to_type_a_command(world: dict[str, Any]) -> None:
                 pages[0],
                 "/office",
                 "/office/template",
-                f"/office/plans/{world['plan_id']}",
-                f"/office/scenarios/{world['scenario_id']}",
+                f"/office/plans/{guizhou_plan.plan_id}",
+                f"/office/scenarios/{guizhou_plan.scenario_id}",
                 "/office/keys",
             ):
                 r = browser.client.get(path)
@@ -145,9 +138,9 @@ def test_times_are_shown_in_the_offices_zone() -> None:
 
 
 def test_the_start_page_shows_beijing_time_and_the_province_by_name(
-    world: dict[str, Any],
+    guizhou_plan: PlannedTiny,
 ) -> None:
-    svc: Service = world["svc"]
+    svc: Service = guizhou_plan.svc
     browser = Browser.signed_in_as(svc, OWN, language="zh-CN")
     text = browser.client.get("/office").text
     assert "北京时间" in text and "贵州省" in text
