@@ -41,14 +41,19 @@ lint: install-dev
 test-deps:
 	$(PYTHON) tests/support/deps.py
 
+# The tests run in one process per core (pytest-xdist), a test module's tests in one process
+# (their module fixtures are built once). XDIST= runs them in this process.
+XDIST ?= -n auto --dist loadfile
+
 # PYTEST_ARGS selects tests, e.g. make test PYTEST_ARGS="tests/maps/test_maps.py -k offline".
 test: test-deps lint
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q $(XDIST) $(PYTEST_ARGS)
 
-# The quick lane while working: ruff and the tests not marked slow (under 2 minutes here).
+# The quick lane while working: ruff and the tests not marked slow, browser or service
+# (markers in pyproject.toml; tests/conftest.py sets browser and service).
 test-fast: test-deps install-dev
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/pytest -q $(XDIST) -m "not slow and not browser and not service" $(PYTEST_ARGS)
 
 bench: install-dev
 	$(BIN)/python benchmarks/allocation.py

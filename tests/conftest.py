@@ -23,12 +23,36 @@ from tests.support.scenario_files import plan_directly, write_tiny
 os.environ["PLANNER_LANG"] = "en"
 
 
+TESTS = Path(__file__).resolve().parent
+SERVICE_FOLDERS = (TESTS / "api" / "server",)
+"""Every test here runs the HTTP service (in process or ``planner serve``) and its job workers."""
+SERVICE_MODULES = frozenset({"test_api_audit.py", "test_api_backup.py", "test_api_cli.py"})
+"""Test modules elsewhere under ``tests/api/`` whose tests run the service."""
+SERVICE_FIXTURES = frozenset({"fresh_service", "guizhou_plan", "service", "svc", "served"})
+"""Fixtures that start the service: a test using one runs it."""
+
+
+def _runs_the_service(item: pytest.Item, fixtures: Any) -> bool:
+    path = Path(str(item.fspath))
+    in_api = TESTS / "api" in path.parents
+    return (
+        any(folder in path.parents for folder in SERVICE_FOLDERS)
+        or (in_api and path.name in SERVICE_MODULES)
+        or bool(SERVICE_FIXTURES.intersection(fixtures))
+    )
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark what tests need by the fixtures they use and their ``postgres`` parameter."""
+    """Mark what tests need by the fixtures they use and their ``postgres`` parameter, and
+    which run a browser (``browser``) or the HTTP service (``service``): ``make test-fast``
+    leaves those out (and the ``slow`` ones); ``make test`` runs them all."""
     for item in items:
         fixtures = getattr(item, "fixturenames", ())
         if "chromium" in fixtures:
             item.add_marker(pytest.mark.needs("chromium"))
+            item.add_marker(pytest.mark.browser)
+        if _runs_the_service(item, fixtures):
+            item.add_marker(pytest.mark.service)
         if "redis_url" in fixtures:
             item.add_marker(pytest.mark.needs("redis-server"))
         params = getattr(getattr(item, "callspec", None), "params", {})

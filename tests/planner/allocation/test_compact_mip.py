@@ -112,6 +112,7 @@ def _western_2006(share: float) -> tuple[ScenarioData, AllocationProblem]:
     return scenario, AllocationProblem.from_scenario(scenario)
 
 
+@pytest.mark.slow  # the whole western-2006 instance
 def test_western_2006_at_a_bachelor_share_of_90_percent_is_certified() -> None:
     # before the compact MIP: 101,409 against a proven 101,395 after 300 s (0.0138%)
     scenario, problem = _western_2006(0.9)
@@ -123,6 +124,7 @@ def test_western_2006_at_a_bachelor_share_of_90_percent_is_certified() -> None:
     assert result.objective == pytest.approx(sol.objective, abs=1e-6)
 
 
+@pytest.mark.slow  # the whole western-2006 instance
 def test_a_compact_mip_cut_short_keeps_its_promises() -> None:
     # a part of western-2006 at 90%: with a tenth of a second the MIP may have a plan or not,
     # but what it has keeps every rule and its bound is below the optimum it finds in full
