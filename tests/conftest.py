@@ -1,12 +1,13 @@
-"""Shared fixtures: the tiny scenario folder, its plan (with and without routing files) for
-the maps, and a headless Chromium; the system packages tests need (tests/support/deps.py: a test
-marked ``needs("chromium")``, or using the ``chromium`` fixture, is skipped when the package is
-missing, failed under CI=true) and the session's throwaway PostgreSQL (tests/support/pg_cluster.py)."""
+"""Shared fixtures: the tiny scenario folder, its plan, and a headless Chromium; the markers
+``browser`` and ``service`` (what ``make test-fast`` leaves out); the system packages tests need
+(tests/support/deps.py: a test marked ``needs("chromium")``, or using the ``chromium`` fixture,
+is skipped when the package is missing, failed under CI=true) and the session's throwaway
+PostgreSQL (tests/support/pg_cluster.py). A fixture that serves one package is in that folder's
+conftest.py (tests/maps/, tests/api/)."""
 
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,6 @@ import pytest
 
 from tests.support import deps, pg_cluster
 from tests.support.browser import browser
-from tests.support.maps import write_routes
 from tests.support.scenario_files import plan_directly, write_tiny
 
 # The tests read English unless they ask for a language (i18n.speaking, PLANNER_LANG in a
@@ -83,15 +83,6 @@ def plan_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("maps")
     scenario = write_tiny(root / "tiny")
     return plan_directly(scenario, root / "plan", time_limit=30)
-
-
-@pytest.fixture(scope="module")
-def routed_dir(plan_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny plan with routes.geojson and coverage.csv beside it."""
-    folder = tmp_path_factory.mktemp("routed") / "plan"
-    shutil.copytree(plan_dir, folder)
-    write_routes(folder, plan_dir.parent / "tiny")
-    return folder
 
 
 @pytest.fixture(scope="module")
