@@ -39,16 +39,21 @@ lint: install-dev
 # The system packages of the tests (Chromium, fonts-noto-cjk, redis-server, PostgreSQL):
 # installed when missing, as root or with passwordless sudo; else their tests are skipped.
 test-deps:
-	$(PYTHON) tests/deps.py
+	$(PYTHON) tests/support/deps.py
 
-# PYTEST_ARGS selects tests, e.g. make test PYTEST_ARGS="tests/test_maps.py -k offline".
+# The tests run in one process per core (pytest-xdist), a test module's tests in one process
+# (their module fixtures are built once). XDIST= runs them in this process.
+XDIST ?= -n auto --dist loadfile
+
+# PYTEST_ARGS selects tests, e.g. make test PYTEST_ARGS="tests/maps/test_maps.py -k offline".
 test: test-deps lint
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q $(XDIST) $(PYTEST_ARGS)
 
-# The quick lane while working: ruff and the tests not marked slow (under 2 minutes here).
+# The quick lane while working: ruff and the tests not marked slow, browser or service
+# (markers in pyproject.toml; tests/conftest.py sets browser and service).
 test-fast: test-deps install-dev
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/pytest -q $(XDIST) -m "not slow and not browser and not service" $(PYTEST_ARGS)
 
 bench: install-dev
 	$(BIN)/python benchmarks/allocation.py
@@ -60,7 +65,7 @@ bench: install-dev
 	$(BIN)/python benchmarks/vrp.py --engines pyvrp,ortools
 
 # The translation catalogue: extract the marked templates (N_, _, _n) and merge them into the
-# zh-CN catalogue, whose new entries then need their translation (tests/test_i18n.py checks).
+# zh-CN catalogue, whose new entries then need their translation (tests/planner/test_i18n.py checks).
 LOCALE := planner/locale
 messages: install-dev
 	$(BIN)/pybabel -q extract -F babel.cfg -k N_ -k _ -k _n:1,2 --no-wrap --no-location --sort-output \

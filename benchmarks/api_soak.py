@@ -2,7 +2,7 @@
 jobs run all the time; latency percentiles, errors and the server's memory at start and end.
 
 Run: ``.venv/bin/python benchmarks/api_soak.py [--minutes 5] [--clients 20] [--jobs 2]``
-(``--seconds 20`` for a short form; CI runs one, ``tests/test_api_soak.py``).
+(``--seconds 20`` for a short form; CI runs one, ``tests/api/server/test_api_soak.py``).
 
 Starts ``planner serve`` (SQLite in a temporary data directory, or ``--database-url``) on
 127.0.0.1, makes a national key, uploads a scenario (default the built-in ``tier-county``;

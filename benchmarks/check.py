@@ -6,9 +6,9 @@ Run: ``.venv/bin/python benchmarks/check.py [--tier national] [--routing huaihua
 Solves the allocation of ``builtin:tier-<tier>`` and the routing of ``builtin:<routing>``
 (a short search: the routes only need to exist), then times re-checking them:
 ``planner.allocation.check.check_assignments`` (vectorised numpy, behind ``plan.check()``)
-against ``tests/alloc_checker.check_plan`` (plain loops, also the objective and budget), and
+against ``tests/support/alloc_checker.check_plan`` (plain loops, also the objective and budget), and
 ``planner.routing.check.check_routes`` (behind ``routes.check()``) against
-``tests/route_checker.check_routes`` (which also tries one more client on every vehicle-day
+``tests/support/route_checker.check_routes`` (which also tries one more client on every vehicle-day
 for each ``travel_time`` stop). Prints the best of ``--repeat`` runs of each, the number of
 violations found (0 for the solvers' results) and the ratio of the times.
 """
@@ -48,8 +48,8 @@ def main() -> None:
     from planner.routing.check import check_routes
     from planner.routing.problem import RoutingProblem
     from planner.routing.solver import SolveOptions, solve_routing
-    from tests.alloc_checker import check_plan
-    from tests.route_checker import check_routes as route_checker
+    from tests.support.alloc_checker import check_plan
+    from tests.support.route_checker import check_routes as route_checker
 
     workers.start()  # as `planner plan` does: the fork server loads while the scenario is read
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -34,7 +34,7 @@ import pandas as pd
 
 from maps import render_map
 from maps.offline import assets_dir
-from tests.browser import PageVisit, browser, visit
+from tests.support.browser import PageVisit, browser, visit
 
 PROVINCES = ("510000", "540000", "650000")
 """Sichuan (most posts), Tibet (largest counties), Xinjiang."""

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # tests.route_checker, when run as benchmarks/scale.py
+sys.path.insert(0, str(ROOT))  # tests.support.route_checker, when run as benchmarks/scale.py
 BEGIN, END = "<!-- scale:begin -->", "<!-- scale:end -->"
 
 
@@ -93,7 +93,9 @@ def routing_part(
     time_limit: float, scenario: str = "builtin:tier-national"
 ) -> tuple[str, Any, Any]:
     import planner
-    from tests.route_checker import check_routes  # the independent checker of the test suite
+    from tests.support.route_checker import (
+        check_routes,  # the independent checker of the test suite
+    )
 
     sc = planner.read_scenario(scenario)
     runs = {}

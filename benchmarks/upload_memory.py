@@ -88,7 +88,7 @@ MB = 1024**2
 def long_line(folder: Path, megabytes: int) -> tuple[Path, str, int]:
     """The tiny scenario zipped, with one line of ``megabytes`` MB at the end of
     applicants.csv."""
-    from tests.scenario_files import write_tiny
+    from tests.support.scenario_files import write_tiny
 
     scenario = write_tiny(folder / f"tiny{megabytes}")
     digits = random.Random(0)  # random digits: the zip's ratio stays below a zip bomb's
@@ -136,7 +136,7 @@ def run(version: Path, upload: Path, ctype: str, tmp: Path) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(version), "PLANNER_LANG": "en"}
     warm = tmp / "warm.zip"
     if not warm.is_file():
-        from tests.scenario_files import write_tiny
+        from tests.support.scenario_files import write_tiny
 
         zip_folder(write_tiny(tmp / "warm"), warm)
     out = subprocess.run(

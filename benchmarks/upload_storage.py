@@ -24,8 +24,8 @@ from fastapi.testclient import TestClient
 from api.core.api_keys import create_key
 from api.core.settings import Settings
 from api.server.app import create_app
-from tests.api_support import padded_zip
-from tests.scenario_files import write_tiny
+from tests.support.api import padded_zip
+from tests.support.scenario_files import write_tiny
 
 
 def stored_bytes(folder: Path) -> tuple[int, list[str]]:

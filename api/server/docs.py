@@ -53,7 +53,7 @@ REDOC_STYLES = (
 """The style elements ``redoc.standalone.js`` 2.5.4 inserts as it starts, by hash: the empty
 sheets its styled-components fill through the CSSOM, and perfect-scrollbar's fixed style
 sheet. They are part of the pinned, hash-checked bundle; another ReDoc version may insert
-other texts (``tests/test_api_docs.py`` opens the page in Chromium and names any style the
+other texts (``tests/api/server/test_api_docs.py`` opens the page in Chromium and names any style the
 policy refuses)."""
 REDOC_OPTIONS = b'disable-search="true"'
 """ReDoc's search runs in a worker made from a ``blob:`` URL, which the policy (no
