@@ -12,6 +12,11 @@ with ``m`` the applicant's major class and ``u(a)`` the duals of the applicant's
 for each preference (area, rank) of an applicant only the posts of the area whose key is below
 ``threshold + u(a) + y_pair - w3 (rank - 1) - w5 min_subsidy / 100`` can price out. Posts are
 sorted by ``key_m`` within each area once per round, and each preference scans a prefix.
+
+An arc that keeps an applicant on his post of the previous plan (term 6) or on his assign
+pin's post costs ``replan_move`` (or the pin's bonus) less than its key says, so it may price
+out below the prefix: these arcs, one per such applicant, are priced one by one
+(:meth:`Pricer._keep_arcs`), in the candidates and in the Lagrangian bound alike.
 """
 
 from __future__ import annotations
@@ -127,7 +132,28 @@ class Pricer:
             )
             value = area_min[farea] + rank_cost + self.min_subsidy_cost - other_app_dual[fa] - ydp
             np.minimum.at(best, fa, np.where(np.isfinite(value), value, 0.0))
+        kept, kept_rc = self._keep_arcs(post_dual, other_app_dual, pair_dual)
+        np.minimum.at(best, kept.a, kept_rc)
         return float(rhs_dot + best.sum())
+
+    def _keep_arcs(
+        self, post_dual: np.ndarray, app_dual: np.ndarray, pair_dual: np.ndarray
+    ) -> tuple[Arcs, np.ndarray]:
+        """The eligible arcs to each applicant's previous (or assign pin's) post and their
+        reduced costs: their bonus puts them below the key order of the scan."""
+        problem = self.problem
+        keep = problem.keep_post
+        a = np.flatnonzero(keep >= 0).astype(np.int64)
+        arcs = self.builder.arcs_for_pairs(a, keep[a].astype(np.int64))
+        r = problem.app_r[arcs.a]
+        pair = problem.pair_index[np.maximum(r, 0), problem.post_s[arcs.p]]
+        rc = (
+            arcs.cost
+            - post_dual[arcs.p]
+            - app_dual[arcs.a]
+            - np.where((r >= 0) & (pair >= 0), pair_dual[np.maximum(pair, 0)], 0.0)
+        )
+        return arcs, rc
 
     def candidates(
         self,
@@ -172,6 +198,10 @@ class Pricer:
             if found is not None:
                 out_arcs.append(found[0])
                 out_rc.append(found[1])
+        kept, kept_rc = self._keep_arcs(post_dual, app_dual, pair_dual)
+        if (below := kept_rc < threshold).any():
+            out_arcs.append(kept.take(np.flatnonzero(below)))
+            out_rc.append(kept_rc[below])
         if not out_arcs:
             empty = self.builder.arcs_for_pairs(np.zeros(0, np.int64), np.zeros(0, np.int64))
             return empty, np.zeros(0), truncated

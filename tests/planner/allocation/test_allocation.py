@@ -9,16 +9,21 @@ sphere, so every transport tier can be read off by eye.
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from planner.allocation import lp
 from planner.allocation.account import build_account
 from planner.allocation.arcs import ArcBuilder
+from planner.allocation.column_generation import initial_columns, lagrangian_bound, price
 from planner.allocation.compact import solve_compact_flow
 from planner.allocation.components import split
 from planner.allocation.direct import solve_direct
+from planner.allocation.pricing import Pricer
 from planner.allocation.problem import AllocationProblem
 from planner.allocation.solver import AllocationSolution, solve_allocation
 from planner.scenario import (
@@ -347,3 +352,35 @@ def test_builtin_tier_prefecture_matches_direct(
     assert direct.optimal, f"CP-SAT stopped at {direct.status} after {direct.seconds:.0f} s"
     assert direct.objective == pytest.approx(sol.objective, abs=1e-6)
     checked(scenario, problem, direct.post_of)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(juniors=3), st.booleans())
+def test_the_pricing_misses_no_arc(scenario: ScenarioData, fractional: bool) -> None:
+    """When the column generation says its pricing is complete, no eligible arc outside its
+    columns has a negative reduced cost under the last LP's duals: every arc is enumerated
+    here and priced from the LP's own matrix (a re-plan's arcs to the previous posts included, which cost
+    ``replan_move`` less than the pricer's key order says), and the Lagrangian bound of those
+    duals is at most the optimum of the direct formulation."""
+    if fractional:  # half units of the subsidy: nothing is rounded
+        rules = dataclasses.replace(scenario.rules, transport_tiers_cny=(550, 1050, 1550, 2050))
+        scenario = dataclasses.replace(scenario, rules=rules)
+    problem = AllocationProblem.from_scenario(scenario)
+    builder = ArcBuilder(problem)
+    pricer = Pricer(builder)
+    layout = lp.row_layout(problem)
+    relaxed = solve_compact_flow(problem, builder)
+    columns = initial_columns(problem, pricer, relaxed.arcs)
+    pricing = price(problem, layout, pricer, columns, time.perf_counter() + 30.0)
+    assert pricing.complete
+    every = builder.all_arcs()
+    rc = every.cost - lp.matrix(problem, layout, every).T @ pricing.relaxed.duals
+    n_p = problem.n_posts
+    outside = ~np.isin(every.a * n_p + every.p, pricing.columns.a * n_p + pricing.columns.p)
+    # (a column may sit at its upper bound 1 with a negative reduced cost)
+    assert rc[outside].min(initial=0.0) >= -1e-6, "an arc prices out that the pricer missed"
+    direct = solve_direct(problem, time_limit=30.0)
+    if direct.optimal:
+        assert pricing.relaxed.objective <= direct.objective + 1e-6
+        bound = lagrangian_bound(problem, layout, pricer, pricing.relaxed.duals)
+        assert bound <= direct.objective + 1e-6
