@@ -30,7 +30,7 @@ LANGUAGES = ("zh-CN", "en")
 
 
 @dataclass(frozen=True)
-class World:
+class StoredAndFull:
     """A running service with a stored scenario, and one whose storage quota is tiny."""
 
     svc: Service
@@ -40,7 +40,7 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def stored_and_full(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoredAndFull]:
     tmp = tmp_path_factory.mktemp("domain-errors")
     tiny = write_tiny(tmp / "tiny")
     settings = Settings(data_dir=tmp / "data", poll_seconds=0.1, max_upload_bytes=10_000)
@@ -49,7 +49,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         h = svc.headers("national")
         r = svc.client.post("/api/v1/scenarios", files=zip_part(zip_folder(tiny)), headers=h)
         assert r.status_code == 201, r.text
-        yield World(svc, full, r.json()["id"], tiny)
+        yield StoredAndFull(svc, full, r.json()["id"], tiny)
 
 
 def _headers(svc: Service, lang: str) -> dict[str, str]:
@@ -63,43 +63,43 @@ def _zip_without_toml() -> bytes:
     return buf.getvalue()
 
 
-def _not_found(w: World, lang: str) -> httpx.Response:
+def _not_found(w: StoredAndFull, lang: str) -> httpx.Response:
     return w.svc.client.get("/api/v1/plans/nope", headers=_headers(w.svc, lang))
 
 
-def _bad_request(w: World, lang: str) -> httpx.Response:
+def _bad_request(w: StoredAndFull, lang: str) -> httpx.Response:
     files = [("files", ("dir/posts.csv", b"post_id\n", "text/csv"))]
     return w.svc.client.post("/api/v1/scenarios", files=files, headers=_headers(w.svc, lang))
 
 
-def _unreadable(w: World, lang: str) -> httpx.Response:
+def _unreadable(w: StoredAndFull, lang: str) -> httpx.Response:
     files = zip_part(b"this is no zip", name="x.zip")
     return w.svc.client.post("/api/v1/scenarios", files=files, headers=_headers(w.svc, lang))
 
 
-def _invalid(w: World, lang: str) -> httpx.Response:
+def _invalid(w: StoredAndFull, lang: str) -> httpx.Response:
     files = zip_part(_zip_without_toml())
     return w.svc.client.post("/api/v1/scenarios", files=files, headers=_headers(w.svc, lang))
 
 
-def _too_large(w: World, lang: str) -> httpx.Response:
+def _too_large(w: StoredAndFull, lang: str) -> httpx.Response:
     files = zip_part(b"PK\x03\x04" + b"\0" * 12_000, name="big.zip")
     return w.svc.client.post("/api/v1/scenarios", files=files, headers=_headers(w.svc, lang))
 
 
-def _storage_full(w: World, lang: str) -> httpx.Response:
+def _storage_full(w: StoredAndFull, lang: str) -> httpx.Response:
     files = zip_part(zip_folder(w.tiny))
     return w.full.client.post("/api/v1/scenarios", files=files, headers=_headers(w.full, lang))
 
 
-def _forbidden(w: World, lang: str) -> httpx.Response:
+def _forbidden(w: StoredAndFull, lang: str) -> httpx.Response:
     params = {"expires": str(int(time.time()) + 600), "signature": "0" * 64, "key": "wp_x"}
     return w.svc.client.get(
         "/api/v1/plans/nope/map", params=params, headers={"Accept-Language": lang}
     )
 
 
-def _gone(w: World, lang: str) -> httpx.Response:
+def _gone(w: StoredAndFull, lang: str) -> httpx.Response:
     app: Any = w.svc.client.app
     with app.state.sessions() as session:
         row, _key = create_key(session, "national", name=f"revoked {lang}")
@@ -111,7 +111,7 @@ def _gone(w: World, lang: str) -> httpx.Response:
     )
 
 
-def _conflict(w: World, lang: str) -> httpx.Response:
+def _conflict(w: StoredAndFull, lang: str) -> httpx.Response:
     h = _headers(w.svc, lang)
     job_id = w.svc.client.post(f"/api/v1/scenarios/{w.scenario_id}/plans", headers=h).json()[
         "job_id"
@@ -120,7 +120,7 @@ def _conflict(w: World, lang: str) -> httpx.Response:
     return w.svc.client.post(f"/api/v1/jobs/{job_id}/cancel", headers=h)
 
 
-def _job_state(w: World, r: httpx.Response) -> str:
+def _job_state(w: StoredAndFull, r: httpx.Response) -> str:
     job_id = r.url.path.split("/")[-2]
     state: str = w.svc.client.get(
         f"/api/v1/jobs/{job_id}", headers=w.svc.headers("national")
@@ -135,15 +135,15 @@ class Case:
 
     kind: str
     status: int
-    request: Callable[[World, str], httpx.Response]
-    message: Callable[[World, httpx.Response], dict[str, str]]
+    request: Callable[[StoredAndFull, str], httpx.Response]
+    message: Callable[[StoredAndFull, httpx.Response], dict[str, str]]
 
 
-def _fixed(zh: str, en: str) -> Callable[[World, httpx.Response], dict[str, str]]:
+def _fixed(zh: str, en: str) -> Callable[[StoredAndFull, httpx.Response], dict[str, str]]:
     return lambda _w, _r: {"zh-CN": zh, "en": en}
 
 
-def _quota_message(_w: World, r: httpx.Response) -> dict[str, str]:
+def _quota_message(_w: StoredAndFull, r: httpx.Response) -> dict[str, str]:
     body = r.json()
     used, adding, quota = body["usage_bytes"], body["upload_bytes"], body["quota_bytes"]
     return {
@@ -156,7 +156,7 @@ def _quota_message(_w: World, r: httpx.Response) -> dict[str, str]:
     }
 
 
-def _conflict_message(w: World, r: httpx.Response) -> dict[str, str]:
+def _conflict_message(w: StoredAndFull, r: httpx.Response) -> dict[str, str]:
     job_id, state = r.url.path.split("/")[-2], _job_state(w, r)
     return {
         "zh-CN": f"任务 '{job_id}' 已经结束（{state}）",
@@ -228,11 +228,13 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[c.kind for c in CASES])
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_a_domain_error_reaches_the_client(world: World, case: Case, lang: str) -> None:
-    r = case.request(world, lang)
+def test_a_domain_error_reaches_the_client(
+    stored_and_full: StoredAndFull, case: Case, lang: str
+) -> None:
+    r = case.request(stored_and_full, lang)
     assert r.status_code == case.status, r.text
     assert r.headers["content-type"].startswith("application/json")
-    assert r.json()["detail"] == case.message(world, r)[lang]
+    assert r.json()["detail"] == case.message(stored_and_full, r)[lang]
 
 
 def test_every_status_of_a_raised_error_is_covered() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,18 @@ STAMP = "2026-11-30T21:14:02Z"
 """The extract timestamp written into the test network's manifest (as a dated extract has)."""
 
 
+@dataclass(frozen=True)
+class TinyScenario:
+    """A running service, its data folder's parent, the tiny scenario's folder and its id."""
+
+    svc: Service
+    tmp: Path
+    tiny: Path
+    scenario_id: str
+
+
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def tiny_with_roads(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TinyScenario]:
     """A service whose PLANNER_ROADS_DIR holds a synthetic network of the crewed tiny
     scenario's counties (plus a folder and a file that are not networks), the scenario
     uploaded."""
@@ -54,7 +65,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         h = svc.headers("national")
         r = svc.client.post("/api/v1/scenarios", files=zip_part(zip_folder(tiny)), headers=h)
         assert r.status_code == 201, r.text
-        yield {"svc": svc, "scenario_id": r.json()["id"], "tmp": tmp, "tiny": tiny}
+        yield TinyScenario(svc, tmp, tiny, r.json()["id"])
 
 
 def _plan(svc: Service, scenario_id: str, body: dict[str, Any] | None) -> Any:
@@ -63,8 +74,10 @@ def _plan(svc: Service, scenario_id: str, body: dict[str, Any] | None) -> Any:
     )
 
 
-def test_the_networks_are_listed_with_their_extract_timestamp(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
+def test_the_networks_are_listed_with_their_extract_timestamp(
+    tiny_with_roads: TinyScenario,
+) -> None:
+    svc: Service = tiny_with_roads.svc
     r = svc.client.get("/api/v1/roads", headers=svc.headers("province:520000"))
     assert r.status_code == 200, r.text
     assert r.json() == [
@@ -84,9 +97,9 @@ def test_the_networks_are_listed_with_their_extract_timestamp(world: dict[str, A
 
 
 @pytest.mark.slow  # a routing job (a minute on the shared machine)
-def test_a_routing_job_on_a_named_network_says_roads(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
-    r = _plan(svc, world["scenario_id"], {"roads": "tiny-roads", "time_limit": 5})
+def test_a_routing_job_on_a_named_network_says_roads(tiny_with_roads: TinyScenario) -> None:
+    svc: Service = tiny_with_roads.svc
+    r = _plan(svc, tiny_with_roads.scenario_id, {"roads": "tiny-roads", "time_limit": 5})
     assert r.status_code == 202, r.text
     job = svc.wait(r.json()["job_id"], timeout=180)
     assert job["state"] == "succeeded", job
@@ -102,7 +115,7 @@ def test_a_routing_job_on_a_named_network_says_roads(world: dict[str, Any]) -> N
     assert all(f["properties"]["along"] == "roads" for f in routes["features"])
     # without the option the same scenario routes on the great-circle model
     plain = svc.wait(
-        _plan(svc, world["scenario_id"], {"time_limit": 5}).json()["job_id"], timeout=180
+        _plan(svc, tiny_with_roads.scenario_id, {"time_limit": 5}).json()["job_id"], timeout=180
     )
     assert plain["state"] == "succeeded", plain
     summary = svc.client.get(f"/api/v1/plans/{plain['plan_id']}/summary", headers=h).json()
@@ -121,24 +134,24 @@ def test_a_routing_job_on_a_named_network_says_roads(world: dict[str, Any]) -> N
         "..",
     ],
 )
-def test_names_that_are_not_networks_are_refused(world: dict[str, Any], name: str) -> None:
-    svc: Service = world["svc"]
-    r = _plan(svc, world["scenario_id"], {"roads": name})
+def test_names_that_are_not_networks_are_refused(tiny_with_roads: TinyScenario, name: str) -> None:
+    svc: Service = tiny_with_roads.svc
+    r = _plan(svc, tiny_with_roads.scenario_id, {"roads": name})
     assert r.status_code == 422, r.text
     detail = r.json()["detail"]
     assert repr(name) in detail and "tiny-roads" in detail
     assert str(svc.settings.roads_dir) not in r.text
 
 
-def test_without_a_roads_dir_every_name_is_refused(world: dict[str, Any]) -> None:
-    tmp: Path = world["tmp"]
+def test_without_a_roads_dir_every_name_is_refused(tiny_with_roads: TinyScenario) -> None:
+    tmp: Path = tiny_with_roads.tmp
     settings = Settings(
         data_dir=tmp / "data2", database_url=f"sqlite:///{tmp / 'p2.db'}", poll_seconds=0.1
     )
     with running_service(settings) as svc:
         h = svc.headers("national")
         r = svc.client.post(
-            "/api/v1/scenarios", files=zip_part(zip_folder(world["tiny"])), headers=h
+            "/api/v1/scenarios", files=zip_part(zip_folder(tiny_with_roads.tiny)), headers=h
         )
         assert svc.client.get("/api/v1/roads", headers=h).json() == []
         refused = _plan(svc, r.json()["id"], {"roads": "tiny-roads"})
@@ -153,13 +166,13 @@ def test_without_a_roads_dir_every_name_is_refused(world: dict[str, Any]) -> Non
 
 
 def test_a_scenario_naming_a_graph_outside_its_files_fails_its_job(
-    world: dict[str, Any], tmp_path: Path
+    tiny_with_roads: TinyScenario, tmp_path: Path
 ) -> None:
     """An uploaded scenario.toml whose [routing] roads leaves the upload (here an absolute
     path to the administrator's network) is not routed on it."""
-    svc: Service = world["svc"]
+    svc: Service = tiny_with_roads.svc
     folder = tmp_path / "sly"
-    shutil.copytree(world["tiny"], folder)
+    shutil.copytree(tiny_with_roads.tiny, folder)
     target = svc.settings.roads_dir / "tiny-roads"  # type: ignore[operator]
     toml = folder / "scenario.toml"
     toml.write_text(
@@ -175,16 +188,16 @@ def test_a_scenario_naming_a_graph_outside_its_files_fails_its_job(
 
 
 @pytest.mark.slow  # a routing job (a minute on the shared machine)
-def test_the_office_page_offers_the_networks_in_chinese(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
+def test_the_office_page_offers_the_networks_in_chinese(tiny_with_roads: TinyScenario) -> None:
+    svc: Service = tiny_with_roads.svc
     browser = Browser.signed_in_as(svc, "national", language="zh-CN")
-    page = browser.client.get(f"/office/scenarios/{world['scenario_id']}")
+    page = browser.client.get(f"/office/scenarios/{tiny_with_roads.scenario_id}")
     assert page.status_code == 200
     assert "排线所用路网" in page.text
     assert '<option value="tiny-roads">tiny-roads' in page.text
     assert f"{STAMP} 的数据" in page.text and "合成" in page.text
     assert "不用路网：直线距离乘绕行系数" in page.text
-    where = f"/office/scenarios/{world['scenario_id']}/plans"
+    where = f"/office/scenarios/{tiny_with_roads.scenario_id}/plans"
     bad = browser.post(where, {"time_limit": "20", "roads": "../etc"})
     assert bad.status_code == 422 and "本服务没有路网" in bad.text
     r = browser.post(where, {"time_limit": "5", "roads": "tiny-roads"})

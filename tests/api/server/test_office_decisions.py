@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from api.core.settings import Settings
 from api.server.app import create_app
-from tests.support.api import Browser, Service, running_service
+from tests.support.api import Browser, PlannedTiny, Service, running_service, service_settings
 from tests.support.scenario_files import write_spread_tiny
 
 pytestmark = pytest.mark.slow  # a running service and its job workers
@@ -30,13 +30,13 @@ def rows_of(path: Path) -> list[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def spread_plan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlannedTiny]:
+    """The Guizhou office's plan of the tiny scenario with 乙镇 moved away from 甲镇
+    (:func:`write_spread_tiny`: a move between them is a line on the map)."""
     tmp = tmp_path_factory.mktemp("decisions")
-    settings = Settings(data_dir=tmp / "data", poll_seconds=0.1, job_time_limit=30)
     tiny = write_spread_tiny(tmp / "tiny")
-    with running_service(settings) as svc:
-        ids = svc.upload_and_plan(tiny, OWN)
-        yield {"svc": svc, "tiny": tiny, "settings": settings, **ids}
+    with running_service(service_settings(tmp)) as svc:
+        yield PlannedTiny(svc, tmp, tiny, **svc.upload_and_plan(tiny, OWN))
 
 
 def _decide(browser: Browser, plan_id: str, **form: str) -> Any:
@@ -48,13 +48,13 @@ def _pending(browser: Browser, plan_id: str) -> list[str]:
     return re.findall(r'<td class="decision">([^<]*)</td>', page)
 
 
-def test_a_decision_breaking_a_rule_is_refused_naming_the_rule(world: dict[str, Any]) -> None:
-    office = Browser.signed_in_as(world["svc"], OWN, language="zh-CN")
-    plan = world["plan_id"]
+def test_a_decision_breaking_a_rule_is_refused_naming_the_rule(spread_plan: PlannedTiny) -> None:
+    office = Browser.signed_in_as(spread_plan.svc, OWN, language="zh-CN")
+    plan = spread_plan.plan_id
     # from the scenario's own files: a post requiring a degree an applicant lacks
     order = ["junior_college", "bachelor", "master", "doctor"]
-    posts = rows_of(world["tiny"] / "posts.csv")
-    people = rows_of(world["tiny"] / "applicants.csv")
+    posts = rows_of(spread_plan.tiny / "posts.csv")
+    people = rows_of(spread_plan.tiny / "applicants.csv")
     post = next(p for p in posts if p["min_degree"])
     low = next(a for a in people if order.index(a["degree"]) < order.index(post["min_degree"]))
     r = _decide(office, plan, action="assign", applicant_id=low["applicant_id"],
@@ -68,7 +68,7 @@ def test_a_decision_breaking_a_rule_is_refused_naming_the_rule(world: dict[str, 
     assert _pending(office, plan) == []  # nothing was added
 
     # two decisions that contradict each other: the second names the first
-    placed = rows_of(world["settings"].data_dir / "plans" / plan / "assignments.csv")[0]
+    placed = rows_of(spread_plan.svc.settings.data_dir / "plans" / plan / "assignments.csv")[0]
     assert _decide(office, plan, action="close", post_id=placed["post_id"]).status_code == 303
     r = _decide(office, plan, action="assign", applicant_id=placed["applicant_id"],
                 post_id=placed["post_id"])  # fmt: skip
@@ -87,9 +87,9 @@ def test_a_decision_breaking_a_rule_is_refused_naming_the_rule(world: dict[str, 
     assert _pending(office, plan) == []
 
 
-def test_scopes_roles_tokens_and_origins(world: dict[str, Any]) -> None:
-    svc: Service = world["svc"]
-    plan, scenario = world["plan_id"], world["scenario_id"]
+def test_scopes_roles_tokens_and_origins(spread_plan: PlannedTiny) -> None:
+    svc: Service = spread_plan.svc
+    plan, scenario = spread_plan.plan_id, spread_plan.scenario_id
     other = Browser.signed_in_as(svc, "province:530000")
     for path in (
         f"/office/plans/{plan}/decisions",
@@ -123,11 +123,11 @@ def test_scopes_roles_tokens_and_origins(world: dict[str, Any]) -> None:
 
 
 def test_pending_decisions_survive_a_restart_and_go_into_the_replan(
-    world: dict[str, Any],
+    spread_plan: PlannedTiny,
 ) -> None:
-    svc: Service = world["svc"]
-    settings: Settings = world["settings"]
-    plan = world["plan_id"]
+    svc: Service = spread_plan.svc
+    settings: Settings = spread_plan.svc.settings
+    plan = spread_plan.plan_id
     office = Browser.signed_in_as(svc, OWN, language="zh-CN")
     base = rows_of(settings.data_dir / "plans" / plan / "assignments.csv")
     keep, closed = base[-1], base[0]
@@ -164,7 +164,7 @@ def test_pending_decisions_survive_a_restart_and_go_into_the_replan(
         ("close", "", closed["post_id"]),
     }
     # the versions page: both plans, the second set on the first, priced exactly
-    versions = office.client.get(f"/office/scenarios/{world['scenario_id']}/versions").text
+    versions = office.client.get(f"/office/scenarios/{spread_plan.scenario_id}/versions").text
     assert versions.index(plan) < versions.index(new)
     objective = [_objective(settings, p) for p in (plan, new)]
     assert f"{objective[1] - objective[0]:+,.2f}" in versions
@@ -172,13 +172,14 @@ def test_pending_decisions_survive_a_restart_and_go_into_the_replan(
     before = {a["applicant_id"]: a["post_id"] for a in base}
     moved = sum(1 for a, p in where.items() if a in before and before[a] != p)
     page = office.client.get(
-        f"/office/scenarios/{world['scenario_id']}/compare", params={"before": plan, "after": new}
+        f"/office/scenarios/{spread_plan.scenario_id}/compare",
+        params={"before": plan, "after": new},
     ).text
     count = re.search(r'<tr data-change="moved"><th>[^<]*</th><td class="number">(\d+)<', page)
     assert count is not None and int(count.group(1)) == moved
     assert page.count('data-change="moved"') == moved + 1  # the count's row and one per mover
     m = office.client.get(
-        f"/office/scenarios/{world['scenario_id']}/compare/map",
+        f"/office/scenarios/{spread_plan.scenario_id}/compare/map",
         params={"before": plan, "after": new},
     )
     assert m.status_code == 200 and "moves-legend" in m.text and "sha256-" in m.headers[
@@ -192,16 +193,16 @@ def _objective(settings: Settings, plan_id: str) -> float:
     return float(summary["objective"])
 
 
-def test_the_explanation_page_in_chinese(world: dict[str, Any]) -> None:
-    office = Browser.signed_in_as(world["svc"], OWN, language="zh-CN")
-    plan = world["plan_id"]
-    unplaced = rows_of(world["settings"].data_dir / "plans" / plan / "unassigned.csv")[0]
+def test_the_explanation_page_in_chinese(spread_plan: PlannedTiny) -> None:
+    office = Browser.signed_in_as(spread_plan.svc, OWN, language="zh-CN")
+    plan = spread_plan.plan_id
+    unplaced = rows_of(spread_plan.svc.settings.data_dir / "plans" / plan / "unassigned.csv")[0]
     r = office.client.get(f"/office/plans/{plan}/applicants/{unplaced['applicant_id']}")
     assert r.status_code == 200, r.text[-500:]
     assert "为什么没有安排到第一志愿" in r.text
     assert f"{unplaced['applicant_id']} 未被安排" in r.text
     preferences = next(
-        a for a in rows_of(world["tiny"] / "applicants.csv")
+        a for a in rows_of(spread_plan.tiny / "applicants.csv")
         if a["applicant_id"] == unplaced["applicant_id"]
     )  # fmt: skip
     wanted = sum(1 for k in range(1, 6) if preferences[f"pref_{k}"])

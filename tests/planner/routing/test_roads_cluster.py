@@ -44,7 +44,7 @@ def _points(poly: shapely.Geometry, n: int, rng: np.random.Generator) -> np.ndar
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[RoutingProblem, Path]:
+def four_counties_on_roads(tmp_path_factory: pytest.TempPathFactory) -> tuple[RoutingProblem, Path]:
     """Four counties, a station and 6 stops each, and their synthetic roads."""
     frame = load_counties()
     rng = np.random.default_rng(11)
@@ -115,9 +115,9 @@ def _same_routes(a: RoutingResult, b: RoutingResult) -> None:
 
 
 def test_each_worker_reads_only_its_counties_tiles(
-    world: tuple[RoutingProblem, Path], cluster: DaskCluster
+    four_counties_on_roads: tuple[RoutingProblem, Path], cluster: DaskCluster
 ) -> None:
-    p, folder = world
+    p, folder = four_counties_on_roads
     options = SolveOptions(
         time_limit=600.0, seed=3, workers=2, proof_seconds=0.0, roads=RoadSettings(str(folder))
     )
