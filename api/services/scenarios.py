@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from api.core.api_keys import Principal
 from api.core.errors import Conflict, Forbidden, Invalid, Unreadable
+from api.core.roads import confined
 from api.core.settings import Settings
 from api.db.models import JobRow, PlanRow, ScenarioRow, SweepRow
 from api.services import results, storage
@@ -69,7 +70,10 @@ def same_upload(session: Session, who: Principal, content_sha256: str) -> Scenar
 
 def _read_valid(settings: Settings, source: Path) -> Scenario:
     """The uploaded scenario read under the service's limits; refused when it is too large,
-    not a workbook or invalid (with the full report)."""
+    not a workbook or invalid (with the full report). A ``[routing] roads`` path outside the
+    upload is refused before anything reads it: an answer must not tell whether a server
+    path holds a road graph."""
+    confined(source)
     with reading_limits(read_limits(settings)):
         result = load_scenario(source)
     refuse_too_large(result.report)

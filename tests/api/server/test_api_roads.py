@@ -165,26 +165,32 @@ def test_without_a_roads_dir_every_name_is_refused(tiny_with_roads: TinyScenario
         assert zh.status_code == 422 and "本服务没有路网 'x'" in zh.json()["detail"]
 
 
-def test_a_scenario_naming_a_graph_outside_its_files_fails_its_job(
+def test_an_upload_naming_a_graph_outside_its_files_is_refused_alike(
     tiny_with_roads: TinyScenario, tmp_path: Path
 ) -> None:
-    """An uploaded scenario.toml whose [routing] roads leaves the upload (here an absolute
-    path to the administrator's network) is not routed on it."""
+    """An uploaded scenario.toml whose [routing] roads leaves the upload is refused before
+    anything reads the path: the administrator's real network and a path that does not exist
+    get the same answer, naming the value (no answer tells whether a server path holds a
+    graph), and nothing is stored."""
     svc: Service = tiny_with_roads.svc
-    folder = tmp_path / "sly"
-    shutil.copytree(tiny_with_roads.tiny, folder)
-    target = svc.settings.roads_dir / "tiny-roads"  # type: ignore[operator]
-    toml = folder / "scenario.toml"
-    toml.write_text(
-        toml.read_text(encoding="utf-8") + f'\n[routing]\nroads = "{target}"\n', encoding="utf-8"
-    )
     h = svc.headers("national")
-    r = svc.client.post("/api/v1/scenarios", files=zip_part(zip_folder(folder)), headers=h)
-    assert r.status_code == 201, r.text
-    job = svc.wait(_plan(svc, r.json()["id"], {"time_limit": 5}).json()["job_id"], timeout=180)
-    assert job["state"] == "failed"
-    assert "[routing] roads" in job["error"] and "outside its own files" in job["error"]
-    assert str(target) not in job["error"]
+    real = svc.settings.roads_dir / "tiny-roads"  # type: ignore[operator]
+    answers = []
+    for target in (real, tmp_path / "no-such-graph"):
+        folder = tmp_path / f"sly-{target.name}"
+        shutil.copytree(tiny_with_roads.tiny, folder)
+        toml = folder / "scenario.toml"
+        toml.write_text(
+            toml.read_text(encoding="utf-8") + f'\n[routing]\nroads = "{target}"\n',
+            encoding="utf-8",
+        )
+        before = svc.client.get("/api/v1/scenarios", headers=h).json()
+        r = svc.client.post("/api/v1/scenarios", files=zip_part(zip_folder(folder)), headers=h)
+        assert r.status_code == 422, r.text
+        assert "[routing] roads" in r.json()["detail"] and "outside its own files" in r.text
+        assert svc.client.get("/api/v1/scenarios", headers=h).json() == before
+        answers.append(r.json()["detail"].replace(str(target), "PATH"))
+    assert answers[0] == answers[1]
 
 
 @pytest.mark.slow  # a routing job (a minute on the shared machine)
