@@ -22,7 +22,7 @@ from planner.allocation.account import PlanAccount, Reason, build_account
 from planner.allocation.arcs import ArcBuilder
 from planner.allocation.check import check_assignments
 from planner.allocation.fairness import Fairness, fairness
-from planner.allocation.pinning import index_pins, restrict, solve_pinned
+from planner.allocation.pinning import index_pins, restrict, solve_pinned, untouched_applicants
 from planner.allocation.problem import AllocationProblem
 from planner.allocation.solver import AllocationSolution, SolveStats, solve_allocation
 from planner.allocation.status import DEFAULT_TIME_LIMIT, SolveStatus
@@ -429,7 +429,10 @@ def _allocate_pinned(
     if baseline is not None:
         parts += "; the others kept from the baseline"
     solution = dataclasses.replace(solved.solution, notes=[parts, *solved.solution.notes])
-    account, fair = _account(problem, solution, pins)
+    kept = None
+    if baseline is not None:  # the parts no pin touches keep the baseline's fairness pairs
+        kept = (baseline.fairness_pairs, untouched_applicants(problem, pins, baseline.pins))
+    account, fair = _account(problem, solution, pins, kept)
     tables, summary = _tables_and_summary(scenario, problem, solution, account, fair, t0)
     cost = solution.objective - baseline.objective if baseline is not None else None
     summary = dataclasses.replace(
@@ -453,7 +456,10 @@ def _allocate_pinned(
 
 
 def _account(
-    problem: AllocationProblem, solution: AllocationSolution, pins: Pins | None
+    problem: AllocationProblem,
+    solution: AllocationSolution,
+    pins: Pins | None,
+    kept: tuple[Fairness, np.ndarray] | None = None,
 ) -> tuple[PlanAccount, Fairness]:
     """The account and the fairness pairs of a plan; under pins, an excluded applicant's
     reason is the pin, and fairness looks only at the placements the pins leave open."""
@@ -467,7 +473,7 @@ def _account(
         for a, r in account.unassigned_reason.items()
     }
     account = dataclasses.replace(account, unassigned_reason=reasons)
-    return account, fairness(restrict(problem, ix), solution)
+    return account, fairness(restrict(problem, ix), solution, kept)
 
 
 def _same_problem(a: AllocationProblem, b: AllocationProblem) -> bool:

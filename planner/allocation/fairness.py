@@ -49,13 +49,53 @@ class Fairness:
         return len(np.unique(self.envy_a))
 
 
-def fairness(problem: AllocationProblem, sol: AllocationSolution) -> Fairness:
-    """Find every wasted seat and every justified envy of the plan."""
+def fairness(
+    problem: AllocationProblem,
+    sol: AllocationSolution,
+    kept: tuple[Fairness, np.ndarray] | None = None,
+) -> Fairness:
+    """Find every wasted seat and every justified envy of the plan.
+
+    ``kept``: the pairs of an earlier plan of the same problem and the applicants whose pairs
+    are taken from it (those of independent parts of the pairing where both plans agree,
+    whose arcs reach no other part); only the other applicants are examined."""
     used = sol.arcs
-    own_post = sol.post_of
     own_rank = np.full(problem.n_applicants, UNPLACED_RANK, dtype=np.int64)
     own_rank[used.a] = used.rank
     candidates = np.flatnonzero(own_rank > 1)
+    if kept is not None:
+        candidates = candidates[~np.isin(candidates, kept[1])]
+        return _merged(_examined(problem, sol, own_rank, candidates), *kept)
+    return _examined(problem, sol, own_rank, candidates)
+
+
+def _merged(found: Fairness, earlier: Fairness, reused: np.ndarray) -> Fairness:
+    """``found`` and the pairs of ``earlier`` whose applicant is one of ``reused``, in
+    applicant order (an applicant's pairs come from one of them, in their order)."""
+    w = np.isin(earlier.wasted_a, reused)
+    e = np.isin(earlier.envy_a, reused)
+    wasted_a = np.concatenate([earlier.wasted_a[w], found.wasted_a])
+    envy_a = np.concatenate([earlier.envy_a[e], found.envy_a])
+    ow = np.argsort(wasted_a, kind="stable")
+    oe = np.argsort(envy_a, kind="stable")
+    return Fairness(
+        wasted_a[ow],
+        np.concatenate([earlier.wasted_p[w], found.wasted_p])[ow],
+        envy_a[oe],
+        np.concatenate([earlier.envy_p[e], found.envy_p])[oe],
+        np.concatenate([earlier.envy_holder[e], found.envy_holder])[oe],
+    )
+
+
+def _examined(
+    problem: AllocationProblem,
+    sol: AllocationSolution,
+    own_rank: np.ndarray,
+    candidates: np.ndarray,
+) -> Fairness:
+    """The wasted seats and justified envy of the applicants ``candidates``."""
+    used = sol.arcs
+    own_post = sol.post_of
     empty = np.zeros(0, dtype=np.int64)
     if not len(candidates):
         return Fairness(empty, empty, empty, empty, empty)

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from planner.allocation.arcs import ArcBuilder, tier_cny
-from planner.allocation.components import split
+from planner.allocation.components import Part, split
 from planner.allocation.lp import share_fraction
 from planner.allocation.problem import UNBOUNDED, AllocationProblem
 from planner.allocation.solver import AllocationSolution, SolveStats, solve_allocation
@@ -415,13 +415,10 @@ def _solve_forced(
         )
     post_of = baseline.post_of.copy()
     bound = baseline.bound
-    pinned_apps = np.concatenate([ix.assign_a, ix.excluded, ix.forbid // max(problem.n_posts, 1)])
     solved = 0
     last: AllocationSolution | None = None
     for part in split(forced):
-        if not (
-            np.isin(part.applicants, pinned_apps).any() or np.isin(part.posts, ix.closed).any()
-        ):
+        if not _touches(part, ix, problem.n_posts):
             continue
         solved += 1
         sol = solve_allocation(part.problem, time_limit, gap_tolerance, workers)
@@ -438,6 +435,24 @@ def _solve_forced(
         mine = sol.post_of >= 0
         post_of[part.applicants[mine]] = part.posts[sol.post_of[mine]]
     return _in_original(problem, builder, post_of, bound, last, gap_tolerance), solved
+
+
+def _touches(part: Part, ix: Indexed, n_posts: int) -> bool:
+    """Whether a pin names an applicant or a post of an independent part of the pairing."""
+    pinned_apps = np.concatenate([ix.assign_a, ix.excluded, ix.forbid // max(n_posts, 1)])
+    return bool(np.isin(part.applicants, pinned_apps).any() or np.isin(part.posts, ix.closed).any())
+
+
+def untouched_applicants(problem: AllocationProblem, *pin_sets: Pins | None) -> np.ndarray:
+    """The applicants of the independent parts of the pairing that none of ``pin_sets``
+    touches: their placements and fairness pairs are a baseline's (sorted indices)."""
+    sets = [index_pins(problem, p) for p in pin_sets if p]
+    kept = [
+        part.applicants
+        for part in split(problem)
+        if not any(_touches(part, ix, problem.n_posts) for ix in sets)
+    ]
+    return np.sort(np.concatenate(kept)) if kept else np.zeros(0, dtype=np.int64)
 
 
 def _in_original(

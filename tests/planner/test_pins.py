@@ -572,3 +572,27 @@ def test_explanation_in_chinese(seat: planner.Scenario) -> None:
     reason = e.alternatives.set_index("choice").loc["pref_1", "reason"]
     assert "该岗位给了 B" in reason and "75" in reason
     assert e.to_dict()["alternatives"][0]["reason_code"] == "seat-taken"
+
+
+@pytest.mark.slow  # western-2006 solved twice (about 10 s)
+def test_a_baselined_replan_keeps_the_untouched_parts_fairness_pairs_exactly() -> None:
+    """A re-plan with a baseline takes the fairness pairs of the parts of the pairing that no
+    pin touches from the baseline; they equal the pairs computed afresh for the whole plan."""
+    from planner.allocation.components import split
+    from planner.allocation.fairness import fairness
+    from planner.allocation.pinning import index_pins, restrict, untouched_applicants
+
+    sc = planner.read_scenario("builtin:western-2006")
+    plan = planner.allocate(sc)
+    first = plan.assignments.iloc[0]
+    province = str(first["county_code"])[:2] + "0000"
+    mine = plan.assignments[plan.assignments["county_code"].str.startswith(province[:2])]
+    pins = Pins(close_posts=[str(mine["post_id"].iloc[1])], exclude=[str(first["applicant_id"])])
+    again = planner.allocate(sc, pins=pins, baseline=plan)
+    problem = again.problem
+    reused = untouched_applicants(problem, pins)
+    assert len(split(problem)) > 1 and 0 < len(reused) < problem.n_applicants
+    fresh = fairness(restrict(problem, index_pins(problem, pins)), again.solution)
+    for kind in ("wasted_a", "wasted_p", "envy_a", "envy_p", "envy_holder"):
+        assert np.array_equal(getattr(again.fairness_pairs, kind), getattr(fresh, kind)), kind
+    assert len(fresh.envy_a) > 0
