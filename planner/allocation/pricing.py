@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from planner.allocation.arcs import OUTSIDE_RANK, ArcBuilder, Arcs, segments
+from planner.allocation.problem import AllocationProblem
 from planner.geo import province_of
 from planner.scenario import MAJOR_CLASSES
 
@@ -145,14 +146,7 @@ class Pricer:
         keep = problem.keep_post
         a = np.flatnonzero(keep >= 0).astype(np.int64)
         arcs = self.builder.arcs_for_pairs(a, keep[a].astype(np.int64))
-        r = problem.app_r[arcs.a]
-        pair = problem.pair_index[np.maximum(r, 0), problem.post_s[arcs.p]]
-        rc = (
-            arcs.cost
-            - post_dual[arcs.p]
-            - app_dual[arcs.a]
-            - np.where((r >= 0) & (pair >= 0), pair_dual[np.maximum(pair, 0)], 0.0)
-        )
+        rc = _reduced_costs(problem, arcs, post_dual, app_dual, pair_dual)
         return arcs, rc
 
     def candidates(
@@ -255,16 +249,24 @@ class Pricer:
         arcs = self.builder.arcs_for_pairs(a_rep, posts)
         if len(arcs) == 0:
             return None, truncated
-        r2 = problem.app_r[arcs.a]
-        pair2 = problem.pair_index[np.maximum(r2, 0), problem.post_s[arcs.p]]
-        rc = (
-            arcs.cost
-            - post_dual[arcs.p]
-            - app_dual[arcs.a]
-            - np.where(pair2 >= 0, pair_dual[np.maximum(pair2, 0)], 0.0)
-        )
+        rc = _reduced_costs(problem, arcs, post_dual, app_dual, pair_dual)
         keep = rc < threshold
         return (arcs.take(np.flatnonzero(keep)), rc[keep]), truncated
+
+
+def _reduced_costs(
+    problem: AllocationProblem,
+    arcs: Arcs,
+    post_dual: np.ndarray,
+    app_dual: np.ndarray,
+    pair_dual: np.ndarray,
+) -> np.ndarray:
+    """Each arc's reduced cost: its cost less the duals of its post, applicant and pair rows
+    (the split of :func:`planner.allocation.lp.dual_parts`)."""
+    r = problem.app_r[arcs.a]
+    pair = problem.pair_index[np.maximum(r, 0), problem.post_s[arcs.p]]
+    pair_part = np.where((r >= 0) & (pair >= 0), pair_dual[np.maximum(pair, 0)], 0.0)
+    return arcs.cost - post_dual[arcs.p] - app_dual[arcs.a] - pair_part
 
 
 def _once_each(arcs: Arcs, rc: np.ndarray, n_posts: int) -> tuple[Arcs, np.ndarray]:
